@@ -1,0 +1,98 @@
+// The engine: the library entry point that the CLI (and later the MCP server, HTTP service
+// and SDKs) are thin clients of. Loads a skill, builds the plan, runs it in the runtime the
+// manifest names, interprets the output and appends the audit record.
+#ifndef SKILLRT_ENGINE_H_
+#define SKILLRT_ENGINE_H_
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "skillrt/audit.h"
+#include "skillrt/error.h"
+#include "skillrt/outcome.h"
+#include "skillrt/plan.h"
+#include "skillrt/registry.h"
+#include "skillrt/runtime.h"
+
+namespace skillrt {
+
+/// How an Engine is set up.
+struct EngineOptions {
+  /// State directory; empty means $SKILLRT_HOME, else ~/.skillrt.
+  std::filesystem::path home;
+  /// Extra skill roots (`--skills DIR`), searched before $SKILLRT_PATH and <home>/skills.
+  std::vector<std::filesystem::path> skill_roots;
+  /// Native sandbox options.
+  NativeRuntimeOptions native;
+};
+
+/// Caller-side narrowing of a run; fields left empty keep the manifest's values.
+struct RunOverrides {
+  std::optional<std::chrono::milliseconds> wall_time;  ///< May only narrow the manifest's.
+  std::optional<uint64_t> memory_max_bytes;            ///< May only narrow the manifest's.
+  SandboxLevel level = SandboxLevel::kStrict;
+};
+
+/// `run`: execute the skill's entry point with `input`.
+struct RunRequest {
+  std::string skill;  ///< Name or path.
+  nlohmann::json input = nlohmann::json::object();
+  RunOverrides overrides;
+};
+
+/// `exec`: run `argv` in the skill's sandbox, cwd = the skill directory.
+struct ExecRequest {
+  std::string skill;  ///< Name or path.
+  std::vector<std::string> argv;  ///< Non-empty; argv[0] must be an allowed command.
+  std::string stdin_data;
+  RunOverrides overrides;
+};
+
+/// Thread-safe: Run and Exec may be called concurrently from many threads.
+class Engine {
+ public:
+  /// Resolves the home directory, opens the audit log (<home>/audit.log) and creates the
+  /// native runtime. Errors: kIo (home not writable), kUnsupported (no user namespaces).
+  static Result<std::unique_ptr<Engine>> Open(EngineOptions options);
+
+  ~Engine();
+
+  /// Runs the skill's entry point. Errors only for skillrt failures: kNotFound (unknown
+  /// skill), kParse/kValidation (bad SKILL.md or skill.toml), kInvalidArgument (input not
+  /// matching the declared schema, a widening override), kSandbox. A call the manifest does
+  /// not allow (no entry point) returns an Outcome with Status::kDenied. Every call that
+  /// reaches a skill, refused or not, appends one audit record.
+  Result<Outcome> Run(const RunRequest& request);
+
+  /// Runs `argv` inside the skill's sandbox. argv[0] not among the allowed commands gives
+  /// an Outcome with Status::kDenied (audited); other errors as for Run.
+  Result<Outcome> Exec(const ExecRequest& request);
+
+  const Registry& registry() const { return registry_; }
+  const std::filesystem::path& home() const { return home_; }
+  AuditLog& audit() { return *audit_; }
+
+ private:
+  Engine(std::filesystem::path home, Registry registry, std::unique_ptr<AuditLog> audit,
+         std::unique_ptr<Runtime> native);
+  Result<Outcome> Execute(const Skill& skill, Plan plan, const nlohmann::json& invocation);
+
+  std::filesystem::path home_;
+  Registry registry_;
+  std::unique_ptr<AuditLog> audit_;
+  std::unique_ptr<Runtime> native_;
+};
+
+/// $SKILLRT_HOME if set and non-empty, else $HOME/.skillrt.
+std::filesystem::path DefaultHome();
+
+}  // namespace skillrt
+
+#endif  // SKILLRT_ENGINE_H_

@@ -1,0 +1,132 @@
+// The capability manifest: skill.toml beside SKILL.md, parsed into one set of types that the
+// CLI flags and every API also fill. The schema is documented in docs/manifest.md.
+//
+// What the manifest does not grant, the runtime denies: no path beyond the skill directory
+// (read-only) and a private scratch directory, no network, an empty environment apart from
+// a few fixed variables, no executables beyond the entry point.
+#ifndef SKILLRT_MANIFEST_H_
+#define SKILLRT_MANIFEST_H_
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "skillrt/error.h"
+
+namespace skillrt {
+
+/// Which runtime executes the skill (`runtime` key).
+enum class RuntimeKind {
+  kNative,     ///< A process in skillrt's Linux sandbox ("native").
+  kWasm,       ///< A WebAssembly module or component under Wasmtime ("wasm").
+  kContainer,  ///< An OCI container through docker or podman ("container").
+};
+
+/// Returns "native", "wasm" or "container".
+std::string_view RuntimeKindName(RuntimeKind kind);
+
+/// How the input reaches the entry point (`entry.input`).
+enum class InputMode {
+  kStdin,  ///< The input JSON document is written to stdin ("stdin", the default).
+  kNone,   ///< stdin is /dev/null ("none").
+};
+
+/// How stdout is interpreted (`entry.output`).
+enum class OutputMode {
+  kJson,  ///< stdout holding one JSON object is the output; anything else is text ("json").
+  kText,  ///< stdout is only text; the output is null ("text").
+};
+
+/// The command a `run` executes (`[entry]`).
+struct EntryPoint {
+  /// argv; argv[0] is a command name looked up on the sandbox PATH or an absolute path
+  /// inside the sandbox; relative arguments resolve against the skill directory (the
+  /// working directory). Never empty.
+  std::vector<std::string> argv;
+  InputMode input = InputMode::kStdin;
+  OutputMode output = OutputMode::kJson;
+};
+
+/// Environment capability (`[capabilities.env]`). Nothing from the host passes unless named.
+struct EnvCapability {
+  /// Names of host variables copied into the sandbox when set on the host (`pass`).
+  std::vector<std::string> pass;
+  /// Variables set to fixed values (`set`); these win over `pass`.
+  std::map<std::string, std::string> set;
+};
+
+/// What the skill may touch (`[capabilities]`).
+struct Capabilities {
+  /// Absolute host paths mounted read-only at the same path inside the sandbox (`read`).
+  std::vector<std::filesystem::path> read_paths;
+  /// Absolute host paths mounted read-write at the same path inside the sandbox (`write`).
+  std::vector<std::filesystem::path> write_paths;
+  /// Network access (`network`). Only `false` exists so far: the sandbox has no network.
+  bool network = false;
+  EnvCapability env;
+  /// Executables that may be started inside the sandbox, by command name ("python3") or
+  /// absolute path (`commands`). The entry point's argv[0] is always allowed.
+  std::vector<std::string> commands;
+};
+
+/// Resource limits (`[limits]`). Each has a safe default; callers may narrow, never widen.
+struct Limits {
+  /// Wall-clock time before the whole process tree is killed (`wall_time_ms`).
+  std::chrono::milliseconds wall_time{30'000};
+  /// CPU time of each process, RLIMIT_CPU (`cpu_time_ms`); the cgroup also caps CPU bandwidth.
+  std::chrono::milliseconds cpu_time{30'000};
+  /// Memory of the whole sandbox, including its tmpfs scratch (`memory_mb`).
+  uint64_t memory_max_bytes = 256ull << 20;
+  /// Processes and threads alive at once in the sandbox (`processes`).
+  uint32_t pids_max = 64;
+  /// Bytes kept of each of stdout and stderr; a stream past it stops the run (`output_kb`).
+  uint64_t output_max_bytes = 1ull << 20;
+  /// Largest file the sandbox may write, RLIMIT_FSIZE (`file_size_mb`).
+  uint64_t file_size_max_bytes = 16ull << 20;
+  /// Size of the private scratch tmpfs mounted at /tmp (`scratch_mb`).
+  uint64_t scratch_max_bytes = 64ull << 20;
+  /// Open file descriptors per process, RLIMIT_NOFILE (`open_files`).
+  uint32_t open_files_max = 256;
+};
+
+/// Returns `a` with every limit lowered to `b`'s where `b`'s is smaller.
+Limits NarrowLimits(const Limits& a, const Limits& b);
+
+/// A parsed skill.toml, or the manifest inferred for a skill that has none.
+struct Manifest {
+  RuntimeKind runtime = RuntimeKind::kNative;
+  /// The entry point; absent when it could not be inferred (the skill is then `exec`-only).
+  std::optional<EntryPoint> entry;
+  /// JSON Schema (the subset in docs/manifest.md) the input must satisfy, if declared
+  /// (`entry.input_schema`: inline table or a path relative to the skill directory).
+  std::optional<nlohmann::json> input_schema;
+  Capabilities capabilities;
+  Limits limits;
+  /// True when there was no skill.toml and the manifest was inferred.
+  bool inferred = false;
+};
+
+/// Parses the skill.toml at `file`. `skill_dir` is used to resolve `entry.input_schema`.
+/// Errors (kParse, kValidation) name the file and the key path at fault,
+/// e.g. "/s/skill.toml: limits.memory_mb: expected a positive integer, got string".
+/// Unknown keys are errors. Thread-safe.
+Result<Manifest> ParseManifestFile(const std::filesystem::path& file,
+                                   const std::filesystem::path& skill_dir);
+
+/// Parses manifest text; `source` names it in error messages.
+Result<Manifest> ParseManifest(std::string_view toml_text, std::string_view source,
+                               const std::filesystem::path& skill_dir);
+
+/// Checks `input` against the JSON Schema subset documented in docs/manifest.md.
+/// Returns kValidation with the JSON pointer of the first offending value.
+Result<void> ValidateAgainstSchema(const nlohmann::json& schema, const nlohmann::json& input);
+
+}  // namespace skillrt
+
+#endif  // SKILLRT_MANIFEST_H_

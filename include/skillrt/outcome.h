@@ -1,0 +1,65 @@
+// The outcome of a run: what the skill did. A skill that fails still produces an Outcome;
+// only a failure of skillrt itself is an Error.
+#ifndef SKILLRT_OUTCOME_H_
+#define SKILLRT_OUTCOME_H_
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace skillrt {
+
+/// How a run ended.
+enum class Status {
+  kOk,       ///< Exited 0 (and, for JSON output, printed a JSON object).
+  kError,    ///< Exited non-zero, or failed inside the guest.
+  kTimeout,  ///< The wall-clock limit passed; the process tree was killed.
+  kKilled,   ///< Stopped by a limit (memory, CPU, output, file size) or a signal.
+  kDenied,   ///< Refused before starting: a capability the call needs is not granted.
+};
+
+/// Returns "ok", "error", "timeout", "killed" or "denied".
+std::string_view StatusName(Status status);
+
+/// A captured output stream, cut at the run's output limit.
+struct CapturedStream {
+  std::string data;          ///< At most Limits::output_max_bytes bytes.
+  bool truncated = false;    ///< True if the stream produced more than `data` holds.
+  uint64_t total_bytes = 0;  ///< Bytes the stream produced (those read before the stop).
+};
+
+/// The structured result of one run; the same for every runtime, the CLI's `--json` and
+/// the C++ API.
+struct Outcome {
+  std::string run_id;
+  std::string skill;
+  Status status = Status::kError;
+  std::optional<int> exit_code;  ///< Set when the process exited.
+  std::optional<int> signal;     ///< Set when the process was killed by a signal.
+  nlohmann::json output;         ///< The parsed JSON object printed on stdout, or null.
+  CapturedStream stdout_stream;
+  CapturedStream stderr_stream;
+  std::chrono::microseconds duration{0};  ///< Wall time from start to reaping.
+  std::chrono::microseconds cpu{0};       ///< User + system CPU time of the whole tree.
+  uint64_t max_rss_kb = 0;                ///< Peak resident memory (KiB).
+  /// Limits that stopped or constrained the run: "wall_time", "cpu_time", "memory",
+  /// "processes", "output", "file_size".
+  std::vector<std::string> limits_hit;
+  /// Isolation layers applied, e.g. "userns", "mountns", "pivot_root", "seccomp",
+  /// "landlock:v7", "cgroup:v1".
+  std::vector<std::string> layers;
+  std::string message;  ///< Human-readable reason for a non-ok status, if known.
+};
+
+/// The JSON form documented in docs/cli.md: run_id, skill, status, exit_code, signal,
+/// output, stdout, stderr, stdout_truncated, stderr_truncated, duration_ms, cpu_ms,
+/// max_rss_kb, limits_hit, layers, message.
+nlohmann::json OutcomeToJson(const Outcome& outcome);
+
+}  // namespace skillrt
+
+#endif  // SKILLRT_OUTCOME_H_

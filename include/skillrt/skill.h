@@ -1,0 +1,76 @@
+// A skill: a directory with SKILL.md (Agent Skills format: YAML frontmatter + Markdown
+// instructions) and, optionally, the capability manifest skill.toml.
+// Specification of SKILL.md: https://agentskills.io/specification
+#ifndef SKILLRT_SKILL_H_
+#define SKILLRT_SKILL_H_
+
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "skillrt/error.h"
+#include "skillrt/manifest.h"
+
+namespace skillrt {
+
+/// One finding about a skill's files, with the place it refers to.
+struct Diagnostic {
+  enum class Severity { kError, kWarning };
+  Severity severity = Severity::kError;
+  std::filesystem::path file;  ///< The file at fault.
+  int line = 0;                ///< 1-based line in `file`; 0 when not tied to a line.
+  std::string field;           ///< Frontmatter key or manifest key path, empty if none.
+  std::string message;         ///< What is wrong, in one line.
+
+  /// "file:line: error: field: message" (line and field omitted when absent).
+  std::string ToString() const;
+};
+
+/// The frontmatter of SKILL.md plus its body.
+struct SkillMetadata {
+  std::string name;         ///< 1-64 of [a-z0-9-], no leading/trailing/double hyphen.
+  std::string description;  ///< 1-1024 characters.
+  std::optional<std::string> license;
+  std::optional<std::string> compatibility;  ///< At most 500 characters.
+  std::map<std::string, std::string> metadata;
+  /// `allowed-tools` split into entries, e.g. {"Bash(python3:*)", "Read"}. The spec gives a
+  /// space-delimited string; a YAML list is accepted with a warning.
+  std::vector<std::string> allowed_tools;
+  std::string body;  ///< The Markdown after the frontmatter.
+};
+
+/// A loaded skill. Plain data; copyable; safe to share read-only across threads.
+struct Skill {
+  std::filesystem::path dir;  ///< Absolute, canonical skill directory.
+  SkillMetadata meta;
+  Manifest manifest;
+  std::string tree_sha256;  ///< HashSkillTree(dir), lower-case hex.
+  std::vector<Diagnostic> warnings;  ///< Lenient-load deviations (extra keys and the like).
+};
+
+/// Loads the skill in `dir` leniently: spec deviations that real skills commonly have become
+/// warnings; what would make the skill unsafe or unrunnable is an error (kParse/kValidation
+/// naming file, line and field; kNotFound if there is no SKILL.md). When skill.toml is
+/// absent, the manifest is inferred: least privilege and, if `scripts/` holds exactly one
+/// `.py` or `.sh`, an entry running it with python3 or bash; `allowed-tools` entries such as
+/// `Bash(python3:*)` seed `capabilities.commands` when the manifest names none.
+/// Thread-safe.
+Result<Skill> LoadSkill(const std::filesystem::path& dir);
+
+/// Checks the skill in `dir` strictly against the Agent Skills specification and the
+/// manifest schema, returning every violation found (empty: valid). Never throws.
+std::vector<Diagnostic> ValidateSkill(const std::filesystem::path& dir);
+
+/// The sha256 (lower-case hex) of a skill directory's tree: every regular file and symlink
+/// under `dir` (hidden entries included, in byte order of relative path), hashing each
+/// entry's relative path, type, executable bit and content (or link target).
+Result<std::string> HashSkillTree(const std::filesystem::path& dir);
+
+/// True when `name` is a valid skill name per the specification.
+bool IsValidSkillName(std::string_view name);
+
+}  // namespace skillrt
+
+#endif  // SKILLRT_SKILL_H_

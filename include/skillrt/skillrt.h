@@ -1,0 +1,15 @@
+// Umbrella header: the whole public API of skillrt.
+#ifndef SKILLRT_SKILLRT_H_
+#define SKILLRT_SKILLRT_H_
+
+#include "skillrt/audit.h"
+#include "skillrt/engine.h"
+#include "skillrt/error.h"
+#include "skillrt/manifest.h"
+#include "skillrt/outcome.h"
+#include "skillrt/plan.h"
+#include "skillrt/registry.h"
+#include "skillrt/runtime.h"
+#include "skillrt/skill.h"
+
+#endif  // SKILLRT_SKILLRT_H_

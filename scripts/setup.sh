@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs what skillrt needs from Debian's packages (once) and builds it.
+# Idempotent: packages already present are not reinstalled, and the build is incremental.
+# Usage: scripts/setup.sh [BUILD_DIR]   (default: build)
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=${1:-$root/build}
+
+packages=(
+  build-essential cmake ninja-build pkg-config
+  libseccomp-dev libyaml-cpp-dev libtomlplusplus-dev nlohmann-json3-dev libcli11-dev
+  libssl-dev libgtest-dev libgmock-dev libbenchmark-dev
+  python3 bash bubblewrap
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}" >&2
+  if [[ $(id -u) -ne 0 ]]; then
+    echo "setup: run as root to install packages (or install them yourself): ${missing[*]}" >&2
+    exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if [[ ! -f $build/build.ninja ]]; then
+  cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+fi
+cmake --build "$build" -j"$(nproc)"
