@@ -1,0 +1,306 @@
+// The engine: load, check, plan, run, interpret, audit (include/skillrt/engine.h).
+#include "skillrt/engine.h"
+
+#include <stdlib.h>
+#include <sys/stat.h>
+
+#include <mutex>
+#include <optional>
+#include <string>
+#include <system_error>
+#include <utility>
+#include <variant>
+
+#include "engine/plan_builder.h"
+#include "engine/run_id.h"
+#include "util/sha256.h"
+
+namespace skillrt {
+namespace {
+
+// Creates the native sandbox on the first run rather than when the engine opens, so that
+// listing, inspecting and validating skills work on hosts without user namespaces. The
+// kernel probe runs once; its failure is remembered and returned by every run.
+class LazyNativeRuntime : public Runtime {
+ public:
+  explicit LazyNativeRuntime(NativeRuntimeOptions options) : options_(options) {}
+
+  std::string_view Name() const override { return "native"; }
+
+  Result<Outcome> Run(const Plan& plan) override {
+    std::call_once(once_, [this] {
+      auto runtime = MakeNativeRuntime(options_);
+      if (runtime) {
+        inner_ = std::move(*runtime);
+      } else {
+        error_ = runtime.error();
+      }
+    });
+    if (!inner_) return std::unexpected(error_.value_or(Error::Make(
+                      ErrorCode::kInternal, "native runtime could not be created")));
+    return inner_->Run(plan);
+  }
+
+ private:
+  NativeRuntimeOptions options_;
+  std::once_flag once_;
+  std::unique_ptr<Runtime> inner_;  // Written once under once_, then only read.
+  std::optional<Error> error_;
+};
+
+std::string DumpText(const nlohmann::json& value) {
+  return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+nlohmann::json LimitsJson(const Limits& limits) {
+  return {
+      {"wall_time_ms", limits.wall_time.count()},
+      {"cpu_time_ms", limits.cpu_time.count()},
+      {"memory_bytes", limits.memory_max_bytes},
+      {"pids", limits.pids_max},
+      {"output_bytes", limits.output_max_bytes},
+      {"file_size_bytes", limits.file_size_max_bytes},
+      {"scratch_bytes", limits.scratch_max_bytes},
+      {"open_files", limits.open_files_max},
+  };
+}
+
+// What was asked, without the input itself: its hash and size stand in for it, so the log
+// proves what ran without recording data or secrets that may be in it.
+nlohmann::json Invocation(std::string_view kind, const std::vector<std::string>& argv,
+                          std::string_view input_text) {
+  return {
+      {"kind", kind},
+      {"argv", argv},
+      {"input_sha256", Sha256Hex(input_text)},
+      {"input_bytes", input_text.size()},
+      {"env", nlohmann::json::array()},
+  };
+}
+
+// Variable names only: values may hold secrets passed from the host.
+nlohmann::json EnvNames(const std::vector<std::string>& env) {
+  nlohmann::json names = nlohmann::json::array();
+  for (const std::string& entry : env) names.push_back(entry.substr(0, entry.find('=')));
+  return names;
+}
+
+// The audit record's fields that do not depend on how the run ended.
+nlohmann::json BaseRecord(const Skill& skill, const std::string& run_id, std::string_view event,
+                          nlohmann::json invocation, SandboxLevel level, const Limits& limits) {
+  std::string kind = invocation.value("kind", "run");
+  invocation.erase("kind");
+  return {
+      {"run_id", run_id},
+      {"event", event},
+      {"kind", kind},
+      {"skill", skill.meta.name},
+      {"skill_dir", skill.dir.string()},
+      {"tree_sha256", skill.tree_sha256},
+      {"invocation", std::move(invocation)},
+      {"sandbox_level", SandboxLevelName(level)},
+      {"limits", LimitsJson(limits)},
+  };
+}
+
+void AddOutcome(nlohmann::json& record, const Outcome& outcome) {
+  nlohmann::json full = OutcomeToJson(outcome);
+  record["status"] = full["status"];
+  record["exit_code"] = full["exit_code"];
+  record["signal"] = full["signal"];
+  record["limits_hit"] = full["limits_hit"];
+  record["layers"] = full["layers"];
+  record["duration_ms"] = full["duration_ms"];
+  record["cpu_ms"] = full["cpu_ms"];
+  record["max_rss_kb"] = full["max_rss_kb"];
+  record["stdout_bytes"] = outcome.stdout_stream.total_bytes;
+  record["stderr_bytes"] = outcome.stderr_stream.total_bytes;
+  record["message"] = full["message"];
+}
+
+void AddError(nlohmann::json& record, const Error& error) {
+  Outcome empty;
+  empty.message = error.message;
+  AddOutcome(record, empty);
+  record["status"] = "error";
+  record["error_code"] = ErrorCodeName(error.code);
+}
+
+// Audits a call refused before it ran. Returns the audit failure, if any.
+Result<void> AuditRefusal(AuditLog& audit, const Skill& skill, const std::string& run_id,
+                          const nlohmann::json& invocation, const RunOverrides& overrides,
+                          const std::variant<Outcome, Error>& why) {
+  nlohmann::json record =
+      BaseRecord(skill, run_id, "refusal", invocation, overrides.level, skill.manifest.limits);
+  if (const Outcome* outcome = std::get_if<Outcome>(&why)) {
+    AddOutcome(record, *outcome);
+  } else {
+    AddError(record, std::get<Error>(why));
+  }
+  return audit.Append(record);
+}
+
+// Returns the audit failure if there was one, else `result`.
+Result<Outcome> AfterAudit(Result<void> audited, Result<Outcome> result) {
+  if (!audited) {
+    return Fail(audited.error().code, "audit log: " + audited.error().message);
+  }
+  return result;
+}
+
+// Turns a planning failure into what the caller sees: kDenied becomes a denied Outcome,
+// anything else stays an Error. Both are audited.
+Result<Outcome> Refuse(AuditLog& audit, const Skill& skill, const std::string& run_id,
+                       const nlohmann::json& invocation, const RunOverrides& overrides,
+                       const Error& error) {
+  if (error.code == ErrorCode::kDenied) {
+    Outcome outcome;
+    outcome.run_id = run_id;
+    outcome.skill = skill.meta.name;
+    outcome.status = Status::kDenied;
+    outcome.message = error.message;
+    auto audited = AuditRefusal(audit, skill, run_id, invocation, overrides, outcome);
+    return AfterAudit(std::move(audited), std::move(outcome));
+  }
+  auto audited = AuditRefusal(audit, skill, run_id, invocation, overrides, error);
+  return AfterAudit(std::move(audited), std::unexpected(error));
+}
+
+std::string_view Trim(std::string_view text) {
+  constexpr std::string_view kSpace = " \t\r\n";
+  size_t begin = text.find_first_not_of(kSpace);
+  if (begin == std::string_view::npos) return {};
+  size_t end = text.find_last_not_of(kSpace);
+  return text.substr(begin, end - begin + 1);
+}
+
+}  // namespace
+
+std::filesystem::path DefaultHome() {
+  if (const char* home = ::getenv("SKILLRT_HOME"); home != nullptr && *home != '\0') {
+    return home;
+  }
+  if (const char* home = ::getenv("HOME"); home != nullptr && *home != '\0') {
+    return std::filesystem::path(home) / ".skillrt";
+  }
+  return {};
+}
+
+Engine::Engine(std::filesystem::path home, Registry registry, std::unique_ptr<AuditLog> audit,
+               std::unique_ptr<Runtime> native)
+    : home_(std::move(home)),
+      registry_(std::move(registry)),
+      audit_(std::move(audit)),
+      native_(std::move(native)) {}
+
+Engine::~Engine() = default;
+
+Result<std::unique_ptr<Engine>> Engine::Open(EngineOptions options) {
+  std::filesystem::path home = options.home.empty() ? DefaultHome() : options.home;
+  if (home.empty()) {
+    return Fail(ErrorCode::kInvalidArgument,
+                "no state directory: set SKILLRT_HOME or HOME, or pass --home");
+  }
+  std::error_code ec;
+  home = std::filesystem::absolute(home, ec);
+  if (ec) return FailErrno(ErrorCode::kIo, "absolute(" + home.string() + ")", ec.value());
+  for (const std::filesystem::path& dir : {home, home / "skills"}) {
+    if (std::filesystem::is_directory(dir, ec)) continue;
+    std::filesystem::create_directories(dir, ec);
+    if (ec) return FailErrno(ErrorCode::kIo, "mkdir(" + dir.string() + ")", ec.value());
+    // State holds the audit log and installed skills: private to the owner.
+    if (::chmod(dir.c_str(), 0700) != 0) {
+      return FailErrno(ErrorCode::kIo, "chmod(" + dir.string() + ")", errno);
+    }
+  }
+  auto audit = AuditLog::Open(home / "audit.log");
+  if (!audit) return std::unexpected(audit.error());
+  Registry registry(Registry::DefaultRoots(options.skill_roots, home));
+  return std::unique_ptr<Engine>(
+      new Engine(home, std::move(registry), std::make_unique<AuditLog>(std::move(*audit)),
+                 std::make_unique<LazyNativeRuntime>(options.native)));
+}
+
+Result<Outcome> Engine::Run(const RunRequest& request) {
+  auto skill = registry_.Load(request.skill);
+  if (!skill) return std::unexpected(skill.error());
+  auto run_id = NewRunId();
+  if (!run_id) return std::unexpected(run_id.error());
+
+  const Manifest& manifest = skill->manifest;
+  std::string input_text = DumpText(request.input);
+  nlohmann::json invocation =
+      Invocation("run", manifest.entry ? manifest.entry->argv : std::vector<std::string>{},
+                 input_text);
+
+  if (manifest.runtime != RuntimeKind::kNative) {
+    return Refuse(*audit_, *skill, *run_id, invocation, request.overrides,
+                  Error::Make(ErrorCode::kUnsupported,
+                              "runtime '" + std::string(RuntimeKindName(manifest.runtime)) +
+                                  "' is not available in this build"));
+  }
+  if (manifest.entry && manifest.input_schema) {
+    auto valid = ValidateAgainstSchema(*manifest.input_schema, request.input);
+    if (!valid) {
+      return Refuse(*audit_, *skill, *run_id, invocation, request.overrides,
+                    Error::Make(ErrorCode::kInvalidArgument, "input: " + valid.error().message));
+    }
+  }
+  auto plan = BuildRunPlan(*skill, request, *run_id);
+  if (!plan) return Refuse(*audit_, *skill, *run_id, invocation, request.overrides, plan.error());
+  invocation["env"] = EnvNames(plan->env);
+  return Execute(*skill, std::move(*plan), invocation);
+}
+
+Result<Outcome> Engine::Exec(const ExecRequest& request) {
+  if (request.argv.empty() || request.argv[0].empty()) {
+    return Fail(ErrorCode::kInvalidArgument, "exec: a command is required after '--'");
+  }
+  auto skill = registry_.Load(request.skill);
+  if (!skill) return std::unexpected(skill.error());
+  auto run_id = NewRunId();
+  if (!run_id) return std::unexpected(run_id.error());
+
+  const Manifest& manifest = skill->manifest;
+  nlohmann::json invocation = Invocation("exec", request.argv, request.stdin_data);
+  if (manifest.runtime != RuntimeKind::kNative) {
+    return Refuse(*audit_, *skill, *run_id, invocation, request.overrides,
+                  Error::Make(ErrorCode::kUnsupported,
+                              "runtime '" + std::string(RuntimeKindName(manifest.runtime)) +
+                                  "' is not available in this build"));
+  }
+  auto plan = BuildExecPlan(*skill, request, *run_id);
+  if (!plan) return Refuse(*audit_, *skill, *run_id, invocation, request.overrides, plan.error());
+  invocation["env"] = EnvNames(plan->env);
+  return Execute(*skill, std::move(*plan), invocation);
+}
+
+Result<Outcome> Engine::Execute(const Skill& skill, Plan plan, const nlohmann::json& invocation) {
+  const bool is_run = invocation.value("kind", "run") == "run";
+  nlohmann::json record =
+      BaseRecord(skill, plan.run_id, "run", invocation, plan.level, plan.limits);
+
+  auto result = native_->Run(plan);
+  if (!result) {
+    AddError(record, result.error());
+    return AfterAudit(audit_->Append(record), std::unexpected(result.error()));
+  }
+  Outcome& outcome = *result;
+  outcome.run_id = plan.run_id;
+  outcome.skill = skill.meta.name;
+  const bool wants_json = !is_run || !skill.manifest.entry ||
+                          skill.manifest.entry->output == OutputMode::kJson;
+  if (outcome.status == Status::kOk && wants_json) {
+    // The output is stdout only when all of it is one JSON object; anything else stays text
+    // and the status is unchanged.
+    std::string_view text = Trim(outcome.stdout_stream.data);
+    if (!outcome.stdout_stream.truncated && !text.empty() && text.front() == '{') {
+      nlohmann::json parsed = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+      if (!parsed.is_discarded() && parsed.is_object()) outcome.output = std::move(parsed);
+    }
+  }
+  AddOutcome(record, outcome);
+  return AfterAudit(audit_->Append(record), std::move(outcome));
+}
+
+}  // namespace skillrt

@@ -1,0 +1,233 @@
+#include "engine/plan_builder.h"
+
+#include <stdlib.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <map>
+#include <system_error>
+#include <utility>
+
+namespace skillrt {
+namespace {
+
+constexpr std::string_view kSandboxPath = "/usr/local/bin:/usr/bin:/bin";
+
+// Variables the sandbox relies on to find the skill and name the run; a manifest that could
+// redefine them could make a skill believe it is another run.
+bool IsReservedEnvName(std::string_view name) {
+  return name == "SKILL_DIR" || name == "SKILLRT_RUN_ID";
+}
+
+// "1.5s", "30s": a duration as the --timeout flag spells it.
+std::string SecondsText(std::chrono::milliseconds ms) {
+  if (ms.count() % 1000 == 0) return std::to_string(ms.count() / 1000) + "s";
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.3f", static_cast<double>(ms.count()) / 1000.0);
+  std::string text(buf);
+  while (text.back() == '0') text.pop_back();
+  return text + "s";
+}
+
+// "256", "0.5": bytes as MiB, the unit of --memory and memory_mb.
+std::string MibText(uint64_t bytes) {
+  if (bytes % (1ull << 20) == 0) return std::to_string(bytes >> 20);
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.3f", static_cast<double>(bytes) / (1 << 20));
+  std::string text(buf);
+  while (text.back() == '0') text.pop_back();
+  if (text.back() == '.') text.pop_back();
+  return text;
+}
+
+Result<void> CheckEnvName(const std::filesystem::path& manifest_file, std::string_view key,
+                          std::string_view name) {
+  if (name.empty() || name.find('=') != std::string_view::npos ||
+      name.find('\0') != std::string_view::npos) {
+    return Fail(ErrorCode::kValidation, manifest_file.string() + ": " + std::string(key) +
+                                            ": invalid variable name '" + std::string(name) +
+                                            "'");
+  }
+  if (IsReservedEnvName(name)) {
+    return Fail(ErrorCode::kValidation, manifest_file.string() + ": " + std::string(key) + ": " +
+                                            std::string(name) + " is reserved by skillrt");
+  }
+  return {};
+}
+
+}  // namespace
+
+std::vector<std::string> BaseEnvironment(std::string_view run_id) {
+  return {
+      "PATH=" + std::string(kSandboxPath),
+      "HOME=/tmp",  // The only writable place every sandbox has.
+      "TMPDIR=/tmp",
+      "LANG=C.UTF-8",
+      "SKILL_DIR=/skill",
+      "SKILLRT_RUN_ID=" + std::string(run_id),
+  };
+}
+
+std::vector<std::string> AllowedCommands(const Manifest& manifest) {
+  std::vector<std::string> allowed;
+  auto add = [&](const std::string& command) {
+    if (command.empty()) return;
+    if (std::find(allowed.begin(), allowed.end(), command) == allowed.end()) {
+      allowed.push_back(command);
+    }
+  };
+  for (const std::string& command : manifest.capabilities.commands) add(command);
+  if (manifest.entry && !manifest.entry->argv.empty()) add(manifest.entry->argv[0]);
+  return allowed;
+}
+
+bool IsCommandAllowed(const std::vector<std::string>& allowed, std::string_view argv0) {
+  if (argv0.empty()) return false;
+  return std::find(allowed.begin(), allowed.end(), argv0) != allowed.end();
+}
+
+Result<Limits> ApplyOverrides(const Limits& limits, const RunOverrides& overrides) {
+  Limits out = limits;
+  if (overrides.wall_time) {
+    std::chrono::milliseconds wall = *overrides.wall_time;
+    if (wall.count() <= 0) {
+      return Fail(ErrorCode::kInvalidArgument, "--timeout must be positive, got " +
+                                                   std::to_string(wall.count()) + " ms");
+    }
+    if (wall > limits.wall_time) {
+      return Fail(ErrorCode::kInvalidArgument,
+                  "--timeout " + SecondsText(wall) + " exceeds the manifest's wall_time_ms " +
+                      std::to_string(limits.wall_time.count()));
+    }
+    out.wall_time = wall;
+  }
+  if (overrides.memory_max_bytes) {
+    uint64_t memory = *overrides.memory_max_bytes;
+    if (memory == 0) return Fail(ErrorCode::kInvalidArgument, "--memory must be positive");
+    if (memory > limits.memory_max_bytes) {
+      return Fail(ErrorCode::kInvalidArgument,
+                  "--memory " + MibText(memory) + " MB exceeds the manifest's memory_mb " +
+                      MibText(limits.memory_max_bytes));
+    }
+    out.memory_max_bytes = memory;
+  }
+  return out;
+}
+
+Result<Plan> BuildPlan(const Skill& skill, std::vector<std::string> argv, std::string stdin_data,
+                       const RunOverrides& overrides, std::string run_id) {
+  if (argv.empty() || argv[0].empty()) {
+    return Fail(ErrorCode::kInvalidArgument, "empty command for skill '" + skill.meta.name + "'");
+  }
+  const Manifest& manifest = skill.manifest;
+  const std::filesystem::path manifest_file = skill.dir / "skill.toml";
+  if (manifest.capabilities.network) {
+    // The sandbox has no network namespace plumbing yet: refuse rather than run offline
+    // a skill that declared it needs the network.
+    return Fail(ErrorCode::kUnsupported,
+                manifest_file.string() + ": capabilities.network: network access is not "
+                                         "available in this build");
+  }
+
+  Plan plan;
+  plan.run_id = std::move(run_id);
+  plan.skill_name = skill.meta.name;
+  plan.skill_dir = skill.dir;
+  plan.argv = std::move(argv);
+  plan.stdin_data = std::move(stdin_data);
+  plan.level = overrides.level;
+  plan.network = false;
+  plan.commands = AllowedCommands(manifest);
+
+  // Environment: later definitions of a name replace earlier ones, keeping first position.
+  std::vector<std::pair<std::string, std::string>> env;
+  auto set_var = [&env](const std::string& name, std::string value) {
+    for (auto& [existing, old_value] : env) {
+      if (existing == name) {
+        old_value = std::move(value);
+        return;
+      }
+    }
+    env.emplace_back(name, std::move(value));
+  };
+  for (const std::string& entry : BaseEnvironment(plan.run_id)) {
+    size_t eq = entry.find('=');
+    env.emplace_back(entry.substr(0, eq), entry.substr(eq + 1));
+  }
+  for (const std::string& name : manifest.capabilities.env.pass) {
+    if (auto ok = CheckEnvName(manifest_file, "capabilities.env.pass", name); !ok) {
+      return std::unexpected(ok.error());
+    }
+    if (const char* value = ::getenv(name.c_str()); value != nullptr) set_var(name, value);
+  }
+  for (const auto& [name, value] : manifest.capabilities.env.set) {
+    if (auto ok = CheckEnvName(manifest_file, "capabilities.env.set", name); !ok) {
+      return std::unexpected(ok.error());
+    }
+    set_var(name, value);
+  }
+  plan.env.reserve(env.size());
+  for (auto& [name, value] : env) plan.env.push_back(name + "=" + value);
+
+  auto add_mounts = [&](const std::vector<std::filesystem::path>& paths, bool writable,
+                        std::string_view key) -> Result<void> {
+    for (const std::filesystem::path& path : paths) {
+      if (!path.is_absolute()) {
+        return Fail(ErrorCode::kValidation, manifest_file.string() + ": " + std::string(key) +
+                                                ": " + path.string() + " is not absolute");
+      }
+      std::error_code ec;
+      if (!std::filesystem::exists(path, ec)) {
+        return Fail(ErrorCode::kNotFound, manifest_file.string() + ": " + std::string(key) +
+                                              ": " + path.string() + " does not exist");
+      }
+      plan.mounts.push_back(BindMount{.path = path, .writable = writable});
+    }
+    return {};
+  };
+  if (auto ok = add_mounts(manifest.capabilities.read_paths, false, "capabilities.read"); !ok) {
+    return std::unexpected(ok.error());
+  }
+  if (auto ok = add_mounts(manifest.capabilities.write_paths, true, "capabilities.write"); !ok) {
+    return std::unexpected(ok.error());
+  }
+
+  auto limits = ApplyOverrides(manifest.limits, overrides);
+  if (!limits) return std::unexpected(limits.error());
+  plan.limits = *limits;
+  return plan;
+}
+
+Result<Plan> BuildRunPlan(const Skill& skill, const RunRequest& request, std::string run_id) {
+  const Manifest& manifest = skill.manifest;
+  if (!manifest.entry || manifest.entry->argv.empty()) {
+    return Fail(ErrorCode::kDenied,
+                "skill '" + skill.meta.name + "' has no entry point; use exec");
+  }
+  std::string stdin_data;
+  if (manifest.entry->input == InputMode::kStdin) {
+    stdin_data = request.input.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  }
+  return BuildPlan(skill, manifest.entry->argv, std::move(stdin_data), request.overrides,
+                   std::move(run_id));
+}
+
+Result<Plan> BuildExecPlan(const Skill& skill, const ExecRequest& request, std::string run_id) {
+  if (request.argv.empty() || request.argv[0].empty()) {
+    return Fail(ErrorCode::kInvalidArgument, "exec: a command is required");
+  }
+  std::vector<std::string> allowed = AllowedCommands(skill.manifest);
+  if (!IsCommandAllowed(allowed, request.argv[0])) {
+    std::string list;
+    for (const std::string& command : allowed) list += (list.empty() ? "" : ", ") + command;
+    if (list.empty()) list = "none";
+    return Fail(ErrorCode::kDenied, "command '" + request.argv[0] + "' is not allowed by " +
+                                        (skill.dir / "skill.toml").string() +
+                                        " capabilities.commands (allowed: " + list + ")");
+  }
+  return BuildPlan(skill, request.argv, request.stdin_data, request.overrides,
+                   std::move(run_id));
+}
+
+}  // namespace skillrt

@@ -1,0 +1,57 @@
+// Turns a loaded skill and a request into the Plan a runtime executes: the argv, the complete
+// environment, the declared mounts, the allowed commands and the limits of one call.
+#ifndef SKILLRT_ENGINE_PLAN_BUILDER_H_
+#define SKILLRT_ENGINE_PLAN_BUILDER_H_
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "skillrt/engine.h"
+#include "skillrt/error.h"
+#include "skillrt/plan.h"
+#include "skillrt/skill.h"
+
+namespace skillrt {
+
+/// The environment every sandboxed process starts from, before the manifest's variables
+/// (`NAME=value`, in this order): PATH, HOME=/tmp, TMPDIR=/tmp, LANG=C.UTF-8, SKILL_DIR=/skill,
+/// SKILLRT_RUN_ID=<run_id>. Nothing of the host's environment is in it.
+std::vector<std::string> BaseEnvironment(std::string_view run_id);
+
+/// The commands a call to `manifest`'s skill may start: `capabilities.commands`, then the
+/// entry point's argv[0] if not already listed. Order preserved, no duplicates.
+std::vector<std::string> AllowedCommands(const Manifest& manifest);
+
+/// True when `argv0` is one of `allowed`, compared as exact strings: a bare name matches
+/// only the same bare name (resolved on the sandbox PATH), an absolute path only the same
+/// absolute path. Nothing is normalised, so "./python3" or "/tmp/python3" never match
+/// "python3".
+bool IsCommandAllowed(const std::vector<std::string>& allowed, std::string_view argv0);
+
+/// `limits` narrowed by `overrides`. An override larger than the manifest's value is
+/// kInvalidArgument naming the flag and the manifest key ("--timeout 100s exceeds the
+/// manifest's wall_time_ms 30000"), as is a zero or negative override; never widens.
+Result<Limits> ApplyOverrides(const Limits& limits, const RunOverrides& overrides);
+
+/// The plan of `run`: the skill's entry point with `stdin_data` (the input JSON text when
+/// `entry.input` is stdin). kDenied when the skill has no entry point. Other errors as for
+/// BuildPlan. Does not validate the input against the schema (the engine does).
+Result<Plan> BuildRunPlan(const Skill& skill, const RunRequest& request, std::string run_id);
+
+/// The plan of `exec`: `request.argv` in the skill's sandbox. kInvalidArgument for an empty
+/// argv; kDenied, naming the allowed commands, when argv[0] is not allowed.
+Result<Plan> BuildExecPlan(const Skill& skill, const ExecRequest& request, std::string run_id);
+
+/// The common part: environment (BaseEnvironment, then `capabilities.env.pass` variables set
+/// on the host, then `capabilities.env.set`, which wins), mounts (each declared path must
+/// exist: kNotFound "<dir>/skill.toml: capabilities.read: /x does not exist"), commands,
+/// limits (ApplyOverrides) and level. kValidation for an env name that is empty, contains
+/// '=', or is reserved (SKILL_DIR, SKILLRT_RUN_ID). Reads the host environment with getenv(3):
+/// thread-safe as long as no thread modifies the environment.
+Result<Plan> BuildPlan(const Skill& skill, std::vector<std::string> argv, std::string stdin_data,
+                       const RunOverrides& overrides, std::string run_id);
+
+}  // namespace skillrt
+
+#endif  // SKILLRT_ENGINE_PLAN_BUILDER_H_

@@ -1,0 +1,297 @@
+#include "engine/plan_builder.h"
+
+#include <stdlib.h>
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "test_util.h"
+
+namespace skillrt {
+namespace {
+
+using skillrt::testing::TempDir;
+
+// A skill built in memory: the plan builder needs no files except declared mounts.
+Skill MakeSkill(const std::filesystem::path& dir) {
+  Skill skill;
+  skill.dir = dir;
+  skill.meta.name = "calc";
+  skill.meta.description = "Evaluates arithmetic.";
+  skill.manifest.entry = EntryPoint{.argv = {"python3", "scripts/calc.py"}};
+  skill.manifest.capabilities.commands = {"python3", "/usr/bin/env"};
+  skill.tree_sha256 = std::string(64, '0');
+  return skill;
+}
+
+std::vector<std::string> Names(const std::vector<std::string>& env) {
+  std::vector<std::string> names;
+  for (const std::string& entry : env) names.push_back(entry.substr(0, entry.find('=')));
+  return names;
+}
+
+bool HasEntry(const std::vector<std::string>& env, const std::string& entry) {
+  return std::find(env.begin(), env.end(), entry) != env.end();
+}
+
+// Requests built field by field (designated initializers would have to name every field).
+RunRequest RunReq(nlohmann::json input = nlohmann::json::object(), RunOverrides overrides = {}) {
+  RunRequest request;
+  request.skill = "calc";
+  request.input = std::move(input);
+  request.overrides = overrides;
+  return request;
+}
+
+ExecRequest ExecReq(std::vector<std::string> argv, std::string stdin_data = "") {
+  ExecRequest request;
+  request.skill = "calc";
+  request.argv = std::move(argv);
+  request.stdin_data = std::move(stdin_data);
+  return request;
+}
+
+RunOverrides Timeout(std::chrono::milliseconds wall) {
+  RunOverrides overrides;
+  overrides.wall_time = wall;
+  return overrides;
+}
+
+RunOverrides Memory(uint64_t bytes) {
+  RunOverrides overrides;
+  overrides.memory_max_bytes = bytes;
+  return overrides;
+}
+
+class ScopedEnv {
+ public:
+  ScopedEnv(const char* name, const char* value) : name_(name) { ::setenv(name, value, 1); }
+  ~ScopedEnv() { ::unsetenv(name_); }
+
+ private:
+  const char* name_;
+};
+
+TEST(PlanBuilderTest, RunPlanHasEntryArgvBaseEnvAndInputOnStdin) {
+  TempDir tmp;
+  Skill skill = MakeSkill(tmp.path());
+  RunRequest request = RunReq({{"expression", "2*(3+4)"}});
+  auto plan = BuildRunPlan(skill, request, "run-1");
+  ASSERT_TRUE(plan.has_value()) << plan.error().ToString();
+  EXPECT_EQ(plan->run_id, "run-1");
+  EXPECT_EQ(plan->skill_name, "calc");
+  EXPECT_EQ(plan->skill_dir, tmp.path());
+  EXPECT_EQ(plan->argv, (std::vector<std::string>{"python3", "scripts/calc.py"}));
+  EXPECT_EQ(plan->env, (std::vector<std::string>{"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=/tmp",
+                                                 "TMPDIR=/tmp", "LANG=C.UTF-8", "SKILL_DIR=/skill",
+                                                 "SKILLRT_RUN_ID=run-1"}));
+  EXPECT_EQ(nlohmann::json::parse(plan->stdin_data), request.input);
+  EXPECT_EQ(plan->commands, (std::vector<std::string>{"python3", "/usr/bin/env"}));
+  EXPECT_FALSE(plan->network);
+  EXPECT_TRUE(plan->mounts.empty());
+  EXPECT_EQ(plan->level, SandboxLevel::kStrict);
+  EXPECT_EQ(plan->limits.wall_time, Limits{}.wall_time);
+}
+
+TEST(PlanBuilderTest, InputModeNoneLeavesStdinEmpty) {
+  TempDir tmp;
+  Skill skill = MakeSkill(tmp.path());
+  skill.manifest.entry->input = InputMode::kNone;
+  auto plan = BuildRunPlan(skill, RunReq({{"a", 1}}), "r");
+  ASSERT_TRUE(plan.has_value());
+  EXPECT_TRUE(plan->stdin_data.empty());
+}
+
+TEST(PlanBuilderTest, NoEntryPointIsDenied) {
+  TempDir tmp;
+  Skill skill = MakeSkill(tmp.path());
+  skill.manifest.entry.reset();
+  auto plan = BuildRunPlan(skill, RunReq(), "r");
+  ASSERT_FALSE(plan.has_value());
+  EXPECT_EQ(plan.error().code, ErrorCode::kDenied);
+  EXPECT_EQ(plan.error().message, "skill 'calc' has no entry point; use exec");
+}
+
+TEST(PlanBuilderTest, HostVariablesNeverLeakUnlessDeclared) {
+  TempDir tmp;
+  ScopedEnv secret("HOST_SECRET", "hunter2");
+  ScopedEnv passed("SKILLRT_TEST_PASSED", "yes");
+  Skill skill = MakeSkill(tmp.path());
+  auto plan = BuildRunPlan(skill, RunReq(), "r");
+  ASSERT_TRUE(plan.has_value());
+  for (const std::string& entry : plan->env) {
+    EXPECT_EQ(entry.find("hunter2"), std::string::npos) << entry;
+    EXPECT_EQ(entry.find("SKILLRT_TEST_PASSED"), std::string::npos) << entry;
+  }
+  // The positive control: the same variable passes once declared, and an unset declared
+  // variable is simply absent.
+  skill.manifest.capabilities.env.pass = {"SKILLRT_TEST_PASSED", "SKILLRT_TEST_UNSET_VAR"};
+  ::unsetenv("SKILLRT_TEST_UNSET_VAR");
+  plan = BuildRunPlan(skill, RunReq(), "r");
+  ASSERT_TRUE(plan.has_value());
+  EXPECT_TRUE(HasEntry(plan->env, "SKILLRT_TEST_PASSED=yes"));
+  std::vector<std::string> names = Names(plan->env);
+  EXPECT_EQ(std::count(names.begin(), names.end(), "SKILLRT_TEST_UNSET_VAR"), 0);
+  EXPECT_EQ(std::count(names.begin(), names.end(), "HOST_SECRET"), 0);
+}
+
+TEST(PlanBuilderTest, SetWinsOverPassAndOverridesBaseOnce) {
+  TempDir tmp;
+  ScopedEnv passed("SKILLRT_TEST_MODE", "from-host");
+  Skill skill = MakeSkill(tmp.path());
+  skill.manifest.capabilities.env.pass = {"SKILLRT_TEST_MODE"};
+  skill.manifest.capabilities.env.set = {{"SKILLRT_TEST_MODE", "fixed"}, {"LANG", "C"}};
+  auto plan = BuildRunPlan(skill, RunReq(), "r");
+  ASSERT_TRUE(plan.has_value());
+  EXPECT_TRUE(HasEntry(plan->env, "SKILLRT_TEST_MODE=fixed"));
+  EXPECT_FALSE(HasEntry(plan->env, "SKILLRT_TEST_MODE=from-host"));
+  EXPECT_TRUE(HasEntry(plan->env, "LANG=C"));
+  std::vector<std::string> names = Names(plan->env);
+  EXPECT_EQ(std::count(names.begin(), names.end(), "LANG"), 1);
+  EXPECT_EQ(std::count(names.begin(), names.end(), "SKILLRT_TEST_MODE"), 1);
+}
+
+TEST(PlanBuilderTest, ReservedOrMalformedEnvNamesAreRejected) {
+  TempDir tmp;
+  Skill skill = MakeSkill(tmp.path());
+  skill.manifest.capabilities.env.set = {{"SKILLRT_RUN_ID", "forged"}};
+  auto plan = BuildRunPlan(skill, RunReq(), "r");
+  ASSERT_FALSE(plan.has_value());
+  EXPECT_EQ(plan.error().code, ErrorCode::kValidation);
+  EXPECT_NE(plan.error().message.find("capabilities.env.set"), std::string::npos);
+  EXPECT_NE(plan.error().message.find("skill.toml"), std::string::npos);
+
+  skill.manifest.capabilities.env.set.clear();
+  skill.manifest.capabilities.env.pass = {"A=B"};
+  plan = BuildRunPlan(skill, RunReq(), "r");
+  ASSERT_FALSE(plan.has_value());
+  EXPECT_NE(plan.error().message.find("capabilities.env.pass"), std::string::npos);
+}
+
+TEST(PlanBuilderTest, DeclaredPathsBecomeMountsAndMustExist) {
+  TempDir tmp;
+  std::filesystem::create_directories(tmp.path() / "data");
+  std::filesystem::create_directories(tmp.path() / "out");
+  Skill skill = MakeSkill(tmp.path());
+  skill.manifest.capabilities.read_paths = {tmp.path() / "data"};
+  skill.manifest.capabilities.write_paths = {tmp.path() / "out"};
+  auto plan = BuildRunPlan(skill, RunReq(), "r");
+  ASSERT_TRUE(plan.has_value()) << plan.error().ToString();
+  ASSERT_EQ(plan->mounts.size(), 2u);
+  EXPECT_EQ(plan->mounts[0].path, tmp.path() / "data");
+  EXPECT_FALSE(plan->mounts[0].writable);
+  EXPECT_EQ(plan->mounts[1].path, tmp.path() / "out");
+  EXPECT_TRUE(plan->mounts[1].writable);
+
+  skill.manifest.capabilities.read_paths.push_back(tmp.path() / "missing");
+  plan = BuildRunPlan(skill, RunReq(), "r");
+  ASSERT_FALSE(plan.has_value());
+  EXPECT_EQ(plan.error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(plan.error().message, (tmp.path() / "skill.toml").string() +
+                                      ": capabilities.read: " + (tmp.path() / "missing").string() +
+                                      " does not exist");
+}
+
+TEST(PlanBuilderTest, OverridesNarrowButNeverWiden) {
+  Limits manifest;
+  manifest.wall_time = std::chrono::milliseconds(30'000);
+  manifest.memory_max_bytes = 256ull << 20;
+
+  auto narrowed = ApplyOverrides(manifest, Timeout(std::chrono::milliseconds(1500)));
+  ASSERT_TRUE(narrowed.has_value());
+  narrowed = ApplyOverrides(*narrowed, Memory(64ull << 20));
+  ASSERT_TRUE(narrowed.has_value());
+  EXPECT_EQ(narrowed->wall_time, std::chrono::milliseconds(1500));
+  EXPECT_EQ(narrowed->memory_max_bytes, 64ull << 20);
+  EXPECT_EQ(narrowed->cpu_time, manifest.cpu_time);
+
+  auto equal = ApplyOverrides(manifest, Timeout(manifest.wall_time));
+  ASSERT_TRUE(equal.has_value());
+  EXPECT_EQ(equal->wall_time, manifest.wall_time);
+
+  auto wide = ApplyOverrides(manifest, Timeout(std::chrono::seconds(100)));
+  ASSERT_FALSE(wide.has_value());
+  EXPECT_EQ(wide.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_EQ(wide.error().message, "--timeout 100s exceeds the manifest's wall_time_ms 30000");
+
+  auto wide_fraction =
+      ApplyOverrides(manifest, Timeout(std::chrono::milliseconds(30'500)));
+  ASSERT_FALSE(wide_fraction.has_value());
+  EXPECT_EQ(wide_fraction.error().message,
+            "--timeout 30.5s exceeds the manifest's wall_time_ms 30000");
+
+  auto more_memory = ApplyOverrides(manifest, Memory(512ull << 20));
+  ASSERT_FALSE(more_memory.has_value());
+  EXPECT_EQ(more_memory.error().message, "--memory 512 MB exceeds the manifest's memory_mb 256");
+
+  EXPECT_FALSE(ApplyOverrides(manifest, Timeout(std::chrono::milliseconds(0))));
+  EXPECT_FALSE(ApplyOverrides(manifest, Memory(0)));
+}
+
+TEST(PlanBuilderTest, WideningOverrideRefusesThePlan) {
+  TempDir tmp;
+  Skill skill = MakeSkill(tmp.path());
+  RunRequest request = RunReq();
+  request.overrides.wall_time = std::chrono::hours(1);
+  auto plan = BuildRunPlan(skill, request, "r");
+  ASSERT_FALSE(plan.has_value());
+  EXPECT_EQ(plan.error().code, ErrorCode::kInvalidArgument);
+  request.overrides.wall_time = std::chrono::seconds(2);
+  request.overrides.level = SandboxLevel::kBestEffort;
+  plan = BuildRunPlan(skill, request, "r");
+  ASSERT_TRUE(plan.has_value());
+  EXPECT_EQ(plan->limits.wall_time, std::chrono::seconds(2));
+  EXPECT_EQ(plan->level, SandboxLevel::kBestEffort);
+}
+
+TEST(PlanBuilderTest, AllowedCommandsAreExactMatches) {
+  Manifest manifest;
+  manifest.entry = EntryPoint{.argv = {"bash", "scripts/run.sh"}};
+  manifest.capabilities.commands = {"python3", "/usr/bin/jq", "bash"};
+  std::vector<std::string> allowed = AllowedCommands(manifest);
+  EXPECT_EQ(allowed, (std::vector<std::string>{"python3", "/usr/bin/jq", "bash"}));
+  EXPECT_TRUE(IsCommandAllowed(allowed, "python3"));
+  EXPECT_TRUE(IsCommandAllowed(allowed, "/usr/bin/jq"));
+  EXPECT_TRUE(IsCommandAllowed(allowed, "bash"));
+  EXPECT_FALSE(IsCommandAllowed(allowed, "jq"));
+  EXPECT_FALSE(IsCommandAllowed(allowed, "/usr/bin/python3"));
+  EXPECT_FALSE(IsCommandAllowed(allowed, "./python3"));
+  EXPECT_FALSE(IsCommandAllowed(allowed, "/tmp/bash"));
+  EXPECT_FALSE(IsCommandAllowed(allowed, "sh"));
+  EXPECT_FALSE(IsCommandAllowed(allowed, ""));
+}
+
+TEST(PlanBuilderTest, ExecChecksArgv0) {
+  TempDir tmp;
+  Skill skill = MakeSkill(tmp.path());
+  auto plan = BuildExecPlan(skill, ExecReq({"python3", "-c", "1"}), "r");
+  ASSERT_TRUE(plan.has_value()) << plan.error().ToString();
+  EXPECT_EQ(plan->argv, (std::vector<std::string>{"python3", "-c", "1"}));
+  EXPECT_TRUE(plan->stdin_data.empty());
+
+  auto denied = BuildExecPlan(skill, ExecReq({"curl", "x"}), "r");
+  ASSERT_FALSE(denied.has_value());
+  EXPECT_EQ(denied.error().code, ErrorCode::kDenied);
+  EXPECT_EQ(denied.error().message, "command 'curl' is not allowed by " +
+                                        (tmp.path() / "skill.toml").string() +
+                                        " capabilities.commands (allowed: python3, /usr/bin/env)");
+
+  auto empty = BuildExecPlan(skill, ExecReq({}), "r");
+  ASSERT_FALSE(empty.has_value());
+  EXPECT_EQ(empty.error().code, ErrorCode::kInvalidArgument);
+}
+
+TEST(PlanBuilderTest, ExecPassesStdinThrough) {
+  TempDir tmp;
+  Skill skill = MakeSkill(tmp.path());
+  auto plan = BuildExecPlan(
+      skill, ExecReq({"python3"}, "print(1)\n"), "r");
+  ASSERT_TRUE(plan.has_value());
+  EXPECT_EQ(plan->stdin_data, "print(1)\n");
+}
+
+}  // namespace
+}  // namespace skillrt
