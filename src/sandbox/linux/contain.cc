@@ -1,0 +1,106 @@
+#include "sandbox/linux/contain.h"
+
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include "sandbox/linux/child.h"
+#include "sandbox/linux/sys.h"
+#include "sandbox/linux/userns.h"
+
+namespace skillrt::sandbox {
+namespace {
+
+// Signal state survives execve: ignored signals stay ignored and blocked ones stay blocked
+// (signal(7)). The skill starts with the defaults, whatever the embedding program set.
+void ResetSignals() {
+  struct sigaction dfl = {};
+  dfl.sa_handler = SIG_DFL;
+  for (int sig = 1; sig < NSIG; ++sig) {
+    if (sig != SIGKILL && sig != SIGSTOP) ::sigaction(sig, &dfl, nullptr);
+  }
+  sigset_t none;
+  ::sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+}
+
+void MoveFd(int from, int to, int err_fd) {
+  if (from == to) {
+    // Keep it across execve.
+    if (::fcntl(to, F_SETFD, 0) != 0) ChildFail(err_fd, "fcntl(stdio)", errno);
+  } else if (::dup2(from, to) < 0) {
+    ChildFail(err_fd, "dup2(stdio)", errno);
+  }
+}
+
+}  // namespace
+
+[[noreturn]] void ChildFail(int err_fd, const char* what, int err, bool exec) {
+  ChildFailure failure;
+  failure.err = err;
+  failure.exec = exec;
+  sys::StrCopy(failure.what, sizeof(failure.what), what);
+  (void)sys::WriteAll(err_fd, &failure, sizeof(failure));
+  ::_exit(kChildFailureExit);
+}
+
+[[noreturn]] void Contain(const ChildSpec& spec) {
+  int err_fd = spec.err_fd;
+  // Die with the supervisor; as pid 1 of the namespace, that takes every process with it.
+  if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) ChildFail(err_fd, "prctl(PR_SET_PDEATHSIG)", errno);
+  // Wait until the supervisor has written the id maps and placed us in the cgroup. EOF
+  // means it gave up (or died before PDEATHSIG was armed).
+  char go = 0;
+  while (::read(spec.sync_fd, &go, 1) != 1) {
+    if (errno != EINTR) ::_exit(kChildFailureExit);
+  }
+  ResetSignals();
+  MoveFd(spec.stdin_fd, 0, err_fd);
+  MoveFd(spec.stdout_fd, 1, err_fd);
+  MoveFd(spec.stderr_fd, 2, err_fd);
+
+  // Namespaces: the cgroup namespace is entered only now, rooted at the run's cgroup.
+  if (spec.new_cgroup_ns && ::unshare(CLONE_NEWCGROUP) != 0) {
+    ChildFail(err_fd, "unshare(CLONE_NEWCGROUP)", errno);
+  }
+  // A new session has no controlling terminal: the caller's terminal cannot be reached.
+  if (::setsid() < 0) ChildFail(err_fd, "setsid", errno);
+  if (::sethostname("skillrt", 7) != 0) ChildFail(err_fd, "sethostname", errno);
+
+  // The root: sources are opened with the supervisor's host credentials, then the child
+  // becomes the skill's user (mapped, so the new root's files get an owner) and builds it.
+  int sources[mount::kMaxSources];
+  mount::OpenSources(*spec.root, sources, err_fd);
+  userns::SwitchIds(spec.clear_groups, err_fd);
+  mount::BuildRoot(*spec.root, sources, err_fd);
+  if (::chdir("/skill") != 0) ChildFail(err_fd, "chdir(/skill)", errno);
+
+  rlimit::Apply(*spec.rlimits, err_fd);
+  userns::DropCapabilities(spec.cap_last, err_fd);
+  // No execve can grant privileges from here on (setuid bits, file capabilities), which is
+  // also what Landlock and seccomp require of an unprivileged caller.
+  if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
+    ChildFail(err_fd, "prctl(PR_SET_NO_NEW_PRIVS)", errno);
+  }
+  if (spec.landlock != nullptr) landlock::Restrict(*spec.landlock, err_fd);
+
+  // Only 0-2 and the error pipe survive; the error pipe closes itself on execve.
+  if (err_fd != 3) {
+    if (::dup3(err_fd, 3, O_CLOEXEC) < 0) ChildFail(err_fd, "dup3(error pipe)", errno);
+    err_fd = 3;
+  }
+  if (sys::CloseRange(4, ~0u) != 0) ChildFail(err_fd, "close_range", errno);
+
+  // Last, because it refuses calls the steps above make (mount, unshare).
+  seccomp::Install(*spec.seccomp, err_fd);
+  ::execve(spec.exec_path, spec.argv, spec.envp);
+  char what[240];
+  char* p = sys::StrCopy(what, sizeof(what), "execve(");
+  p = sys::StrCopy(p, sizeof(what) - static_cast<size_t>(p - what), spec.exec_path);
+  sys::StrCopy(p, sizeof(what) - static_cast<size_t>(p - what), ")");
+  ChildFail(err_fd, what, errno, /*exec=*/true);
+}
+
+}  // namespace skillrt::sandbox

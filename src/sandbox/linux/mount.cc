@@ -1,0 +1,327 @@
+#include "sandbox/linux/mount.h"
+
+#include <fcntl.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <array>
+#include <set>
+#include <string_view>
+
+#include "sandbox/linux/child.h"
+#include "sandbox/linux/sys.h"
+#include "sandbox/linux/userns.h"
+
+namespace skillrt::mount {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Mount attributes of every bind: nothing the skill can reach is setuid-capable or holds
+// device nodes, except the few /dev nodes bound on purpose.
+constexpr uint64_t kReadOnlyBind = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
+constexpr uint64_t kWritableBind = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
+
+// System directories an interpreter needs: programs, shared libraries and the dynamic
+// loader. Read-only. On merged-/usr systems the top-level ones are symlinks into /usr and are
+// recreated as symlinks rather than bound.
+constexpr std::array<const char*, 7> kSystemDirs = {"/usr",   "/bin",  "/sbin",  "/lib",
+                                                    "/lib64", "/lib32", "/libx32"};
+
+// Host files under /etc that are read by the C library and interpreters. Nothing that
+// describes the host's users, network or secrets (passwd, shadow, hosts, resolv.conf, ssh).
+//   ld.so.cache: library lookup without scanning directories.
+//   localtime:   the host's time zone for time formatting.
+constexpr std::array<const char*, 2> kEtcFiles = {"/etc/ld.so.cache", "/etc/localtime"};
+// /etc/alternatives holds the symlinks Debian's update-alternatives uses for /usr/bin/awk,
+// /usr/bin/python and the like; without it those commands dangle.
+constexpr const char* kEtcAlternatives = "/etc/alternatives";
+
+// Device nodes of a minimal /dev: data sinks and sources only. No tty, no block devices.
+constexpr std::array<const char*, 5> kDevNodes = {"/dev/null", "/dev/zero", "/dev/full",
+                                                  "/dev/random", "/dev/urandom"};
+
+// Sandbox paths that skillrt owns; declared paths may not be, or lie under, these.
+constexpr std::array<std::string_view, 9> kReserved = {"/skill", "/tmp", "/proc", "/dev",
+                                                       "/etc",   "/usr", "/bin",  "/sbin",
+                                                       "/lib"};
+
+bool IsUnder(std::string_view path, std::string_view prefix) {
+  return path == prefix || (path.starts_with(prefix) && path.size() > prefix.size() &&
+                            path[prefix.size()] == '/');
+}
+
+std::string Staged(std::string_view inside) { return std::string(kStagingDir) + std::string(inside); }
+
+}  // namespace
+
+const char* RootPlan::Keep(std::string s) {
+  strings.push_back(std::move(s));
+  return strings.back().c_str();
+}
+
+Result<void> PlanRoot(const Plan& plan, RootPlan* out) {
+  RootPlan& root = *out;
+  auto add_source = [&](std::string host) {
+    root.sources.push_back(root.Keep(std::move(host)));
+    return static_cast<int>(root.sources.size() - 1);
+  };
+  auto mkdir_op = [&](std::string_view inside) {
+    root.ops.push_back({.kind = Op::Kind::kMkdir, .path = root.Keep(Staged(inside))});
+  };
+
+  for (const char* dir : kSystemDirs) {
+    struct stat st;
+    if (::lstat(dir, &st) != 0) continue;  // Absent on this host (e.g. /lib32): nothing to add.
+    if (S_ISLNK(st.st_mode)) {
+      std::error_code ec;
+      fs::path target = fs::read_symlink(dir, ec);
+      if (ec) return FailErrno(ErrorCode::kSandbox, std::string("readlink(") + dir + ")", ec.value());
+      root.ops.push_back({.kind = Op::Kind::kSymlink,
+                          .path = root.Keep(Staged(dir)),
+                          .arg = root.Keep(target.string())});
+    } else if (S_ISDIR(st.st_mode)) {
+      root.ops.push_back({.kind = Op::Kind::kBind,
+                          .path = root.Keep(Staged(dir)),
+                          .source = add_source(dir),
+                          .recursive = true,
+                          .attr_set = kReadOnlyBind});
+    }
+  }
+
+  // /etc: a directory in the root tmpfs with synthesized identity files and a few host files.
+  mkdir_op("/etc");
+  const std::string uid = std::to_string(userns::kInsideUid);
+  const std::string gid = std::to_string(userns::kInsideGid);
+  auto write_op = [&](std::string_view inside, std::string content) {
+    root.ops.push_back({.kind = Op::Kind::kWriteFile,
+                        .path = root.Keep(Staged(inside)),
+                        .arg = root.Keep(std::move(content))});
+  };
+  write_op("/etc/passwd", "skill:x:" + uid + ":" + gid + ":skill:/tmp:/usr/sbin/nologin\n" +
+                              "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n");
+  write_op("/etc/group", "skill:x:" + gid + ":\nnogroup:x:65534:\n");
+  write_op("/etc/hostname", "skillrt\n");
+  write_op("/etc/hosts", "127.0.0.1 localhost skillrt\n::1 localhost\n");
+  write_op("/etc/nsswitch.conf", "passwd: files\ngroup: files\nhosts: files\n");
+  for (const char* file : kEtcFiles) {
+    struct stat st;
+    if (::stat(file, &st) != 0 || !S_ISREG(st.st_mode)) continue;
+    root.ops.push_back({.kind = Op::Kind::kBind,
+                        .path = root.Keep(Staged(file)),
+                        .source = add_source(file),
+                        .source_is_dir = false,
+                        .attr_set = kReadOnlyBind});
+  }
+  if (struct stat st; ::stat(kEtcAlternatives, &st) == 0 && S_ISDIR(st.st_mode)) {
+    root.ops.push_back({.kind = Op::Kind::kBind,
+                        .path = root.Keep(Staged(kEtcAlternatives)),
+                        .source = add_source(kEtcAlternatives),
+                        .attr_set = kReadOnlyBind});
+  }
+
+  // The skill directory, read-only: a skill cannot rewrite its own code or manifest.
+  root.ops.push_back({.kind = Op::Kind::kBind,
+                      .path = root.Keep(Staged("/skill")),
+                      .source = add_source(plan.skill_dir.string()),
+                      .recursive = true,
+                      .attr_set = kReadOnlyBind});
+
+  // Declared paths, at their own absolute paths.
+  std::set<std::string> made = {"/", "/etc"};
+  for (const BindMount& m : plan.mounts) {
+    const std::string p = m.path.lexically_normal().string();
+    if (!m.path.is_absolute() || p != m.path.string() || p == "/") {
+      return Fail(ErrorCode::kInvalidArgument,
+                  "declared path '" + m.path.string() + "' must be absolute and normalized");
+    }
+    for (std::string_view reserved : kReserved) {
+      if (IsUnder(p, reserved) || IsUnder(reserved, p)) {
+        return Fail(ErrorCode::kInvalidArgument, "declared path '" + p +
+                                                     "' overlaps the sandbox's own " +
+                                                     std::string(reserved));
+      }
+    }
+    struct stat st;
+    if (::stat(p.c_str(), &st) != 0) {
+      return FailErrno(ErrorCode::kNotFound, "declared path " + p, errno);
+    }
+    for (fs::path parent = fs::path(p).parent_path(); !made.contains(parent.string());
+         parent = parent.parent_path()) {
+      made.insert(parent.string());
+    }
+    // Parents are created shortest first so that mkdir never meets a missing parent.
+    for (const std::string& dir : made) {
+      if (dir != "/" && dir != "/etc" && IsUnder(p, dir) && dir != p) {
+        root.ops.push_back({.kind = Op::Kind::kMkdir, .path = root.Keep(Staged(dir))});
+      }
+    }
+    root.ops.push_back({.kind = Op::Kind::kBind,
+                        .path = root.Keep(Staged(p)),
+                        .source = add_source(p),
+                        .source_is_dir = S_ISDIR(st.st_mode),
+                        .recursive = true,
+                        .attr_set = m.writable ? kWritableBind : kReadOnlyBind});
+  }
+
+  // Private scratch: a size-limited tmpfs owned by the skill's user, gone with the mount
+  // namespace. noexec: a skill cannot drop and run a binary of its own.
+  root.ops.push_back(
+      {.kind = Op::Kind::kTmpfs,
+       .path = root.Keep(Staged("/tmp")),
+       .arg = root.Keep("mode=0700,uid=" + std::to_string(userns::kInsideUid) +
+                        ",gid=" + std::to_string(userns::kInsideGid) +
+                        ",size=" + std::to_string(plan.limits.scratch_max_bytes) +
+                        ",nr_inodes=16384"),
+       .attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC});
+
+  // A procfs of the sandbox's own pid namespace: it lists only the sandbox's processes.
+  root.ops.push_back({.kind = Op::Kind::kProc, .path = root.Keep(Staged("/proc"))});
+
+  // Minimal /dev inside the read-only root tmpfs.
+  mkdir_op("/dev");
+  for (const char* node : kDevNodes) {
+    root.ops.push_back({.kind = Op::Kind::kBind,
+                        .path = root.Keep(Staged(node)),
+                        .source = add_source(node),
+                        .source_is_dir = false,
+                        .attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC});
+  }
+  const std::array<std::pair<const char*, const char*>, 4> dev_links = {
+      {{"/dev/fd", "/proc/self/fd"},
+       {"/dev/stdin", "/proc/self/fd/0"},
+       {"/dev/stdout", "/proc/self/fd/1"},
+       {"/dev/stderr", "/proc/self/fd/2"}}};
+  for (auto [link, target] : dev_links) {
+    root.ops.push_back(
+        {.kind = Op::Kind::kSymlink, .path = root.Keep(Staged(link)), .arg = target});
+  }
+  if (root.sources.size() > kMaxSources) {
+    return Fail(ErrorCode::kInvalidArgument, "too many declared paths");
+  }
+  return {};
+}
+
+// ---- Child side: system calls only from here on (see child.h). ----
+
+namespace {
+
+unsigned long MountFlags(uint64_t attr) {
+  unsigned long flags = 0;
+  if (attr & MOUNT_ATTR_RDONLY) flags |= MS_RDONLY;
+  if (attr & MOUNT_ATTR_NOSUID) flags |= MS_NOSUID;
+  if (attr & MOUNT_ATTR_NODEV) flags |= MS_NODEV;
+  if (attr & MOUNT_ATTR_NOEXEC) flags |= MS_NOEXEC;
+  return flags;
+}
+
+void RunOp(const RootPlan& root, const Op& op, const int* fds, int err_fd) {
+  char what[240];
+  auto fail = [&](const char* call) {
+    int err = errno;
+    char* p = sys::StrCopy(what, sizeof(what), call);
+    p = sys::StrCopy(p, sizeof(what) - static_cast<size_t>(p - what), "(");
+    p = sys::StrCopy(p, sizeof(what) - static_cast<size_t>(p - what),
+                     op.path + sys::StrLen(kStagingDir));
+    sys::StrCopy(p, sizeof(what) - static_cast<size_t>(p - what), ")");
+    sandbox::ChildFail(err_fd, what, err);
+  };
+  switch (op.kind) {
+    case Op::Kind::kMkdir:
+      if (::mkdir(op.path, 0755) != 0 && errno != EEXIST) fail("mkdir");
+      return;
+    case Op::Kind::kWriteFile: {
+      int fd = ::open(op.path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+      if (fd < 0) fail("open");
+      if (int rc = sys::WriteAll(fd, op.arg, sys::StrLen(op.arg)); rc != 0) {
+        errno = -rc;
+        fail("write");
+      }
+      ::close(fd);
+      return;
+    }
+    case Op::Kind::kSymlink:
+      if (::symlink(op.arg, op.path) != 0) fail("symlink");
+      return;
+    case Op::Kind::kBind: {
+      if (op.source_is_dir) {
+        if (::mkdir(op.path, 0755) != 0 && errno != EEXIST) fail("mkdir");
+      } else {
+        int fd = ::open(op.path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+        if (fd < 0) fail("open");
+        ::close(fd);
+      }
+      char src[32];
+      sys::FdPath(src, fds[op.source]);
+      if (::mount(src, op.path, nullptr, MS_BIND | (op.recursive ? MS_REC : 0), nullptr) != 0) {
+        fail("mount");
+      }
+      struct mount_attr attr = {};
+      attr.attr_set = op.attr_set;
+      if (::mount_setattr(AT_FDCWD, op.path, op.recursive ? AT_RECURSIVE : 0, &attr,
+                          sizeof(attr)) != 0) {
+        fail("mount_setattr");
+      }
+      (void)root;
+      return;
+    }
+    case Op::Kind::kTmpfs:
+      if (::mkdir(op.path, 0755) != 0 && errno != EEXIST) fail("mkdir");
+      if (::mount("tmpfs", op.path, "tmpfs", MountFlags(op.attr_set), op.arg) != 0) fail("mount");
+      return;
+    case Op::Kind::kProc:
+      if (::mkdir(op.path, 0555) != 0 && errno != EEXIST) fail("mkdir");
+      if (::mount("proc", op.path, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) != 0) {
+        fail("mount");
+      }
+      return;
+  }
+}
+
+}  // namespace
+
+void OpenSources(const RootPlan& root, int* fds, int err_fd) {
+  if (root.sources.size() > kMaxSources) sandbox::ChildFail(err_fd, "too many bind sources", E2BIG);
+  // Open every source before anything covers it, so that host paths under the staging
+  // directory stay reachable; O_PATH pins the object without needing read permission.
+  for (size_t i = 0; i < root.sources.size(); ++i) {
+    fds[i] = ::open(root.sources[i], O_PATH | O_CLOEXEC);
+    if (fds[i] < 0) {
+      char what[240];
+      char* p = sys::StrCopy(what, sizeof(what), "open(");
+      p = sys::StrCopy(p, sizeof(what) - static_cast<size_t>(p - what), root.sources[i]);
+      sys::StrCopy(p, sizeof(what) - static_cast<size_t>(p - what), ")");
+      sandbox::ChildFail(err_fd, what, errno);
+    }
+  }
+}
+
+void BuildRoot(const RootPlan& root, const int* fds, int err_fd) {
+  // Nothing done in this namespace may propagate back to the host's mounts.
+  if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) {
+    sandbox::ChildFail(err_fd, "mount(/, MS_PRIVATE)", errno);
+  }
+  // The new root: a small tmpfs holding only mount points, /etc files and /dev links.
+  if (::mount("tmpfs", kStagingDir, "tmpfs", MS_NOSUID | MS_NODEV,
+              "mode=0755,size=1048576,nr_inodes=1024") != 0) {
+    sandbox::ChildFail(err_fd, "mount(root tmpfs)", errno);
+  }
+  for (const Op& op : root.ops) RunOp(root, op, fds, err_fd);
+  for (size_t i = 0; i < root.sources.size(); ++i) ::close(fds[i]);
+
+  // pivot_root(".", ".") stacks the old root on the new one; detaching it leaves no path to
+  // the host's tree (pivot_root(2), NOTES).
+  if (::chdir(kStagingDir) != 0) sandbox::ChildFail(err_fd, "chdir(new root)", errno);
+  if (sys::PivotRoot(".", ".") != 0) sandbox::ChildFail(err_fd, "pivot_root", errno);
+  if (::umount2(".", MNT_DETACH) != 0) sandbox::ChildFail(err_fd, "umount2(old root)", errno);
+  if (::chdir("/") != 0) sandbox::ChildFail(err_fd, "chdir(/)", errno);
+  // The root itself is read-only: a skill writes only to /tmp and declared writable paths.
+  struct mount_attr attr = {};
+  attr.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
+  if (::mount_setattr(AT_FDCWD, "/", 0, &attr, sizeof(attr)) != 0) {
+    sandbox::ChildFail(err_fd, "mount_setattr(/, RDONLY)", errno);
+  }
+}
+
+}  // namespace skillrt::mount

@@ -1,0 +1,219 @@
+#include "sandbox/linux/seccomp.h"
+
+#include <linux/seccomp.h>
+#include <sched.h>
+#include <seccomp.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <memory>
+#include <mutex>
+
+#include "sandbox/linux/child.h"
+#include "util/fd.h"
+
+namespace skillrt::seccomp {
+namespace {
+
+struct Denial {
+  const char* name;
+  const char* reason;
+};
+
+// Refused with EPERM whatever the arguments. Each entry says why a skill must not have it.
+constexpr Denial kDenied[] = {
+    // Inspecting or controlling other processes' memory and execution.
+    {"ptrace", "debugs and controls other processes"},
+    {"process_vm_readv", "reads another process's memory"},
+    {"process_vm_writev", "writes another process's memory"},
+    {"pidfd_getfd", "steals file descriptors from another process"},
+    {"kcmp", "probes other processes' kernel objects"},
+    // Changing the filesystem view: the root built for the skill is final.
+    {"mount", "changes the filesystem view"},
+    {"umount2", "uncovers what a mount hides"},
+    {"pivot_root", "changes the root"},
+    {"chroot", "changes the root"},
+    {"move_mount", "new mount API"},
+    {"open_tree", "new mount API: clones mount trees"},
+    {"fsopen", "new mount API"},
+    {"fsconfig", "new mount API"},
+    {"fsmount", "new mount API"},
+    {"fspick", "new mount API"},
+    {"mount_setattr", "could clear read-only or nosuid"},
+    // New namespaces give back capabilities (in a nested user namespace) and reach kernel
+    // code that unprivileged processes otherwise cannot.
+    {"unshare", "creates namespaces"},
+    {"setns", "joins namespaces"},
+    // Kernel keyrings are not namespaced: keys could leak between sandboxes and the host.
+    {"keyctl", "kernel keyring is shared with the host"},
+    {"add_key", "kernel keyring is shared with the host"},
+    {"request_key", "kernel keyring is shared with the host"},
+    // Large kernel attack surfaces with a record of privilege escalations.
+    {"bpf", "eBPF verifier and maps"},
+    {"perf_event_open", "performance counters leak information and have had exploits"},
+    {"userfaultfd", "stalls the kernel on page faults, a classic race-exploit primitive"},
+    {"io_uring_setup", "io_uring bypasses seccomp for the operations it performs"},
+    {"io_uring_enter", "io_uring bypasses seccomp for the operations it performs"},
+    {"io_uring_register", "io_uring bypasses seccomp for the operations it performs"},
+    // Whole-system operations.
+    {"init_module", "loads kernel code"},
+    {"finit_module", "loads kernel code"},
+    {"delete_module", "unloads kernel code"},
+    {"kexec_load", "replaces the running kernel"},
+    {"kexec_file_load", "replaces the running kernel"},
+    {"reboot", "restarts the machine"},
+    {"swapon", "changes system swap"},
+    {"swapoff", "changes system swap"},
+    {"acct", "process accounting to a file"},
+    {"quotactl", "filesystem quotas"},
+    {"syslog", "reads the kernel log"},
+    {"settimeofday", "changes the system clock"},
+    {"clock_settime", "changes the system clock"},
+    {"clock_adjtime", "changes the system clock"},
+    {"adjtimex", "changes the system clock"},
+    {"iopl", "raw I/O port access"},
+    {"ioperm", "raw I/O port access"},
+    {"vhangup", "hangs up the terminal"},
+    {"name_to_handle_at", "file handles open files by inode, bypassing paths"},
+    {"open_by_handle_at", "file handles open files by inode, bypassing paths"},
+    {"lookup_dcookie", "kernel profiling internals"},
+    {"fanotify_init", "watches the whole filesystem"},
+    {"uselib", "obsolete library loader"},
+};
+
+// Namespace-creating clone(2) flags. clone's first argument on this architecture is the
+// flags word, so it can be inspected (unlike clone3's, which lives in memory).
+constexpr uint64_t kNamespaceFlags[] = {CLONE_NEWNS,  CLONE_NEWUTS, CLONE_NEWIPC,   CLONE_NEWUSER,
+                                        CLONE_NEWPID, CLONE_NEWNET, CLONE_NEWCGROUP};
+
+int AddErrno(scmp_filter_ctx ctx, int err, const char* name, unsigned count = 0,
+             const scmp_arg_cmp* cmps = nullptr) {
+  const int nr = seccomp_syscall_resolve_name(name);
+  if (nr == __NR_SCMP_ERROR) return 0;  // Unknown on this architecture: nothing to refuse.
+  return seccomp_rule_add_array(ctx, SCMP_ACT_ERRNO(err), nr, count, cmps);
+}
+
+Result<Program> Compile(bool network) {
+  // Default allow, explicit refusals: the filter removes dangerous calls; the namespaces,
+  // Landlock and the read-only root contain the rest.
+  std::unique_ptr<void, void (*)(scmp_filter_ctx)> ctx(seccomp_init(SCMP_ACT_ALLOW),
+                                                        seccomp_release);
+  if (!ctx) return Fail(ErrorCode::kSandbox, "seccomp_init failed");
+  scmp_filter_ctx c = ctx.get();
+  // A filter only describes the native architecture; a call made through another ABI
+  // (i386 int 0x80 on x86_64, x32) would bypass every rule, so it kills the process.
+  // libseccomp also rejects x32 system call numbers in x86_64 filters.
+  if (int rc = seccomp_attr_set(c, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS); rc != 0) {
+    return FailErrno(ErrorCode::kSandbox, "seccomp_attr_set(ACT_BADARCH)", -rc);
+  }
+  // We set no_new_privs ourselves before installing the program.
+  if (int rc = seccomp_attr_set(c, SCMP_FLTATR_CTL_NNP, 0); rc != 0) {
+    return FailErrno(ErrorCode::kSandbox, "seccomp_attr_set(CTL_NNP)", -rc);
+  }
+  for (const Denial& d : kDenied) {
+    if (int rc = AddErrno(c, EPERM, d.name); rc != 0) {
+      return FailErrno(ErrorCode::kSandbox, std::string("seccomp_rule_add(") + d.name + ")", -rc);
+    }
+  }
+  // clone3 hides its flags in memory where the filter cannot read them. ENOSYS makes the C
+  // library fall back to clone(2), whose flags are checked below.
+  if (int rc = AddErrno(c, ENOSYS, "clone3"); rc != 0) {
+    return FailErrno(ErrorCode::kSandbox, "seccomp_rule_add(clone3)", -rc);
+  }
+  for (uint64_t flag : kNamespaceFlags) {
+    const scmp_arg_cmp cmp = SCMP_A0(SCMP_CMP_MASKED_EQ, flag, flag);
+    if (int rc = AddErrno(c, EPERM, "clone", 1, &cmp); rc != 0) {
+      return FailErrno(ErrorCode::kSandbox, "seccomp_rule_add(clone ns flag)", -rc);
+    }
+  }
+  // TIOCSTI pushes bytes into a terminal's input queue, typing commands into whatever shell
+  // owns it; TIOCLINUX can do the same on a virtual console. The command is an int: compare
+  // the low 32 bits only.
+  for (unsigned long cmd : {static_cast<unsigned long>(TIOCSTI), 0x541Cul /* TIOCLINUX */}) {
+    const scmp_arg_cmp cmp = SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, cmd);
+    if (int rc = AddErrno(c, EPERM, "ioctl", 1, &cmp); rc != 0) {
+      return FailErrno(ErrorCode::kSandbox, "seccomp_rule_add(ioctl)", -rc);
+    }
+  }
+  // Socket families: only AF_UNIX, plus AF_INET/AF_INET6 when the plan has network access.
+  // Everything else (netlink: kernel configuration interfaces; packet: raw frames; and the
+  // long tail of rarely used protocol families with their history of bugs) is refused.
+  // libseccomp cannot express "not in a set" on one argument, so the refusal is written as
+  // ranges around the allowed values.
+  auto deny_socket = [&](unsigned count, const scmp_arg_cmp* cmps) -> Result<void> {
+    if (int rc = AddErrno(c, EPERM, "socket", count, cmps); rc != 0) {
+      return FailErrno(ErrorCode::kSandbox, "seccomp_rule_add(socket)", -rc);
+    }
+    if (int rc = AddErrno(c, EPERM, "socketpair", count, cmps); rc != 0) {
+      return FailErrno(ErrorCode::kSandbox, "seccomp_rule_add(socketpair)", -rc);
+    }
+    return {};
+  };
+  for (uint64_t family = 0; family <= AF_INET6; ++family) {
+    const bool allowed = family == AF_UNIX || (network && (family == AF_INET || family == AF_INET6));
+    if (allowed) continue;
+    const scmp_arg_cmp cmp = SCMP_A0(SCMP_CMP_EQ, family);
+    if (auto r = deny_socket(1, &cmp); !r) return std::unexpected(r.error());
+  }
+  {
+    const scmp_arg_cmp cmp = SCMP_A0(SCMP_CMP_GT, AF_INET6);
+    if (auto r = deny_socket(1, &cmp); !r) return std::unexpected(r.error());
+  }
+  if (network) {
+    // Raw IP sockets forge packets and see other traffic. The type's low bits hold the kind;
+    // SOCK_NONBLOCK and SOCK_CLOEXEC are masked off.
+    for (uint64_t family : {uint64_t{AF_INET}, uint64_t{AF_INET6}}) {
+      const scmp_arg_cmp cmps[2] = {SCMP_A0(SCMP_CMP_EQ, family),
+                                    SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, SOCK_RAW)};
+      if (auto r = deny_socket(2, cmps); !r) return std::unexpected(r.error());
+    }
+  }
+
+  // Export the program through a memfd (libseccomp 2.5 exports only to a descriptor).
+  UniqueFd mem(::memfd_create("skillrt-seccomp", MFD_CLOEXEC));
+  if (!mem) return FailErrno(ErrorCode::kSandbox, "memfd_create", errno);
+  if (int rc = seccomp_export_bpf(c, mem.get()); rc != 0) {
+    return FailErrno(ErrorCode::kSandbox, "seccomp_export_bpf", -rc);
+  }
+  const off_t size = ::lseek(mem.get(), 0, SEEK_END);
+  if (size <= 0 || size % sizeof(sock_filter) != 0) {
+    return Fail(ErrorCode::kSandbox, "seccomp_export_bpf produced an invalid program");
+  }
+  Program program;
+  program.instructions.resize(static_cast<size_t>(size) / sizeof(sock_filter));
+  if (::pread(mem.get(), program.instructions.data(), static_cast<size_t>(size), 0) != size) {
+    return FailErrno(ErrorCode::kSandbox, "pread(seccomp program)", errno);
+  }
+  return program;
+}
+
+}  // namespace
+
+Result<const Program*> Filter(bool network) {
+  static std::once_flag once[2];
+  static Result<Program> programs[2] = {Fail(ErrorCode::kInternal, "unset"),
+                                        Fail(ErrorCode::kInternal, "unset")};
+  const int i = network ? 1 : 0;
+  std::call_once(once[i], [&] { programs[i] = Compile(network); });
+  if (!programs[i]) return std::unexpected(programs[i].error());
+  return &*programs[i];
+}
+
+std::vector<std::string> DeniedSyscalls() {
+  std::vector<std::string> names;
+  for (const Denial& d : kDenied) names.emplace_back(d.name);
+  return names;
+}
+
+void Install(const Program& program, int err_fd) {
+  sock_fprog prog = {.len = static_cast<unsigned short>(program.instructions.size()),
+                     .filter = const_cast<sock_filter*>(program.instructions.data())};
+  if (::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) != 0) {
+    sandbox::ChildFail(err_fd, "seccomp(SECCOMP_SET_MODE_FILTER)", errno);
+  }
+}
+
+}  // namespace skillrt::seccomp

@@ -1,0 +1,50 @@
+// The supervisor's side of a running sandbox: feeds stdin, captures stdout and stderr under
+// the output cap, enforces the wall-clock deadline and reaps the child.
+#ifndef SKILLRT_SANDBOX_LINUX_SUPERVISE_H_
+#define SKILLRT_SANDBOX_LINUX_SUPERVISE_H_
+
+#include <sys/resource.h>
+#include <sys/types.h>
+
+#include <chrono>
+#include <optional>
+#include <string_view>
+
+#include "sandbox/linux/child.h"
+#include "skillrt/error.h"
+#include "skillrt/outcome.h"
+#include "util/fd.h"
+
+namespace skillrt::sandbox {
+
+/// The supervisor's ends of the child's pipes. All owned.
+struct SupervisedFds {
+  UniqueFd pidfd;       ///< From CLONE_PIDFD; readable once the child exits.
+  UniqueFd stdin_w;     ///< Write end of the child's stdin.
+  UniqueFd stdout_r;    ///< Read end of the child's stdout.
+  UniqueFd stderr_r;    ///< Read end of the child's stderr.
+  UniqueFd err_r;       ///< Read end of the error pipe.
+};
+
+/// What happened while supervising.
+struct Supervision {
+  bool timed_out = false;        ///< The wall-clock deadline passed; the child was killed.
+  bool output_exceeded = false;  ///< A stream passed the output cap; the child was killed.
+  std::optional<ChildFailure> failure;  ///< Reported by the child before execve.
+  int wait_status = 0;           ///< As from wait4(2).
+  struct rusage usage = {};      ///< Of the child and the descendants it reaped.
+};
+
+/// Runs until the child `pid` has exited and been reaped. Writes `input` to stdin (then
+/// closes it), captures stdout and stderr into `stdout_stream`/`stderr_stream` keeping at
+/// most `output_max_bytes` of each, and kills the child (and so its pid namespace) when the
+/// deadline `wall_time` passes or a stream exceeds the cap. SIGPIPE from writing stdin is
+/// blocked in the calling thread only. Errors: kIo if polling or reaping fails (the child is
+/// killed first).
+Result<Supervision> Supervise(pid_t pid, SupervisedFds fds, std::string_view input,
+                              std::chrono::milliseconds wall_time, uint64_t output_max_bytes,
+                              CapturedStream* stdout_stream, CapturedStream* stderr_stream);
+
+}  // namespace skillrt::sandbox
+
+#endif  // SKILLRT_SANDBOX_LINUX_SUPERVISE_H_
