@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Sets everything up (Debian packages, build) and runs every test: the C++ suite through
+# ctest (unit tests, sandbox probes, CLI integration) and the bundled skills' own unit tests.
+# Usage: scripts/test.sh [BUILD_DIR]
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=${1:-$root/build}
+"$root/scripts/setup.sh" "$build"
+
+status=0
+for tests in "$root"/examples/skills/*/tests; do
+  [[ -d $tests ]] || continue
+  echo "== python unit tests: ${tests#$root/}"
+  python3 -m unittest discover -s "$tests" -t "$tests" -q || status=1
+done
+
+echo "== C++ tests (ctest)"
+ctest --test-dir "$build" --output-on-failure -j"$(nproc)" --timeout 300 || status=1
+exit $status
