@@ -1,0 +1,41 @@
+#include "sandbox/linux/seccomp.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+#include "sandbox/linux/landlock.h"
+
+namespace skillrt::seccomp {
+namespace {
+
+TEST(SeccompTest, CompilesBothVariantsOnce) {
+  auto offline = Filter(false);
+  auto online = Filter(true);
+  ASSERT_TRUE(offline) << offline.error().ToString();
+  ASSERT_TRUE(online) << online.error().ToString();
+  EXPECT_GT((*offline)->instructions.size(), 50u);
+  EXPECT_NE(*offline, *online);
+  EXPECT_EQ(*Filter(false), *offline);  // Cached.
+}
+
+TEST(SeccompTest, RefusesWhatTheSpecificationRequires) {
+  const std::vector<std::string> denied = DeniedSyscalls();
+  for (const char* name :
+       {"ptrace", "process_vm_readv", "process_vm_writev", "mount", "umount2", "pivot_root",
+        "unshare", "setns", "keyctl", "add_key", "request_key", "bpf", "perf_event_open",
+        "userfaultfd", "io_uring_setup", "init_module", "finit_module", "kexec_load", "reboot",
+        "swapon", "acct", "open_tree", "fsopen", "move_mount"}) {
+    EXPECT_NE(std::find(denied.begin(), denied.end(), name), denied.end()) << name;
+  }
+}
+
+TEST(LandlockTest, AbiIsProbed) {
+  const int abi = landlock::Abi();
+  if (abi == 0) GTEST_SKIP() << "kernel has no Landlock";
+  EXPECT_GE(abi, 1);
+  EXPECT_EQ(landlock::Abi(), abi);
+}
+
+}  // namespace
+}  // namespace skillrt::seccomp
