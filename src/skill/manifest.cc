@@ -1,0 +1,577 @@
+// skill.toml: the capability manifest. Schema: docs/manifest.md.
+#include "skillrt/manifest.h"
+
+#include <algorithm>
+#include <array>
+#include <cstdint>
+#include <initializer_list>
+#include <set>
+#include <sstream>
+
+#include <toml++/toml.h>
+
+#include "skill/frontmatter.h"
+#include "skill/manifest_internal.h"
+
+namespace skillrt {
+namespace manifest_internal {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Host locations that a manifest may not grant, neither themselves nor anything below them.
+// The sandbox builds its own /proc, /dev, /tmp (scratch) and /skill; the system directories
+// are provided read-only by the runtime, and granting them (or write access to them) would
+// let a skill reach host configuration, devices or kernel interfaces.
+constexpr std::array<std::string_view, 17> kReservedPaths = {
+    "/proc", "/sys",   "/dev",  "/tmp",  "/skill", "/usr",  "/etc",    "/bin",    "/sbin",
+    "/lib",  "/lib64", "/lib32", "/libx32", "/boot", "/run", "/var/run", "/"};
+
+// Upper bounds for [limits], in the manifest's units.
+struct LimitSpec {
+  std::string_view key;
+  int64_t max;
+  std::string_view unit;
+};
+constexpr int64_t kDayMs = 24LL * 60 * 60 * 1000;
+constexpr std::array<LimitSpec, 8> kLimitSpecs = {{
+    {"wall_time_ms", kDayMs, "ms"},
+    {"cpu_time_ms", kDayMs, "ms"},
+    {"memory_mb", 65536, "MiB"},
+    {"processes", 4096, ""},
+    {"output_kb", 1048576, "KiB"},
+    {"file_size_mb", 1048576, "MiB"},
+    {"scratch_mb", 65536, "MiB"},
+    {"open_files", 65536, ""},
+}};
+
+std::string TypeName(const toml::node& node) {
+  switch (node.type()) {
+    case toml::node_type::string: return "string";
+    case toml::node_type::integer: return "integer";
+    case toml::node_type::floating_point: return "float";
+    case toml::node_type::boolean: return "boolean";
+    case toml::node_type::array: return "array";
+    case toml::node_type::table: return "table";
+    case toml::node_type::date: return "date";
+    case toml::node_type::time: return "time";
+    case toml::node_type::date_time: return "date-time";
+    case toml::node_type::none: return "nothing";
+  }
+  return "unknown";
+}
+
+int LineOf(const toml::node& node) { return static_cast<int>(node.source().begin.line); }
+
+std::string Join(std::string_view prefix, std::string_view key) {
+  return prefix.empty() ? std::string(key) : std::string(prefix) + "." + std::string(key);
+}
+
+bool IsEnvName(std::string_view name) {
+  if (name.empty()) return false;
+  for (std::size_t i = 0; i < name.size(); ++i) {
+    char c = name[i];
+    bool alpha = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_';
+    bool digit = c >= '0' && c <= '9';
+    if (!(alpha || (digit && i > 0))) return false;
+  }
+  return true;
+}
+
+// Returns why `path` cannot be granted, or nothing. On success `*normal` holds the normalized
+// form (no ".", no repeated or trailing "/").
+std::optional<std::string> CheckHostPath(std::string_view path, std::string* normal) {
+  if (path.empty()) return "empty path";
+  if (path.find('\0') != std::string_view::npos) return "path contains a NUL character";
+  if (path.front() != '/') return "'" + std::string(path) + "' is not an absolute path";
+  for (const auto& part : fs::path(path)) {
+    if (part == "..") {
+      return "'" + std::string(path) + "' is not normalized (contains a '..' component)";
+    }
+  }
+  std::string norm = fs::path(path).lexically_normal().string();
+  while (norm.size() > 1 && norm.back() == '/') norm.pop_back();
+  for (std::string_view reserved : kReservedPaths) {
+    bool hit = reserved == "/" ? norm == "/"
+                               : norm == reserved || (norm.size() > reserved.size() &&
+                                                      norm.starts_with(reserved) &&
+                                                      norm[reserved.size()] == '/');
+    if (hit) {
+      return "'" + norm + "' is or lies under '" + std::string(reserved) +
+             "', a reserved or system path that cannot be granted (reserved: /, /proc, /sys, "
+             "/dev, /tmp, /skill, /usr, /etc, /bin, /sbin, /lib, /lib64, /lib32, /libx32, "
+             "/boot, /run, /var/run)";
+    }
+  }
+  *normal = std::move(norm);
+  return std::nullopt;
+}
+
+std::optional<std::string> CheckCommand(std::string_view cmd) {
+  if (cmd.empty()) return "empty command";
+  if (cmd.find('\0') != std::string_view::npos) return "command contains a NUL character";
+  if (cmd.find_first_of(" \t\n\r") != std::string_view::npos) {
+    return "'" + std::string(cmd) + "' contains whitespace; name one executable";
+  }
+  if (cmd.front() == '/') {
+    for (const auto& part : fs::path(cmd)) {
+      if (part == ".." || part == ".") {
+        return "'" + std::string(cmd) + "' is not a normalized absolute path";
+      }
+    }
+    if (cmd.back() == '/') return "'" + std::string(cmd) + "' names a directory";
+    return std::nullopt;
+  }
+  if (cmd.find('/') != std::string_view::npos) {
+    return "'" + std::string(cmd) + "' must be a command name without '/' or an absolute path";
+  }
+  if (cmd == "." || cmd == "..") return "'" + std::string(cmd) + "' is not a command name";
+  return std::nullopt;
+}
+
+nlohmann::json TomlToJson(const toml::node& node) {
+  switch (node.type()) {
+    case toml::node_type::table: {
+      nlohmann::json out = nlohmann::json::object();
+      for (const auto& [key, value] : *node.as_table()) {
+        out[std::string(key.str())] = TomlToJson(value);
+      }
+      return out;
+    }
+    case toml::node_type::array: {
+      nlohmann::json out = nlohmann::json::array();
+      for (const auto& value : *node.as_array()) out.push_back(TomlToJson(value));
+      return out;
+    }
+    case toml::node_type::string: return node.as_string()->get();
+    case toml::node_type::integer: return node.as_integer()->get();
+    case toml::node_type::floating_point: return node.as_floating_point()->get();
+    case toml::node_type::boolean: return node.as_boolean()->get();
+    default: {
+      std::ostringstream text;
+      if (const auto* d = node.as_date()) text << d->get();
+      if (const auto* t = node.as_time()) text << t->get();
+      if (const auto* dt = node.as_date_time()) text << dt->get();
+      return text.str();
+    }
+  }
+}
+
+class Parser {
+ public:
+  explicit Parser(const fs::path& skill_dir) : skill_dir_(skill_dir) {}
+
+  ParseOutput Run(std::string_view text) {
+    toml::table root;
+    try {
+      root = toml::parse(text);
+    } catch (const toml::parse_error& e) {
+      out_.issues.push_back(Issue{.code = ErrorCode::kParse,
+                                  .line = static_cast<int>(e.source().begin.line),
+                                  .column = static_cast<int>(e.source().begin.column),
+                                  .message = std::string(e.description())});
+      return std::move(out_);
+    } catch (const std::exception& e) {
+      out_.issues.push_back(Issue{.code = ErrorCode::kParse, .message = e.what()});
+      return std::move(out_);
+    }
+    Unknown(root, "", {"runtime", "entry", "capabilities", "limits"});
+    if (const toml::node* n = root.get("runtime")) Runtime(*n);
+    if (const toml::node* n = root.get("entry")) {
+      if (const toml::table* t = Table(*n, "entry")) Entry(*t);
+    }
+    if (const toml::node* n = root.get("capabilities")) {
+      if (const toml::table* t = Table(*n, "capabilities")) Caps(*t);
+    }
+    if (const toml::node* n = root.get("limits")) {
+      if (const toml::table* t = Table(*n, "limits")) LimitsTable(*t);
+    }
+    return std::move(out_);
+  }
+
+ private:
+  void Add(int line, std::string key_path, std::string message) {
+    out_.issues.push_back(Issue{.code = ErrorCode::kValidation,
+                                .line = line,
+                                .key_path = std::move(key_path),
+                                .message = std::move(message)});
+  }
+
+  void Expected(const toml::node& node, const std::string& path, std::string_view what) {
+    Add(LineOf(node), path, "expected " + std::string(what) + ", got " + TypeName(node));
+  }
+
+  void Unknown(const toml::table& table, std::string_view prefix,
+               std::initializer_list<std::string_view> known) {
+    for (const auto& [key, value] : table) {
+      if (std::find(known.begin(), known.end(), key.str()) == known.end()) {
+        Add(static_cast<int>(key.source().begin.line), Join(prefix, key.str()), "unknown key");
+      }
+    }
+  }
+
+  const toml::table* Table(const toml::node& node, const std::string& path) {
+    if (const toml::table* t = node.as_table()) return t;
+    Expected(node, path, "a table");
+    return nullptr;
+  }
+
+  const std::string* String(const toml::node& node, const std::string& path) {
+    if (const auto* s = node.as_string()) return &s->get();
+    Expected(node, path, "a string");
+    return nullptr;
+  }
+
+  // Calls `each(element, element_path)` for each string of an array at `path`.
+  template <typename F>
+  void Strings(const toml::node& node, const std::string& path, F each) {
+    const toml::array* array = node.as_array();
+    if (array == nullptr) {
+      Expected(node, path, "an array of strings");
+      return;
+    }
+    for (std::size_t i = 0; i < array->size(); ++i) {
+      const toml::node& element = *array->get(i);
+      std::string element_path = path + "[" + std::to_string(i) + "]";
+      if (const auto* s = element.as_string()) {
+        each(s->get(), element, element_path);
+      } else {
+        Expected(element, element_path, "a string");
+      }
+    }
+  }
+
+  void Runtime(const toml::node& node) {
+    const std::string* s = String(node, "runtime");
+    if (s == nullptr) return;
+    if (*s == "native") {
+      out_.manifest.runtime = RuntimeKind::kNative;
+    } else if (*s == "wasm") {
+      out_.manifest.runtime = RuntimeKind::kWasm;
+    } else if (*s == "container") {
+      out_.manifest.runtime = RuntimeKind::kContainer;
+    } else {
+      Add(LineOf(node), "runtime",
+          "unknown runtime '" + *s + "' (expected \"native\", \"wasm\" or \"container\")");
+    }
+  }
+
+  void Entry(const toml::table& table) {
+    Unknown(table, "entry", {"argv", "input", "output", "input_schema"});
+    EntryPoint entry;
+    const toml::node* argv = table.get("argv");
+    if (argv == nullptr) {
+      Add(LineOf(table), "entry.argv", "required: the command to run, e.g. [\"python3\", "
+                                        "\"scripts/run.py\"]");
+    } else {
+      Strings(*argv, "entry.argv",
+              [&](const std::string& arg, const toml::node& element, const std::string& path) {
+                if (arg.find('\0') != std::string::npos) {
+                  Add(LineOf(element), path, "contains a NUL character");
+                }
+                entry.argv.push_back(arg);
+              });
+      if (argv->is_array() && argv->as_array()->empty()) {
+        Add(LineOf(*argv), "entry.argv", "must not be empty");
+      } else if (!entry.argv.empty() && entry.argv.front().empty()) {
+        Add(LineOf(*argv), "entry.argv[0]", "must not be empty");
+      }
+    }
+    if (const toml::node* n = table.get("input")) {
+      if (const std::string* s = String(*n, "entry.input")) {
+        if (*s == "stdin") {
+          entry.input = InputMode::kStdin;
+        } else if (*s == "none") {
+          entry.input = InputMode::kNone;
+        } else {
+          Add(LineOf(*n), "entry.input",
+              "unknown input mode '" + *s + "' (expected \"stdin\" or \"none\")");
+        }
+      }
+    }
+    if (const toml::node* n = table.get("output")) {
+      if (const std::string* s = String(*n, "entry.output")) {
+        if (*s == "json") {
+          entry.output = OutputMode::kJson;
+        } else if (*s == "text") {
+          entry.output = OutputMode::kText;
+        } else {
+          Add(LineOf(*n), "entry.output",
+              "unknown output mode '" + *s + "' (expected \"json\" or \"text\")");
+        }
+      }
+    }
+    if (const toml::node* n = table.get("input_schema")) InputSchema(*n);
+    out_.manifest.entry = std::move(entry);
+  }
+
+  void InputSchema(const toml::node& node) {
+    const std::string key = "entry.input_schema";
+    nlohmann::json schema;
+    if (const toml::table* t = node.as_table()) {
+      schema = TomlToJson(*t);
+    } else if (const auto* s = node.as_string()) {
+      auto loaded = LoadSchemaFile(s->get(), LineOf(node));
+      if (!loaded) return;
+      schema = std::move(*loaded);
+    } else {
+      Expected(node, key, "a path (string) or an inline table");
+      return;
+    }
+    if (auto problem = CheckSchema(schema)) {
+      Add(LineOf(node), key, "invalid schema: " + *problem);
+      return;
+    }
+    out_.manifest.input_schema = std::move(schema);
+  }
+
+  std::optional<nlohmann::json> LoadSchemaFile(const std::string& rel, int line) {
+    const std::string key = "entry.input_schema";
+    if (rel.empty() || rel.find('\0') != std::string::npos) {
+      Add(line, key, "expected a relative path to a JSON file");
+      return std::nullopt;
+    }
+    fs::path p(rel);
+    if (p.is_absolute()) {
+      Add(line, key, "'" + rel + "' must be a path relative to the skill directory");
+      return std::nullopt;
+    }
+    for (const auto& part : p) {
+      if (part == "..") {
+        Add(line, key, "'" + rel + "' must stay inside the skill directory (no '..')");
+        return std::nullopt;
+      }
+    }
+    std::error_code ec;
+    fs::path base = fs::canonical(skill_dir_, ec);
+    if (ec) {
+      Add(line, key, "cannot resolve the skill directory '" + skill_dir_.string() + "'");
+      return std::nullopt;
+    }
+    fs::path full = fs::weakly_canonical(base / p, ec);
+    auto [base_end, full_it] = std::mismatch(base.begin(), base.end(), full.begin(), full.end());
+    if (ec || base_end != base.end()) {
+      Add(line, key, "'" + rel + "' resolves outside the skill directory");
+      return std::nullopt;
+    }
+    auto text = frontmatter::ReadBoundedFile(full, kMaxManifestBytes);
+    if (!text) {
+      Add(line, key, text.error().message);
+      return std::nullopt;
+    }
+    try {
+      return nlohmann::json::parse(*text);
+    } catch (const nlohmann::json::exception& e) {
+      Add(line, key, "'" + rel + "' is not valid JSON: " + e.what());
+      return std::nullopt;
+    }
+  }
+
+  void Caps(const toml::table& table) {
+    Unknown(table, "capabilities", {"read", "write", "network", "commands", "env"});
+    Capabilities& caps = out_.manifest.capabilities;
+    std::set<std::string> read_seen;
+    if (const toml::node* n = table.get("read")) {
+      Paths(*n, "capabilities.read", &caps.read_paths, &read_seen, nullptr);
+    }
+    if (const toml::node* n = table.get("write")) {
+      std::set<std::string> write_seen;
+      Paths(*n, "capabilities.write", &caps.write_paths, &write_seen, &read_seen);
+    }
+    if (const toml::node* n = table.get("network")) {
+      if (const auto* b = n->as_boolean()) {
+        if (b->get()) {
+          Add(LineOf(*n), "capabilities.network", "network access is not supported yet");
+        }
+      } else {
+        Expected(*n, "capabilities.network", "a boolean");
+      }
+    }
+    if (const toml::node* n = table.get("commands")) {
+      std::set<std::string> seen;
+      Strings(*n, "capabilities.commands",
+              [&](const std::string& cmd, const toml::node& element, const std::string& path) {
+                if (auto problem = CheckCommand(cmd)) {
+                  Add(LineOf(element), path, *problem);
+                } else if (!seen.insert(cmd).second) {
+                  Add(LineOf(element), path, "duplicate entry '" + cmd + "'");
+                } else {
+                  caps.commands.push_back(cmd);
+                }
+              });
+    }
+    if (const toml::node* n = table.get("env")) {
+      if (const toml::table* t = Table(*n, "capabilities.env")) Env(*t);
+    }
+  }
+
+  void Paths(const toml::node& node, const std::string& key, std::vector<fs::path>* out,
+             std::set<std::string>* seen, const std::set<std::string>* other) {
+    Strings(node, key,
+            [&](const std::string& raw, const toml::node& element, const std::string& path) {
+              std::string norm;
+              if (auto problem = CheckHostPath(raw, &norm)) {
+                Add(LineOf(element), path, *problem);
+              } else if (!seen->insert(norm).second) {
+                Add(LineOf(element), path, "duplicate entry '" + norm + "'");
+              } else if (other != nullptr && other->contains(norm)) {
+                Add(LineOf(element), path,
+                    "'" + norm + "' is also listed in capabilities.read; list it once");
+              } else {
+                out->push_back(norm);
+              }
+            });
+  }
+
+  void Env(const toml::table& table) {
+    Unknown(table, "capabilities.env", {"pass", "set"});
+    EnvCapability& env = out_.manifest.capabilities.env;
+    if (const toml::node* n = table.get("pass")) {
+      std::set<std::string> seen;
+      Strings(*n, "capabilities.env.pass",
+              [&](const std::string& name, const toml::node& element, const std::string& path) {
+                if (!IsEnvName(name)) {
+                  Add(LineOf(element), path,
+                      "'" + name + "' is not a variable name ([A-Za-z_][A-Za-z0-9_]*)");
+                } else if (!seen.insert(name).second) {
+                  Add(LineOf(element), path, "duplicate entry '" + name + "'");
+                } else {
+                  env.pass.push_back(name);
+                }
+              });
+    }
+    if (const toml::node* n = table.get("set")) {
+      const toml::table* set = Table(*n, "capabilities.env.set");
+      if (set == nullptr) return;
+      for (const auto& [key, value] : *set) {
+        std::string path = "capabilities.env.set." + std::string(key.str());
+        if (!IsEnvName(key.str())) {
+          Add(static_cast<int>(key.source().begin.line), path,
+              "'" + std::string(key.str()) + "' is not a variable name ([A-Za-z_][A-Za-z0-9_]*)");
+          continue;
+        }
+        const auto* s = value.as_string();
+        if (s == nullptr) {
+          Expected(value, path, "a string");
+        } else if (s->get().find('\0') != std::string::npos) {
+          Add(LineOf(value), path, "contains a NUL character");
+        } else {
+          env.set[std::string(key.str())] = s->get();
+        }
+      }
+    }
+  }
+
+  void LimitsTable(const toml::table& table) {
+    Unknown(table, "limits",
+            {"wall_time_ms", "cpu_time_ms", "memory_mb", "processes", "output_kb",
+             "file_size_mb", "scratch_mb", "open_files"});
+    Limits& limits = out_.manifest.limits;
+    for (const LimitSpec& spec : kLimitSpecs) {
+      const toml::node* n = table.get(spec.key);
+      if (n == nullptr) continue;
+      std::string path = "limits." + std::string(spec.key);
+      const auto* i = n->as_integer();
+      if (i == nullptr) {
+        Expected(*n, path, "a positive integer");
+        continue;
+      }
+      int64_t v = i->get();
+      if (v <= 0) {
+        Add(LineOf(*n), path, "expected a positive integer, got " + std::to_string(v));
+        continue;
+      }
+      if (v > spec.max) {
+        Add(LineOf(*n), path,
+            std::to_string(v) + " is above the maximum of " + std::to_string(spec.max) +
+                (spec.unit.empty() ? "" : " " + std::string(spec.unit)));
+        continue;
+      }
+      uint64_t u = static_cast<uint64_t>(v);
+      if (spec.key == "wall_time_ms") limits.wall_time = std::chrono::milliseconds(v);
+      if (spec.key == "cpu_time_ms") limits.cpu_time = std::chrono::milliseconds(v);
+      if (spec.key == "memory_mb") limits.memory_max_bytes = u << 20;
+      if (spec.key == "processes") limits.pids_max = static_cast<uint32_t>(u);
+      if (spec.key == "output_kb") limits.output_max_bytes = u << 10;
+      if (spec.key == "file_size_mb") limits.file_size_max_bytes = u << 20;
+      if (spec.key == "scratch_mb") limits.scratch_max_bytes = u << 20;
+      if (spec.key == "open_files") limits.open_files_max = static_cast<uint32_t>(u);
+    }
+  }
+
+  fs::path skill_dir_;
+  ParseOutput out_;
+};
+
+}  // namespace
+
+ParseOutput ParseAll(std::string_view toml_text, const fs::path& skill_dir) {
+  try {
+    return Parser(skill_dir).Run(toml_text);
+  } catch (const std::exception& e) {  // e.g. std::bad_alloc; nothing else is expected.
+    ParseOutput out;
+    out.issues.push_back(Issue{.code = ErrorCode::kInternal, .message = e.what()});
+    return out;
+  }
+}
+
+std::string FormatIssue(std::string_view source, const Issue& issue) {
+  std::string out(source);
+  if (issue.key_path.empty()) {
+    if (issue.line > 0) {
+      out += ":" + std::to_string(issue.line);
+      if (issue.column > 0) out += ":" + std::to_string(issue.column);
+    }
+  } else {
+    out += ": " + issue.key_path;
+  }
+  out += ": " + issue.message;
+  return out;
+}
+
+}  // namespace manifest_internal
+
+std::string_view RuntimeKindName(RuntimeKind kind) {
+  switch (kind) {
+    case RuntimeKind::kNative: return "native";
+    case RuntimeKind::kWasm: return "wasm";
+    case RuntimeKind::kContainer: return "container";
+  }
+  return "unknown";
+}
+
+Limits NarrowLimits(const Limits& a, const Limits& b) {
+  return Limits{
+      .wall_time = std::min(a.wall_time, b.wall_time),
+      .cpu_time = std::min(a.cpu_time, b.cpu_time),
+      .memory_max_bytes = std::min(a.memory_max_bytes, b.memory_max_bytes),
+      .pids_max = std::min(a.pids_max, b.pids_max),
+      .output_max_bytes = std::min(a.output_max_bytes, b.output_max_bytes),
+      .file_size_max_bytes = std::min(a.file_size_max_bytes, b.file_size_max_bytes),
+      .scratch_max_bytes = std::min(a.scratch_max_bytes, b.scratch_max_bytes),
+      .open_files_max = std::min(a.open_files_max, b.open_files_max),
+  };
+}
+
+Result<Manifest> ParseManifest(std::string_view toml_text, std::string_view source,
+                               const std::filesystem::path& skill_dir) {
+  manifest_internal::ParseOutput out = manifest_internal::ParseAll(toml_text, skill_dir);
+  if (!out.issues.empty()) {
+    const manifest_internal::Issue& first = out.issues.front();
+    std::string message = manifest_internal::FormatIssue(source, first);
+    if (out.issues.size() > 1) {
+      message += " (and " + std::to_string(out.issues.size() - 1) + " more)";
+    }
+    return Fail(first.code, std::move(message));
+  }
+  return std::move(out.manifest);
+}
+
+Result<Manifest> ParseManifestFile(const std::filesystem::path& file,
+                                   const std::filesystem::path& skill_dir) {
+  auto text = frontmatter::ReadBoundedFile(file, manifest_internal::kMaxManifestBytes);
+  if (!text) return std::unexpected(text.error());
+  return ParseManifest(*text, file.string(), skill_dir);
+}
+
+}  // namespace skillrt

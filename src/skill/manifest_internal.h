@@ -1,0 +1,52 @@
+// Internals of the skill.toml parser shared with the skill validator: the parser can report
+// every problem it finds instead of only the first, each with its line and key path.
+#ifndef SKILLRT_SKILL_MANIFEST_INTERNAL_H_
+#define SKILLRT_SKILL_MANIFEST_INTERNAL_H_
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "skillrt/error.h"
+#include "skillrt/manifest.h"
+
+namespace skillrt::manifest_internal {
+
+/// Largest skill.toml and input schema file accepted, in bytes.
+inline constexpr std::size_t kMaxManifestBytes = 1 << 20;
+
+/// One problem found in a manifest.
+struct Issue {
+  ErrorCode code = ErrorCode::kValidation;  ///< kParse for TOML syntax, else kValidation.
+  int line = 0;          ///< 1-based line in the manifest; 0 when unknown.
+  int column = 0;        ///< 1-based column; set for syntax errors only.
+  std::string key_path{};///< e.g. "limits.memory_mb" or "entry.argv[0]"; empty for syntax.
+  std::string message{};   ///< What is wrong, one line, without file or key.
+};
+
+/// The manifest and every issue found; the manifest is meaningful only when `issues` is empty.
+struct ParseOutput {
+  Manifest manifest;
+  std::vector<Issue> issues;
+};
+
+/// Parses skill.toml text and collects every issue. `skill_dir` resolves
+/// `entry.input_schema` paths. Never throws; thread-safe.
+ParseOutput ParseAll(std::string_view toml_text, const std::filesystem::path& skill_dir);
+
+/// Formats `issue` as "<source>: <key.path>: <what>", or "<source>:<line>:<col>: <what>" for
+/// a syntax error.
+std::string FormatIssue(std::string_view source, const Issue& issue);
+
+/// Checks that `schema` uses the supported JSON Schema keywords with well-formed values
+/// (e.g. `type` names a known type, `required` is a list of strings). Returns a description
+/// naming the JSON pointer of the first malformed keyword, or nothing when it is well formed.
+std::optional<std::string> CheckSchema(const nlohmann::json& schema);
+
+}  // namespace skillrt::manifest_internal
+
+#endif  // SKILLRT_SKILL_MANIFEST_INTERNAL_H_

@@ -1,0 +1,326 @@
+#include "skillrt/manifest.h"
+
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "skill/manifest_internal.h"
+#include "test_util.h"
+
+namespace skillrt {
+namespace {
+
+using ::skillrt::testing::TempDir;
+using ::skillrt::testing::WriteFile;
+
+Result<Manifest> Parse(std::string_view text, const std::filesystem::path& dir = "/nonexistent") {
+  return ParseManifest(text, "skill.toml", dir);
+}
+
+// The error message of a manifest that must fail.
+std::string ErrorOf(std::string_view text, const std::filesystem::path& dir = "/nonexistent") {
+  auto m = Parse(text, dir);
+  EXPECT_FALSE(m.has_value()) << text;
+  return m.has_value() ? "" : m.error().message;
+}
+
+TEST(ManifestTest, EmptyManifestGivesDefaults) {
+  auto m = Parse("");
+  ASSERT_TRUE(m.has_value()) << m.error().ToString();
+  EXPECT_EQ(m->runtime, RuntimeKind::kNative);
+  EXPECT_FALSE(m->entry.has_value());
+  EXPECT_FALSE(m->input_schema.has_value());
+  EXPECT_FALSE(m->inferred);
+  EXPECT_TRUE(m->capabilities.read_paths.empty());
+  EXPECT_FALSE(m->capabilities.network);
+  Limits defaults;
+  EXPECT_EQ(m->limits.memory_max_bytes, defaults.memory_max_bytes);
+  EXPECT_EQ(m->limits.wall_time, defaults.wall_time);
+}
+
+TEST(ManifestTest, FullExample) {
+  auto m = Parse(R"(
+runtime = "native"
+
+[entry]
+argv = ["python3", "scripts/calc.py"]
+input = "none"
+output = "text"
+input_schema = { type = "object", required = ["x"], properties = { x = { type = "integer" } } }
+
+[capabilities]
+read = ["/srv/data", "/home/u/docs/"]
+write = ["/srv/out"]
+network = false
+commands = ["python3", "sort", "/opt/tool/bin/run"]
+
+[capabilities.env]
+pass = ["LANG", "TZ"]
+set = { MODE = "fast", _X1 = "" }
+
+[limits]
+wall_time_ms = 5000
+cpu_time_ms = 4000
+memory_mb = 128
+processes = 16
+output_kb = 64
+file_size_mb = 2
+scratch_mb = 32
+open_files = 100
+)");
+  ASSERT_TRUE(m.has_value()) << m.error().ToString();
+  ASSERT_TRUE(m->entry.has_value());
+  EXPECT_EQ(m->entry->argv, (std::vector<std::string>{"python3", "scripts/calc.py"}));
+  EXPECT_EQ(m->entry->input, InputMode::kNone);
+  EXPECT_EQ(m->entry->output, OutputMode::kText);
+  ASSERT_TRUE(m->input_schema.has_value());
+  EXPECT_EQ((*m->input_schema)["properties"]["x"]["type"], "integer");
+  EXPECT_EQ((*m->input_schema)["required"][0], "x");
+  EXPECT_EQ(m->capabilities.read_paths,
+            (std::vector<std::filesystem::path>{"/srv/data", "/home/u/docs"}));
+  EXPECT_EQ(m->capabilities.write_paths, (std::vector<std::filesystem::path>{"/srv/out"}));
+  EXPECT_EQ(m->capabilities.commands,
+            (std::vector<std::string>{"python3", "sort", "/opt/tool/bin/run"}));
+  EXPECT_EQ(m->capabilities.env.pass, (std::vector<std::string>{"LANG", "TZ"}));
+  EXPECT_EQ(m->capabilities.env.set.at("MODE"), "fast");
+  EXPECT_EQ(m->capabilities.env.set.at("_X1"), "");
+  EXPECT_EQ(m->limits.wall_time, std::chrono::milliseconds(5000));
+  EXPECT_EQ(m->limits.cpu_time, std::chrono::milliseconds(4000));
+  EXPECT_EQ(m->limits.memory_max_bytes, 128ull << 20);
+  EXPECT_EQ(m->limits.pids_max, 16u);
+  EXPECT_EQ(m->limits.output_max_bytes, 64ull << 10);
+  EXPECT_EQ(m->limits.file_size_max_bytes, 2ull << 20);
+  EXPECT_EQ(m->limits.scratch_max_bytes, 32ull << 20);
+  EXPECT_EQ(m->limits.open_files_max, 100u);
+}
+
+TEST(ManifestTest, EntryDefaults) {
+  auto m = Parse("[entry]\nargv = [\"bash\", \"scripts/x.sh\"]\n");
+  ASSERT_TRUE(m.has_value()) << m.error().ToString();
+  EXPECT_EQ(m->entry->input, InputMode::kStdin);
+  EXPECT_EQ(m->entry->output, OutputMode::kJson);
+}
+
+TEST(ManifestTest, RuntimeValues) {
+  EXPECT_EQ(Parse("runtime = \"wasm\"")->runtime, RuntimeKind::kWasm);
+  EXPECT_EQ(Parse("runtime = \"container\"")->runtime, RuntimeKind::kContainer);
+  EXPECT_EQ(ErrorOf("runtime = \"jvm\""),
+            "skill.toml: runtime: unknown runtime 'jvm' (expected \"native\", \"wasm\" or "
+            "\"container\")");
+  EXPECT_EQ(ErrorOf("runtime = 1"), "skill.toml: runtime: expected a string, got integer");
+}
+
+TEST(ManifestTest, UnknownKeysNameTheirPath) {
+  EXPECT_EQ(ErrorOf("[limits]\nmemroy_mb = 5\n"), "skill.toml: limits.memroy_mb: unknown key");
+  EXPECT_EQ(ErrorOf("name = \"x\"\n"), "skill.toml: name: unknown key");
+  EXPECT_EQ(ErrorOf("[entry]\nargv = [\"a\"]\nargs = 1\n"), "skill.toml: entry.args: unknown key");
+  EXPECT_EQ(ErrorOf("[capabilities]\nnet = false\n"),
+            "skill.toml: capabilities.net: unknown key");
+  EXPECT_EQ(ErrorOf("[capabilities.env]\nkeep = []\n"),
+            "skill.toml: capabilities.env.keep: unknown key");
+}
+
+TEST(ManifestTest, WrongTypesNameExpectedType) {
+  EXPECT_EQ(ErrorOf("[limits]\nmemory_mb = \"256\"\n"),
+            "skill.toml: limits.memory_mb: expected a positive integer, got string");
+  EXPECT_EQ(ErrorOf("[limits]\nmemory_mb = 2.5\n"),
+            "skill.toml: limits.memory_mb: expected a positive integer, got float");
+  EXPECT_EQ(ErrorOf("limits = 3\n"), "skill.toml: limits: expected a table, got integer");
+  EXPECT_EQ(ErrorOf("[entry]\nargv = \"python3 x.py\"\n"),
+            "skill.toml: entry.argv: expected an array of strings, got string");
+  EXPECT_EQ(ErrorOf("[entry]\nargv = [\"python3\", 3]\n"),
+            "skill.toml: entry.argv[1]: expected a string, got integer");
+  EXPECT_EQ(ErrorOf("[capabilities]\nnetwork = \"no\"\n"),
+            "skill.toml: capabilities.network: expected a boolean, got string");
+  EXPECT_EQ(ErrorOf("[capabilities.env]\nset = { A = 1 }\n"),
+            "skill.toml: capabilities.env.set.A: expected a string, got integer");
+}
+
+TEST(ManifestTest, LimitsMustBePositiveAndCapped) {
+  EXPECT_EQ(ErrorOf("[limits]\nprocesses = 0\n"),
+            "skill.toml: limits.processes: expected a positive integer, got 0");
+  EXPECT_EQ(ErrorOf("[limits]\nwall_time_ms = -1\n"),
+            "skill.toml: limits.wall_time_ms: expected a positive integer, got -1");
+  EXPECT_EQ(ErrorOf("[limits]\nmemory_mb = 65537\n"),
+            "skill.toml: limits.memory_mb: 65537 is above the maximum of 65536 MiB");
+  EXPECT_NE(ErrorOf("[limits]\nwall_time_ms = 86400001\n").find("above the maximum"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf("[limits]\nprocesses = 4097\n").find("above the maximum of 4096"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf("[limits]\noutput_kb = 1048577\n").find("above the maximum"),
+            std::string::npos);
+  auto max = Parse("[limits]\nwall_time_ms = 86400000\nmemory_mb = 65536\n");
+  ASSERT_TRUE(max.has_value()) << max.error().ToString();
+  EXPECT_EQ(max->limits.memory_max_bytes, 65536ull << 20);
+}
+
+TEST(ManifestTest, SyntaxErrorCarriesLineAndColumn) {
+  auto m = Parse("runtime = \"native\"\n[limits]\nmemory_mb = = 3\n");
+  ASSERT_FALSE(m.has_value());
+  EXPECT_EQ(m.error().code, ErrorCode::kParse);
+  EXPECT_TRUE(m.error().message.starts_with("skill.toml:3:")) << m.error().message;
+  // Duplicate keys are a TOML syntax error too.
+  auto dup = Parse("[limits]\nmemory_mb = 1\nmemory_mb = 2\n");
+  ASSERT_FALSE(dup.has_value());
+  EXPECT_TRUE(dup.error().message.starts_with("skill.toml:3:")) << dup.error().message;
+}
+
+TEST(ManifestTest, NetworkIsNotSupportedYet) {
+  EXPECT_EQ(ErrorOf("[capabilities]\nnetwork = true\n"),
+            "skill.toml: capabilities.network: network access is not supported yet");
+}
+
+TEST(ManifestTest, EntryRules) {
+  EXPECT_NE(ErrorOf("[entry]\ninput = \"stdin\"\n").find("entry.argv: required"),
+            std::string::npos);
+  EXPECT_EQ(ErrorOf("[entry]\nargv = []\n"), "skill.toml: entry.argv: must not be empty");
+  EXPECT_EQ(ErrorOf("[entry]\nargv = [\"\"]\n"), "skill.toml: entry.argv[0]: must not be empty");
+  EXPECT_NE(ErrorOf("[entry]\nargv = [\"a\"]\ninput = \"file\"\n").find("entry.input: unknown"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf("[entry]\nargv = [\"a\"]\noutput = \"xml\"\n").find("entry.output: unknown"),
+            std::string::npos);
+}
+
+TEST(ManifestTest, PathsMustBeAbsoluteNormalizedAndNotReserved) {
+  EXPECT_NE(ErrorOf("[capabilities]\nread = [\"data\"]\n").find("capabilities.read[0]: 'data' "
+                                                               "is not an absolute path"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf("[capabilities]\nread = [\"/srv/../etc\"]\n").find("'..'"),
+            std::string::npos);
+  for (const char* bad : {"/", "/etc", "/etc/passwd", "/proc/self", "/sys", "/dev/sda", "/tmp",
+                          "/tmp/x", "/skill", "/usr/lib", "/bin", "/sbin", "/lib", "/lib64/x",
+                          "/lib32", "/libx32", "/boot", "/run/user", "/var/run/docker.sock",
+                          "//etc", "/./proc"}) {
+    std::string toml = "[capabilities]\nwrite = [\"" + std::string(bad) + "\"]\n";
+    EXPECT_NE(ErrorOf(toml).find("reserved or system path"), std::string::npos) << bad;
+  }
+  auto ok = Parse("[capabilities]\nread = [\"/library\", \"/var/lib/x\", \"/srv//a/./b/\"]\n");
+  ASSERT_TRUE(ok.has_value()) << ok.error().ToString();
+  EXPECT_EQ(ok->capabilities.read_paths,
+            (std::vector<std::filesystem::path>{"/library", "/var/lib/x", "/srv/a/b"}));
+}
+
+TEST(ManifestTest, DuplicatesAreErrors) {
+  EXPECT_EQ(ErrorOf("[capabilities]\nread = [\"/srv/a\", \"/srv/a/\"]\n"),
+            "skill.toml: capabilities.read[1]: duplicate entry '/srv/a'");
+  EXPECT_NE(ErrorOf("[capabilities]\nread = [\"/srv/a\"]\nwrite = [\"/srv/a\"]\n")
+                .find("capabilities.write[0]: '/srv/a' is also listed in capabilities.read"),
+            std::string::npos);
+  EXPECT_EQ(ErrorOf("[capabilities]\ncommands = [\"sort\", \"sort\"]\n"),
+            "skill.toml: capabilities.commands[1]: duplicate entry 'sort'");
+  EXPECT_EQ(ErrorOf("[capabilities.env]\npass = [\"A\", \"A\"]\n"),
+            "skill.toml: capabilities.env.pass[1]: duplicate entry 'A'");
+}
+
+TEST(ManifestTest, CommandsAreNamesOrAbsolutePaths) {
+  EXPECT_NE(ErrorOf("[capabilities]\ncommands = [\"bin/tool\"]\n").find("without '/'"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf("[capabilities]\ncommands = [\"rm -rf\"]\n").find("whitespace"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf("[capabilities]\ncommands = [\"\"]\n").find("empty command"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf("[capabilities]\ncommands = [\"/usr/../bin/sh\"]\n").find("normalized"),
+            std::string::npos);
+}
+
+TEST(ManifestTest, EnvNames) {
+  EXPECT_NE(ErrorOf("[capabilities.env]\npass = [\"1A\"]\n").find("not a variable name"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf("[capabilities.env]\npass = [\"A-B\"]\n").find("not a variable name"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf("[capabilities.env]\nset = { \"A B\" = \"x\" }\n")
+                .find("capabilities.env.set.A B: 'A B' is not a variable name"),
+            std::string::npos);
+}
+
+TEST(ManifestTest, ReportsTheFirstErrorAndCountsTheRest) {
+  auto m = Parse("[limits]\nmemroy_mb = 1\nprocesses = 0\n");
+  ASSERT_FALSE(m.has_value());
+  EXPECT_EQ(m.error().code, ErrorCode::kValidation);
+  EXPECT_EQ(m.error().message, "skill.toml: limits.memroy_mb: unknown key (and 1 more)");
+}
+
+TEST(ManifestTest, ParseAllCollectsEveryIssueWithLines) {
+  auto out = manifest_internal::ParseAll(
+      "runtime = \"x\"\n[limits]\nmemroy_mb = 1\nprocesses = \"a\"\n[capabilities]\n"
+      "read = [\"/etc\"]\n",
+      "/nonexistent");
+  ASSERT_EQ(out.issues.size(), 4u);
+  EXPECT_EQ(out.issues[0].key_path, "runtime");
+  EXPECT_EQ(out.issues[0].line, 1);
+  EXPECT_EQ(out.issues[1].key_path, "capabilities.read[0]");
+  EXPECT_EQ(out.issues[1].line, 6);
+  EXPECT_EQ(out.issues[2].key_path, "limits.memroy_mb");
+  EXPECT_EQ(out.issues[2].line, 3);
+  EXPECT_EQ(out.issues[3].key_path, "limits.processes");
+  EXPECT_EQ(out.issues[3].line, 4);
+}
+
+TEST(ManifestTest, InputSchemaFromFile) {
+  TempDir tmp;
+  WriteFile(tmp.path() / "schema/input.json",
+            R"({"type": "object", "properties": {"n": {"type": "number"}}})");
+  auto m = Parse("[entry]\nargv = [\"a\"]\ninput_schema = \"schema/input.json\"\n", tmp.path());
+  ASSERT_TRUE(m.has_value()) << m.error().ToString();
+  ASSERT_TRUE(m->input_schema.has_value());
+  EXPECT_EQ((*m->input_schema)["properties"]["n"]["type"], "number");
+}
+
+TEST(ManifestTest, InputSchemaPathMustStayInside) {
+  TempDir tmp;
+  std::filesystem::create_directories(tmp.path() / "skill");
+  WriteFile(tmp.path() / "outside.json", "{}");
+  const auto dir = tmp.path() / "skill";
+  auto entry = [](std::string path) {
+    return "[entry]\nargv = [\"a\"]\ninput_schema = \"" + path + "\"\n";
+  };
+  EXPECT_NE(ErrorOf(entry("../outside.json"), dir).find("must stay inside"), std::string::npos);
+  EXPECT_NE(ErrorOf(entry((tmp.path() / "outside.json").string()), dir).find("relative"),
+            std::string::npos);
+  std::filesystem::create_symlink(tmp.path() / "outside.json", dir / "link.json");
+  EXPECT_NE(ErrorOf(entry("link.json"), dir).find("resolves outside"), std::string::npos);
+  EXPECT_NE(ErrorOf(entry("missing.json"), dir).find("entry.input_schema:"), std::string::npos);
+  WriteFile(dir / "bad.json", "{\"type\": ");
+  EXPECT_NE(ErrorOf(entry("bad.json"), dir).find("is not valid JSON"), std::string::npos);
+  WriteFile(dir / "typo.json", R"({"type": "strnig"})");
+  EXPECT_NE(ErrorOf(entry("typo.json"), dir).find("invalid schema: /type"), std::string::npos);
+}
+
+TEST(ManifestTest, InputSchemaWrongType) {
+  EXPECT_EQ(ErrorOf("[entry]\nargv = [\"a\"]\ninput_schema = 3\n"),
+            "skill.toml: entry.input_schema: expected a path (string) or an inline table, got "
+            "integer");
+}
+
+TEST(ManifestTest, ParseManifestFileNamesTheFile) {
+  TempDir tmp;
+  auto missing = ParseManifestFile(tmp.path() / "skill.toml", tmp.path());
+  ASSERT_FALSE(missing.has_value());
+  EXPECT_EQ(missing.error().code, ErrorCode::kNotFound);
+  WriteFile(tmp.path() / "skill.toml", "[limits]\nx = 1\n");
+  auto bad = ParseManifestFile(tmp.path() / "skill.toml", tmp.path());
+  ASSERT_FALSE(bad.has_value());
+  EXPECT_EQ(bad.error().message, (tmp.path() / "skill.toml").string() + ": limits.x: unknown key");
+}
+
+TEST(ManifestTest, NarrowLimitsTakesTheSmallerOfEach) {
+  Limits a{.wall_time = std::chrono::milliseconds(100), .memory_max_bytes = 1 << 20,
+           .pids_max = 10};
+  Limits b{.wall_time = std::chrono::milliseconds(50), .memory_max_bytes = 2 << 20,
+           .pids_max = 5, .open_files_max = 1000};
+  Limits n = NarrowLimits(a, b);
+  EXPECT_EQ(n.wall_time, std::chrono::milliseconds(50));
+  EXPECT_EQ(n.memory_max_bytes, 1u << 20);
+  EXPECT_EQ(n.pids_max, 5u);
+  EXPECT_EQ(n.open_files_max, 256u);
+  EXPECT_EQ(n.cpu_time, Limits{}.cpu_time);
+}
+
+TEST(ManifestTest, RuntimeKindNames) {
+  EXPECT_EQ(RuntimeKindName(RuntimeKind::kNative), "native");
+  EXPECT_EQ(RuntimeKindName(RuntimeKind::kWasm), "wasm");
+  EXPECT_EQ(RuntimeKindName(RuntimeKind::kContainer), "container");
+}
+
+}  // namespace
+}  // namespace skillrt
