@@ -239,15 +239,18 @@ Result<Outcome> Engine::Run(const RunRequest& request) {
                               "runtime '" + std::string(RuntimeKindName(manifest.runtime)) +
                                   "' is not available in this build"));
   }
-  if (manifest.entry && manifest.input_schema) {
-    auto valid = ValidateAgainstSchema(*manifest.input_schema, request.input);
-    if (!valid) {
-      return Refuse(*audit_, *skill, *run_id, invocation, request.overrides,
-                    Error::Make(ErrorCode::kInvalidArgument, "input: " + valid.error().message));
-    }
-  }
   auto plan = BuildRunPlan(*skill, request, *run_id);
   if (!plan) return Refuse(*audit_, *skill, *run_id, invocation, request.overrides, plan.error());
+  if (manifest.input_schema) {
+    auto valid = ValidateAgainstSchema(*manifest.input_schema, request.input);
+    if (!valid) {
+      // The validator names the place ("input at /a/0: ..."); keep one "input" prefix.
+      std::string detail = valid.error().message;
+      if (!detail.starts_with("input")) detail = "input: " + detail;
+      return Refuse(*audit_, *skill, *run_id, invocation, request.overrides,
+                    Error::Make(ErrorCode::kInvalidArgument, std::move(detail)));
+    }
+  }
   invocation["env"] = EnvNames(plan->env);
   return Execute(*skill, std::move(*plan), invocation);
 }

@@ -1,0 +1,93 @@
+// The skillrt command line: shared options, exit codes and printing helpers. The commands are
+// thin clients of the Engine (include/skillrt/engine.h); docs/cli.md documents them.
+#ifndef SKILLRT_CLI_CLI_H_
+#define SKILLRT_CLI_CLI_H_
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "skillrt/engine.h"
+#include "skillrt/error.h"
+#include "skillrt/outcome.h"
+
+namespace skillrt::cli {
+
+/// Process exit codes (docs/cli.md, "Exit codes").
+enum ExitCode : int {
+  kExitOk = 0,        ///< The skill ran and succeeded; or the command did what was asked.
+  kExitFailed = 1,    ///< The skill exited non-zero or failed; `validate` found errors.
+  kExitUsage = 2,     ///< Bad flags, bad input, unknown skill, invalid SKILL.md/skill.toml.
+  kExitDenied = 3,    ///< Refused: the manifest does not grant what the call needs.
+  kExitTimeout = 4,   ///< The wall-clock limit passed.
+  kExitKilled = 5,    ///< Killed by a limit (memory, CPU, output, file size) or a signal.
+  kExitInternal = 70, ///< skillrt itself failed: sandbox setup, I/O, missing feature (EX_SOFTWARE).
+};
+
+/// Options that apply to every command.
+struct GlobalOptions {
+  std::vector<std::filesystem::path> skill_roots;  ///< `--skills DIR`, repeatable.
+  std::filesystem::path home;                       ///< `--home DIR`; empty: default.
+  bool quiet = false;                               ///< `-q`: no informational lines.
+};
+
+/// Options shared by `run` and `exec`.
+struct RunFlags {
+  std::string skill;
+  bool json = false;
+  std::optional<double> timeout_seconds;  ///< `--timeout`, decimals allowed.
+  std::optional<uint64_t> memory_mb;      ///< `--memory`, MiB.
+  std::string sandbox = "strict";         ///< `--sandbox strict|best-effort`.
+};
+
+struct RunCommand {
+  RunFlags flags;
+  std::string input = "{}";  ///< `--input`: JSON text, `@FILE` or `-` (stdin).
+};
+
+struct ExecCommand {
+  RunFlags flags;
+  std::vector<std::string> argv;  ///< After `--`.
+};
+
+/// Prints "skillrt: <message>" as one line on stderr (newlines in `message` become spaces).
+void PrintError(std::string_view message);
+
+/// The exit code for an Error that stopped a command.
+int ExitCodeFor(const Error& error);
+
+/// The exit code for a run's status.
+int ExitCodeFor(Status status);
+
+/// Writes `data` to stdout or stderr as raw bytes.
+void WriteOut(std::string_view data);
+void WriteErr(std::string_view data);
+
+/// `value` as JSON text that never throws on invalid UTF-8 (bytes are replaced).
+std::string Dump(const nlohmann::json& value, int indent = -1);
+
+/// "30 s", "1.5 s", "250 ms".
+std::string HumanDuration(std::chrono::milliseconds ms);
+
+/// "256 MiB", "64 KiB", "512 B".
+std::string HumanBytes(uint64_t bytes);
+
+/// Opens the engine with the global options; prints the error and returns nullptr on failure.
+std::unique_ptr<Engine> OpenEngine(const GlobalOptions& global, int* exit_code);
+
+/// The commands; each returns the process exit code.
+int RunSkill(const GlobalOptions& global, const RunCommand& command);
+int ExecInSkill(const GlobalOptions& global, const ExecCommand& command);
+int ListSkills(const GlobalOptions& global, bool json);
+int ShowInfo(const GlobalOptions& global, const std::string& skill, bool json);
+int ValidatePaths(const GlobalOptions& global, const std::vector<std::string>& paths, bool json);
+int AuditTail(const GlobalOptions& global, size_t n, bool json);
+
+}  // namespace skillrt::cli
+
+#endif  // SKILLRT_CLI_CLI_H_

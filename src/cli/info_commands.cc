@@ -1,0 +1,302 @@
+// `skillrt list`, `info`, `validate` and `audit tail`.
+#include <algorithm>
+#include <array>
+#include <system_error>
+
+#include "cli/cli.h"
+#include "skillrt/registry.h"
+#include "skillrt/skill.h"
+
+namespace skillrt::cli {
+namespace {
+
+std::string FirstLine(std::string_view text) {
+  size_t end = text.find('\n');
+  return std::string(text.substr(0, end));
+}
+
+// At most `width` characters (counted as bytes of ASCII, whole UTF-8 sequences kept).
+std::string Truncate(const std::string& text, size_t width) {
+  if (text.size() <= width) return text;
+  size_t cut = width - 3;
+  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
+  return text.substr(0, cut) + "...";
+}
+
+std::string Pad(const std::string& text, size_t width) {
+  return text.size() >= width ? text : text + std::string(width - text.size(), ' ');
+}
+
+std::string Join(const std::vector<std::string>& items, std::string_view sep = ", ") {
+  std::string out;
+  for (const std::string& item : items) {
+    if (!out.empty()) out += sep;
+    out += item;
+  }
+  return out.empty() ? "-" : out;
+}
+
+std::vector<std::string> PathStrings(const std::vector<std::filesystem::path>& paths) {
+  std::vector<std::string> out;
+  for (const auto& path : paths) out.push_back(path.string());
+  return out;
+}
+
+std::string_view SeverityName(Diagnostic::Severity severity) {
+  return severity == Diagnostic::Severity::kError ? "error" : "warning";
+}
+
+nlohmann::json DiagnosticJson(const Diagnostic& d) {
+  return {{"severity", SeverityName(d.severity)}, {"file", d.file.string()}, {"line", d.line},
+          {"field", d.field},                     {"message", d.message}};
+}
+
+// Limits under the manifest's own key names and units (docs/manifest.md).
+nlohmann::json ManifestLimitsJson(const Limits& l) {
+  return {{"wall_time_ms", l.wall_time.count()},     {"cpu_time_ms", l.cpu_time.count()},
+          {"memory_mb", l.memory_max_bytes >> 20},   {"processes", l.pids_max},
+          {"output_kb", l.output_max_bytes >> 10},   {"file_size_mb", l.file_size_max_bytes >> 20},
+          {"scratch_mb", l.scratch_max_bytes >> 20}, {"open_files", l.open_files_max}};
+}
+
+std::string HumanLimits(const Limits& l) {
+  return "wall time " + HumanDuration(l.wall_time) + ", cpu time " + HumanDuration(l.cpu_time) +
+         ", memory " + HumanBytes(l.memory_max_bytes) + ", processes " +
+         std::to_string(l.pids_max) + ", output " + HumanBytes(l.output_max_bytes) +
+         ", file size " + HumanBytes(l.file_size_max_bytes) + ", scratch " +
+         HumanBytes(l.scratch_max_bytes) + ", open files " + std::to_string(l.open_files_max);
+}
+
+nlohmann::json InfoJson(const Skill& skill) {
+  const Manifest& m = skill.manifest;
+  nlohmann::json entry = nullptr;
+  if (m.entry) {
+    entry = {{"argv", m.entry->argv},
+             {"input", m.entry->input == InputMode::kStdin ? "stdin" : "none"},
+             {"output", m.entry->output == OutputMode::kJson ? "json" : "text"}};
+  }
+  nlohmann::json warnings = nlohmann::json::array();
+  for (const Diagnostic& d : skill.warnings) warnings.push_back(DiagnosticJson(d));
+  return {
+      {"name", skill.meta.name},
+      {"description", skill.meta.description},
+      {"path", skill.dir.string()},
+      {"license", skill.meta.license ? nlohmann::json(*skill.meta.license) : nullptr},
+      {"compatibility",
+       skill.meta.compatibility ? nlohmann::json(*skill.meta.compatibility) : nullptr},
+      {"metadata", skill.meta.metadata},
+      {"allowed_tools", skill.meta.allowed_tools},
+      {"tree_sha256", skill.tree_sha256},
+      {"manifest",
+       {{"inferred", m.inferred},
+        {"runtime", RuntimeKindName(m.runtime)},
+        {"entry", entry},
+        {"input_schema", m.input_schema ? *m.input_schema : nlohmann::json(nullptr)},
+        {"capabilities",
+         {{"read", PathStrings(m.capabilities.read_paths)},
+          {"write", PathStrings(m.capabilities.write_paths)},
+          {"network", m.capabilities.network},
+          {"commands", m.capabilities.commands},
+          {"env", {{"pass", m.capabilities.env.pass}, {"set", m.capabilities.env.set}}}}},
+        {"limits", ManifestLimitsJson(m.limits)}}},
+      {"warnings", warnings},
+  };
+}
+
+void PrintInfo(const Skill& skill) {
+  const Manifest& m = skill.manifest;
+  std::string out;
+  auto line = [&out](std::string_view key, const std::string& value) {
+    out += Pad(std::string(key) + ":", 14) + value + "\n";
+  };
+  line("name", skill.meta.name);
+  line("description", skill.meta.description);
+  line("path", skill.dir.string());
+  if (skill.meta.license) line("license", *skill.meta.license);
+  if (skill.meta.compatibility) line("compatibility", *skill.meta.compatibility);
+  line("tree sha256", skill.tree_sha256);
+  line("manifest", m.inferred ? "inferred (no skill.toml)" : (skill.dir / "skill.toml").string());
+  line("runtime", std::string(RuntimeKindName(m.runtime)));
+  if (m.entry) {
+    line("entry", Join(m.entry->argv, " ") + " (input: " +
+                      (m.entry->input == InputMode::kStdin ? "stdin" : "none") + ", output: " +
+                      (m.entry->output == OutputMode::kJson ? "json" : "text") + ")");
+  } else {
+    line("entry", "none (exec only)");
+  }
+  line("input schema", m.input_schema ? "declared" : "none");
+  line("commands", Join(m.capabilities.commands));
+  line("read", Join(PathStrings(m.capabilities.read_paths)));
+  line("write", Join(PathStrings(m.capabilities.write_paths)));
+  line("network", m.capabilities.network ? "yes" : "no");
+  line("env pass", Join(m.capabilities.env.pass));
+  std::vector<std::string> set;
+  for (const auto& [name, value] : m.capabilities.env.set) set.push_back(name + "=" + value);
+  line("env set", Join(set));
+  line("limits", HumanLimits(m.limits));
+  for (const Diagnostic& d : skill.warnings) out += d.ToString() + "\n";
+  WriteOut(out);
+}
+
+// The skill directories `path` stands for: itself when it holds SKILL.md or is not a
+// directory, else every skill beneath it (if there is none, itself, so that ValidateSkill
+// reports the missing SKILL.md).
+Result<std::vector<std::filesystem::path>> ExpandValidatePath(const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::is_directory(path, ec) ||
+      std::filesystem::exists(std::filesystem::path(path) / "SKILL.md", ec)) {
+    return std::vector<std::filesystem::path>{path};
+  }
+  auto refs = Registry({path}).List();
+  if (!refs) return std::unexpected(refs.error());
+  if (refs->empty()) return std::vector<std::filesystem::path>{path};
+  std::vector<std::filesystem::path> dirs;
+  for (const SkillRef& ref : *refs) dirs.push_back(ref.dir);
+  return dirs;
+}
+
+}  // namespace
+
+int ListSkills(const GlobalOptions& global, bool json) {
+  int exit_code = 0;
+  std::unique_ptr<Engine> engine = OpenEngine(global, &exit_code);
+  if (!engine) return exit_code;
+  auto refs = engine->registry().List();
+  if (!refs) {
+    PrintError(refs.error().message);
+    return ExitCodeFor(refs.error());
+  }
+  nlohmann::json array = nlohmann::json::array();
+  std::vector<std::array<std::string, 3>> rows;
+  for (const SkillRef& ref : *refs) {
+    nlohmann::json item = {{"name", ref.name}, {"path", ref.dir.string()}};
+    auto skill = LoadSkill(ref.dir);
+    std::string description;
+    if (skill) {
+      description = FirstLine(skill->meta.description);
+      item["description"] = skill->meta.description;
+      item["runtime"] = RuntimeKindName(skill->manifest.runtime);
+      item["has_entry"] = skill->manifest.entry.has_value();
+    } else {
+      description = "(invalid: " + FirstLine(skill.error().message) + ")";
+      item["description"] = nullptr;
+      item["runtime"] = nullptr;
+      item["has_entry"] = false;
+      item["error"] = skill.error().message;
+    }
+    array.push_back(std::move(item));
+    rows.push_back({ref.name, description, ref.dir.string()});
+  }
+  if (json) {
+    WriteOut(Dump(array, 2) + "\n");
+    return kExitOk;
+  }
+  if (rows.empty()) {
+    if (!global.quiet) {
+      std::string roots;
+      for (const auto& root : engine->registry().roots()) {
+        roots += (roots.empty() ? "" : ", ") + root.string();
+      }
+      PrintError("no skills found (searched: " + (roots.empty() ? "-" : roots) + ")");
+    }
+    return kExitOk;
+  }
+  size_t name_width = 4;
+  for (const auto& row : rows) name_width = std::max(name_width, row[0].size());
+  std::string out = Pad("NAME", name_width + 2) + Pad("DESCRIPTION", 62) + "PATH\n";
+  for (const auto& row : rows) {
+    out += Pad(row[0], name_width + 2) + Pad(Truncate(row[1], 60), 62) + row[2] + "\n";
+  }
+  WriteOut(out);
+  return kExitOk;
+}
+
+int ShowInfo(const GlobalOptions& global, const std::string& name, bool json) {
+  int exit_code = 0;
+  std::unique_ptr<Engine> engine = OpenEngine(global, &exit_code);
+  if (!engine) return exit_code;
+  auto skill = engine->registry().Load(name);
+  if (!skill) {
+    PrintError(skill.error().message);
+    return ExitCodeFor(skill.error());
+  }
+  if (json) {
+    WriteOut(Dump(InfoJson(*skill), 2) + "\n");
+  } else {
+    PrintInfo(*skill);
+  }
+  return kExitOk;
+}
+
+int ValidatePaths(const GlobalOptions& global, const std::vector<std::string>& paths, bool json) {
+  bool any_error = false;
+  nlohmann::json results = nlohmann::json::array();
+  std::string text;
+  for (const std::string& path : paths) {
+    auto dirs = ExpandValidatePath(path);
+    if (!dirs) {
+      any_error = true;
+      Diagnostic d{.severity = Diagnostic::Severity::kError, .file = path, .line = 0, .field = "",
+                   .message = dirs.error().message};
+      results.push_back({{"path", path}, {"valid", false}, {"diagnostics", {DiagnosticJson(d)}}});
+      text += d.ToString() + "\n";
+      continue;
+    }
+    for (const std::filesystem::path& dir : *dirs) {
+      std::vector<Diagnostic> diagnostics = ValidateSkill(dir);
+      bool valid = true;
+      nlohmann::json list = nlohmann::json::array();
+      for (const Diagnostic& d : diagnostics) {
+        if (d.severity == Diagnostic::Severity::kError) valid = false;
+        list.push_back(DiagnosticJson(d));
+        text += d.ToString() + "\n";
+      }
+      if (valid && !global.quiet) {
+        text += dir.string() + ": valid" +
+                (diagnostics.empty() ? "" : " (" + std::to_string(diagnostics.size()) +
+                                                " warning" + (diagnostics.size() > 1 ? "s" : "") +
+                                                ")") +
+                "\n";
+      }
+      any_error = any_error || !valid;
+      results.push_back({{"path", dir.string()}, {"valid", valid}, {"diagnostics", list}});
+    }
+  }
+  WriteOut(json ? Dump(results, 2) + "\n" : text);
+  return any_error ? kExitFailed : kExitOk;
+}
+
+int AuditTail(const GlobalOptions& global, size_t n, bool json) {
+  int exit_code = 0;
+  std::unique_ptr<Engine> engine = OpenEngine(global, &exit_code);
+  if (!engine) return exit_code;
+  auto records = engine->audit().Tail(n);
+  if (!records) {
+    PrintError(records.error().message);
+    return ExitCodeFor(records.error());
+  }
+  std::string out;
+  for (const nlohmann::json& r : *records) {
+    if (json) {
+      out += Dump(r) + "\n";
+      continue;
+    }
+    auto field = [&r](const char* key) -> std::string {
+      auto it = r.find(key);
+      if (it == r.end() || it->is_null()) return "-";
+      return it->is_string() ? it->get<std::string>() : Dump(*it);
+    };
+    std::string line = field("time") + "  " + field("run_id") + "  " + field("event") + " " +
+                       field("kind") + " " + field("skill") + " " + field("status");
+    if (r.contains("duration_ms") && r["duration_ms"].is_number()) {
+      line += " " + Dump(r["duration_ms"]) + " ms";
+    }
+    std::string message = field("message");
+    if (message != "-" && !message.empty()) line += "  " + message;
+    out += line + "\n";
+  }
+  WriteOut(out);
+  return kExitOk;
+}
+
+}  // namespace skillrt::cli

@@ -1,0 +1,118 @@
+// skillrt: run AI-agent skills in a sandbox. Parses the command line (CLI11) and dispatches to
+// the commands in this directory; docs/cli.md is the reference.
+#include <cstdio>
+#include <exception>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "cli/cli.h"
+
+namespace skillrt::cli {
+namespace {
+
+void AddRunFlags(CLI::App* command, RunFlags* flags) {
+  command->add_option("SKILL", flags->skill, "Skill name, or path to a skill directory")
+      ->required();
+  command->add_flag("--json", flags->json, "Print one JSON object describing the outcome");
+  command->add_option("--timeout", flags->timeout_seconds,
+                      "Wall-clock limit in seconds (decimals allowed); may only lower the "
+                      "manifest's limits.wall_time_ms");
+  command->add_option("--memory", flags->memory_mb,
+                      "Memory limit in MB; may only lower the manifest's limits.memory_mb");
+  command->add_option("--sandbox", flags->sandbox,
+                      "strict (default): every isolation layer or nothing runs; best-effort: "
+                      "skip optional layers (Landlock, cgroups) the host lacks");
+}
+
+int Main(int argc, char** argv) {
+  CLI::App app{"skillrt: a secure runtime for AI-agent skills", "skillrt"};
+  app.require_subcommand(1);
+  app.fallthrough();  // Global flags may also follow the command name.
+
+  GlobalOptions global;
+  std::vector<std::string> skill_roots;
+  std::string home;
+  app.add_option("--skills", skill_roots,
+                 "Directory to search for skills (repeatable); searched before $SKILLRT_PATH "
+                 "and $SKILLRT_HOME/skills");
+  app.add_option("--home", home, "State directory (default: $SKILLRT_HOME, else ~/.skillrt)");
+  app.add_flag("-q,--quiet", global.quiet, "Print only results and errors");
+
+  RunCommand run;
+  CLI::App* run_cmd = app.add_subcommand("run", "Run a skill's entry point with a JSON input");
+  AddRunFlags(run_cmd, &run.flags);
+  run_cmd->add_option("--input", run.input,
+                      "Input JSON: literal text, @FILE to read a file, or - for stdin "
+                      "(default: {})");
+
+  ExecCommand exec;
+  CLI::App* exec_cmd =
+      app.add_subcommand("exec", "Run a command allowed by the skill's manifest in its sandbox");
+  AddRunFlags(exec_cmd, &exec.flags);
+  exec_cmd->add_option("ARGV", exec.argv, "The command and its arguments, after --");
+
+  bool list_json = false;
+  CLI::App* list_cmd = app.add_subcommand("list", "List the skills found in the skill roots");
+  list_cmd->add_flag("--json", list_json, "Print a JSON array");
+
+  std::string info_skill;
+  bool info_json = false;
+  CLI::App* info_cmd = app.add_subcommand("info", "Show a skill's metadata and manifest");
+  info_cmd->add_option("SKILL", info_skill, "Skill name or path")->required();
+  info_cmd->add_flag("--json", info_json, "Print a JSON object");
+
+  std::vector<std::string> validate_paths;
+  bool validate_json = false;
+  CLI::App* validate_cmd =
+      app.add_subcommand("validate", "Check skills against the Agent Skills specification "
+                                     "and the manifest schema");
+  validate_cmd->add_option("PATH", validate_paths, "Skill directories, or directories of skills")
+      ->required();
+  validate_cmd->add_flag("--json", validate_json, "Print a JSON array");
+
+  CLI::App* audit_cmd = app.add_subcommand("audit", "Read the audit log");
+  audit_cmd->require_subcommand(1);
+  size_t tail_n = 10;
+  bool tail_json = false;
+  CLI::App* tail_cmd = audit_cmd->add_subcommand("tail", "Print the last audit records");
+  tail_cmd->add_option("-n", tail_n, "Number of records (default 10)");
+  tail_cmd->add_flag("--json", tail_json, "Print each record as one JSON line");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    PrintError(e.what());
+    return kExitUsage;
+  }
+
+  for (const std::string& root : skill_roots) global.skill_roots.emplace_back(root);
+  global.home = home;
+
+  if (*run_cmd) return RunSkill(global, run);
+  if (*exec_cmd) return ExecInSkill(global, exec);
+  if (*list_cmd) return ListSkills(global, list_json);
+  if (*info_cmd) return ShowInfo(global, info_skill, info_json);
+  if (*validate_cmd) return ValidatePaths(global, validate_paths, validate_json);
+  if (*tail_cmd) return AuditTail(global, tail_n, tail_json);
+  PrintError("no command given; see skillrt --help");
+  return kExitUsage;
+}
+
+}  // namespace
+}  // namespace skillrt::cli
+
+int main(int argc, char** argv) {
+  try {
+    return skillrt::cli::Main(argc, argv);
+  } catch (const std::exception& e) {
+    // Libraries below are wrapped; reaching here is a bug, reported as an internal error.
+    skillrt::cli::PrintError(std::string("internal error: ") + e.what());
+    return skillrt::cli::kExitInternal;
+  }
+}

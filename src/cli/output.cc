@@ -1,0 +1,109 @@
+// Printing helpers and exit codes of the command line.
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <string>
+
+#include "cli/cli.h"
+
+namespace skillrt::cli {
+namespace {
+
+void WriteAll(int fd, std::string_view data) {
+  while (!data.empty()) {
+    ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;  // A closed pipe: nothing more can be reported anyway.
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+}
+
+// "1.5" from 1.5, "30" from 30.0: at most three decimals, no trailing zeros.
+std::string Decimal(double value) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.3f", value);
+  std::string text(buf);
+  while (text.back() == '0') text.pop_back();
+  if (text.back() == '.') text.pop_back();
+  return text;
+}
+
+}  // namespace
+
+void PrintError(std::string_view message) {
+  std::string line = "skillrt: ";
+  for (char c : message) line += (c == '\n' || c == '\r') ? ' ' : c;
+  line += '\n';
+  std::fflush(stdout);
+  WriteAll(STDERR_FILENO, line);
+}
+
+int ExitCodeFor(const Error& error) {
+  switch (error.code) {
+    case ErrorCode::kInvalidArgument:
+    case ErrorCode::kNotFound:
+    case ErrorCode::kParse:
+    case ErrorCode::kValidation:
+    case ErrorCode::kConflict:
+      return kExitUsage;
+    case ErrorCode::kDenied:
+      return kExitDenied;
+    case ErrorCode::kSandbox:
+    case ErrorCode::kIo:
+    case ErrorCode::kUnsupported:
+    case ErrorCode::kInternal:
+      return kExitInternal;
+  }
+  return kExitInternal;
+}
+
+int ExitCodeFor(Status status) {
+  switch (status) {
+    case Status::kOk: return kExitOk;
+    case Status::kError: return kExitFailed;
+    case Status::kDenied: return kExitDenied;
+    case Status::kTimeout: return kExitTimeout;
+    case Status::kKilled: return kExitKilled;
+  }
+  return kExitInternal;
+}
+
+void WriteOut(std::string_view data) {
+  std::fflush(stdout);
+  WriteAll(STDOUT_FILENO, data);
+}
+
+void WriteErr(std::string_view data) { WriteAll(STDERR_FILENO, data); }
+
+std::string Dump(const nlohmann::json& value, int indent) {
+  return value.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+std::string HumanDuration(std::chrono::milliseconds ms) {
+  if (ms.count() < 1000) return std::to_string(ms.count()) + " ms";
+  return Decimal(static_cast<double>(ms.count()) / 1000.0) + " s";
+}
+
+std::string HumanBytes(uint64_t bytes) {
+  constexpr uint64_t kKiB = 1024, kMiB = kKiB * 1024, kGiB = kMiB * 1024;
+  if (bytes >= kGiB) return Decimal(static_cast<double>(bytes) / kGiB) + " GiB";
+  if (bytes >= kMiB) return Decimal(static_cast<double>(bytes) / kMiB) + " MiB";
+  if (bytes >= kKiB) return Decimal(static_cast<double>(bytes) / kKiB) + " KiB";
+  return std::to_string(bytes) + " B";
+}
+
+std::unique_ptr<Engine> OpenEngine(const GlobalOptions& global, int* exit_code) {
+  EngineOptions options;
+  options.home = global.home;
+  options.skill_roots = global.skill_roots;
+  auto engine = Engine::Open(std::move(options));
+  if (!engine) {
+    PrintError(engine.error().message);
+    *exit_code = ExitCodeFor(engine.error());
+    return nullptr;
+  }
+  return std::move(*engine);
+}
+
+}  // namespace skillrt::cli

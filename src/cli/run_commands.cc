@@ -1,0 +1,218 @@
+// `skillrt run` and `skillrt exec`.
+#include <unistd.h>
+
+#include <cerrno>
+#include <cmath>
+#include <fstream>
+#include <string.h>
+#include <iterator>
+
+#include "cli/cli.h"
+
+namespace skillrt::cli {
+namespace {
+
+// Reads all of stdin. kIo if read(2) fails.
+Result<std::string> ReadStdin() {
+  std::string data;
+  char buf[64 * 1024];
+  for (;;) {
+    ssize_t n = ::read(STDIN_FILENO, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      if (errno == EBADF) return data;  // No stdin at all: treat as empty.
+      return FailErrno(ErrorCode::kIo, "read(stdin)", errno);
+    }
+    if (n == 0) return data;
+    data.append(buf, static_cast<size_t>(n));
+  }
+}
+
+// The text after "parse error at line L, column C: " in nlohmann's message, i.e. what is
+// wrong without the library's prefix.
+std::string ParseErrorDetail(const std::string& what) {
+  size_t column = what.find("column ");
+  size_t colon = what.find(": ", column == std::string::npos ? 0 : column);
+  if (colon == std::string::npos) return what;
+  return what.substr(colon + 2);
+}
+
+// `--input`: literal JSON, `@FILE`, or `-` for stdin. Errors name the flag and the byte.
+Result<nlohmann::json> ParseInput(const std::string& flag) {
+  std::string text = flag;
+  std::string source = "--input";
+  if (flag == "-") {
+    auto data = ReadStdin();
+    if (!data) return std::unexpected(data.error());
+    text = std::move(*data);
+    source = "--input -";
+  } else if (!flag.empty() && flag[0] == '@') {
+    std::string path = flag.substr(1);
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+      return FailErrno(ErrorCode::kInvalidArgument, "--input: cannot read " + path, errno);
+    }
+    text.assign(std::istreambuf_iterator<char>(in), {});
+    source = "--input " + flag;
+  }
+  try {
+    return nlohmann::json::parse(text);
+  } catch (const nlohmann::json::parse_error& e) {
+    return Fail(ErrorCode::kInvalidArgument, source + ": invalid JSON at byte " +
+                                                 std::to_string(e.byte) + ": " +
+                                                 ParseErrorDetail(e.what()));
+  }
+}
+
+Result<RunOverrides> Overrides(const RunFlags& flags) {
+  RunOverrides overrides;
+  if (flags.timeout_seconds) {
+    double seconds = *flags.timeout_seconds;
+    if (!std::isfinite(seconds) || seconds <= 0 || seconds > 1e9) {
+      return Fail(ErrorCode::kInvalidArgument, "--timeout: expected a positive number of seconds");
+    }
+    auto ms = std::llround(seconds * 1000.0);
+    if (ms < 1) return Fail(ErrorCode::kInvalidArgument, "--timeout: shorter than 1 ms");
+    overrides.wall_time = std::chrono::milliseconds(ms);
+  }
+  if (flags.memory_mb) {
+    if (*flags.memory_mb == 0 || *flags.memory_mb > (1ull << 40)) {
+      return Fail(ErrorCode::kInvalidArgument, "--memory: expected a positive number of MB");
+    }
+    overrides.memory_max_bytes = *flags.memory_mb << 20;
+  }
+  if (flags.sandbox == "strict") {
+    overrides.level = SandboxLevel::kStrict;
+  } else if (flags.sandbox == "best-effort") {
+    overrides.level = SandboxLevel::kBestEffort;
+  } else {
+    return Fail(ErrorCode::kInvalidArgument,
+                "--sandbox: expected strict or best-effort, got '" + flags.sandbox + "'");
+  }
+  return overrides;
+}
+
+// One line saying why a run was not ok: "timeout after 30000 ms (limits: wall_time)".
+std::string Summary(const Engine& engine, const Outcome& outcome, const RunOverrides& overrides,
+                    const std::string& skill_arg) {
+  std::string text;
+  switch (outcome.status) {
+    case Status::kOk:
+      text = "ok";
+      break;
+    case Status::kError:
+      text = outcome.exit_code ? "exited with code " + std::to_string(*outcome.exit_code)
+                               : std::string("failed");
+      break;
+    case Status::kTimeout: {
+      std::chrono::milliseconds wall = overrides.wall_time.value_or(std::chrono::milliseconds(0));
+      if (!overrides.wall_time) {
+        if (auto skill = engine.registry().Load(skill_arg)) wall = skill->manifest.limits.wall_time;
+      }
+      text = "timeout after " + std::to_string(wall.count()) + " ms";
+      break;
+    }
+    case Status::kKilled:
+      text = "killed";
+      if (outcome.signal) {
+        const char* abbrev = ::sigabbrev_np(*outcome.signal);
+        text += " by " + (abbrev ? "SIG" + std::string(abbrev) : std::to_string(*outcome.signal));
+      }
+      break;
+    case Status::kDenied:
+      text = "denied";
+      break;
+  }
+  // An exit code or the timeout already says what the runtime's message would repeat.
+  bool repeats = outcome.status == Status::kTimeout ||
+                 (outcome.status == Status::kError && outcome.exit_code.has_value());
+  if (!outcome.message.empty() && !repeats) text += ": " + outcome.message;
+  if (!outcome.limits_hit.empty()) {
+    text += " (limits: ";
+    for (size_t i = 0; i < outcome.limits_hit.size(); ++i) {
+      text += (i ? ", " : "") + outcome.limits_hit[i];
+    }
+    text += ")";
+  }
+  return outcome.skill + ": " + text;
+}
+
+// Prints what a run or exec produced and returns the exit code.
+int Report(const GlobalOptions& global, const Engine& engine, const RunFlags& flags,
+           const RunOverrides& overrides, const Result<Outcome>& result, bool is_run) {
+  if (!result) {
+    PrintError(result.error().message);
+    return ExitCodeFor(result.error());
+  }
+  const Outcome& outcome = *result;
+  if (flags.json) {
+    WriteOut(Dump(OutcomeToJson(outcome)) + "\n");
+    return ExitCodeFor(outcome.status);
+  }
+  if (is_run && !outcome.output.is_null()) {
+    WriteOut(Dump(outcome.output, 2) + "\n");
+  } else {
+    WriteOut(outcome.stdout_stream.data);
+  }
+  WriteErr(outcome.stderr_stream.data);
+  // For exec, a non-zero exit speaks for itself through the command's own stderr.
+  bool summarize = outcome.status != Status::kOk && (is_run || outcome.status != Status::kError);
+  if (summarize && !global.quiet) PrintError(Summary(engine, outcome, overrides, flags.skill));
+  return ExitCodeFor(outcome.status);
+}
+
+}  // namespace
+
+int RunSkill(const GlobalOptions& global, const RunCommand& command) {
+  auto overrides = Overrides(command.flags);
+  if (!overrides) {
+    PrintError(overrides.error().message);
+    return ExitCodeFor(overrides.error());
+  }
+  auto input = ParseInput(command.input);
+  if (!input) {
+    PrintError(input.error().message);
+    return ExitCodeFor(input.error());
+  }
+  int exit_code = 0;
+  std::unique_ptr<Engine> engine = OpenEngine(global, &exit_code);
+  if (!engine) return exit_code;
+
+  RunRequest request;
+  request.skill = command.flags.skill;
+  request.input = std::move(*input);
+  request.overrides = *overrides;
+  return Report(global, *engine, command.flags, *overrides, engine->Run(request), true);
+}
+
+int ExecInSkill(const GlobalOptions& global, const ExecCommand& command) {
+  auto overrides = Overrides(command.flags);
+  if (!overrides) {
+    PrintError(overrides.error().message);
+    return ExitCodeFor(overrides.error());
+  }
+  if (command.argv.empty()) {
+    PrintError("exec: a command is required after '--' (skillrt exec SKILL -- ARGV...)");
+    return kExitUsage;
+  }
+  int exit_code = 0;
+  std::unique_ptr<Engine> engine = OpenEngine(global, &exit_code);
+  if (!engine) return exit_code;
+
+  ExecRequest request;
+  request.skill = command.flags.skill;
+  request.argv = command.argv;
+  request.overrides = *overrides;
+  // A terminal is never forwarded: the command would wait for input nobody is typing.
+  if (!::isatty(STDIN_FILENO)) {
+    auto data = ReadStdin();
+    if (!data) {
+      PrintError(data.error().message);
+      return ExitCodeFor(data.error());
+    }
+    request.stdin_data = std::move(*data);
+  }
+  return Report(global, *engine, command.flags, *overrides, engine->Exec(request), false);
+}
+
+}  // namespace skillrt::cli
