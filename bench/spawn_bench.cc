@@ -1,0 +1,245 @@
+// How long it takes to run a program that does nothing, from the call to its reaping:
+//
+//   ForkExec  posix_spawn + waitpid, no isolation: the floor;
+//   Library   skillrt::Runtime::Run with every layer of the native sandbox (docs/sandbox.md);
+//   Cli       `skillrt exec <skill dir> -- /skill/trivial` as a subprocess: the library plus
+//             the CLI's start-up, skill loading, plan building and audit record;
+//   Bwrap     bubblewrap with a comparable set of namespaces and mounts.
+//
+// Each case runs a fixed number of iterations, timed one by one (manual time), and reports
+// the latency distribution as counters: min_us, p50_us, p99_us, mean_us, max_us. The Bwrap
+// case also reports bwrap_over_library_p50, when the Library case ran before it.
+// scripts/bench.sh builds this, runs it and prints the table; docs/benchmarks.md has results.
+#include <benchmark/benchmark.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "bench_util.h"
+#include "skillrt/plan.h"
+#include "skillrt/runtime.h"
+
+namespace skillrt::bench {
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+// Untimed runs before each case: page cache, lazily built kernel state, first-run allocations.
+constexpr int kWarmupRuns = 5;
+// The skill directory's name; also the skill's name in its SKILL.md.
+constexpr char kSkillName[] = "spawnbench";
+// Where the trivial program is inside every sandbox.
+constexpr char kProgram[] = "/skill/trivial";
+constexpr char kPathValue[] = "/usr/local/bin:/usr/bin:/bin";
+constexpr char kPath[] = "PATH=/usr/local/bin:/usr/bin:/bin";
+constexpr char kBwrap[] = "/usr/bin/bwrap";
+
+// Everything the cases share, made once: a skill directory holding the trivial program with a
+// SKILL.md and skill.toml (so the CLI accepts it), and a state directory for the CLI.
+struct Fixture {
+  ScratchDir root{"skillrt-bench"};
+  fs::path skill_dir;
+  fs::path home;
+  std::string error;  // Non-empty if the fixture could not be made.
+};
+
+const Fixture& GetFixture() {
+  static const std::unique_ptr<Fixture> fixture = [] {
+    auto f = std::make_unique<Fixture>();
+    if (!f->root.ok()) {
+      f->error = "cannot create a scratch directory under $TMPDIR or /tmp";
+      return f;
+    }
+    f->skill_dir = f->root.path() / kSkillName;
+    f->home = f->root.path() / "home";
+    std::error_code ec;
+    fs::create_directories(f->skill_dir, ec);
+    if (!ec) fs::create_directories(f->home, ec);
+    if (!ec) {
+      fs::copy_file(SKILLRT_BENCH_TRIVIAL, f->skill_dir / "trivial",
+                    fs::copy_options::overwrite_existing, ec);
+    }
+    if (ec) {
+      f->error = "cannot set up " + f->skill_dir.string() + " from " SKILLRT_BENCH_TRIVIAL ": " +
+                 ec.message();
+      return f;
+    }
+    fs::permissions(f->skill_dir, fs::perms(0755), ec);
+    fs::permissions(f->skill_dir / "trivial", fs::perms(0755), ec);
+    std::ofstream(f->skill_dir / "SKILL.md")
+        << "---\nname: " << kSkillName
+        << "\ndescription: Exits at once; used to measure the cost of a sandboxed spawn.\n---\n"
+           "Runs `/skill/trivial`, which does nothing.\n";
+    std::ofstream(f->skill_dir / "skill.toml")
+        << "[capabilities]\ncommands = [\"" << kProgram << "\"]\n";
+    return f;
+  }();
+  return *fixture;
+}
+
+// The Library case's p50, kept for the Bwrap case's ratio; 0 until the Library case ran.
+double g_library_p50_us = 0;
+
+// Runs `spawn_once` kWarmupRuns times untimed, then once per benchmark iteration, timing each
+// call; sets the latency counters and returns the summary. Stops the case at the first error.
+Summary Measure(benchmark::State& state, const std::function<Result<void>()>& spawn_once) {
+  const Fixture& fixture = GetFixture();
+  if (!fixture.error.empty()) {
+    state.SkipWithError(fixture.error.c_str());
+    return {};
+  }
+  for (int i = 0; i < kWarmupRuns; ++i) {
+    if (auto r = spawn_once(); !r) {
+      state.SkipWithError(r.error().ToString().c_str());
+      return {};
+    }
+  }
+  std::vector<double> samples_us;
+  samples_us.reserve(static_cast<size_t>(state.max_iterations));
+  for (auto _ : state) {
+    const auto start = Clock::now();
+    Result<void> r = spawn_once();
+    const std::chrono::duration<double> elapsed = Clock::now() - start;
+    if (!r) {
+      state.SkipWithError(r.error().ToString().c_str());
+      return {};
+    }
+    state.SetIterationTime(elapsed.count());
+    samples_us.push_back(elapsed.count() * 1e6);
+  }
+  const Summary s = Summarize(std::move(samples_us));
+  state.counters["min_us"] = s.min_us;
+  state.counters["p50_us"] = s.p50_us;
+  state.counters["p99_us"] = s.p99_us;
+  state.counters["mean_us"] = s.mean_us;
+  state.counters["max_us"] = s.max_us;
+  return s;
+}
+
+// Turns a wait status into an error unless the program exited 0.
+Result<void> ExitedZero(const std::string& what, Result<int> status) {
+  if (!status) return std::unexpected(status.error());
+  if (WIFEXITED(*status) && WEXITSTATUS(*status) == 0) return {};
+  return Fail(ErrorCode::kInternal,
+              what + ": " +
+                  (WIFEXITED(*status) ? "exited " + std::to_string(WEXITSTATUS(*status))
+                                      : "killed by signal " + std::to_string(WTERMSIG(*status))));
+}
+
+void BM_ForkExec(benchmark::State& state) {
+  const std::vector<std::string> argv = {(GetFixture().skill_dir / "trivial").string()};
+  Measure(state, [&] { return ExitedZero("trivial", SpawnAndWait(argv, {kPath})); });
+}
+
+void BM_Library(benchmark::State& state) {
+  Result<std::unique_ptr<Runtime>> runtime = MakeNativeRuntime();
+  if (!runtime) {
+    state.SkipWithError(("MakeNativeRuntime: " + runtime.error().ToString()).c_str());
+    return;
+  }
+  Plan plan;
+  plan.skill_name = kSkillName;
+  plan.skill_dir = GetFixture().skill_dir;
+  plan.argv = {kProgram};
+  plan.commands = {kProgram};
+  plan.env = {kPath};
+  uint64_t run = 0;
+  const std::string run_prefix = "bench" + std::to_string(::getpid()) + "_";
+  const Summary s = Measure(state, [&]() -> Result<void> {
+    plan.run_id = run_prefix + std::to_string(run++);  // Names the run's cgroup: unique.
+    Result<Outcome> outcome = (*runtime)->Run(plan);
+    if (!outcome) return std::unexpected(outcome.error());
+    if (outcome->status != Status::kOk) {
+      return Fail(ErrorCode::kInternal, "Runtime::Run: status " +
+                                            std::string(StatusName(outcome->status)) + ": " +
+                                            outcome->message);
+    }
+    return {};
+  });
+  g_library_p50_us = s.p50_us;
+}
+
+void BM_Cli(benchmark::State& state) {
+  const Fixture& fixture = GetFixture();
+  if (::access(SKILLRT_CLI_PATH, X_OK) != 0) {
+    state.SkipWithError("skillrt CLI not built at " SKILLRT_CLI_PATH "; row skipped");
+    return;
+  }
+  const std::vector<std::string> argv = {SKILLRT_CLI_PATH, "--home", fixture.home.string(),
+                                         "--quiet",        "exec",   fixture.skill_dir.string(),
+                                         "--",             kProgram};
+  const std::vector<std::string> env = {kPath, "SKILLRT_HOME=" + fixture.home.string(),
+                                        "HOME=" + fixture.home.string()};
+  Measure(state, [&] { return ExitedZero("skillrt exec", SpawnAndWait(argv, env)); });
+}
+
+void BM_Bwrap(benchmark::State& state) {
+  if (::access(kBwrap, X_OK) != 0) {
+    state.SkipWithError("bubblewrap not installed at /usr/bin/bwrap; row skipped");
+    return;
+  }
+  // As close to the native sandbox's setup as bubblewrap's options allow: a namespace of every
+  // kind, a new session, no capabilities, dying with its parent; a tmpfs root holding /usr (and
+  // the merged-/usr links), the program's directory read-only at /skill as the working
+  // directory, a new /proc, a minimal /dev and a private /tmp. No Landlock, seccomp or cgroup.
+  const std::vector<std::string> argv = {kBwrap,
+                                         "--unshare-all",
+                                         "--die-with-parent",
+                                         "--new-session",
+                                         "--cap-drop",
+                                         "ALL",
+                                         "--clearenv",
+                                         "--setenv",
+                                         "PATH",
+                                         kPathValue,
+                                         "--ro-bind",
+                                         "/usr",
+                                         "/usr",
+                                         "--symlink",
+                                         "usr/bin",
+                                         "/bin",
+                                         "--symlink",
+                                         "usr/sbin",
+                                         "/sbin",
+                                         "--symlink",
+                                         "usr/lib",
+                                         "/lib",
+                                         "--symlink",
+                                         "usr/lib64",
+                                         "/lib64",
+                                         "--ro-bind",
+                                         GetFixture().skill_dir.string(),
+                                         "/skill",
+                                         "--proc",
+                                         "/proc",
+                                         "--dev",
+                                         "/dev",
+                                         "--tmpfs",
+                                         "/tmp",
+                                         "--chdir",
+                                         "/skill",
+                                         kProgram};
+  const Summary s = Measure(state, [&] { return ExitedZero("bwrap", SpawnAndWait(argv, {kPath})); });
+  if (s.p50_us > 0 && g_library_p50_us > 0) {
+    state.counters["bwrap_over_library_p50"] = s.p50_us / g_library_p50_us;
+  }
+}
+
+// Registration order is run order: Library before Bwrap, for the ratio. Iteration counts keep
+// the whole run under two minutes on a loaded two-core machine.
+BENCHMARK(BM_ForkExec)->Iterations(300)->UseManualTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_Library)->Iterations(300)->UseManualTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_Cli)->Iterations(150)->UseManualTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_Bwrap)->Iterations(300)->UseManualTime()->Unit(benchmark::kMicrosecond);
+
+}  // namespace
+}  // namespace skillrt::bench
+
+BENCHMARK_MAIN();
