@@ -159,7 +159,7 @@ TEST(FrontmatterTest, BracketsInProseAndBlockScalarsAreNotNesting) {
 }
 
 TEST(FrontmatterTest, RejectsBillionLaughs) {
-  std::string text = "---\na0: &a0 [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n";
+  std::string text = "---\na0: &a0 [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n";
   for (int i = 1; i <= 10; ++i) {
     std::string prev = "*a" + std::to_string(i - 1);
     text += "a" + std::to_string(i) + ": &a" + std::to_string(i) + " [";

@@ -66,7 +66,8 @@ TEST(JsonSchemaTest, AdditionalProperties) {
 
 TEST(JsonSchemaTest, EnumAndConst) {
   EXPECT_EQ(Check(R"({"enum": ["a", 1, null]})", "1"), "ok");
-  EXPECT_EQ(Check(R"({"enum": ["a", 1, null]})", "\"b\""), "input: \"b\" is not one of [\"a\",1,null]");
+  EXPECT_EQ(Check(R"({"enum": ["a", 1, null]})", "\"b\""),
+            "input: \"b\" is not one of [\"a\",1,null]");
   EXPECT_EQ(Check(R"({"const": {"k": [1]}})", R"({"k": [1]})"), "ok");
   EXPECT_NE(Check(R"({"const": {"k": [1]}})", R"({"k": [2]})"), "ok");
 }
@@ -102,7 +103,8 @@ TEST(JsonSchemaTest, StringLengthsCountCharacters) {
 
 TEST(JsonSchemaTest, ArrayCounts) {
   EXPECT_EQ(Check(R"({"minItems": 1, "maxItems": 2})", "[1]"), "ok");
-  EXPECT_EQ(Check(R"({"minItems": 1})", "[]"), "input: array of 0 items is shorter than minItems 1");
+  EXPECT_EQ(Check(R"({"minItems": 1})", "[]"),
+            "input: array of 0 items is shorter than minItems 1");
   EXPECT_EQ(Check(R"({"maxItems": 1})", "[1,2]"),
             "input: array of 2 items is longer than maxItems 1");
   EXPECT_EQ(Check(R"({"items": {"type": "integer"}})", "[1, 2, \"x\"]"),

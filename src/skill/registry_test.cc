@@ -160,7 +160,8 @@ TEST(RegistryTest, ResolveByNameAndPath) {
   auto no_doc = registry.Resolve((tmp.path() / "nodoc").string());
   ASSERT_FALSE(no_doc.has_value());
   EXPECT_EQ(no_doc.error().code, ErrorCode::kNotFound);
-  EXPECT_EQ(no_doc.error().message, "no SKILL.md in " + fs::canonical(tmp.path() / "nodoc").string());
+  EXPECT_EQ(no_doc.error().message,
+            "no SKILL.md in " + fs::canonical(tmp.path() / "nodoc").string());
 
   auto unknown = registry.Resolve("nope");
   ASSERT_FALSE(unknown.has_value());

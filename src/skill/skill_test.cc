@@ -94,7 +94,8 @@ TEST(LoadSkillTest, LoadsAValidSkill) {
 TEST(LoadSkillTest, LenientDeviationsBecomeWarnings) {
   TempDir tmp;
   fs::path dir = MakeSkill(tmp.path(), "calc",
-                           Basic("calc") + "version: 2\nallowed-tools:\n  - Read\n  - Bash(jq:*)\n");
+                           Basic("calc") +
+                               "version: 2\nallowed-tools:\n  - Read\n  - Bash(jq:*)\n");
   auto skill = LoadSkill(dir);
   ASSERT_TRUE(skill.has_value()) << skill.error().ToString();
   ASSERT_EQ(skill->warnings.size(), 2u);
