@@ -137,6 +137,22 @@ std::string Summary(const Engine& engine, const Outcome& outcome, const RunOverr
   return outcome.skill + ": " + text;
 }
 
+// True when `value` holds a number that came from an integer literal too large for 64 bits
+// (the JSON library stores it as a double, e.g. 2**64 as 1.8446744073709552e+19). Printing the
+// parsed object would then alter the skill's answer, so its stdout is printed instead.
+bool HasInexactInteger(const nlohmann::json& value) {
+  if (value.is_number_float()) {
+    double v = value.get<double>();
+    return std::isfinite(v) && std::fabs(v) >= 9007199254740992.0 && v == std::floor(v);
+  }
+  if (value.is_structured()) {
+    for (const auto& item : value) {
+      if (HasInexactInteger(item)) return true;
+    }
+  }
+  return false;
+}
+
 // Prints what a run or exec produced and returns the exit code.
 int Report(const GlobalOptions& global, const Engine& engine, const RunFlags& flags,
            const RunOverrides& overrides, const Result<Outcome>& result, bool is_run) {
@@ -149,7 +165,7 @@ int Report(const GlobalOptions& global, const Engine& engine, const RunFlags& fl
     WriteOut(Dump(OutcomeToJson(outcome)) + "\n");
     return ExitCodeFor(outcome.status);
   }
-  if (is_run && !outcome.output.is_null()) {
+  if (is_run && !outcome.output.is_null() && !HasInexactInteger(outcome.output)) {
     WriteOut(Dump(outcome.output, 2) + "\n");
   } else {
     WriteOut(outcome.stdout_stream.data);
