@@ -186,21 +186,36 @@ Limits ProbeLimits() {
                 .open_files_max = 256};
 }
 
-// True when some process on the host runs with real uid `uid`.
-std::vector<pid_t> ProcessesOfUid(uid_t uid) {
+// Every plan of this test process carries this variable, so that processes left behind by
+// its runs can be told apart from those of other programs using the same sandbox uid.
+std::string RunMarker() { return "SKILLRT_PROBE_TEST=" + std::to_string(getpid()); }
+
+// Host processes with real uid `uid` whose environment holds RunMarker().
+std::vector<pid_t> LeftoverProcesses(uid_t uid) {
   std::vector<pid_t> found;
+  const std::string marker = RunMarker();
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator("/proc", ec)) {
     const std::string name = entry.path().filename().string();
     if (name.empty() || !std::all_of(name.begin(), name.end(), ::isdigit)) continue;
     std::ifstream status(entry.path() / "status");
     std::string line;
+    bool same_uid = false;
     while (std::getline(status, line)) {
       if (line.rfind("Uid:", 0) == 0) {
         std::istringstream fields(line.substr(4));
         uid_t real = 0;
         fields >> real;
-        if (real == uid) found.push_back(std::stoi(name));
+        same_uid = real == uid;
+        break;
+      }
+    }
+    if (!same_uid) continue;
+    std::ifstream environ(entry.path() / "environ", std::ios::binary);
+    std::string var;
+    while (std::getline(environ, var, '\0')) {
+      if (var == marker) {
+        found.push_back(std::stoi(name));
         break;
       }
     }
@@ -301,7 +316,7 @@ class SandboxProbeTest : public ::testing::Test {
     // Nothing the sandbox started may outlive its run.
     std::vector<pid_t> left;
     for (int i = 0; i < 40; ++i) {
-      left = ProcessesOfUid(kSandboxHostUid);
+      left = LeftoverProcesses(kSandboxHostUid);
       if (left.empty()) break;
       std::this_thread::sleep_for(50ms);
     }
@@ -329,7 +344,7 @@ class SandboxProbeTest : public ::testing::Test {
     plan.argv = {"/skill/" + probe};
     plan.argv.insert(plan.argv.end(), args.begin(), args.end());
     plan.commands = {"/skill/" + probe};
-    plan.env = {"PATH=/usr/bin:/bin", "HOME=/tmp", "TMPDIR=/tmp"};
+    plan.env = {"PATH=/usr/bin:/bin", "HOME=/tmp", "TMPDIR=/tmp", RunMarker()};
     plan.limits = ProbeLimits();
     return plan;
   }
@@ -706,7 +721,7 @@ TEST_F(SandboxProbeTest, ForkBombIsStoppedByTheProcessLimit) {
     EXPECT_EQ(report.value("errno", ""), "EAGAIN") << report.dump();
   }
   if (geteuid() == 0) {
-    EXPECT_TRUE(ProcessesOfUid(kSandboxHostUid).empty());
+    EXPECT_TRUE(LeftoverProcesses(kSandboxHostUid).empty());
   }
 }
 
@@ -822,7 +837,10 @@ TEST_F(SandboxProbeTest, HostEnvironmentDoesNotLeak) {
   const json env = Report(inside).value("env", json::object());
   EXPECT_FALSE(env.contains("HOST_SECRET"));
   // Exactly the plan's environment, nothing inherited.
-  EXPECT_EQ(env, json({{"PATH", "/usr/bin:/bin"}, {"HOME", "/tmp"}, {"TMPDIR", "/tmp"}}))
+  EXPECT_EQ(env, json({{"PATH", "/usr/bin:/bin"},
+                       {"HOME", "/tmp"},
+                       {"TMPDIR", "/tmp"},
+                       {"SKILLRT_PROBE_TEST", std::to_string(getpid())}}))
       << env.dump();
 }
 
