@@ -1,6 +1,7 @@
 // skillrt: run AI-agent skills in a sandbox. Parses the command line (CLI11) and dispatches to
 // the commands in this directory; docs/cli.md is the reference.
 #include <cstdio>
+#include <deque>
 #include <exception>
 #include <string>
 #include <vector>
@@ -11,6 +12,24 @@
 
 namespace skillrt::cli {
 namespace {
+
+// The global flags as given to one App (the top level or one command).
+struct GlobalFlags {
+  std::vector<std::string> skill_roots;
+  std::string home;
+  bool quiet = false;
+};
+
+void AddGlobalFlags(CLI::App* app, GlobalFlags* flags) {
+  app->add_option("--skills", flags->skill_roots,
+                  "Directory to search for skills (repeatable); searched before $SKILLRT_PATH "
+                  "and $SKILLRT_HOME/skills")
+      // One directory per flag, so that `run --skills A x` does not swallow `x`.
+      ->allow_extra_args(false);
+  app->add_option("--home", flags->home,
+                  "State directory (default: $SKILLRT_HOME, else ~/.skillrt)");
+  app->add_flag("-q,--quiet", flags->quiet, "Print only results and errors");
+}
 
 void AddRunFlags(CLI::App* command, RunFlags* flags) {
   command->add_option("SKILL", flags->skill, "Skill name, or path to a skill directory")
@@ -29,16 +48,12 @@ void AddRunFlags(CLI::App* command, RunFlags* flags) {
 int Main(int argc, char** argv) {
   CLI::App app{"skillrt: a secure runtime for AI-agent skills", "skillrt"};
   app.require_subcommand(1);
-  app.fallthrough();  // Global flags may also follow the command name.
 
-  GlobalOptions global;
-  std::vector<std::string> skill_roots;
-  std::string home;
-  app.add_option("--skills", skill_roots,
-                 "Directory to search for skills (repeatable); searched before $SKILLRT_PATH "
-                 "and $SKILLRT_HOME/skills");
-  app.add_option("--home", home, "State directory (default: $SKILLRT_HOME, else ~/.skillrt)");
-  app.add_flag("-q,--quiet", global.quiet, "Print only results and errors");
+  // The global flags are accepted before the command and after it (on every command), so
+  // that `skillrt run --skills DIR x` works too. Each App gets its own copy; they are merged
+  // after parsing.
+  std::deque<GlobalFlags> flag_sets;
+  AddGlobalFlags(&app, &flag_sets.emplace_back());
 
   RunCommand run;
   CLI::App* run_cmd = app.add_subcommand("run", "Run a skill's entry point with a JSON input");
@@ -74,11 +89,15 @@ int Main(int argc, char** argv) {
 
   CLI::App* audit_cmd = app.add_subcommand("audit", "Read the audit log");
   audit_cmd->require_subcommand(1);
-  size_t tail_n = 10;
+  int64_t tail_n = 10;
   bool tail_json = false;
   CLI::App* tail_cmd = audit_cmd->add_subcommand("tail", "Print the last audit records");
   tail_cmd->add_option("-n", tail_n, "Number of records (default 10)");
   tail_cmd->add_flag("--json", tail_json, "Print each record as one JSON line");
+
+  for (CLI::App* command : {run_cmd, exec_cmd, list_cmd, info_cmd, validate_cmd, tail_cmd}) {
+    AddGlobalFlags(command, &flag_sets.emplace_back());
+  }
 
   try {
     app.parse(argc, argv);
@@ -91,15 +110,23 @@ int Main(int argc, char** argv) {
     return kExitUsage;
   }
 
-  for (const std::string& root : skill_roots) global.skill_roots.emplace_back(root);
-  global.home = home;
+  GlobalOptions global;
+  for (const GlobalFlags& set : flag_sets) {  // The top level first, then the command's.
+    for (const std::string& root : set.skill_roots) global.skill_roots.emplace_back(root);
+    if (!set.home.empty()) global.home = set.home;
+    global.quiet = global.quiet || set.quiet;
+  }
 
   if (*run_cmd) return RunSkill(global, run);
   if (*exec_cmd) return ExecInSkill(global, exec);
   if (*list_cmd) return ListSkills(global, list_json);
   if (*info_cmd) return ShowInfo(global, info_skill, info_json);
   if (*validate_cmd) return ValidatePaths(global, validate_paths, validate_json);
-  if (*tail_cmd) return AuditTail(global, tail_n, tail_json);
+  if (*tail_cmd && tail_n < 0) {
+    PrintError("audit tail: -n: expected a count of 0 or more, got " + std::to_string(tail_n));
+    return kExitUsage;
+  }
+  if (*tail_cmd) return AuditTail(global, static_cast<size_t>(tail_n), tail_json);
   PrintError("no command given; see skillrt --help");
   return kExitUsage;
 }
