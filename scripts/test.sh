@@ -11,7 +11,7 @@ status=0
 for tests in "$root"/examples/skills/*/tests; do
   [[ -d $tests ]] || continue
   echo "== python unit tests: ${tests#$root/}"
-  python3 -m unittest discover -s "$tests" -t "$tests" -q || status=1
+  PYTHONDONTWRITEBYTECODE=1 python3 -m unittest discover -s "$tests" -t "$tests" -q || status=1
 done
 
 echo "== C++ tests (ctest)"

@@ -255,6 +255,10 @@ class HostVictim {
 };
 
 // A test-owned secret file that is removed with its directory on destruction.
+// A host home directory for the secret-reading probes, unique per test process so that
+// tests running in parallel never remove one another's secret.
+std::string HomeProbeDir() { return "/home/skillrt-probe-test-" + std::to_string(getpid()); }
+
 class HostSecret {
  public:
   HostSecret(fs::path dir, std::string file, bool remove_dir)
@@ -410,7 +414,7 @@ std::string Describe(const Outcome& o) {
 
 TEST_F(SandboxProbeTest, ReadingHostSecretsIsBlocked) {
   REQUIRE_ROOT();
-  HostSecret home("/home/skillrt-probe-test", "secret.txt", /*remove_dir=*/true);
+  HostSecret home(HomeProbeDir(), "secret.txt", /*remove_dir=*/true);
   HostSecret root_file("/root", ".skillrt-probe-secret.txt", /*remove_dir=*/false);
   for (const std::string& target : std::vector<std::string>{std::string("/etc/shadow"), root_file.path().string(), home.path().string()}) {
     SCOPED_TRACE(target);
@@ -455,14 +459,14 @@ TEST_F(SandboxProbeTest, WritingOutsideScratchIsBlocked) {
 
 TEST_F(SandboxProbeTest, DotDotTraversalOutOfSkillDirIsBlocked) {
   REQUIRE_ROOT();
-  HostSecret home("/home/skillrt-probe-test", "secret.txt", /*remove_dir=*/true);
+  HostSecret home(HomeProbeDir(), "secret.txt", /*remove_dir=*/true);
   // On the host, walking up from the skill directory reaches the secret.
   const std::string host_path =
       skill_dir_.path().string() + "/" + UpToRoot(skill_dir_.path()) +
-      "home/skillrt-probe-test/secret.txt";
+      HomeProbeDir().substr(1) + "/secret.txt";
   EXPECT_HOST_SUCCEEDS(RunOnHost("read_file", {host_path}));
   for (const std::string& target : std::vector<std::string>{std::string("/skill/../../etc/shadow"), std::string("/skill/../../../root/.bashrc"),
-        std::string("/skill/../home/skillrt-probe-test/secret.txt"),
+        "/skill/.." + HomeProbeDir() + "/secret.txt",
         "/skill/../" + host_path}) {
     SCOPED_TRACE(target);
     const Outcome inside = RunProbe("read_file", {target});
@@ -473,10 +477,10 @@ TEST_F(SandboxProbeTest, DotDotTraversalOutOfSkillDirIsBlocked) {
 
 TEST_F(SandboxProbeTest, SymlinkTraversalOutOfSkillDirIsBlocked) {
   REQUIRE_ROOT();
-  HostSecret home("/home/skillrt-probe-test", "secret.txt", /*remove_dir=*/true);
+  HostSecret home(HomeProbeDir(), "secret.txt", /*remove_dir=*/true);
   // Symlinks shipped inside the skill, absolute and relative, pointing at the host secret.
   fs::create_symlink(home.path(), skill_dir_.path() / "absolute-link");
-  fs::create_symlink(UpToRoot(skill_dir_.path()) + "home/skillrt-probe-test/secret.txt", skill_dir_.path() / "up-link");
+  fs::create_symlink(UpToRoot(skill_dir_.path()) + HomeProbeDir().substr(1) + "/secret.txt", skill_dir_.path() / "up-link");
   for (const char* link : {"absolute-link", "up-link"}) {
     SCOPED_TRACE(link);
     EXPECT_HOST_SUCCEEDS(RunOnHost("read_file", {(skill_dir_.path() / link).string()}));

@@ -63,9 +63,10 @@ Result<Skill> LoadSkill(const std::filesystem::path& dir);
 /// manifest schema, returning every violation found (empty: valid). Never throws.
 std::vector<Diagnostic> ValidateSkill(const std::filesystem::path& dir);
 
-/// The sha256 (lower-case hex) of a skill directory's tree: every regular file and symlink
-/// under `dir` (hidden entries included, in byte order of relative path), hashing each
-/// entry's relative path, type, executable bit and content (or link target).
+/// The sha256 (lower-case hex) of a skill directory's tree: every entry under `dir` (hidden
+/// ones included, in byte order of relative path), hashing each entry's relative path and
+/// type; for regular files also the executable bit and content, for symlinks the target.
+/// Symlinks are not followed. Independent of mtimes and directory iteration order.
 Result<std::string> HashSkillTree(const std::filesystem::path& dir);
 
 /// True when `name` is a valid skill name per the specification.

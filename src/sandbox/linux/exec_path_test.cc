@@ -52,8 +52,11 @@ TEST(ExecPathTest, ResolvesRelativePathsAgainstTheSkill) {
   EXPECT_EQ(Resolve(plan, "./scripts/run.sh"), "/skill/scripts/run.sh");
   EXPECT_EQ(Resolve(plan, "/skill/scripts/run.sh"), "/skill/scripts/run.sh");
   EXPECT_EQ(Resolve(plan, "scripts/data.txt"), std::nullopt);
-  // `..` cannot walk out of the skill into the host's tree.
-  EXPECT_EQ(Resolve(plan, "../../../../usr/bin/sh"), std::nullopt);
+  // `..` walks the sandbox's tree, not the host's: from /skill it reaches the sandbox's own
+  // /usr, and paths that hold nothing executable in the sandbox resolve to nothing.
+  EXPECT_EQ(Resolve(plan, "../../../../usr/bin/sh"), "/usr/bin/sh");
+  EXPECT_EQ(Resolve(plan, "../etc/shadow"), std::nullopt);
+  EXPECT_EQ(Resolve(plan, "../tmp/x"), std::nullopt);
 }
 
 TEST(ExecPathTest, ClosureFollowsShebangAndEnvAndElfInterpreter) {

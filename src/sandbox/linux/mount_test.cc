@@ -1,6 +1,7 @@
 #include "sandbox/linux/mount.h"
 
 #include <gtest/gtest.h>
+#include <sys/mount.h>
 
 #include "test_util.h"
 
@@ -44,8 +45,24 @@ TEST(MountPlanTest, MinimalRootHasOnlyWhatInterpretersNeed) {
   }
 }
 
+// A directory outside /tmp: the sandbox's /tmp is its private scratch, so host paths under
+// /tmp cannot be declared.
+class VarTmpDir {
+ public:
+  VarTmpDir() {
+    std::string tmpl = "/var/tmp/skillrt-mount-test-XXXXXX";
+    path_ = ::mkdtemp(tmpl.data());
+  }
+  ~VarTmpDir() { std::filesystem::remove_all(path_); }
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
 TEST(MountPlanTest, DeclaredPathsKeepTheirModeAndGetParents) {
-  TempDir skill, data;
+  TempDir skill;
+  VarTmpDir data;
   std::filesystem::create_directories(data.path() / "in");
   std::filesystem::create_directories(data.path() / "out");
   Plan plan;
