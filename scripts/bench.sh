@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Builds skillrt in Release mode, runs the sandbox spawn benchmark (bench/spawn_bench.cc) and
+# prints its results as a Markdown table. The raw Google Benchmark JSON is kept.
+#
+# Usage: scripts/bench.sh [BUILD_DIR] [-- BENCHMARK_FLAGS...]
+#   BUILD_DIR        default: build-release (configured with CMAKE_BUILD_TYPE=Release)
+#   BENCHMARK_FLAGS  passed to skillrt_bench, e.g. --benchmark_filter=Library
+# Environment: BENCH_JSON=path of the JSON output (default: BUILD_DIR/spawn_bench.json).
+# Needs root, like the sandbox itself when it uses cgroups.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=$root/build-release
+if [[ $# -gt 0 && $1 != -- ]]; then
+  build=$1
+  shift
+fi
+[[ ${1:-} == -- ]] && shift
+json=${BENCH_JSON:-$build/spawn_bench.json}
+
+if [[ ! -f $build/build.ninja ]]; then
+  # -Wno-restrict: g++ 12 at -O3 reports a false -Wrestrict inside std::string's operator+
+  # (GCC bug 105329), which -Werror would turn into a build failure. The tests are not needed.
+  cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+    -DCMAKE_CXX_FLAGS=-Wno-restrict -DSKILLRT_BUILD_TESTS=OFF >/dev/null
+fi
+# Installs any missing package, then builds the library, the CLI, the probes and the benchmark.
+"$root/scripts/setup.sh" "$build" >&2
+
+echo "bench: load average before the run: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+"$build/skillrt_bench" --benchmark_out="$json" --benchmark_out_format=json "$@" >&2
+echo "bench: JSON written to $json" >&2
+
+python3 - "$json" <<'EOF'
+import json
+import sys
+
+with open(sys.argv[1]) as f:
+    report = json.load(f)
+ctx = report["context"]
+labels = {
+    "BM_ForkExec": "fork+exec (posix_spawn + waitpid), no isolation",
+    "BM_Library": "skillrt library: Runtime::Run, every layer",
+    "BM_Cli": "skillrt CLI: skillrt exec",
+    "BM_Bwrap": "bubblewrap 0.8, --unshare-all",
+}
+
+rows, p50 = [], {}
+for b in report["benchmarks"]:
+    if b.get("run_type", "iteration") != "iteration":
+        continue
+    name = b["name"].split("/")[0]
+    label = labels.get(name, name)
+    if b.get("error_occurred"):
+        rows.append(f"| {label} | skipped: {b.get('error_message', '')} | | | | | |")
+        continue
+    p50[name] = b["p50_us"]
+    floor = p50.get("BM_ForkExec")
+    over = f"+{(b['p50_us'] - floor) / 1000:.2f}" if floor and name != "BM_ForkExec" else ""
+    rows.append(f"| {label} | {b['iterations']} | {b['p50_us'] / 1000:.2f} | "
+                f"{b['p99_us'] / 1000:.2f} | {b['mean_us'] / 1000:.2f} | "
+                f"{b['min_us'] / 1000:.2f} | {over} |")
+
+load = ", ".join(f"{x:.2f}" for x in ctx.get("load_avg", []))
+print(f"Run {ctx['date']} on {ctx['host_name']}: {ctx['num_cpus']} CPUs, "
+      f"load average {load or 'unknown'}.\n")
+print("| case | runs | p50 (ms) | p99 (ms) | mean (ms) | min (ms) | p50 over fork+exec (ms) |")
+print("|---|---:|---:|---:|---:|---:|---:|")
+print("\n".join(rows))
+print()
+lib = p50.get("BM_Library")
+if lib:
+    verdict = "met" if lib <= 1500 else "not met"
+    print(f"- library p50 {lib / 1000:.2f} ms; goal at most 1.5 ms: {verdict}")
+    if "BM_Bwrap" in p50:
+        ratio = p50["BM_Bwrap"] / lib
+        verdict = "met" if ratio >= 3 else "not met"
+        print(f"- bubblewrap p50 / library p50 = {ratio:.2f}; goal at least 3: {verdict}")
+EOF
