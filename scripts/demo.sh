@@ -14,13 +14,15 @@ step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; "$@"; }
 
 step "${skillrt[@]}" validate "$root/examples/skills"
 step "${skillrt[@]}" list
+# The full structured result of one run, then the output of every bundled skill.
+step "${skillrt[@]}" run calculator --input '{"expression": "2*(3+4)"}' --json </dev/null
 while IFS=$'\t' read -r skill input; do
   [[ -z $skill || $skill == \#* ]] && continue
-  step "${skillrt[@]}" run "$skill" --input "$input" --json
+  step "${skillrt[@]}" run "$skill" --input "$input" </dev/null
 done < "$root/examples/demo-inputs.tsv"
 while IFS=$'\t' read -r skill argv; do
   [[ -z $skill || $skill == \#* ]] && continue
   # shellcheck disable=SC2086  # argv is a word list by design
-  step "${skillrt[@]}" exec "$skill" --json -- $argv
+  step "${skillrt[@]}" exec "$skill" -- $argv </dev/null
 done < "$root/examples/demo-exec.tsv"
 step "${skillrt[@]}" audit tail -n 3
