@@ -1,0 +1,47 @@
+// Every public header, included twice and in an order that puts each first somewhere, must
+// compile on its own: include guards hold and no header depends on another being included
+// before it.
+#include "skillrt/audit.h"
+#include "skillrt/engine.h"
+#include "skillrt/error.h"
+#include "skillrt/manifest.h"
+#include "skillrt/outcome.h"
+#include "skillrt/plan.h"
+#include "skillrt/registry.h"
+#include "skillrt/runtime.h"
+#include "skillrt/skill.h"
+#include "skillrt/skillrt.h"
+// Second time through.
+#include "skillrt/audit.h"
+#include "skillrt/engine.h"
+#include "skillrt/error.h"
+#include "skillrt/manifest.h"
+#include "skillrt/outcome.h"
+#include "skillrt/plan.h"
+#include "skillrt/registry.h"
+#include "skillrt/runtime.h"
+#include "skillrt/skill.h"
+#include "skillrt/skillrt.h"
+
+#include <gtest/gtest.h>
+
+namespace skillrt {
+namespace {
+
+TEST(PublicHeadersTest, NamesAreStable) {
+  EXPECT_EQ(StatusName(Status::kOk), "ok");
+  EXPECT_EQ(StatusName(Status::kDenied), "denied");
+  EXPECT_EQ(RuntimeKindName(RuntimeKind::kNative), "native");
+  EXPECT_EQ(SandboxLevelName(SandboxLevel::kBestEffort), "best-effort");
+  EXPECT_EQ(ErrorCodeName(ErrorCode::kSandbox), "sandbox");
+}
+
+TEST(PublicHeadersTest, ErrnoErrorsQuoteTheCall) {
+  const Error e = Error::FromErrno(ErrorCode::kSandbox, "mount(/proc)", EPERM);
+  EXPECT_EQ(e.sys_errno, EPERM);
+  EXPECT_EQ(e.message.rfind("mount(/proc): EPERM", 0), 0u) << e.message;
+  EXPECT_EQ(e.ToString().rfind("sandbox: mount(/proc): EPERM", 0), 0u) << e.ToString();
+}
+
+}  // namespace
+}  // namespace skillrt
