@@ -119,7 +119,9 @@ Result<void> AuditLog::Append(const nlohmann::json& record) {
   FileLock lock(fd_);
   if (auto locked = lock.Lock(path_.string()); !locked) return locked;
   struct stat st{};
-  if (::fstat(fd_, &st) != 0) return FailErrno(ErrorCode::kIo, "fstat(" + path_.string() + ")", errno);
+  if (::fstat(fd_, &st) != 0) {
+    return FailErrno(ErrorCode::kIo, "fstat(" + path_.string() + ")", errno);
+  }
   size_t done = 0;
   while (done < line.size()) {
     ssize_t n = ::write(fd_, line.data() + done, line.size() - done);
