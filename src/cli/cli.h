@@ -3,8 +3,10 @@
 #ifndef SKILLRT_CLI_CLI_H_
 #define SKILLRT_CLI_CLI_H_
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
