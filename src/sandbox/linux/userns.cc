@@ -72,15 +72,18 @@ void SwitchIds(bool clear_groups, int err_fd) {
   if (::prctl(PR_SET_SECUREBITS, SECBIT_NO_SETUID_FIXUP, 0, 0, 0) != 0) {
     sandbox::ChildFail(err_fd, "prctl(PR_SET_SECUREBITS, NO_SETUID_FIXUP)", errno);
   }
+  // Raw system calls: glibc's wrappers apply an id change to every thread of the process
+  // by signalling them, and in a child cloned from a multi-threaded supervisor those threads
+  // do not exist, so the wrapper would wait forever (nptl "setxid" broadcast).
   // Supplementary groups are inherited from the supervisor (root's include gid 0); host
   // files are checked against them, so they must go.
-  if (clear_groups && ::setgroups(0, nullptr) != 0) {
+  if (clear_groups && ::syscall(SYS_setgroups, 0, nullptr) != 0) {
     sandbox::ChildFail(err_fd, "setgroups(0)", errno);
   }
-  if (::setresgid(kInsideGid, kInsideGid, kInsideGid) != 0) {
+  if (::syscall(SYS_setresgid, kInsideGid, kInsideGid, kInsideGid) != 0) {
     sandbox::ChildFail(err_fd, "setresgid", errno);
   }
-  if (::setresuid(kInsideUid, kInsideUid, kInsideUid) != 0) {
+  if (::syscall(SYS_setresuid, kInsideUid, kInsideUid, kInsideUid) != 0) {
     sandbox::ChildFail(err_fd, "setresuid", errno);
   }
 }
