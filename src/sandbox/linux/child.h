@@ -22,6 +22,10 @@ struct ChildFailure {
 /// Async-signal-safe.
 [[noreturn]] void ChildFail(int err_fd, const char* what, int err, bool exec = false);
 
+/// As ChildFail, with `what` formatted as "<call>(<arg>)", e.g. "mount(/usr)".
+[[noreturn]] void ChildFailCall(int err_fd, const char* call, const char* arg, int err,
+                                bool exec = false);
+
 /// Exit status the child uses after reporting a failure.
 inline constexpr int kChildFailureExit = 127;
 

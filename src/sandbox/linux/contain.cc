@@ -46,6 +46,16 @@ void MoveFd(int from, int to, int err_fd) {
   ::_exit(kChildFailureExit);
 }
 
+[[noreturn]] void ChildFailCall(int err_fd, const char* call, const char* arg, int err,
+                                bool exec) {
+  char what[sizeof(ChildFailure::what)];
+  char* p = sys::StrCopy(what, sizeof(what), call);
+  p = sys::StrCopy(p, sizeof(what) - static_cast<size_t>(p - what), "(");
+  p = sys::StrCopy(p, sizeof(what) - static_cast<size_t>(p - what), arg);
+  sys::StrCopy(p, sizeof(what) - static_cast<size_t>(p - what), ")");
+  ChildFail(err_fd, what, err, exec);
+}
+
 [[noreturn]] void Contain(const ChildSpec& spec) {
   int err_fd = spec.err_fd;
   // Die with the supervisor; as pid 1 of the namespace, that takes every process with it.
@@ -96,11 +106,7 @@ void MoveFd(int from, int to, int err_fd) {
   // Last, because it refuses calls the steps above make (mount, unshare).
   seccomp::Install(*spec.seccomp, err_fd);
   ::execve(spec.exec_path, spec.argv, spec.envp);
-  char what[240];
-  char* p = sys::StrCopy(what, sizeof(what), "execve(");
-  p = sys::StrCopy(p, sizeof(what) - static_cast<size_t>(p - what), spec.exec_path);
-  sys::StrCopy(p, sizeof(what) - static_cast<size_t>(p - what), ")");
-  ChildFail(err_fd, what, errno, /*exec=*/true);
+  ChildFailCall(err_fd, "execve", spec.exec_path, errno, /*exec=*/true);
 }
 
 }  // namespace skillrt::sandbox

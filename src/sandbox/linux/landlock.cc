@@ -121,11 +121,7 @@ void Restrict(const Ruleset& rs, int err_fd) {
     const int fd = ::open(rule.path, O_PATH | O_CLOEXEC);
     if (fd < 0) {
       if (rule.optional && errno == ENOENT) continue;
-      char what[240];
-      char* p = sys::StrCopy(what, sizeof(what), "landlock open(");
-      p = sys::StrCopy(p, sizeof(what) - static_cast<size_t>(p - what), rule.path);
-      sys::StrCopy(p, sizeof(what) - static_cast<size_t>(p - what), ")");
-      sandbox::ChildFail(err_fd, what, errno);
+      sandbox::ChildFailCall(err_fd, "landlock open", rule.path, errno);
     }
     struct stat st;
     if (::fstat(fd, &st) != 0) sandbox::ChildFail(err_fd, "landlock fstat", errno);
@@ -133,11 +129,7 @@ void Restrict(const Ruleset& rs, int err_fd) {
         .allowed_access = S_ISDIR(st.st_mode) ? rule.access : (rule.access & kFileRights),
         .parent_fd = fd};
     if (::syscall(kSysAddRule, ruleset, kRulePathBeneath, &beneath, 0) != 0) {
-      char what[240];
-      char* p = sys::StrCopy(what, sizeof(what), "landlock_add_rule(");
-      p = sys::StrCopy(p, sizeof(what) - static_cast<size_t>(p - what), rule.path);
-      sys::StrCopy(p, sizeof(what) - static_cast<size_t>(p - what), ")");
-      sandbox::ChildFail(err_fd, what, errno);
+      sandbox::ChildFailCall(err_fd, "landlock_add_rule", rule.path, errno);
     }
     ::close(fd);
   }

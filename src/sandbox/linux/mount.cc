@@ -217,15 +217,9 @@ unsigned long MountFlags(uint64_t attr) {
 }
 
 void RunOp(const RootPlan& root, const Op& op, const int* fds, int err_fd) {
-  char what[240];
+  // Errors name the path as the skill will see it, without the staging prefix.
   auto fail = [&](const char* call) {
-    int err = errno;
-    char* p = sys::StrCopy(what, sizeof(what), call);
-    p = sys::StrCopy(p, sizeof(what) - static_cast<size_t>(p - what), "(");
-    p = sys::StrCopy(p, sizeof(what) - static_cast<size_t>(p - what),
-                     op.path + sys::StrLen(kStagingDir));
-    sys::StrCopy(p, sizeof(what) - static_cast<size_t>(p - what), ")");
-    sandbox::ChildFail(err_fd, what, err);
+    sandbox::ChildFailCall(err_fd, call, op.path + sys::StrLen(kStagingDir), errno);
   };
   switch (op.kind) {
     case Op::Kind::kMkdir:
@@ -287,13 +281,7 @@ void OpenSources(const RootPlan& root, int* fds, int err_fd) {
   // directory stay reachable; O_PATH pins the object without needing read permission.
   for (size_t i = 0; i < root.sources.size(); ++i) {
     fds[i] = ::open(root.sources[i], O_PATH | O_CLOEXEC);
-    if (fds[i] < 0) {
-      char what[240];
-      char* p = sys::StrCopy(what, sizeof(what), "open(");
-      p = sys::StrCopy(p, sizeof(what) - static_cast<size_t>(p - what), root.sources[i]);
-      sys::StrCopy(p, sizeof(what) - static_cast<size_t>(p - what), ")");
-      sandbox::ChildFail(err_fd, what, errno);
-    }
+    if (fds[i] < 0) sandbox::ChildFailCall(err_fd, "open", root.sources[i], errno);
   }
 }
 

@@ -213,8 +213,7 @@ Result<Outcome> NativeRuntime::Run(const Plan& plan) {
   outcome.duration = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started);
 
   if (sup->failure && !sup->failure->exec) {
-    return Fail(ErrorCode::kSandbox,
-                Error::FromErrno(ErrorCode::kSandbox, sup->failure->what, sup->failure->err).message);
+    return FailErrno(ErrorCode::kSandbox, sup->failure->what, sup->failure->err);
   }
 
   outcome.layers = {"userns", "mountns", "pidns", "netns", "ipcns", "utsns"};
