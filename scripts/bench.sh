@@ -40,6 +40,7 @@ ctx = report["context"]
 labels = {
     "BM_ForkExec": "fork+exec (posix_spawn + waitpid), no isolation",
     "BM_Library": "skillrt library: Runtime::Run, every layer",
+    "BM_LibrarySpaced": "skillrt library, runs 50 ms apart",
     "BM_Cli": "skillrt CLI: skillrt exec",
     "BM_Bwrap": "bubblewrap 0.8, --unshare-all",
 }
