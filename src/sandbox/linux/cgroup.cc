@@ -568,6 +568,17 @@ Result<void> RunCgroup::AddProcess(pid_t pid) {
   return {};
 }
 
+Result<std::vector<UniqueFd>> RunCgroup::OpenSelfAttachFds() const {
+  std::vector<UniqueFd> fds;
+  if (version_ != Version::kV1) return fds;
+  for (const Dir& d : dirs_) {
+    UniqueFd fd(::openat(d.dir.get(), "tasks", O_WRONLY | O_CLOEXEC));
+    if (!fd) return FailErrno(ErrorCode::kSandbox, "open(" + Join(d.path, "tasks") + ")", errno);
+    fds.push_back(std::move(fd));
+  }
+  return fds;
+}
+
 Result<void> RunCgroup::KillAll() {
   const bool use_kill_file = version_ == Version::kV2 && has_kill_;
   if (use_kill_file && !dirs_.empty()) {

@@ -133,6 +133,15 @@ class RunCgroup {
   /// returns. kSandbox naming the file on failure (ESRCH if the process is gone).
   Result<void> AddProcess(pid_t pid);
 
+  /// Opens, for a child to join the run by itself, the `tasks` file of the run's cgroup in every
+  /// v1 hierarchy (O_WRONLY|O_CLOEXEC). A single-threaded process writing "0" to each moves
+  /// itself in; moving one thread does not take the kernel's global threadgroup lock, whose
+  /// write side waits for an RCU grace period (milliseconds), as writing a pid to
+  /// `cgroup.procs` from the supervisor does. The write is permitted by the credentials that
+  /// opened the file (cgroup-v1 tasks: the opener's euid), so the supervisor opens them.
+  /// Empty on v2 (use v2_fd() with CLONE_INTO_CGROUP). kSandbox naming the file on failure.
+  Result<std::vector<UniqueFd>> OpenSelfAttachFds() const;
+
   /// O_DIRECTORY fd of the v2 run cgroup, for clone3's cgroup field with CLONE_INTO_CGROUP
   /// (clone(2)); -1 on v1 or for a moved-from object. Owned by this object.
   int v2_fd() const;

@@ -71,6 +71,13 @@ void MoveFd(int from, int to, int err_fd) {
   MoveFd(spec.stdout_fd, 1, err_fd);
   MoveFd(spec.stderr_fd, 2, err_fd);
 
+  // Join the run's v1 cgroups before anything else can fork: every later process inherits
+  // them. (On v2 clone3 placed us there already.)
+  if (spec.cgroup_tasks_fds != nullptr) {
+    for (int fd : *spec.cgroup_tasks_fds) {
+      if (::write(fd, "0", 1) != 1) ChildFail(err_fd, "write(cgroup tasks, 0)", errno);
+    }
+  }
   // Namespaces: the cgroup namespace is entered only now, rooted at the run's cgroup.
   if (spec.new_cgroup_ns && ::unshare(CLONE_NEWCGROUP) != 0) {
     ChildFail(err_fd, "unshare(CLONE_NEWCGROUP)", errno);

@@ -19,6 +19,9 @@ struct ChildSpec {
   int stderr_fd = -1;  ///< Becomes fd 2.
   int sync_fd = -1;    ///< Read end: one byte arrives once the id maps and cgroups are set.
   int err_fd = -1;     ///< Write end of the error pipe (O_CLOEXEC).
+  /// cgroup v1: `tasks` files of the run's cgroups; the child writes "0" to each to move
+  /// itself in (cgroup.h, OpenSelfAttachFds). nullptr or empty on v2 or without cgroups.
+  const std::vector<int>* cgroup_tasks_fds = nullptr;
   bool new_cgroup_ns = false;  ///< Unshare the cgroup namespace after joining the cgroup.
   bool clear_groups = false;   ///< The supervisor is root: setgroups(2) is allowed.
   int cap_last = 0;

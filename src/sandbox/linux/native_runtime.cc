@@ -133,6 +133,15 @@ Result<Outcome> NativeRuntime::Run(const Plan& plan) {
     }
   }
 
+  std::vector<UniqueFd> attach_fds;
+  std::vector<int> attach_fd_numbers;
+  if (cg) {
+    auto fds = cg->OpenSelfAttachFds();
+    if (!fds) return std::unexpected(fds.error());
+    attach_fds = std::move(*fds);
+    for (const UniqueFd& fd : attach_fds) attach_fd_numbers.push_back(fd.get());
+  }
+
   std::vector<char*> argv, envp;
   for (const std::string& a : plan.argv) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
@@ -149,6 +158,7 @@ Result<Outcome> NativeRuntime::Run(const Plan& plan) {
       .stderr_fd = err->second.get(),
       .sync_fd = sync->first.get(),
       .err_fd = fail->second.get(),
+      .cgroup_tasks_fds = &attach_fd_numbers,
       .new_cgroup_ns = cg.has_value(),
       .clear_groups = ids_.privileged,
       .cap_last = userns::CapLastCap(),
@@ -191,10 +201,8 @@ Result<Outcome> NativeRuntime::Run(const Plan& plan) {
     ::waitpid(static_cast<pid_t>(pid), nullptr, 0);
     return std::unexpected(std::move(e));
   };
+  attach_fds.clear();
   if (auto r = userns::WriteIdMaps(static_cast<pid_t>(pid), ids_); !r) return abort_child(r.error());
-  if (cg && cg->v2_fd() < 0) {
-    if (auto r = cg->AddProcess(static_cast<pid_t>(pid)); !r) return abort_child(r.error());
-  }
   if (::write(sync->second.get(), "g", 1) != 1) {
     return abort_child(Error::FromErrno(ErrorCode::kSandbox, "write(sync pipe)", errno));
   }

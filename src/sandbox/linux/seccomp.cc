@@ -109,6 +109,11 @@ Result<Program> Compile(bool network) {
   if (int rc = seccomp_attr_set(c, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS); rc != 0) {
     return FailErrno(ErrorCode::kSandbox, "seccomp_attr_set(ACT_BADARCH)", -rc);
   }
+  // A binary tree of system call numbers rather than a linear list: fewer instructions run
+  // per call and the kernel installs the program faster.
+  if (int rc = seccomp_attr_set(c, SCMP_FLTATR_CTL_OPTIMIZE, 2); rc != 0) {
+    return FailErrno(ErrorCode::kSandbox, "seccomp_attr_set(CTL_OPTIMIZE)", -rc);
+  }
   // We set no_new_privs ourselves before installing the program.
   if (int rc = seccomp_attr_set(c, SCMP_FLTATR_CTL_NNP, 0); rc != 0) {
     return FailErrno(ErrorCode::kSandbox, "seccomp_attr_set(CTL_NNP)", -rc);
