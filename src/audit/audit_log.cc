@@ -10,8 +10,11 @@
 #include <deque>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <utility>
 
+#include "audit/audit_chain.h"
+#include "audit/canonical_json.h"
 #include "skillrt/audit.h"
 #include "util/fd.h"
 
@@ -39,28 +42,9 @@ std::string NowRfc3339() {
   return std::string(buf.data(), len);
 }
 
-// Holds flock(LOCK_EX) on `fd` for its lifetime.
-class FileLock {
- public:
-  explicit FileLock(int fd) : fd_(fd) {}
-  ~FileLock() {
-    if (locked_) ::flock(fd_, LOCK_UN);
-  }
-  FileLock(const FileLock&) = delete;
-  FileLock& operator=(const FileLock&) = delete;
-
-  Result<void> Lock(const std::string& path) {
-    while (::flock(fd_, LOCK_EX) != 0) {
-      if (errno != EINTR) return FailErrno(ErrorCode::kIo, "flock(" + path + ")", errno);
-    }
-    locked_ = true;
-    return {};
-  }
-
- private:
-  int fd_;  // Not owned.
-  bool locked_ = false;
-};
+// The fields the log itself writes: a caller may not set them.
+constexpr std::array<std::string_view, 5> kChainKeys = {"seq", "prev", "hash", "chain_note",
+                                                         "head_mismatch"};
 
 }  // namespace
 
@@ -79,7 +63,7 @@ Result<AuditLog> AuditLog::Open(const std::filesystem::path& file) {
       }
     }
   }
-  int fd = ::open(file.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+  int fd = ::open(file.c_str(), O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0) return FailErrno(ErrorCode::kIo, "open(" + file.string() + ")", errno);
   return AuditLog(file, fd);
 }
@@ -104,24 +88,70 @@ Result<void> AuditLog::Append(const nlohmann::json& record) {
   if (!record.is_object()) {
     return Fail(ErrorCode::kInvalidArgument, "audit record must be a JSON object");
   }
-  if (fd_ < 0) return Fail(ErrorCode::kInternal, "audit log " + path_.string() + " is closed");
-  std::string line;
-  if (record.contains("time")) {
-    line = record.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-  } else {
-    nlohmann::json stamped = record;
-    stamped["time"] = NowRfc3339();
-    line = stamped.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  for (std::string_view key : kChainKeys) {
+    if (record.contains(key)) {
+      return Fail(ErrorCode::kInvalidArgument,
+                  "audit record: " + std::string(key) + ": set by the audit log, not the caller");
+    }
   }
-  line += '\n';  // dump() escapes control characters, so this is the only newline.
+  if (fd_ < 0) return Fail(ErrorCode::kInternal, "audit log " + path_.string() + " is closed");
+  nlohmann::json stamped = record;
+  if (!stamped.contains("time")) stamped["time"] = NowRfc3339();
 
   std::lock_guard<std::mutex> guard(AppendMutex());
-  FileLock lock(fd_);
-  if (auto locked = lock.Lock(path_.string()); !locked) return locked;
+  audit::FileLock lock(fd_);
+  if (auto locked = lock.Lock(LOCK_EX, path_.string()); !locked) return locked;
   struct stat st{};
   if (::fstat(fd_, &st) != 0) {
     return FailErrno(ErrorCode::kIo, "fstat(" + path_.string() + ")", errno);
   }
+
+  // Chain onto the last line. The log, not the head, is what the next record links to; a
+  // head that disagrees is recorded in the new record, so that verification still reports it.
+  bool terminated = true;
+  auto last_line = audit::ReadLastLine(fd_, st.st_size, path_.string(), &terminated);
+  if (!last_line) return std::unexpected(last_line.error());
+  audit::ChainState log_state;
+  if (st.st_size > 0) {
+    nlohmann::json last = nlohmann::json::parse(*last_line, nullptr, /*allow_exceptions=*/false);
+    auto fields = audit::ReadChainFields(last);
+    if (terminated && fields) {
+      log_state = {.seq = fields->seq, .hash = fields->hash};
+    } else {
+      stamped["chain_note"] =
+          "the line before this record is not a chained record; the chain restarts at seq 1";
+    }
+  }
+  std::filesystem::path head_path = AuditHeadPath(path_);
+  auto head = audit::ReadHead(head_path);
+  audit::ChainState head_state;
+  if (head && *head) head_state = **head;
+  if (!head) {
+    stamped["head_mismatch"] = head.error().message;
+  } else if (!*head && log_state != audit::ChainState{}) {
+    stamped["head_mismatch"] = head_path.filename().string() + " is missing";
+  } else if (*head && head_state != log_state) {
+    stamped["head_mismatch"] = {{"seq", head_state.seq}, {"hash", head_state.hash}};
+  }
+  stamped["seq"] = log_state.seq + 1;
+  stamped["prev"] = log_state.hash;
+
+  // Hash what will be read back: dump() replaces bytes that are not UTF-8, so take the
+  // record through its stored text first. Parsing text dump() wrote cannot fail.
+  nlohmann::json clean = nlohmann::json::parse(
+      stamped.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), nullptr,
+      /*allow_exceptions=*/false);
+  if (clean.is_discarded()) {
+    return Fail(ErrorCode::kInternal, "audit record does not read back as JSON");
+  }
+  audit::ChainState next{.seq = log_state.seq + 1, .hash = audit::RecordHash(clean)};
+  clean["hash"] = next.hash;
+  // The line is the record's canonical JSON: its only spelling, so that verification can
+  // tell any changed byte. It has no raw control characters, so this is its only newline.
+  std::string line = CanonicalJson(clean) + "\n";
+  // A last line without its newline (a torn write): keep it a line of its own.
+  if (!terminated) line.insert(line.begin(), '\n');
+
   size_t done = 0;
   while (done < line.size()) {
     ssize_t n = ::write(fd_, line.data() + done, line.size() - done);
@@ -135,8 +165,15 @@ Result<void> AuditLog::Append(const nlohmann::json& record) {
     }
     done += static_cast<size_t>(n);
   }
+  if (auto written = audit::WriteHead(head_path, next); !written) {
+    return Fail(ErrorCode::kIo, "audit record seq " + std::to_string(next.seq) +
+                                    " appended but its head not updated: " +
+                                    written.error().message);
+  }
   return {};
 }
+
+Result<AuditVerification> AuditLog::Verify() const { return VerifyAuditLog(path_); }
 
 Result<std::vector<nlohmann::json>> AuditLog::Tail(size_t n) const {
   UniqueFd fd(::open(path_.c_str(), O_RDONLY | O_CLOEXEC));

@@ -186,6 +186,14 @@ TEST(AuditLogTest, ConcurrentThreadsAndProcessesNeverInterleave) {
   auto tail = log->Tail(2000);
   ASSERT_TRUE(tail.has_value()) << tail.error().ToString();
   EXPECT_EQ(tail->size(), 2000u);
+
+  // One chain, not one per writer: seq 1..2000 in file order, each linked to the one before.
+  for (size_t i = 0; i < tail->size(); ++i) ASSERT_EQ((*tail)[i]["seq"], i + 1);
+  auto verified = log->Verify();
+  ASSERT_TRUE(verified.has_value()) << verified.error().ToString();
+  EXPECT_TRUE(verified->ok) << verified->line << ": " << verified->message;
+  EXPECT_EQ(verified->records, 2000u);
+  EXPECT_EQ(verified->head_seq, 2000u);
 }
 
 }  // namespace

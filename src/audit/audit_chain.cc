@@ -1,0 +1,142 @@
+// The audit log's hash chain: record hashes, the last line, the head file (audit_chain.h).
+#include "audit/audit_chain.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+
+#include "audit/canonical_json.h"
+#include "util/fd.h"
+#include "util/sha256.h"
+
+namespace skillrt::audit {
+namespace {
+
+// How much of the file's end the first pread(2) looks at: more than a typical record.
+constexpr off_t kFirstTailWindowBytes = 4096;
+
+Result<std::string> PreadAll(int fd, off_t offset, size_t length, const std::string& path) {
+  std::string buf(length, '\0');
+  size_t done = 0;
+  while (done < length) {
+    ssize_t n = ::pread(fd, buf.data() + done, length - done,
+                        offset + static_cast<off_t>(done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return FailErrno(ErrorCode::kIo, "pread(" + path + ")", errno);
+    if (n == 0) break;  // Shrunk under us: only by a writer that ignores the lock.
+    done += static_cast<size_t>(n);
+  }
+  buf.resize(done);
+  return buf;
+}
+
+bool IsHexDigest(const std::string& s) {
+  return s.size() == 64 && std::all_of(s.begin(), s.end(), [](char c) {
+           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+         });
+}
+
+}  // namespace
+
+FileLock::~FileLock() {
+  if (locked_) ::flock(fd_, LOCK_UN);
+}
+
+Result<void> FileLock::Lock(int operation, const std::string& path) {
+  while (::flock(fd_, operation) != 0) {
+    if (errno != EINTR) return FailErrno(ErrorCode::kIo, "flock(" + path + ")", errno);
+  }
+  locked_ = true;
+  return {};
+}
+
+std::optional<ChainFields> ReadChainFields(const nlohmann::json& record) {
+  if (!record.is_object()) return std::nullopt;
+  auto seq = record.find("seq");
+  auto prev = record.find("prev");
+  auto hash = record.find("hash");
+  if (seq == record.end() || prev == record.end() || hash == record.end()) return std::nullopt;
+  if (!seq->is_number_unsigned() || seq->get<uint64_t>() == 0) return std::nullopt;
+  if (!prev->is_string() || !hash->is_string()) return std::nullopt;
+  return ChainFields{.seq = seq->get<uint64_t>(),
+                     .prev = prev->get<std::string>(),
+                     .hash = hash->get<std::string>()};
+}
+
+std::string RecordHash(const nlohmann::json& record) {
+  if (!record.contains("hash")) return Sha256Hex(CanonicalJson(record));
+  nlohmann::json without = record;
+  without.erase("hash");
+  return Sha256Hex(CanonicalJson(without));
+}
+
+Result<std::string> ReadLastLine(int fd, off_t size, const std::string& path, bool* terminated) {
+  *terminated = true;
+  if (size <= 0) return std::string();
+  off_t window = kFirstTailWindowBytes;
+  for (;;) {
+    off_t start = std::max<off_t>(0, size - window);
+    auto buf = PreadAll(fd, start, static_cast<size_t>(size - start), path);
+    if (!buf) return buf;
+    if (buf->empty()) return std::string();
+    *terminated = buf->back() == '\n';
+    size_t end = buf->size() - (*terminated ? 1 : 0);
+    size_t newline = end == 0 ? std::string::npos : buf->rfind('\n', end - 1);
+    if (newline != std::string::npos) return buf->substr(newline + 1, end - newline - 1);
+    if (start == 0) return buf->substr(0, end);
+    window *= 4;  // The last line is longer than the window: look further back.
+  }
+}
+
+Result<std::optional<ChainState>> ReadHead(const std::filesystem::path& head) {
+  UniqueFd fd(::open(head.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) {
+    if (errno == ENOENT) return std::optional<ChainState>();
+    return FailErrno(ErrorCode::kIo, "open(" + head.string() + ")", errno);
+  }
+  // A head file is one short line; anything longer is not one.
+  auto text = PreadAll(fd.get(), 0, 1024, head.string());
+  if (!text) return std::unexpected(text.error());
+  nlohmann::json value = nlohmann::json::parse(*text, nullptr, /*allow_exceptions=*/false);
+  if (value.is_object()) {
+    auto seq = value.find("seq");
+    auto hash = value.find("hash");
+    if (seq != value.end() && seq->is_number_unsigned() && hash != value.end() &&
+        hash->is_string() && IsHexDigest(hash->get<std::string>())) {
+      return std::optional<ChainState>(
+          ChainState{.seq = seq->get<uint64_t>(), .hash = hash->get<std::string>()});
+    }
+  }
+  return Fail(ErrorCode::kParse,
+              head.string() + ": not an audit head (expected {\"hash\":\"<64 hex>\",\"seq\":N})");
+}
+
+Result<void> WriteHead(const std::filesystem::path& head, const ChainState& state) {
+  std::filesystem::path tmp = head;
+  tmp += ".tmp";  // Only one writer at a time: the caller holds the log's lock.
+  std::string text = CanonicalJson({{"seq", state.seq}, {"hash", state.hash}}) + "\n";
+  {
+    UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+    if (!fd) return FailErrno(ErrorCode::kIo, "open(" + tmp.string() + ")", errno);
+    std::string_view rest = text;
+    while (!rest.empty()) {
+      ssize_t n = ::write(fd.get(), rest.data(), rest.size());
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        return FailErrno(ErrorCode::kIo, "write(" + tmp.string() + ")", n < 0 ? errno : EIO);
+      }
+      rest.remove_prefix(static_cast<size_t>(n));
+    }
+  }
+  // rename(2) replaces the head atomically: a reader sees the old head or the new one.
+  if (::rename(tmp.c_str(), head.c_str()) != 0) {
+    return FailErrno(ErrorCode::kIo, "rename(" + tmp.string() + ", " + head.string() + ")", errno);
+  }
+  return {};
+}
+
+}  // namespace skillrt::audit

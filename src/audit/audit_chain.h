@@ -1,0 +1,72 @@
+// The audit log's hash chain: the pieces Append and VerifyAuditLog share
+// (include/skillrt/audit.h, docs/audit.md).
+#ifndef SKILLRT_AUDIT_AUDIT_CHAIN_H_
+#define SKILLRT_AUDIT_AUDIT_CHAIN_H_
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include "skillrt/audit.h"
+#include "skillrt/error.h"
+
+namespace skillrt::audit {
+
+/// Holds flock(2) on a descriptor it does not own, for its lifetime. Not thread-safe.
+class FileLock {
+ public:
+  explicit FileLock(int fd) : fd_(fd) {}
+  ~FileLock();
+  FileLock(const FileLock&) = delete;
+  FileLock& operator=(const FileLock&) = delete;
+
+  /// Blocks until the lock is held: `operation` is LOCK_EX or LOCK_SH. Errors: kIo naming
+  /// `path`.
+  Result<void> Lock(int operation, const std::string& path);
+
+ private:
+  int fd_;  // Not owned.
+  bool locked_ = false;
+};
+
+/// Where the chain stands: the last record's seq and hash; {0, genesis} before any record.
+struct ChainState {
+  uint64_t seq = 0;
+  std::string hash{kAuditGenesisHash};
+  bool operator==(const ChainState&) const = default;
+};
+
+/// The chain fields of a parsed record when it has all three with the right types (`seq` a
+/// positive integer, `prev` and `hash` strings); else nullopt.
+struct ChainFields {
+  uint64_t seq = 0;
+  std::string prev;
+  std::string hash;
+};
+std::optional<ChainFields> ReadChainFields(const nlohmann::json& record);
+
+/// sha256 (lower-case hex) of the canonical JSON (RFC 8785) of `record` without its "hash".
+std::string RecordHash(const nlohmann::json& record);
+
+/// The last line of the file open as `fd` whose size is `size` bytes, without its newline,
+/// read backwards with pread(2) (a few KiB, more only for a longer line). Sets `*terminated`
+/// to whether the file ends with a newline. Errors: kIo.
+Result<std::string> ReadLastLine(int fd, off_t size, const std::string& path, bool* terminated);
+
+/// The head file's state, or nullopt when it does not exist. Errors: kParse (not a head
+/// file: names the file), kIo.
+Result<std::optional<ChainState>> ReadHead(const std::filesystem::path& head);
+
+/// Replaces the head file with `state` (a temporary file renamed over it, mode 0600).
+/// REQUIRES: the caller holds the log's exclusive lock. Errors: kIo.
+Result<void> WriteHead(const std::filesystem::path& head, const ChainState& state);
+
+}  // namespace skillrt::audit
+
+#endif  // SKILLRT_AUDIT_AUDIT_CHAIN_H_
