@@ -14,6 +14,7 @@
 
 #include "engine/plan_builder.h"
 #include "engine/run_id.h"
+#include "skillrt/risk.h"
 #include "util/sha256.h"
 
 namespace skillrt {
@@ -175,6 +176,32 @@ std::string_view Trim(std::string_view text) {
   return text.substr(begin, end - begin + 1);
 }
 
+// The command guard of `exec` (docs/risk-guard.md): returns the argv to run, or kDenied.
+// A single word with shell syntax ("pytest && rm -rf /") is a shell command line: it is
+// parsed, and runs as `sh -c` only when sh itself is allowed. Any other argv is taken
+// literally, with wrappers (`bash -c`, `env`, `find -exec`, ...) unwrapped. Either way every
+// simple command must be allowed on its own and no critical risk may be present.
+Result<std::vector<std::string>> GuardExec(const Skill& skill,
+                                           const std::vector<std::string>& argv) {
+  const std::vector<std::string> allowed = AllowedCommands(skill.manifest);
+  std::string list;
+  for (const std::string& command : allowed) list += (list.empty() ? "" : ", ") + command;
+  const std::string where = "; " + (skill.dir / "skill.toml").string() +
+                            " capabilities.commands allows: " + (list.empty() ? "none" : list);
+  const bool shell_line = argv.size() == 1 && LooksLikeShell(argv[0]);
+  auto parsed = shell_line ? ParseShell(argv[0]) : ParseArgv(argv);
+  if (!parsed) return Fail(ErrorCode::kDenied, "exec refused: " + parsed.error().message);
+  GuardVerdict verdict = GuardCommands(*parsed, allowed);
+  if (!verdict.allowed) return Fail(ErrorCode::kDenied, verdict.message + where);
+  if (!shell_line) return argv;
+  if (!IsCommandAllowed(allowed, "sh")) {
+    // Never add a shell the manifest did not declare.
+    return Fail(ErrorCode::kDenied,
+                "'" + argv[0] + "' is a shell command line, which needs 'sh'" + where);
+  }
+  return std::vector<std::string>{"sh", "-c", argv[0]};
+}
+
 }  // namespace
 
 std::filesystem::path DefaultHome() {
@@ -273,7 +300,13 @@ Result<Outcome> Engine::Exec(const ExecRequest& request) {
                               "runtime '" + std::string(RuntimeKindName(manifest.runtime)) +
                                   "' is not available in this build"));
   }
-  auto plan = BuildExecPlan(*skill, request, *run_id);
+  // Checked before planning so that a refusal is audited like any other; the audit record
+  // keeps the argv as the caller gave it.
+  auto argv = GuardExec(*skill, request.argv);
+  if (!argv) return Refuse(*audit_, *skill, *run_id, invocation, request.overrides, argv.error());
+  ExecRequest checked = request;
+  checked.argv = std::move(*argv);
+  auto plan = BuildExecPlan(*skill, checked, *run_id);
   if (!plan) return Refuse(*audit_, *skill, *run_id, invocation, request.overrides, plan.error());
   invocation["env"] = EnvNames(plan->env);
   return Execute(*skill, std::move(*plan), invocation);

@@ -1,0 +1,197 @@
+// Acceptance tests of the command guard through the built CLI (SKILLRT_CLI_PATH): a skill
+// that allowlists only `pytest` cannot smuggle other commands into `skillrt exec`, and every
+// refusal is in the audit log.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "test_util.h"
+
+extern char** environ;
+
+namespace skillrt {
+namespace {
+
+using skillrt::testing::ReadFile;
+using skillrt::testing::TempDir;
+using skillrt::testing::WriteFile;
+
+struct CliRun {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+class ExecGuardCliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ::chmod(tmp_.path().c_str(), 0755);  // The sandbox's user reads the skills.
+    home_ = tmp_.path() / "home";
+    skills_ = tmp_.path() / "skills";
+    WriteSkill("pytest-only", "[\"pytest\"]");
+  }
+
+  // A skill with no entry point whose only capability is the given commands.
+  void WriteSkill(const std::string& name, const std::string& commands) {
+    std::filesystem::path dir = skills_ / name;
+    WriteFile(dir / "SKILL.md",
+              "---\nname: " + name + "\ndescription: Runs allowlisted commands.\n---\n# T\n");
+    WriteFile(dir / "skill.toml", "runtime = \"native\"\n\n[capabilities]\ncommands = " +
+                                      commands + "\n\n[limits]\nwall_time_ms = 10000\n");
+  }
+
+  // Runs the CLI with a private SKILLRT_HOME and no other SKILLRT_ variables.
+  CliRun Cli(const std::vector<std::string>& args) {
+    std::filesystem::path out = tmp_.path() / "stdout";
+    std::filesystem::path err = tmp_.path() / "stderr";
+    std::vector<std::string> env;
+    for (char** e = environ; *e != nullptr; ++e) {
+      if (std::strncmp(*e, "SKILLRT_", 8) != 0) env.emplace_back(*e);
+    }
+    env.push_back("SKILLRT_HOME=" + home_.string());
+    std::vector<std::string> argv = {SKILLRT_CLI_PATH, "--skills", skills_.string()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    std::vector<char*> argv_ptrs, env_ptrs;
+    for (auto& a : argv) argv_ptrs.push_back(a.data());
+    argv_ptrs.push_back(nullptr);
+    for (auto& e : env) env_ptrs.push_back(e.data());
+    env_ptrs.push_back(nullptr);
+
+    pid_t pid = ::fork();
+    if (pid == 0) {
+      int fd_in = ::open("/dev/null", O_RDONLY);
+      int fd_out = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      int fd_err = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      if (fd_in < 0 || fd_out < 0 || fd_err < 0) ::_exit(126);
+      ::dup2(fd_in, 0);
+      ::dup2(fd_out, 1);
+      ::dup2(fd_err, 2);
+      ::execve(argv_ptrs[0], argv_ptrs.data(), env_ptrs.data());
+      ::_exit(127);
+    }
+    CliRun result;
+    int status = 0;
+    if (pid > 0 && ::waitpid(pid, &status, 0) == pid && WIFEXITED(status)) {
+      result.exit_code = WEXITSTATUS(status);
+    }
+    result.out = ReadFile(out);
+    result.err = ReadFile(err);
+    return result;
+  }
+
+  // The audit records with this run id, read from the log file itself.
+  std::vector<nlohmann::json> AuditRecords(const std::string& run_id) {
+    std::vector<nlohmann::json> records;
+    std::istringstream lines(ReadFile(home_ / "audit.log"));
+    for (std::string line; std::getline(lines, line);) {
+      nlohmann::json record = nlohmann::json::parse(line, nullptr, false);
+      if (record.is_object() && record.value("run_id", "") == run_id) records.push_back(record);
+    }
+    return records;
+  }
+
+  TempDir tmp_;
+  std::filesystem::path home_;
+  std::filesystem::path skills_;
+};
+
+TEST_F(ExecGuardCliTest, SmuggledCommandsAreRefusedAndAudited) {
+  const std::vector<std::vector<std::string>> attempts = {
+      {"pytest && rm -rf /"},
+      {"pytest;rm -rf /"},
+      {"pytest $(rm -rf /)"},
+      {"bash", "-c", "pytest && rm -rf /"},
+      {"pytest `rm -rf /`"},
+      {"pytest | sh"},
+      {"pytest | rm -rf /"},
+      {"env", "rm", "-rf", "/"},
+      {"env rm -rf /"},
+      {"find . -exec rm -rf / \\;"},
+      {"find", ".", "-exec", "rm", "-rf", "/", ";"},
+      {"pytest", "&&", "rm"},  // Literal argv: pytest runs with those arguments.
+  };
+  for (const std::vector<std::string>& argv : attempts) {
+    std::vector<std::string> args = {"exec", "pytest-only", "--json", "--"};
+    args.insert(args.end(), argv.begin(), argv.end());
+    CliRun r = Cli(args);
+    std::string shown = argv[0] + (argv.size() > 1 ? " ..." : "");
+    if (argv == std::vector<std::string>{"pytest", "&&", "rm"}) {
+      // Positive control of the literal form: allowed by the guard; pytest itself is not
+      // installed in the sandbox, so the run fails rather than being denied.
+      ASSERT_FALSE(r.out.empty()) << r.err;
+      EXPECT_NE(nlohmann::json::parse(r.out)["status"], "denied") << r.out;
+      continue;
+    }
+    EXPECT_EQ(r.exit_code, 3) << shown << "\n" << r.out << r.err;
+    ASSERT_FALSE(r.out.empty()) << shown << ": " << r.err;
+    nlohmann::json j = nlohmann::json::parse(r.out, nullptr, false);
+    ASSERT_TRUE(j.is_object()) << r.out;
+    EXPECT_EQ(j["status"], "denied") << shown;
+    const std::string message = j["message"];
+    EXPECT_FALSE(message.empty());
+    std::vector<nlohmann::json> records = AuditRecords(j["run_id"]);
+    ASSERT_EQ(records.size(), 1u) << shown;
+    EXPECT_EQ(records[0]["event"], "refusal") << records[0].dump();
+    EXPECT_EQ(records[0]["status"], "denied");
+    EXPECT_EQ(records[0]["invocation"]["argv"], nlohmann::json(argv));
+  }
+}
+
+TEST_F(ExecGuardCliTest, RefusalNamesTheCommandAndTheReason) {
+  CliRun r = Cli({"exec", "pytest-only", "--json", "--", "pytest && rm -rf /"});
+  ASSERT_EQ(r.exit_code, 3) << r.out << r.err;
+  std::string message = nlohmann::json::parse(r.out)["message"];
+  EXPECT_NE(message.find("command 'rm' is not allowed"), std::string::npos) << message;
+  EXPECT_NE(message.find("allows: pytest"), std::string::npos) << message;
+
+  r = Cli({"exec", "pytest-only", "--json", "--", "pytest 'unterminated"});
+  ASSERT_EQ(r.exit_code, 3) << r.out << r.err;
+  message = nlohmann::json::parse(r.out)["message"];
+  EXPECT_NE(message.find("unparsable"), std::string::npos) << message;
+
+  // Allowed commands, but no declared shell to run the command line with.
+  r = Cli({"exec", "pytest-only", "--json", "--", "pytest -x && pytest"});
+  ASSERT_EQ(r.exit_code, 3) << r.out << r.err;
+  message = nlohmann::json::parse(r.out)["message"];
+  EXPECT_NE(message.find("needs 'sh'"), std::string::npos) << message;
+}
+
+TEST_F(ExecGuardCliTest, CriticalRiskIsRefusedEvenForAnAllowedCommand) {
+  WriteSkill("remover", "[\"rm\"]");
+  CliRun r = Cli({"exec", "remover", "--json", "--", "rm", "-rf", "/"});
+  ASSERT_EQ(r.exit_code, 3) << r.out << r.err;
+  nlohmann::json j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["status"], "denied");
+  EXPECT_NE(j["message"].get<std::string>().find("rm-recursive-root"), std::string::npos)
+      << j["message"];
+}
+
+TEST_F(ExecGuardCliTest, AnAllowedShellCommandLineRuns) {
+  WriteSkill("echoer", "[\"sh\", \"echo\"]");
+  CliRun r = Cli({"exec", "echoer", "--json", "--", "echo a && echo b"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  nlohmann::json j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["status"], "ok") << r.out;
+  EXPECT_EQ(j["stdout"], "a\nb\n");
+  std::vector<nlohmann::json> records = AuditRecords(j["run_id"]);
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records[0]["event"], "run");
+
+  // The same skill may not reach beyond its list through the shell.
+  r = Cli({"exec", "echoer", "--json", "--", "echo a && id"});
+  EXPECT_EQ(r.exit_code, 3) << r.out << r.err;
+  EXPECT_NE(nlohmann::json::parse(r.out)["message"].get<std::string>().find("'id'"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace skillrt
