@@ -37,23 +37,23 @@ enum class AuditProblem {
 /// "head_mismatch"; "none" for kNone.
 std::string_view AuditProblemName(AuditProblem problem);
 
+/// `prev` of the first record: 64 zeros.
+inline constexpr std::string_view kAuditGenesisHash =
+    "0000000000000000000000000000000000000000000000000000000000000000";
+
 /// The result of verifying an audit log's hash chain.
 struct AuditVerification {
   bool ok = false;        ///< Every record verified and the log ends where its head says.
   uint64_t records = 0;   ///< Records that verified: all of them when ok.
   uint64_t head_seq = 0;  ///< `seq` of the last verified record; 0 for none.
-  std::string head_hash;  ///< Its `hash`; kAuditGenesisHash for none.
+  std::string head_hash = std::string(kAuditGenesisHash);  ///< Its `hash`; genesis for none.
   size_t line = 0;        ///< 1-based line of the first bad record; 0 when ok.
   /// The seq the bad record should have (its position in the chain) when the record itself
   /// is damaged (kMalformed, kNotCanonical, kBadHash); else the intact record's own `seq`.
   uint64_t seq = 0;
   AuditProblem problem = AuditProblem::kNone;
-  std::string message;  ///< E.g. "record seq 17: hash mismatch (record edited)".
+  std::string message = {};  ///< E.g. "record seq 17: hash mismatch (record edited)".
 };
-
-/// `prev` of the first record: 64 zeros.
-inline constexpr std::string_view kAuditGenesisHash =
-    "0000000000000000000000000000000000000000000000000000000000000000";
 
 /// The head file beside the log: `file` with its extension replaced by ".head"
 /// (`audit.log` -> `audit.head`). It holds the last record's `seq` and `hash`.

@@ -182,7 +182,6 @@ Result<AuditVerification> VerifyAuditLog(const std::filesystem::path& file) {
     }
     // The head is there, the log is not: the log was deleted.
     return AuditVerification{.ok = false,
-                             .head_hash = std::string(kAuditGenesisHash),
                              .line = 1,
                              .seq = 1,
                              .problem = AuditProblem::kHeadMismatch,

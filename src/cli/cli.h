@@ -18,6 +18,10 @@
 #include "skillrt/error.h"
 #include "skillrt/outcome.h"
 
+namespace CLI {
+class App;
+}  // namespace CLI
+
 namespace skillrt::cli {
 
 /// Process exit codes (docs/cli.md, "Exit codes").
@@ -88,7 +92,30 @@ int ExecInSkill(const GlobalOptions& global, const ExecCommand& command);
 int ListSkills(const GlobalOptions& global, bool json);
 int ShowInfo(const GlobalOptions& global, const std::string& skill, bool json);
 int ValidatePaths(const GlobalOptions& global, const std::vector<std::string>& paths, bool json);
-int AuditTail(const GlobalOptions& global, size_t n, bool json);
+
+/// The `audit` command's subcommands (`tail`, `query`, `verify`; audit_commands.cc), added to
+/// `audit` on construction, which keeps pointers into this object: it must outlive parsing.
+class AuditCommands {
+ public:
+  explicit AuditCommands(CLI::App* audit);
+  ~AuditCommands();
+  AuditCommands(const AuditCommands&) = delete;
+  AuditCommands& operator=(const AuditCommands&) = delete;
+
+  /// The subcommands, to which the caller adds the global flags.
+  std::vector<CLI::App*> subcommands() const;
+
+  /// After parsing: runs the chosen subcommand and returns its exit code; nullopt if none
+  /// was chosen.
+  std::optional<int> Run(const GlobalOptions& global) const;
+
+ private:
+  struct Flags;
+  std::unique_ptr<Flags> flags_;
+  CLI::App* tail_ = nullptr;    // Owned by the parent App.
+  CLI::App* query_ = nullptr;   // Owned by the parent App.
+  CLI::App* verify_ = nullptr;  // Owned by the parent App.
+};
 
 }  // namespace skillrt::cli
 

@@ -1,4 +1,4 @@
-// `skillrt list`, `info`, `validate` and `audit tail`.
+// `skillrt list`, `info` and `validate`.
 #include <algorithm>
 #include <array>
 #include <system_error>
@@ -264,39 +264,6 @@ int ValidatePaths(const GlobalOptions& global, const std::vector<std::string>& p
   }
   WriteOut(json ? Dump(results, 2) + "\n" : text);
   return any_error ? kExitFailed : kExitOk;
-}
-
-int AuditTail(const GlobalOptions& global, size_t n, bool json) {
-  int exit_code = 0;
-  std::unique_ptr<Engine> engine = OpenEngine(global, &exit_code);
-  if (!engine) return exit_code;
-  auto records = engine->audit().Tail(n);
-  if (!records) {
-    PrintError(records.error().message);
-    return ExitCodeFor(records.error());
-  }
-  std::string out;
-  for (const nlohmann::json& r : *records) {
-    if (json) {
-      out += Dump(r) + "\n";
-      continue;
-    }
-    auto field = [&r](const char* key) -> std::string {
-      auto it = r.find(key);
-      if (it == r.end() || it->is_null()) return "-";
-      return it->is_string() ? it->get<std::string>() : Dump(*it);
-    };
-    std::string line = field("time") + "  " + field("run_id") + "  " + field("event") + " " +
-                       field("kind") + " " + field("skill") + " " + field("status");
-    if (r.contains("duration_ms") && r["duration_ms"].is_number()) {
-      line += " " + Dump(r["duration_ms"]) + " ms";
-    }
-    std::string message = field("message");
-    if (message != "-" && !message.empty()) line += "  " + message;
-    out += line + "\n";
-  }
-  WriteOut(out);
-  return kExitOk;
 }
 
 }  // namespace skillrt::cli

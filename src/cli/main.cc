@@ -87,17 +87,11 @@ int Main(int argc, char** argv) {
       ->required();
   validate_cmd->add_flag("--json", validate_json, "Print a JSON array");
 
-  CLI::App* audit_cmd = app.add_subcommand("audit", "Read the audit log");
-  audit_cmd->require_subcommand(1);
-  int64_t tail_n = 10;
-  bool tail_json = false;
-  CLI::App* tail_cmd = audit_cmd->add_subcommand("tail", "Print the last audit records");
-  tail_cmd->add_option("-n", tail_n, "Number of records (default 10)");
-  tail_cmd->add_flag("--json", tail_json, "Print each record as one JSON line");
+  AuditCommands audit(app.add_subcommand("audit", "Read, query and verify the audit log"));
 
-  for (CLI::App* command : {run_cmd, exec_cmd, list_cmd, info_cmd, validate_cmd, tail_cmd}) {
-    AddGlobalFlags(command, &flag_sets.emplace_back());
-  }
+  std::vector<CLI::App*> commands = {run_cmd, exec_cmd, list_cmd, info_cmd, validate_cmd};
+  for (CLI::App* audit_sub : audit.subcommands()) commands.push_back(audit_sub);
+  for (CLI::App* command : commands) AddGlobalFlags(command, &flag_sets.emplace_back());
 
   try {
     app.parse(argc, argv);
@@ -122,11 +116,7 @@ int Main(int argc, char** argv) {
   if (*list_cmd) return ListSkills(global, list_json);
   if (*info_cmd) return ShowInfo(global, info_skill, info_json);
   if (*validate_cmd) return ValidatePaths(global, validate_paths, validate_json);
-  if (*tail_cmd && tail_n < 0) {
-    PrintError("audit tail: -n: expected a count of 0 or more, got " + std::to_string(tail_n));
-    return kExitUsage;
-  }
-  if (*tail_cmd) return AuditTail(global, static_cast<size_t>(tail_n), tail_json);
+  if (auto code = audit.Run(global)) return *code;
   PrintError("no command given; see skillrt --help");
   return kExitUsage;
 }
