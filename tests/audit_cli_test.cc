@@ -171,6 +171,33 @@ TEST_F(AuditCliTest, VerifyReportsTruncationAndMissingLogs) {
   EXPECT_EQ(r.out, "");
 }
 
+TEST_F(AuditCliTest, VerifyChecksAPinnedHead) {
+  for (int i = 0; i < 2; ++i) Append("calc", "run", "ok", "2026-11-29T10:00:00.000000Z");
+  CliResult r = Cli({"audit", "verify", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  nlohmann::json head = nlohmann::json::parse(r.out)["head"];
+  std::string pin = std::to_string(head["seq"].get<int>()) + ":" + head["hash"].get<std::string>();
+  std::filesystem::path pin_file = tmp_.path() / "pinned.head";
+  WriteFile(pin_file, ReadFile(home_ / "audit.head"));
+  Append("calc", "run", "ok", "2026-11-29T11:00:00.000000Z");
+  EXPECT_EQ(Cli({"audit", "verify", "--pin", pin}).exit_code, 0);
+  EXPECT_EQ(Cli({"audit", "verify", "--pin", pin_file.string()}).exit_code, 0);
+
+  // The log and its head replaced by a consistent forgery: only the pin notices.
+  std::filesystem::remove(Log());
+  std::filesystem::remove(home_ / "audit.head");
+  for (int i = 0; i < 3; ++i) Append("other", "run", "ok", "2026-11-29T10:00:00.000000Z");
+  EXPECT_EQ(Cli({"audit", "verify"}).exit_code, 0);
+  r = Cli({"audit", "verify", "--pin", pin});
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_EQ(r.out, Log().string() +
+                       ":2: record seq 2: hash differs from the pinned head (the log replaced)\n");
+
+  r = Cli({"audit", "verify", "--pin", "2:abc"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("--pin: '2:abc'"), std::string::npos) << r.err;
+}
+
 TEST_F(AuditCliTest, VerifyReportsUnchainedRecords) {
   WriteFile(Log(), "{\"event\":\"run\",\"skill\":\"old\"}\n");
   Append("calc", "run", "ok", "2026-11-29T10:00:00.000000Z");

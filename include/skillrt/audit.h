@@ -66,7 +66,15 @@ std::filesystem::path AuditHeadPath(const std::filesystem::path& file);
 /// the first bad record. Holds a shared flock(2) on the log while reading, so it sees no
 /// half-finished append. Thread-safe. Errors: kNotFound when neither the log nor its head
 /// exists, kIo. A log that fails verification is not an Error: see AuditVerification.
-Result<AuditVerification> VerifyAuditLog(const std::filesystem::path& file);
+/// `pin`, when given, is a head recorded earlier somewhere the log's writers cannot reach
+/// (docs/audit.md): the log must still hold record `pin->seq` with hash `pin->hash`;
+/// otherwise the log was replaced or cut (kHeadMismatch).
+struct AuditPin {
+  uint64_t seq = 0;
+  std::string hash = {};
+};
+Result<AuditVerification> VerifyAuditLog(const std::filesystem::path& file,
+                                         const std::optional<AuditPin>& pin = std::nullopt);
 
 /// A filter over audit records; every field that is set must match.
 struct AuditQuery {

@@ -20,7 +20,8 @@ namespace {
 // Checks the lines of one log in order; stops at the first bad one.
 class ChainChecker {
  public:
-  explicit ChainChecker(std::optional<audit::ChainState> head) : head_(std::move(head)) {
+  ChainChecker(std::optional<audit::ChainState> head, std::optional<AuditPin> pin)
+      : head_(std::move(head)), pin_(std::move(pin)) {
     result_.ok = true;
   }
 
@@ -83,6 +84,7 @@ class ChainChecker {
     state_ = {.seq = fields->seq, .hash = fields->hash};
     ++result_.records;
     if (head_ && head_->seq == state_.seq) head_hash_seen_ = state_.hash;
+    if (pin_ && pin_->seq == state_.seq) pin_hash_seen_ = state_.hash;
     last_line_ = line_no;
     return true;
   }
@@ -116,6 +118,20 @@ class ChainChecker {
     }
   }
 
+  // After CheckHead: does the log still hold the pinned record?
+  void CheckPin() {
+    if (!result_.ok || !pin_) return;
+    if (pin_->seq > state_.seq) {
+      Bad(AuditProblem::kHeadMismatch, last_line_ + 1, state_.seq + 1,
+          "missing: the pinned head records seq " + std::to_string(pin_->seq) +
+              " but the log ends at seq " + std::to_string(state_.seq) +
+              " (records deleted, or the log replaced)");
+    } else if (pin_hash_seen_ != pin_->hash) {
+      Bad(AuditProblem::kHeadMismatch, pin_->seq, pin_->seq,
+          "hash differs from the pinned head (the log replaced)");
+    }
+  }
+
   AuditVerification Finish() {
     result_.head_seq = state_.seq;
     result_.head_hash = state_.hash;
@@ -134,7 +150,9 @@ class ChainChecker {
 
   std::optional<audit::ChainState> head_;
   audit::ChainState state_;
+  std::optional<AuditPin> pin_;
   std::string head_hash_seen_{kAuditGenesisHash};  // The hash of record head_->seq.
+  std::string pin_hash_seen_{kAuditGenesisHash};   // The hash of record pin_->seq.
   size_t last_line_ = 0;
   AuditVerification result_;
 };
@@ -161,7 +179,8 @@ std::filesystem::path AuditHeadPath(const std::filesystem::path& file) {
   return head;
 }
 
-Result<AuditVerification> VerifyAuditLog(const std::filesystem::path& file) {
+Result<AuditVerification> VerifyAuditLog(const std::filesystem::path& file,
+                                         const std::optional<AuditPin>& pin) {
   std::filesystem::path head_path = AuditHeadPath(file);
   std::string head_name = head_path.filename().string();
   UniqueFd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
@@ -189,7 +208,7 @@ Result<AuditVerification> VerifyAuditLog(const std::filesystem::path& file) {
                                         head_name + " does (the log deleted)"};
   }
 
-  ChainChecker checker(head ? *head : std::nullopt);
+  ChainChecker checker(head ? *head : std::nullopt, pin);
   std::array<char, 64 * 1024> buf;
   std::string line;
   size_t line_no = 0;
@@ -210,6 +229,7 @@ Result<AuditVerification> VerifyAuditLog(const std::filesystem::path& file) {
   }
   if (going && !line.empty()) going = checker.Check(++line_no, line, /*terminated=*/false);
   checker.CheckHead(head ? std::nullopt : std::optional<Error>(head.error()), head_name);
+  checker.CheckPin();
   return checker.Finish();
 }
 

@@ -298,6 +298,45 @@ TEST_F(AuditChainTest, TheHeadDetectsTruncationReplacementAndDeletion) {
   EXPECT_EQ(none.error().code, ErrorCode::kNotFound);
 }
 
+// A head kept elsewhere still catches a log replaced together with its head.
+TEST_F(AuditChainTest, APinnedHeadCatchesAReplacementWithItsHead) {
+  WriteLog(3);
+  AuditVerification v = Verify();
+  ASSERT_TRUE(v.ok);
+  AuditPin pin{.seq = v.head_seq, .hash = v.head_hash};
+  WriteLog(2);  // The log grows after the pin was taken: still fine.
+  auto pinned = VerifyAuditLog(Log(), pin);
+  ASSERT_TRUE(pinned.has_value());
+  EXPECT_TRUE(pinned->ok) << pinned->message;
+  EXPECT_EQ(pinned->records, 5u);
+
+  TempDir other;
+  auto forged = AuditLog::Open(other.path() / "audit.log");
+  ASSERT_TRUE(forged.has_value());
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(forged->Append({{"skill", "innocent"}}).has_value());
+  WriteFile(Log(), ReadFile(other.path() / "audit.log"));
+  WriteFile(Head(), ReadFile(other.path() / "audit.head"));
+  EXPECT_TRUE(Verify().ok);  // Consistent on its own ...
+  pinned = VerifyAuditLog(Log(), pin);
+  ASSERT_TRUE(pinned.has_value());
+  EXPECT_FALSE(pinned->ok);  // ... but not with the pin.
+  EXPECT_EQ(pinned->problem, AuditProblem::kHeadMismatch);
+  EXPECT_EQ(pinned->line, 3u);
+  EXPECT_NE(pinned->message.find("pinned head"), std::string::npos) << pinned->message;
+
+  // Cut below the pin, head rewritten to match.
+  std::vector<std::string> lines = LinesWithNewlines(ReadFile(other.path() / "audit.log"));
+  WriteFile(Log(), lines[0] + lines[1]);
+  nlohmann::json second = nlohmann::json::parse(lines[1]);
+  WriteFile(Head(), CanonicalJson({{"seq", 2}, {"hash", second["hash"]}}) + "\n");
+  EXPECT_TRUE(Verify().ok);
+  pinned = VerifyAuditLog(Log(), pin);
+  ASSERT_TRUE(pinned.has_value());
+  EXPECT_EQ(pinned->problem, AuditProblem::kHeadMismatch);
+  EXPECT_EQ(pinned->line, 3u);
+  EXPECT_NE(pinned->message.find("pinned head records seq 3"), std::string::npos);
+}
+
 // Records appended after the end was cut off carry the head they contradicted, so that the
 // cut stays visible although the head moved on.
 TEST_F(AuditChainTest, AppendingAfterTruncationKeepsItVisible) {

@@ -2,12 +2,14 @@
 #include <algorithm>
 #include <array>
 #include <chrono>
+#include <exception>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include <CLI/CLI.hpp>
 
+#include "audit/audit_chain.h"
 #include "audit/audit_time.h"
 #include "cli/cli.h"
 #include "skillrt/audit.h"
@@ -164,11 +166,43 @@ int Query(const GlobalOptions& global, const QueryFlags& flags) {
   return kExitOk;
 }
 
-int Verify(const GlobalOptions& global, const std::string& log, bool json) {
+// `--pin SEQ:HASH`, or the path of a copy of a head file.
+Result<AuditPin> ParsePin(const std::string& text) {
+  size_t colon = text.find(':');
+  if (colon != std::string::npos && colon > 0 && text.size() - colon - 1 == 64 &&
+      std::all_of(text.begin(), text.begin() + static_cast<long>(colon),
+                  [](char c) { return c >= '0' && c <= '9'; }) &&
+      std::all_of(text.begin() + static_cast<long>(colon) + 1, text.end(),
+                  [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); })) {
+    try {
+      return AuditPin{.seq = std::stoull(text.substr(0, colon)), .hash = text.substr(colon + 1)};
+    } catch (const std::exception&) {  // Out of range: reported below.
+    }
+  }
+  auto head = audit::ReadHead(text);
+  if (!head) return std::unexpected(head.error());
+  if (!*head) {
+    return Fail(ErrorCode::kInvalidArgument,
+                "'" + text + "' is neither SEQ:HASH (64 lower-case hex) nor an existing head file");
+  }
+  return AuditPin{.seq = (*head)->seq, .hash = (*head)->hash};
+}
+
+int Verify(const GlobalOptions& global, const std::string& log, const std::string& pin_text,
+           bool json) {
   std::filesystem::path path = LogPath(global, log);
-  auto result = VerifyAuditLog(path);
+  std::optional<AuditPin> pin;
+  if (!pin_text.empty()) {
+    auto parsed = ParsePin(pin_text);
+    if (!parsed) {
+      PrintError("audit verify: --pin: " + parsed.error().message);
+      return kExitUsage;
+    }
+    pin = *parsed;
+  }
+  auto result = VerifyAuditLog(path, pin);
   std::string note;
-  if (!result && result.error().code == ErrorCode::kNotFound && log.empty()) {
+  if (!result && result.error().code == ErrorCode::kNotFound && log.empty() && !pin) {
     // Nothing has run yet under this home: an empty log, and nothing to doubt.
     result = AuditVerification{.ok = true};
     note = " (no log yet at " + path.string() + ")";
@@ -208,6 +242,7 @@ struct AuditCommands::Flags {
   bool tail_json = false;
   QueryFlags query;
   std::string verify_log;
+  std::string verify_pin;
   bool verify_json = false;
 };
 
@@ -237,6 +272,9 @@ AuditCommands::AuditCommands(CLI::App* audit) : flags_(std::make_unique<Flags>()
   verify_ = audit->add_subcommand(
       "verify", "Check the audit log's hash chain; exit 1 naming the first bad record");
   verify_->add_option("--log", flags_->verify_log, log_help);
+  verify_->add_option("--pin", flags_->verify_pin,
+                      "A head recorded earlier, as SEQ:HASH or a copy of the head file: the log "
+                      "must still hold that record");
   verify_->add_flag("--json", flags_->verify_json, "Print the result as one JSON object");
 }
 
@@ -247,7 +285,9 @@ std::vector<CLI::App*> AuditCommands::subcommands() const { return {tail_, query
 std::optional<int> AuditCommands::Run(const GlobalOptions& global) const {
   if (*tail_) return Tail(global, flags_->tail_log, flags_->tail_n, flags_->tail_json);
   if (*query_) return Query(global, flags_->query);
-  if (*verify_) return Verify(global, flags_->verify_log, flags_->verify_json);
+  if (*verify_) {
+    return Verify(global, flags_->verify_log, flags_->verify_pin, flags_->verify_json);
+  }
   return std::nullopt;
 }
 
