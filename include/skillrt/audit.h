@@ -119,7 +119,8 @@ class AuditLog {
   /// is never left with half a line), or when the record was written but the head was not.
   Result<void> Append(const nlohmann::json& record);
 
-  /// The last `n` records, oldest first. kParse names the line number of a corrupt line.
+  /// The last `n` records, oldest first, read under a shared flock(2). kParse names the line
+  /// number of a corrupt line.
   Result<std::vector<nlohmann::json>> Tail(size_t n) const;
 
   /// VerifyAuditLog(path()).

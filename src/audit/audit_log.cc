@@ -178,6 +178,11 @@ Result<AuditVerification> AuditLog::Verify() const { return VerifyAuditLog(path_
 Result<std::vector<nlohmann::json>> AuditLog::Tail(size_t n) const {
   UniqueFd fd(::open(path_.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd) return FailErrno(ErrorCode::kIo, "open(" + path_.string() + ")", errno);
+  // Shared with other readers, never with an append: no half-written line is read.
+  audit::FileLock lock(fd.get());
+  if (auto locked = lock.Lock(LOCK_SH, path_.string()); !locked) {
+    return std::unexpected(locked.error());
+  }
 
   // Stream the file once, keeping only the last n lines and their numbers.
   std::deque<std::pair<size_t, std::string>> last;
