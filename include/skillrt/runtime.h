@@ -31,6 +31,11 @@ struct NativeRuntimeOptions {
   /// otherwise (an unprivileged caller can only map its own ids). Must not be 0.
   uint32_t sandbox_host_uid = 64'200;
   uint32_t sandbox_host_gid = 64'200;
+  /// Keep one sandbox spawned ahead of need (namespaces created, id maps written, cgroup
+  /// made), so that a run does not wait for that. A background thread replaces it after each
+  /// use; it is killed when the runtime is destroyed. Worth it for a long-lived process that
+  /// runs many skills; a one-shot caller (the CLI) turns it off.
+  bool keep_prepared_sandbox = true;
 };
 
 /// Creates the native runtime: namespaces, pivot_root, seccomp, Landlock, cgroups and

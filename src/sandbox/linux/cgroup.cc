@@ -518,6 +518,45 @@ Result<void> RunCgroup::WriteLimits(const Probe& probe, const CgroupLimits& limi
   return {};
 }
 
+Result<void> RunCgroup::Retune(const Probe& probe, const CgroupLimits& current,
+                               const CgroupLimits& wanted) {
+  const uint64_t cpu_quota_us = uint64_t{wanted.cpu_quota_percent} * kCpuPeriodUs / 100;
+  for (Dir& d : dirs_) {
+    const int fd = d.dir.get();
+    const bool v2 = version_ == Version::kV2;
+    if ((v2 || (d.controllers & kMemory)) && wanted.memory_max_bytes != current.memory_max_bytes) {
+      const char* limit = v2 ? "memory.max" : "memory.limit_in_bytes";
+      const bool memsw = !v2 && probe.has_swap_limit;
+      // v1 keeps memory.limit_in_bytes <= memory.memsw.limit_in_bytes at every step.
+      const bool raising = wanted.memory_max_bytes > current.memory_max_bytes;
+      if (memsw && raising) {
+        auto r = WriteNumberAt(fd, d.path, "memory.memsw.limit_in_bytes", wanted.memory_max_bytes);
+        if (!r) return r;
+      }
+      if (auto r = WriteNumberAt(fd, d.path, limit, wanted.memory_max_bytes); !r) return r;
+      if (memsw && !raising) {
+        auto r = WriteNumberAt(fd, d.path, "memory.memsw.limit_in_bytes", wanted.memory_max_bytes);
+        if (!r) return r;
+      }
+    }
+    if ((v2 || (d.controllers & kPids)) && wanted.pids_max != current.pids_max) {
+      if (auto r = WriteNumberAt(fd, d.path, "pids.max", wanted.pids_max); !r) return r;
+    }
+    if ((v2 || (d.controllers & kCpu)) && wanted.cpu_quota_percent != current.cpu_quota_percent) {
+      if (v2) {
+        std::string value =
+            wanted.cpu_quota_percent == 0 ? std::string("max") : std::to_string(cpu_quota_us);
+        value += " " + std::to_string(kCpuPeriodUs);
+        if (auto r = WriteAt(fd, d.path, "cpu.max", value); !r) return r;
+      } else {
+        const int64_t quota = wanted.cpu_quota_percent == 0 ? -1 : int64_t(cpu_quota_us);
+        if (auto r = WriteAt(fd, d.path, "cpu.cfs_quota_us", std::to_string(quota)); !r) return r;
+      }
+    }
+  }
+  return {};
+}
+
 RunCgroup::RunCgroup(RunCgroup&& other) noexcept
     : version_(other.version_),
       has_kill_(other.has_kill_),

@@ -133,6 +133,12 @@ class RunCgroup {
   /// returns. kSandbox naming the file on failure (ESRCH if the process is gone).
   Result<void> AddProcess(pid_t pid);
 
+  /// Changes the limits of an existing run cgroup from `current` (what Create or the last
+  /// Retune wrote) to `wanted`, writing only the values that differ. On v1 the memory and
+  /// memory+swap limits are written in the order the kernel requires (memory <= memsw).
+  /// kSandbox naming the file on failure.
+  Result<void> Retune(const Probe& probe, const CgroupLimits& current, const CgroupLimits& wanted);
+
   /// Opens, for a child to join the run by itself, the `tasks` file of the run's cgroup in every
   /// v1 hierarchy (O_WRONLY|O_CLOEXEC). A single-threaded process writing "0" to each moves
   /// itself in; moving one thread does not take the kernel's global threadgroup lock, whose

@@ -6,7 +6,10 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
+#include <utility>
+
 #include "sandbox/linux/child.h"
+#include "sandbox/linux/seccomp.h"
 #include "sandbox/linux/sys.h"
 #include "sandbox/linux/userns.h"
 
@@ -35,6 +38,27 @@ void MoveFd(int from, int to, int err_fd) {
   }
 }
 
+// Closes every descriptor above 2 except those in `boot`. Async-signal-safe.
+void CloseAllBut(const ChildBoot& boot) {
+  int keep[5 + kMaxCgroupFds];
+  int n = 0;
+  for (int fd : {boot.stdin_fd, boot.stdout_fd, boot.stderr_fd, boot.sync_fd, boot.err_fd}) {
+    keep[n++] = fd;
+  }
+  for (int i = 0; i < boot.cgroup_tasks_count; ++i) keep[n++] = boot.cgroup_tasks_fds[i];
+  for (int i = 1; i < n; ++i) {  // Insertion sort: a handful of entries.
+    for (int j = i; j > 0 && keep[j - 1] > keep[j]; --j) std::swap(keep[j - 1], keep[j]);
+  }
+  unsigned next = 3;
+  for (int i = 0; i < n; ++i) {
+    const unsigned fd = static_cast<unsigned>(keep[i]);
+    if (fd < next) continue;
+    if (fd > next) sys::CloseRange(next, fd - 1);
+    next = fd + 1;
+  }
+  sys::CloseRange(next, ~0u);
+}
+
 }  // namespace
 
 [[noreturn]] void ChildFail(int err_fd, const char* what, int err, bool exec) {
@@ -56,30 +80,34 @@ void MoveFd(int from, int to, int err_fd) {
   ChildFail(err_fd, what, err, exec);
 }
 
-[[noreturn]] void Contain(const ChildSpec& spec) {
-  int err_fd = spec.err_fd;
+[[noreturn]] void Contain(const ChildBoot& boot) {
+  int err_fd = boot.err_fd;
+  // Descriptors the cloning process had open (other runs' pipes among them) are not ours: hold
+  // none of them while waiting, or those runs would not see end-of-file on their output.
+  CloseAllBut(boot);
   // Die with the supervisor; as pid 1 of the namespace, that takes every process with it.
   if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) ChildFail(err_fd, "prctl(PR_SET_PDEATHSIG)", errno);
-  // Wait until the supervisor has written the id maps and placed us in the cgroup. EOF
-  // means it gave up (or died before PDEATHSIG was armed).
+  // Wait until the supervisor has written the id maps and published the run. EOF means it
+  // gave up (or died before PDEATHSIG was armed).
   char go = 0;
-  while (::read(spec.sync_fd, &go, 1) != 1) {
+  while (::read(boot.sync_fd, &go, 1) != 1) {
     if (errno != EINTR) ::_exit(kChildFailureExit);
   }
+  const ChildSpec& spec = **boot.spec;
   ResetSignals();
-  MoveFd(spec.stdin_fd, 0, err_fd);
-  MoveFd(spec.stdout_fd, 1, err_fd);
-  MoveFd(spec.stderr_fd, 2, err_fd);
+  MoveFd(boot.stdin_fd, 0, err_fd);
+  MoveFd(boot.stdout_fd, 1, err_fd);
+  MoveFd(boot.stderr_fd, 2, err_fd);
 
   // Join the run's v1 cgroups before anything else can fork: every later process inherits
   // them. (On v2 clone3 placed us there already.)
-  if (spec.cgroup_tasks_fds != nullptr) {
-    for (int fd : *spec.cgroup_tasks_fds) {
-      if (::write(fd, "0", 1) != 1) ChildFail(err_fd, "write(cgroup tasks, 0)", errno);
+  for (int i = 0; i < boot.cgroup_tasks_count; ++i) {
+    if (::write(boot.cgroup_tasks_fds[i], "0", 1) != 1) {
+      ChildFail(err_fd, "write(cgroup tasks, 0)", errno);
     }
   }
   // Namespaces: the cgroup namespace is entered only now, rooted at the run's cgroup.
-  if (spec.new_cgroup_ns && ::unshare(CLONE_NEWCGROUP) != 0) {
+  if (boot.new_cgroup_ns && ::unshare(CLONE_NEWCGROUP) != 0) {
     ChildFail(err_fd, "unshare(CLONE_NEWCGROUP)", errno);
   }
   // A new session has no controlling terminal: the caller's terminal cannot be reached.
@@ -89,13 +117,13 @@ void MoveFd(int from, int to, int err_fd) {
   // The root: sources are opened with the supervisor's host credentials, then the child
   // becomes the skill's user (mapped, so the new root's files get an owner) and builds it.
   int sources[mount::kMaxSources];
-  mount::OpenSources(*spec.root, sources, err_fd);
-  userns::SwitchIds(spec.clear_groups, err_fd);
-  mount::BuildRoot(*spec.root, sources, err_fd);
+  mount::OpenSources(spec.root, sources, err_fd);
+  userns::SwitchIds(boot.clear_groups, err_fd);
+  mount::BuildRoot(spec.root, sources, err_fd);
   if (::chdir("/skill") != 0) ChildFail(err_fd, "chdir(/skill)", errno);
 
-  rlimit::Apply(*spec.rlimits, err_fd);
-  userns::DropCapabilities(spec.cap_last, err_fd);
+  rlimit::Apply(spec.rlimits, spec.rlimit_count, err_fd);
+  userns::DropCapabilities(boot.cap_last, err_fd);
   // No execve can grant privileges from here on (setuid bits, file capabilities), which is
   // also what Landlock and seccomp require of an unprivileged caller.
   if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
@@ -111,7 +139,7 @@ void MoveFd(int from, int to, int err_fd) {
   if (sys::CloseRange(4, ~0u) != 0) ChildFail(err_fd, "close_range", errno);
 
   // Last, because it refuses calls the steps above make (mount, unshare).
-  seccomp::Install(*spec.seccomp, err_fd);
+  seccomp::Install(spec.seccomp, spec.seccomp_count, err_fd);
   ::execve(spec.exec_path, spec.argv, spec.envp);
   ChildFailCall(err_fd, "execve", spec.exec_path, errno, /*exec=*/true);
 }

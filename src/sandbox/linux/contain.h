@@ -3,41 +3,57 @@
 #ifndef SKILLRT_SANDBOX_LINUX_CONTAIN_H_
 #define SKILLRT_SANDBOX_LINUX_CONTAIN_H_
 
-#include <vector>
+#include <linux/filter.h>
+
+#include <cstddef>
 
 #include "sandbox/linux/landlock.h"
 #include "sandbox/linux/mount.h"
 #include "sandbox/linux/rlimit.h"
-#include "sandbox/linux/seccomp.h"
 
 namespace skillrt::sandbox {
 
-/// Everything the child needs, prepared by the supervisor. The child only reads it.
+/// What one run asks of the child: plain data and pointers only, so that it can be copied into
+/// memory shared with a child that was cloned before the run was known (spawn.h).
 struct ChildSpec {
-  int stdin_fd = -1;   ///< Becomes fd 0.
-  int stdout_fd = -1;  ///< Becomes fd 1.
-  int stderr_fd = -1;  ///< Becomes fd 2.
-  int sync_fd = -1;    ///< Read end: one byte arrives once the id maps and cgroups are set.
-  int err_fd = -1;     ///< Write end of the error pipe (O_CLOEXEC).
-  /// cgroup v1: `tasks` files of the run's cgroups; the child writes "0" to each to move
-  /// itself in (cgroup.h, OpenSelfAttachFds). nullptr or empty on v2 or without cgroups.
-  const std::vector<int>* cgroup_tasks_fds = nullptr;
-  bool new_cgroup_ns = false;  ///< Unshare the cgroup namespace after joining the cgroup.
-  bool clear_groups = false;   ///< The supervisor is root: setgroups(2) is allowed.
-  int cap_last = 0;
-  const mount::RootPlan* root = nullptr;
-  const std::vector<rlimit::Setting>* rlimits = nullptr;
-  const landlock::Ruleset* landlock = nullptr;  ///< nullptr: Landlock skipped (best-effort).
-  const seccomp::Program* seccomp = nullptr;
+  mount::RootView root;
+  const rlimit::Setting* rlimits = nullptr;
+  size_t rlimit_count = 0;
+  const landlock::RulesetView* landlock = nullptr;  ///< nullptr: Landlock skipped (best-effort).
+  const sock_filter* seccomp = nullptr;
+  size_t seccomp_count = 0;
   const char* exec_path = nullptr;  ///< Sandbox path of the program.
   char* const* argv = nullptr;      ///< NULL-terminated.
   char* const* envp = nullptr;      ///< NULL-terminated; the complete environment.
 };
 
-/// Child side: applies every layer and executes the program; never returns. Each failure is
-/// reported through `spec.err_fd` (child.h). REQUIRES: called in the child of a clone3(2)
-/// with new user, mount, pid, net, ipc and uts namespaces.
-[[noreturn]] void Contain(const ChildSpec& spec);
+/// Upper bound on cgroup hierarchies a child joins (v1: one per controller mount).
+inline constexpr int kMaxCgroupFds = 8;
+
+/// What the child knows from the moment it is cloned: its descriptors and where the run's
+/// ChildSpec will be published. Lives in the cloning thread's stack, which the child copies.
+struct ChildBoot {
+  int stdin_fd = -1;   ///< Becomes fd 0.
+  int stdout_fd = -1;  ///< Becomes fd 1.
+  int stderr_fd = -1;  ///< Becomes fd 2.
+  int sync_fd = -1;    ///< Read end: one byte arrives when the ChildSpec is published.
+  int err_fd = -1;     ///< Write end of the error pipe (O_CLOEXEC).
+  /// cgroup v1: `tasks` files of the run's cgroups; the child writes "0" to each to move
+  /// itself in (cgroup.h, OpenSelfAttachFds). Empty on v2 (clone3 placed it) or without cgroups.
+  int cgroup_tasks_fds[kMaxCgroupFds] = {};
+  int cgroup_tasks_count = 0;
+  bool new_cgroup_ns = false;  ///< Unshare the cgroup namespace after joining the cgroup.
+  bool clear_groups = false;   ///< The supervisor is root: setgroups(2) is allowed.
+  int cap_last = 0;
+  /// Slot in shared memory that holds the ChildSpec pointer once sync_fd delivers its byte.
+  const ChildSpec* const* spec = nullptr;
+};
+
+/// Child side: closes every inherited descriptor it does not own, waits for its run, applies
+/// every layer and executes the program; never returns. Each failure is reported through
+/// `boot.err_fd` (child.h). REQUIRES: called in the child of a clone3(2) with new user, mount,
+/// pid, net, ipc and uts namespaces whose id maps the supervisor writes.
+[[noreturn]] void Contain(const ChildBoot& boot);
 
 }  // namespace skillrt::sandbox
 

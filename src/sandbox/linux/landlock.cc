@@ -110,14 +110,15 @@ void PlanRuleset(const Plan& plan, const std::vector<std::string>& exec_paths, i
   for (const std::string& exe : exec_paths) add(exe, kExecute | kReadFile);
 }
 
-void Restrict(const Ruleset& rs, int err_fd) {
+void Restrict(const RulesetView& rs, int err_fd) {
   RulesetAttr attr = {.handled_access_fs = rs.handled_fs,
                       .handled_access_net = rs.handled_net,
                       .scoped = rs.scoped};
   const size_t size = rs.abi >= 6 ? sizeof(RulesetAttr) : rs.abi >= 4 ? 16 : 8;
   const int ruleset = static_cast<int>(::syscall(kSysCreateRuleset, &attr, size, 0));
   if (ruleset < 0) sandbox::ChildFail(err_fd, "landlock_create_ruleset", errno);
-  for (const Rule& rule : rs.rules) {
+  for (size_t i = 0; i < rs.rule_count; ++i) {
+    const Rule& rule = rs.rules[i];
     const int fd = ::open(rule.path, O_PATH | O_CLOEXEC);
     if (fd < 0) {
       if (rule.optional && errno == ENOENT) continue;

@@ -24,6 +24,16 @@ struct Rule {
   bool optional = false;       ///< A missing path is skipped rather than an error.
 };
 
+/// A flat, pointer-only view of a ruleset: what the child reads.
+struct RulesetView {
+  int abi = 0;
+  uint64_t handled_fs = 0;
+  uint64_t handled_net = 0;
+  uint64_t scoped = 0;
+  const Rule* rules = nullptr;
+  size_t rule_count = 0;
+};
+
 /// The ruleset for one run. Not copyable (Rules point into `strings`).
 struct Ruleset {
   Ruleset() = default;
@@ -36,6 +46,12 @@ struct Ruleset {
   uint64_t scoped = 0;
   std::vector<Rule> rules;
   std::deque<std::string> strings;
+
+  /// A view of this ruleset; valid while it lives and is not modified.
+  RulesetView View() const {
+    return {.abi = abi, .handled_fs = handled_fs, .handled_net = handled_net, .scoped = scoped,
+            .rules = rules.data(), .rule_count = rules.size()};
+  }
 };
 
 /// Computes the ruleset for `plan` at `abi` (>= 1): read and list the system directories,
@@ -48,7 +64,7 @@ void PlanRuleset(const Plan& plan, const std::vector<std::string>& exec_paths, i
 /// Child side: creates the ruleset, adds the rules and restricts the calling thread (and its
 /// future children). REQUIRES: no_new_privs set; in the final root. On failure reports on
 /// `err_fd` and exits.
-void Restrict(const Ruleset& ruleset, int err_fd);
+void Restrict(const RulesetView& ruleset, int err_fd);
 
 }  // namespace skillrt::landlock
 

@@ -216,7 +216,7 @@ unsigned long MountFlags(uint64_t attr) {
   return flags;
 }
 
-void RunOp(const RootPlan& root, const Op& op, const int* fds, int err_fd) {
+void RunOp(const Op& op, const int* fds, int err_fd) {
   // Errors name the path as the skill will see it, without the staging prefix.
   auto fail = [&](const char* call) {
     sandbox::ChildFailCall(err_fd, call, op.path + sys::StrLen(kStagingDir), errno);
@@ -257,7 +257,6 @@ void RunOp(const RootPlan& root, const Op& op, const int* fds, int err_fd) {
                           sizeof(attr)) != 0) {
         fail("mount_setattr");
       }
-      (void)root;
       return;
     }
     case Op::Kind::kTmpfs:
@@ -275,17 +274,17 @@ void RunOp(const RootPlan& root, const Op& op, const int* fds, int err_fd) {
 
 }  // namespace
 
-void OpenSources(const RootPlan& root, int* fds, int err_fd) {
-  if (root.sources.size() > kMaxSources) sandbox::ChildFail(err_fd, "too many bind sources", E2BIG);
+void OpenSources(const RootView& root, int* fds, int err_fd) {
+  if (root.source_count > kMaxSources) sandbox::ChildFail(err_fd, "too many bind sources", E2BIG);
   // Open every source before anything covers it, so that host paths under the staging
   // directory stay reachable; O_PATH pins the object without needing read permission.
-  for (size_t i = 0; i < root.sources.size(); ++i) {
+  for (size_t i = 0; i < root.source_count; ++i) {
     fds[i] = ::open(root.sources[i], O_PATH | O_CLOEXEC);
     if (fds[i] < 0) sandbox::ChildFailCall(err_fd, "open", root.sources[i], errno);
   }
 }
 
-void BuildRoot(const RootPlan& root, const int* fds, int err_fd) {
+void BuildRoot(const RootView& root, const int* fds, int err_fd) {
   // Nothing done in this namespace may propagate back to the host's mounts.
   if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) {
     sandbox::ChildFail(err_fd, "mount(/, MS_PRIVATE)", errno);
@@ -295,8 +294,8 @@ void BuildRoot(const RootPlan& root, const int* fds, int err_fd) {
               "mode=0755,size=1048576,nr_inodes=1024") != 0) {
     sandbox::ChildFail(err_fd, "mount(root tmpfs)", errno);
   }
-  for (const Op& op : root.ops) RunOp(root, op, fds, err_fd);
-  for (size_t i = 0; i < root.sources.size(); ++i) ::close(fds[i]);
+  for (size_t i = 0; i < root.op_count; ++i) RunOp(root.ops[i], fds, err_fd);
+  for (size_t i = 0; i < root.source_count; ++i) ::close(fds[i]);
 
   // pivot_root(".", ".") stacks the old root on the new one; detaching it leaves no path to
   // the host's tree (pivot_root(2), NOTES).

@@ -38,6 +38,15 @@ struct Op {
   uint64_t attr_set = 0;      ///< MOUNT_ATTR_* flags set after mounting (mount_setattr(2)).
 };
 
+/// A flat, pointer-only view of a root recipe: what the child reads. It can be copied into
+/// memory shared with a child cloned earlier (spawn.h).
+struct RootView {
+  const char* const* sources = nullptr;
+  size_t source_count = 0;
+  const Op* ops = nullptr;
+  size_t op_count = 0;
+};
+
 /// The complete recipe for the root, built by the parent; the child only reads it.
 /// Not copyable (the Ops point into `strings`).
 struct RootPlan {
@@ -51,6 +60,12 @@ struct RootPlan {
 
   /// Stores `s` and returns a pointer that stays valid for the RootPlan's lifetime.
   const char* Keep(std::string s);
+
+  /// A view of this plan; valid while the plan lives and is not modified.
+  RootView View() const {
+    return {.sources = sources.data(), .source_count = sources.size(), .ops = ops.data(),
+            .op_count = ops.size()};
+  }
 };
 
 /// Computes the root for `plan`. Declared paths must exist (kNotFound names the path);
@@ -64,13 +79,13 @@ inline constexpr size_t kMaxSources = 128;
 /// has the supervisor's host credentials, so that sources under directories only the
 /// supervisor may search (e.g. /root) can be reached; O_PATH needs no read permission.
 /// REQUIRES: in the new mount namespace (bind sources must belong to it).
-void OpenSources(const RootPlan& root, int* fds, int err_fd);
+void OpenSources(const RootView& root, int* fds, int err_fd);
 
 /// Child side: mounts the staging tmpfs, runs the ops, pivots into the new root, detaches the
 /// old one and makes the root read-only. Closes `fds`. On failure reports through `err_fd` and
 /// exits. REQUIRES: OpenSources done; CAP_SYS_ADMIN in the user namespace that owns the mount
 /// and pid namespaces; a mapped fsuid (files created on the tmpfs need an owner).
-void BuildRoot(const RootPlan& root, const int* fds, int err_fd);
+void BuildRoot(const RootView& root, const int* fds, int err_fd);
 
 }  // namespace skillrt::mount
 

@@ -1,25 +1,28 @@
 // The native runtime: a Plan run as a process tree inside skillrt's Linux sandbox.
 //
 // Supervisor side, in order: check the plan, resolve what may execute, compute the root, the
-// Landlock ruleset, the rlimits and the seccomp program; create the run's cgroup; clone3 the
-// child into new namespaces; write its id maps, place it in the cgroup and let it go; then
-// supervise it and classify how it ended. The child's side is contain.cc.
-#include <fcntl.h>
-#include <linux/sched.h>
-#include <sched.h>
+// Landlock ruleset, the rlimits and the seccomp program; take the sandbox spawned ahead of
+// need (or spawn one: clone3 into new namespaces, id maps, run cgroup); set the run's cgroup
+// limits; publish the run to the child and release it; supervise it and classify how it
+// ended. The child's side is contain.cc; spawning is spawn.cc.
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <mutex>
 #include <optional>
+#include <thread>
 
 #include "sandbox/linux/cgroup.h"
 #include "sandbox/linux/contain.h"
 #include "sandbox/linux/exec_path.h"
+#include "sandbox/linux/seccomp.h"
+#include "sandbox/linux/spawn.h"
 #include "sandbox/linux/supervise.h"
-#include "sandbox/linux/sys.h"
 #include "sandbox/linux/userns.h"
 #include "skillrt/runtime.h"
 
@@ -27,22 +30,7 @@ namespace skillrt {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-// A pipe whose ends are O_CLOEXEC and numbered 3 or higher, so that moving the child's ends
-// onto 0-2 can never overwrite one another.
-Result<std::pair<UniqueFd, UniqueFd>> MakePipe() {
-  int p[2];
-  if (::pipe2(p, O_CLOEXEC) != 0) return FailErrno(ErrorCode::kIo, "pipe2", errno);
-  UniqueFd r(p[0]), w(p[1]);
-  for (UniqueFd* fd : {&r, &w}) {
-    if (fd->get() < 3) {
-      const int moved = ::fcntl(fd->get(), F_DUPFD_CLOEXEC, 3);
-      if (moved < 0) return FailErrno(ErrorCode::kIo, "fcntl(F_DUPFD_CLOEXEC)", errno);
-      fd->Reset(moved);
-    }
-  }
-  return std::make_pair(std::move(r), std::move(w));
-}
+using sandbox::SandboxProcess;
 
 bool ArgvAllowed(const Plan& plan, const std::string& resolved) {
   for (const std::string& command : plan.commands) {
@@ -52,14 +40,82 @@ bool ArgvAllowed(const Plan& plan, const std::string& resolved) {
   return false;
 }
 
+cgroup::CgroupLimits CgroupLimitsFor(const Limits& limits) {
+  return {.memory_max_bytes = limits.memory_max_bytes, .pids_max = limits.pids_max};
+}
+
 class NativeRuntime final : public Runtime {
  public:
-  explicit NativeRuntime(userns::IdMap ids) : ids_(ids) {}
+  NativeRuntime(userns::IdMap ids, bool keep_prepared) : ids_(ids) {
+    if (keep_prepared) spare_thread_ = std::thread([this] { SpareLoop(); });
+  }
+  ~NativeRuntime() override {
+    {
+      std::lock_guard lock(mu_);
+      stopping_ = true;
+    }
+    cv_.notify_all();
+    if (spare_thread_.joinable()) spare_thread_.join();
+    spare_.reset();  // Kills the waiting child.
+  }
+
   std::string_view Name() const override { return "native"; }
   Result<Outcome> Run(const Plan& plan) override;
 
  private:
+  sandbox::SpawnConfig ConfigFor(const Limits& limits, std::string cgroup_name,
+                                 const cgroup::Probe* cgroups) const {
+    return {.ids = ids_,
+            .cap_last = userns::CapLastCap(),
+            .cgroups = cgroups,
+            .cgroup_limits = CgroupLimitsFor(limits),
+            .cgroup_name = std::move(cgroup_name)};
+  }
+
+  // Takes the prepared sandbox, if one is ready, and asks for the next.
+  std::optional<SandboxProcess> TakeSpare() {
+    if (!spare_thread_.joinable()) return std::nullopt;
+    std::optional<SandboxProcess> taken;
+    {
+      std::lock_guard lock(mu_);
+      taken = std::move(spare_);
+      spare_.reset();
+      want_spare_ = true;
+    }
+    cv_.notify_one();
+    return taken;
+  }
+
+  // The spare's parent is this thread, which lives as long as the runtime: the child's
+  // parent-death signal fires only when skillrt goes away.
+  void SpareLoop() {
+    std::unique_lock lock(mu_);
+    while (true) {
+      cv_.wait(lock, [&] { return stopping_ || (want_spare_ && !spare_); });
+      if (stopping_) return;
+      lock.unlock();
+      const cgroup::Probe& cgroups = cgroup::Detect();
+      Result<SandboxProcess> spawned = sandbox::Spawn(ConfigFor(
+          Limits{},
+          "spare-" + std::to_string(::getpid()) + "-" + std::to_string(spare_serial_++),
+          cgroups.version == cgroup::Version::kNone ? nullptr : &cgroups));
+      lock.lock();
+      if (spawned) {
+        spare_.emplace(std::move(*spawned));
+      } else {
+        want_spare_ = false;  // Runs spawn directly and report the error themselves.
+      }
+    }
+  }
+
   userns::IdMap ids_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::optional<SandboxProcess> spare_;  // Guarded by mu_.
+  bool want_spare_ = false;              // Guarded by mu_.
+  bool stopping_ = false;                // Guarded by mu_.
+  std::atomic<uint64_t> spare_serial_{0};
+  std::thread spare_thread_;
 };
 
 Result<Outcome> NativeRuntime::Run(const Plan& plan) {
@@ -106,117 +162,79 @@ Result<Outcome> NativeRuntime::Run(const Plan& plan) {
                 "(--sandbox best-effort runs without it and records that)");
   }
   const cgroup::Probe& cgroups = cgroup::Detect();
-  if (cgroups.version == cgroup::Version::kNone && strict) {
+  const bool use_cgroup = cgroups.version != cgroup::Version::kNone;
+  if (!use_cgroup && strict) {
     return Fail(ErrorCode::kSandbox, "cgroups are not usable (" + cgroups.reason +
                                          "); refusing to run without memory, process and CPU "
                                          "limits (--sandbox best-effort uses rlimits only)");
   }
 
+  // Everything the child reads, computed here: it may not allocate.
   mount::RootPlan root;
   if (auto r = mount::PlanRoot(plan, &root); !r) return std::unexpected(r.error());
   landlock::Ruleset ruleset;
   if (landlock_abi > 0) landlock::PlanRuleset(plan, executable, landlock_abi, &ruleset);
-  const bool use_cgroup = cgroups.version != cgroup::Version::kNone;
+  const landlock::RulesetView ruleset_view = ruleset.View();
   const std::vector<rlimit::Setting> rlimits = rlimit::ForLimits(plan.limits, use_cgroup);
   Result<const seccomp::Program*> filter = seccomp::Filter(plan.network);
   if (!filter) return std::unexpected(filter.error());
-
-  std::optional<cgroup::RunCgroup> cg;
-  if (use_cgroup) {
-    auto created = cgroup::RunCgroup::Create(
-        cgroups, plan.run_id,
-        {.memory_max_bytes = plan.limits.memory_max_bytes, .pids_max = plan.limits.pids_max});
-    if (!created) {
-      if (strict) return std::unexpected(created.error());
-    } else {
-      cg.emplace(std::move(*created));
-    }
-  }
-
-  std::vector<UniqueFd> attach_fds;
-  std::vector<int> attach_fd_numbers;
-  if (cg) {
-    auto fds = cg->OpenSelfAttachFds();
-    if (!fds) return std::unexpected(fds.error());
-    attach_fds = std::move(*fds);
-    for (const UniqueFd& fd : attach_fds) attach_fd_numbers.push_back(fd.get());
-  }
-
   std::vector<char*> argv, envp;
   for (const std::string& a : plan.argv) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
   for (const std::string& e : plan.env) envp.push_back(const_cast<char*>(e.c_str()));
   envp.push_back(nullptr);
-
-  auto in = MakePipe(), out = MakePipe(), err = MakePipe(), sync = MakePipe(), fail = MakePipe();
-  for (auto* p : {&in, &out, &err, &sync, &fail}) {
-    if (!*p) return std::unexpected(p->error());
-  }
-  sandbox::ChildSpec spec = {
-      .stdin_fd = in->first.get(),
-      .stdout_fd = out->second.get(),
-      .stderr_fd = err->second.get(),
-      .sync_fd = sync->first.get(),
-      .err_fd = fail->second.get(),
-      .cgroup_tasks_fds = &attach_fd_numbers,
-      .new_cgroup_ns = cg.has_value(),
-      .clear_groups = ids_.privileged,
-      .cap_last = userns::CapLastCap(),
-      .root = &root,
-      .rlimits = &rlimits,
-      .landlock = landlock_abi > 0 ? &ruleset : nullptr,
-      .seccomp = *filter,
+  const sandbox::ChildSpec spec = {
+      .root = root.View(),
+      .rlimits = rlimits.data(),
+      .rlimit_count = rlimits.size(),
+      .landlock = landlock_abi > 0 ? &ruleset_view : nullptr,
+      .seccomp = (*filter)->instructions.data(),
+      .seccomp_count = (*filter)->instructions.size(),
       .exec_path = exe->c_str(),
       .argv = argv.data(),
       .envp = envp.data(),
   };
 
-  int pidfd = -1;
-  struct clone_args args = {};
-  args.flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC |
-               CLONE_NEWUTS | CLONE_PIDFD;
-  args.pidfd = reinterpret_cast<uint64_t>(&pidfd);
-  args.exit_signal = SIGCHLD;
-  if (cg && cg->v2_fd() >= 0) {
-    args.flags |= CLONE_INTO_CGROUP;
-    args.cgroup = static_cast<uint64_t>(cg->v2_fd());
+  // The child: the prepared one when it fits this run, else a new one.
+  std::optional<SandboxProcess> process = TakeSpare();
+  const size_t arena_bytes = sandbox::ArenaBytesFor(spec);
+  if (process && (process->arena->capacity() < arena_bytes ||
+                  process->cgroup.has_value() != use_cgroup)) {
+    process.reset();
   }
-  const long pid = sys::Clone3(&args);
-  if (pid < 0) return FailErrno(ErrorCode::kSandbox, "clone3(namespaces)", errno);
-  if (pid == 0) sandbox::Contain(spec);  // Never returns.
-
-  sandbox::SupervisedFds fds = {.pidfd = UniqueFd(pidfd),
-                                .stdin_w = std::move(in->second),
-                                .stdout_r = std::move(out->first),
-                                .stderr_r = std::move(err->first),
-                                .err_r = std::move(fail->first)};
-  in->first.Reset();
-  out->second.Reset();
-  err->second.Reset();
-  sync->first.Reset();
-  fail->second.Reset();
-
-  auto abort_child = [&](Error e) -> Result<Outcome> {
-    sys::PidfdSendSignal(fds.pidfd.get(), SIGKILL);
-    ::waitpid(static_cast<pid_t>(pid), nullptr, 0);
-    return std::unexpected(std::move(e));
-  };
-  attach_fds.clear();
-  if (auto r = userns::WriteIdMaps(static_cast<pid_t>(pid), ids_); !r) return abort_child(r.error());
-  if (::write(sync->second.get(), "g", 1) != 1) {
-    return abort_child(Error::FromErrno(ErrorCode::kSandbox, "write(sync pipe)", errno));
+  if (process && process->cgroup) {
+    const cgroup::CgroupLimits wanted = CgroupLimitsFor(plan.limits);
+    if (auto r = process->cgroup->Retune(cgroups, process->cgroup_limits, wanted); !r) {
+      return std::unexpected(r.error());
+    }
+    process->cgroup_limits = wanted;
   }
-  sync->second.Reset();
+  if (!process) {
+    sandbox::SpawnConfig config =
+        ConfigFor(plan.limits, plan.run_id, use_cgroup ? &cgroups : nullptr);
+    config.arena_bytes = std::max(config.arena_bytes, arena_bytes);
+    Result<SandboxProcess> spawned = sandbox::Spawn(config);
+    if (!spawned) return std::unexpected(spawned.error());
+    process.emplace(std::move(*spawned));
+  }
+  if (auto r = sandbox::Start(*process, spec); !r) return std::unexpected(r.error());
 
+  const pid_t pid = process->pid;
+  sandbox::SupervisedFds fds = {.pidfd = std::move(process->pidfd),
+                                .stdin_w = std::move(process->stdin_w),
+                                .stdout_r = std::move(process->stdout_r),
+                                .stderr_r = std::move(process->stderr_r),
+                                .err_r = std::move(process->err_r)};
   Result<sandbox::Supervision> sup =
-      sandbox::Supervise(static_cast<pid_t>(pid), std::move(fds), plan.stdin_data,
-                         plan.limits.wall_time, plan.limits.output_max_bytes,
-                         &outcome.stdout_stream, &outcome.stderr_stream);
+      sandbox::Supervise(pid, std::move(fds), plan.stdin_data, plan.limits.wall_time,
+                         plan.limits.output_max_bytes, &outcome.stdout_stream,
+                         &outcome.stderr_stream);
+  process->pid = 0;  // Reaped by Supervise (or killed and reaped on its error path).
   if (!sup) return std::unexpected(sup.error());
   cgroup::Stats stats;
-  if (cg) {
-    stats = cg->ReadStats();
-    (void)cg->Destroy();
+  if (process->cgroup) {
+    stats = process->cgroup->ReadStats();
+    (void)process->cgroup->Destroy();
   }
   outcome.duration = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started);
 
@@ -225,17 +243,17 @@ Result<Outcome> NativeRuntime::Run(const Plan& plan) {
   }
 
   outcome.layers = {"userns", "mountns", "pidns", "netns", "ipcns", "utsns"};
-  if (cg) outcome.layers.push_back("cgroupns");
+  if (use_cgroup) outcome.layers.push_back("cgroupns");
   outcome.layers.insert(outcome.layers.end(),
                         {"pivot_root", "caps_dropped", "no_new_privs", "rlimits", "seccomp"});
   if (landlock_abi > 0) outcome.layers.push_back("landlock:v" + std::to_string(landlock_abi));
-  if (cg) outcome.layers.push_back("cgroup:" + std::string(cgroup::VersionName(cgroups.version)));
+  if (use_cgroup) outcome.layers.push_back("cgroup:" + std::string(cgroup::VersionName(cgroups.version)));
 
   const auto& ru = sup->usage;
   const auto rusage_cpu = std::chrono::seconds(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
                           std::chrono::microseconds(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
-  outcome.cpu = cg ? std::chrono::microseconds(stats.cpu_usage_us)
-                   : std::chrono::duration_cast<std::chrono::microseconds>(rusage_cpu);
+  outcome.cpu = use_cgroup ? std::chrono::microseconds(stats.cpu_usage_us)
+                           : std::chrono::duration_cast<std::chrono::microseconds>(rusage_cpu);
   outcome.max_rss_kb = static_cast<uint64_t>(ru.ru_maxrss);
 
   const int status = sup->wait_status;
@@ -299,7 +317,7 @@ Result<std::unique_ptr<Runtime>> MakeNativeRuntime(const NativeRuntimeOptions& o
   }
   (void)landlock::Abi();
   (void)cgroup::Detect();
-  return std::unique_ptr<Runtime>(new NativeRuntime(*ids));
+  return std::unique_ptr<Runtime>(new NativeRuntime(*ids, options.keep_prepared_sandbox));
 }
 
 }  // namespace skillrt

@@ -28,8 +28,9 @@ std::vector<Setting> ForLimits(const Limits& limits, bool memory_in_cgroup) {
   return s;
 }
 
-void Apply(const std::vector<Setting>& settings, int err_fd) {
-  for (const Setting& setting : settings) {
+void Apply(const Setting* settings, size_t count, int err_fd) {
+  for (size_t i = 0; i < count; ++i) {
+    const Setting& setting = settings[i];
     if (::setrlimit(static_cast<__rlimit_resource>(setting.resource), &setting.value) != 0) {
       sandbox::ChildFail(err_fd, setting.name, errno);
     }

@@ -22,7 +22,7 @@ struct Setting {
 std::vector<Setting> ForLimits(const Limits& limits, bool memory_in_cgroup);
 
 /// Child side: applies `settings`. On failure reports on `err_fd` and exits.
-void Apply(const std::vector<Setting>& settings, int err_fd);
+void Apply(const Setting* settings, size_t count, int err_fd);
 
 }  // namespace skillrt::rlimit
 

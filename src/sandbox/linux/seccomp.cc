@@ -213,9 +213,9 @@ std::vector<std::string> DeniedSyscalls() {
   return names;
 }
 
-void Install(const Program& program, int err_fd) {
-  sock_fprog prog = {.len = static_cast<unsigned short>(program.instructions.size()),
-                     .filter = const_cast<sock_filter*>(program.instructions.data())};
+void Install(const sock_filter* instructions, size_t count, int err_fd) {
+  sock_fprog prog = {.len = static_cast<unsigned short>(count),
+                     .filter = const_cast<sock_filter*>(instructions)};
   if (::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) != 0) {
     sandbox::ChildFail(err_fd, "seccomp(SECCOMP_SET_MODE_FILTER)", errno);
   }

@@ -25,9 +25,9 @@ Result<const Program*> Filter(bool network);
 /// tests.
 std::vector<std::string> DeniedSyscalls();
 
-/// Child side: installs `program` for the calling thread, inherited by every descendant.
+/// Child side: installs the program for the calling thread, inherited by every descendant.
 /// REQUIRES: no_new_privs set. On failure reports on `err_fd` and exits.
-void Install(const Program& program, int err_fd);
+void Install(const sock_filter* instructions, size_t count, int err_fd);
 
 }  // namespace skillrt::seccomp
 
