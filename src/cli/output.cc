@@ -97,6 +97,8 @@ std::unique_ptr<Engine> OpenEngine(const GlobalOptions& global, int* exit_code) 
   EngineOptions options;
   options.home = global.home;
   options.skill_roots = global.skill_roots;
+  // One command, at most one run: a sandbox spawned ahead of need would only be killed at exit.
+  options.native.keep_prepared_sandbox = false;
   auto engine = Engine::Open(std::move(options));
   if (!engine) {
     PrintError(engine.error().message);
