@@ -37,8 +37,18 @@ using Clock = std::chrono::steady_clock;
 constexpr int kWarmupRuns = 5;
 // The skill directory's name; also the skill's name in its SKILL.md.
 constexpr char kSkillName[] = "spawnbench";
-// Where the trivial program is inside every sandbox.
-constexpr char kProgram[] = "/skill/trivial";
+// The programs every case can start, by benchmark argument: 0 is a static C program that
+// returns 0 (glibc start-up included); 1 is the same without any C library (bench/bare.c),
+// which leaves only what the spawning mechanism costs.
+constexpr const char* kPrograms[] = {"/skill/trivial", "/skill/bare"};
+constexpr const char* kProgramSources[] = {SKILLRT_BENCH_TRIVIAL,
+#ifdef SKILLRT_BENCH_BARE
+                                           SKILLRT_BENCH_BARE
+#else
+                                           ""
+#endif
+};
+const char* Program(const benchmark::State& state) { return kPrograms[state.range(0)]; }
 constexpr char kPathValue[] = "/usr/local/bin:/usr/bin:/bin";
 constexpr char kPath[] = "PATH=/usr/local/bin:/usr/bin:/bin";
 constexpr char kBwrap[] = "/usr/bin/bwrap";
@@ -64,30 +74,30 @@ const Fixture& GetFixture() {
     std::error_code ec;
     fs::create_directories(f->skill_dir, ec);
     if (!ec) fs::create_directories(f->home, ec);
-    if (!ec) {
-      fs::copy_file(SKILLRT_BENCH_TRIVIAL, f->skill_dir / "trivial",
-                    fs::copy_options::overwrite_existing, ec);
+    for (int i = 0; i < 2 && !ec; ++i) {
+      if (*kProgramSources[i] == '\0') continue;
+      const fs::path target = f->skill_dir / fs::path(kPrograms[i]).filename();
+      fs::copy_file(kProgramSources[i], target, fs::copy_options::overwrite_existing, ec);
+      if (!ec) fs::permissions(target, fs::perms(0755), ec);
     }
     if (ec) {
-      f->error = "cannot set up " + f->skill_dir.string() + " from " SKILLRT_BENCH_TRIVIAL ": " +
-                 ec.message();
+      f->error = "cannot set up " + f->skill_dir.string() + ": " + ec.message();
       return f;
     }
     fs::permissions(f->skill_dir, fs::perms(0755), ec);
-    fs::permissions(f->skill_dir / "trivial", fs::perms(0755), ec);
     std::ofstream(f->skill_dir / "SKILL.md")
         << "---\nname: " << kSkillName
         << "\ndescription: Exits at once; used to measure the cost of a sandboxed spawn.\n---\n"
            "Runs `/skill/trivial`, which does nothing.\n";
     std::ofstream(f->skill_dir / "skill.toml")
-        << "[capabilities]\ncommands = [\"" << kProgram << "\"]\n";
+        << "[capabilities]\ncommands = [\"" << kPrograms[0] << "\", \"" << kPrograms[1] << "\"]\n";
     return f;
   }();
   return *fixture;
 }
 
-// The Library case's p50, kept for the Bwrap case's ratio; 0 until the Library case ran.
-double g_library_p50_us = 0;
+// The Library case's p50 per program, kept for the Bwrap case's ratio; 0 until it ran.
+double g_library_p50_us[2] = {0, 0};
 // Runs started through the library so far in this process; numbers the run ids.
 uint64_t g_runs = 0;
 
@@ -141,8 +151,9 @@ Result<void> ExitedZero(const std::string& what, Result<int> status) {
 }
 
 void BM_ForkExec(benchmark::State& state) {
-  const std::vector<std::string> argv = {(GetFixture().skill_dir / "trivial").string()};
-  Measure(state, [&] { return ExitedZero("trivial", SpawnAndWait(argv, {kPath})); });
+  const std::vector<std::string> argv = {
+      (GetFixture().skill_dir / fs::path(Program(state)).filename()).string()};
+  Measure(state, [&] { return ExitedZero(argv[0], SpawnAndWait(argv, {kPath})); });
 }
 
 // Runs the trivial program through the native runtime; with `gap`, sleeps that long (untimed)
@@ -157,8 +168,8 @@ Summary MeasureLibrary(benchmark::State& state, std::chrono::milliseconds gap) {
   Plan plan;
   plan.skill_name = kSkillName;
   plan.skill_dir = GetFixture().skill_dir;
-  plan.argv = {kProgram};
-  plan.commands = {kProgram};
+  plan.argv = {Program(state)};
+  plan.commands = {Program(state)};
   plan.env = {kPath};
   const std::string run_prefix = "bench" + std::to_string(::getpid()) + "_";
   auto run_once = [&]() -> Result<void> {
@@ -177,7 +188,7 @@ Summary MeasureLibrary(benchmark::State& state, std::chrono::milliseconds gap) {
 }
 
 void BM_Library(benchmark::State& state) {
-  g_library_p50_us = MeasureLibrary(state, std::chrono::milliseconds(0)).p50_us;
+  g_library_p50_us[state.range(0)] = MeasureLibrary(state, std::chrono::milliseconds(0)).p50_us;
 }
 
 // The kernel makes the first write to a cgroup.procs file after an idle spell wait for an RCU
@@ -195,7 +206,7 @@ void BM_Cli(benchmark::State& state) {
   }
   const std::vector<std::string> argv = {SKILLRT_CLI_PATH, "--home", fixture.home.string(),
                                          "--quiet",        "exec",   fixture.skill_dir.string(),
-                                         "--",             kProgram};
+                                         "--",             Program(state)};
   const std::vector<std::string> env = {kPath, "SKILLRT_HOME=" + fixture.home.string(),
                                         "HOME=" + fixture.home.string()};
   Measure(state, [&] { return ExitedZero("skillrt exec", SpawnAndWait(argv, env)); });
@@ -246,21 +257,28 @@ void BM_Bwrap(benchmark::State& state) {
                                          "/tmp",
                                          "--chdir",
                                          "/skill",
-                                         kProgram};
+                                         Program(state)};
   const Summary s =
       Measure(state, [&] { return ExitedZero("bwrap", SpawnAndWait(argv, {kPath})); });
-  if (s.p50_us > 0 && g_library_p50_us > 0) {
-    state.counters["bwrap_over_library_p50"] = s.p50_us / g_library_p50_us;
+  if (s.p50_us > 0 && g_library_p50_us[state.range(0)] > 0) {
+    state.counters["bwrap_over_library_p50"] = s.p50_us / g_library_p50_us[state.range(0)];
   }
 }
 
 // Registration order is run order: Library before Bwrap, for the ratio. Iteration counts keep
 // the whole run under two minutes on a loaded two-core machine.
-BENCHMARK(BM_ForkExec)->Iterations(300)->UseManualTime()->Unit(benchmark::kMicrosecond);
-BENCHMARK(BM_Library)->Iterations(300)->UseManualTime()->Unit(benchmark::kMicrosecond);
-BENCHMARK(BM_LibrarySpaced)->Iterations(60)->UseManualTime()->Unit(benchmark::kMicrosecond);
-BENCHMARK(BM_Cli)->Iterations(150)->UseManualTime()->Unit(benchmark::kMicrosecond);
-BENCHMARK(BM_Bwrap)->Iterations(300)->UseManualTime()->Unit(benchmark::kMicrosecond);
+// Argument: which program (0 trivial with glibc, 1 bare). Library before Bwrap for the ratio.
+// Iteration counts keep the whole run near a minute on a two-core machine.
+#ifdef SKILLRT_BENCH_BARE
+#define SKILLRT_BENCH_PROGRAMS ->Arg(0)->Arg(1)
+#else
+#define SKILLRT_BENCH_PROGRAMS ->Arg(0)
+#endif
+BENCHMARK(BM_ForkExec) SKILLRT_BENCH_PROGRAMS->Iterations(300)->UseManualTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_Library) SKILLRT_BENCH_PROGRAMS->Iterations(300)->UseManualTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_LibrarySpaced)->Arg(0)->Iterations(60)->UseManualTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_Cli)->Arg(0)->Iterations(150)->UseManualTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_Bwrap) SKILLRT_BENCH_PROGRAMS->Iterations(300)->UseManualTime()->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 }  // namespace skillrt::bench
