@@ -86,12 +86,35 @@ class NativeRuntime final : public Runtime {
     return taken;
   }
 
+  // Removes a finished run's cgroup: on the background thread when there is one, so that the
+  // rmdir calls are not on the run's critical path; inline otherwise.
+  void Retire(cgroup::RunCgroup cg) {
+    if (spare_thread_.joinable()) {
+      {
+        std::lock_guard lock(mu_);
+        retired_.push_back(std::move(cg));
+      }
+      cv_.notify_one();
+    } else {
+      (void)cg.Destroy();
+    }
+  }
+
   // The spare's parent is this thread, which lives as long as the runtime: the child's
   // parent-death signal fires only when skillrt goes away.
   void SpareLoop() {
     std::unique_lock lock(mu_);
     while (true) {
-      cv_.wait(lock, [&] { return stopping_ || (want_spare_ && !spare_); });
+      cv_.wait(lock,
+               [&] { return stopping_ || !retired_.empty() || (want_spare_ && !spare_); });
+      if (!retired_.empty()) {
+        std::vector<cgroup::RunCgroup> retired = std::move(retired_);
+        retired_.clear();
+        lock.unlock();
+        retired.clear();  // Each destructor removes its cgroup directories.
+        lock.lock();
+        continue;
+      }
       if (stopping_) return;
       lock.unlock();
       const cgroup::Probe& cgroups = cgroup::Detect();
@@ -112,6 +135,7 @@ class NativeRuntime final : public Runtime {
   std::mutex mu_;
   std::condition_variable cv_;
   std::optional<SandboxProcess> spare_;  // Guarded by mu_.
+  std::vector<cgroup::RunCgroup> retired_;  // Guarded by mu_.
   bool want_spare_ = false;              // Guarded by mu_.
   bool stopping_ = false;                // Guarded by mu_.
   std::atomic<uint64_t> spare_serial_{0};
@@ -234,7 +258,8 @@ Result<Outcome> NativeRuntime::Run(const Plan& plan) {
   cgroup::Stats stats;
   if (process->cgroup) {
     stats = process->cgroup->ReadStats();
-    (void)process->cgroup->Destroy();
+    Retire(std::move(*process->cgroup));
+    process->cgroup.reset();
   }
   outcome.duration = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started);
 
