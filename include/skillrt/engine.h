@@ -71,8 +71,12 @@ class Engine {
   /// reaches a skill, refused or not, appends one audit record.
   Result<Outcome> Run(const RunRequest& request);
 
-  /// Runs `argv` inside the skill's sandbox. argv[0] not among the allowed commands gives
-  /// an Outcome with Status::kDenied (audited); other errors as for Run.
+  /// Runs `argv` inside the skill's sandbox. The risk guard (risk.h, docs/risk-guard.md)
+  /// checks it first: a single argument holding shell syntax is parsed as a command line (and
+  /// run with `sh -c` only if `sh` is allowed); wrappers such as `bash -c`, `env`, `xargs` and
+  /// `find -exec` are unwrapped; every simple command must be among the allowed commands on
+  /// its own, and critical risks are refused. A refusal is an Outcome with Status::kDenied
+  /// naming the command and the reason (audited); other errors as for Run.
   Result<Outcome> Exec(const ExecRequest& request);
 
   const Registry& registry() const { return registry_; }
