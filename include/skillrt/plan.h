@@ -32,7 +32,8 @@ struct BindMount {
 
 /// Everything a runtime needs for one run. Plain data.
 struct Plan {
-  std::string run_id;  ///< Unique id of the run ([A-Za-z0-9_-]; names its cgroup when spawned for it).
+  /// Unique id of the run, [A-Za-z0-9_-]; also names its cgroup when one is spawned for it.
+  std::string run_id;
   std::string skill_name;
   std::filesystem::path skill_dir;  ///< Host path; mounted read-only at /skill, the cwd.
   /// argv; argv[0] is a command name resolved on the sandbox PATH or an absolute path inside
