@@ -104,7 +104,8 @@ std::optional<std::string> HostPathOf(const Plan& plan, std::string_view inside)
 std::optional<std::string> Resolve(const Plan& plan, std::string_view command) {
   if (command.empty()) return std::nullopt;
   if (command.find('/') != std::string_view::npos) {
-    std::string inside = command[0] == '/' ? std::string(command) : "/skill/" + std::string(command);
+    std::string inside =
+        command[0] == '/' ? std::string(command) : "/skill/" + std::string(command);
     inside = std::filesystem::path(inside).lexically_normal().string();
     auto host = HostPathOf(plan, inside);
     if (host && IsExecutableFile(*host)) return inside;

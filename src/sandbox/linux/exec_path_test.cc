@@ -72,8 +72,9 @@ TEST(ExecPathTest, ClosureFollowsShebangAndEnvAndElfInterpreter) {
   EXPECT_EQ(a[0], "/skill/a.sh");
   EXPECT_EQ(a[1], "/bin/sh");
   // /bin/sh is a dynamically linked ELF program: its loader must be executable too.
-  EXPECT_TRUE(std::any_of(a.begin(), a.end(),
-                          [](const std::string& p) { return p.find("ld-linux") != std::string::npos; }));
+  EXPECT_TRUE(std::any_of(a.begin(), a.end(), [](const std::string& p) {
+    return p.find("ld-linux") != std::string::npos;
+  }));
 
   std::vector<std::string> b = Closure(plan, "/skill/b.py");
   EXPECT_NE(std::find(b.begin(), b.end(), "/usr/bin/env"), b.end());

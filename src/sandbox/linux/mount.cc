@@ -52,7 +52,9 @@ bool IsUnder(std::string_view path, std::string_view prefix) {
                             path[prefix.size()] == '/');
 }
 
-std::string Staged(std::string_view inside) { return std::string(kStagingDir) + std::string(inside); }
+std::string Staged(std::string_view inside) {
+  return std::string(kStagingDir) + std::string(inside);
+}
 
 }  // namespace
 
@@ -77,7 +79,9 @@ Result<void> PlanRoot(const Plan& plan, RootPlan* out) {
     if (S_ISLNK(st.st_mode)) {
       std::error_code ec;
       fs::path target = fs::read_symlink(dir, ec);
-      if (ec) return FailErrno(ErrorCode::kSandbox, std::string("readlink(") + dir + ")", ec.value());
+      if (ec) {
+        return FailErrno(ErrorCode::kSandbox, std::string("readlink(") + dir + ")", ec.value());
+      }
       root.ops.push_back({.kind = Op::Kind::kSymlink,
                           .path = root.Keep(Staged(dir)),
                           .arg = root.Keep(target.string())});

@@ -272,7 +272,9 @@ Result<Outcome> NativeRuntime::Run(const Plan& plan) {
   outcome.layers.insert(outcome.layers.end(),
                         {"pivot_root", "caps_dropped", "no_new_privs", "rlimits", "seccomp"});
   if (landlock_abi > 0) outcome.layers.push_back("landlock:v" + std::to_string(landlock_abi));
-  if (use_cgroup) outcome.layers.push_back("cgroup:" + std::string(cgroup::VersionName(cgroups.version)));
+  if (use_cgroup) {
+    outcome.layers.push_back("cgroup:" + std::string(cgroup::VersionName(cgroups.version)));
+  }
 
   const auto& ru = sup->usage;
   const auto rusage_cpu = std::chrono::seconds(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
@@ -291,7 +293,8 @@ Result<Outcome> NativeRuntime::Run(const Plan& plan) {
     outcome.status = Status::kError;
     outcome.exit_code = 127;
     outcome.signal.reset();
-    outcome.message = Error::FromErrno(ErrorCode::kIo, sup->failure->what, sup->failure->err).message;
+    outcome.message =
+        Error::FromErrno(ErrorCode::kIo, sup->failure->what, sup->failure->err).message;
   } else if (sup->timed_out) {
     outcome.status = Status::kTimeout;
     hit("wall_time");

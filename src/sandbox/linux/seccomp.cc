@@ -158,7 +158,8 @@ Result<Program> Compile(bool network) {
     return {};
   };
   for (uint64_t family = 0; family <= AF_INET6; ++family) {
-    const bool allowed = family == AF_UNIX || (network && (family == AF_INET || family == AF_INET6));
+    const bool allowed =
+        family == AF_UNIX || (network && (family == AF_INET || family == AF_INET6));
     if (allowed) continue;
     const scmp_arg_cmp cmp = SCMP_A0(SCMP_CMP_EQ, family);
     if (auto r = deny_socket(1, &cmp); !r) return std::unexpected(r.error());

@@ -47,11 +47,9 @@ Result<void> WriteIdMaps(pid_t pid, const IdMap& map) {
   if (!map.privileged) {
     if (auto r = WriteProcFile(pid, "setgroups", "deny"); !r) return r;
   }
-  if (auto r = WriteProcFile(pid, "uid_map",
-                             std::to_string(kInsideUid) + " " + std::to_string(map.host_uid) + " 1\n");
-      !r) {
-    return r;
-  }
+  const std::string uid_map =
+      std::to_string(kInsideUid) + " " + std::to_string(map.host_uid) + " 1\n";
+  if (auto r = WriteProcFile(pid, "uid_map", uid_map); !r) return r;
   return WriteProcFile(pid, "gid_map",
                        std::to_string(kInsideGid) + " " + std::to_string(map.host_gid) + " 1\n");
 }
