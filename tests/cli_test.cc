@@ -12,34 +12,18 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "cli_runner.h"
 #include "test_util.h"
-
-extern char** environ;
 
 namespace skillrt {
 namespace {
 
+using skillrt::testing::CliResult;
+using skillrt::testing::Lines;
 using skillrt::testing::ReadFile;
+using skillrt::testing::RunCli;
 using skillrt::testing::TempDir;
 using skillrt::testing::WriteFile;
-
-struct CliResult {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
-
-std::vector<std::string> Lines(const std::string& text) {
-  std::vector<std::string> lines;
-  size_t start = 0;
-  while (start < text.size()) {
-    size_t end = text.find('\n', start);
-    if (end == std::string::npos) end = text.size();
-    lines.push_back(text.substr(start, end - start));
-    start = end + 1;
-  }
-  return lines;
-}
 
 class CliTest : public ::testing::Test {
  protected:
@@ -51,47 +35,9 @@ class CliTest : public ::testing::Test {
     std::filesystem::create_directories(skills_);
   }
 
-  // Runs the CLI with `args`, stdin from `stdin_data`, stdout and stderr captured. The
-  // environment is the test's minus every SKILLRT_ variable, plus SKILLRT_HOME.
+  // Runs the CLI with `args` and `stdin_data` (tests/cli_runner.h).
   CliResult Cli(const std::vector<std::string>& args, const std::string& stdin_data = "") {
-    std::filesystem::path in = tmp_.path() / "stdin";
-    std::filesystem::path out = tmp_.path() / "stdout";
-    std::filesystem::path err = tmp_.path() / "stderr";
-    WriteFile(in, stdin_data);
-    std::vector<std::string> env;
-    for (char** e = environ; *e != nullptr; ++e) {
-      if (std::strncmp(*e, "SKILLRT_", 8) != 0) env.emplace_back(*e);
-    }
-    env.push_back("SKILLRT_HOME=" + home_.string());
-    std::vector<std::string> argv = {SKILLRT_CLI_PATH};
-    argv.insert(argv.end(), args.begin(), args.end());
-
-    std::vector<char*> argv_ptrs, env_ptrs;
-    for (auto& a : argv) argv_ptrs.push_back(a.data());
-    argv_ptrs.push_back(nullptr);
-    for (auto& e : env) env_ptrs.push_back(e.data());
-    env_ptrs.push_back(nullptr);
-
-    pid_t pid = ::fork();
-    if (pid == 0) {
-      int fd_in = ::open(in.c_str(), O_RDONLY);
-      int fd_out = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      int fd_err = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      if (fd_in < 0 || fd_out < 0 || fd_err < 0) ::_exit(126);
-      ::dup2(fd_in, 0);
-      ::dup2(fd_out, 1);
-      ::dup2(fd_err, 2);
-      ::execve(argv_ptrs[0], argv_ptrs.data(), env_ptrs.data());
-      ::_exit(127);
-    }
-    CliResult result;
-    int status = 0;
-    if (pid > 0 && ::waitpid(pid, &status, 0) == pid && WIFEXITED(status)) {
-      result.exit_code = WEXITSTATUS(status);
-    }
-    result.out = ReadFile(out);
-    result.err = ReadFile(err);
-    return result;
+    return RunCli(tmp_.path(), home_, args, stdin_data);
   }
 
   // A skill whose entry point reads {"a": x, "b": y} on stdin and prints {"sum": x + y}.

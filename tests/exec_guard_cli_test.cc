@@ -14,22 +14,17 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "cli_runner.h"
 #include "test_util.h"
-
-extern char** environ;
 
 namespace skillrt {
 namespace {
 
+using skillrt::testing::CliResult;
 using skillrt::testing::ReadFile;
+using skillrt::testing::RunCli;
 using skillrt::testing::TempDir;
 using skillrt::testing::WriteFile;
-
-struct CliRun {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
 
 class ExecGuardCliTest : public ::testing::Test {
  protected:
@@ -49,43 +44,11 @@ class ExecGuardCliTest : public ::testing::Test {
                                       commands + "\n\n[limits]\nwall_time_ms = 10000\n");
   }
 
-  // Runs the CLI with a private SKILLRT_HOME and no other SKILLRT_ variables.
-  CliRun Cli(const std::vector<std::string>& args) {
-    std::filesystem::path out = tmp_.path() / "stdout";
-    std::filesystem::path err = tmp_.path() / "stderr";
-    std::vector<std::string> env;
-    for (char** e = environ; *e != nullptr; ++e) {
-      if (std::strncmp(*e, "SKILLRT_", 8) != 0) env.emplace_back(*e);
-    }
-    env.push_back("SKILLRT_HOME=" + home_.string());
-    std::vector<std::string> argv = {SKILLRT_CLI_PATH, "--skills", skills_.string()};
-    argv.insert(argv.end(), args.begin(), args.end());
-    std::vector<char*> argv_ptrs, env_ptrs;
-    for (auto& a : argv) argv_ptrs.push_back(a.data());
-    argv_ptrs.push_back(nullptr);
-    for (auto& e : env) env_ptrs.push_back(e.data());
-    env_ptrs.push_back(nullptr);
-
-    pid_t pid = ::fork();
-    if (pid == 0) {
-      int fd_in = ::open("/dev/null", O_RDONLY);
-      int fd_out = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      int fd_err = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      if (fd_in < 0 || fd_out < 0 || fd_err < 0) ::_exit(126);
-      ::dup2(fd_in, 0);
-      ::dup2(fd_out, 1);
-      ::dup2(fd_err, 2);
-      ::execve(argv_ptrs[0], argv_ptrs.data(), env_ptrs.data());
-      ::_exit(127);
-    }
-    CliRun result;
-    int status = 0;
-    if (pid > 0 && ::waitpid(pid, &status, 0) == pid && WIFEXITED(status)) {
-      result.exit_code = WEXITSTATUS(status);
-    }
-    result.out = ReadFile(out);
-    result.err = ReadFile(err);
-    return result;
+  // Runs the CLI with `args` over this test's skills (tests/cli_runner.h).
+  CliResult Cli(const std::vector<std::string>& args) {
+    std::vector<std::string> all = {"--skills", skills_.string()};
+    all.insert(all.end(), args.begin(), args.end());
+    return RunCli(tmp_.path(), home_, all);
   }
 
   // The audit records with this run id, read from the log file itself.
@@ -122,7 +85,7 @@ TEST_F(ExecGuardCliTest, SmuggledCommandsAreRefusedAndAudited) {
   for (const std::vector<std::string>& argv : attempts) {
     std::vector<std::string> args = {"exec", "pytest-only", "--json", "--"};
     args.insert(args.end(), argv.begin(), argv.end());
-    CliRun r = Cli(args);
+    CliResult r = Cli(args);
     std::string shown = argv[0] + (argv.size() > 1 ? " ..." : "");
     if (argv == std::vector<std::string>{"pytest", "&&", "rm"}) {
       // Positive control of the literal form: allowed by the guard; pytest itself is not
@@ -147,7 +110,7 @@ TEST_F(ExecGuardCliTest, SmuggledCommandsAreRefusedAndAudited) {
 }
 
 TEST_F(ExecGuardCliTest, RefusalNamesTheCommandAndTheReason) {
-  CliRun r = Cli({"exec", "pytest-only", "--json", "--", "pytest && rm -rf /"});
+  CliResult r = Cli({"exec", "pytest-only", "--json", "--", "pytest && rm -rf /"});
   ASSERT_EQ(r.exit_code, 3) << r.out << r.err;
   std::string message = nlohmann::json::parse(r.out)["message"];
   EXPECT_NE(message.find("command 'rm' is not allowed"), std::string::npos) << message;
@@ -167,7 +130,7 @@ TEST_F(ExecGuardCliTest, RefusalNamesTheCommandAndTheReason) {
 
 TEST_F(ExecGuardCliTest, CriticalRiskIsRefusedEvenForAnAllowedCommand) {
   WriteSkill("remover", "[\"rm\"]");
-  CliRun r = Cli({"exec", "remover", "--json", "--", "rm", "-rf", "/"});
+  CliResult r = Cli({"exec", "remover", "--json", "--", "rm", "-rf", "/"});
   ASSERT_EQ(r.exit_code, 3) << r.out << r.err;
   nlohmann::json j = nlohmann::json::parse(r.out);
   EXPECT_EQ(j["status"], "denied");
@@ -177,7 +140,7 @@ TEST_F(ExecGuardCliTest, CriticalRiskIsRefusedEvenForAnAllowedCommand) {
 
 TEST_F(ExecGuardCliTest, AnAllowedShellCommandLineRuns) {
   WriteSkill("echoer", "[\"sh\", \"echo\"]");
-  CliRun r = Cli({"exec", "echoer", "--json", "--", "echo a && echo b"});
+  CliResult r = Cli({"exec", "echoer", "--json", "--", "echo a && echo b"});
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   nlohmann::json j = nlohmann::json::parse(r.out);
   EXPECT_EQ(j["status"], "ok") << r.out;
