@@ -67,19 +67,6 @@ inline CliResult RunCli(const std::filesystem::path& io_dir, const std::filesyst
   return result;
 }
 
-/// `text` split at newlines, without them; no empty last element for a trailing newline.
-inline std::vector<std::string> Lines(const std::string& text) {
-  std::vector<std::string> lines;
-  size_t start = 0;
-  while (start < text.size()) {
-    size_t end = text.find('\n', start);
-    if (end == std::string::npos) end = text.size();
-    lines.push_back(text.substr(start, end - start));
-    start = end + 1;
-  }
-  return lines;
-}
-
 }  // namespace skillrt::testing
 
 #endif  // SKILLRT_TESTS_CLI_RUNNER_H_

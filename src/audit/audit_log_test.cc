@@ -18,21 +18,10 @@
 namespace skillrt {
 namespace {
 
+using skillrt::testing::Lines;
 using skillrt::testing::ReadFile;
 using skillrt::testing::TempDir;
 using skillrt::testing::WriteFile;
-
-std::vector<std::string> Lines(const std::string& text) {
-  std::vector<std::string> lines;
-  size_t start = 0;
-  while (start < text.size()) {
-    size_t end = text.find('\n', start);
-    if (end == std::string::npos) end = text.size();
-    lines.push_back(text.substr(start, end - start));
-    start = end + 1;
-  }
-  return lines;
-}
 
 TEST(AuditLogTest, CreatesPrivateFileAndDirectory) {
   TempDir tmp;

@@ -11,6 +11,8 @@
 #include <utility>
 #include <vector>
 
+#include "util/json_pointer.h"
+
 namespace skillrt {
 namespace {
 
@@ -127,17 +129,7 @@ void AppendString(std::string_view s, std::string* out) {
 
 // "/a/0/b~1c": RFC 6901 pointer to a member `name` of the value at `parent`.
 std::string ChildPointer(const std::string& parent, std::string_view name) {
-  std::string out = parent + "/";
-  for (char c : name) {
-    if (c == '~') {
-      out += "~0";
-    } else if (c == '/') {
-      out += "~1";
-    } else {
-      out += c;
-    }
-  }
-  return out;
+  return parent + "/" + JsonPointerToken(name);
 }
 
 class Writer {

@@ -9,6 +9,7 @@
 
 #include "skill/manifest_internal.h"
 #include "skillrt/manifest.h"
+#include "util/json_pointer.h"
 
 namespace skillrt {
 namespace {
@@ -22,20 +23,6 @@ constexpr std::size_t kMaxPatternSubjectBytes = 4096;
 
 constexpr std::string_view kTypeNames[] = {"null",   "boolean", "object", "array",
                                            "number", "integer", "string"};
-
-std::string EscapePointerToken(std::string_view token) {
-  std::string out;
-  for (char c : token) {
-    if (c == '~') {
-      out += "~0";
-    } else if (c == '/') {
-      out += "~1";
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
 
 std::string JsonTypeName(const json& v) {
   switch (v.type()) {
@@ -269,7 +256,7 @@ class Validator {
       if (extra) sub = additional;
       if (sub == nullptr) continue;
       std::size_t mark = pointer_.size();
-      pointer_ += "/" + EscapePointerToken(key);
+      pointer_ += "/" + JsonPointerToken(key);
       if (extra && sub->is_boolean() && !sub->get<bool>()) {
         return "property '" + key + "' is not allowed (additionalProperties is false)";
       }
@@ -286,7 +273,7 @@ class Validator {
 std::optional<std::string> CheckSchemaAt(const json& schema, const std::string& pointer,
                                          int depth) {
   auto at = [&](std::string_view key) {
-    return (pointer.empty() ? "" : pointer) + "/" + EscapePointerToken(key);
+    return (pointer.empty() ? "" : pointer) + "/" + JsonPointerToken(key);
   };
   if (depth > kMaxSchemaDepth) return "schema nests deeper than 64 levels";
   if (schema.is_boolean()) return std::nullopt;
@@ -345,7 +332,7 @@ std::optional<std::string> CheckSchemaAt(const json& schema, const std::string& 
   if (auto it = schema.find("properties"); it != schema.end()) {
     if (!it->is_object()) return at("properties") + ": expected an object";
     for (const auto& [key, sub] : it->items()) {
-      if (auto problem = CheckSchemaAt(sub, at("properties") + "/" + EscapePointerToken(key),
+      if (auto problem = CheckSchemaAt(sub, at("properties") + "/" + JsonPointerToken(key),
                                        depth + 1)) {
         return problem;
       }
