@@ -31,6 +31,8 @@ struct EngineOptions {
   std::vector<std::filesystem::path> skill_roots;
   /// Native sandbox options.
   NativeRuntimeOptions native;
+  /// WebAssembly runtime options; an empty cache_dir means <home>/cache/wasm.
+  WasmRuntimeOptions wasm;
 };
 
 /// Caller-side narrowing of a run; fields left empty keep the manifest's values.
@@ -85,13 +87,14 @@ class Engine {
 
  private:
   Engine(std::filesystem::path home, Registry registry, std::unique_ptr<AuditLog> audit,
-         std::unique_ptr<Runtime> native);
+         std::unique_ptr<Runtime> native, std::unique_ptr<Runtime> wasm);
   Result<Outcome> Execute(const Skill& skill, Plan plan, const nlohmann::json& invocation);
 
   std::filesystem::path home_;
   Registry registry_;
   std::unique_ptr<AuditLog> audit_;
   std::unique_ptr<Runtime> native_;
+  std::unique_ptr<Runtime> wasm_;
 };
 
 /// $SKILLRT_HOME if set and non-empty, else $HOME/.skillrt.

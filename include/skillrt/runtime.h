@@ -2,6 +2,9 @@
 #ifndef SKILLRT_RUNTIME_H_
 #define SKILLRT_RUNTIME_H_
 
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
 #include <memory>
 #include <string_view>
 
@@ -42,6 +45,48 @@ struct NativeRuntimeOptions {
 /// rlimits (docs/sandbox.md). Probes the kernel once (Landlock ABI, cgroup version) and
 /// precompiles the seccomp filter. kUnsupported if user namespaces are unavailable.
 Result<std::unique_ptr<Runtime>> MakeNativeRuntime(const NativeRuntimeOptions& options = {});
+
+/// Options of the WebAssembly runtime (docs/wasm.md). The defaults suit a host that runs a
+/// few calls at a time; every field bounds what a hostile module can make the host do.
+struct WasmRuntimeOptions {
+  /// Directory of compiled modules and components (Wasmtime's serialized form, keyed by the
+  /// module's sha256, the Wasmtime version and this configuration). Created with mode 0700;
+  /// entries not owned by the caller, writable by others or failing their checksum are
+  /// ignored and rewritten. Must not be a path any skill can write (the engine uses
+  /// <home>/cache/wasm). Empty: compile every module once per process, keep nothing on disk.
+  std::filesystem::path cache_dir;
+  /// Directory under which each call's scratch directory (the guest's /tmp) is made and
+  /// removed after the call. Empty: $TMPDIR, else /tmp.
+  std::filesystem::path scratch_root;
+  /// Largest module or component file accepted, in bytes; a larger one is refused before
+  /// it is read.
+  uint64_t max_module_bytes = 64ull << 20;
+  /// Longest a compilation may take. A compile past it is abandoned (its result discarded)
+  /// and the call fails; while an abandoned compile still runs, further compiles are refused,
+  /// so that a compile bomb holds at most one thread.
+  std::chrono::milliseconds compile_timeout{20'000};
+  /// Largest native stack WebAssembly code may use, in bytes; deeper recursion traps.
+  uint64_t max_wasm_stack_bytes = 1ull << 20;
+  /// Largest linear memory any call may have, in bytes: the pooling allocator's slot size.
+  /// A manifest's limits.memory_mb is applied per call below this.
+  uint64_t max_memory_bytes = 4ull << 30;
+  /// Largest table, in elements.
+  uint32_t max_table_elements = 1u << 20;
+  /// Instances alive at once across all calls (slots of the pooling allocator). A call that
+  /// finds none free fails with kUnsupported rather than waiting.
+  uint32_t pool_instances = 128;
+  /// Core instances one call may create (a component creates several).
+  uint32_t max_instances_per_call = 64;
+  /// Compiled modules kept in memory, least recently used evicted first.
+  uint32_t max_cached_modules = 64;
+};
+
+/// Creates the WebAssembly runtime: one shared Wasmtime engine (Cranelift, pooling
+/// allocator, epoch interruption driven by one ticker thread), running WASI preview 1
+/// command modules and components (wasi:cli/command or the world in wit/skillrt.wit) with a
+/// fresh store and instance per call. Thread-safe. kUnsupported if Wasmtime cannot be
+/// configured as asked (for example, the pooling allocator cannot reserve its memory).
+Result<std::unique_ptr<Runtime>> MakeWasmRuntime(const WasmRuntimeOptions& options = {});
 
 }  // namespace skillrt
 

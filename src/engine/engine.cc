@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include <cerrno>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -20,31 +21,37 @@
 namespace skillrt {
 namespace {
 
-// Creates the native sandbox on the first run rather than when the engine opens, so that
-// listing, inspecting and validating skills work on hosts without user namespaces. The
-// kernel probe runs once; its failure is remembered and returned by every run.
-class LazyNativeRuntime : public Runtime {
+// Creates a runtime on its first run rather than when the engine opens, so that listing,
+// inspecting and validating skills work on hosts without user namespaces (native) and cost
+// nothing for runtimes no skill uses. The factory runs once; its failure is remembered and
+// returned by every run.
+class LazyRuntime : public Runtime {
  public:
-  explicit LazyNativeRuntime(NativeRuntimeOptions options) : options_(options) {}
+  using Factory = std::function<Result<std::unique_ptr<Runtime>>()>;
+  LazyRuntime(std::string_view name, Factory factory)
+      : name_(name), factory_(std::move(factory)) {}
 
-  std::string_view Name() const override { return "native"; }
+  std::string_view Name() const override { return name_; }
 
   Result<Outcome> Run(const Plan& plan) override {
     std::call_once(once_, [this] {
-      auto runtime = MakeNativeRuntime(options_);
+      auto runtime = factory_();
       if (runtime) {
         inner_ = std::move(*runtime);
       } else {
         error_ = runtime.error();
       }
     });
-    if (!inner_) return std::unexpected(error_.value_or(Error::Make(
-                      ErrorCode::kInternal, "native runtime could not be created")));
+    if (!inner_) {
+      return std::unexpected(error_.value_or(Error::Make(
+          ErrorCode::kInternal, std::string(name_) + " runtime could not be created")));
+    }
     return inner_->Run(plan);
   }
 
  private:
-  NativeRuntimeOptions options_;
+  std::string_view name_;
+  Factory factory_;
   std::once_flag once_;
   std::unique_ptr<Runtime> inner_;  // Written once under once_, then only read.
   std::optional<Error> error_;
@@ -215,11 +222,12 @@ std::filesystem::path DefaultHome() {
 }
 
 Engine::Engine(std::filesystem::path home, Registry registry, std::unique_ptr<AuditLog> audit,
-               std::unique_ptr<Runtime> native)
+               std::unique_ptr<Runtime> native, std::unique_ptr<Runtime> wasm)
     : home_(std::move(home)),
       registry_(std::move(registry)),
       audit_(std::move(audit)),
-      native_(std::move(native)) {}
+      native_(std::move(native)),
+      wasm_(std::move(wasm)) {}
 
 Engine::~Engine() = default;
 
@@ -244,9 +252,15 @@ Result<std::unique_ptr<Engine>> Engine::Open(EngineOptions options) {
   auto audit = AuditLog::Open(home / "audit.log");
   if (!audit) return std::unexpected(audit.error());
   Registry registry(Registry::DefaultRoots(options.skill_roots, home));
-  return std::unique_ptr<Engine>(
-      new Engine(home, std::move(registry), std::make_unique<AuditLog>(std::move(*audit)),
-                 std::make_unique<LazyNativeRuntime>(options.native)));
+  // Compiled WebAssembly lives with the rest of the private state, where no skill can write.
+  if (options.wasm.cache_dir.empty()) options.wasm.cache_dir = home / "cache" / "wasm";
+  auto native = std::make_unique<LazyRuntime>(
+      "native", [native_options = options.native] { return MakeNativeRuntime(native_options); });
+  auto wasm = std::make_unique<LazyRuntime>(
+      "wasm", [wasm_options = options.wasm] { return MakeWasmRuntime(wasm_options); });
+  return std::unique_ptr<Engine>(new Engine(home, std::move(registry),
+                                            std::make_unique<AuditLog>(std::move(*audit)),
+                                            std::move(native), std::move(wasm)));
 }
 
 Result<Outcome> Engine::Run(const RunRequest& request) {
@@ -261,7 +275,7 @@ Result<Outcome> Engine::Run(const RunRequest& request) {
       Invocation("run", manifest.entry ? manifest.entry->argv : std::vector<std::string>{},
                  input_text);
 
-  if (manifest.runtime != RuntimeKind::kNative) {
+  if (manifest.runtime == RuntimeKind::kContainer) {
     return Refuse(*audit_, *skill, *run_id, invocation, request.overrides,
                   Error::Make(ErrorCode::kUnsupported,
                               "runtime '" + std::string(RuntimeKindName(manifest.runtime)) +
@@ -297,8 +311,10 @@ Result<Outcome> Engine::Exec(const ExecRequest& request) {
   if (manifest.runtime != RuntimeKind::kNative) {
     return Refuse(*audit_, *skill, *run_id, invocation, request.overrides,
                   Error::Make(ErrorCode::kUnsupported,
-                              "runtime '" + std::string(RuntimeKindName(manifest.runtime)) +
-                                  "' is not available in this build"));
+                              "exec runs commands in the native sandbox; skill '" +
+                                  skill->meta.name + "' uses the " +
+                                  std::string(RuntimeKindName(manifest.runtime)) +
+                                  " runtime (use run)"));
   }
   // Checked before planning so that a refusal is audited like any other; the audit record
   // keeps the argv as the caller gave it.
@@ -317,7 +333,8 @@ Result<Outcome> Engine::Execute(const Skill& skill, Plan plan, const nlohmann::j
   nlohmann::json record =
       BaseRecord(skill, plan.run_id, "run", invocation, plan.level, plan.limits);
 
-  auto result = native_->Run(plan);
+  Runtime& runtime = skill.manifest.runtime == RuntimeKind::kWasm ? *wasm_ : *native_;
+  auto result = runtime.Run(plan);
   if (!result) {
     AddError(record, result.error());
     return AfterAudit(audit_->Append(record), std::unexpected(result.error()));

@@ -151,9 +151,13 @@ Result<Plan> BuildPlan(const Skill& skill, std::vector<std::string> argv, std::s
     }
     env.emplace_back(name, std::move(value));
   };
-  for (const std::string& entry : BaseEnvironment(plan.run_id)) {
-    size_t eq = entry.find('=');
-    env.emplace_back(entry.substr(0, eq), entry.substr(eq + 1));
+  // A WebAssembly guest sees only the variables its manifest declares: it has no PATH, home
+  // or locale to find, and its files are at fixed preopens (/skill, /tmp).
+  if (manifest.runtime != RuntimeKind::kWasm) {
+    for (const std::string& entry : BaseEnvironment(plan.run_id)) {
+      size_t eq = entry.find('=');
+      env.emplace_back(entry.substr(0, eq), entry.substr(eq + 1));
+    }
   }
   for (const std::string& name : manifest.capabilities.env.pass) {
     if (auto ok = CheckEnvName(manifest_file, "capabilities.env.pass", name); !ok) {

@@ -273,13 +273,20 @@ Manifest InferManifest(const fs::path& dir) {
     std::string name = it->path().filename().string();
     if (name.starts_with(".")) continue;
     if (!it->is_regular_file(ec) || it->is_symlink(ec)) continue;
-    // .wasm modules are not inferred yet; only Python and shell scripts are.
-    if (name.ends_with(".py") || name.ends_with(".sh")) scripts.push_back(name);
+    if (name.ends_with(".py") || name.ends_with(".sh") || name.ends_with(".wasm")) {
+      scripts.push_back(name);
+    }
   }
   if (scripts.size() == 1) {
     const std::string& script = scripts.front();
-    manifest.entry = EntryPoint{
-        .argv = {script.ends_with(".py") ? "python3" : "bash", "scripts/" + script}};
+    if (script.ends_with(".wasm")) {
+      // A module or a component: the WebAssembly runtime tells them apart.
+      manifest.runtime = RuntimeKind::kWasm;
+      manifest.entry = EntryPoint{.argv = {"scripts/" + script}};
+    } else {
+      manifest.entry = EntryPoint{
+          .argv = {script.ends_with(".py") ? "python3" : "bash", "scripts/" + script}};
+    }
   }
   return manifest;
 }

@@ -1,0 +1,795 @@
+// The WebAssembly runtime (include/skillrt/runtime.h, docs/wasm.md): WASI preview 1 command
+// modules and components under one shared Wasmtime engine, a fresh store and instance per
+// call, capabilities granted only as the plan says.
+//
+// What a guest can reach is what WASI gives it, and WASI gives it only what the store's WASI
+// context holds: the preopened directories (the skill directory read-only at /skill, a
+// scratch directory at /tmp, declared paths at their own path), the plan's environment, the
+// plan's arguments, stdin bytes and captured stdout and stderr. Wasmtime's WASI context
+// starts with no network access and no name lookup, and skillrt never grants either. Paths
+// are resolved by Wasmtime's capability-based filesystem layer, which refuses `..` and
+// symlinks that lead out of a preopen.
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <wasi.h>
+#include <wasmtime.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <condition_variable>
+#include <cstring>
+#include <fstream>
+#include <list>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "skillrt/runtime.h"
+#include "util/fd.h"
+#include "util/sha256.h"
+#include "wasm/compile_cache.h"
+#include "wasm/wasmtime_util.h"
+
+#include <fcntl.h>
+
+namespace skillrt {
+namespace {
+
+using wasm::ComponentLinkerPtr;
+using wasm::ComponentPtr;
+using wasm::EnginePtr;
+using wasm::ErrorMessage;
+using wasm::ErrorPtr;
+using wasm::ExportIndexPtr;
+using wasm::InstancePrePtr;
+using wasm::LinkerPtr;
+using wasm::ModulePtr;
+using wasm::StorePtr;
+using wasm::TrapMessage;
+using wasm::TrapPtr;
+using wasm::WasiConfigPtr;
+
+using Clock = std::chrono::steady_clock;
+
+// The epoch ticker's period: the resolution of wall-clock, CPU and output checks.
+constexpr std::chrono::milliseconds kTick{1};
+// The scratch directory's size is summed every this many ticks.
+constexpr uint64_t kScratchCheckTicks = 20;
+// Tables and memories one call may create (a component has a few of each).
+constexpr int64_t kMaxTablesPerCall = 64;
+constexpr int64_t kMaxMemoriesPerCall = 64;
+
+// What a file holds, from its 8-byte preamble: "\0asm" and a version (1 for a core module),
+// then a layer (0 for a module, 1 for a component; WebAssembly core spec 5.5.16 and the
+// component model's Binary.md).
+enum class BinaryKind { kModule, kComponent, kUnknown };
+
+BinaryKind KindOf(const std::vector<uint8_t>& bytes) {
+  if (bytes.size() < 8 || std::memcmp(bytes.data(), "\0asm", 4) != 0) return BinaryKind::kUnknown;
+  if (bytes[6] == 0 && bytes[7] == 0) return BinaryKind::kModule;
+  if (bytes[6] == 1 && bytes[7] == 0) return BinaryKind::kComponent;
+  return BinaryKind::kUnknown;
+}
+
+// A compiled module with its imports resolved against WASI preview 1, or a compiled
+// component with the function to call located. Immutable after creation; shared by calls.
+struct Compiled {
+  BinaryKind kind = BinaryKind::kUnknown;
+  ModulePtr module;
+  InstancePrePtr pre;  // Module only: the linker's work done once.
+  ComponentPtr component;
+  // Component only: the function to call, and whether it is the skillrt world's `run`
+  // (input string in, result out) rather than wasi:cli/run's `run` (no arguments).
+  ExportIndexPtr run;
+  bool skillrt_world = false;
+  std::string source;  // "compiled" or "disk cache": how this process got it.
+};
+
+// Everything calls and abandoned compiles share; kept alive by whichever holds it last.
+struct Shared {
+  EnginePtr engine;
+  LinkerPtr linker;                     // WASI preview 1 for modules.
+  ComponentLinkerPtr component_linker;  // WASI 0.2 for components.
+  std::string config_fingerprint;       // Part of every cache key.
+  std::atomic<int> abandoned_compiles{0};
+};
+
+// Per-call state read by the epoch callback and the output sinks, on the calling thread.
+struct CallState {
+  Clock::time_point deadline;
+  int64_t cpu_limit_ns = 0;
+  int64_t cpu_start_ns = 0;
+  uint64_t ticks = 0;
+  std::filesystem::path scratch;
+  uint64_t scratch_limit = 0;
+  bool timed_out = false;
+  bool cpu_exceeded = false;
+  bool output_exceeded = false;
+  bool scratch_exceeded = false;
+};
+
+// One captured stream: keeps the first `cap` bytes, counts the rest.
+struct Sink {
+  CapturedStream* stream;
+  uint64_t cap;
+  CallState* state;
+};
+
+ptrdiff_t WriteToSink(void* data, const unsigned char* bytes, size_t size) {
+  Sink* sink = static_cast<Sink*>(data);
+  CapturedStream& stream = *sink->stream;
+  stream.total_bytes += size;
+  if (stream.data.size() < sink->cap) {
+    size_t take = std::min<uint64_t>(size, sink->cap - stream.data.size());
+    stream.data.append(reinterpret_cast<const char*>(bytes), take);
+  }
+  if (stream.total_bytes > sink->cap) {
+    // Like the native runtime: a stream past its cap stops the run. The write itself
+    // succeeds; the next epoch tick ends the call.
+    stream.truncated = true;
+    sink->state->output_exceeded = true;
+  }
+  return static_cast<ptrdiff_t>(size);
+}
+
+int64_t ThreadCpuNs() {
+  struct timespec ts;
+  ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
+uint64_t TreeBytes(const std::filesystem::path& dir) {
+  uint64_t total = 0;
+  std::error_code ec;
+  for (auto it = std::filesystem::recursive_directory_iterator(
+           dir, std::filesystem::directory_options::skip_permission_denied, ec);
+       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+    struct stat st;
+    if (::lstat(it->path().c_str(), &st) == 0) total += static_cast<uint64_t>(st.st_blocks) * 512;
+  }
+  return total;
+}
+
+// Called by Wasmtime each time the running guest passes its epoch deadline (every tick):
+// ends the call when a limit is crossed, else extends the deadline by one tick.
+wasmtime_error_t* OnEpochDeadline(wasmtime_context_t*, void* data, uint64_t* delta,
+                                  wasmtime_update_deadline_kind_t* kind) {
+  CallState* state = static_cast<CallState*>(data);
+  ++state->ticks;
+  if (Clock::now() >= state->deadline) {
+    state->timed_out = true;
+    return wasmtime_error_new("wall-clock limit reached");
+  }
+  if (state->output_exceeded) return wasmtime_error_new("output limit reached");
+  if (ThreadCpuNs() - state->cpu_start_ns > state->cpu_limit_ns) {
+    state->cpu_exceeded = true;
+    return wasmtime_error_new("CPU time limit reached");
+  }
+  if (state->ticks % kScratchCheckTicks == 0 && TreeBytes(state->scratch) > state->scratch_limit) {
+    state->scratch_exceeded = true;
+    return wasmtime_error_new("scratch space limit reached");
+  }
+  *delta = 1;
+  *kind = WASMTIME_UPDATE_DEADLINE_CONTINUE;
+  return nullptr;
+}
+
+Result<std::vector<uint8_t>> ReadModuleFile(const Plan& plan, uint64_t max_bytes) {
+  const std::string& name = plan.argv.front();
+  const std::filesystem::path relative(name);
+  if (relative.is_absolute() || name.find("..") != std::string::npos) {
+    return Fail(ErrorCode::kValidation, (plan.skill_dir / "skill.toml").string() +
+                                            ": entry.argv[0]: '" + name +
+                                            "' must be a path inside the skill directory");
+  }
+  std::error_code ec;
+  const std::filesystem::path dir = std::filesystem::canonical(plan.skill_dir, ec);
+  if (ec) return FailErrno(ErrorCode::kIo, "realpath(" + plan.skill_dir.string() + ")", ec.value());
+  const std::filesystem::path path = std::filesystem::weakly_canonical(dir / relative, ec);
+  if (ec || !path.string().starts_with(dir.string() + "/")) {
+    return Fail(ErrorCode::kValidation, (plan.skill_dir / "skill.toml").string() +
+                                            ": entry.argv[0]: '" + name +
+                                            "' leaves the skill directory");
+  }
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+  if (!fd.valid()) return FailErrno(ErrorCode::kNotFound, "open(" + path.string() + ")", errno);
+  struct stat st;
+  if (::fstat(fd.get(), &st) != 0) return FailErrno(ErrorCode::kIo, "fstat(" + path.string() + ")", errno);
+  if (!S_ISREG(st.st_mode)) {
+    return Fail(ErrorCode::kValidation, path.string() + ": not a regular file");
+  }
+  if (static_cast<uint64_t>(st.st_size) > max_bytes) {
+    return Fail(ErrorCode::kValidation, path.string() + ": " + std::to_string(st.st_size) +
+                                            " bytes is more than the " +
+                                            std::to_string(max_bytes) + "-byte module limit");
+  }
+  std::vector<uint8_t> bytes(static_cast<size_t>(st.st_size));
+  size_t done = 0;
+  while (done < bytes.size()) {
+    ssize_t n = ::read(fd.get(), bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return FailErrno(ErrorCode::kIo, "read(" + path.string() + ")", n < 0 ? errno : EIO);
+    done += static_cast<size_t>(n);
+  }
+  return bytes;
+}
+
+class WasmRuntime : public Runtime {
+ public:
+  WasmRuntime(WasmRuntimeOptions options, std::shared_ptr<Shared> shared)
+      : options_(std::move(options)), shared_(std::move(shared)), cache_(options_.cache_dir) {
+    ticker_ = std::thread([this] { Tick(); });
+  }
+
+  ~WasmRuntime() override {
+    {
+      std::lock_guard lock(ticker_mutex_);
+      stop_ = true;
+    }
+    ticker_cv_.notify_all();
+    ticker_.join();
+  }
+
+  std::string_view Name() const override { return "wasm"; }
+
+  Result<Outcome> Run(const Plan& plan) override;
+
+ private:
+  void Tick() {
+    std::unique_lock lock(ticker_mutex_);
+    while (!ticker_cv_.wait_for(lock, kTick, [this] { return stop_; })) {
+      wasmtime_engine_increment_epoch(shared_->engine.get());
+    }
+  }
+
+  Result<std::shared_ptr<const Compiled>> Load(const Plan& plan);
+  Result<std::shared_ptr<Compiled>> Compile(const std::vector<uint8_t>& bytes, BinaryKind kind,
+                                            const std::string& key, const std::string& where);
+  Result<std::shared_ptr<Compiled>> Finish(std::shared_ptr<Compiled> compiled,
+                                           const std::string& where);
+  void Remember(const std::string& key, std::shared_ptr<const Compiled> compiled);
+
+  WasmRuntimeOptions options_;
+  std::shared_ptr<Shared> shared_;
+  wasm::CompileCache cache_;
+
+  std::mutex cache_mutex_;  // Guards lru_ and by_key_.
+  std::list<std::pair<std::string, std::shared_ptr<const Compiled>>> lru_;
+  std::unordered_map<std::string, decltype(lru_)::iterator> by_key_;
+
+  std::mutex ticker_mutex_;
+  std::condition_variable ticker_cv_;
+  bool stop_ = false;
+  std::thread ticker_;
+};
+
+void WasmRuntime::Remember(const std::string& key, std::shared_ptr<const Compiled> compiled) {
+  std::lock_guard lock(cache_mutex_);
+  if (auto it = by_key_.find(key); it != by_key_.end()) {
+    lru_.erase(it->second);
+    by_key_.erase(it);
+  }
+  lru_.emplace_front(key, std::move(compiled));
+  by_key_[key] = lru_.begin();
+  while (lru_.size() > std::max<uint32_t>(1, options_.max_cached_modules)) {
+    by_key_.erase(lru_.back().first);
+    lru_.pop_back();
+  }
+}
+
+// Locates what a compiled module or component needs per call: the module's instance_pre
+// (imports resolved once), or the component's function to call.
+Result<std::shared_ptr<Compiled>> WasmRuntime::Finish(std::shared_ptr<Compiled> compiled,
+                                                      const std::string& where) {
+  if (compiled->kind == BinaryKind::kModule) {
+    wasmtime_instance_pre_t* pre = nullptr;
+    ErrorPtr error(
+        wasmtime_linker_instantiate_pre(shared_->linker.get(), compiled->module.get(), &pre));
+    if (error) {
+      return Fail(ErrorCode::kValidation,
+                  where + ": cannot be linked against WASI preview 1: " + ErrorMessage(error.get()));
+    }
+    compiled->pre.reset(pre);
+    return compiled;
+  }
+  const wasmtime_component_t* component = compiled->component.get();
+  if (auto* index = wasmtime_component_get_export_index(component, nullptr, "run", 3)) {
+    compiled->run.reset(index);
+    compiled->skillrt_world = true;
+    return compiled;
+  }
+  // A wasi:cli/command exports the interface wasi:cli/run@<version> with a function `run`.
+  wasmtime_component_type_t* type = wasmtime_component_type(component);
+  const size_t count = wasmtime_component_type_export_count(type, shared_->engine.get());
+  std::string interface;
+  for (size_t i = 0; i < count && interface.empty(); ++i) {
+    const char* name = nullptr;
+    size_t length = 0;
+    wasmtime_component_item_t item;
+    if (!wasmtime_component_type_export_nth(type, shared_->engine.get(), i, &name, &length,
+                                            &item)) {
+      continue;
+    }
+    std::string_view export_name(name, length);
+    if (export_name.starts_with("wasi:cli/run@")) interface = export_name;
+    wasmtime_component_item_delete(&item);
+  }
+  wasmtime_component_type_delete(type);
+  if (!interface.empty()) {
+    ExportIndexPtr instance(wasmtime_component_get_export_index(component, nullptr,
+                                                                interface.data(), interface.size()));
+    if (instance) {
+      if (auto* index = wasmtime_component_get_export_index(component, instance.get(), "run", 3)) {
+        compiled->run.reset(index);
+        return compiled;
+      }
+    }
+  }
+  return Fail(ErrorCode::kValidation,
+              where + ": the component exports neither `run` (the skillrt world, wit/skillrt.wit) "
+                      "nor wasi:cli/run");
+}
+
+Result<std::shared_ptr<Compiled>> WasmRuntime::Compile(const std::vector<uint8_t>& bytes,
+                                                       BinaryKind kind, const std::string& key,
+                                                       const std::string& where) {
+  // Disk cache first: bytes Wasmtime wrote for this engine configuration.
+  if (auto payload = cache_.Load(key, options_.max_module_bytes * 16)) {
+    auto compiled = std::make_shared<Compiled>();
+    compiled->kind = kind;
+    compiled->source = "disk cache";
+    ErrorPtr error;
+    if (kind == BinaryKind::kModule) {
+      wasmtime_module_t* module = nullptr;
+      error.reset(wasmtime_module_deserialize(shared_->engine.get(), payload->data(),
+                                              payload->size(), &module));
+      compiled->module.reset(module);
+    } else {
+      wasmtime_component_t* component = nullptr;
+      error.reset(wasmtime_component_deserialize(shared_->engine.get(), payload->data(),
+                                                 payload->size(), &component));
+      compiled->component.reset(component);
+    }
+    // A stale entry (another Wasmtime build wrote it) is recompiled and replaced.
+    if (!error) return Finish(std::move(compiled), where);
+  }
+
+  if (shared_->abandoned_compiles.load() > 0) {
+    return Fail(ErrorCode::kUnsupported,
+                where + ": not compiled: an earlier compilation is still running past its "
+                        "time limit");
+  }
+  // Compile on a thread of its own, so that a compile bomb costs the caller no more than
+  // compile_timeout; an abandoned compile finishes in the background and is discarded.
+  struct Job {
+    std::mutex mutex;
+    std::condition_variable done_cv;
+    bool done = false;
+    ModulePtr module;
+    ComponentPtr component;
+    std::string error;
+  };
+  auto job = std::make_shared<Job>();
+  std::shared_ptr<Shared> shared = shared_;
+  std::thread([job, shared, bytes_copy = bytes, kind] {
+    ErrorPtr error;
+    ModulePtr module;
+    ComponentPtr component;
+    if (kind == BinaryKind::kModule) {
+      wasmtime_module_t* raw = nullptr;
+      error.reset(wasmtime_module_new(shared->engine.get(), bytes_copy.data(), bytes_copy.size(),
+                                      &raw));
+      module.reset(raw);
+    } else {
+      wasmtime_component_t* raw = nullptr;
+      error.reset(wasmtime_component_new(shared->engine.get(), bytes_copy.data(),
+                                         bytes_copy.size(), &raw));
+      component.reset(raw);
+    }
+    std::lock_guard lock(job->mutex);
+    if (error) job->error = ErrorMessage(error.get());
+    job->module = std::move(module);
+    job->component = std::move(component);
+    job->done = true;
+    job->done_cv.notify_all();
+  }).detach();
+
+  std::unique_lock lock(job->mutex);
+  if (!job->done_cv.wait_for(lock, options_.compile_timeout, [&] { return job->done; })) {
+    // Counted until the thread finishes; it holds `shared` (and so the engine) until then.
+    shared_->abandoned_compiles.fetch_add(1);
+    std::thread([job, shared] {
+      std::unique_lock wait_lock(job->mutex);
+      job->done_cv.wait(wait_lock, [&] { return job->done; });
+      shared->abandoned_compiles.fetch_sub(1);
+    }).detach();
+    return Fail(ErrorCode::kValidation,
+                where + ": compilation took longer than " +
+                    std::to_string(options_.compile_timeout.count()) + " ms; abandoned");
+  }
+  if (!job->error.empty()) {
+    return Fail(ErrorCode::kValidation, where + ": not a valid WebAssembly " +
+                                            (kind == BinaryKind::kModule ? "module" : "component") +
+                                            ": " + job->error);
+  }
+  auto compiled = std::make_shared<Compiled>();
+  compiled->kind = kind;
+  compiled->source = "compiled";
+  compiled->module = std::move(job->module);
+  compiled->component = std::move(job->component);
+  lock.unlock();
+
+  if (cache_.enabled()) {
+    wasm_byte_vec_t serialized;
+    ErrorPtr error(kind == BinaryKind::kModule
+                       ? wasmtime_module_serialize(compiled->module.get(), &serialized)
+                       : wasmtime_component_serialize(compiled->component.get(), &serialized));
+    if (!error) {
+      std::vector<uint8_t> payload(serialized.data, serialized.data + serialized.size);
+      wasm_byte_vec_delete(&serialized);
+      // A cache that cannot be written costs speed, not correctness: the call goes on.
+      (void)cache_.Store(key, payload);
+    }
+  }
+  return Finish(std::move(compiled), where);
+}
+
+Result<std::shared_ptr<const Compiled>> WasmRuntime::Load(const Plan& plan) {
+  auto bytes = ReadModuleFile(plan, options_.max_module_bytes);
+  if (!bytes) return std::unexpected(bytes.error());
+  const std::string where = (plan.skill_dir / plan.argv.front()).string();
+  const BinaryKind kind = KindOf(*bytes);
+  if (kind == BinaryKind::kUnknown) {
+    return Fail(ErrorCode::kValidation,
+                where + ": not a WebAssembly module or component (bad magic or version)");
+  }
+  const std::string key = Sha256Hex(
+      shared_->config_fingerprint + "\n" +
+      Sha256Hex(std::string_view(reinterpret_cast<const char*>(bytes->data()), bytes->size())));
+  {
+    std::lock_guard lock(cache_mutex_);
+    if (auto it = by_key_.find(key); it != by_key_.end()) {
+      lru_.splice(lru_.begin(), lru_, it->second);
+      return it->second->second;
+    }
+  }
+  auto compiled = Compile(*bytes, kind, key, where);
+  if (!compiled) return std::unexpected(compiled.error());
+  std::shared_ptr<const Compiled> shared = std::move(*compiled);
+  Remember(key, shared);
+  return shared;
+}
+
+// Splits "NAME=value" entries into the two arrays WASI's config takes.
+bool SetEnvironment(wasi_config_t* config, const std::vector<std::string>& env) {
+  std::vector<std::string> names;
+  std::vector<std::string> values;
+  for (const std::string& entry : env) {
+    size_t eq = entry.find('=');
+    if (eq == std::string::npos) continue;
+    names.push_back(entry.substr(0, eq));
+    values.push_back(entry.substr(eq + 1));
+  }
+  std::vector<const char*> name_ptrs;
+  std::vector<const char*> value_ptrs;
+  for (size_t i = 0; i < names.size(); ++i) {
+    name_ptrs.push_back(names[i].c_str());
+    value_ptrs.push_back(values[i].c_str());
+  }
+  return wasi_config_set_env(config, names.size(), name_ptrs.data(), value_ptrs.data());
+}
+
+// A directory removed, with everything in it, when the call ends.
+class ScratchDir {
+ public:
+  static Result<ScratchDir> Make(const std::filesystem::path& root) {
+    std::string base = root.string();
+    if (base.empty()) {
+      const char* tmpdir = ::getenv("TMPDIR");
+      base = tmpdir != nullptr && *tmpdir == '/' ? tmpdir : "/tmp";
+    }
+    std::string path = base + "/skillrt-wasm-XXXXXX";
+    if (::mkdtemp(path.data()) == nullptr) {
+      return FailErrno(ErrorCode::kIo, "mkdtemp(" + path + ")", errno);
+    }
+    return ScratchDir(path);
+  }
+  ScratchDir(ScratchDir&& other) noexcept : path_(std::exchange(other.path_, {})) {}
+  ScratchDir& operator=(ScratchDir&&) = delete;
+  ~ScratchDir() {
+    if (path_.empty()) return;
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  explicit ScratchDir(std::filesystem::path path) : path_(std::move(path)) {}
+  std::filesystem::path path_;
+};
+
+Result<Outcome> WasmRuntime::Run(const Plan& plan) {
+  const Clock::time_point start = Clock::now();
+  if (plan.argv.empty()) return Fail(ErrorCode::kInvalidArgument, "empty command");
+  if (plan.network) {
+    return Fail(ErrorCode::kUnsupported, "network access is not available to WebAssembly skills");
+  }
+  auto compiled = Load(plan);
+  if (!compiled) return std::unexpected(compiled.error());
+  const Compiled& code = **compiled;
+
+  auto scratch = ScratchDir::Make(options_.scratch_root);
+  if (!scratch) return std::unexpected(scratch.error());
+
+  Outcome outcome;
+  outcome.layers = {"wasmtime:" WASMTIME_VERSION, "wasi-preopens", "store-limiter",
+                    "epoch-deadline"};
+  CallState state;
+  state.deadline = start + plan.limits.wall_time;
+  state.cpu_limit_ns = std::chrono::nanoseconds(plan.limits.cpu_time).count();
+  state.scratch = scratch->path();
+  state.scratch_limit = plan.limits.scratch_max_bytes;
+  Sink out{&outcome.stdout_stream, plan.limits.output_max_bytes, &state};
+  Sink err{&outcome.stderr_stream, plan.limits.output_max_bytes, &state};
+  // The skillrt world returns its output; what such a component prints is its log.
+  Sink* stdout_sink = code.skillrt_world ? &err : &out;
+
+  WasiConfigPtr wasi(wasi_config_new());
+  {
+    std::vector<std::string> args;
+    args.push_back(std::filesystem::path(plan.argv.front()).filename().string());
+    args.insert(args.end(), plan.argv.begin() + 1, plan.argv.end());
+    std::vector<const char*> arg_ptrs;
+    for (const std::string& arg : args) arg_ptrs.push_back(arg.c_str());
+    if (!wasi_config_set_argv(wasi.get(), arg_ptrs.size(), arg_ptrs.data())) {
+      return Fail(ErrorCode::kInvalidArgument, "arguments are not valid UTF-8");
+    }
+  }
+  if (!SetEnvironment(wasi.get(), plan.env)) {
+    return Fail(ErrorCode::kInvalidArgument, "environment is not valid UTF-8");
+  }
+  if (!code.skillrt_world) {
+    wasm_byte_vec_t input;
+    wasm_byte_vec_new(&input, plan.stdin_data.size(), plan.stdin_data.data());
+    wasi_config_set_stdin_bytes(wasi.get(), &input);
+  }
+  wasi_config_set_stdout_custom(wasi.get(), WriteToSink, stdout_sink, nullptr);
+  wasi_config_set_stderr_custom(wasi.get(), WriteToSink, &err, nullptr);
+  // Preopens: the skill's own files read-only, its scratch read-write, declared paths as
+  // declared. Nothing else exists for the guest.
+  struct Preopen {
+    std::string host;
+    std::string guest;
+    bool writable;
+  };
+  std::vector<Preopen> preopens = {{plan.skill_dir.string(), "/skill", false},
+                                   {scratch->path().string(), "/tmp", true}};
+  for (const BindMount& mount : plan.mounts) {
+    std::error_code ec;
+    if (!std::filesystem::is_directory(mount.path, ec)) {
+      return Fail(ErrorCode::kUnsupported,
+                  (plan.skill_dir / "skill.toml").string() + ": capabilities: " +
+                      mount.path.string() +
+                      " is a file; WebAssembly skills can be granted directories only");
+    }
+    preopens.push_back({mount.path.string(), mount.path.string(), mount.writable});
+  }
+  for (const Preopen& preopen : preopens) {
+    if (!wasi_config_preopen_dir(wasi.get(), preopen.host.c_str(), preopen.guest.c_str(),
+                                 preopen.writable)) {
+      return Fail(ErrorCode::kSandbox, "cannot preopen " + preopen.host);
+    }
+  }
+
+  StorePtr store(wasmtime_store_new(shared_->engine.get(), nullptr, nullptr));
+  wasmtime_context_t* context = wasmtime_store_context(store.get());
+  wasmtime_store_limiter(store.get(), static_cast<int64_t>(plan.limits.memory_max_bytes),
+                         static_cast<int64_t>(options_.max_table_elements),
+                         static_cast<int64_t>(options_.max_instances_per_call), kMaxTablesPerCall,
+                         kMaxMemoriesPerCall);
+  if (ErrorPtr error(wasmtime_context_set_wasi(context, wasi.release())); error) {
+    return Fail(ErrorCode::kSandbox, "WASI context: " + ErrorMessage(error.get()));
+  }
+  wasmtime_store_epoch_deadline_callback(store.get(), OnEpochDeadline, &state, nullptr);
+  wasmtime_context_set_epoch_deadline(context, 1);
+  state.cpu_start_ns = ThreadCpuNs();
+
+  std::string failure;  // Set when the guest did not finish normally.
+  std::optional<int> exit_code;
+  bool memory_near_limit = false;
+  if (code.kind == BinaryKind::kModule) {
+    wasmtime_instance_t instance;
+    wasm_trap_t* raw_trap = nullptr;
+    ErrorPtr error(wasmtime_instance_pre_instantiate(code.pre.get(), context, &instance, &raw_trap));
+    TrapPtr trap(raw_trap);
+    if (error || trap) {
+      failure = "instantiation failed: " +
+                (error ? ErrorMessage(error.get()) : TrapMessage(trap.get()));
+    } else {
+      wasmtime_extern_t start_fn;
+      if (!wasmtime_instance_export_get(context, &instance, "_start", 6, &start_fn) ||
+          start_fn.kind != WASMTIME_EXTERN_FUNC) {
+        return Fail(ErrorCode::kValidation,
+                    (plan.skill_dir / plan.argv.front()).string() +
+                        ": not a WASI command: it exports no `_start` function");
+      }
+      error.reset(wasmtime_func_call(context, &start_fn.of.func, nullptr, 0, nullptr, 0, &raw_trap));
+      trap.reset(raw_trap);
+      int status = 0;
+      if (error && wasmtime_error_exit_status(error.get(), &status)) {
+        exit_code = status;
+      } else if (error || trap) {
+        failure = error ? ErrorMessage(error.get()) : TrapMessage(trap.get());
+      } else {
+        exit_code = 0;
+      }
+      wasmtime_extern_t memory;
+      if (wasmtime_instance_export_get(context, &instance, "memory", 6, &memory) &&
+          memory.kind == WASMTIME_EXTERN_MEMORY) {
+        const uint64_t size = wasmtime_memory_data_size(context, &memory.of.memory);
+        memory_near_limit = size + (64u << 10) > plan.limits.memory_max_bytes;
+      }
+    }
+  } else {
+    wasmtime_component_instance_t instance;
+    ErrorPtr error(wasmtime_component_linker_instantiate(shared_->component_linker.get(), context,
+                                                         code.component.get(), &instance));
+    if (error) {
+      failure = "instantiation failed: " + ErrorMessage(error.get());
+    } else {
+      wasmtime_component_func_t func;
+      if (!wasmtime_component_instance_get_func(&instance, context, code.run.get(), &func)) {
+        return Fail(ErrorCode::kInternal, "component lost its `run` export");
+      }
+      wasmtime_component_val_t result;
+      std::memset(&result, 0, sizeof result);
+      if (code.skillrt_world) {
+        wasmtime_component_val_t arg;
+        arg.kind = WASMTIME_COMPONENT_STRING;
+        wasm_byte_vec_new(&arg.of.string, plan.stdin_data.size(), plan.stdin_data.data());
+        error.reset(wasmtime_component_func_call(&func, context, &arg, 1, &result, 1));
+        wasmtime_component_val_delete(&arg);
+      } else {
+        error.reset(wasmtime_component_func_call(&func, context, nullptr, 0, &result, 1));
+      }
+      if (error) {
+        int status = 0;
+        if (wasmtime_error_exit_status(error.get(), &status)) {
+          exit_code = status;
+        } else {
+          failure = ErrorMessage(error.get());
+        }
+      } else if (result.kind != WASMTIME_COMPONENT_RESULT) {
+        failure = "`run` returned a value that is not a result";
+      } else if (!code.skillrt_world) {
+        exit_code = result.of.result.is_ok ? 0 : 1;
+      } else {
+        const wasmtime_component_val_t* payload = result.of.result.val;
+        std::string text;
+        if (payload != nullptr && payload->kind == WASMTIME_COMPONENT_STRING) {
+          text.assign(payload->of.string.data, payload->of.string.size);
+        }
+        if (result.of.result.is_ok) {
+          WriteToSink(&out, reinterpret_cast<const unsigned char*>(text.data()), text.size());
+          exit_code = 0;
+        } else {
+          outcome.message = text.empty() ? "the skill returned an error" : text;
+          outcome.status = Status::kError;
+        }
+      }
+      if (!error) wasmtime_component_val_delete(&result);
+    }
+  }
+
+  outcome.cpu = std::chrono::duration_cast<std::chrono::microseconds>(
+      std::chrono::nanoseconds(ThreadCpuNs() - state.cpu_start_ns));
+  store.reset();  // Frees the instance's memory back to the pool before the clock stops.
+  outcome.duration = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start);
+  outcome.exit_code = exit_code;
+
+  if (state.timed_out) {
+    outcome.status = Status::kTimeout;
+    outcome.limits_hit.push_back("wall_time");
+    outcome.message = "wall-clock limit of " + std::to_string(plan.limits.wall_time.count()) +
+                      " ms reached";
+  } else if (state.cpu_exceeded) {
+    outcome.status = Status::kKilled;
+    outcome.limits_hit.push_back("cpu_time");
+    outcome.message = "CPU time limit reached";
+  } else if (state.output_exceeded) {
+    outcome.status = Status::kKilled;
+    outcome.limits_hit.push_back("output");
+    outcome.message = "output limit of " + std::to_string(plan.limits.output_max_bytes) +
+                      " bytes reached";
+  } else if (state.scratch_exceeded) {
+    outcome.status = Status::kKilled;
+    outcome.limits_hit.push_back("scratch");
+    outcome.message = "scratch space limit reached";
+  } else if (!failure.empty()) {
+    outcome.status = Status::kError;
+    outcome.message = "trap: " + failure;
+    if (memory_near_limit) {
+      outcome.limits_hit.push_back("memory");
+      outcome.message += " (linear memory is at its limit of " +
+                         std::to_string(plan.limits.memory_max_bytes >> 20) + " MiB)";
+    }
+  } else if (exit_code) {
+    outcome.status = *exit_code == 0 ? Status::kOk : Status::kError;
+    if (*exit_code != 0 && outcome.message.empty()) {
+      outcome.message = "exited with status " + std::to_string(*exit_code);
+      if (memory_near_limit) {
+        outcome.limits_hit.push_back("memory");
+        outcome.message += " (linear memory is at its limit of " +
+                           std::to_string(plan.limits.memory_max_bytes >> 20) + " MiB)";
+      }
+    }
+  }
+  return outcome;
+}
+
+std::string Fingerprint(const WasmRuntimeOptions& options) {
+  // Everything that changes the machine code Wasmtime emits or the rules it checks it under.
+  return std::string("wasmtime=") + WASMTIME_VERSION +
+         ";strategy=cranelift;opt=speed;component-model=1;threads=0;epoch=1" +
+         ";stack=" + std::to_string(options.max_wasm_stack_bytes) +
+         ";memory=" + std::to_string(options.max_memory_bytes) +
+         ";pooling=" + std::to_string(options.pool_instances) +
+         ";tables=" + std::to_string(options.max_table_elements);
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Runtime>> MakeWasmRuntime(const WasmRuntimeOptions& options) {
+  wasm_config_t* config = wasm_config_new();
+  if (config == nullptr) return Fail(ErrorCode::kInternal, "wasm_config_new failed");
+  wasmtime_config_strategy_set(config, WASMTIME_STRATEGY_CRANELIFT);
+  wasmtime_config_cranelift_opt_level_set(config, WASMTIME_OPT_LEVEL_SPEED);
+  wasmtime_config_parallel_compilation_set(config, true);
+  wasmtime_config_wasm_component_model_set(config, true);
+  // The threads proposal (shared memories) is not compiled into this Wasmtime build, so a
+  // guest cannot start threads that outlive its call.
+  wasmtime_config_epoch_interruption_set(config, true);
+  wasmtime_config_max_wasm_stack_set(config, options.max_wasm_stack_bytes);
+
+  // The pooling allocator: memories, tables and instances come from slots reserved once, so
+  // a call's instantiation is a few page-table operations rather than mmap calls.
+  wasmtime_pooling_allocation_config_t* pool = wasmtime_pooling_allocation_config_new();
+  const uint32_t slots = std::max<uint32_t>(1, options.pool_instances);
+  wasmtime_pooling_allocation_config_total_core_instances_set(pool, slots);
+  wasmtime_pooling_allocation_config_total_component_instances_set(pool, slots);
+  wasmtime_pooling_allocation_config_total_memories_set(pool, slots);
+  wasmtime_pooling_allocation_config_total_tables_set(pool, slots);
+  wasmtime_pooling_allocation_config_total_gc_heaps_set(pool, slots);
+  wasmtime_pooling_allocation_config_max_memory_size_set(pool, options.max_memory_bytes);
+  wasmtime_pooling_allocation_config_table_elements_set(pool, options.max_table_elements);
+  wasmtime_pooling_allocation_strategy_set(config, pool);
+  wasmtime_pooling_allocation_config_delete(pool);
+
+  auto shared = std::make_shared<Shared>();
+  shared->engine.reset(wasm_engine_new_with_config(config));  // Takes `config`.
+  if (!shared->engine) {
+    return Fail(ErrorCode::kUnsupported, "Wasmtime engine could not be created with this "
+                                         "configuration (pooling allocator reservation?)");
+  }
+  shared->config_fingerprint = Fingerprint(options);
+
+  shared->linker.reset(wasmtime_linker_new(shared->engine.get()));
+  if (ErrorPtr error(wasmtime_linker_define_wasi(shared->linker.get())); error) {
+    return Fail(ErrorCode::kInternal, "WASI preview 1 linker: " + ErrorMessage(error.get()));
+  }
+  shared->component_linker.reset(wasmtime_component_linker_new(shared->engine.get()));
+  if (ErrorPtr error(wasmtime_component_linker_add_wasip2(shared->component_linker.get()));
+      error) {
+    return Fail(ErrorCode::kInternal, "WASI 0.2 linker: " + ErrorMessage(error.get()));
+  }
+  return std::unique_ptr<Runtime>(new WasmRuntime(options, std::move(shared)));
+}
+
+}  // namespace skillrt
