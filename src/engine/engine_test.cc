@@ -124,7 +124,7 @@ TEST_F(EngineTest, UnknownSkillIsNotFoundAndNotAudited) {
 TEST_F(EngineTest, RefusalsAreOutcomesOrErrorsAndAlwaysAudited) {
   WriteSkill("echo", kEchoToml, kEchoScript);
   WriteSkill("tools", "runtime = \"native\"\n[capabilities]\ncommands = [\"python3\"]\n", "");
-  WriteSkill("wasmy", "runtime = \"wasm\"\n[entry]\nargv = [\"main.wasm\"]\n", "");
+  WriteSkill("boxed", "runtime = \"container\"\n[entry]\nargv = [\"main\"]\n", "");
   auto engine = Open();
   ASSERT_NE(engine, nullptr);
 
@@ -156,10 +156,10 @@ TEST_F(EngineTest, RefusalsAreOutcomesOrErrorsAndAlwaysAudited) {
   EXPECT_EQ(widened.error().code, ErrorCode::kInvalidArgument);
 
   // 5. A runtime this build does not have.
-  auto wasm = engine->Run(Request("wasmy"));
-  ASSERT_FALSE(wasm.has_value());
-  EXPECT_EQ(wasm.error().code, ErrorCode::kUnsupported);
-  EXPECT_EQ(wasm.error().message, "runtime 'wasm' is not available in this build");
+  auto boxed = engine->Run(Request("boxed"));
+  ASSERT_FALSE(boxed.has_value());
+  EXPECT_EQ(boxed.error().code, ErrorCode::kUnsupported);
+  EXPECT_EQ(boxed.error().message, "runtime 'container' is not available in this build");
 
   std::vector<nlohmann::json> records = Audit(*engine);
   ASSERT_EQ(records.size(), 5u);

@@ -265,7 +265,14 @@ TEST(LoadSkillTest, InfersEntryFromOneScript) {
   WriteFile(wasm / "scripts/mod.wasm", "\0asm");
   auto w = LoadSkill(wasm);
   ASSERT_TRUE(w.has_value()) << w.error().ToString();
-  EXPECT_FALSE(w->manifest.entry.has_value());
+  ASSERT_TRUE(w->manifest.entry.has_value());
+  EXPECT_EQ(w->manifest.runtime, RuntimeKind::kWasm);
+  EXPECT_EQ(w->manifest.entry->argv, (std::vector<std::string>{"scripts/mod.wasm"}));
+
+  fs::path mixed = MakeSkill(tmp.path(), "mixed", Basic("mixed"));
+  WriteFile(mixed / "scripts/mod.wasm", "\0asm");
+  WriteFile(mixed / "scripts/run.py", "");
+  EXPECT_FALSE(LoadSkill(mixed)->manifest.entry.has_value());
 
   fs::path none = MakeSkill(tmp.path(), "none", Basic("none"));
   EXPECT_FALSE(LoadSkill(none)->manifest.entry.has_value());
