@@ -34,7 +34,9 @@
 #include "skillrt/runtime.h"
 #include "util/fd.h"
 #include "util/sha256.h"
+#include "wasm/call_state.h"
 #include "wasm/compile_cache.h"
+#include "wasm/wasi_poll.h"
 #include "wasm/wasmtime_util.h"
 
 #include <fcntl.h>
@@ -54,6 +56,7 @@ using wasm::ModulePtr;
 using wasm::StorePtr;
 using wasm::TrapMessage;
 using wasm::TrapPtr;
+using wasm::CallState;
 using wasm::WasiConfigPtr;
 
 using Clock = std::chrono::steady_clock;
@@ -99,20 +102,6 @@ struct Shared {
   ComponentLinkerPtr component_linker;  // WASI 0.2 for components.
   std::string config_fingerprint;       // Part of every cache key.
   std::atomic<int> abandoned_compiles{0};
-};
-
-// Per-call state read by the epoch callback and the output sinks, on the calling thread.
-struct CallState {
-  Clock::time_point deadline;
-  int64_t cpu_limit_ns = 0;
-  int64_t cpu_start_ns = 0;
-  uint64_t ticks = 0;
-  std::filesystem::path scratch;
-  uint64_t scratch_limit = 0;
-  bool timed_out = false;
-  bool cpu_exceeded = false;
-  bool output_exceeded = false;
-  bool scratch_exceeded = false;
 };
 
 // One captured stream: keeps the first `cap` bytes, counts the rest.
@@ -588,7 +577,8 @@ Result<Outcome> WasmRuntime::Run(const Plan& plan) {
     }
   }
 
-  StorePtr store(wasmtime_store_new(shared_->engine.get(), nullptr, nullptr));
+  // The store's data is the call's state: host functions shared by all calls find it there.
+  StorePtr store(wasmtime_store_new(shared_->engine.get(), &state, nullptr));
   wasmtime_context_t* context = wasmtime_store_context(store.get());
   wasmtime_store_limiter(store.get(), static_cast<int64_t>(plan.limits.memory_max_bytes),
                          static_cast<int64_t>(options_.max_table_elements),
@@ -784,6 +774,11 @@ Result<std::unique_ptr<Runtime>> MakeWasmRuntime(const WasmRuntimeOptions& optio
   if (ErrorPtr error(wasmtime_linker_define_wasi(shared->linker.get())); error) {
     return Fail(ErrorCode::kInternal, "WASI preview 1 linker: " + ErrorMessage(error.get()));
   }
+  wasmtime_linker_allow_shadowing(shared->linker.get(), true);
+  if (auto defined = wasm::DefineBoundedPollOneoff(shared->linker.get()); !defined) {
+    return std::unexpected(defined.error());
+  }
+  wasmtime_linker_allow_shadowing(shared->linker.get(), false);
   shared->component_linker.reset(wasmtime_component_linker_new(shared->engine.get()));
   if (ErrorPtr error(wasmtime_component_linker_add_wasip2(shared->component_linker.get()));
       error) {

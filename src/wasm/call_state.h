@@ -1,0 +1,30 @@
+// The state of one WebAssembly call that host code running inside it reads and writes: the
+// epoch callback, the output sinks and the bounded poll_oneoff. It is the store's data
+// (wasmtime_store_new), so host functions shared by every call find their own call's state.
+// Used only on the thread running the call.
+#ifndef SKILLRT_WASM_CALL_STATE_H_
+#define SKILLRT_WASM_CALL_STATE_H_
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+
+namespace skillrt::wasm {
+
+/// Limits of one call and which of them ended it.
+struct CallState {
+  std::chrono::steady_clock::time_point deadline;  ///< Wall-clock limit of the call.
+  int64_t cpu_limit_ns = 0;  ///< CPU time limit of the calling thread during the call.
+  int64_t cpu_start_ns = 0;  ///< The thread's CPU clock when the guest started.
+  uint64_t ticks = 0;        ///< Epoch ticks seen.
+  std::filesystem::path scratch;  ///< The guest's /tmp on the host.
+  uint64_t scratch_limit = 0;     ///< Bytes the scratch directory may hold.
+  bool timed_out = false;
+  bool cpu_exceeded = false;
+  bool output_exceeded = false;
+  bool scratch_exceeded = false;
+};
+
+}  // namespace skillrt::wasm
+
+#endif  // SKILLRT_WASM_CALL_STATE_H_
