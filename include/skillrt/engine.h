@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -33,6 +34,9 @@ struct EngineOptions {
   NativeRuntimeOptions native;
   /// WebAssembly runtime options; an empty cache_dir means <home>/cache/wasm.
   WasmRuntimeOptions wasm;
+  /// Refuse every skill that has no entry in <home>/skills.lock (docs/install-lock.md). The
+  /// lock file's own `require` flag has the same effect; either one suffices.
+  bool require_lock = false;
 };
 
 /// Caller-side narrowing of a run; fields left empty keep the manifest's values.
@@ -44,14 +48,16 @@ struct RunOverrides {
 
 /// `run`: execute the skill's entry point with `input`.
 struct RunRequest {
-  std::string skill;  ///< Name or path.
+  /// Name or path, optionally followed by "@INSTANCE" (ParseSkillSelector in instance.h).
+  std::string skill;
   nlohmann::json input = nlohmann::json::object();
   RunOverrides overrides;
 };
 
 /// `exec`: run `argv` in the skill's sandbox, cwd = the skill directory.
 struct ExecRequest {
-  std::string skill;  ///< Name or path.
+  /// Name or path, optionally followed by "@INSTANCE" (ParseSkillSelector in instance.h).
+  std::string skill;
   std::vector<std::string> argv;  ///< Non-empty; argv[0] must be an allowed command.
   std::string stdin_data;
   RunOverrides overrides;
@@ -67,10 +73,16 @@ class Engine {
   ~Engine();
 
   /// Runs the skill's entry point. Errors only for skillrt failures: kNotFound (unknown
-  /// skill), kParse/kValidation (bad SKILL.md or skill.toml), kInvalidArgument (input not
-  /// matching the declared schema, a widening override), kSandbox. A call the manifest does
-  /// not allow (no entry point) returns an Outcome with Status::kDenied. Every call that
-  /// reaches a skill, refused or not, appends one audit record.
+  /// skill, unknown instance, a required secret without a value), kParse/kValidation (bad
+  /// SKILL.md, skill.toml or instances.toml, an instance that widens the manifest),
+  /// kInvalidArgument (input not matching the declared schema, a widening override),
+  /// kSandbox. A call the manifest does not allow (no entry point) or that the lock refuses
+  /// (the skill drifted from <home>/skills.lock, or is unlocked while a lock is required)
+  /// returns an Outcome with Status::kDenied whose message is the drift. Before the skill
+  /// starts, the instance (explicit "@name" or the skill's default) narrows the manifest and
+  /// the declared secrets are resolved from its references; captured output is redacted
+  /// (docs/secrets.md). Every call that reaches a skill, refused or not, appends one audit
+  /// record; it names the instance and the secrets, never their values.
   Result<Outcome> Run(const RunRequest& request);
 
   /// Runs `argv` inside the skill's sandbox. The risk guard (risk.h, docs/risk-guard.md)
@@ -78,7 +90,8 @@ class Engine {
   /// run with `sh -c` only if `sh` is allowed); wrappers such as `bash -c`, `env`, `xargs` and
   /// `find -exec` are unwrapped; every simple command must be among the allowed commands on
   /// its own, and critical risks are refused. A refusal is an Outcome with Status::kDenied
-  /// naming the command and the reason (audited); other errors as for Run.
+  /// naming the command and the reason (audited); lock, instances, secrets and other errors
+  /// as for Run.
   Result<Outcome> Exec(const ExecRequest& request);
 
   const Registry& registry() const { return registry_; }
@@ -88,13 +101,16 @@ class Engine {
  private:
   Engine(std::filesystem::path home, Registry registry, std::unique_ptr<AuditLog> audit,
          std::unique_ptr<Runtime> native, std::unique_ptr<Runtime> wasm);
-  Result<Outcome> Execute(const Skill& skill, Plan plan, const nlohmann::json& invocation);
+  // `filter` is applied to the runtime's outcome before its output is parsed and audited.
+  Result<Outcome> Execute(const Skill& skill, Plan plan, const nlohmann::json& invocation,
+                          const std::function<void(Outcome&)>& filter);
 
   std::filesystem::path home_;
   Registry registry_;
   std::unique_ptr<AuditLog> audit_;
   std::unique_ptr<Runtime> native_;
   std::unique_ptr<Runtime> wasm_;
+  bool require_lock_ = false;
 };
 
 /// $SKILLRT_HOME if set and non-empty, else $HOME/.skillrt.

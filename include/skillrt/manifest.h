@@ -98,6 +98,19 @@ struct Limits {
 /// Returns `a` with every limit lowered to `b`'s where `b`'s is smaller.
 Limits NarrowLimits(const Limits& a, const Limits& b);
 
+/// A secret the skill needs (`[secrets] NAME = { ... }`). The manifest declares only the
+/// name; the value comes from a reference the user supplies in an instance
+/// (include/skillrt/instance.h, docs/secrets.md) and reaches the sandbox as the environment
+/// variable NAME. A skill never chooses where its secrets come from.
+struct SecretSpec {
+  std::string description;  ///< What the secret is for, shown by `info` (`description`).
+  /// A run without a value is refused before anything starts (`required`, default true).
+  bool required = true;
+  /// Occurrences of the value in captured stdout/stderr are replaced by "[REDACTED:NAME]"
+  /// (`redact`, default true).
+  bool redact = true;
+};
+
 /// A parsed skill.toml, or the manifest inferred for a skill that has none.
 struct Manifest {
   RuntimeKind runtime = RuntimeKind::kNative;
@@ -110,6 +123,9 @@ struct Manifest {
   Limits limits;
   /// True when there was no skill.toml and the manifest was inferred.
   bool inferred = false;
+  /// Declared secrets by variable name (`[secrets]`); names match [A-Za-z_][A-Za-z0-9_]* and
+  /// are distinct from `capabilities.env` names and from variables skillrt reserves.
+  std::map<std::string, SecretSpec> secrets = {};
 };
 
 /// Parses the skill.toml at `file`. `skill_dir` is used to resolve `entry.input_schema`.

@@ -61,6 +61,25 @@ struct ExecCommand {
   std::vector<std::string> argv;  ///< After `--`.
 };
 
+/// `skillrt install PATH`.
+struct InstallFlags {
+  std::string path;
+  bool force = false;  ///< `--force`: replace an installed skill of the same name.
+  bool lock = false;   ///< `--lock`: lock the installed skill too.
+  bool json = false;
+};
+
+/// `skillrt lock [SKILL...]`.
+struct LockFlags {
+  std::vector<std::string> skills;  ///< Empty: every skill under the roots (or, with
+                                    ///< --check, every locked skill).
+  bool check = false;       ///< `--check`: report drift, change nothing.
+  bool remove = false;      ///< `--remove`: drop the entries of the named skills.
+  bool require = false;     ///< `--require`: unlocked skills are refused from now on.
+  bool no_require = false;  ///< `--no-require`: unlocked skills may run again.
+  bool json = false;
+};
+
 /// Prints "skillrt: <message>" as one line on stderr (newlines in `message` become spaces).
 void PrintError(std::string_view message);
 
@@ -92,6 +111,8 @@ int ExecInSkill(const GlobalOptions& global, const ExecCommand& command);
 int ListSkills(const GlobalOptions& global, bool json);
 int ShowInfo(const GlobalOptions& global, const std::string& skill, bool json);
 int ValidatePaths(const GlobalOptions& global, const std::vector<std::string>& paths, bool json);
+int InstallCommand(const GlobalOptions& global, const InstallFlags& flags);
+int LockCommand(const GlobalOptions& global, const LockFlags& flags);
 
 /// The `audit` command's subcommands (`tail`, `query`, `verify`; audit_commands.cc), added to
 /// `audit` on construction, which keeps pointers into this object: it must outlive parsing.

@@ -4,6 +4,8 @@
 #include <system_error>
 
 #include "cli/cli.h"
+#include "skillrt/instance.h"
+#include "skillrt/lock.h"
 #include "skillrt/registry.h"
 #include "skillrt/skill.h"
 
@@ -49,6 +51,17 @@ std::string_view SeverityName(Diagnostic::Severity severity) {
 nlohmann::json DiagnosticJson(const Diagnostic& d) {
   return {{"severity", SeverityName(d.severity)}, {"file", d.file.string()}, {"line", d.line},
           {"field", d.field},                     {"message", d.message}};
+}
+
+// Secret declarations: names and how they are handled, never values.
+nlohmann::json SecretsJson(const Manifest& m) {
+  nlohmann::json out = nlohmann::json::object();
+  for (const auto& [name, spec] : m.secrets) {
+    out[name] = {{"description", spec.description},
+                 {"required", spec.required},
+                 {"redact", spec.redact}};
+  }
+  return out;
 }
 
 // Limits under the manifest's own key names and units (docs/manifest.md).
@@ -98,12 +111,38 @@ nlohmann::json InfoJson(const Skill& skill) {
           {"network", m.capabilities.network},
           {"commands", m.capabilities.commands},
           {"env", {{"pass", m.capabilities.env.pass}, {"set", m.capabilities.env.set}}}}},
-        {"limits", ManifestLimitsJson(m.limits)}}},
+        {"limits", ManifestLimitsJson(m.limits)},
+        {"secrets", SecretsJson(m)}}},
       {"warnings", warnings},
   };
 }
 
-void PrintInfo(const Skill& skill) {
+// What `info` adds about the user's configuration of a skill: its lock state and instances.
+struct UserView {
+  std::string lock;  // "locked", "unlocked", or the drift message.
+  std::vector<std::string> instances;
+  std::optional<std::string> default_instance;
+  std::optional<Instance> instance;  // The selected one (explicit or default).
+};
+
+nlohmann::json UserViewJson(const UserView& view) {
+  nlohmann::json instance = nullptr;
+  if (view.instance) {
+    nlohmann::json refs = nlohmann::json::object();
+    for (const auto& [name, ref] : view.instance->secrets) refs[name] = ref.ToString();
+    instance = {{"name", view.instance->name},
+                {"config", view.instance->config},
+                {"env", view.instance->env},
+                {"secrets", refs}};
+  }
+  return {{"lock", view.lock},
+          {"instances", view.instances},
+          {"default_instance",
+           view.default_instance ? nlohmann::json(*view.default_instance) : nullptr},
+          {"instance", instance}};
+}
+
+void PrintInfo(const Skill& skill, const UserView& view) {
   const Manifest& m = skill.manifest;
   std::string out;
   auto line = [&out](std::string_view key, const std::string& value) {
@@ -134,6 +173,30 @@ void PrintInfo(const Skill& skill) {
   for (const auto& [name, value] : m.capabilities.env.set) set.push_back(name + "=" + value);
   line("env set", Join(set));
   line("limits", HumanLimits(m.limits));
+  std::vector<std::string> secrets;
+  for (const auto& [name, spec] : m.secrets) {
+    std::string text = name + (spec.required ? "" : " (optional)") +
+                       (spec.redact ? "" : " (not redacted)");
+    if (!spec.description.empty()) text += ": " + spec.description;
+    secrets.push_back(std::move(text));
+  }
+  line("secrets", Join(secrets, "; "));
+  line("lock", view.lock);
+  std::string instances = Join(view.instances);
+  if (view.default_instance) instances += " (default: " + *view.default_instance + ")";
+  line("instances", instances);
+  if (view.instance) {
+    line("instance", view.instance->name);
+    std::vector<std::string> env;
+    for (const auto& [name, value] : view.instance->env) env.push_back(name + "=" + value);
+    line("instance env", Join(env));
+    line("config", Dump(view.instance->config));
+    std::vector<std::string> refs;
+    for (const auto& [name, ref] : view.instance->secrets) {
+      refs.push_back(name + " <- " + ref.ToString());
+    }
+    line("secret refs", Join(refs));
+  }
   for (const Diagnostic& d : skill.warnings) out += d.ToString() + "\n";
   WriteOut(out);
 }
@@ -215,15 +278,51 @@ int ShowInfo(const GlobalOptions& global, const std::string& name, bool json) {
   int exit_code = 0;
   std::unique_ptr<Engine> engine = OpenEngine(global, &exit_code);
   if (!engine) return exit_code;
-  auto skill = engine->registry().Load(name);
-  if (!skill) {
-    PrintError(skill.error().message);
-    return ExitCodeFor(skill.error());
+  auto fail = [](const Error& error) {
+    PrintError(error.message);
+    return ExitCodeFor(error);
+  };
+  auto selector = ParseSkillSelector(name);
+  if (!selector) return fail(selector.error());
+  auto skill = engine->registry().Load(selector->skill);
+  if (!skill) return fail(skill.error());
+
+  UserView view;
+  const std::filesystem::path lock_file = LockFilePath(engine->home());
+  auto lock = ReadLockFile(lock_file);
+  if (!lock) return fail(lock.error());
+  if (lock->skills.contains(skill->meta.name)) {
+    auto checked = CheckLock(*skill, *lock, lock_file, false);
+    view.lock = checked ? (checked->tree_changed ? "locked (skill.toml narrowed)" : "locked")
+                        : checked.error().message;
+  } else {
+    view.lock = lock->require ? "unlocked (refused: the lock file requires a lock)" : "unlocked";
+  }
+  const std::filesystem::path instances_file = InstanceFilePath(engine->home());
+  auto instances = ReadInstanceFile(instances_file);
+  if (!instances) return fail(instances.error());
+  if (auto it = instances->skills.find(skill->meta.name); it != instances->skills.end()) {
+    for (const auto& [instance_name, ignored] : it->second) view.instances.push_back(instance_name);
+  }
+  if (auto it = instances->defaults.find(skill->meta.name); it != instances->defaults.end()) {
+    view.default_instance = it->second;
+  }
+  auto instance = SelectInstance(*instances, skill->meta.name, selector->instance);
+  if (!instance) return fail(instance.error());
+  view.instance = *instance;
+  Skill shown = *skill;
+  if (view.instance) {
+    // The manifest as the instance narrows it: what a run of this instance may do.
+    auto narrowed = ApplyInstance(skill->manifest, *view.instance, instances_file);
+    if (!narrowed) return fail(narrowed.error());
+    shown.manifest = std::move(*narrowed);
   }
   if (json) {
-    WriteOut(Dump(InfoJson(*skill), 2) + "\n");
+    nlohmann::json info = InfoJson(shown);
+    info["user"] = UserViewJson(view);
+    WriteOut(Dump(info, 2) + "\n");
   } else {
-    PrintInfo(*skill);
+    PrintInfo(shown, view);
   }
   return kExitOk;
 }

@@ -32,7 +32,8 @@ void AddGlobalFlags(CLI::App* app, GlobalFlags* flags) {
 }
 
 void AddRunFlags(CLI::App* command, RunFlags* flags) {
-  command->add_option("SKILL", flags->skill, "Skill name, or path to a skill directory")
+  command->add_option("SKILL", flags->skill,
+                      "Skill name or path to a skill directory, optionally @INSTANCE")
       ->required();
   command->add_flag("--json", flags->json, "Print one JSON object describing the outcome");
   command->add_option("--timeout", flags->timeout_seconds,
@@ -75,7 +76,8 @@ int Main(int argc, char** argv) {
   std::string info_skill;
   bool info_json = false;
   CLI::App* info_cmd = app.add_subcommand("info", "Show a skill's metadata and manifest");
-  info_cmd->add_option("SKILL", info_skill, "Skill name or path")->required();
+  info_cmd->add_option("SKILL", info_skill, "Skill name or path, optionally @INSTANCE")
+      ->required();
   info_cmd->add_flag("--json", info_json, "Print a JSON object");
 
   std::vector<std::string> validate_paths;
@@ -87,9 +89,30 @@ int Main(int argc, char** argv) {
       ->required();
   validate_cmd->add_flag("--json", validate_json, "Print a JSON array");
 
+  InstallFlags install;
+  CLI::App* install_cmd = app.add_subcommand(
+      "install", "Validate a skill and copy it into $SKILLRT_HOME/skills");
+  install_cmd->add_option("PATH", install.path, "The skill directory to install")->required();
+  install_cmd->add_flag("--force", install.force, "Replace an installed skill of the same name");
+  install_cmd->add_flag("--lock", install.lock, "Also lock the installed skill");
+  install_cmd->add_flag("--json", install.json, "Print a JSON object");
+
+  LockFlags lock;
+  CLI::App* lock_cmd = app.add_subcommand(
+      "lock", "Record skills' tree hashes and grants in $SKILLRT_HOME/skills.lock (approve)");
+  lock_cmd->add_option("SKILL", lock.skills,
+                       "Skill names or paths (default: every skill found; with --check, every "
+                       "locked skill)");
+  lock_cmd->add_flag("--check", lock.check, "Report drift against the lock; change nothing");
+  lock_cmd->add_flag("--remove", lock.remove, "Remove the named skills from the lock");
+  lock_cmd->add_flag("--require", lock.require, "Refuse every skill that is not locked");
+  lock_cmd->add_flag("--no-require", lock.no_require, "Let unlocked skills run again");
+  lock_cmd->add_flag("--json", lock.json, "Print JSON");
+
   AuditCommands audit(app.add_subcommand("audit", "Read, query and verify the audit log"));
 
-  std::vector<CLI::App*> commands = {run_cmd, exec_cmd, list_cmd, info_cmd, validate_cmd};
+  std::vector<CLI::App*> commands = {run_cmd,  exec_cmd,    list_cmd, info_cmd,
+                                    validate_cmd, install_cmd, lock_cmd};
   for (CLI::App* audit_sub : audit.subcommands()) commands.push_back(audit_sub);
   for (CLI::App* command : commands) AddGlobalFlags(command, &flag_sets.emplace_back());
 
@@ -116,6 +139,8 @@ int Main(int argc, char** argv) {
   if (*list_cmd) return ListSkills(global, list_json);
   if (*info_cmd) return ShowInfo(global, info_skill, info_json);
   if (*validate_cmd) return ValidatePaths(global, validate_paths, validate_json);
+  if (*install_cmd) return InstallCommand(global, install);
+  if (*lock_cmd) return LockCommand(global, lock);
   if (auto code = audit.Run(global)) return *code;
   PrintError("no command given; see skillrt --help");
   return kExitUsage;

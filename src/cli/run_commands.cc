@@ -8,6 +8,7 @@
 #include <iterator>
 
 #include "cli/cli.h"
+#include "skillrt/instance.h"
 
 namespace skillrt::cli {
 namespace {
@@ -107,7 +108,10 @@ std::string Summary(const Engine& engine, const Outcome& outcome, const RunOverr
     case Status::kTimeout: {
       std::chrono::milliseconds wall = overrides.wall_time.value_or(std::chrono::milliseconds(0));
       if (!overrides.wall_time) {
-        if (auto skill = engine.registry().Load(skill_arg)) wall = skill->manifest.limits.wall_time;
+        auto selector = ParseSkillSelector(skill_arg);
+        if (auto skill = engine.registry().Load(selector ? selector->skill : skill_arg)) {
+          wall = skill->manifest.limits.wall_time;
+        }
       }
       text = "timeout after " + std::to_string(wall.count()) + " ms";
       break;

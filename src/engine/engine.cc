@@ -15,6 +15,9 @@
 
 #include "engine/plan_builder.h"
 #include "engine/run_id.h"
+#include "engine/secrets.h"
+#include "skillrt/instance.h"
+#include "skillrt/lock.h"
 #include "skillrt/risk.h"
 #include "util/sha256.h"
 
@@ -99,10 +102,16 @@ nlohmann::json BaseRecord(const Skill& skill, const std::string& run_id, std::st
                           nlohmann::json invocation, SandboxLevel level, const Limits& limits) {
   std::string kind = invocation.value("kind", "run");
   invocation.erase("kind");
+  nlohmann::json instance = nullptr;
+  if (invocation.contains("instance")) {
+    instance = invocation["instance"];
+    invocation.erase("instance");
+  }
   return {
       {"run_id", run_id},
       {"event", event},
       {"kind", kind},
+      {"instance", instance},
       {"skill", skill.meta.name},
       {"skill_dir", skill.dir.string()},
       {"tree_sha256", skill.tree_sha256},
@@ -209,6 +218,49 @@ Result<std::vector<std::string>> GuardExec(const Skill& skill,
   return std::vector<std::string>{"sh", "-c", argv[0]};
 }
 
+// A skill made ready for one call: checked against the lock, narrowed by its instance, with
+// its secrets resolved.
+struct Prepared {
+  Skill skill;  // The manifest is the instance's narrowing of the skill's.
+  std::optional<Instance> instance;
+  std::vector<ResolvedSecret> secrets;
+};
+
+// The steps between loading a skill and planning its call, in order: the drift gate on the
+// skill as it is on disk (docs/install-lock.md), the instance (docs/instances.md), the
+// secrets (docs/secrets.md). Records the instance, the lock state and the secret names in
+// `invocation` for the audit record. Errors are refusals for the caller to audit.
+Result<Prepared> Prepare(const std::filesystem::path& home, Skill skill,
+                         const std::optional<std::string>& requested, bool require_lock,
+                         nlohmann::json& invocation) {
+  const std::filesystem::path lock_file = LockFilePath(home);
+  auto lock = ReadLockFile(lock_file);
+  if (!lock) return std::unexpected(lock.error());
+  auto drift = CheckLock(skill, *lock, lock_file, require_lock);
+  if (!drift) return std::unexpected(drift.error());
+  const bool locked = lock->skills.contains(skill.meta.name);
+  invocation["lock"] = !locked ? "unlocked" : drift->tree_changed ? "narrowed" : "locked";
+
+  const std::filesystem::path instances_file = InstanceFilePath(home);
+  auto instances = ReadInstanceFile(instances_file);
+  if (!instances) return std::unexpected(instances.error());
+  auto instance = SelectInstance(*instances, skill.meta.name, requested);
+  if (!instance) return std::unexpected(instance.error());
+  if (*instance) {
+    invocation["instance"] = (*instance)->name;
+    auto narrowed = ApplyInstance(skill.manifest, **instance, instances_file);
+    if (!narrowed) return std::unexpected(narrowed.error());
+    skill.manifest = std::move(*narrowed);
+  }
+  auto secrets = ResolveSecrets(skill.manifest, skill.meta.name, *instance, instances_file);
+  if (!secrets) return std::unexpected(secrets.error());
+  nlohmann::json names = nlohmann::json::array();
+  for (const ResolvedSecret& secret : *secrets) names.push_back(secret.name);
+  invocation["secrets"] = std::move(names);
+  return Prepared{.skill = std::move(skill), .instance = std::move(*instance),
+                  .secrets = std::move(*secrets)};
+}
+
 }  // namespace
 
 std::filesystem::path DefaultHome() {
@@ -258,77 +310,102 @@ Result<std::unique_ptr<Engine>> Engine::Open(EngineOptions options) {
       "native", [native_options = options.native] { return MakeNativeRuntime(native_options); });
   auto wasm = std::make_unique<LazyRuntime>(
       "wasm", [wasm_options = options.wasm] { return MakeWasmRuntime(wasm_options); });
-  return std::unique_ptr<Engine>(new Engine(home, std::move(registry),
+  std::unique_ptr<Engine> engine(new Engine(home, std::move(registry),
                                             std::make_unique<AuditLog>(std::move(*audit)),
                                             std::move(native), std::move(wasm)));
+  engine->require_lock_ = options.require_lock;
+  return engine;
 }
 
 Result<Outcome> Engine::Run(const RunRequest& request) {
-  auto skill = registry_.Load(request.skill);
-  if (!skill) return std::unexpected(skill.error());
+  auto selector = ParseSkillSelector(request.skill);
+  if (!selector) return std::unexpected(selector.error());
+  auto loaded = registry_.Load(selector->skill);
+  if (!loaded) return std::unexpected(loaded.error());
   auto run_id = NewRunId();
   if (!run_id) return std::unexpected(run_id.error());
 
-  const Manifest& manifest = skill->manifest;
   std::string input_text = DumpText(request.input);
-  nlohmann::json invocation =
-      Invocation("run", manifest.entry ? manifest.entry->argv : std::vector<std::string>{},
-                 input_text);
+  nlohmann::json invocation = Invocation(
+      "run", loaded->manifest.entry ? loaded->manifest.entry->argv : std::vector<std::string>{},
+      input_text);
+  if (selector->instance) invocation["instance"] = *selector->instance;
+  auto prepared = Prepare(home_, *loaded, selector->instance, require_lock_, invocation);
+  if (!prepared) {
+    return Refuse(*audit_, *loaded, *run_id, invocation, request.overrides, prepared.error());
+  }
+  const Skill& skill = prepared->skill;
+  const Manifest& manifest = skill.manifest;
 
   if (manifest.runtime == RuntimeKind::kContainer) {
-    return Refuse(*audit_, *skill, *run_id, invocation, request.overrides,
+    return Refuse(*audit_, skill, *run_id, invocation, request.overrides,
                   Error::Make(ErrorCode::kUnsupported,
                               "runtime '" + std::string(RuntimeKindName(manifest.runtime)) +
                                   "' is not available in this build"));
   }
-  auto plan = BuildRunPlan(*skill, request, *run_id);
-  if (!plan) return Refuse(*audit_, *skill, *run_id, invocation, request.overrides, plan.error());
+  auto plan = BuildRunPlan(skill, request, *run_id);
+  if (!plan) return Refuse(*audit_, skill, *run_id, invocation, request.overrides, plan.error());
   if (manifest.input_schema) {
     auto valid = ValidateAgainstSchema(*manifest.input_schema, request.input);
     if (!valid) {
       // The validator names the place ("input at /a/0: ..."); keep one "input" prefix.
       std::string detail = valid.error().message;
       if (!detail.starts_with("input")) detail = "input: " + detail;
-      return Refuse(*audit_, *skill, *run_id, invocation, request.overrides,
+      return Refuse(*audit_, skill, *run_id, invocation, request.overrides,
                     Error::Make(ErrorCode::kInvalidArgument, std::move(detail)));
     }
   }
+  AddCallEnvironment(*plan, prepared->instance, prepared->secrets);
   invocation["env"] = EnvNames(plan->env);
-  return Execute(*skill, std::move(*plan), invocation);
+  const std::vector<ResolvedSecret>& secrets = prepared->secrets;
+  return Execute(skill, std::move(*plan), invocation,
+                 [&secrets](Outcome& outcome) { RedactOutcome(outcome, secrets); });
 }
 
 Result<Outcome> Engine::Exec(const ExecRequest& request) {
   if (request.argv.empty() || request.argv[0].empty()) {
     return Fail(ErrorCode::kInvalidArgument, "exec: a command is required after '--'");
   }
-  auto skill = registry_.Load(request.skill);
-  if (!skill) return std::unexpected(skill.error());
+  auto selector = ParseSkillSelector(request.skill);
+  if (!selector) return std::unexpected(selector.error());
+  auto loaded = registry_.Load(selector->skill);
+  if (!loaded) return std::unexpected(loaded.error());
   auto run_id = NewRunId();
   if (!run_id) return std::unexpected(run_id.error());
 
-  const Manifest& manifest = skill->manifest;
   nlohmann::json invocation = Invocation("exec", request.argv, request.stdin_data);
+  if (selector->instance) invocation["instance"] = *selector->instance;
+  auto prepared = Prepare(home_, *loaded, selector->instance, require_lock_, invocation);
+  if (!prepared) {
+    return Refuse(*audit_, *loaded, *run_id, invocation, request.overrides, prepared.error());
+  }
+  const Skill& skill = prepared->skill;
+  const Manifest& manifest = skill.manifest;
   if (manifest.runtime != RuntimeKind::kNative) {
-    return Refuse(*audit_, *skill, *run_id, invocation, request.overrides,
+    return Refuse(*audit_, skill, *run_id, invocation, request.overrides,
                   Error::Make(ErrorCode::kUnsupported,
                               "exec runs commands in the native sandbox; skill '" +
-                                  skill->meta.name + "' uses the " +
+                                  skill.meta.name + "' uses the " +
                                   std::string(RuntimeKindName(manifest.runtime)) +
                                   " runtime (use run)"));
   }
   // Checked before planning so that a refusal is audited like any other; the audit record
   // keeps the argv as the caller gave it.
-  auto argv = GuardExec(*skill, request.argv);
-  if (!argv) return Refuse(*audit_, *skill, *run_id, invocation, request.overrides, argv.error());
+  auto argv = GuardExec(skill, request.argv);
+  if (!argv) return Refuse(*audit_, skill, *run_id, invocation, request.overrides, argv.error());
   ExecRequest checked = request;
   checked.argv = std::move(*argv);
-  auto plan = BuildExecPlan(*skill, checked, *run_id);
-  if (!plan) return Refuse(*audit_, *skill, *run_id, invocation, request.overrides, plan.error());
+  auto plan = BuildExecPlan(skill, checked, *run_id);
+  if (!plan) return Refuse(*audit_, skill, *run_id, invocation, request.overrides, plan.error());
+  AddCallEnvironment(*plan, prepared->instance, prepared->secrets);
   invocation["env"] = EnvNames(plan->env);
-  return Execute(*skill, std::move(*plan), invocation);
+  const std::vector<ResolvedSecret>& secrets = prepared->secrets;
+  return Execute(skill, std::move(*plan), invocation,
+                 [&secrets](Outcome& outcome) { RedactOutcome(outcome, secrets); });
 }
 
-Result<Outcome> Engine::Execute(const Skill& skill, Plan plan, const nlohmann::json& invocation) {
+Result<Outcome> Engine::Execute(const Skill& skill, Plan plan, const nlohmann::json& invocation,
+                                const std::function<void(Outcome&)>& filter) {
   const bool is_run = invocation.value("kind", "run") == "run";
   nlohmann::json record =
       BaseRecord(skill, plan.run_id, "run", invocation, plan.level, plan.limits);
@@ -340,6 +417,8 @@ Result<Outcome> Engine::Execute(const Skill& skill, Plan plan, const nlohmann::j
     return AfterAudit(audit_->Append(record), std::unexpected(result.error()));
   }
   Outcome& outcome = *result;
+  // Before anything reads the streams: the output JSON, the audit record, the caller.
+  filter(outcome);
   outcome.run_id = plan.run_id;
   outcome.skill = skill.meta.name;
   const bool wants_json = !is_run || !skill.manifest.entry ||

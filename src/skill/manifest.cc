@@ -175,7 +175,7 @@ class Parser {
       out_.issues.push_back(Issue{.code = ErrorCode::kParse, .message = e.what()});
       return std::move(out_);
     }
-    Unknown(root, "", {"runtime", "entry", "capabilities", "limits"});
+    Unknown(root, "", {"runtime", "entry", "capabilities", "limits", "secrets"});
     if (const toml::node* n = root.get("runtime")) Runtime(*n);
     if (const toml::node* n = root.get("entry")) {
       if (const toml::table* t = Table(*n, "entry")) Entry(*t);
@@ -185,6 +185,9 @@ class Parser {
     }
     if (const toml::node* n = root.get("limits")) {
       if (const toml::table* t = Table(*n, "limits")) LimitsTable(*t);
+    }
+    if (const toml::node* n = root.get("secrets")) {
+      if (const toml::table* t = Table(*n, "secrets")) Secrets(*t);
     }
     return std::move(out_);
   }
@@ -462,6 +465,50 @@ class Parser {
     }
   }
 
+  // `[secrets]`: NAME = { description = "...", required = true, redact = true }. Runs after
+  // [capabilities] so that a name also used there can be reported.
+  void Secrets(const toml::table& table) {
+    const EnvCapability& env = out_.manifest.capabilities.env;
+    for (const auto& [key, value] : table) {
+      const std::string name(key.str());
+      const std::string path = "secrets." + name;
+      const int key_line = static_cast<int>(key.source().begin.line);
+      if (!IsEnvName(name)) {
+        Add(key_line, path, "'" + name + "' is not a variable name ([A-Za-z_][A-Za-z0-9_]*)");
+        continue;
+      }
+      if (IsReservedVariable(name)) {
+        Add(key_line, path, name + " is reserved by skillrt");
+        continue;
+      }
+      if (std::find(env.pass.begin(), env.pass.end(), name) != env.pass.end() ||
+          env.set.contains(name)) {
+        Add(key_line, path,
+            name + " is also named in capabilities.env; a secret's variable comes only from "
+                   "its reference");
+        continue;
+      }
+      const toml::table* spec_table = Table(value, path);
+      if (spec_table == nullptr) continue;
+      Unknown(*spec_table, path, {"description", "required", "redact"});
+      SecretSpec spec;
+      if (const toml::node* n = spec_table->get("description")) {
+        if (const std::string* s = String(*n, path + ".description")) spec.description = *s;
+      }
+      for (auto [field, target] : {std::pair{"required", &spec.required},
+                                   std::pair{"redact", &spec.redact}}) {
+        const toml::node* n = spec_table->get(field);
+        if (n == nullptr) continue;
+        if (const auto* b = n->as_boolean()) {
+          *target = b->get();
+        } else {
+          Expected(*n, path + "." + field, "a boolean");
+        }
+      }
+      out_.manifest.secrets[name] = std::move(spec);
+    }
+  }
+
   void LimitsTable(const toml::table& table) {
     Unknown(table, "limits",
             {"wall_time_ms", "cpu_time_ms", "memory_mb", "processes", "output_kb",
@@ -504,6 +551,17 @@ class Parser {
 };
 
 }  // namespace
+
+bool IsVariableName(std::string_view name) { return IsEnvName(name); }
+
+bool IsReservedVariable(std::string_view name) {
+  return name == "PATH" || name == "HOME" || name == "TMPDIR" || name == "LANG" ||
+         name == "SKILL_DIR" || name.starts_with("SKILLRT_");
+}
+
+std::optional<std::string> CheckGrantPath(std::string_view path, std::string* normal) {
+  return CheckHostPath(path, normal);
+}
 
 ParseOutput ParseAll(std::string_view toml_text, const fs::path& skill_dir) {
   try {

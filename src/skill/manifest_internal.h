@@ -38,6 +38,18 @@ struct ParseOutput {
 /// `entry.input_schema` paths. Never throws; thread-safe.
 ParseOutput ParseAll(std::string_view toml_text, const std::filesystem::path& skill_dir);
 
+/// True when `name` matches [A-Za-z_][A-Za-z0-9_]*.
+bool IsVariableName(std::string_view name);
+
+/// True for variables a secret or an instance may not define: those of the base environment
+/// (PATH, HOME, TMPDIR, LANG, SKILL_DIR) and every SKILLRT_* name, which skillrt sets itself.
+bool IsReservedVariable(std::string_view name);
+
+/// Why `path` cannot be granted as a read or write path (not absolute, has "..", a reserved
+/// or system location), or nothing; then `*normal` holds its normalized form. The same rule
+/// as `capabilities.read` and `capabilities.write` in docs/manifest.md.
+std::optional<std::string> CheckGrantPath(std::string_view path, std::string* normal);
+
 /// Formats `issue` as "<source>: <key.path>: <what>", or "<source>:<line>:<col>: <what>" for
 /// a syntax error.
 std::string FormatIssue(std::string_view source, const Issue& issue);

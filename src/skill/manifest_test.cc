@@ -324,3 +324,51 @@ TEST(ManifestTest, RuntimeKindNames) {
 
 }  // namespace
 }  // namespace skillrt
+
+namespace skillrt {
+namespace {
+
+TEST(ManifestSecretsTest, DeclaresNamesWithDefaults) {
+  auto m = ParseManifest(R"(
+[secrets]
+API_TOKEN = { description = "token for the API", required = true, redact = true }
+OPTIONAL_KEY = { required = false, redact = false }
+BARE = {}
+)",
+                         "skill.toml", "/nonexistent");
+  ASSERT_TRUE(m.has_value()) << m.error().ToString();
+  ASSERT_EQ(m->secrets.size(), 3u);
+  EXPECT_EQ(m->secrets.at("API_TOKEN").description, "token for the API");
+  EXPECT_TRUE(m->secrets.at("API_TOKEN").required);
+  EXPECT_FALSE(m->secrets.at("OPTIONAL_KEY").required);
+  EXPECT_FALSE(m->secrets.at("OPTIONAL_KEY").redact);
+  EXPECT_TRUE(m->secrets.at("BARE").required);  // Defaults fail closed.
+  EXPECT_TRUE(m->secrets.at("BARE").redact);
+}
+
+TEST(ManifestSecretsTest, StrictParsingNamesTheKeyPath) {
+  auto error = [](std::string_view text) {
+    auto m = ParseManifest(text, "skill.toml", "/nonexistent");
+    EXPECT_FALSE(m.has_value()) << text;
+    return m.has_value() ? std::string() : m.error().message;
+  };
+  EXPECT_EQ(error("[secrets]\nT = { redact = \"no\" }\n"),
+            "skill.toml: secrets.T.redact: expected a boolean, got string");
+  EXPECT_EQ(error("[secrets]\nT = { value = \"x\" }\n"),
+            "skill.toml: secrets.T.value: unknown key");
+  EXPECT_EQ(error("[secrets]\nT = \"env:HOME\"\n"),
+            "skill.toml: secrets.T: expected a table, got string");
+  EXPECT_EQ(error("[secrets]\n\"A-B\" = {}\n"),
+            "skill.toml: secrets.A-B: 'A-B' is not a variable name ([A-Za-z_][A-Za-z0-9_]*)");
+  EXPECT_EQ(error("[secrets]\nSKILLRT_X = {}\n"),
+            "skill.toml: secrets.SKILLRT_X: SKILLRT_X is reserved by skillrt");
+  EXPECT_EQ(error("[secrets]\nPATH = {}\n"),
+            "skill.toml: secrets.PATH: PATH is reserved by skillrt");
+  EXPECT_NE(error("[capabilities.env]\npass = [\"T\"]\n[secrets]\nT = {}\n")
+                .find("secrets.T: T is also named in capabilities.env"),
+            std::string::npos);
+  EXPECT_EQ(error("secrets = 3\n"), "skill.toml: secrets: expected a table, got integer");
+}
+
+}  // namespace
+}  // namespace skillrt

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "skillrt/lock.h"
 #include "skillrt/skill.h"
 #include "util/fd.h"
 #include "util/sha256.h"
@@ -135,6 +136,40 @@ Result<std::string> HashSkillTree(const std::filesystem::path& dir) {
     hash.Update("\n");
   }
   return hash.HexDigest();
+}
+
+Result<std::map<std::string, std::string>> HashSkillFiles(const std::filesystem::path& dir) {
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) {
+    return Fail(ErrorCode::kNotFound, dir.string() + ": not a directory");
+  }
+  auto entries = ListTree(dir);
+  if (!entries) return std::unexpected(entries.error());
+  std::map<std::string, std::string> files;
+  for (const Entry& entry : *entries) {
+    fs::path full = dir / entry.rel;
+    switch (entry.type) {
+      case EntryType::kFile: {
+        Sha256 hash;
+        if (auto done = HashFile(hash, full); !done) return std::unexpected(done.error());
+        files[entry.rel] = "file:" + hash.HexDigest();
+        break;
+      }
+      case EntryType::kSymlink: {
+        fs::path target = fs::read_symlink(full, ec);
+        if (ec) return FailErrno(ErrorCode::kIo, "readlink(" + full.string() + ")", ec.value());
+        files[entry.rel] = "link:" + target.string();
+        break;
+      }
+      case EntryType::kDir:
+        files[entry.rel] = "dir";
+        break;
+      case EntryType::kOther:
+        files[entry.rel] = "other";
+        break;
+    }
+  }
+  return files;
 }
 
 }  // namespace skillrt

@@ -1,0 +1,200 @@
+// `skillrt install` and `skillrt lock` (docs/install-lock.md).
+#include <filesystem>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "cli/cli.h"
+#include "skillrt/install.h"
+#include "skillrt/lock.h"
+#include "skillrt/registry.h"
+
+namespace skillrt::cli {
+namespace {
+
+std::string Short(const std::string& hash) { return hash.substr(0, 12); }
+
+// Locks each skill of `names` (every skill under the roots when empty) in the lock file.
+Result<std::vector<LockedSkill>> LockNamed(const Engine& engine,
+                                           const std::vector<std::string>& names) {
+  std::vector<std::string> targets = names;
+  if (targets.empty()) {
+    auto refs = engine.registry().List();
+    if (!refs) return std::unexpected(refs.error());
+    for (const SkillRef& ref : *refs) targets.push_back(ref.dir.string());
+  }
+  std::vector<LockedSkill> entries;
+  for (const std::string& target : targets) {
+    auto skill = engine.registry().Load(target);
+    if (!skill) return std::unexpected(skill.error());
+    auto entry = LockSkill(*skill);
+    if (!entry) return std::unexpected(entry.error());
+    entries.push_back(std::move(*entry));
+  }
+  std::set<std::string> seen;
+  for (const LockedSkill& entry : entries) {
+    if (!seen.insert(entry.name).second) {
+      return Fail(ErrorCode::kConflict, "two skills named '" + entry.name + "' given to lock");
+    }
+  }
+  return entries;
+}
+
+}  // namespace
+
+int InstallCommand(const GlobalOptions& global, const InstallFlags& flags) {
+  int exit_code = 0;
+  std::unique_ptr<Engine> engine = OpenEngine(global, &exit_code);
+  if (!engine) return exit_code;
+  InstallOptions options;
+  options.force = flags.force;
+  auto installed = InstallSkill(flags.path, engine->home() / "skills", options);
+  if (!installed) {
+    PrintError(installed.error().message);
+    return ExitCodeFor(installed.error());
+  }
+  nlohmann::json result = {{"name", installed->name},
+                           {"path", installed->dir.string()},
+                           {"tree_sha256", installed->tree_sha256},
+                           {"replaced", installed->replaced},
+                           {"locked", false}};
+  if (flags.lock) {
+    auto skill = LoadSkill(installed->dir);
+    if (!skill) {
+      PrintError(skill.error().message);
+      return ExitCodeFor(skill.error());
+    }
+    auto entry = LockSkill(*skill);
+    if (!entry) {
+      PrintError(entry.error().message);
+      return ExitCodeFor(entry.error());
+    }
+    auto add = [&](LockFile& lock) -> Result<void> {
+      lock.skills[entry->name] = *entry;
+      return {};
+    };
+    auto updated = UpdateLockFile(LockFilePath(engine->home()), add);
+    if (!updated) {
+      PrintError(updated.error().message);
+      return ExitCodeFor(updated.error());
+    }
+    result["locked"] = true;
+  }
+  if (flags.json) {
+    WriteOut(Dump(result) + "\n");
+  } else if (!global.quiet) {
+    WriteOut(std::string(installed->replaced ? "replaced " : "installed ") + installed->name +
+             " at " + installed->dir.string() + " (tree sha256 " + Short(installed->tree_sha256) +
+             (flags.lock ? ", locked" : "") + ")\n");
+  }
+  return kExitOk;
+}
+
+int LockCommand(const GlobalOptions& global, const LockFlags& flags) {
+  int exit_code = 0;
+  std::unique_ptr<Engine> engine = OpenEngine(global, &exit_code);
+  if (!engine) return exit_code;
+  const std::filesystem::path file = LockFilePath(engine->home());
+  if (flags.require && flags.no_require) {
+    PrintError("lock: --require and --no-require exclude each other");
+    return kExitUsage;
+  }
+
+  if (flags.check) {
+    auto lock = ReadLockFile(file);
+    if (!lock) {
+      PrintError(lock.error().message);
+      return ExitCodeFor(lock.error());
+    }
+    std::vector<std::string> targets = flags.skills;
+    if (targets.empty()) {
+      for (const auto& [name, entry] : lock->skills) targets.push_back(name);
+    }
+    bool all_ok = true;
+    nlohmann::json report = nlohmann::json::array();
+    std::string text;
+    for (const std::string& target : targets) {
+      auto skill = engine->registry().Load(target);
+      if (!skill) {
+        all_ok = false;
+        report.push_back({{"skill", target}, {"ok", false}, {"message", skill.error().message}});
+        text += target + ": " + skill.error().message + "\n";
+        continue;
+      }
+      auto checked = CheckLock(*skill, *lock, file, /*require=*/true);
+      std::string message = checked ? (checked->tree_changed ? "ok (narrowed)" : "ok")
+                                    : checked.error().message;
+      all_ok = all_ok && checked.has_value();
+      report.push_back({{"skill", skill->meta.name}, {"ok", checked.has_value()},
+                        {"message", message}});
+      text += skill->meta.name + ": " + message + "\n";
+    }
+    WriteOut(flags.json ? Dump(report, 2) + "\n" : text);
+    return all_ok ? kExitOk : kExitFailed;
+  }
+
+  if (flags.remove) {
+    if (flags.skills.empty()) {
+      PrintError("lock --remove: name the skills to remove from " + file.string());
+      return kExitUsage;
+    }
+    auto updated = UpdateLockFile(file, [&](LockFile& lock) -> Result<void> {
+      for (const std::string& name : flags.skills) {
+        if (lock.skills.erase(name) == 0) {
+          return Fail(ErrorCode::kNotFound, file.string() + ": no entry for '" + name + "'");
+        }
+      }
+      return {};
+    });
+    if (!updated) {
+      PrintError(updated.error().message);
+      return ExitCodeFor(updated.error());
+    }
+    if (!global.quiet) {
+      for (const std::string& name : flags.skills) WriteOut("unlocked " + name + "\n");
+    }
+    return kExitOk;
+  }
+
+  // Only the flag changes when --require/--no-require is given without skills.
+  const bool flag_only = (flags.require || flags.no_require) && flags.skills.empty();
+  std::vector<LockedSkill> entries;
+  if (!flag_only) {
+    auto locked = LockNamed(*engine, flags.skills);
+    if (!locked) {
+      PrintError(locked.error().message);
+      return ExitCodeFor(locked.error());
+    }
+    entries = std::move(*locked);
+  }
+  auto updated = UpdateLockFile(file, [&](LockFile& lock) -> Result<void> {
+    for (const LockedSkill& entry : entries) lock.skills[entry.name] = entry;
+    if (flags.require) lock.require = true;
+    if (flags.no_require) lock.require = false;
+    return {};
+  });
+  if (!updated) {
+    PrintError(updated.error().message);
+    return ExitCodeFor(updated.error());
+  }
+  nlohmann::json report = nlohmann::json::array();
+  std::string text;
+  for (const LockedSkill& entry : entries) {
+    report.push_back({{"skill", entry.name},
+                      {"path", entry.dir.string()},
+                      {"tree_sha256", entry.tree_sha256},
+                      {"files", entry.files.size()}});
+    text += "locked " + entry.name + " (tree sha256 " + Short(entry.tree_sha256) + ", " +
+            std::to_string(entry.files.size()) + " entries) in " + file.string() + "\n";
+  }
+  if (flags.require) text += file.string() + ": every skill must now be locked to run\n";
+  if (flags.no_require) text += file.string() + ": unlocked skills may run\n";
+  if (flags.json) {
+    WriteOut(Dump(report, 2) + "\n");
+  } else if (!global.quiet) {
+    WriteOut(text);
+  }
+  return kExitOk;
+}
+
+}  // namespace skillrt::cli

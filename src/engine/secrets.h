@@ -1,0 +1,61 @@
+// Secrets and instance settings for one call: resolving the user's references
+// (docs/secrets.md), putting values and instance settings into the plan's environment, and
+// redacting known values from captured output.
+#ifndef SKILLRT_ENGINE_SECRETS_H_
+#define SKILLRT_ENGINE_SECRETS_H_
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "skillrt/error.h"
+#include "skillrt/instance.h"
+#include "skillrt/manifest.h"
+#include "skillrt/outcome.h"
+#include "skillrt/plan.h"
+
+namespace skillrt {
+
+/// One secret's value for one call. Lives only in memory, for the length of the call.
+struct ResolvedSecret {
+  std::string name;   ///< The variable name declared in [secrets].
+  std::string value;  ///< Never logged, audited or put in an error message.
+  bool redact = true;
+};
+
+/// Largest secret value read from a `file:` reference, in bytes.
+inline constexpr size_t kMaxSecretBytes = 64 << 10;
+
+/// Resolves every secret `manifest` declares from `instance`'s references: `env:NAME` reads
+/// the variable from skillrt's own environment (getenv(3)), `file:PATH` reads the file (at
+/// most kMaxSecretBytes; one trailing "\n" or "\r\n" is removed). A declared secret without
+/// a reference, or whose reference yields nothing, is skipped when not `required` and is
+/// kNotFound otherwise; the message names the skill, the secret and the reference kind and
+/// target (variable name or path), never a value: "skill 'x': secret API_TOKEN: env
+/// reference: variable X_TOKEN is not set". kInvalidArgument for a value holding NUL.
+/// `instances_file` is named in the hint for a missing reference. Thread-safe as long as no
+/// thread modifies the environment.
+Result<std::vector<ResolvedSecret>> ResolveSecrets(const Manifest& manifest,
+                                                   const std::string& skill_name,
+                                                   const std::optional<Instance>& instance,
+                                                   const std::filesystem::path& instances_file);
+
+/// Adds to `plan.env`, after what the manifest set (replacing a variable of the same name):
+/// the instance's `env`, SKILLRT_INSTANCE=<name> and SKILLRT_CONFIG=<config as compact JSON>
+/// when there is an instance, then each secret as NAME=value.
+void AddCallEnvironment(Plan& plan, const std::optional<Instance>& instance,
+                        const std::vector<ResolvedSecret>& secrets);
+
+/// `text` with each occurrence of each redacted secret's value replaced by
+/// "[REDACTED:NAME]", longest values first. When `cut` (the stream was truncated), a tail of
+/// `text` that is the start of a value is replaced too, since the rest was cut off.
+std::string RedactSecrets(std::string text, const std::vector<ResolvedSecret>& secrets,
+                          bool cut);
+
+/// Redacts the captured streams and the message of `outcome` (RedactSecrets).
+void RedactOutcome(Outcome& outcome, const std::vector<ResolvedSecret>& secrets);
+
+}  // namespace skillrt
+
+#endif  // SKILLRT_ENGINE_SECRETS_H_
