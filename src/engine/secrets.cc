@@ -113,32 +113,50 @@ void AddCallEnvironment(Plan& plan, const std::optional<Instance>& instance,
 
 std::string RedactSecrets(std::string text, const std::vector<ResolvedSecret>& secrets,
                           bool cut) {
-  std::vector<const ResolvedSecret*> order;
+  // Every byte range holding a value (overlaps included) or, for a cut stream, the start of
+  // one at the very end; overlapping ranges merge, so no part of any value survives.
+  struct Range {
+    size_t begin, end;
+    const ResolvedSecret* secret;
+  };
+  std::vector<Range> ranges;
   for (const ResolvedSecret& s : secrets) {
-    if (s.redact && !s.value.empty()) order.push_back(&s);
-  }
-  std::sort(order.begin(), order.end(), [](const ResolvedSecret* a, const ResolvedSecret* b) {
-    return a->value.size() > b->value.size();
-  });
-  for (const ResolvedSecret* s : order) {
-    const std::string mark = "[REDACTED:" + s->name + "]";
-    size_t pos = 0;
-    while ((pos = text.find(s->value, pos)) != std::string::npos) {
-      text.replace(pos, s->value.size(), mark);
-      pos += mark.size();
+    if (!s.redact || s.value.empty()) continue;
+    for (size_t pos = text.find(s.value); pos != std::string::npos;
+         pos = text.find(s.value, pos + 1)) {
+      ranges.push_back({pos, pos + s.value.size(), &s});
     }
-  }
-  if (cut) {
-    for (const ResolvedSecret* s : order) {
-      for (size_t len = std::min(s->value.size() - 1, text.size()); len > 0; --len) {
-        if (text.compare(text.size() - len, len, s->value, 0, len) == 0) {
-          text.replace(text.size() - len, len, "[REDACTED:" + s->name + "]");
+    if (cut) {
+      for (size_t len = std::min(s.value.size() - 1, text.size()); len > 0; --len) {
+        if (text.compare(text.size() - len, len, s.value, 0, len) == 0) {
+          ranges.push_back({text.size() - len, text.size(), &s});
           break;
         }
       }
     }
   }
-  return text;
+  if (ranges.empty()) return text;
+  std::sort(ranges.begin(), ranges.end(), [](const Range& a, const Range& b) {
+    return a.begin != b.begin ? a.begin < b.begin : a.end > b.end;
+  });
+  std::string out;
+  size_t copied = 0;
+  for (size_t i = 0; i < ranges.size();) {
+    Range merged = ranges[i];
+    size_t longest = merged.end - merged.begin;
+    for (++i; i < ranges.size() && ranges[i].begin < merged.end; ++i) {
+      if (ranges[i].end - ranges[i].begin > longest) {
+        longest = ranges[i].end - ranges[i].begin;
+        merged.secret = ranges[i].secret;
+      }
+      merged.end = std::max(merged.end, ranges[i].end);
+    }
+    out.append(text, copied, merged.begin - copied);
+    out += "[REDACTED:" + merged.secret->name + "]";
+    copied = merged.end;
+  }
+  out.append(text, copied, std::string::npos);
+  return out;
 }
 
 void RedactOutcome(Outcome& outcome, const std::vector<ResolvedSecret>& secrets) {

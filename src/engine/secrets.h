@@ -48,8 +48,9 @@ void AddCallEnvironment(Plan& plan, const std::optional<Instance>& instance,
                         const std::vector<ResolvedSecret>& secrets);
 
 /// `text` with each occurrence of each redacted secret's value replaced by
-/// "[REDACTED:NAME]", longest values first. When `cut` (the stream was truncated), a tail of
-/// `text` that is the start of a value is replaced too, since the rest was cut off.
+/// "[REDACTED:NAME]"; overlapping occurrences become one mark naming the longest value.
+/// When `cut` (the stream was truncated), a tail of `text` that is the start of a value is
+/// replaced too, since the rest was cut off.
 std::string RedactSecrets(std::string text, const std::vector<ResolvedSecret>& secrets,
                           bool cut);
 

@@ -1,0 +1,118 @@
+#include "engine/secrets.h"
+
+#include <stdlib.h>
+
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "test_util.h"
+
+namespace skillrt {
+namespace {
+
+using ::skillrt::testing::TempDir;
+using ::skillrt::testing::WriteFile;
+
+Manifest WithSecrets() {
+  Manifest m;
+  m.secrets["API_TOKEN"] = SecretSpec{.description = "", .required = true, .redact = true};
+  m.secrets["OPTIONAL"] = SecretSpec{.description = "", .required = false, .redact = false};
+  return m;
+}
+
+Instance WithRefs(std::map<std::string, SecretRef> refs) {
+  Instance instance;
+  instance.skill = "calc";
+  instance.name = "prod";
+  instance.secrets = std::move(refs);
+  return instance;
+}
+
+TEST(SecretsTest, ResolvesEnvAndFileReferences) {
+  TempDir tmp;
+  WriteFile(tmp.path() / "token", "file-secret-value\n");
+  ::setenv("SKILLRT_TEST_SECRET_A", "env-secret-value", 1);
+  auto env = ResolveSecrets(WithSecrets(), "calc",
+                            WithRefs({{"API_TOKEN", {SecretRef::Kind::kEnv, "SKILLRT_TEST_SECRET_A"}}}),
+                            "/h/instances.toml");
+  ASSERT_TRUE(env.has_value()) << env.error().ToString();
+  ASSERT_EQ(env->size(), 1u);  // OPTIONAL has no reference: skipped.
+  EXPECT_EQ((*env)[0].name, "API_TOKEN");
+  EXPECT_EQ((*env)[0].value, "env-secret-value");
+  auto file = ResolveSecrets(
+      WithSecrets(), "calc",
+      WithRefs({{"API_TOKEN", {SecretRef::Kind::kFile, (tmp.path() / "token").string()}}}),
+      "/h/instances.toml");
+  ASSERT_TRUE(file.has_value()) << file.error().ToString();
+  EXPECT_EQ((*file)[0].value, "file-secret-value");  // The trailing newline is dropped.
+  ::unsetenv("SKILLRT_TEST_SECRET_A");
+}
+
+TEST(SecretsTest, MissingRequiredSecretNamesItButNeverAValue) {
+  auto none = ResolveSecrets(WithSecrets(), "calc", std::nullopt, "/h/instances.toml");
+  ASSERT_FALSE(none.has_value());
+  EXPECT_EQ(none.error().code, ErrorCode::kNotFound);
+  EXPECT_NE(none.error().message.find("skill 'calc': secret API_TOKEN is required and has no "
+                                      "reference"),
+            std::string::npos)
+      << none.error().message;
+  EXPECT_NE(none.error().message.find("/h/instances.toml"), std::string::npos);
+
+  ::unsetenv("SKILLRT_TEST_SECRET_UNSET");
+  auto unset = ResolveSecrets(
+      WithSecrets(), "calc",
+      WithRefs({{"API_TOKEN", {SecretRef::Kind::kEnv, "SKILLRT_TEST_SECRET_UNSET"}}}), "/h/i");
+  ASSERT_FALSE(unset.has_value());
+  EXPECT_EQ(unset.error().message,
+            "skill 'calc': secret API_TOKEN: env reference: variable SKILLRT_TEST_SECRET_UNSET "
+            "is not set");
+  auto unreadable = ResolveSecrets(
+      WithSecrets(), "calc", WithRefs({{"API_TOKEN", {SecretRef::Kind::kFile, "/nonexistent/t"}}}),
+      "/h/i");
+  ASSERT_FALSE(unreadable.has_value());
+  EXPECT_EQ(unreadable.error().message.find(
+                "skill 'calc': secret API_TOKEN: file reference: cannot open /nonexistent/t"),
+            0u)
+      << unreadable.error().message;
+}
+
+TEST(SecretsTest, RedactsEveryOccurrenceLongestFirstAndCutTails) {
+  std::vector<ResolvedSecret> secrets = {{"SHORT", "abc", true},
+                                         {"LONG", "abcdef", true},
+                                         {"PLAIN", "visible", false}};
+  EXPECT_EQ(RedactSecrets("x abcdef y abc z visible", secrets, false),
+            "x [REDACTED:LONG] y [REDACTED:SHORT] z visible");
+  EXPECT_EQ(RedactSecrets("abcabc", secrets, false), "[REDACTED:SHORT][REDACTED:SHORT]");
+  // A stream cut in the middle of a value: the visible start of it goes too.
+  EXPECT_EQ(RedactSecrets("tail abcd", secrets, true), "tail [REDACTED:LONG]");
+  EXPECT_EQ(RedactSecrets("tail abcd", secrets, false), "tail [REDACTED:SHORT]d");
+  // Overlapping values leave nothing of either.
+  std::vector<ResolvedSecret> overlapping = {{"A", "xyz", true}, {"B", "zw", true}};
+  EXPECT_EQ(RedactSecrets("1xyzw2", overlapping, false), "1[REDACTED:A]2");
+
+  Outcome outcome;
+  outcome.stdout_stream.data = "token=abcdef\n";
+  outcome.stderr_stream.data = "error: abcdef failed";
+  outcome.message = "abc";
+  RedactOutcome(outcome, secrets);
+  EXPECT_EQ(outcome.stdout_stream.data, "token=[REDACTED:LONG]\n");
+  EXPECT_EQ(outcome.stderr_stream.data, "error: [REDACTED:LONG] failed");
+  EXPECT_EQ(outcome.message, "[REDACTED:SHORT]");
+}
+
+TEST(SecretsTest, InstanceSettingsAndSecretsReachThePlanEnvironment) {
+  Plan plan;
+  plan.env = {"PATH=/usr/bin", "LOG_LEVEL=info"};
+  Instance instance = WithRefs({});
+  instance.env["LOG_LEVEL"] = "warn";
+  instance.config = {{"precision", 4}};
+  AddCallEnvironment(plan, instance, {{"API_TOKEN", "v", true}});
+  EXPECT_EQ(plan.env, (std::vector<std::string>{"PATH=/usr/bin", "LOG_LEVEL=warn",
+                                                "SKILLRT_INSTANCE=prod",
+                                                "SKILLRT_CONFIG={\"precision\":4}",
+                                                "API_TOKEN=v"}));
+}
+
+}  // namespace
+}  // namespace skillrt
