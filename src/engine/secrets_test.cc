@@ -33,9 +33,10 @@ TEST(SecretsTest, ResolvesEnvAndFileReferences) {
   TempDir tmp;
   WriteFile(tmp.path() / "token", "file-secret-value\n");
   ::setenv("SKILLRT_TEST_SECRET_A", "env-secret-value", 1);
-  auto env = ResolveSecrets(WithSecrets(), "calc",
-                            WithRefs({{"API_TOKEN", {SecretRef::Kind::kEnv, "SKILLRT_TEST_SECRET_A"}}}),
-                            "/h/instances.toml");
+  auto env = ResolveSecrets(
+      WithSecrets(), "calc",
+      WithRefs({{"API_TOKEN", {SecretRef::Kind::kEnv, "SKILLRT_TEST_SECRET_A"}}}),
+      "/h/instances.toml");
   ASSERT_TRUE(env.has_value()) << env.error().ToString();
   ASSERT_EQ(env->size(), 1u);  // OPTIONAL has no reference: skipped.
   EXPECT_EQ((*env)[0].name, "API_TOKEN");
