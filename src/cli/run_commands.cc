@@ -93,6 +93,25 @@ Result<RunOverrides> Overrides(const RunFlags& flags) {
   return overrides;
 }
 
+// The wall-clock limit a run of `skill_arg` ("name" or "name@instance") had: the manifest's,
+// narrowed by the instance. Nothing if it cannot be worked out again.
+std::optional<std::chrono::milliseconds> EffectiveWallTime(const Engine& engine,
+                                                           const std::string& skill_arg) {
+  auto selector = ParseSkillSelector(skill_arg);
+  if (!selector) return std::nullopt;
+  auto skill = engine.registry().Load(selector->skill);
+  if (!skill) return std::nullopt;
+  const std::filesystem::path file = InstanceFilePath(engine.home());
+  auto instances = ReadInstanceFile(file);
+  if (!instances) return std::nullopt;
+  auto instance = SelectInstance(*instances, skill->meta.name, selector->instance);
+  if (!instance) return std::nullopt;
+  if (!*instance) return skill->manifest.limits.wall_time;
+  auto narrowed = ApplyInstance(skill->manifest, **instance, file);
+  if (!narrowed) return std::nullopt;
+  return narrowed->limits.wall_time;
+}
+
 // One line saying why a run was not ok: "timeout after 30000 ms (limits: wall_time)".
 std::string Summary(const Engine& engine, const Outcome& outcome, const RunOverrides& overrides,
                     const std::string& skill_arg) {
@@ -107,12 +126,7 @@ std::string Summary(const Engine& engine, const Outcome& outcome, const RunOverr
       break;
     case Status::kTimeout: {
       std::chrono::milliseconds wall = overrides.wall_time.value_or(std::chrono::milliseconds(0));
-      if (!overrides.wall_time) {
-        auto selector = ParseSkillSelector(skill_arg);
-        if (auto skill = engine.registry().Load(selector ? selector->skill : skill_arg)) {
-          wall = skill->manifest.limits.wall_time;
-        }
-      }
+      if (!overrides.wall_time) wall = EffectiveWallTime(engine, skill_arg).value_or(wall);
       text = "timeout after " + std::to_string(wall.count()) + " ms";
       break;
     }
