@@ -229,8 +229,7 @@ Result<InstallResult> InstallSkill(const fs::path& source, const fs::path& skill
     }
     // What is installed is what was checked: the source may have changed while copying.
     if (auto invalid = ValidationError(copy)) return std::unexpected(*invalid);
-    InstallOptions recheck = options;
-    if (auto again = Survey(copy, recheck); !again) return std::unexpected(again.error());
+    if (auto again = Survey(copy, options); !again) return std::unexpected(again.error());
     auto hash = HashSkillTree(copy);
     if (!hash) return std::unexpected(hash.error());
 
