@@ -266,3 +266,83 @@ TEST_F(EngineTest, ConcurrentRunsEachGetOneAuditRecord) {
 
 }  // namespace
 }  // namespace skillrt
+
+namespace skillrt {
+namespace {
+
+class EngineGateTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ::chmod(tmp_.path().c_str(), 0755);
+    skills_ = tmp_.path() / "skills";
+    home_ = tmp_.path() / "home";
+    const std::filesystem::path dir = skills_ / "sorter";
+    testing::WriteFile(dir / "SKILL.md", "---\nname: sorter\ndescription: Sorts.\n---\n# S\n");
+    testing::WriteFile(dir / "skill.toml",
+                       "[capabilities]\ncommands = [\"sort\", \"cat\"]\n[limits]\n"
+                       "wall_time_ms = 20000\n");
+  }
+
+  std::unique_ptr<Engine> Open(bool require_lock) {
+    EngineOptions options;
+    options.home = home_;
+    options.skill_roots = {skills_};
+    options.require_lock = require_lock;
+    auto engine = Engine::Open(std::move(options));
+    EXPECT_TRUE(engine.has_value()) << engine.error().ToString();
+    return engine ? std::move(*engine) : nullptr;
+  }
+
+  static ExecRequest Exec(const std::string& skill, std::vector<std::string> argv) {
+    ExecRequest request;
+    request.skill = skill;
+    request.argv = std::move(argv);
+    return request;
+  }
+
+  testing::TempDir tmp_;
+  std::filesystem::path skills_, home_;
+};
+
+TEST_F(EngineGateTest, RequireLockOptionRefusesUnlockedSkillsAndAuditsIt) {
+  auto engine = Open(/*require_lock=*/true);
+  ASSERT_NE(engine, nullptr);
+  auto outcome = engine->Exec(Exec("sorter", {"sort", "--version"}));
+  ASSERT_TRUE(outcome.has_value()) << outcome.error().ToString();
+  EXPECT_EQ(outcome->status, Status::kDenied);
+  EXPECT_NE(outcome->message.find("is not locked"), std::string::npos) << outcome->message;
+  auto records = engine->audit().Tail(10);
+  ASSERT_TRUE(records.has_value());
+  ASSERT_EQ(records->size(), 1u);
+  EXPECT_EQ((*records)[0]["event"], "refusal");
+  EXPECT_EQ((*records)[0]["status"], "denied");
+}
+
+TEST_F(EngineGateTest, InstanceNarrowsExecCommandsAndIsAudited) {
+  std::filesystem::create_directories(home_);
+  testing::WriteFile(home_ / "instances.toml",
+                     "[sorter.prod]\ncapabilities = { commands = [\"sort\"] }\n");
+  ::chmod((home_ / "instances.toml").c_str(), 0600);
+  auto engine = Open(false);
+  ASSERT_NE(engine, nullptr);
+  auto narrowed = engine->Exec(Exec("sorter@prod", {"cat", "SKILL.md"}));
+  ASSERT_TRUE(narrowed.has_value()) << narrowed.error().ToString();
+  EXPECT_EQ(narrowed->status, Status::kDenied);
+  EXPECT_NE(narrowed->message.find("'cat'"), std::string::npos) << narrowed->message;
+  auto records = engine->audit().Tail(10);
+  ASSERT_TRUE(records.has_value());
+  ASSERT_EQ(records->size(), 1u);
+  EXPECT_EQ((*records)[0]["instance"], "prod");
+
+  // Positive control: without the instance, cat is granted by the manifest.
+  auto plain = engine->Exec(Exec("sorter", {"cat", "SKILL.md"}));
+  if (!plain && plain.error().code == ErrorCode::kUnsupported) {
+    GTEST_SKIP() << "the native sandbox is not available on this host";
+  }
+  ASSERT_TRUE(plain.has_value()) << plain.error().ToString();
+  EXPECT_EQ(plain->status, Status::kOk) << plain->message << plain->stderr_stream.data;
+  EXPECT_NE(plain->stdout_stream.data.find("name: sorter"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace skillrt
