@@ -343,6 +343,10 @@ Result<InstanceFile> ReadInstanceFile(const fs::path& file) {
   UniqueFd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
   if (!fd) {
     if (errno == ENOENT) return out;
+    if (errno == ELOOP) {
+      return Fail(ErrorCode::kDenied,
+                  file.string() + ": a symbolic link; refused (keep it a regular file)");
+    }
     return FailErrno(ErrorCode::kIo, "open(" + file.string() + ")", errno);
   }
   struct stat st {};
@@ -353,6 +357,10 @@ Result<InstanceFile> ReadInstanceFile(const fs::path& file) {
     return Fail(ErrorCode::kDenied, file.string() + ": not a regular file");
   }
   // Whoever can write this file decides which host files and variables become secrets.
+  if (st.st_uid != ::geteuid()) {
+    return Fail(ErrorCode::kDenied, file.string() + ": owned by uid " + std::to_string(st.st_uid) +
+                                        ", not by the user running skillrt; refused");
+  }
   if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
     return Fail(ErrorCode::kDenied, file.string() +
                                         ": writable by group or others; refused (chmod 600 it)");

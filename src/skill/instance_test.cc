@@ -214,3 +214,21 @@ TEST_F(InstanceTest, FileWritableByOthersIsRefused) {
 
 }  // namespace
 }  // namespace skillrt
+
+namespace skillrt {
+namespace {
+
+TEST(InstanceFileTest, SymlinkedFileIsRefused) {
+  testing::TempDir tmp;
+  testing::WriteFile(tmp.path() / "real.toml", "[calc.dev]\n");
+  ::chmod((tmp.path() / "real.toml").c_str(), 0600);
+  ASSERT_TRUE(ReadInstanceFile(tmp.path() / "real.toml").has_value());
+  std::filesystem::create_symlink(tmp.path() / "real.toml", tmp.path() / "instances.toml");
+  auto read = ReadInstanceFile(tmp.path() / "instances.toml");
+  ASSERT_FALSE(read.has_value());
+  EXPECT_EQ(read.error().code, ErrorCode::kDenied);
+  EXPECT_NE(read.error().message.find("symbolic link"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace skillrt
