@@ -86,7 +86,8 @@ std::filesystem::path InstanceFilePath(const std::filesystem::path& home);
 
 /// Reads the instances file at `file`; a missing file has no instances. The file must be a
 /// regular file (not a symlink), owned by the effective user and not writable by group or
-/// others (kDenied otherwise: whoever can write it chooses where secrets are read from). Errors name the file and the key path
+/// others (kDenied otherwise: whoever can write it chooses where secrets are read from).
+/// Errors name the file and the key path
 /// ("instances.toml: calc.prod.limits.memory_mb: expected a positive integer, got string"):
 /// kParse for TOML syntax (with line and column), kValidation for the schema. Unknown keys
 /// are errors. Thread-safe.
