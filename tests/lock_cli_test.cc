@@ -102,6 +102,12 @@ TEST_F(LockCliTest, InstallLockDriftAndRelock) {
   CliResult check = Cli({"lock", "--check"});
   EXPECT_EQ(check.exit_code, 1);
   EXPECT_NE(check.out.find("changed: scripts/run.py"), std::string::npos) << check.out;
+  CliResult check_json = Cli({"lock", "--check", "--json"});
+  EXPECT_EQ(check_json.exit_code, 1);
+  nlohmann::json report = nlohmann::json::parse(check_json.out);
+  ASSERT_EQ(report.size(), 1u);
+  EXPECT_EQ(report[0]["ok"], false);
+  EXPECT_EQ(report[0]["drift"]["changed"], nlohmann::json::array({"scripts/run.py"}));
 
   // Re-locking approves the new tree.
   ASSERT_EQ(Cli({"lock", "greeter"}).exit_code, 0);

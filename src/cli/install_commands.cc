@@ -125,8 +125,18 @@ int LockCommand(const GlobalOptions& global, const LockFlags& flags) {
       std::string message = checked ? (checked->tree_changed ? "ok (narrowed)" : "ok")
                                     : checked.error().message;
       all_ok = all_ok && checked.has_value();
-      report.push_back({{"skill", skill->meta.name}, {"ok", checked.has_value()},
-                        {"message", message}});
+      nlohmann::json item = {{"skill", skill->meta.name}, {"ok", checked.has_value()},
+                             {"message", message}};
+      if (auto it = lock->skills.find(skill->meta.name); it != lock->skills.end()) {
+        // The drift itself, for tools: which files and which grants.
+        if (auto drift = CompareWithLock(*skill, it->second)) {
+          item["drift"] = {{"tree_changed", drift->tree_changed}, {"changed", drift->changed},
+                           {"added", drift->added},               {"removed", drift->removed},
+                           {"widened", drift->widened},           {"narrowed", drift->narrowed},
+                           {"behaviour", drift->behaviour}};
+        }
+      }
+      report.push_back(std::move(item));
       text += skill->meta.name + ": " + message + "\n";
     }
     WriteOut(flags.json ? Dump(report, 2) + "\n" : text);
