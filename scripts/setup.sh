@@ -10,7 +10,8 @@ packages=(
   build-essential cmake ninja-build pkg-config
   libseccomp-dev libyaml-cpp-dev libtomlplusplus-dev nlohmann-json3-dev libcli11-dev
   libssl-dev libgtest-dev libgmock-dev libbenchmark-dev
-  python3 bash bubblewrap
+  python3 python3-pip bash bubblewrap
+  clang-14 lld-14 wasi-libc libclang-rt-14-dev-wasm32
 )
 missing=()
 for p in "${packages[@]}"; do
@@ -31,3 +32,4 @@ if [[ ! -f $build/build.ninja ]]; then
   cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 fi
 cmake --build "$build" -j"$(nproc)"
+"$root/scripts/build-wasm.sh" "$build"

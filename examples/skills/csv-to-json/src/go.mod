@@ -1,0 +1,3 @@
+module skillrt.example/csv-to-json
+
+go 1.22
