@@ -125,10 +125,10 @@ struct ProbeRun {
 
 // What a probe's skill may do: its skill.toml beyond the entry point.
 struct Grant {
-  std::vector<fs::path> read;
-  std::vector<fs::path> write;
-  std::vector<std::string> env_pass;
-  std::map<std::string, std::string> env_set;
+  std::vector<fs::path> read = {};
+  std::vector<fs::path> write = {};
+  std::vector<std::string> env_pass = {};
+  std::map<std::string, std::string> env_set = {};
   int wall_time_ms = 10000;
   int memory_mb = 64;
 };
