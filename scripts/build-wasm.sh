@@ -37,6 +37,10 @@ readonly wasm_tools_wheel_sha256=4d488dc7843c538c802d7efebfc9dc39af607126e09e1dd
 
 readonly cflags=(--target=wasm32-wasi -O2 -Wall -Wextra -Werror -Wl,--strip-debug)
 
+# Temporary outputs of the current step, removed on exit so a failure leaves nothing behind.
+temps=()
+trap 'rm -f "${temps[@]}"' EXIT
+
 log() { echo "build-wasm: $*" >&2; }
 die() { log "$*"; exit 1; }
 
@@ -124,6 +128,7 @@ build_c_command() {  # OUT SOURCES...: a WASI preview 1 command (_start).
   stale "$out" "$@" "$root"/examples/lib/c/*.h || return 0
   log "cc ${out#$root/}"
   mkdir -p "$(dirname "$out")"
+  temps+=("$out.tmp.$$")
   "$clang" "${cflags[@]}" -I"$root/examples/lib/c" "$@" -lm -o "$out.tmp.$$"
   install_output "$out.tmp.$$" "$out"
 }
@@ -138,6 +143,7 @@ build_go_command() {  # OUT SRC_DIR: a Go main package as a WASI preview 1 comma
   version=$("$go" env GOVERSION)
   log "go build ${out#$root/} ($version)"
   mkdir -p "$(dirname "$out")"
+  temps+=("$out.tmp.$$")
   (cd "$src" && GOOS=wasip1 GOARCH=wasm GOTOOLCHAIN=local CGO_ENABLED=0 \
     "$go" build -trimpath -ldflags=-s -o "$out.tmp.$$" .)
   install_output "$out.tmp.$$" "$out"
@@ -153,6 +159,7 @@ build_c_component() {
   log "component ${out#$root/}"
   mkdir -p "$(dirname "$out")"
   local core=$out.core.$$ embedded=$out.embedded.$$
+  temps+=("$core" "$embedded" "$out.tmp.$$")
   "$clang" "${cflags[@]}" -mexec-model=reactor -I"$root/examples/lib/c" "$@" -lm -o "$core"
   if "$tools" print "$core" | grep -q '(import '; then
     "$tools" print "$core" | grep '(import ' >&2
@@ -185,6 +192,7 @@ build_probes() {
     out=$probe_dir/$name.wasm
     stale "$out" "$src" "$root"/tests/wasm/*.h || continue
     log "cc wasm-probes/$name.wasm"
+    temps+=("$out.tmp.$$")
     "$clang" "${cflags[@]}" "$src" -o "$out.tmp.$$"
     install_output "$out.tmp.$$" "$out"
   done
