@@ -185,7 +185,7 @@ static struct {
 __attribute__((export_name("run"))) void* Run(char* input, size_t size) {
   JsonBuffer result = {0};
   const int ok = RunSkill(input, size, &result);
-  free(input);  // Lifted arguments belong to the callee.
+  if (size > 0) free(input);  // Lifted arguments belong to the callee; see CabiRealloc for 0.
   return_area.discriminant = ok ? 0 : 1;
   return_area.ptr = result.data;
   return_area.len = result.size;
