@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Builds skillrt in Release mode, runs the sandbox spawn benchmark (bench/spawn_bench.cc) and
-# prints its results as a Markdown table. The raw Google Benchmark JSON is kept.
+# Builds skillrt in Release mode, runs the benchmarks (bench/spawn_bench.cc: sandbox spawn;
+# bench/wasm_bench.cc: WebAssembly calls) and prints the results as Markdown tables. The raw
+# Google Benchmark JSON is kept.
 #
 # Usage: scripts/bench.sh [BUILD_DIR] [-- BENCHMARK_FLAGS...]
 #   BUILD_DIR        default: build-release (configured with CMAKE_BUILD_TYPE=Release)
@@ -45,9 +46,28 @@ labels = {
 }
 
 programs = {"0": "static C program (glibc)", "1": "bare static program (no libc)"}
-rows, p50 = [], {}
+wasm_labels = {
+    "BM_WasmCold": "wasm, cold: read, compile, instantiate, call",
+    "BM_WasmCachedCold": "wasm, cold from the disk cache: read, deserialize, call",
+    "BM_WasmWarm": "wasm, warm: fresh store and instance, call",
+    "BM_NativeStats": "native sandbox: the same C program, static",
+}
+rows, p50, wasm_rows, wasm_p50, calls = [], {}, [], {}, {}
 for b in report["benchmarks"]:
     if b.get("run_type", "iteration") != "iteration":
+        continue
+    base = b["name"].split("/")[0]
+    if base == "BM_WasmWarmCalls":
+        if not b.get("error_occurred"):
+            calls[b.get("threads", 1)] = b["items_per_second"]
+        continue
+    if base in wasm_labels:
+        if b.get("error_occurred"):
+            wasm_rows.append(f"| {wasm_labels[base]} | skipped: {b.get('error_message', '')} | | | | |")
+            continue
+        wasm_p50[base] = b["p50_us"]
+        wasm_rows.append(f"| {wasm_labels[base]} | {b['iterations']} | {b['p50_us']:.0f} | "
+                         f"{b['p99_us']:.0f} | {b['mean_us']:.0f} | {b['min_us']:.0f} |")
         continue
     parts = b["name"].split("/")
     name, arg = parts[0], parts[1] if len(parts) > 1 and parts[1].isdigit() else "0"
@@ -80,4 +100,27 @@ for arg, program in programs.items():
         ratio = bwrap / lib
         verdict = "met" if ratio >= 3 else "not met"
         print(f"- {program}: bubblewrap p50 / library p50 = {ratio:.2f}; goal at least 3: {verdict}")
+
+if wasm_rows:
+    print()
+    print("WebAssembly: the number-stats example (C), same input, against the same C program in")
+    print("the native sandbox.\n")
+    print("| case | runs | p50 (us) | p99 (us) | mean (us) | min (us) |")
+    print("|---|---:|---:|---:|---:|---:|")
+    print("\n".join(wasm_rows))
+    print()
+    for threads, rate in sorted(calls.items()):
+        print(f"- warm calls per second, {threads} thread{'s' if threads > 1 else ''}: {rate:.0f}")
+    goals = [("BM_WasmWarm", 100, "warm p50 at most 100 us"),
+             ("BM_WasmCachedCold", 5000, "cached cold p50 at most 5 ms")]
+    for name, limit, text in goals:
+        if name in wasm_p50:
+            verdict = "met" if wasm_p50[name] <= limit else "not met"
+            print(f"- {text}: {wasm_p50[name]:.0f} us, {verdict}")
+    if calls:
+        best = max(calls.values())
+        print(f"- at least 5,000 calls per second: {best:.0f}, {'met' if best >= 5000 else 'not met'}")
+    if "BM_WasmWarm" in wasm_p50 and "BM_NativeStats" in wasm_p50:
+        print(f"- native sandbox p50 / wasm warm p50 = "
+              f"{wasm_p50['BM_NativeStats'] / wasm_p50['BM_WasmWarm']:.1f}")
 EOF
