@@ -514,6 +514,9 @@ Result<Outcome> WasmRuntime::Run(const Plan& plan) {
   if (!compiled) return std::unexpected(compiled.error());
   const Compiled& code = **compiled;
 
+  // The wall-clock limit is the skill's: it starts once the code is ready. Compiling is the
+  // host's work, bounded by compile_timeout.
+  const Clock::time_point ready = Clock::now();
   auto scratch = ScratchDir::Make(options_.scratch_root);
   if (!scratch) return std::unexpected(scratch.error());
 
@@ -521,7 +524,7 @@ Result<Outcome> WasmRuntime::Run(const Plan& plan) {
   outcome.layers = {"wasmtime:" WASMTIME_VERSION, "wasi-preopens", "store-limiter",
                     "epoch-deadline"};
   CallState state;
-  state.deadline = start + plan.limits.wall_time;
+  state.deadline = ready + plan.limits.wall_time;
   state.cpu_limit_ns = std::chrono::nanoseconds(plan.limits.cpu_time).count();
   state.scratch = scratch->path();
   state.scratch_limit = plan.limits.scratch_max_bytes;
@@ -602,6 +605,9 @@ Result<Outcome> WasmRuntime::Run(const Plan& plan) {
     if (error || trap) {
       failure = "instantiation failed: " +
                 (error ? ErrorMessage(error.get()) : TrapMessage(trap.get()));
+      // The limiter refused the module's declared minimum memory.
+      memory_near_limit = failure.find("memory") != std::string::npos &&
+                          failure.find("limit") != std::string::npos;
     } else {
       wasmtime_extern_t start_fn;
       if (!wasmtime_instance_export_get(context, &instance, "_start", 6, &start_fn) ||

@@ -170,6 +170,19 @@ TEST_F(WasmRuntimeTest, MemoryGrowBeyondTheLimitFails) {
   EXPECT_EQ(allowed.exit_code, 0) << allowed.message;
 }
 
+TEST_F(WasmRuntimeTest, DeclaredMinimumMemoryAboveTheLimitIsRefused) {
+  // 1024 pages (64 MiB) at instantiation, under a 16 MiB limit.
+  Plan plan = PlanFor(Wat2Wasm(R"((module (memory 1024) (func (export "_start"))))"));
+  plan.limits.memory_max_bytes = 16ull << 20;
+  Outcome out = RunOk(plan);
+  EXPECT_EQ(out.status, Status::kError);
+  EXPECT_EQ(out.limits_hit, std::vector<std::string>{"memory"}) << out.message;
+
+  // Positive control: under a 128 MiB limit it instantiates and runs.
+  plan.limits.memory_max_bytes = 128ull << 20;
+  EXPECT_EQ(RunOk(plan).status, Status::kOk);
+}
+
 TEST_F(WasmRuntimeTest, DeepRecursionAndUnreachableTrap) {
   Outcome deep = RunOk(PlanFor(Command("(drop (call $recurse (i32.const 0)))")));
   EXPECT_EQ(deep.status, Status::kError);
