@@ -107,7 +107,9 @@ struct ContainerRuntimeOptions {
 /// devices, socket or sensitive host mounts) with every capability dropped,
 /// no-new-privileges, a read-only root, a tmpfs /tmp, a non-root user, no network, and the
 /// plan's limits. Finds the engine and runs `<engine> info` once (0.1-0.3 s). Thread-safe.
-/// kNotFound when no engine is found; kUnsupported when it cannot run containers here.
+/// kUnsupported when no engine is found or it cannot run containers here. Run errors:
+/// kNotFound when the image is not in the local store or the command is not in the image;
+/// kSandbox for other failures of the engine itself (exit 125/126 with its error line).
 Result<std::unique_ptr<Runtime>> MakeContainerRuntime(const ContainerRuntimeOptions& options = {});
 
 }  // namespace skillrt

@@ -64,7 +64,7 @@ Result<std::string> FindEngine(std::string_view requested) {
   if (!wanted.empty()) {
     std::string path = wanted.find('/') == std::string::npos ? SearchPath(wanted) : wanted;
     if (path.empty() || path.front() != '/' || !IsExecutableFile(path)) {
-      return Fail(ErrorCode::kNotFound, "container engine '" + wanted + "' (from " + where +
+      return Fail(ErrorCode::kUnsupported, "container engine '" + wanted + "' (from " + where +
                                             ") is not an executable absolute path or a "
                                             "command on $PATH");
     }
@@ -73,7 +73,7 @@ Result<std::string> FindEngine(std::string_view requested) {
   for (std::string_view name : {"podman", "docker"}) {
     if (std::string path = SearchPath(name); !path.empty()) return path;
   }
-  return Fail(ErrorCode::kNotFound,
+  return Fail(ErrorCode::kUnsupported,
               "no container engine: neither podman nor docker is on $PATH (install podman, "
               "or set SKILLRT_CONTAINER_ENGINE)");
 }

@@ -30,7 +30,7 @@ struct EngineInfo {
 
 /// Resolves the engine CLI: `requested` when non-empty, else $SKILLRT_CONTAINER_ENGINE,
 /// else the first of podman and docker found on $PATH. A name without '/' is searched on
-/// $PATH; the result is absolute. kNotFound naming what was searched.
+/// $PATH; the result is absolute. kUnsupported naming what was searched.
 Result<std::string> FindEngine(std::string_view requested);
 
 /// Runs `<path> info` to learn the engine kind and whether it can run containers here:
