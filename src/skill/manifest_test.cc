@@ -130,7 +130,8 @@ TEST(ManifestTest, ContainerTable) {
   EXPECT_EQ(m->entry->output, OutputMode::kText);
 
   // Defaults: non-root user, read-only root, /skill as working directory.
-  auto d = Parse("runtime = \"container\"\n[container]\nimage = \"i:1\"\n[entry]\nargv = [\"sh\"]\n");
+  auto d = Parse(
+      "runtime = \"container\"\n[container]\nimage = \"i:1\"\n[entry]\nargv = [\"sh\"]\n");
   ASSERT_TRUE(d.has_value()) << d.error().ToString();
   EXPECT_EQ(d->container->user, "65534:65534");
   EXPECT_EQ(d->container->workdir, "/skill");
