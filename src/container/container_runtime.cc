@@ -311,7 +311,10 @@ Result<Outcome> ContainerRuntime::Run(const Plan& plan) {
       hit("memory");
       outcome.message = "memory limit of " + std::to_string(plan.limits.memory_max_bytes >> 20) +
                         " MiB reached";
-    } else if (sig == SIGXCPU) {
+    } else if (sig == SIGXCPU || (sig == SIGKILL && stats_version != 0 &&
+                                  outcome.cpu >= plan.limits.cpu_time)) {
+      // The container's first process is its pid namespace's init, which the kernel does not
+      // stop with SIGXCPU at the soft limit; it dies by SIGKILL at the hard one (soft + 1 s).
       hit("cpu_time");
       outcome.message = "CPU time limit of " + std::to_string(plan.limits.cpu_time.count()) +
                         " ms reached";

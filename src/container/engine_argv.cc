@@ -14,10 +14,12 @@ std::string Flag(std::string_view flag, std::string_view value) {
   return "--" + std::string(flag) + "=" + std::string(value);
 }
 
-std::string Ulimit(std::string_view name, uint64_t value) {
-  const std::string v = std::to_string(value);
-  return Flag("ulimit", std::string(name) + "=" + v + ":" + v);
+std::string Ulimit(std::string_view name, uint64_t soft, uint64_t hard) {
+  return Flag("ulimit",
+              std::string(name) + "=" + std::to_string(soft) + ":" + std::to_string(hard));
 }
+
+std::string Ulimit(std::string_view name, uint64_t value) { return Ulimit(name, value, value); }
 
 std::string BindMountFlag(const EngineInfo& engine, const std::filesystem::path& source,
                           std::string_view destination, bool writable) {
@@ -78,7 +80,9 @@ std::vector<std::string> BuildRunArgv(const EngineInfo& engine, const LaunchSpec
   add(Ulimit("nproc", launch.nproc_limit));
   add(Ulimit("fsize", limits.file_size_max_bytes));
   const auto cpu_s = static_cast<uint64_t>((limits.cpu_time.count() + 999) / 1000);
-  add(Ulimit("cpu", std::max<uint64_t>(cpu_s, 1)));
+  // The hard limit one second later: the kernel sends SIGXCPU at the soft limit (so the end
+  // is recognizable as the CPU limit) and SIGKILL at the hard one (setrlimit(2)).
+  add(Ulimit("cpu", std::max<uint64_t>(cpu_s, 1), std::max<uint64_t>(cpu_s, 1) + 1));
   if (podman) {
     // A backstop should skillrt die mid-run: conmon kills the container itself, a little
     // after skillrt's own deadline.
