@@ -198,6 +198,19 @@ TEST_F(ContainerRuntimeTest, MemoryLimitKills) {
   }
 }
 
+TEST_F(ContainerRuntimeTest, CpuTimeLimitKills) {
+  Plan plan = ScriptPlan("while :; do :; done");
+  plan.limits.cpu_time = std::chrono::milliseconds(1000);
+  plan.container->cpus = 0;  // No bandwidth cap: the budget is spent as fast as it can be.
+  plan.limits.wall_time = std::chrono::seconds(20);  // Headroom on a busy machine.
+  Outcome outcome = MustRun(plan);
+  EXPECT_EQ(outcome.status, Status::kKilled) << outcome.message;
+  if (Has(outcome.layers, "cgroup:v1") || Has(outcome.layers, "cgroup:v2")) {
+    EXPECT_TRUE(Has(outcome.limits_hit, "cpu_time")) << OutcomeToJson(outcome).dump();
+    EXPECT_GE(outcome.cpu, std::chrono::milliseconds(1000));
+  }
+}
+
 TEST_F(ContainerRuntimeTest, PidsLimitStopsForks) {
   // 6 processes at most: the shell and five children; the shell cannot fork a sixth and
   // gives up ("can't fork").
