@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Sets everything up (Debian packages, build) and runs the main job: every bundled skill,
-# each inside the native sandbox, printing the structured result of each run.
+# each in its runtime (the native sandbox, or a podman container for word-freq), printing
+# the structured result of each run. A container skill is skipped, with the reason, on a
+# machine where no container engine can run.
 # Usage: scripts/demo.sh [BUILD_DIR]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -12,12 +14,25 @@ export SKILLRT_HOME=${SKILLRT_HOME:-$HOME/.skillrt}
 
 step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; "$@"; }
 
+# Container skills need an engine that can run containers here and the local busybox image.
+container_skip=""
+if ! command -v podman >/dev/null && ! command -v docker >/dev/null; then
+  container_skip="no container engine (podman or docker) is installed"
+elif ! "$root/scripts/build-container-image.sh" >&2; then
+  container_skip="the local image localhost/skillrt-busybox:1 could not be built"
+fi
+is_container() { grep -qs '^runtime *= *"container"' "$root/examples/skills/$1/skill.toml"; }
+
 step "${skillrt[@]}" validate "$root/examples/skills"
 step "${skillrt[@]}" list
 # The full structured result of one run, then the output of every bundled skill.
 step "${skillrt[@]}" run calculator --input '{"expression": "2*(3+4)"}' --json </dev/null
 while IFS=$'\t' read -r skill input; do
   [[ -z $skill || $skill == \#* ]] && continue
+  if [[ -n $container_skip ]] && is_container "$skill"; then
+    printf '\n\033[1m$ skillrt run %s\033[0m\nskipped: %s\n' "$skill" "$container_skip"
+    continue
+  fi
   step "${skillrt[@]}" run "$skill" --input "$input" </dev/null
 done < "$root/examples/demo-inputs.tsv"
 while IFS=$'\t' read -r skill argv; do

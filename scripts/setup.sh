@@ -12,6 +12,7 @@ packages=(
   libssl-dev libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-pip bash bubblewrap
   clang-14 lld-14 wasi-libc libclang-rt-14-dev-wasm32
+  podman runc busybox-static
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -30,7 +30,8 @@ fs::path ExampleSkill(const std::string& name) { return ExamplesDir() / name; }
 const std::vector<std::string>& BundledSkills() {
   static const std::vector<std::string> kSkills = {"calculator",  "text-processor",
                                                    "data-analyzer", "file-digest",
-                                                   "csv-tools",   "unit-converter"};
+                                                   "csv-tools",   "unit-converter",
+                                                   "word-freq"};
   return kSkills;
 }
 
@@ -63,7 +64,8 @@ TEST(ExamplesTest, EveryBundledSkillLoadsAndValidates) {
     EXPECT_EQ(skill->meta.license, std::optional<std::string>("Apache-2.0"));
     EXPECT_GT(skill->meta.body.size(), 500u) << "SKILL.md needs real instructions";
     EXPECT_TRUE(skill->warnings.empty()) << Join(skill->warnings);
-    EXPECT_EQ(skill->manifest.runtime, RuntimeKind::kNative);
+    EXPECT_EQ(skill->manifest.runtime,
+              name == "word-freq" ? RuntimeKind::kContainer : RuntimeKind::kNative);
     EXPECT_FALSE(skill->manifest.capabilities.network);
     EXPECT_EQ(skill->tree_sha256.size(), 64u);
 
@@ -261,6 +263,31 @@ TEST_F(ExamplesEngineTest, CsvToolsThroughExec) {
                                          "data/cities.csv", "nope"});
   EXPECT_EQ(bad.status, Status::kError) << Describe(bad);
   EXPECT_NE(bad.stderr_stream.data.find("unknown column"), std::string::npos);
+}
+
+TEST_F(ExamplesEngineTest, WordFreqInAContainer) {
+  RunRequest request;
+  request.skill = ExampleSkill("word-freq").string();
+  request.input = {{"text", "The quick brown fox jumps over the lazy dog. The dog sleeps."},
+                   {"top", 2}};
+  auto outcome = engine_->Run(request);
+  if (!outcome && (outcome.error().code == ErrorCode::kUnsupported ||
+                   outcome.error().message.find("not in the local store") != std::string::npos)) {
+    GTEST_SKIP() << "no container engine or image here: " << outcome.error().ToString();
+  }
+  ASSERT_TRUE(outcome.has_value()) << outcome.error().ToString();
+  EXPECT_EQ(outcome->status, Status::kOk) << Describe(*outcome);
+  EXPECT_EQ(outcome->output, json::parse(R"({"words": 12, "unique": 9, "top": [
+      {"word": "the", "count": 3}, {"word": "dog", "count": 2}]})"))
+      << Describe(*outcome);
+  EXPECT_NE(std::find(outcome->layers.begin(), outcome->layers.end(), "cap-drop:ALL"),
+            outcome->layers.end());
+
+  // Bad input is the script's own error, reported as JSON with exit status 1.
+  request.input = {{"text", "a"}, {"top", 0}};
+  auto refused = engine_->Run(request);
+  ASSERT_FALSE(refused.has_value()) << "the schema bounds top";
+  EXPECT_EQ(refused.error().code, ErrorCode::kInvalidArgument);
 }
 
 TEST_F(ExamplesEngineTest, CsvToolsRefusesRunAndUndeclaredCommands) {

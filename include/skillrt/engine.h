@@ -37,6 +37,8 @@ struct EngineOptions {
   /// Refuse every skill that has no entry in <home>/skills.lock (docs/install-lock.md). The
   /// lock file's own `require` flag has the same effect; either one suffices.
   bool require_lock = false;
+  /// Container runtime options (engine choice: docs/container.md).
+  ContainerRuntimeOptions container;
 };
 
 /// Caller-side narrowing of a run; fields left empty keep the manifest's values.
@@ -100,7 +102,8 @@ class Engine {
 
  private:
   Engine(std::filesystem::path home, Registry registry, std::unique_ptr<AuditLog> audit,
-         std::unique_ptr<Runtime> native, std::unique_ptr<Runtime> wasm);
+         std::unique_ptr<Runtime> native, std::unique_ptr<Runtime> wasm,
+         std::unique_ptr<Runtime> container);
   // `filter` is applied to the runtime's outcome before its output is parsed and audited.
   Result<Outcome> Execute(const Skill& skill, Plan plan, const nlohmann::json& invocation,
                           const std::function<void(Outcome&)>& filter);
@@ -110,6 +113,7 @@ class Engine {
   std::unique_ptr<AuditLog> audit_;
   std::unique_ptr<Runtime> native_;
   std::unique_ptr<Runtime> wasm_;
+  std::unique_ptr<Runtime> container_;
   bool require_lock_ = false;
 };
 

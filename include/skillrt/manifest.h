@@ -95,6 +95,34 @@ struct Limits {
   uint32_t open_files_max = 256;
 };
 
+/// How a container skill is launched (`[container]`, only with `runtime = "container"`;
+/// docs/container.md). The launch policy (docs/container.md, "Launch policy") refuses every
+/// request that would weaken the container's isolation; the fields below that can only hold
+/// refused values exist so that such a request is refused by name rather than ignored.
+struct ContainerSpec {
+  /// The image, e.g. "localhost/skillrt-busybox:1". Must already be present in the engine's
+  /// local store: images are never pulled (`image`, required).
+  std::string image;
+  /// Replaces the image's ENTRYPOINT when non-empty (`entrypoint`).
+  std::vector<std::string> entrypoint;
+  /// Working directory inside the container (`workdir`); absolute.
+  std::string workdir = "/skill";
+  /// "uid" or "uid:gid", numeric, never 0 (`user`).
+  std::string user = "65534:65534";
+  /// The root filesystem is mounted read-only (`read_only_root`); only true is accepted.
+  bool read_only_root = true;
+  /// CPU bandwidth in CPUs (`cpus`, e.g. 0.5 or 2); 0 leaves it unlimited.
+  double cpus = 1.0;
+  /// Requests the launch policy refuses, kept so that the refusal names them.
+  bool privileged = false;                 ///< `privileged`: only false.
+  std::string network = "none";            ///< `network`: only "none".
+  std::string pid = "private";             ///< `pid` namespace: only "private".
+  std::string ipc = "private";             ///< `ipc` namespace: only "private".
+  std::string uts = "private";             ///< `uts` namespace: only "private".
+  std::vector<std::string> cap_add;        ///< `cap_add`: only empty.
+  std::vector<std::string> devices;        ///< `devices`: only empty.
+};
+
 /// Returns `a` with every limit lowered to `b`'s where `b`'s is smaller.
 Limits NarrowLimits(const Limits& a, const Limits& b);
 
@@ -121,6 +149,8 @@ struct Manifest {
   std::optional<nlohmann::json> input_schema;
   Capabilities capabilities;
   Limits limits;
+  /// The `[container]` table; set exactly when `runtime` is kContainer.
+  std::optional<ContainerSpec> container;
   /// True when there was no skill.toml and the manifest was inferred.
   bool inferred = false;
   /// Declared secrets by variable name (`[secrets]`); names match [A-Za-z_][A-Za-z0-9_]* and

@@ -4,6 +4,7 @@
 #define SKILLRT_PLAN_H_
 
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -48,6 +49,9 @@ struct Plan {
   Limits limits;
   std::string stdin_data;  ///< Written to stdin, then stdin is closed.
   SandboxLevel level = SandboxLevel::kStrict;
+  /// How to launch the container, for the container runtime only (the manifest's
+  /// `[container]`); argv is then the command run inside the image.
+  std::optional<ContainerSpec> container;
 };
 
 }  // namespace skillrt

@@ -88,6 +88,15 @@ nlohmann::json InfoJson(const Skill& skill) {
              {"input", m.entry->input == InputMode::kStdin ? "stdin" : "none"},
              {"output", m.entry->output == OutputMode::kJson ? "json" : "text"}};
   }
+  nlohmann::json container = nullptr;
+  if (m.container) {
+    container = {{"image", m.container->image},
+                 {"entrypoint", m.container->entrypoint},
+                 {"workdir", m.container->workdir},
+                 {"user", m.container->user},
+                 {"read_only_root", m.container->read_only_root},
+                 {"cpus", m.container->cpus}};
+  }
   nlohmann::json warnings = nlohmann::json::array();
   for (const Diagnostic& d : skill.warnings) warnings.push_back(DiagnosticJson(d));
   return {
@@ -104,6 +113,7 @@ nlohmann::json InfoJson(const Skill& skill) {
        {{"inferred", m.inferred},
         {"runtime", RuntimeKindName(m.runtime)},
         {"entry", entry},
+        {"container", container},
         {"input_schema", m.input_schema ? *m.input_schema : nlohmann::json(nullptr)},
         {"capabilities",
          {{"read", PathStrings(m.capabilities.read_paths)},
@@ -162,6 +172,10 @@ void PrintInfo(const Skill& skill, const UserView& view) {
                       (m.entry->output == OutputMode::kJson ? "json" : "text") + ")");
   } else {
     line("entry", "none (exec only)");
+  }
+  if (m.container) {
+    line("image", m.container->image + " (user " + m.container->user + ", workdir " +
+                      m.container->workdir + ")");
   }
   line("input schema", m.input_schema ? "declared" : "none");
   line("commands", Join(m.capabilities.commands));

@@ -274,12 +274,14 @@ std::filesystem::path DefaultHome() {
 }
 
 Engine::Engine(std::filesystem::path home, Registry registry, std::unique_ptr<AuditLog> audit,
-               std::unique_ptr<Runtime> native, std::unique_ptr<Runtime> wasm)
+               std::unique_ptr<Runtime> native, std::unique_ptr<Runtime> wasm,
+               std::unique_ptr<Runtime> container)
     : home_(std::move(home)),
       registry_(std::move(registry)),
       audit_(std::move(audit)),
       native_(std::move(native)),
-      wasm_(std::move(wasm)) {}
+      wasm_(std::move(wasm)),
+      container_(std::move(container)) {}
 
 Engine::~Engine() = default;
 
@@ -310,9 +312,14 @@ Result<std::unique_ptr<Engine>> Engine::Open(EngineOptions options) {
       "native", [native_options = options.native] { return MakeNativeRuntime(native_options); });
   auto wasm = std::make_unique<LazyRuntime>(
       "wasm", [wasm_options = options.wasm] { return MakeWasmRuntime(wasm_options); });
+  auto container = std::make_unique<LazyRuntime>(
+      "container", [container_options = options.container] {
+        return MakeContainerRuntime(container_options);
+      });
   std::unique_ptr<Engine> engine(new Engine(home, std::move(registry),
                                             std::make_unique<AuditLog>(std::move(*audit)),
-                                            std::move(native), std::move(wasm)));
+                                            std::move(native), std::move(wasm),
+                                            std::move(container)));
   engine->require_lock_ = options.require_lock;
   return engine;
 }
@@ -337,12 +344,6 @@ Result<Outcome> Engine::Run(const RunRequest& request) {
   const Skill& skill = prepared->skill;
   const Manifest& manifest = skill.manifest;
 
-  if (manifest.runtime == RuntimeKind::kContainer) {
-    return Refuse(*audit_, skill, *run_id, invocation, request.overrides,
-                  Error::Make(ErrorCode::kUnsupported,
-                              "runtime '" + std::string(RuntimeKindName(manifest.runtime)) +
-                                  "' is not available in this build"));
-  }
   auto plan = BuildRunPlan(skill, request, *run_id);
   if (!plan) return Refuse(*audit_, skill, *run_id, invocation, request.overrides, plan.error());
   if (manifest.input_schema) {
@@ -410,7 +411,9 @@ Result<Outcome> Engine::Execute(const Skill& skill, Plan plan, const nlohmann::j
   nlohmann::json record =
       BaseRecord(skill, plan.run_id, "run", invocation, plan.level, plan.limits);
 
-  Runtime& runtime = skill.manifest.runtime == RuntimeKind::kWasm ? *wasm_ : *native_;
+  Runtime& runtime = skill.manifest.runtime == RuntimeKind::kWasm        ? *wasm_
+                     : skill.manifest.runtime == RuntimeKind::kContainer ? *container_
+                                                                         : *native_;
   auto result = runtime.Run(plan);
   if (!result) {
     AddError(record, result.error());

@@ -124,7 +124,11 @@ TEST_F(EngineTest, UnknownSkillIsNotFoundAndNotAudited) {
 TEST_F(EngineTest, RefusalsAreOutcomesOrErrorsAndAlwaysAudited) {
   WriteSkill("echo", kEchoToml, kEchoScript);
   WriteSkill("tools", "runtime = \"native\"\n[capabilities]\ncommands = [\"python3\"]\n", "");
-  WriteSkill("boxed", "runtime = \"container\"\n[entry]\nargv = [\"main\"]\n", "");
+  // /var/log passes the manifest's checks but not the container launch policy.
+  WriteSkill("boxed",
+             "runtime = \"container\"\n[container]\nimage = \"localhost/none:1\"\n"
+             "command = [\"sh\"]\n[capabilities]\nread = [\"/var/log\"]\n",
+             "");
   auto engine = Open();
   ASSERT_NE(engine, nullptr);
 
@@ -155,11 +159,13 @@ TEST_F(EngineTest, RefusalsAreOutcomesOrErrorsAndAlwaysAudited) {
   ASSERT_FALSE(widened.has_value());
   EXPECT_EQ(widened.error().code, ErrorCode::kInvalidArgument);
 
-  // 5. A runtime this build does not have.
+  // 5. A container launch the policy refuses: denied before any engine is involved.
   auto boxed = engine->Run(Request("boxed"));
-  ASSERT_FALSE(boxed.has_value());
-  EXPECT_EQ(boxed.error().code, ErrorCode::kUnsupported);
-  EXPECT_EQ(boxed.error().message, "runtime 'container' is not available in this build");
+  ASSERT_TRUE(boxed.has_value()) << boxed.error().ToString();
+  EXPECT_EQ(boxed->status, Status::kDenied);
+  EXPECT_NE(boxed->message.find("capabilities.read: '/var/log' is or lies under '/var/log'"),
+            std::string::npos)
+      << boxed->message;
 
   std::vector<nlohmann::json> records = Audit(*engine);
   ASSERT_EQ(records.size(), 5u);
@@ -177,7 +183,7 @@ TEST_F(EngineTest, RefusalsAreOutcomesOrErrorsAndAlwaysAudited) {
   EXPECT_EQ(records[1]["status"], "denied");
   EXPECT_EQ(records[2]["status"], "error");
   EXPECT_EQ(records[2]["error_code"], "invalid_argument");
-  EXPECT_EQ(records[4]["error_code"], "unsupported");
+  EXPECT_EQ(records[4]["status"], "denied");
   EXPECT_EQ(records[2]["invocation"]["input_bytes"], std::string("{\"n\":\"two\"}").size());
   // The input is recorded by hash only.
   EXPECT_EQ(ReadFile(home_ / "audit.log").find("two"), std::string::npos);

@@ -9,6 +9,8 @@
 #include <system_error>
 #include <utility>
 
+#include "container/launch_policy.h"
+
 namespace skillrt {
 namespace {
 
@@ -139,6 +141,7 @@ Result<Plan> BuildPlan(const Skill& skill, std::vector<std::string> argv, std::s
   plan.level = overrides.level;
   plan.network = false;
   plan.commands = AllowedCommands(manifest);
+  plan.container = manifest.container;
 
   // Environment: later definitions of a name replace earlier ones, keeping first position.
   std::vector<std::pair<std::string, std::string>> env;
@@ -200,6 +203,11 @@ Result<Plan> BuildPlan(const Skill& skill, std::vector<std::string> argv, std::s
   auto limits = ApplyOverrides(manifest.limits, overrides);
   if (!limits) return std::unexpected(limits.error());
   plan.limits = *limits;
+  if (manifest.runtime == RuntimeKind::kContainer) {
+    // The launch policy refuses before any engine is involved; the runtime checks again.
+    const std::vector<container::Refusal> refusals = container::CheckPlan(plan);
+    if (!refusals.empty()) return std::unexpected(container::RefusalError(manifest_file, refusals));
+  }
   return plan;
 }
 

@@ -10,6 +10,7 @@
 
 #include <toml++/toml.h>
 
+#include "container/launch_policy.h"
 #include "skill/frontmatter.h"
 #include "skill/manifest_internal.h"
 
@@ -175,13 +176,42 @@ class Parser {
       out_.issues.push_back(Issue{.code = ErrorCode::kParse, .message = e.what()});
       return std::move(out_);
     }
-    Unknown(root, "", {"runtime", "entry", "capabilities", "limits", "secrets"});
+    Unknown(root, "", {"runtime", "entry", "capabilities", "limits", "secrets", "container"});
     if (const toml::node* n = root.get("runtime")) Runtime(*n);
+    const toml::node* container = root.get("container");
+    if (out_.manifest.runtime == RuntimeKind::kContainer) {
+      if (container == nullptr) {
+        Add(LineOf(root), "container",
+            "required with runtime = \"container\": a [container] table with at least "
+            "image = \"...\"");
+      } else if (const toml::table* t = Table(*container, "container")) {
+        ContainerTable(*t);
+      }
+    } else if (container != nullptr) {
+      Add(LineOf(*container), "container", "only valid with runtime = \"container\"");
+    }
     if (const toml::node* n = root.get("entry")) {
       if (const toml::table* t = Table(*n, "entry")) Entry(*t);
     }
+    if (!container_command_.empty()) {
+      if (out_.manifest.entry && !out_.manifest.entry->argv.empty()) {
+        Add(container_command_line_, "container.command",
+            "entry.argv is also set; give the command once");
+      } else {
+        if (!out_.manifest.entry) out_.manifest.entry = EntryPoint{};
+        out_.manifest.entry->argv = container_command_;
+      }
+    }
     if (const toml::node* n = root.get("capabilities")) {
-      if (const toml::table* t = Table(*n, "capabilities")) Caps(*t);
+      if (const toml::table* t = Table(*n, "capabilities")) {
+        Caps(*t);
+        const toml::node* commands = t->get("commands");
+        if (commands != nullptr && out_.manifest.runtime == RuntimeKind::kContainer) {
+          Add(LineOf(*commands), "capabilities.commands",
+              "not used by the container runtime: every program in the image may run "
+              "(choose the image accordingly); remove the key");
+        }
+      }
     }
     if (const toml::node* n = root.get("limits")) {
       if (const toml::table* t = Table(*n, "limits")) LimitsTable(*t);
@@ -263,7 +293,9 @@ class Parser {
     Unknown(table, "entry", {"argv", "input", "output", "input_schema"});
     EntryPoint entry;
     const toml::node* argv = table.get("argv");
-    if (argv == nullptr) {
+    if (argv == nullptr && !container_command_.empty()) {
+      // The command comes from container.command.
+    } else if (argv == nullptr) {
       Add(LineOf(table), "entry.argv", "required: the command to run, e.g. [\"python3\", "
                                         "\"scripts/run.py\"]");
     } else {
@@ -306,6 +338,89 @@ class Parser {
     }
     if (const toml::node* n = table.get("input_schema")) InputSchema(*n);
     out_.manifest.entry = std::move(entry);
+  }
+
+  // [container]: how a container skill is launched. Types and forms are checked here; the
+  // launch policy (src/container/launch_policy.h) then refuses whatever would weaken
+  // isolation, each refusal reported at its key's line so that `validate` shows it.
+  void ContainerTable(const toml::table& table) {
+    Unknown(table, "container",
+            {"image", "entrypoint", "command", "workdir", "user", "read_only_root", "cpus",
+             "privileged", "network", "pid", "ipc", "uts", "cap_add", "devices"});
+    ContainerSpec spec;
+    auto string_key = [&](std::string_view key, std::string* out) {
+      const toml::node* n = table.get(key);
+      if (n == nullptr) return;
+      if (const std::string* s = String(*n, "container." + std::string(key))) *out = *s;
+    };
+    auto bool_key = [&](std::string_view key, bool* out) {
+      const toml::node* n = table.get(key);
+      if (n == nullptr) return;
+      if (const auto* b = n->as_boolean()) {
+        *out = b->get();
+      } else {
+        Expected(*n, "container." + std::string(key), "a boolean");
+      }
+    };
+    auto strings_key = [&](std::string_view key, std::vector<std::string>* out) {
+      const toml::node* n = table.get(key);
+      if (n == nullptr) return;
+      const std::string path = "container." + std::string(key);
+      Strings(*n, path,
+              [&](const std::string& value, const toml::node& element, const std::string& at) {
+                if (value.find('\0') != std::string::npos) {
+                  Add(LineOf(element), at, "contains a NUL character");
+                }
+                out->push_back(value);
+              });
+    };
+    string_key("image", &spec.image);
+    strings_key("entrypoint", &spec.entrypoint);
+    strings_key("command", &container_command_);
+    string_key("workdir", &spec.workdir);
+    string_key("user", &spec.user);
+    bool_key("read_only_root", &spec.read_only_root);
+    string_key("network", &spec.network);
+    string_key("pid", &spec.pid);
+    string_key("ipc", &spec.ipc);
+    string_key("uts", &spec.uts);
+    bool_key("privileged", &spec.privileged);
+    strings_key("cap_add", &spec.cap_add);
+    strings_key("devices", &spec.devices);
+    if (const toml::node* n = table.get("cpus")) {
+      if (const auto* i = n->as_integer()) {
+        spec.cpus = static_cast<double>(i->get());
+      } else if (const auto* f = n->as_floating_point()) {
+        spec.cpus = f->get();
+      } else {
+        Expected(*n, "container.cpus", "a number");
+      }
+    }
+    if (const toml::node* n = table.get("entrypoint"); n != nullptr && n->is_array()) {
+      if (n->as_array()->empty()) Add(LineOf(*n), "container.entrypoint", "must not be empty");
+    }
+    if (const toml::node* n = table.get("command")) {
+      container_command_line_ = LineOf(*n);
+      if (n->is_array() && n->as_array()->empty()) {
+        Add(LineOf(*n), "container.command", "must not be empty");
+      } else if (!container_command_.empty() && container_command_.front().empty()) {
+        Add(LineOf(*n), "container.command[0]", "must not be empty");
+      }
+    }
+    if (table.get("image") == nullptr) {
+      Add(LineOf(table), "container.image",
+          "required: the image to run, e.g. \"localhost/skillrt-busybox:1\"");
+    }
+    for (const container::Refusal& refusal : container::CheckSpec(spec)) {
+      if (refusal.key == "container.image" && spec.image.empty()) continue;  // Reported above.
+      // The key's line: "container.cap_add[1]" is reported at cap_add's line.
+      std::string key = refusal.key.substr(std::string_view("container.").size());
+      key = key.substr(0, key.find('['));
+      const toml::node* n = table.get(key);
+      Add(n != nullptr ? LineOf(*n) : LineOf(table), refusal.key,
+          "refused by the container launch policy: " + refusal.message);
+    }
+    out_.manifest.container = std::move(spec);
   }
 
   void InputSchema(const toml::node& node) {
@@ -548,6 +663,8 @@ class Parser {
 
   fs::path skill_dir_;
   ParseOutput out_;
+  std::vector<std::string> container_command_;  // container.command, if given.
+  int container_command_line_ = 0;
 };
 
 }  // namespace

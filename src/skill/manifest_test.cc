@@ -103,11 +103,66 @@ TEST(ManifestTest, EntryDefaults) {
 
 TEST(ManifestTest, RuntimeValues) {
   EXPECT_EQ(Parse("runtime = \"wasm\"")->runtime, RuntimeKind::kWasm);
-  EXPECT_EQ(Parse("runtime = \"container\"")->runtime, RuntimeKind::kContainer);
+  EXPECT_EQ(Parse("runtime = \"container\"\n[container]\nimage = \"localhost/x:1\"\n")->runtime,
+            RuntimeKind::kContainer);
   EXPECT_EQ(ErrorOf("runtime = \"jvm\""),
             "skill.toml: runtime: unknown runtime 'jvm' (expected \"native\", \"wasm\" or "
             "\"container\")");
   EXPECT_EQ(ErrorOf("runtime = 1"), "skill.toml: runtime: expected a string, got integer");
+}
+
+TEST(ManifestTest, ContainerTable) {
+  auto m = Parse(
+      "runtime = \"container\"\n[container]\nimage = \"localhost/skillrt-busybox:1\"\n"
+      "entrypoint = [\"/bin/sh\"]\ncommand = [\"/skill/run.sh\", \"x\"]\nworkdir = \"/tmp\"\n"
+      "user = \"1000:1000\"\ncpus = 0.5\n[entry]\noutput = \"text\"\n");
+  ASSERT_TRUE(m.has_value()) << m.error().ToString();
+  ASSERT_TRUE(m->container.has_value());
+  EXPECT_EQ(m->container->image, "localhost/skillrt-busybox:1");
+  EXPECT_EQ(m->container->entrypoint, std::vector<std::string>{"/bin/sh"});
+  EXPECT_EQ(m->container->workdir, "/tmp");
+  EXPECT_EQ(m->container->user, "1000:1000");
+  EXPECT_DOUBLE_EQ(m->container->cpus, 0.5);
+  EXPECT_TRUE(m->container->read_only_root);
+  // container.command becomes the entry point's argv; [entry] keeps its modes.
+  ASSERT_TRUE(m->entry.has_value());
+  EXPECT_EQ(m->entry->argv, (std::vector<std::string>{"/skill/run.sh", "x"}));
+  EXPECT_EQ(m->entry->output, OutputMode::kText);
+
+  // Defaults: non-root user, read-only root, /skill as working directory.
+  auto d = Parse(
+      "runtime = \"container\"\n[container]\nimage = \"i:1\"\n[entry]\nargv = [\"sh\"]\n");
+  ASSERT_TRUE(d.has_value()) << d.error().ToString();
+  EXPECT_EQ(d->container->user, "65534:65534");
+  EXPECT_EQ(d->container->workdir, "/skill");
+  EXPECT_EQ(d->entry->argv, std::vector<std::string>{"sh"});
+}
+
+TEST(ManifestTest, ContainerErrorsNameTheirKey) {
+  const std::string head = "runtime = \"container\"\n[container]\n";
+  EXPECT_EQ(ErrorOf("runtime = \"container\"\n"),
+            "skill.toml: container: required with runtime = \"container\": a [container] "
+            "table with at least image = \"...\"");
+  EXPECT_EQ(ErrorOf("[container]\nimage = \"i\"\n"),
+            "skill.toml: container: only valid with runtime = \"container\"");
+  EXPECT_EQ(ErrorOf(head + "command = [\"sh\"]\n"),
+            "skill.toml: container.image: required: the image to run, e.g. "
+            "\"localhost/skillrt-busybox:1\"");
+  EXPECT_EQ(ErrorOf(head + "image = \"i\"\nimage_tag = 1\n"),
+            "skill.toml: container.image_tag: unknown key");
+  EXPECT_EQ(ErrorOf(head + "image = \"i\"\ncommand = [\"a\"]\n[entry]\nargv = [\"b\"]\n"),
+            "skill.toml: container.command: entry.argv is also set; give the command once");
+  EXPECT_EQ(ErrorOf(head + "image = \"i\"\nprivileged = \"yes\"\n"),
+            "skill.toml: container.privileged: expected a boolean, got string");
+  EXPECT_EQ(ErrorOf(head + "image = \"i\"\ncpus = \"2\"\n"),
+            "skill.toml: container.cpus: expected a number, got string");
+  EXPECT_EQ(ErrorOf(head + "image = \"i\"\nuser = \"root\"\n"),
+            "skill.toml: container.user: refused by the container launch policy: 'root' runs "
+            "as root; containers run as a non-root numeric user (default \"65534:65534\")");
+  EXPECT_EQ(ErrorOf(head + "image = \"i\"\n[entry]\nargv = [\"sh\"]\n[capabilities]\n"
+                           "commands = [\"sh\"]\n")
+                .rfind("skill.toml: capabilities.commands: not used by the container runtime", 0),
+            0u);
 }
 
 TEST(ManifestTest, UnknownKeysNameTheirPath) {

@@ -1,0 +1,312 @@
+// The container runtime against a real engine (podman or docker, as MakeContainerRuntime
+// finds it) and the local image localhost/skillrt-busybox:1 (scripts/build-container-image.sh).
+// Skipped, with the reason, where no engine can run containers or the image is missing.
+// Each test starts one or two containers (a few hundred ms each).
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "container/engine_argv.h"
+#include "container/engine_cli.h"
+#include "engine/plan_builder.h"
+#include "skillrt/runtime.h"
+#include "test_util.h"
+
+namespace skillrt {
+namespace {
+
+namespace fs = std::filesystem;
+using skillrt::testing::TempDir;
+using skillrt::testing::WriteFile;
+
+constexpr const char* kImage = "localhost/skillrt-busybox:1";
+
+bool Has(const std::vector<std::string>& list, std::string_view item) {
+  return std::find(list.begin(), list.end(), item) != list.end();
+}
+
+// One runtime for the whole suite: creating it runs `<engine> info`.
+struct Shared {
+  std::unique_ptr<Runtime> runtime;
+  std::string engine_path;
+  std::string skip_reason;
+};
+
+Shared& GetShared() {
+  static Shared* shared = [] {
+    auto* s = new Shared;
+    auto path = container::FindEngine("");
+    if (!path) {
+      s->skip_reason = path.error().message;
+      return s;
+    }
+    s->engine_path = *path;
+    auto runtime = MakeContainerRuntime();
+    if (!runtime) {
+      s->skip_reason = runtime.error().message;
+      return s;
+    }
+    auto exists = container::RunEngineCommand({*path, "image", "inspect", kImage},
+                                              std::chrono::seconds(30));
+    if (!exists || exists->exit_code != 0) {
+      s->skip_reason = std::string("image ") + kImage +
+                       " is not in the engine's store (scripts/build-container-image.sh)";
+      return s;
+    }
+    s->runtime = std::move(*runtime);
+    return s;
+  }();
+  return *shared;
+}
+
+class ContainerRuntimeTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    Shared& shared = GetShared();
+    if (!shared.runtime) GTEST_SKIP() << "no usable container engine: " << shared.skip_reason;
+    runtime_ = shared.runtime.get();
+    ::chmod(skill_.path().c_str(), 0755);  // The container's user reads the skill.
+  }
+
+  // A plan running `script` with /bin/sh in the busybox image.
+  Plan ScriptPlan(const std::string& script, const std::string& input = "") {
+    WriteFile(skill_.path() / "run.sh", script);
+    ::chmod((skill_.path() / "run.sh").c_str(), 0644);
+    static std::atomic<int> serial{0};
+    Plan plan;
+    plan.run_id = "ctest-" + std::to_string(::getpid()) + "-" + std::to_string(serial++);
+    plan.skill_name = "container-test";
+    plan.skill_dir = skill_.path();
+    plan.argv = {"/bin/sh", "/skill/run.sh"};
+    plan.env = BaseEnvironment(plan.run_id);
+    plan.stdin_data = input;
+    plan.limits.wall_time = std::chrono::seconds(8);
+    ContainerSpec spec;
+    spec.image = kImage;
+    plan.container = spec;
+    return plan;
+  }
+
+  Outcome MustRun(const Plan& plan) {
+    auto outcome = runtime_->Run(plan);
+    EXPECT_TRUE(outcome.has_value()) << outcome.error().ToString();
+    return outcome ? *outcome : Outcome{};
+  }
+
+  // Ids of containers left with the run's label.
+  std::string Leftovers(const std::string& run_id) {
+    auto list = container::RunEngineCommand(
+        {GetShared().engine_path, "ps", "--all", "--quiet",
+         "--filter=label=" + container::RunLabel(run_id)},
+        std::chrono::seconds(30));
+    EXPECT_TRUE(list.has_value());
+    return list ? list->out : "?";
+  }
+
+  Runtime* runtime_ = nullptr;
+  TempDir skill_;
+};
+
+TEST_F(ContainerRuntimeTest, RunsWithInputOutputAndIsolation) {
+  // One container checks many things at once, each printed as key=value.
+  const std::string script = R"sh(
+echo "uid=$(id -u):$(id -g)"
+if touch /rootfs-write 2>/dev/null; then echo root=writable; else echo root=read-only; fi
+if echo x > /tmp/probe && [ "$(cat /tmp/probe)" = x ]; then echo tmp=writable; fi
+if touch /skill/x 2>/dev/null; then echo skill=writable; else echo skill=read-only; fi
+echo "net=$(ls /sys/class/net | tr '\n' ' ')"
+echo "caps=$(grep CapEff /proc/self/status | tr -d ' \t')"
+echo "nnp=$(grep NoNewPrivs /proc/self/status | tr -d ' \t')"
+echo "pwd=$(pwd)"
+echo "skill_dir=$SKILL_DIR http_proxy=${http_proxy:-unset}"
+echo "stdin=$(cat)"
+echo "to stderr" >&2
+)sh";
+  Outcome outcome = MustRun(ScriptPlan(script, R"({"n": 1})"));
+  EXPECT_EQ(outcome.status, Status::kOk) << outcome.message << outcome.stderr_stream.data;
+  EXPECT_EQ(outcome.exit_code, 0);
+  const std::string& out = outcome.stdout_stream.data;
+  for (const char* line :
+       {"uid=65534:65534\n", "root=read-only\n", "tmp=writable\n", "skill=read-only\n",
+        "net=lo \n", "caps=CapEff:0000000000000000\n", "nnp=NoNewPrivs:1\n", "pwd=/skill\n",
+        "skill_dir=/skill http_proxy=unset\n", "stdin={\"n\": 1}\n"}) {
+    EXPECT_NE(out.find(line), std::string::npos) << "missing '" << line << "' in:\n" << out;
+  }
+  EXPECT_EQ(outcome.stderr_stream.data, "to stderr\n");
+  for (const char* layer : {"cap-drop:ALL", "no-new-privileges", "read-only-root", "network:none",
+                            "user:65534", "pids-limit", "memory-limit"}) {
+    EXPECT_TRUE(Has(outcome.layers, layer)) << layer;
+  }
+  EXPECT_GT(outcome.duration.count(), 0);
+}
+
+TEST_F(ContainerRuntimeTest, ExitStatusesAreTheSkills) {
+  Outcome three = MustRun(ScriptPlan("echo failing >&2; exit 3"));
+  EXPECT_EQ(three.status, Status::kError);
+  EXPECT_EQ(three.exit_code, 3);
+  EXPECT_EQ(three.message, "exited with status 3");
+
+  // 127 from the skill's own shell (a command it ran was missing) is the skill's failure,
+  // not the engine's: the last line on stderr is the shell's, not the engine's "Error: ".
+  Outcome missing = MustRun(ScriptPlan("no-such-command"));
+  EXPECT_EQ(missing.status, Status::kError);
+  EXPECT_EQ(missing.exit_code, 127);
+}
+
+TEST_F(ContainerRuntimeTest, EngineFailuresAreErrors) {
+  // 125: the engine could not create the container (an image that is not in the store).
+  Plan no_image = ScriptPlan("true");
+  no_image.container->image = "localhost/skillrt-no-such-image:1";
+  auto image = runtime_->Run(no_image);
+  ASSERT_FALSE(image.has_value());
+  EXPECT_EQ(image.error().code, ErrorCode::kNotFound);
+  EXPECT_NE(image.error().message.find("not in the local store"), std::string::npos)
+      << image.error().message;
+
+  // 127: the command does not exist in the image; the engine says so itself.
+  Plan no_command = ScriptPlan("true");
+  no_command.argv = {"/bin/no-such-program"};
+  auto command = runtime_->Run(no_command);
+  ASSERT_FALSE(command.has_value());
+  EXPECT_TRUE(command.error().code == ErrorCode::kNotFound ||
+              command.error().code == ErrorCode::kSandbox)
+      << command.error().ToString();
+  EXPECT_NE(command.error().message.find("container engine"), std::string::npos);
+  EXPECT_EQ(Leftovers(no_command.run_id), "");
+}
+
+TEST_F(ContainerRuntimeTest, MemoryLimitKills) {
+  // Doubles a shell string until the 32 MiB limit stops it.
+  Plan plan = ScriptPlan("x=aaaaaaaaaaaaaaaa; while :; do x=\"$x$x\"; done");
+  plan.limits.memory_max_bytes = 32ull << 20;
+  Outcome outcome = MustRun(plan);
+  EXPECT_EQ(outcome.status, Status::kKilled) << outcome.message;
+  EXPECT_EQ(outcome.signal, SIGKILL);
+  EXPECT_FALSE(outcome.exit_code.has_value());
+  if (Has(outcome.layers, "cgroup:v1") || Has(outcome.layers, "cgroup:v2")) {
+    EXPECT_TRUE(Has(outcome.limits_hit, "memory")) << outcome.message;
+    EXPECT_GE(outcome.max_rss_kb, (30ull << 20) >> 10);
+    EXPECT_LE(outcome.max_rss_kb, (34ull << 20) >> 10);
+  }
+}
+
+TEST_F(ContainerRuntimeTest, CpuTimeLimitKills) {
+  Plan plan = ScriptPlan("while :; do :; done");
+  plan.limits.cpu_time = std::chrono::milliseconds(1000);
+  plan.container->cpus = 0;  // No bandwidth cap: the budget is spent as fast as it can be.
+  plan.limits.wall_time = std::chrono::seconds(20);  // Headroom on a busy machine.
+  Outcome outcome = MustRun(plan);
+  EXPECT_EQ(outcome.status, Status::kKilled) << outcome.message;
+  if (Has(outcome.layers, "cgroup:v1") || Has(outcome.layers, "cgroup:v2")) {
+    EXPECT_TRUE(Has(outcome.limits_hit, "cpu_time")) << OutcomeToJson(outcome).dump();
+    EXPECT_GE(outcome.cpu, std::chrono::milliseconds(1000));
+  }
+}
+
+TEST_F(ContainerRuntimeTest, PidsLimitStopsForks) {
+  // 6 processes at most: the shell and five children; the shell cannot fork a sixth and
+  // gives up ("can't fork").
+  Plan plan = ScriptPlan(R"(
+for i in 1 2 3 4 5 6 7 8 9 10 11 12; do
+  sleep 2 &
+  echo "started $i"
+done
+)");
+  plan.limits.pids_max = 6;
+  Outcome outcome = MustRun(plan);
+  const size_t started = skillrt::testing::Lines(outcome.stdout_stream.data).size();
+  EXPECT_GE(started, 1u);
+  EXPECT_LE(started, 5u) << outcome.stdout_stream.data;
+  EXPECT_NE(outcome.stderr_stream.data.find("can't fork"), std::string::npos)
+      << outcome.stderr_stream.data;
+  EXPECT_EQ(outcome.status, Status::kError);
+
+  // Positive control: with room, all twelve start.
+  plan.run_id += "-wide";
+  plan.limits.pids_max = 64;
+  Outcome wide = MustRun(plan);
+  EXPECT_EQ(skillrt::testing::Lines(wide.stdout_stream.data).size(), 12u)
+      << wide.stderr_stream.data;
+  EXPECT_EQ(wide.status, Status::kOk);
+}
+
+TEST_F(ContainerRuntimeTest, TimeoutKillsAndRemovesTheContainer) {
+  Plan plan = ScriptPlan("echo started; sleep 60");
+  plan.limits.wall_time = std::chrono::milliseconds(2000);
+  const auto started = std::chrono::steady_clock::now();
+  Outcome outcome = MustRun(plan);
+  const auto took = std::chrono::steady_clock::now() - started;
+  EXPECT_EQ(outcome.status, Status::kTimeout) << outcome.message;
+  EXPECT_TRUE(Has(outcome.limits_hit, "wall_time"));
+  EXPECT_LT(took, std::chrono::seconds(9));
+  EXPECT_EQ(Leftovers(plan.run_id), "") << "the timed-out container is still there";
+}
+
+TEST_F(ContainerRuntimeTest, OutputLimitStopsAFlood) {
+  Plan plan = ScriptPlan("yes skillrt");
+  plan.limits.output_max_bytes = 4096;
+  Outcome outcome = MustRun(plan);
+  EXPECT_EQ(outcome.status, Status::kKilled) << outcome.message;
+  EXPECT_TRUE(Has(outcome.limits_hit, "output"));
+  EXPECT_EQ(outcome.stdout_stream.data.size(), 4096u);
+  EXPECT_TRUE(outcome.stdout_stream.truncated);
+  EXPECT_EQ(Leftovers(plan.run_id), "");
+}
+
+TEST_F(ContainerRuntimeTest, DeclaredPathsAreTheOnlyMounts) {
+  // Outside /tmp, which the launch policy never mounts.
+  std::string tmpl = "/var/tmp/skillrt-ctest-XXXXXX";
+  ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
+  const fs::path host(tmpl);
+  fs::create_directories(host / "in");
+  fs::create_directories(host / "out");
+  WriteFile(host / "in" / "data.txt", "declared\n");
+  ::chmod(host.c_str(), 0755);
+  ::chmod((host / "in").c_str(), 0755);
+  ::chmod((host / "in" / "data.txt").c_str(), 0644);
+  ::chmod((host / "out").c_str(), 0777);
+  Plan plan = ScriptPlan(
+      "cat " + (host / "in" / "data.txt").string() + "\n" +
+      "touch " + (host / "in" / "new").string() + " 2>/dev/null && echo in=writable\n" +
+      "echo written > " + (host / "out" / "result.txt").string() + " && echo out=writable\n" +
+      "ls /var/tmp 2>/dev/null | grep -v skillrt-ctest || true\n");
+  plan.mounts = {BindMount{.path = host / "in", .writable = false},
+                 BindMount{.path = host / "out", .writable = true}};
+  Outcome outcome = MustRun(plan);
+  EXPECT_EQ(outcome.status, Status::kOk) << outcome.stderr_stream.data;
+  EXPECT_EQ(outcome.stdout_stream.data, "declared\nout=writable\n");
+  EXPECT_EQ(skillrt::testing::ReadFile(host / "out" / "result.txt"), "written\n");
+  std::error_code ec;
+  fs::remove_all(host, ec);
+}
+
+TEST_F(ContainerRuntimeTest, PolicyRefusesBeforeStarting) {
+  Plan plan = ScriptPlan("echo should-not-run");
+  plan.container->privileged = true;
+  plan.container->network = "host";
+  plan.mounts = {BindMount{.path = "/etc", .writable = false}};
+  Outcome outcome = MustRun(plan);
+  EXPECT_EQ(outcome.status, Status::kDenied);
+  EXPECT_NE(outcome.message.find("container.privileged"), std::string::npos) << outcome.message;
+  EXPECT_NE(outcome.message.find("(and 2 more)"), std::string::npos) << outcome.message;
+  EXPECT_TRUE(outcome.stdout_stream.data.empty());
+  EXPECT_EQ(Leftovers(plan.run_id), "");
+
+  Plan bad_env = ScriptPlan("true");
+  bad_env.env.push_back("MULTI=line\nbreak");
+  auto refused = runtime_->Run(bad_env);
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_EQ(refused.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_NE(refused.error().message.find("MULTI"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace skillrt
