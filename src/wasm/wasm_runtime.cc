@@ -170,7 +170,32 @@ wasmtime_error_t* OnEpochDeadline(wasmtime_context_t*, void* data, uint64_t* del
   return nullptr;
 }
 
-Result<std::vector<uint8_t>> ReadModuleFile(const Plan& plan, uint64_t max_bytes) {
+// The module file of a plan, opened and checked: inside the skill directory, a regular file,
+// within the size limit.
+struct ModuleFile {
+  UniqueFd fd;
+  struct stat st;
+  std::string path;
+};
+
+// What identifies a file's contents without reading them: a new inode, size, mtime or ctime
+// means new contents (ctime cannot be set by anyone, so a rewrite always changes it).
+struct FileIdentity {
+  dev_t dev = 0;
+  ino_t ino = 0;
+  off_t size = 0;
+  int64_t mtime_ns = 0;
+  int64_t ctime_ns = 0;
+  bool operator==(const FileIdentity&) const = default;
+};
+
+FileIdentity IdentityOf(const struct stat& st) {
+  return {st.st_dev, st.st_ino, st.st_size,
+          int64_t{st.st_mtim.tv_sec} * 1'000'000'000 + st.st_mtim.tv_nsec,
+          int64_t{st.st_ctim.tv_sec} * 1'000'000'000 + st.st_ctim.tv_nsec};
+}
+
+Result<ModuleFile> OpenModuleFile(const Plan& plan, uint64_t max_bytes) {
   const std::string& name = plan.argv.front();
   const std::filesystem::path relative(name);
   if (relative.is_absolute() || name.find("..") != std::string::npos) {
@@ -187,33 +212,119 @@ Result<std::vector<uint8_t>> ReadModuleFile(const Plan& plan, uint64_t max_bytes
                                             ": entry.argv[0]: '" + name +
                                             "' leaves the skill directory");
   }
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
-  if (!fd.valid()) return FailErrno(ErrorCode::kNotFound, "open(" + path.string() + ")", errno);
-  struct stat st;
-  if (::fstat(fd.get(), &st) != 0) return FailErrno(ErrorCode::kIo, "fstat(" + path.string() + ")", errno);
-  if (!S_ISREG(st.st_mode)) {
-    return Fail(ErrorCode::kValidation, path.string() + ": not a regular file");
+  ModuleFile file;
+  file.path = path.string();
+  file.fd = UniqueFd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+  if (!file.fd.valid()) return FailErrno(ErrorCode::kNotFound, "open(" + file.path + ")", errno);
+  if (::fstat(file.fd.get(), &file.st) != 0) {
+    return FailErrno(ErrorCode::kIo, "fstat(" + file.path + ")", errno);
   }
-  if (static_cast<uint64_t>(st.st_size) > max_bytes) {
-    return Fail(ErrorCode::kValidation, path.string() + ": " + std::to_string(st.st_size) +
+  if (!S_ISREG(file.st.st_mode)) {
+    return Fail(ErrorCode::kValidation, file.path + ": not a regular file");
+  }
+  if (static_cast<uint64_t>(file.st.st_size) > max_bytes) {
+    return Fail(ErrorCode::kValidation, file.path + ": " + std::to_string(file.st.st_size) +
                                             " bytes is more than the " +
                                             std::to_string(max_bytes) + "-byte module limit");
   }
-  std::vector<uint8_t> bytes(static_cast<size_t>(st.st_size));
+  return file;
+}
+
+Result<std::vector<uint8_t>> ReadModule(const ModuleFile& file) {
+  std::vector<uint8_t> bytes(static_cast<size_t>(file.st.st_size));
   size_t done = 0;
   while (done < bytes.size()) {
-    ssize_t n = ::read(fd.get(), bytes.data() + done, bytes.size() - done);
+    ssize_t n = ::pread(file.fd.get(), bytes.data() + done, bytes.size() - done,
+                        static_cast<off_t>(done));
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return FailErrno(ErrorCode::kIo, "read(" + path.string() + ")", n < 0 ? errno : EIO);
+    if (n <= 0) return FailErrno(ErrorCode::kIo, "read(" + file.path + ")", n < 0 ? errno : EIO);
     done += static_cast<size_t>(n);
   }
   return bytes;
 }
 
+// Scratch directories (the guest's /tmp), reused: a call gets an empty one, and gives it back
+// emptied. Removing a directory costs a synchronous discard on some filesystems, far more
+// than a call; emptying one that the guest did not touch costs a single getdents.
+class ScratchPool {
+ public:
+  explicit ScratchPool(std::filesystem::path root) : root_(std::move(root)) {
+    if (root_.empty()) {
+      const char* tmpdir = ::getenv("TMPDIR");
+      root_ = tmpdir != nullptr && *tmpdir == '/' ? tmpdir : "/tmp";
+    }
+  }
+  ~ScratchPool() {
+    std::error_code ec;
+    for (const auto& dir : free_) std::filesystem::remove_all(dir, ec);
+  }
+
+  Result<std::filesystem::path> Acquire() {
+    {
+      std::lock_guard lock(mutex_);
+      if (!free_.empty()) {
+        std::filesystem::path dir = std::move(free_.back());
+        free_.pop_back();
+        return dir;
+      }
+    }
+    std::string path = (root_ / "skillrt-wasm-XXXXXX").string();
+    if (::mkdtemp(path.data()) == nullptr) {
+      return FailErrno(ErrorCode::kIo, "mkdtemp(" + path + ")", errno);
+    }
+    return std::filesystem::path(path);
+  }
+
+  // Empties `dir` and keeps it for the next call; removes it when it cannot be emptied or the
+  // pool is full.
+  void Release(const std::filesystem::path& dir) {
+    std::error_code ec;
+    bool empty = true;
+    for (auto it = std::filesystem::directory_iterator(dir, ec);
+         !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
+      std::filesystem::remove_all(it->path(), ec);  // Never follows symlinks.
+      if (ec) break;
+      empty = false;
+    }
+    if (!ec && !empty) empty = std::filesystem::is_empty(dir, ec);
+    if (!ec && empty) {
+      std::lock_guard lock(mutex_);
+      if (free_.size() < kMaxFree) {
+        free_.push_back(dir);
+        return;
+      }
+    }
+    std::filesystem::remove_all(dir, ec);
+  }
+
+ private:
+  static constexpr size_t kMaxFree = 16;
+  std::filesystem::path root_;
+  std::mutex mutex_;
+  std::vector<std::filesystem::path> free_;
+};
+
+// A scratch directory held for one call.
+class ScratchLease {
+ public:
+  ScratchLease(ScratchPool& pool, std::filesystem::path dir) : pool_(pool), dir_(std::move(dir)) {}
+  ~ScratchLease() { pool_.Release(dir_); }
+  ScratchLease(const ScratchLease&) = delete;
+  ScratchLease& operator=(const ScratchLease&) = delete;
+  const std::filesystem::path& path() const { return dir_; }
+
+ private:
+  ScratchPool& pool_;
+  std::filesystem::path dir_;
+};
+
 class WasmRuntime : public Runtime {
  public:
   WasmRuntime(WasmRuntimeOptions options, std::shared_ptr<Shared> shared)
-      : options_(std::move(options)), shared_(std::move(shared)), cache_(options_.cache_dir) {
+      : options_(std::move(options)),
+        shared_(std::move(shared)),
+        cache_(options_.cache_dir),
+        scratch_pool_(options_.scratch_root) {
     ticker_ = std::thread([this] { Tick(); });
   }
 
@@ -249,9 +360,13 @@ class WasmRuntime : public Runtime {
   std::shared_ptr<Shared> shared_;
   wasm::CompileCache cache_;
 
-  std::mutex cache_mutex_;  // Guards lru_ and by_key_.
+  ScratchPool scratch_pool_;
+
+  std::mutex cache_mutex_;  // Guards lru_, by_key_ and key_by_path_.
   std::list<std::pair<std::string, std::shared_ptr<const Compiled>>> lru_;
   std::unordered_map<std::string, decltype(lru_)::iterator> by_key_;
+  // The cache key of each module file read so far, valid while the file is unchanged.
+  std::unordered_map<std::string, std::pair<FileIdentity, std::string>> key_by_path_;
 
   std::mutex ticker_mutex_;
   std::condition_variable ticker_cv_;
@@ -431,9 +546,23 @@ Result<std::shared_ptr<Compiled>> WasmRuntime::Compile(const std::vector<uint8_t
 }
 
 Result<std::shared_ptr<const Compiled>> WasmRuntime::Load(const Plan& plan) {
-  auto bytes = ReadModuleFile(plan, options_.max_module_bytes);
+  auto file = OpenModuleFile(plan, options_.max_module_bytes);
+  if (!file) return std::unexpected(file.error());
+  const FileIdentity identity = IdentityOf(file->st);
+  {
+    // A file unchanged since it was last read is not read or hashed again.
+    std::lock_guard lock(cache_mutex_);
+    if (auto known = key_by_path_.find(file->path);
+        known != key_by_path_.end() && known->second.first == identity) {
+      if (auto it = by_key_.find(known->second.second); it != by_key_.end()) {
+        lru_.splice(lru_.begin(), lru_, it->second);
+        return it->second->second;
+      }
+    }
+  }
+  auto bytes = ReadModule(*file);
   if (!bytes) return std::unexpected(bytes.error());
-  const std::string where = (plan.skill_dir / plan.argv.front()).string();
+  const std::string& where = file->path;
   const BinaryKind kind = KindOf(*bytes);
   if (kind == BinaryKind::kUnknown) {
     return Fail(ErrorCode::kValidation,
@@ -442,18 +571,26 @@ Result<std::shared_ptr<const Compiled>> WasmRuntime::Load(const Plan& plan) {
   const std::string key = Sha256Hex(
       shared_->config_fingerprint + "\n" +
       Sha256Hex(std::string_view(reinterpret_cast<const char*>(bytes->data()), bytes->size())));
+  std::shared_ptr<const Compiled> found;
   {
     std::lock_guard lock(cache_mutex_);
     if (auto it = by_key_.find(key); it != by_key_.end()) {
       lru_.splice(lru_.begin(), lru_, it->second);
-      return it->second->second;
+      found = it->second->second;
     }
   }
-  auto compiled = Compile(*bytes, kind, key, where);
-  if (!compiled) return std::unexpected(compiled.error());
-  std::shared_ptr<const Compiled> shared = std::move(*compiled);
-  Remember(key, shared);
-  return shared;
+  if (!found) {
+    auto compiled = Compile(*bytes, kind, key, where);
+    if (!compiled) return std::unexpected(compiled.error());
+    found = std::move(*compiled);
+    Remember(key, found);
+  }
+  std::lock_guard lock(cache_mutex_);
+  if (key_by_path_.size() >= 4 * std::max<size_t>(1, options_.max_cached_modules)) {
+    key_by_path_.clear();  // Bounded; it refills from the files on the next calls.
+  }
+  key_by_path_[file->path] = {identity, key};
+  return found;
 }
 
 // Splits "NAME=value" entries into the two arrays WASI's config takes.
@@ -475,35 +612,6 @@ bool SetEnvironment(wasi_config_t* config, const std::vector<std::string>& env) 
   return wasi_config_set_env(config, names.size(), name_ptrs.data(), value_ptrs.data());
 }
 
-// A directory removed, with everything in it, when the call ends.
-class ScratchDir {
- public:
-  static Result<ScratchDir> Make(const std::filesystem::path& root) {
-    std::string base = root.string();
-    if (base.empty()) {
-      const char* tmpdir = ::getenv("TMPDIR");
-      base = tmpdir != nullptr && *tmpdir == '/' ? tmpdir : "/tmp";
-    }
-    std::string path = base + "/skillrt-wasm-XXXXXX";
-    if (::mkdtemp(path.data()) == nullptr) {
-      return FailErrno(ErrorCode::kIo, "mkdtemp(" + path + ")", errno);
-    }
-    return ScratchDir(path);
-  }
-  ScratchDir(ScratchDir&& other) noexcept : path_(std::exchange(other.path_, {})) {}
-  ScratchDir& operator=(ScratchDir&&) = delete;
-  ~ScratchDir() {
-    if (path_.empty()) return;
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  explicit ScratchDir(std::filesystem::path path) : path_(std::move(path)) {}
-  std::filesystem::path path_;
-};
-
 Result<Outcome> WasmRuntime::Run(const Plan& plan) {
   const Clock::time_point start = Clock::now();
   if (plan.argv.empty()) return Fail(ErrorCode::kInvalidArgument, "empty command");
@@ -517,8 +625,9 @@ Result<Outcome> WasmRuntime::Run(const Plan& plan) {
   // The wall-clock limit is the skill's: it starts once the code is ready. Compiling is the
   // host's work, bounded by compile_timeout.
   const Clock::time_point ready = Clock::now();
-  auto scratch = ScratchDir::Make(options_.scratch_root);
-  if (!scratch) return std::unexpected(scratch.error());
+  auto scratch_dir = scratch_pool_.Acquire();
+  if (!scratch_dir) return std::unexpected(scratch_dir.error());
+  ScratchLease scratch(scratch_pool_, std::move(*scratch_dir));
 
   Outcome outcome;
   outcome.layers = {"wasmtime:" WASMTIME_VERSION, "wasi-preopens", "store-limiter",
@@ -526,7 +635,7 @@ Result<Outcome> WasmRuntime::Run(const Plan& plan) {
   CallState state;
   state.deadline = ready + plan.limits.wall_time;
   state.cpu_limit_ns = std::chrono::nanoseconds(plan.limits.cpu_time).count();
-  state.scratch = scratch->path();
+  state.scratch = scratch.path();
   state.scratch_limit = plan.limits.scratch_max_bytes;
   Sink out{&outcome.stdout_stream, plan.limits.output_max_bytes, &state};
   Sink err{&outcome.stderr_stream, plan.limits.output_max_bytes, &state};
@@ -562,7 +671,7 @@ Result<Outcome> WasmRuntime::Run(const Plan& plan) {
     bool writable;
   };
   std::vector<Preopen> preopens = {{plan.skill_dir.string(), "/skill", false},
-                                   {scratch->path().string(), "/tmp", true}};
+                                   {scratch.path().string(), "/tmp", true}};
   for (const BindMount& mount : plan.mounts) {
     std::error_code ec;
     if (!std::filesystem::is_directory(mount.path, ec)) {

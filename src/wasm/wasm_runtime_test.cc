@@ -89,11 +89,13 @@ class WasmRuntimeTest : public ::testing::Test {
     return outcome.value_or(Outcome{});
   }
 
-  // Entries left in the scratch root besides the skills and the cache: there must be none.
-  int StrayScratchDirs() {
+  // Files left in scratch directories after calls: there must be none. (Empty scratch
+  // directories are kept for reuse while the runtime lives.)
+  int StrayScratchFiles() {
     int count = 0;
     for (const auto& entry : fs::directory_iterator(tmp_.path())) {
-      if (entry.path().filename().string().starts_with("skillrt-wasm-")) ++count;
+      if (!entry.path().filename().string().starts_with("skillrt-wasm-")) continue;
+      for ([[maybe_unused]] const auto& file : fs::directory_iterator(entry.path())) ++count;
     }
     return count;
   }
@@ -110,7 +112,7 @@ TEST_F(WasmRuntimeTest, CommandPrintsAndExits) {
   EXPECT_EQ(out.status, Status::kOk) << out.message;
   EXPECT_EQ(out.exit_code, 0);
   EXPECT_EQ(out.stdout_stream.data, R"({"ok":true})");
-  EXPECT_EQ(StrayScratchDirs(), 0);
+  EXPECT_EQ(StrayScratchFiles(), 0);
 
   Outcome failed = RunOk(PlanFor(Command("(call $proc_exit (i32.const 7))")));
   EXPECT_EQ(failed.status, Status::kError);
@@ -123,7 +125,7 @@ TEST_F(WasmRuntimeTest, InfiniteLoopTimesOut) {
   Outcome out = RunOk(plan);
   EXPECT_EQ(out.status, Status::kTimeout) << out.message;
   EXPECT_EQ(out.limits_hit, std::vector<std::string>{"wall_time"});
-  EXPECT_EQ(StrayScratchDirs(), 0);
+  EXPECT_EQ(StrayScratchFiles(), 0);
 
   // Positive control: the same runtime still runs a well-behaved module afterwards.
   EXPECT_EQ(RunOk(PlanFor(Command(""))).status, Status::kOk);
@@ -192,7 +194,26 @@ TEST_F(WasmRuntimeTest, DeepRecursionAndUnreachableTrap) {
   EXPECT_EQ(trap.status, Status::kError);
   EXPECT_NE(trap.message.find("unreachable"), std::string::npos) << trap.message;
   EXPECT_FALSE(trap.exit_code.has_value());
-  EXPECT_EQ(StrayScratchDirs(), 0);
+  EXPECT_EQ(StrayScratchFiles(), 0);
+}
+
+TEST_F(WasmRuntimeTest, ScratchIsEmptyForEveryCall) {
+  // path_open("/tmp"-relative "f", O_CREAT) on preopen fd 4 (/tmp: the second preopen), then
+  // exit with the errno; with O_EXCL, a file left by an earlier call makes it fail.
+  std::string body =
+      "(call $proc_exit (call $path_open (i32.const 4) (i32.const 0) (i32.const 1024) "
+      "(i32.const 1) (i32.const 5) (i64.const 64) (i64.const 64) (i32.const 0) (i32.const 200)))";
+  Plan plan = PlanFor(Wat2Wasm(std::string(R"((module
+  (import "wasi_snapshot_preview1" "path_open" (func $path_open (param i32 i32 i32 i32 i32 i64 i64 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "proc_exit" (func $proc_exit (param i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 1024) "f")
+  (func (export "_start") )") + body + "))"));
+  for (int i = 0; i < 3; ++i) {
+    Outcome out = RunOk(plan);
+    EXPECT_EQ(out.exit_code, 0) << "call " << i << ": errno " << out.exit_code.value_or(-1);
+  }
+  EXPECT_EQ(StrayScratchFiles(), 0);
 }
 
 TEST_F(WasmRuntimeTest, OutputPastTheCapStopsTheCall) {
