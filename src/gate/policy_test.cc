@@ -43,7 +43,8 @@ TEST(GlobTest, Names) {
       {"calc", "calc", true},        {"calc", "calc2", false},    {"c*", "calc", true},
       {"*", "", true},               {"c?lc", "calc", true},      {"c?lc", "clc", false},
       {"data-*-prod", "data-x-prod", true}, {"data-*-prod", "data-x-dev", false},
-      {"\\*", "*", true},            {"\\*", "a", false},         {"git push*", "git push -f", true},
+      {"\\*", "*", true},            {"\\*", "a", false},
+      {"git push*", "git push -f", true},
       {"git push*", "git pull", false}, {"rm *", "rm -rf /x", true}, {"*a*b*c*", "xaxbxcx", true},
   };
   for (const Case& c : cases) {
@@ -367,11 +368,13 @@ network = true
 TEST(PolicyLoadTest, LayersAndPrecedence) {
   TempDir tmp;
   const auto home = tmp.path() / "home", ws = tmp.path() / "ws";
-  WriteFile(home / "policy.toml", "[[rule]]\nname = \"u\"\neffect = \"deny\"\nskills = [\"bad\"]\n");
+  WriteFile(home / "policy.toml",
+            "[[rule]]\nname = \"u\"\neffect = \"deny\"\nskills = [\"bad\"]\n");
   WriteFile(ws / ".skillrt" / "policy.toml",
             "[[rule]]\nname = \"p\"\neffect = \"ask\"\nskills = [\"calc\"]\n");
   const auto explicit_file = tmp.path() / "other.toml";
-  WriteFile(explicit_file, "[[rule]]\nname = \"e\"\neffect = \"allow\"\nwrite = [\"{workspace}/**\"]\n");
+  WriteFile(explicit_file,
+            "[[rule]]\nname = \"e\"\neffect = \"allow\"\nwrite = [\"{workspace}/**\"]\n");
 
   auto p = LoadPolicy(home, PolicyOptions{.workspace = ws, .project = true});
   ASSERT_TRUE(p.has_value()) << p.error().ToString();
