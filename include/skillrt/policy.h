@@ -62,7 +62,7 @@ struct PolicyRule {
   bool network = false;  ///< Matches a call that asks for the network.
   /// Path globs over the declared read/write paths (absolute; `*` within one component,
   /// `**` across components, a trailing `/**` also matches the directory itself); a leading
-  /// `!` matches paths the rest of the pattern does not match.
+  /// `!` matches paths the rest of the pattern does not match. Lexically normalized.
   std::vector<std::string> read;
   std::vector<std::string> write;
   std::vector<std::string> env;       ///< Globs over host variable names passed (`env.pass`).

@@ -16,26 +16,26 @@ namespace {
 // meaning.
 bool GlobMatch(std::string_view p, std::string_view t, bool path_mode) {
   const size_t m = p.size(), n = t.size();
-  // rows[k % 4] is row(pi + k) while row(pi) is computed.
-  std::vector<std::vector<char>> rows(4, std::vector<char>(n + 1, 0));
-  auto row_at = [&](size_t pi) -> std::vector<char>& { return rows[pi % 4]; };
-  std::vector<char> suffix(n + 2, 0);
+  // One allocation: four rows, where row (pi % 4) holds row(pi), then the "**" suffix row.
+  std::vector<char> cells(5 * (n + 2), 0);
+  auto row_at = [&](size_t pi) { return cells.data() + (pi % 4) * (n + 2); };
+  char* suffix = cells.data() + 4 * (n + 2);
   for (size_t pi = m + 1; pi-- > 0;) {
-    std::vector<char>& row = row_at(pi);
+    char* row = row_at(pi);
     if (pi == m) {
       for (size_t ti = 0; ti <= n; ++ti) row[ti] = ti == n;
       continue;
     }
-    const std::vector<char>& r1 = row_at(pi + 1);
+    const char* r1 = row_at(pi + 1);
     const char c = p[pi];
     if (path_mode && c == '*' && pi + 1 < m && p[pi + 1] == '*') {
       const size_t after = pi + 2;
-      const std::vector<char>& ra = row_at(after);
+      const char* ra = row_at(after);
       // "**" consumes any text, '/' included: some suffix position must match the rest.
       suffix[n + 1] = 0;
       for (size_t ti = n + 1; ti-- > 0;) suffix[ti] = ra[ti] || suffix[ti + 1];
       const bool slash_after = after < m && p[after] == '/';
-      const std::vector<char>& rs = row_at(after + 1);
+      const char* rs = row_at(after + 1);
       for (size_t ti = 0; ti <= n; ++ti) {
         // "**/" may also stand for no directory at all: "a/**/b" matches "a/b".
         row[ti] = suffix[ti] || (slash_after && rs[ti]);
@@ -94,9 +94,14 @@ bool AnyName(const std::vector<std::string>& globs, std::string_view text) {
                      [&](const std::string& g) { return NameGlobMatch(g, text); });
 }
 
+// `text` and the patterns are normalized already (the parser normalizes patterns).
 bool AnyPath(const std::vector<std::string>& globs, std::string_view text) {
-  return std::any_of(globs.begin(), globs.end(),
-                     [&](const std::string& g) { return PathGlobMatch(g, text); });
+  return std::any_of(globs.begin(), globs.end(), [&](const std::string& g) {
+    std::string_view pattern = g;
+    const bool negate = !pattern.empty() && pattern.front() == '!';
+    if (negate) pattern.remove_prefix(1);
+    return GlobMatch(pattern, text, /*path_mode=*/true) != negate;
+  });
 }
 
 bool CallMatches(const PolicyRule& rule, const PolicyRequest& request) {

@@ -145,13 +145,16 @@ class Parser {
       }
       i = close;
     }
-    std::string_view body = out;
-    if (!body.empty() && body.front() == '!') body.remove_prefix(1);
+    const bool negate = !out.empty() && out.front() == '!';
+    std::string body = negate ? out.substr(1) : out;
     if (body.empty() || body.front() != '/') {
       return Bad(node, key, "'" + raw + "' is not an absolute path pattern (start it with /, "
                             "{workspace} or {home})");
     }
-    return out;
+    // Stored normalized, as paths are compared (PathGlobMatch).
+    body = fs::path(body).lexically_normal().string();
+    while (body.size() > 1 && body.back() == '/') body.pop_back();
+    return (negate ? "!" : "") + body;
   }
 
   Result<std::vector<std::string>> PathPatterns(const toml::node& node, const std::string& key) {
