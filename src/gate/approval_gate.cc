@@ -40,7 +40,9 @@ Result<ApprovalOutcome> ApprovalGate::Resolve(ApprovalRequest request) {
   if (!approver_) {
     return ApprovalOutcome{.decision = ApprovalDecision::kDeny,
                            .via = "none",
-                           .message = "no approver is available (no terminal, no callback)"};
+                           .message = "no approver is available (no controlling terminal, no callback); "
+                                      "approve it at a terminal or allow it with a policy rule "
+                                      "(docs/policy.md)"};
   }
 
   std::lock_guard one_at_a_time(approver_mu_);
