@@ -116,7 +116,8 @@ class GatekeeperTest : public ::testing::Test {
     exec.argv = argv;
     auto plan = BuildExecPlan(*skill, exec, "run-1");
     EXPECT_TRUE(plan.has_value()) << plan.error().ToString();
-    return MakeApprovalRequest(*skill, *plan, "exec", argv, input, {}, {});
+    const nlohmann::json invocation = {{"kind", "exec"}, {"input_sha256", input}};
+    return MakeApprovalRequest(*skill, *plan, invocation, argv, {}, {});
   }
 
   TempDir tmp_;
