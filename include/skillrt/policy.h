@@ -117,7 +117,8 @@ Result<Policy> ParsePolicy(std::string_view toml_text, const std::filesystem::pa
 
 /// Reads the files `options` names under `home`, in the order user, then explicit or
 /// project, and merges them. Missing optional files are skipped; a missing `--policy` file
-/// is kNotFound. A file larger than 1 MiB is kValidation. Errors as for ParsePolicy, and
+/// is kNotFound. A file larger than 1 MiB, or one writable by group or others or owned by
+/// someone other than the user or root, is kValidation. Errors as for ParsePolicy, and
 /// kIo. Thread-safe.
 Result<Policy> LoadPolicy(const std::filesystem::path& home, const PolicyOptions& options);
 

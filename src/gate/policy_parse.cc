@@ -1,6 +1,7 @@
 // Policy files: strict TOML parsing and loading of the user, explicit and project layers
 // (include/skillrt/policy.h, docs/policy.md "File format").
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <fstream>
@@ -306,6 +307,16 @@ Result<std::optional<Policy>> ReadLayer(const fs::path& file, PolicyLayer layer,
   }
   if (!fs::is_regular_file(file, ec)) {
     return Fail(ErrorCode::kValidation, file.string() + ": not a regular file");
+  }
+  // A policy someone else can edit could allow anything: such a file is refused, not read.
+  struct stat st {};
+  if (::stat(file.c_str(), &st) != 0) {
+    return FailErrno(ErrorCode::kIo, "stat(" + file.string() + ")", errno);
+  }
+  if ((st.st_uid != ::geteuid() && st.st_uid != 0) || (st.st_mode & 022) != 0) {
+    return Fail(ErrorCode::kValidation,
+                file.string() + ": writable by group or others, or owned by another user; "
+                                "refusing to read a policy others can change");
   }
   uintmax_t size = fs::file_size(file, ec);
   if (ec) return FailErrno(ErrorCode::kIo, "stat(" + file.string() + ")", ec.value());

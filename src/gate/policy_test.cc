@@ -1,5 +1,7 @@
 #include "skillrt/policy.h"
 
+#include <sys/stat.h>
+
 #include <string>
 #include <vector>
 
@@ -403,6 +405,13 @@ TEST(PolicyLoadTest, LayersAndPrecedence) {
   auto missing = LoadPolicy(home, PolicyOptions{.file = tmp.path() / "nope.toml"});
   ASSERT_FALSE(missing.has_value());
   EXPECT_EQ(missing.error().code, ErrorCode::kNotFound);
+
+  // A policy others can write is refused, not read.
+  ::chmod((home / "policy.toml").c_str(), 0666);
+  auto shared = LoadPolicy(home, PolicyOptions{});
+  ASSERT_FALSE(shared.has_value());
+  EXPECT_NE(shared.error().message.find("writable by group or others"), std::string::npos);
+  ::chmod((home / "policy.toml").c_str(), 0644);
 
   WriteFile(home / "policy.toml", "[[rule]]\neffect = \"maybe\"\n");
   auto bad = LoadPolicy(home, PolicyOptions{});
