@@ -126,10 +126,11 @@ class Engine {
   Result<Outcome> Exec(const ExecRequest& request);
 
   /// The policy's decision on `run` of `skill` (when `argv` is empty) or on `exec` of `argv`,
-  /// and every rule that led to it; checks the lock, applies the instance and plans the call,
-  /// but neither resolves secrets nor asks an approver nor runs nor audits anything. A call
-  /// the lock, the manifest or the command guard refuses is a deny decision with a built-in
-  /// rule ("lock", "manifest", "command-guard"). Errors as for Run.
+  /// and every rule that led to it. Prepares the call as Run would (lock, instance, secrets:
+  /// a required secret without a value is an error; values are dropped unused) and plans it,
+  /// but neither asks an approver nor runs nor audits anything. A call the lock, the manifest
+  /// or the command guard refuses is a deny decision with a built-in rule ("lock",
+  /// "manifest", "command-guard"). Errors as for Run.
   Result<PolicyCheck> CheckPolicy(const std::string& skill, const std::vector<std::string>& argv,
                                   const RunOverrides& overrides = {});
 
