@@ -510,6 +510,9 @@ Result<Engine::GateVerdict> Engine::Gate(const Skill& skill, const Plan& plan,
       {"answer", ApprovalDecisionName(approval->decision)},
       {"via", approval->via},
       {"asked_by", PolicyRulesToJson(decision.Deciding())},
+      // One line for `audit tail` and `audit query`, which show `message`.
+      {"message", std::string(ApprovalDecisionName(approval->decision)) + " via " +
+                      approval->via + "; " + decision.Summary()},
   };
   if (auto ok = audit_->Append(event); !ok) {
     return Fail(ok.error().code, "audit log: " + ok.error().message);
