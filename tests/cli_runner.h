@@ -26,9 +26,13 @@ struct CliResult {
 
 /// Runs SKILLRT_CLI_PATH with `args` and waits for it. stdin is `stdin_data` (empty: an
 /// empty file); stdout and stderr are captured through files in `io_dir`. The environment is
-/// the test's without any SKILLRT_ variable, plus SKILLRT_HOME=`home`.
+/// the test's without any SKILLRT_ variable, plus SKILLRT_HOME=`home`. The CLI runs in a new
+/// session without a controlling terminal, as under a service manager or in CI, so that no
+/// approval prompt can reach the terminal the tests were started from. `cwd`, when given, is
+/// its working directory.
 inline CliResult RunCli(const std::filesystem::path& io_dir, const std::filesystem::path& home,
-                        const std::vector<std::string>& args, const std::string& stdin_data = "") {
+                        const std::vector<std::string>& args, const std::string& stdin_data = "",
+                        const std::filesystem::path& cwd = {}) {
   const std::filesystem::path in = io_dir / "stdin", out = io_dir / "stdout",
                               err = io_dir / "stderr";
   WriteFile(in, stdin_data);
@@ -51,6 +55,8 @@ inline CliResult RunCli(const std::filesystem::path& io_dir, const std::filesyst
     const int fd_out = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     const int fd_err = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (fd_in < 0 || fd_out < 0 || fd_err < 0) ::_exit(126);
+    if (::setsid() < 0) ::_exit(126);
+    if (!cwd.empty() && ::chdir(cwd.c_str()) != 0) ::_exit(126);
     ::dup2(fd_in, 0);
     ::dup2(fd_out, 1);
     ::dup2(fd_err, 2);

@@ -1,6 +1,7 @@
 // Every public header, included twice and in an order that puts each first somewhere, must
 // compile on its own: include guards hold and no header depends on another being included
 // before it.
+#include "skillrt/approval.h"
 #include "skillrt/audit.h"
 #include "skillrt/engine.h"
 #include "skillrt/error.h"
@@ -10,11 +11,13 @@
 #include "skillrt/manifest.h"
 #include "skillrt/outcome.h"
 #include "skillrt/plan.h"
+#include "skillrt/policy.h"
 #include "skillrt/registry.h"
 #include "skillrt/runtime.h"
 #include "skillrt/skill.h"
 #include "skillrt/skillrt.h"
 // Second time through.
+#include "skillrt/approval.h"
 #include "skillrt/audit.h"
 #include "skillrt/engine.h"
 #include "skillrt/error.h"
@@ -24,6 +27,7 @@
 #include "skillrt/manifest.h"
 #include "skillrt/outcome.h"
 #include "skillrt/plan.h"
+#include "skillrt/policy.h"
 #include "skillrt/registry.h"
 #include "skillrt/runtime.h"
 #include "skillrt/skill.h"

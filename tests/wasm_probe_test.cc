@@ -160,6 +160,11 @@ class WasmProbeTest : public ::testing::Test {
     WriteFile(outside_.path() / "secret.txt", kSecret);
     WriteFile(data_.path() / "in.txt", "declared input\n");
     WriteFile(data_.path() / "sub" / "nested.txt", "nested\n");
+    // These tests are about what the runtime enforces once a call runs: a user policy allows
+    // the probes' declared paths and variables, which the default policy would ask about.
+    WriteFile(tmp_.path() / "home" / "policy.toml",
+              "[[rule]]\nname = \"wasm-probe-grants\"\neffect = \"allow\"\n"
+              "skills = [\"*\"]\n");
   }
 
   // Writes skill `name` whose entry point is probe `module` (a file under kProbeDir) with

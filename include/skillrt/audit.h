@@ -80,7 +80,8 @@ Result<AuditVerification> VerifyAuditLog(const std::filesystem::path& file,
 struct AuditQuery {
   std::optional<std::string> skill = std::nullopt;   ///< `skill` equals this.
   std::optional<std::string> status = std::nullopt;  ///< `status` equals this (ok, denied...).
-  std::optional<std::string> event = std::nullopt;   ///< `event` equals this (run, refusal).
+  /// `event` equals this (run, refusal, approval).
+  std::optional<std::string> event = std::nullopt;
   /// `time` at or after `since`, at or before `until`; records without a readable `time`
   /// never match a time bound.
   std::optional<std::chrono::system_clock::time_point> since = std::nullopt;

@@ -15,10 +15,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include "skillrt/approval.h"
 #include "skillrt/audit.h"
 #include "skillrt/error.h"
 #include "skillrt/outcome.h"
 #include "skillrt/plan.h"
+#include "skillrt/policy.h"
 #include "skillrt/registry.h"
 #include "skillrt/runtime.h"
 
@@ -39,6 +41,14 @@ struct EngineOptions {
   bool require_lock = false;
   /// Container runtime options (engine choice: docs/container.md).
   ContainerRuntimeOptions container;
+  /// Which policy files are read (policy.h, docs/policy.md); read once, by Open.
+  PolicyOptions policy;
+  /// Answers approval requests when the policy asks (docs/approvals.md). Empty: there is no
+  /// approver, and every call the policy asks about is denied.
+  ApprovalCallback approver;
+  /// How `approver` is named in audit records and messages ("callback"; the CLI's prompt
+  /// is "tty").
+  std::string approver_name = "callback";
 };
 
 /// Caller-side narrowing of a run; fields left empty keep the manifest's values.
@@ -65,6 +75,19 @@ struct ExecRequest {
   RunOverrides overrides;
 };
 
+/// What the policy says about a call, without running it (`skillrt policy check`).
+struct PolicyCheck {
+  std::string skill;      ///< The skill's name.
+  std::string kind;       ///< "run" or "exec".
+  PolicyDecision decision;  ///< Includes refusals by the manifest or the command guard.
+  RiskAssessment risk;    ///< The command guard's assessment of the argv.
+  /// The approval key of the call when the policy asks (for `run`, with the input `{}`).
+  std::string approval_key;
+  bool stored_approval = false;  ///< The key is in <home>/approvals.json.
+};
+
+class ApprovalGate;
+
 /// Thread-safe: Run and Exec may be called concurrently from many threads.
 class Engine {
  public:
@@ -85,6 +108,12 @@ class Engine {
   /// the declared secrets are resolved from its references; captured output is redacted
   /// (docs/secrets.md). Every call that reaches a skill, refused or not, appends one audit
   /// record; it names the instance and the secrets, never their values.
+  ///
+  /// After planning, the policy decides (docs/policy.md): deny returns an Outcome with
+  /// Status::kDenied naming the rule; ask puts the call to the approvers (docs/approvals.md):
+  /// a stored or session approval, else EngineOptions::approver, else it is denied. Approval
+  /// never changes the plan: an approved call runs in the same sandbox. The decision, and who
+  /// approved and how, are in the audit record (docs/audit.md, "Decisions").
   Result<Outcome> Run(const RunRequest& request);
 
   /// Runs `argv` inside the skill's sandbox. The risk guard (risk.h, docs/risk-guard.md)
@@ -92,9 +121,25 @@ class Engine {
   /// run with `sh -c` only if `sh` is allowed); wrappers such as `bash -c`, `env`, `xargs` and
   /// `find -exec` are unwrapped; every simple command must be among the allowed commands on
   /// its own, and critical risks are refused. A refusal is an Outcome with Status::kDenied
-  /// naming the command and the reason (audited); lock, instances, secrets and other errors
-  /// as for Run.
+  /// naming the command and the reason (audited); lock, instances, secrets, the policy,
+  /// approvals and other errors as for Run.
   Result<Outcome> Exec(const ExecRequest& request);
+
+  /// The policy's decision on `run` of `skill` (when `argv` is empty) or on `exec` of `argv`,
+  /// and every rule that led to it. Prepares the call as Run would (lock, instance, secrets:
+  /// a required secret without a value is an error; values are dropped unused) and plans it,
+  /// but neither asks an approver nor runs nor audits anything. A call the lock, the manifest
+  /// or the command guard refuses is a deny decision with a built-in rule ("lock",
+  /// "manifest", "command-guard"). Errors as for Run.
+  Result<PolicyCheck> CheckPolicy(const std::string& skill, const std::vector<std::string>& argv,
+                                  const RunOverrides& overrides = {});
+
+  /// The policy read when the engine opened.
+  const Policy& policy() const { return policy_; }
+
+  /// True once an approver aborted (or denied one call kDenialsBeforeAbort times): every
+  /// later call that the policy asks about is refused without asking.
+  bool approvals_aborted() const;
 
   const Registry& registry() const { return registry_; }
   const std::filesystem::path& home() const { return home_; }
@@ -104,9 +149,15 @@ class Engine {
   Engine(std::filesystem::path home, Registry registry, std::unique_ptr<AuditLog> audit,
          std::unique_ptr<Runtime> native, std::unique_ptr<Runtime> wasm,
          std::unique_ptr<Runtime> container);
-  // `filter` is applied to the runtime's outcome before its output is parsed and audited.
+  struct GateVerdict;
+  // `filter` is applied to the runtime's outcome before its output is parsed and audited;
+  // `decision` is the gate's, for the audit record.
   Result<Outcome> Execute(const Skill& skill, Plan plan, const nlohmann::json& invocation,
-                          const std::function<void(Outcome&)>& filter);
+                          const std::function<void(Outcome&)>& filter,
+                          const nlohmann::json& decision);
+  Result<GateVerdict> Gate(const Skill& skill, const Plan& plan, const nlohmann::json& invocation,
+                           const std::vector<std::string>& argv, RiskAssessment risk,
+                           std::vector<PolicyExecCommand> exec);
 
   std::filesystem::path home_;
   Registry registry_;
@@ -115,6 +166,8 @@ class Engine {
   std::unique_ptr<Runtime> wasm_;
   std::unique_ptr<Runtime> container_;
   bool require_lock_ = false;
+  Policy policy_;
+  std::unique_ptr<ApprovalGate> approvals_;
 };
 
 /// $SKILLRT_HOME if set and non-empty, else $HOME/.skillrt.

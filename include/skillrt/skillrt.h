@@ -2,6 +2,7 @@
 #ifndef SKILLRT_SKILLRT_H_
 #define SKILLRT_SKILLRT_H_
 
+#include "skillrt/approval.h"
 #include "skillrt/audit.h"
 #include "skillrt/engine.h"
 #include "skillrt/error.h"
@@ -11,6 +12,7 @@
 #include "skillrt/manifest.h"
 #include "skillrt/outcome.h"
 #include "skillrt/plan.h"
+#include "skillrt/policy.h"
 #include "skillrt/registry.h"
 #include "skillrt/runtime.h"
 #include "skillrt/skill.h"

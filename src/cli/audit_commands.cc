@@ -260,8 +260,8 @@ AuditCommands::AuditCommands(CLI::App* audit) : flags_(std::make_unique<Flags>()
   query_ = audit->add_subcommand("query", "Print the audit records that match filters");
   query_->add_option("--skill", q.skill, "Only records of this skill");
   query_->add_option("--status", q.status, "Only this status: ok, error, denied, timeout, killed");
-  query_->add_option("--event", q.event, "Only this event: run or refusal")
-      ->check(CLI::IsMember({"run", "refusal"}));
+  query_->add_option("--event", q.event, "Only this event: run, refusal or approval")
+      ->check(CLI::IsMember({"run", "refusal", "approval"}));
   query_->add_option("--since", q.since,
                      "Records at or after TIME: RFC 3339 (2026-11-29T16:00:00Z, 2026-11-29) or "
                      "an age (90s, 30m, 1h, 2d, 1w)");

@@ -32,6 +32,7 @@ enum ExitCode : int {
   kExitDenied = 3,    ///< Refused: the manifest does not grant what the call needs.
   kExitTimeout = 4,   ///< The wall-clock limit passed.
   kExitKilled = 5,    ///< Killed by a limit (memory, CPU, output, file size) or a signal.
+  kExitAsk = 6,       ///< `policy check`: the policy would ask for approval.
   kExitInternal = 70, ///< skillrt itself failed: sandbox setup, I/O, missing feature (EX_SOFTWARE).
 };
 
@@ -40,6 +41,8 @@ struct GlobalOptions {
   std::vector<std::filesystem::path> skill_roots;  ///< `--skills DIR`, repeatable.
   std::filesystem::path home;                       ///< `--home DIR`; empty: default.
   bool quiet = false;                               ///< `-q`: no informational lines.
+  /// `--policy FILE`: read instead of ./.skillrt/policy.toml (docs/policy.md).
+  std::optional<std::filesystem::path> policy_file;
 };
 
 /// Options shared by `run` and `exec`.
@@ -102,8 +105,28 @@ std::string HumanDuration(std::chrono::milliseconds ms);
 /// "256 MiB", "64 KiB", "512 B".
 std::string HumanBytes(uint64_t bytes);
 
-/// Opens the engine with the global options; prints the error and returns nullptr on failure.
-std::unique_ptr<Engine> OpenEngine(const GlobalOptions& global, int* exit_code);
+/// Opens the engine with the global options (policy: the user's, then `--policy FILE` or
+/// ./.skillrt/policy.toml); prints the error and returns nullptr on failure. With
+/// `approve_on_tty`, approval requests are put to the person at the controlling terminal
+/// (TtyApprover); without a terminal there is no approver and asking calls are denied.
+std::unique_ptr<Engine> OpenEngine(const GlobalOptions& global, int* exit_code,
+                                   bool approve_on_tty = false);
+
+/// An approver that asks on the controlling terminal, /dev/tty, opened now (O_NOCTTY): never
+/// stdin, so piped input cannot answer. Shows FormatApprovalPrompt, discards input typed
+/// before the question (tcflush), and reads one line: y/yes (once), s/session, a/always,
+/// n/no (deny), q/abort; anything else is asked again, up to three times, then denied; end
+/// of input denies. nullopt when the process has no controlling terminal.
+std::optional<ApprovalCallback> TtyApprover();
+
+/// `skillrt policy check SKILL [-- ARGV...]`.
+struct PolicyCheckCommand {
+  std::string skill;
+  std::vector<std::string> argv;  ///< After `--`: check `exec` of it; empty: check `run`.
+  bool json = false;
+  std::string sandbox = "strict";
+};
+int CheckPolicyCommand(const GlobalOptions& global, const PolicyCheckCommand& command);
 
 /// The commands; each returns the process exit code.
 int RunSkill(const GlobalOptions& global, const RunCommand& command);

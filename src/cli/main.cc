@@ -18,6 +18,7 @@ struct GlobalFlags {
   std::vector<std::string> skill_roots;
   std::string home;
   bool quiet = false;
+  std::string policy;
 };
 
 void AddGlobalFlags(CLI::App* app, GlobalFlags* flags) {
@@ -29,6 +30,9 @@ void AddGlobalFlags(CLI::App* app, GlobalFlags* flags) {
   app->add_option("--home", flags->home,
                   "State directory (default: $SKILLRT_HOME, else ~/.skillrt)");
   app->add_flag("-q,--quiet", flags->quiet, "Print only results and errors");
+  app->add_option("--policy", flags->policy,
+                  "Policy file read instead of ./.skillrt/policy.toml (after "
+                  "$SKILLRT_HOME/policy.toml); see docs/policy.md");
 }
 
 void AddRunFlags(CLI::App* command, RunFlags* flags) {
@@ -111,8 +115,20 @@ int Main(int argc, char** argv) {
 
   AuditCommands audit(app.add_subcommand("audit", "Read, query and verify the audit log"));
 
-  std::vector<CLI::App*> commands = {run_cmd,  exec_cmd,    list_cmd, info_cmd,
-                                    validate_cmd, install_cmd, lock_cmd};
+  CLI::App* policy_cmd = app.add_subcommand("policy", "Inspect the policy");
+  policy_cmd->require_subcommand(1);
+  PolicyCheckCommand check;
+  CLI::App* check_cmd = policy_cmd->add_subcommand(
+      "check", "Print the policy's decision on a run (or, after --, an exec) and every rule "
+               "that led to it; exit 0 allow, 6 ask, 3 deny");
+  check_cmd->add_option("SKILL", check.skill, "Skill name, or path to a skill directory")
+      ->required();
+  check_cmd->add_option("ARGV", check.argv, "The exec command and its arguments, after --");
+  check_cmd->add_flag("--json", check.json, "Print one JSON object");
+  check_cmd->add_option("--sandbox", check.sandbox, "strict (default) or best-effort");
+
+  std::vector<CLI::App*> commands = {run_cmd,      exec_cmd,    list_cmd, info_cmd,
+                                     validate_cmd, install_cmd, lock_cmd, check_cmd};
   for (CLI::App* audit_sub : audit.subcommands()) commands.push_back(audit_sub);
   for (CLI::App* command : commands) AddGlobalFlags(command, &flag_sets.emplace_back());
 
@@ -132,6 +148,7 @@ int Main(int argc, char** argv) {
     for (const std::string& root : set.skill_roots) global.skill_roots.emplace_back(root);
     if (!set.home.empty()) global.home = set.home;
     global.quiet = global.quiet || set.quiet;
+    if (!set.policy.empty()) global.policy_file = set.policy;
   }
 
   if (*run_cmd) return RunSkill(global, run);
@@ -141,6 +158,7 @@ int Main(int argc, char** argv) {
   if (*validate_cmd) return ValidatePaths(global, validate_paths, validate_json);
   if (*install_cmd) return InstallCommand(global, install);
   if (*lock_cmd) return LockCommand(global, lock);
+  if (*check_cmd) return CheckPolicyCommand(global, check);
   if (auto code = audit.Run(global)) return *code;
   PrintError("no command given; see skillrt --help");
   return kExitUsage;

@@ -93,10 +93,19 @@ std::string HumanBytes(uint64_t bytes) {
   return std::to_string(bytes) + " B";
 }
 
-std::unique_ptr<Engine> OpenEngine(const GlobalOptions& global, int* exit_code) {
+std::unique_ptr<Engine> OpenEngine(const GlobalOptions& global, int* exit_code,
+                                   bool approve_on_tty) {
   EngineOptions options;
   options.home = global.home;
   options.skill_roots = global.skill_roots;
+  options.policy.file = global.policy_file;
+  options.policy.project = true;  // ./.skillrt/policy.toml; the workspace is the cwd.
+  if (approve_on_tty) {
+    if (auto approver = TtyApprover()) {
+      options.approver = std::move(*approver);
+      options.approver_name = "tty";
+    }
+  }
   // One command, at most one run: a sandbox spawned ahead of need would only be killed at exit.
   options.native.keep_prepared_sandbox = false;
   auto engine = Engine::Open(std::move(options));

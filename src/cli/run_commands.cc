@@ -209,7 +209,7 @@ int RunSkill(const GlobalOptions& global, const RunCommand& command) {
     return ExitCodeFor(input.error());
   }
   int exit_code = 0;
-  std::unique_ptr<Engine> engine = OpenEngine(global, &exit_code);
+  std::unique_ptr<Engine> engine = OpenEngine(global, &exit_code, /*approve_on_tty=*/true);
   if (!engine) return exit_code;
 
   RunRequest request;
@@ -230,7 +230,7 @@ int ExecInSkill(const GlobalOptions& global, const ExecCommand& command) {
     return kExitUsage;
   }
   int exit_code = 0;
-  std::unique_ptr<Engine> engine = OpenEngine(global, &exit_code);
+  std::unique_ptr<Engine> engine = OpenEngine(global, &exit_code, /*approve_on_tty=*/true);
   if (!engine) return exit_code;
 
   ExecRequest request;

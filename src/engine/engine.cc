@@ -13,9 +13,11 @@
 #include <utility>
 #include <variant>
 
+#include "engine/gatekeeper.h"
 #include "engine/plan_builder.h"
 #include "engine/run_id.h"
 #include "engine/secrets.h"
+#include "gate/approval_gate.h"
 #include "skillrt/instance.h"
 #include "skillrt/lock.h"
 #include "skillrt/risk.h"
@@ -64,19 +66,6 @@ std::string DumpText(const nlohmann::json& value) {
   return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-nlohmann::json LimitsJson(const Limits& limits) {
-  return {
-      {"wall_time_ms", limits.wall_time.count()},
-      {"cpu_time_ms", limits.cpu_time.count()},
-      {"memory_bytes", limits.memory_max_bytes},
-      {"pids", limits.pids_max},
-      {"output_bytes", limits.output_max_bytes},
-      {"file_size_bytes", limits.file_size_max_bytes},
-      {"scratch_bytes", limits.scratch_max_bytes},
-      {"open_files", limits.open_files_max},
-  };
-}
-
 // What was asked, without the input itself: its hash and size stand in for it, so the log
 // proves what ran without recording data or secrets that may be in it.
 nlohmann::json Invocation(std::string_view kind, const std::vector<std::string>& argv,
@@ -117,7 +106,7 @@ nlohmann::json BaseRecord(const Skill& skill, const std::string& run_id, std::st
       {"tree_sha256", skill.tree_sha256},
       {"invocation", std::move(invocation)},
       {"sandbox_level", SandboxLevelName(level)},
-      {"limits", LimitsJson(limits)},
+      {"limits", LimitsToJson(limits)},
   };
 }
 
@@ -144,12 +133,15 @@ void AddError(nlohmann::json& record, const Error& error) {
   record["error_code"] = ErrorCodeName(error.code);
 }
 
-// Audits a call refused before it ran. Returns the audit failure, if any.
+// Audits a call refused before it ran, with the policy's `decision` when there was one.
+// Returns the audit failure, if any.
 Result<void> AuditRefusal(AuditLog& audit, const Skill& skill, const std::string& run_id,
                           const nlohmann::json& invocation, const RunOverrides& overrides,
-                          const std::variant<Outcome, Error>& why) {
+                          const std::variant<Outcome, Error>& why,
+                          const nlohmann::json& decision) {
   nlohmann::json record =
       BaseRecord(skill, run_id, "refusal", invocation, overrides.level, skill.manifest.limits);
+  if (!decision.is_null()) record["decision"] = decision;
   if (const Outcome* outcome = std::get_if<Outcome>(&why)) {
     AddOutcome(record, *outcome);
   } else {
@@ -167,20 +159,20 @@ Result<Outcome> AfterAudit(Result<void> audited, Result<Outcome> result) {
 }
 
 // Turns a planning failure into what the caller sees: kDenied becomes a denied Outcome,
-// anything else stays an Error. Both are audited.
+// anything else stays an Error. Both are audited, with the policy's `decision` if any.
 Result<Outcome> Refuse(AuditLog& audit, const Skill& skill, const std::string& run_id,
                        const nlohmann::json& invocation, const RunOverrides& overrides,
-                       const Error& error) {
+                       const Error& error, const nlohmann::json& decision = nullptr) {
   if (error.code == ErrorCode::kDenied) {
     Outcome outcome;
     outcome.run_id = run_id;
     outcome.skill = skill.meta.name;
     outcome.status = Status::kDenied;
     outcome.message = error.message;
-    auto audited = AuditRefusal(audit, skill, run_id, invocation, overrides, outcome);
+    auto audited = AuditRefusal(audit, skill, run_id, invocation, overrides, outcome, decision);
     return AfterAudit(std::move(audited), std::move(outcome));
   }
-  auto audited = AuditRefusal(audit, skill, run_id, invocation, overrides, error);
+  auto audited = AuditRefusal(audit, skill, run_id, invocation, overrides, error, decision);
   return AfterAudit(std::move(audited), std::unexpected(error));
 }
 
@@ -196,9 +188,12 @@ std::string_view Trim(std::string_view text) {
 // A single word with shell syntax ("pytest && rm -rf /") is a shell command line: it is
 // parsed, and runs as `sh -c` only when sh itself is allowed. Any other argv is taken
 // literally, with wrappers (`bash -c`, `env`, `find -exec`, ...) unwrapped. Either way every
-// simple command must be allowed on its own and no critical risk may be present.
+// simple command must be allowed on its own and no critical risk may be present. On success
+// `commands` receives every simple command with its risk, and `risk` the assessment.
 Result<std::vector<std::string>> GuardExec(const Skill& skill,
-                                           const std::vector<std::string>& argv) {
+                                           const std::vector<std::string>& argv,
+                                           std::vector<PolicyExecCommand>* commands,
+                                           RiskAssessment* risk) {
   const std::vector<std::string> allowed = AllowedCommands(skill.manifest);
   std::string list;
   for (const std::string& command : allowed) list += (list.empty() ? "" : ", ") + command;
@@ -209,6 +204,8 @@ Result<std::vector<std::string>> GuardExec(const Skill& skill,
   if (!parsed) return Fail(ErrorCode::kDenied, "exec refused: " + parsed.error().message);
   GuardVerdict verdict = GuardCommands(*parsed, allowed);
   if (!verdict.allowed) return Fail(ErrorCode::kDenied, verdict.message + where);
+  *commands = ExecCommands(*parsed, verdict.risk);
+  *risk = verdict.risk;
   if (!shell_line) return argv;
   if (!IsCommandAllowed(allowed, "sh")) {
     // Never add a shell the manifest did not declare.
@@ -263,6 +260,13 @@ Result<Prepared> Prepare(const std::filesystem::path& home, Skill skill,
 
 }  // namespace
 
+// What the gate decided about one planned call.
+struct Engine::GateVerdict {
+  bool allowed = false;
+  std::string message;      // Why not, for the denied Outcome.
+  nlohmann::json decision;  // The audit record's `decision` field.
+};
+
 std::filesystem::path DefaultHome() {
   if (const char* home = ::getenv("SKILLRT_HOME"); home != nullptr && *home != '\0') {
     return home;
@@ -305,6 +309,10 @@ Result<std::unique_ptr<Engine>> Engine::Open(EngineOptions options) {
   }
   auto audit = AuditLog::Open(home / "audit.log");
   if (!audit) return std::unexpected(audit.error());
+  // A policy that cannot be read stops the engine: running under a partial policy would
+  // silently drop its deny rules.
+  auto policy = LoadPolicy(home, options.policy);
+  if (!policy) return std::unexpected(policy.error());
   Registry registry(Registry::DefaultRoots(options.skill_roots, home));
   // Compiled WebAssembly lives with the rest of the private state, where no skill can write.
   if (options.wasm.cache_dir.empty()) options.wasm.cache_dir = home / "cache" / "wasm";
@@ -321,6 +329,9 @@ Result<std::unique_ptr<Engine>> Engine::Open(EngineOptions options) {
                                             std::move(native), std::move(wasm),
                                             std::move(container)));
   engine->require_lock_ = options.require_lock;
+  engine->policy_ = std::move(*policy);
+  engine->approvals_ = std::make_unique<ApprovalGate>(home, std::move(options.approver),
+                                                      std::move(options.approver_name));
   return engine;
 }
 
@@ -358,9 +369,20 @@ Result<Outcome> Engine::Run(const RunRequest& request) {
   }
   AddCallEnvironment(*plan, prepared->instance, prepared->secrets);
   invocation["env"] = EnvNames(plan->env);
+  RiskAssessment risk;
+  if (auto parsed = ParseArgv(plan->argv)) risk = AssessRisk(*parsed);
+  auto verdict = Gate(skill, *plan, invocation, plan->argv, std::move(risk), {});
+  if (!verdict) {
+    return Refuse(*audit_, skill, *run_id, invocation, request.overrides, verdict.error());
+  }
+  if (!verdict->allowed) {
+    return Refuse(*audit_, skill, *run_id, invocation, request.overrides,
+                  Error::Make(ErrorCode::kDenied, verdict->message), verdict->decision);
+  }
   const std::vector<ResolvedSecret>& secrets = prepared->secrets;
-  return Execute(skill, std::move(*plan), invocation,
-                 [&secrets](Outcome& outcome) { RedactOutcome(outcome, secrets); });
+  return Execute(
+      skill, std::move(*plan), invocation,
+      [&secrets](Outcome& outcome) { RedactOutcome(outcome, secrets); }, verdict->decision);
 }
 
 Result<Outcome> Engine::Exec(const ExecRequest& request) {
@@ -392,7 +414,9 @@ Result<Outcome> Engine::Exec(const ExecRequest& request) {
   }
   // Checked before planning so that a refusal is audited like any other; the audit record
   // keeps the argv as the caller gave it.
-  auto argv = GuardExec(skill, request.argv);
+  std::vector<PolicyExecCommand> commands;
+  RiskAssessment risk;
+  auto argv = GuardExec(skill, request.argv, &commands, &risk);
   if (!argv) return Refuse(*audit_, skill, *run_id, invocation, request.overrides, argv.error());
   ExecRequest checked = request;
   checked.argv = std::move(*argv);
@@ -400,16 +424,28 @@ Result<Outcome> Engine::Exec(const ExecRequest& request) {
   if (!plan) return Refuse(*audit_, skill, *run_id, invocation, request.overrides, plan.error());
   AddCallEnvironment(*plan, prepared->instance, prepared->secrets);
   invocation["env"] = EnvNames(plan->env);
+  auto verdict =
+      Gate(skill, *plan, invocation, request.argv, std::move(risk), std::move(commands));
+  if (!verdict) {
+    return Refuse(*audit_, skill, *run_id, invocation, request.overrides, verdict.error());
+  }
+  if (!verdict->allowed) {
+    return Refuse(*audit_, skill, *run_id, invocation, request.overrides,
+                  Error::Make(ErrorCode::kDenied, verdict->message), verdict->decision);
+  }
   const std::vector<ResolvedSecret>& secrets = prepared->secrets;
-  return Execute(skill, std::move(*plan), invocation,
-                 [&secrets](Outcome& outcome) { RedactOutcome(outcome, secrets); });
+  return Execute(
+      skill, std::move(*plan), invocation,
+      [&secrets](Outcome& outcome) { RedactOutcome(outcome, secrets); }, verdict->decision);
 }
 
 Result<Outcome> Engine::Execute(const Skill& skill, Plan plan, const nlohmann::json& invocation,
-                                const std::function<void(Outcome&)>& filter) {
+                                const std::function<void(Outcome&)>& filter,
+                                const nlohmann::json& decision) {
   const bool is_run = invocation.value("kind", "run") == "run";
   nlohmann::json record =
       BaseRecord(skill, plan.run_id, "run", invocation, plan.level, plan.limits);
+  record["decision"] = decision;
 
   Runtime& runtime = skill.manifest.runtime == RuntimeKind::kWasm        ? *wasm_
                      : skill.manifest.runtime == RuntimeKind::kContainer ? *container_
@@ -437,6 +473,124 @@ Result<Outcome> Engine::Execute(const Skill& skill, Plan plan, const nlohmann::j
   }
   AddOutcome(record, outcome);
   return AfterAudit(audit_->Append(record), std::move(outcome));
+}
+
+bool Engine::approvals_aborted() const { return approvals_->aborted(); }
+
+Result<Engine::GateVerdict> Engine::Gate(const Skill& skill, const Plan& plan,
+                                         const nlohmann::json& invocation,
+                                         const std::vector<std::string>& argv,
+                                         RiskAssessment risk,
+                                         std::vector<PolicyExecCommand> exec) {
+  const std::string kind = invocation.value("kind", "run");
+  PolicyDecision decision =
+      EvaluatePolicy(policy_, MakePolicyRequest(skill, plan, kind, std::move(exec)));
+  GateVerdict verdict;
+  if (decision.effect != PolicyEffect::kAsk) {
+    verdict.allowed = decision.effect == PolicyEffect::kAllow;
+    if (!verdict.allowed) verdict.message = "policy: " + decision.Summary();
+    verdict.decision = DecisionRecord(decision, nullptr, nullptr);
+    return verdict;
+  }
+  auto request = MakeApprovalRequest(skill, plan, invocation, argv, std::move(risk), decision);
+  if (!request) return std::unexpected(request.error());
+  auto approval = approvals_->Resolve(*request);
+  if (!approval) return std::unexpected(approval.error());
+  verdict.decision = DecisionRecord(decision, &*request, &*approval);
+  // The answer is recorded as soon as it is known, before anything runs.
+  nlohmann::json event = {
+      {"event", "approval"},
+      {"run_id", plan.run_id},
+      {"kind", kind},
+      {"instance", invocation.value("instance", nlohmann::json())},
+      {"skill", skill.meta.name},
+      {"skill_dir", skill.dir.string()},
+      {"tree_sha256", skill.tree_sha256},
+      {"approval_key", request->key},
+      {"answer", ApprovalDecisionName(approval->decision)},
+      {"via", approval->via},
+      {"asked_by", PolicyRulesToJson(decision.Deciding())},
+      // One line for `audit tail` and `audit query`, which show `message`.
+      {"message", std::string(ApprovalDecisionName(approval->decision)) + " via " +
+                      approval->via + "; " + decision.Summary()},
+  };
+  if (auto ok = audit_->Append(event); !ok) {
+    return Fail(ok.error().code, "audit log: " + ok.error().message);
+  }
+  verdict.allowed = IsApproved(approval->decision);
+  if (!verdict.allowed) {
+    verdict.message = "approval " + std::string(ApprovalDecisionName(approval->decision)) +
+                      " (via " + approval->via + ")";
+    if (!approval->message.empty()) verdict.message += ": " + approval->message;
+    verdict.message += "; policy: " + decision.Summary();
+  }
+  return verdict;
+}
+
+Result<PolicyCheck> Engine::CheckPolicy(const std::string& skill_arg,
+                                        const std::vector<std::string>& argv,
+                                        const RunOverrides& overrides) {
+  auto selector = ParseSkillSelector(skill_arg);
+  if (!selector) return std::unexpected(selector.error());
+  auto loaded = registry_.Load(selector->skill);
+  if (!loaded) return std::unexpected(loaded.error());
+  auto run_id = NewRunId();
+  if (!run_id) return std::unexpected(run_id.error());
+  PolicyCheck check;
+  check.skill = loaded->meta.name;
+  check.kind = argv.empty() ? "run" : "exec";
+  // A refusal before the policy is reached is shown as the built-in rule that refused.
+  auto refused = [&](std::string name, const Error& error) -> Result<PolicyCheck> {
+    if (error.code != ErrorCode::kDenied) return std::unexpected(error);
+    check.decision.effect = PolicyEffect::kDeny;
+    check.decision.rules.push_back(PolicyMatch{.source = "built-in",
+                                               .name = std::move(name),
+                                               .effect = PolicyEffect::kDeny,
+                                               .reason = error.message,
+                                               .subject = "skill " + check.skill});
+    return check;
+  };
+
+  std::string input_text = argv.empty() ? DumpText(nlohmann::json::object()) : "";
+  nlohmann::json invocation = Invocation(check.kind, argv, input_text);
+  if (selector->instance) invocation["instance"] = *selector->instance;
+  auto prepared = Prepare(home_, *loaded, selector->instance, require_lock_, invocation);
+  if (!prepared) return refused("lock", prepared.error());
+  const Skill& skill = prepared->skill;
+  std::vector<PolicyExecCommand> commands;
+  Result<Plan> plan = std::unexpected(Error{});
+  if (argv.empty()) {
+    RunRequest request;
+    request.skill = skill_arg;
+    request.overrides = overrides;
+    plan = BuildRunPlan(skill, request, *run_id);
+    if (!plan) return refused("manifest", plan.error());
+    if (auto parsed = ParseArgv(plan->argv)) check.risk = AssessRisk(*parsed);
+    invocation["argv"] = plan->argv;
+  } else {
+    auto checked = GuardExec(skill, argv, &commands, &check.risk);
+    if (!checked) return refused("command-guard", checked.error());
+    ExecRequest request;
+    request.skill = skill_arg;
+    request.argv = std::move(*checked);
+    request.overrides = overrides;
+    plan = BuildExecPlan(skill, request, *run_id);
+    if (!plan) return refused("manifest", plan.error());
+  }
+  AddCallEnvironment(*plan, prepared->instance, prepared->secrets);
+  check.decision = EvaluatePolicy(
+      policy_, MakePolicyRequest(skill, *plan, check.kind, std::move(commands)));
+  if (check.decision.effect == PolicyEffect::kAsk) {
+    auto request = MakeApprovalRequest(skill, *plan, invocation,
+                                       argv.empty() ? plan->argv : argv, check.risk,
+                                       check.decision);
+    if (!request) return std::unexpected(request.error());
+    check.approval_key = request->key;
+    auto stored = ApprovalStore(home_).Contains(request->key);
+    if (!stored) return std::unexpected(stored.error());
+    check.stored_approval = *stored;
+  }
+  return check;
 }
 
 }  // namespace skillrt

@@ -28,6 +28,14 @@ class EngineTest : public ::testing::Test {
     home_ = tmp_.path() / "home";
   }
 
+  // The echo skill passes one host variable, which the default policy asks about: a user
+  // policy allows it.
+  void AllowTestEnv() {
+    WriteFile(home_ / "policy.toml",
+              "[[rule]]\nname = \"engine-test-env\"\neffect = \"allow\"\n"
+              "env = [\"SKILLRT_ENGINE_TEST_PASSED\"]\n");
+  }
+
   void WriteSkill(const std::string& name, const std::string& toml, const std::string& script) {
     std::filesystem::path dir = skills_ / name;
     WriteFile(dir / "SKILL.md",
@@ -190,6 +198,7 @@ TEST_F(EngineTest, RefusalsAreOutcomesOrErrorsAndAlwaysAudited) {
 }
 
 TEST_F(EngineTest, RunParsesOutputAndAuditsWithoutValues) {
+  AllowTestEnv();
   WriteSkill("echo", kEchoToml, kEchoScript);
   ::setenv("HOST_SECRET", "hunter2", 1);
   ::setenv("SKILLRT_ENGINE_TEST_PASSED", "passed-value", 1);
@@ -246,6 +255,7 @@ TEST_F(EngineTest, TextOrMixedStdoutLeavesOutputNullAndStatusOk) {
 }
 
 TEST_F(EngineTest, ConcurrentRunsEachGetOneAuditRecord) {
+  AllowTestEnv();
   WriteSkill("echo", kEchoToml, kEchoScript);
   auto engine = Open();
   ASSERT_NE(engine, nullptr);
