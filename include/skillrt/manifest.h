@@ -69,12 +69,12 @@ struct EgressRule {
   /// ("*.example.com"), an IP address ("10.1.2.3", "fd00::1", no brackets) or a CIDR block
   /// ("10.1.0.0/16"). An address or block names its range explicitly, so it may lie in a
   /// range that is otherwise refused (private, loopback, link-local, ...).
-  std::string host;
+  std::string host = {};
   /// The destination port; 0 means any port (`:*`). Without a port an entry allows 443 only.
   uint16_t port = 443;
   /// CIDR blocks or single addresses in otherwise refused ranges that `host` may resolve to
   /// (`addresses`); empty for an ordinary public host.
-  std::vector<std::string> addresses;
+  std::vector<std::string> addresses = {};
 
   bool operator==(const EgressRule&) const = default;
 };

@@ -35,16 +35,16 @@ struct CapturedStream {
 /// One connection the skill asked the egress proxy for, allowed or refused (docs/network.md).
 /// The engine appends each as an audit record with `event` "egress".
 struct EgressRecord {
-  std::string method;   ///< "CONNECT" for a tunnel, else the HTTP method ("GET", ...).
-  std::string host;     ///< The host as requested (lower-case name or IP literal); may be empty
+  std::string method = {};  ///< "CONNECT" for a tunnel, else the HTTP method ("GET", ...).
+  std::string host = {};    ///< The host as requested (lower-case name or IP literal); may be empty
                         ///< when the request could not be parsed.
   uint16_t port = 0;    ///< The requested port; 0 when unknown.
-  std::string address;  ///< The address connected to, or the last one refused; empty if none.
+  std::string address = {};  ///< The address connected to, or the last one refused; empty if none.
   bool allowed = false;  ///< True when the proxy connected the skill to the destination.
   /// Why it was refused ("host not in the allowlist", "address 10.0.0.1 is private
   /// (10.0.0.0/8) and not named for this host", ...), or how an allowed one ended.
-  std::string reason;
-  std::string rule;     ///< The allowlist entry that matched, as "host:port"; empty if none.
+  std::string reason = {};
+  std::string rule = {};  ///< The allowlist entry that matched, as "host:port"; empty if none.
   uint64_t bytes_sent = 0;      ///< Bytes from the skill to the destination.
   uint64_t bytes_received = 0;  ///< Bytes from the destination to the skill.
   std::chrono::microseconds duration{0};  ///< From accepting the connection to closing it.

@@ -260,7 +260,7 @@ AuditCommands::AuditCommands(CLI::App* audit) : flags_(std::make_unique<Flags>()
   query_ = audit->add_subcommand("query", "Print the audit records that match filters");
   query_->add_option("--skill", q.skill, "Only records of this skill");
   query_->add_option("--status", q.status, "Only this status: ok, error, denied, timeout, killed");
-  query_->add_option("--event", q.event, "Only this event: run or refusal")
+  query_->add_option("--event", q.event, "Only this event: run, refusal or egress")
       ->check(CLI::IsMember({"run", "refusal"}));
   query_->add_option("--since", q.since,
                      "Records at or after TIME: RFC 3339 (2026-11-29T16:00:00Z, 2026-11-29) or "

@@ -532,6 +532,11 @@ void EgressProxy::Serve1(UniqueFd client, Clock::time_point started) {
       break;
     }
   }
+  // Stop's shutdown(2) looks like an orderly close from both sides; say what it was.
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) record.reason = "cut at the end of the run";
+  }
   finish();
 }
 
