@@ -62,7 +62,8 @@ def one(req):
     s = socket.create_connection(proxy(), timeout=10)
     try:
         if req["kind"] == "get":
-            s.sendall(("GET http://%s/path HTTP/1.1\r\nHost: %s\r\n\r\n" % (authority, authority)).encode())
+            head = "GET http://%s/path HTTP/1.1\r\nHost: %s\r\n\r\n" % (authority, authority)
+            s.sendall(head.encode())
             data = read_all(s).decode(errors="replace")
             head, _, body = data.partition("\r\n\r\n")
             return {"status": int(head.split(" ")[1]), "body": body}
@@ -285,7 +286,8 @@ TEST_F(EgressTest, UndeclaredPrivateAndMetadataDestinationsAreRefused) {
   const uint16_t port = origin.port();
   // meta.test and private.test are allowed by name but resolve into refused ranges.
   WriteSkill("net", "[{ host = \"api.test:" + std::to_string(port) +
-                        "\", addresses = [\"127.0.0.1\"] }, \"meta.test:80\", \"private.test:80\"]");
+                        "\", addresses = [\"127.0.0.1\"] }, \"meta.test:80\", "
+                        "\"private.test:80\"]");
   const json requests = {
       Get("api.test", port),  // Positive control in the same run.
       Get("undeclared.test", port),   Connect("undeclared.test", port),

@@ -86,7 +86,8 @@ class HttpTestServer {
       std::lock_guard lock(mu_);
       requests_.push_back(head);
     }
-    const std::string body = "hello from " + name_ + ": " + head.substr(0, head.find("\r\n")) + "\n";
+    const std::string line = head.substr(0, head.find("\r\n"));
+    const std::string body = "hello from " + name_ + ": " + line + "\n";
     const std::string response = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: " +
                                  std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" +
                                  body;

@@ -170,7 +170,11 @@ std::variant<Request, Refusal> ParseRequest(std::string_view head) {
     req.target = *t;
     std::string_view path = end == std::string_view::npos ? "" : rest.substr(end);
     if (!path.empty() && path.front() == '#') path = "";
-    req.path = path.empty() ? "/" : path.front() == '/' ? std::string(path) : "/" + std::string(path);
+    if (path.empty()) {
+      req.path = "/";
+    } else {
+      req.path = path.front() == '/' ? std::string(path) : "/" + std::string(path);
+    }
     if (req.path.find('#') != std::string::npos) req.path.erase(req.path.find('#'));
   }
   for (char c : req.target.host) {
@@ -190,8 +194,9 @@ std::variant<Request, Refusal> ParseRequest(std::string_view head) {
       return Refusal{400, "malformed header line"};
     }
     std::string_view value = h.substr(colon + 1);
-    while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
-    while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
+    auto blank = [](char c) { return c == ' ' || c == '\t'; };
+    while (!value.empty() && blank(value.front())) value.remove_prefix(1);
+    while (!value.empty() && blank(value.back())) value.remove_suffix(1);
     req.headers.emplace_back(std::string(h.substr(0, colon)), std::string(value));
   }
   return req;
@@ -301,9 +306,9 @@ void EgressProxy::Handle(UniqueFd client) {
         refused.reason = "no thread to serve the connection";
       }
     } else {
-      refused.reason = stopping_ ? "the run has ended" : "too many connections at once (" +
-                                                             std::to_string(options_.max_connections) +
-                                                             ")";
+      refused.reason = stopping_ ? std::string("the run has ended")
+                                 : "too many connections at once (" +
+                                       std::to_string(options_.max_connections) + ")";
     }
   }
   if (client) SendRefusal(client.get(), Refusal{503, refused.reason});
@@ -359,7 +364,8 @@ void EgressProxy::Serve1(UniqueFd client, Clock::time_point started) {
   size_t head_end = std::string::npos;
   const Clock::time_point deadline = started + options_.header_timeout;
   while (head_end == std::string::npos) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
     if (left.count() <= 0) return refuse({400, "no complete request head in time"});
     pollfd fds[2] = {{client.get(), POLLIN, 0}, {stop_fd_.get(), POLLIN, 0}};
     const int r = ::poll(fds, 2, static_cast<int>(left.count()));
@@ -385,7 +391,8 @@ void EgressProxy::Serve1(UniqueFd client, Clock::time_point started) {
     return refuse({400, "request head larger than " + std::to_string(options_.max_header_bytes) +
                             " bytes"});
   }
-  std::variant<Request, Refusal> parsed = ParseRequest(std::string_view(buffer).substr(0, head_end + 2));
+  std::variant<Request, Refusal> parsed =
+      ParseRequest(std::string_view(buffer).substr(0, head_end + 2));
   if (Refusal* bad = std::get_if<Refusal>(&parsed)) return refuse(*bad);
   Request& req = std::get<Request>(parsed);
   record.method = req.method;

@@ -154,9 +154,11 @@ TEST_F(EgressProxyTest, RefusesWhatTheAllowlistDoesNotName) {
     std::string reason;
   };
   const std::vector<Case> cases = {
-      {"GET http://evil.test:" + port + "/ HTTP/1.1\r\n\r\n", "host evil.test is not in the allowlist"},
+      {"GET http://evil.test:" + port + "/ HTTP/1.1\r\n\r\n",
+       "host evil.test is not in the allowlist"},
       {"CONNECT evil.test:443 HTTP/1.1\r\n\r\n", "host evil.test is not in the allowlist"},
-      {"GET http://127.0.0.1:" + port + "/ HTTP/1.1\r\n\r\n", "host 127.0.0.1 is not in the allowlist"},
+      {"GET http://127.0.0.1:" + port + "/ HTTP/1.1\r\n\r\n",
+       "host 127.0.0.1 is not in the allowlist"},
       {"CONNECT 127.0.0.1:" + port + " HTTP/1.1\r\n\r\n", "host 127.0.0.1 is not in the allowlist"},
       {"GET http://169.254.169.254/latest/meta-data/ HTTP/1.1\r\n\r\n",
        "host 169.254.169.254 is not in the allowlist"},
@@ -203,8 +205,11 @@ TEST_F(EgressProxyTest, PositiveControlTheSameRequestsPassWhenNamed) {
   HttpTestServer server("origin");
   const std::string port = std::to_string(server.port());
   Start({Rule("127.0.0.1:" + port), Rule("loop.test:" + port, {"127.0.0.1"})});
-  EXPECT_TRUE(Ask("GET http://127.0.0.1:" + port + "/ HTTP/1.1\r\n\r\n").starts_with("HTTP/1.1 200"));
-  EXPECT_TRUE(Ask("GET http://loop.test:" + port + "/ HTTP/1.1\r\n\r\n").starts_with("HTTP/1.1 200"));
+  for (const char* host : {"127.0.0.1", "loop.test"}) {
+    EXPECT_TRUE(Ask("GET http://" + std::string(host) + ":" + port + "/ HTTP/1.1\r\n\r\n")
+                    .starts_with("HTTP/1.1 200"))
+        << host;
+  }
   EXPECT_EQ(server.connections(), 2);
 }
 

@@ -273,7 +273,8 @@ TEST(ManifestTest, NetworkAllowlistErrorsNameTheEntry) {
   EXPECT_EQ(ErrorOf("[capabilities.network]\nallow = [{ host = \"a.com\", via = 1 }]\n"),
             "skill.toml: capabilities.network.allow[0].via: unknown key");
   EXPECT_EQ(ErrorOf("[capabilities.network]\nallow = [{ host = \"a.com\", addresses = [1] }]\n"),
-            "skill.toml: capabilities.network.allow[0].addresses[0]: expected a string, got integer");
+            "skill.toml: capabilities.network.allow[0].addresses[0]: expected a string, got "
+            "integer");
   EXPECT_NE(ErrorOf("[capabilities.network]\nallow = [{ host = \"a.com\", addresses = "
                     "[\"10.0.0.1/8\"] }]\n")
                 .find("capabilities.network.allow[0]: '10.0.0.1/8' is not an IP address"),

@@ -4,7 +4,8 @@
 // Landlock ruleset, the rlimits and the seccomp program; take the sandbox spawned ahead of
 // need (or spawn one: clone3 into new namespaces, id maps, run cgroup); set the run's cgroup
 // limits; publish the run to the child and release it; with egress, take the proxy listener
-// the child made on its loopback and serve it; supervise it and classify how it ended. The child's side is contain.cc; spawning is spawn.cc.
+// the child made on its loopback and serve it; supervise it and classify how it ended. The
+// child's side is contain.cc; spawning is spawn.cc.
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>

@@ -21,9 +21,13 @@ void BringUpLoopback(int err_fd) {
   struct ifreq ifr;
   std::memset(&ifr, 0, sizeof(ifr));
   std::memcpy(ifr.ifr_name, "lo", 3);
-  if (::ioctl(fd, SIOCGIFFLAGS, &ifr) != 0) sandbox::ChildFail(err_fd, "ioctl(lo, SIOCGIFFLAGS)", errno);
+  if (::ioctl(fd, SIOCGIFFLAGS, &ifr) != 0) {
+    sandbox::ChildFail(err_fd, "ioctl(lo, SIOCGIFFLAGS)", errno);
+  }
   ifr.ifr_flags = static_cast<short>(ifr.ifr_flags | IFF_UP);
-  if (::ioctl(fd, SIOCSIFFLAGS, &ifr) != 0) sandbox::ChildFail(err_fd, "ioctl(lo, SIOCSIFFLAGS)", errno);
+  if (::ioctl(fd, SIOCSIFFLAGS, &ifr) != 0) {
+    sandbox::ChildFail(err_fd, "ioctl(lo, SIOCSIFFLAGS)", errno);
+  }
   ::close(fd);
 }
 
