@@ -24,6 +24,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "cli_runner.h"
 #include "http_test_server.h"
 #include "skillrt/engine.h"
 #include "test_util.h"
@@ -279,6 +280,16 @@ TEST_F(EgressTest, DeclaredHostIsReachableOverHttpAndConnect) {
   EXPECT_EQ(tail->at(0)["event"], "run");
   EXPECT_EQ(tail->at(0)["egress_connections"], 2);
   EXPECT_EQ(tail->at(0)["egress_refused"], 0);
+
+  // The CLI finds them by event and shows method, decision and destination.
+  const ::skillrt::testing::CliResult cli = ::skillrt::testing::RunCli(
+      tmp_.path(), tmp_.path() / "home", {"audit", "query", "--event", "egress"});
+  EXPECT_EQ(cli.exit_code, 0) << cli.err;
+  EXPECT_NE(cli.out.find("egress  CONNECT  net"), std::string::npos) << cli.out;
+  EXPECT_NE(cli.out.find("allowed"), std::string::npos) << cli.out;
+  EXPECT_NE(cli.out.find("api.test:" + std::to_string(tunnel.port()) + " (127.0.0.1) sent 23 B"),
+            std::string::npos)
+      << cli.out;
 }
 
 TEST_F(EgressTest, UndeclaredPrivateAndMetadataDestinationsAreRefused) {

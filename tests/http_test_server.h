@@ -21,13 +21,18 @@ namespace skillrt::testing {
 class HttpTestServer {
  public:
   /// `name` appears in every response body. With `echo`, the server does not speak HTTP: it
-  /// returns every byte it receives, prefixed once by "echo <name>\n".
-  explicit HttpTestServer(std::string name, bool echo = false)
+  /// returns every byte it receives, prefixed once by "echo <name>\n". `port` 0 picks a free
+  /// one; port() is 0 when the server could not listen.
+  explicit HttpTestServer(std::string name, bool echo = false, uint16_t port = 0)
       : name_(std::move(name)), echo_(echo) {
     fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    // A fixed port must be reusable at once by the next test or program, despite TIME-WAIT.
+    const int one = 1;
+    ::setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(port);
     socklen_t len = sizeof(addr);
     if (::bind(fd_, reinterpret_cast<sockaddr*>(&addr), len) == 0 &&
         ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) == 0 &&
