@@ -144,7 +144,9 @@ Result<Plan> BuildPlan(const Skill& skill, std::vector<std::string> argv, std::s
     return Fail(ErrorCode::kValidation,
                 manifest_file.string() + ": capabilities.network: no hosts are allowed");
   }
-  const bool egress = !manifest.capabilities.egress.empty();
+  // Network is granted only when the (possibly instance-narrowed) manifest says so; the hosts
+  // alone never grant it.
+  const bool egress = manifest.capabilities.network && !manifest.capabilities.egress.empty();
 
   Plan plan;
   plan.run_id = std::move(run_id);
@@ -154,7 +156,7 @@ Result<Plan> BuildPlan(const Skill& skill, std::vector<std::string> argv, std::s
   plan.stdin_data = std::move(stdin_data);
   plan.level = overrides.level;
   plan.network = egress;
-  plan.egress = manifest.capabilities.egress;
+  if (egress) plan.egress = manifest.capabilities.egress;
   plan.commands = AllowedCommands(manifest);
   plan.container = manifest.container;
 

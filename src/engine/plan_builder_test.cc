@@ -332,6 +332,14 @@ TEST(PlanBuilderTest, NoEgressNoProxyVariables) {
   EXPECT_TRUE(HasEntry(plan->env, "HTTPS_PROXY=http://proxy.example:3128"));
   EXPECT_FALSE(HasEntry(plan->env, "NO_PROXY="));
 
+  // Hosts without the grant (an instance narrowed network away) give no network.
+  skill.manifest.capabilities.egress = {EgressRule{.host = "api.example.com"}};
+  auto narrowed = BuildRunPlan(skill, RunReq(), "run-3");
+  ASSERT_TRUE(narrowed.has_value()) << narrowed.error().ToString();
+  EXPECT_FALSE(narrowed->network);
+  EXPECT_TRUE(narrowed->egress.empty());
+  skill.manifest.capabilities.egress.clear();
+
   skill.manifest.capabilities.network = true;  // Network without hosts: refused.
   EXPECT_EQ(BuildRunPlan(skill, RunReq(), "run-2").error().code, ErrorCode::kValidation);
 }
