@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "http_test_server.h"
 #include "skillrt/engine.h"
 #include "skillrt/skill.h"
 #include "test_util.h"
@@ -31,7 +32,7 @@ const std::vector<std::string>& BundledSkills() {
   static const std::vector<std::string> kSkills = {"calculator",  "text-processor",
                                                    "data-analyzer", "file-digest",
                                                    "csv-tools",   "unit-converter",
-                                                   "word-freq"};
+                                                   "web-fetch",   "word-freq"};
   return kSkills;
 }
 
@@ -66,7 +67,8 @@ TEST(ExamplesTest, EveryBundledSkillLoadsAndValidates) {
     EXPECT_TRUE(skill->warnings.empty()) << Join(skill->warnings);
     EXPECT_EQ(skill->manifest.runtime,
               name == "word-freq" ? RuntimeKind::kContainer : RuntimeKind::kNative);
-    EXPECT_FALSE(skill->manifest.capabilities.network);
+    // Only web-fetch needs the network, and it names its one destination.
+    EXPECT_EQ(skill->manifest.capabilities.network, name == "web-fetch");
     EXPECT_EQ(skill->tree_sha256.size(), 64u);
 
     const std::vector<Diagnostic> diagnostics = ValidateSkill(ExampleSkill(name));
@@ -297,6 +299,31 @@ TEST_F(ExamplesEngineTest, CsvToolsRefusesRunAndUndeclaredCommands) {
 
   const Outcome shell = Exec("csv-tools", {"bash", "-c", "id"});
   EXPECT_EQ(shell.status, Status::kDenied) << Describe(shell);
+}
+
+TEST_F(ExamplesEngineTest, WebFetchReachesOnlyItsDeclaredHost) {
+  // The manifest allows 127.0.0.1:8765, where the demo serves the skill's data.
+  ::skillrt::testing::HttpTestServer server("demo", /*echo=*/false, 8765);
+  if (server.port() == 0) GTEST_SKIP() << "127.0.0.1:8765 is in use on this host";
+  const Outcome fetched = Run("web-fetch", {{"url", "http://127.0.0.1:8765/hello.txt"}});
+  EXPECT_EQ(fetched.status, Status::kOk) << Describe(fetched);
+  EXPECT_EQ(fetched.output.value("ok", false), true) << Describe(fetched);
+  EXPECT_EQ(fetched.output.value("status", 0), 200) << Describe(fetched);
+  EXPECT_EQ(fetched.output.value("text", ""), "hello from demo: GET /hello.txt HTTP/1.1\n");
+  ASSERT_EQ(fetched.egress.size(), 1u);
+  EXPECT_TRUE(fetched.egress[0].allowed);
+
+  for (const char* url : {"http://169.254.169.254/latest/meta-data/", "http://10.0.0.1/",
+                          "http://localhost:8765/hello.txt", "http://127.0.0.1:8766/",
+                          "https://example.org/"}) {
+    SCOPED_TRACE(url);
+    const Outcome refused = Run("web-fetch", {{"url", url}});
+    EXPECT_EQ(refused.status, Status::kOk) << Describe(refused);
+    EXPECT_EQ(refused.output.value("ok", true), false) << Describe(refused);
+    ASSERT_EQ(refused.egress.size(), 1u) << Describe(refused);
+    EXPECT_FALSE(refused.egress[0].allowed);
+  }
+  EXPECT_EQ(server.connections(), 1) << "a refused request reached the server";
 }
 
 }  // namespace

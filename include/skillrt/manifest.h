@@ -2,7 +2,8 @@
 // CLI flags and every API also fill. The schema is documented in docs/manifest.md.
 //
 // What the manifest does not grant, the runtime denies: no path beyond the skill directory
-// (read-only) and a private scratch directory, no network, an empty environment apart from
+// (read-only) and a private scratch directory, no network beyond the declared hosts (reached
+// through skillrt's egress proxy), an empty environment apart from
 // a few fixed variables, no executables beyond the entry point.
 #ifndef SKILLRT_MANIFEST_H_
 #define SKILLRT_MANIFEST_H_
@@ -61,14 +62,35 @@ struct EnvCapability {
   std::map<std::string, std::string> set;
 };
 
+/// One destination a skill may reach through the egress proxy (an entry of
+/// `capabilities.network.allow`; docs/network.md). Normalised by the parser.
+struct EgressRule {
+  /// A lower-case host name ("api.example.com"), a wildcard that matches subdomains only
+  /// ("*.example.com"), an IP address ("10.1.2.3", "fd00::1", no brackets) or a CIDR block
+  /// ("10.1.0.0/16"). An address or block names its range explicitly, so it may lie in a
+  /// range that is otherwise refused (private, loopback, link-local, ...).
+  std::string host = {};
+  /// The destination port; 0 means any port (`:*`). Without a port an entry allows 443 only.
+  uint16_t port = 443;
+  /// CIDR blocks or single addresses in otherwise refused ranges that `host` may resolve to
+  /// (`addresses`); empty for an ordinary public host.
+  std::vector<std::string> addresses = {};
+
+  bool operator==(const EgressRule&) const = default;
+};
+
 /// What the skill may touch (`[capabilities]`).
 struct Capabilities {
   /// Absolute host paths mounted read-only at the same path inside the sandbox (`read`).
   std::vector<std::filesystem::path> read_paths;
   /// Absolute host paths mounted read-write at the same path inside the sandbox (`write`).
   std::vector<std::filesystem::path> write_paths;
-  /// Network access (`network`). Only `false` exists so far: the sandbox has no network.
+  /// Network access: true exactly when `egress` is not empty. `network = false` (the default)
+  /// and an empty `[capabilities.network]` table both mean no network at all.
   bool network = false;
+  /// The egress allowlist (`[capabilities.network] allow`): the only destinations the skill's
+  /// connections through the egress proxy may reach. Empty: no network.
+  std::vector<EgressRule> egress;
   EnvCapability env;
   /// Executables that may be started inside the sandbox, by command name ("python3") or
   /// absolute path (`commands`). The entry point's argv[0] is always allowed.

@@ -32,6 +32,24 @@ struct CapturedStream {
   uint64_t total_bytes = 0;  ///< Bytes the stream produced (those read before the stop).
 };
 
+/// One connection the skill asked the egress proxy for, allowed or refused (docs/network.md).
+/// The engine appends each as an audit record with `event` "egress".
+struct EgressRecord {
+  std::string method = {};  ///< "CONNECT" for a tunnel, else the HTTP method ("GET", ...).
+  std::string host = {};    ///< The host as requested (lower-case name or IP literal); may be empty
+                        ///< when the request could not be parsed.
+  uint16_t port = 0;    ///< The requested port; 0 when unknown.
+  std::string address = {};  ///< The address connected to, or the last one refused; empty if none.
+  bool allowed = false;  ///< True when the proxy connected the skill to the destination.
+  /// Why it was refused ("host not in the allowlist", "address 10.0.0.1 is private
+  /// (10.0.0.0/8) and not named for this host", ...), or how an allowed one ended.
+  std::string reason = {};
+  std::string rule = {};  ///< The allowlist entry that matched, as "host:port"; empty if none.
+  uint64_t bytes_sent = 0;      ///< Bytes from the skill to the destination.
+  uint64_t bytes_received = 0;  ///< Bytes from the destination to the skill.
+  std::chrono::microseconds duration{0};  ///< From accepting the connection to closing it.
+};
+
 /// The structured result of one run; the same for every runtime, the CLI's `--json` and
 /// the C++ API.
 struct Outcome {
@@ -53,12 +71,19 @@ struct Outcome {
   /// "landlock:v7", "cgroup:v1".
   std::vector<std::string> layers;
   std::string message;  ///< Human-readable reason for a non-ok status, if known.
+  /// Every connection the run asked the egress proxy for, in the order they ended. Empty for a
+  /// run without network access.
+  std::vector<EgressRecord> egress;
 };
 
 /// The JSON form documented in docs/cli.md: run_id, skill, status, exit_code, signal,
 /// output, stdout, stderr, stdout_truncated, stderr_truncated, duration_ms, cpu_ms,
-/// max_rss_kb, limits_hit, layers, message.
+/// max_rss_kb, limits_hit, layers, message, and egress (an array of EgressRecordToJson).
 nlohmann::json OutcomeToJson(const Outcome& outcome);
+
+/// {"method", "host", "port", "address", "decision" ("allowed" or "refused"), "reason", "rule",
+/// "bytes_sent", "bytes_received", "duration_ms"}.
+nlohmann::json EgressRecordToJson(const EgressRecord& record);
 
 }  // namespace skillrt
 

@@ -3,6 +3,7 @@
 #ifndef SKILLRT_PLAN_H_
 #define SKILLRT_PLAN_H_
 
+#include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -25,6 +26,10 @@ enum class SandboxLevel {
 /// Returns "strict" or "best-effort".
 std::string_view SandboxLevelName(SandboxLevel level);
 
+/// The TCP port of the egress proxy on the native sandbox's loopback (127.0.0.1). The sandbox
+/// has its own network namespace, so the port never collides with the host's.
+inline constexpr uint16_t kEgressProxyPort = 3128;
+
 /// A host path made visible inside the sandbox at the same absolute path.
 struct BindMount {
   std::filesystem::path path;  ///< Absolute host path; must exist.
@@ -45,7 +50,11 @@ struct Plan {
   /// Executables that may be started (command names or absolute in-sandbox paths). Landlock
   /// grants execute only on these (and the dynamic loader); argv[0] must be among them.
   std::vector<std::string> commands;
-  bool network = false;  ///< Must be false: there is no network capability yet.
+  /// True when the run may reach the network through the egress proxy; then `egress` is not
+  /// empty. A runtime that cannot enforce the allowlist refuses such a plan.
+  bool network = false;
+  /// The destinations the egress proxy lets the run reach (the manifest's allowlist).
+  std::vector<EgressRule> egress;
   Limits limits;
   std::string stdin_data;  ///< Written to stdin, then stdin is closed.
   SandboxLevel level = SandboxLevel::kStrict;

@@ -5,9 +5,11 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "skillrt/error.h"
 #include "skillrt/outcome.h"
@@ -40,11 +42,20 @@ struct NativeRuntimeOptions {
   /// use; it is killed when the runtime is destroyed. Worth it for a long-lived process that
   /// runs many skills; a one-shot caller (the CLI) turns it off.
   bool keep_prepared_sandbox = true;
+  /// Names the egress proxy answers from this table instead of DNS (host name -> IP address
+  /// texts), for tests and for deployments that pin names. The allowlist and the address
+  /// rules apply to these answers as to any other (docs/network.md). Empty: every name goes
+  /// to getaddrinfo(3).
+  std::map<std::string, std::vector<std::string>> egress_fixed_hosts = {};
+  /// Longest the egress proxy waits for a destination to accept a connection, per address.
+  std::chrono::milliseconds egress_connect_timeout{10'000};
 };
 
 /// Creates the native runtime: namespaces, pivot_root, seccomp, Landlock, cgroups and
-/// rlimits (docs/sandbox.md). Probes the kernel once (Landlock ABI, cgroup version) and
-/// precompiles the seccomp filter. kUnsupported if user namespaces are unavailable.
+/// rlimits (docs/sandbox.md), and for plans with network access the egress proxy
+/// (docs/network.md). Probes the kernel once (Landlock ABI, cgroup version) and precompiles
+/// the seccomp filter. kUnsupported if user namespaces are unavailable; kInvalidArgument for
+/// a malformed `egress_fixed_hosts` entry.
 Result<std::unique_ptr<Runtime>> MakeNativeRuntime(const NativeRuntimeOptions& options = {});
 
 /// Options of the WebAssembly runtime (docs/wasm.md). The defaults suit a host that runs a

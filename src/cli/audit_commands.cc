@@ -58,6 +58,25 @@ std::optional<std::vector<nlohmann::json>> Records(const std::filesystem::path& 
   return std::nullopt;
 }
 
+// What the KIND, STATUS and MESSAGE columns show for a record. An egress record has no kind,
+// status or message of its own: its method, decision and destination stand in for them.
+struct Columns {
+  std::string kind, status, message;
+};
+Columns ColumnsOf(const nlohmann::json& r) {
+  if (Field(r, "event") != "egress") {
+    return {Field(r, "kind"), Field(r, "status"), Field(r, "message")};
+  }
+  std::string message = Field(r, "host") + ":" + Field(r, "port");
+  const std::string address = Field(r, "address");
+  if (!address.empty() && address != "-") message += " (" + address + ")";
+  message += " sent " + Field(r, "bytes_sent") + " B, received " + Field(r, "bytes_received") +
+             " B";
+  const std::string reason = Field(r, "reason");
+  if (!reason.empty() && reason != "-") message += ": " + reason;
+  return {Field(r, "method"), Field(r, "decision"), message};
+}
+
 int Tail(const GlobalOptions& global, const std::string& log, int64_t n, bool json) {
   if (n < 0) {
     PrintError("audit tail: -n: expected a count of 0 or more, got " + std::to_string(n));
@@ -74,13 +93,13 @@ int Tail(const GlobalOptions& global, const std::string& log, int64_t n, bool js
       out += Dump(r) + "\n";
       continue;
     }
+    const Columns columns = ColumnsOf(r);
     std::string line = Field(r, "time") + "  " + Field(r, "run_id") + "  " + Field(r, "event") +
-                       " " + Field(r, "kind") + " " + Field(r, "skill") + " " +
-                       Field(r, "status");
+                       " " + columns.kind + " " + Field(r, "skill") + " " + columns.status;
     if (r.contains("duration_ms") && r["duration_ms"].is_number()) {
       line += " " + Dump(r["duration_ms"]) + " ms";
     }
-    std::string message = Field(r, "message");
+    std::string message = columns.message;
     if (message != "-" && !message.empty()) line += "  " + message;
     out += line + "\n";
   }
@@ -110,12 +129,12 @@ std::string QueryTable(const std::vector<nlohmann::json>& records) {
     if (auto d = r.find("duration_ms"); d != r.end() && d->is_number()) {
       duration = Dump(*d) + " ms";
     }
-    std::string message = Field(r, "message");
+    const Columns columns = ColumnsOf(r);
+    std::string message = columns.message;
     if (message.empty()) message = "-";
     std::replace(message.begin(), message.end(), '\n', ' ');
-    rows.push_back({ShortTime(Field(r, "time")), Field(r, "seq"), Field(r, "event"),
-                    Field(r, "kind"), Field(r, "skill"), Field(r, "status"), duration,
-                    Truncate(message, 72)});
+    rows.push_back({ShortTime(Field(r, "time")), Field(r, "seq"), Field(r, "event"), columns.kind,
+                    Field(r, "skill"), columns.status, duration, Truncate(message, 72)});
   }
   std::array<size_t, 8> width{};
   for (size_t c = 0; c < header.size(); ++c) width[c] = header[c].size();
@@ -260,8 +279,8 @@ AuditCommands::AuditCommands(CLI::App* audit) : flags_(std::make_unique<Flags>()
   query_ = audit->add_subcommand("query", "Print the audit records that match filters");
   query_->add_option("--skill", q.skill, "Only records of this skill");
   query_->add_option("--status", q.status, "Only this status: ok, error, denied, timeout, killed");
-  query_->add_option("--event", q.event, "Only this event: run, refusal or approval")
-      ->check(CLI::IsMember({"run", "refusal", "approval"}));
+  query_->add_option("--event", q.event, "Only this event: run, refusal, approval or egress")
+      ->check(CLI::IsMember({"run", "refusal", "approval", "egress"}));
   query_->add_option("--since", q.since,
                      "Records at or after TIME: RFC 3339 (2026-11-29T16:00:00Z, 2026-11-29) or "
                      "an age (90s, 30m, 1h, 2d, 1w)");

@@ -4,6 +4,7 @@
 #include <system_error>
 
 #include "cli/cli.h"
+#include "net/egress_policy.h"
 #include "skillrt/instance.h"
 #include "skillrt/lock.h"
 #include "skillrt/registry.h"
@@ -36,6 +37,18 @@ std::string Join(const std::vector<std::string>& items, std::string_view sep = "
     out += item;
   }
   return out.empty() ? "-" : out;
+}
+
+// The allowlist as `info --json` shows it: one {"host", "port" (null for any), "addresses"}
+// per entry.
+nlohmann::json EgressJson(const std::vector<EgressRule>& rules) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const EgressRule& rule : rules) {
+    out.push_back({{"host", rule.host},
+                   {"port", rule.port == 0 ? nlohmann::json(nullptr) : nlohmann::json(rule.port)},
+                   {"addresses", rule.addresses}});
+  }
+  return out;
 }
 
 std::vector<std::string> PathStrings(const std::vector<std::filesystem::path>& paths) {
@@ -119,6 +132,7 @@ nlohmann::json InfoJson(const Skill& skill) {
          {{"read", PathStrings(m.capabilities.read_paths)},
           {"write", PathStrings(m.capabilities.write_paths)},
           {"network", m.capabilities.network},
+          {"egress", EgressJson(m.capabilities.egress)},
           {"commands", m.capabilities.commands},
           {"env", {{"pass", m.capabilities.env.pass}, {"set", m.capabilities.env.set}}}}},
         {"limits", ManifestLimitsJson(m.limits)},
@@ -181,7 +195,13 @@ void PrintInfo(const Skill& skill, const UserView& view) {
   line("commands", Join(m.capabilities.commands));
   line("read", Join(PathStrings(m.capabilities.read_paths)));
   line("write", Join(PathStrings(m.capabilities.write_paths)));
-  line("network", m.capabilities.network ? "yes" : "no");
+  std::vector<std::string> hosts;
+  for (const EgressRule& rule : m.capabilities.egress) {
+    std::string text = net::EgressRuleText(rule);
+    if (!rule.addresses.empty()) text += " (addresses " + Join(rule.addresses) + ")";
+    hosts.push_back(std::move(text));
+  }
+  line("network", m.capabilities.network ? "through the egress proxy to " + Join(hosts) : "no");
   line("env pass", Join(m.capabilities.env.pass));
   std::vector<std::string> set;
   for (const auto& [name, value] : m.capabilities.env.set) set.push_back(name + "=" + value);

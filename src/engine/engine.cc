@@ -123,6 +123,10 @@ void AddOutcome(nlohmann::json& record, const Outcome& outcome) {
   record["stdout_bytes"] = outcome.stdout_stream.total_bytes;
   record["stderr_bytes"] = outcome.stderr_stream.total_bytes;
   record["message"] = full["message"];
+  uint64_t refused = 0;
+  for (const EgressRecord& connection : outcome.egress) refused += connection.allowed ? 0 : 1;
+  record["egress_connections"] = outcome.egress.size();
+  record["egress_refused"] = refused;
 }
 
 void AddError(nlohmann::json& record, const Error& error) {
@@ -472,6 +476,17 @@ Result<Outcome> Engine::Execute(const Skill& skill, Plan plan, const nlohmann::j
     }
   }
   AddOutcome(record, outcome);
+  // Each connection through the egress proxy is its own record, ahead of the run's, which
+  // counts them: the log says what the skill reached, or tried to, while it ran.
+  for (const EgressRecord& connection : outcome.egress) {
+    nlohmann::json entry = EgressRecordToJson(connection);
+    entry["run_id"] = plan.run_id;
+    entry["event"] = "egress";
+    entry["skill"] = skill.meta.name;
+    if (auto audited = audit_->Append(entry); !audited) {
+      return AfterAudit(std::move(audited), std::move(outcome));
+    }
+  }
   return AfterAudit(audit_->Append(record), std::move(outcome));
 }
 

@@ -110,7 +110,25 @@ nlohmann::json OutcomeToJson(const Outcome& outcome) {
   j["limits_hit"] = outcome.limits_hit;
   j["layers"] = outcome.layers;
   j["message"] = SanitizeUtf8(outcome.message);
+  nlohmann::json egress = nlohmann::json::array();
+  for (const EgressRecord& record : outcome.egress) egress.push_back(EgressRecordToJson(record));
+  j["egress"] = std::move(egress);
   return j;
+}
+
+nlohmann::json EgressRecordToJson(const EgressRecord& record) {
+  return {
+      {"method", SanitizeUtf8(record.method)},
+      {"host", SanitizeUtf8(record.host)},
+      {"port", record.port},
+      {"address", record.address},
+      {"decision", record.allowed ? "allowed" : "refused"},
+      {"reason", SanitizeUtf8(record.reason)},
+      {"rule", SanitizeUtf8(record.rule)},
+      {"bytes_sent", record.bytes_sent},
+      {"bytes_received", record.bytes_received},
+      {"duration_ms", Millis(record.duration)},
+  };
 }
 
 }  // namespace skillrt

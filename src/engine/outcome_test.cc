@@ -45,10 +45,11 @@ TEST(OutcomeToJsonTest, HasEveryDocumentedKey) {
   for (const char* key :
        {"run_id", "skill", "status", "exit_code", "signal", "signal_name", "output", "stdout",
         "stderr", "stdout_truncated", "stderr_truncated", "duration_ms", "cpu_ms", "max_rss_kb",
-        "limits_hit", "layers", "message"}) {
+        "limits_hit", "layers", "message", "egress"}) {
     EXPECT_TRUE(j.contains(key)) << key;
   }
-  EXPECT_EQ(j.size(), 17u);
+  EXPECT_EQ(j.size(), 18u);
+  EXPECT_EQ(j["egress"], nlohmann::json::array());
   EXPECT_EQ(j["run_id"], "r1");
   EXPECT_EQ(j["status"], "ok");
   EXPECT_EQ(j["exit_code"], 0);
@@ -119,6 +120,32 @@ TEST(RunIdTest, IdsAreUniqueAndSafe) {
   EXPECT_FALSE(IsValidRunId("../x"));
   EXPECT_FALSE(IsValidRunId(std::string(65, 'a')));
   EXPECT_TRUE(IsValidRunId("20261129T164126-0123456789abcdef"));
+}
+
+TEST(OutcomeJsonTest, EgressRecordsAreListed) {
+  Outcome outcome;
+  outcome.egress.push_back(EgressRecord{.method = "CONNECT",
+                                        .host = "api.test",
+                                        .port = 443,
+                                        .address = "127.0.0.1",
+                                        .allowed = true,
+                                        .reason = "closed",
+                                        .rule = "api.test:443",
+                                        .bytes_sent = 10,
+                                        .bytes_received = 20,
+                                        .duration = std::chrono::microseconds(1500)});
+  outcome.egress.push_back(EgressRecord{.method = "GET", .host = "evil.test", .port = 80,
+                                        .reason = "host not in the allowlist"});
+  nlohmann::json j = OutcomeToJson(outcome);
+  ASSERT_EQ(j["egress"].size(), 2u);
+  EXPECT_EQ(j["egress"][0]["decision"], "allowed");
+  EXPECT_EQ(j["egress"][0]["bytes_sent"], 10);
+  EXPECT_EQ(j["egress"][0]["bytes_received"], 20);
+  EXPECT_EQ(j["egress"][0]["duration_ms"], 1.5);
+  EXPECT_EQ(j["egress"][0]["rule"], "api.test:443");
+  EXPECT_EQ(j["egress"][1]["decision"], "refused");
+  EXPECT_EQ(j["egress"][1]["reason"], "host not in the allowlist");
+  EXPECT_EQ(j["egress"][1]["address"], "");
 }
 
 }  // namespace

@@ -71,6 +71,20 @@ std::vector<std::string> BaseEnvironment(std::string_view run_id) {
   };
 }
 
+std::vector<std::string> EgressProxyEnvironment() {
+  const std::string url = "http://127.0.0.1:" + std::to_string(kEgressProxyPort);
+  std::vector<std::string> env;
+  // Upper and lower case: curl reads only the lower-case http_proxy, other tools the upper.
+  for (const char* name : {"HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy",
+                           "all_proxy"}) {
+    env.push_back(std::string(name) + "=" + url);
+  }
+  // Nothing bypasses the proxy: there is no route to anything else.
+  env.push_back("NO_PROXY=");
+  env.push_back("no_proxy=");
+  return env;
+}
+
 std::vector<std::string> AllowedCommands(const Manifest& manifest) {
   std::vector<std::string> allowed;
   auto add = [&](const std::string& command) {
@@ -124,13 +138,15 @@ Result<Plan> BuildPlan(const Skill& skill, std::vector<std::string> argv, std::s
   }
   const Manifest& manifest = skill.manifest;
   const std::filesystem::path manifest_file = skill.dir / "skill.toml";
-  if (manifest.capabilities.network) {
-    // The sandbox has no network namespace plumbing yet: refuse rather than run offline
-    // a skill that declared it needs the network.
-    return Fail(ErrorCode::kUnsupported,
-                manifest_file.string() + ": capabilities.network: network access is not "
-                                         "available in this build");
+  // A manifest that says network without naming hosts never parses; a hand-built one that
+  // does is refused rather than run with an empty allowlist.
+  if (manifest.capabilities.network && manifest.capabilities.egress.empty()) {
+    return Fail(ErrorCode::kValidation,
+                manifest_file.string() + ": capabilities.network: no hosts are allowed");
   }
+  // Network is granted only when the (possibly instance-narrowed) manifest says so; the hosts
+  // alone never grant it.
+  const bool egress = manifest.capabilities.network && !manifest.capabilities.egress.empty();
 
   Plan plan;
   plan.run_id = std::move(run_id);
@@ -139,7 +155,8 @@ Result<Plan> BuildPlan(const Skill& skill, std::vector<std::string> argv, std::s
   plan.argv = std::move(argv);
   plan.stdin_data = std::move(stdin_data);
   plan.level = overrides.level;
-  plan.network = false;
+  plan.network = egress;
+  if (egress) plan.egress = manifest.capabilities.egress;
   plan.commands = AllowedCommands(manifest);
   plan.container = manifest.container;
 
@@ -162,17 +179,36 @@ Result<Plan> BuildPlan(const Skill& skill, std::vector<std::string> argv, std::s
       env.emplace_back(entry.substr(0, eq), entry.substr(eq + 1));
     }
   }
+  // With egress, the proxy variables point at skillrt's proxy; a manifest may not redirect them.
+  const std::vector<std::string> proxy_env =
+      egress && manifest.runtime == RuntimeKind::kNative ? EgressProxyEnvironment()
+                                                         : std::vector<std::string>{};
+  auto check_name = [&](std::string_view key, const std::string& name) -> Result<void> {
+    if (auto ok = CheckEnvName(manifest_file, key, name); !ok) return ok;
+    for (const std::string& entry : proxy_env) {
+      if (entry.substr(0, entry.find('=')) == name) {
+        return Fail(ErrorCode::kValidation, manifest_file.string() + ": " + std::string(key) +
+                                                ": " + name +
+                                                " is reserved by skillrt for the egress proxy");
+      }
+    }
+    return {};
+  };
   for (const std::string& name : manifest.capabilities.env.pass) {
-    if (auto ok = CheckEnvName(manifest_file, "capabilities.env.pass", name); !ok) {
+    if (auto ok = check_name("capabilities.env.pass", name); !ok) {
       return std::unexpected(ok.error());
     }
     if (const char* value = ::getenv(name.c_str()); value != nullptr) set_var(name, value);
   }
   for (const auto& [name, value] : manifest.capabilities.env.set) {
-    if (auto ok = CheckEnvName(manifest_file, "capabilities.env.set", name); !ok) {
+    if (auto ok = check_name("capabilities.env.set", name); !ok) {
       return std::unexpected(ok.error());
     }
     set_var(name, value);
+  }
+  for (const std::string& entry : proxy_env) {
+    size_t eq = entry.find('=');
+    set_var(entry.substr(0, eq), entry.substr(eq + 1));
   }
   plan.env.reserve(env.size());
   for (auto& [name, value] : env) plan.env.push_back(name + "=" + value);

@@ -19,6 +19,11 @@ namespace skillrt {
 /// SKILLRT_RUN_ID=<run_id>. Nothing of the host's environment is in it.
 std::vector<std::string> BaseEnvironment(std::string_view run_id);
 
+/// The variables that send a native skill's HTTP clients to the egress proxy on the sandbox's
+/// loopback (`NAME=value`): HTTP_PROXY, HTTPS_PROXY and ALL_PROXY in upper and lower case, set
+/// to http://127.0.0.1:<kEgressProxyPort>, and an empty NO_PROXY/no_proxy.
+std::vector<std::string> EgressProxyEnvironment();
+
 /// The commands a call to `manifest`'s skill may start: `capabilities.commands`, then the
 /// entry point's argv[0] if not already listed. Order preserved, no duplicates.
 std::vector<std::string> AllowedCommands(const Manifest& manifest);
@@ -44,10 +49,12 @@ Result<Plan> BuildRunPlan(const Skill& skill, const RunRequest& request, std::st
 Result<Plan> BuildExecPlan(const Skill& skill, const ExecRequest& request, std::string run_id);
 
 /// The common part: environment (BaseEnvironment, then `capabilities.env.pass` variables set
-/// on the host, then `capabilities.env.set`, which wins), mounts (each declared path must
+/// on the host, then `capabilities.env.set`, which wins, then EgressProxyEnvironment for a
+/// native skill with an egress allowlist), the allowlist itself, mounts (each declared path must
 /// exist: kNotFound "<dir>/skill.toml: capabilities.read: /x does not exist"), commands,
 /// limits (ApplyOverrides) and level. kValidation for an env name that is empty, contains
-/// '=', or is reserved (SKILL_DIR, SKILLRT_RUN_ID). Reads the host environment with getenv(3):
+/// '=', or is reserved (SKILL_DIR, SKILLRT_RUN_ID, and the proxy variables when the skill has
+/// an egress allowlist). Reads the host environment with getenv(3):
 /// thread-safe as long as no thread modifies the environment.
 Result<Plan> BuildPlan(const Skill& skill, std::vector<std::string> argv, std::string stdin_data,
                        const RunOverrides& overrides, std::string run_id);

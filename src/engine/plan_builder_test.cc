@@ -293,5 +293,56 @@ TEST(PlanBuilderTest, ExecPassesStdinThrough) {
   EXPECT_EQ(plan->stdin_data, "print(1)\n");
 }
 
+TEST(PlanBuilderTest, EgressAllowlistReachesThePlanWithProxyVariables) {
+  TempDir tmp;
+  Skill skill = MakeSkill(tmp.path());
+  skill.manifest.capabilities.egress = {EgressRule{.host = "api.example.com", .port = 443}};
+  skill.manifest.capabilities.network = true;
+  auto plan = BuildRunPlan(skill, RunReq(), "run-1");
+  ASSERT_TRUE(plan.has_value()) << plan.error().ToString();
+  EXPECT_TRUE(plan->network);
+  EXPECT_EQ(plan->egress, skill.manifest.capabilities.egress);
+  const std::string url = "http://127.0.0.1:" + std::to_string(kEgressProxyPort);
+  for (const char* name : {"HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy",
+                           "all_proxy"}) {
+    EXPECT_TRUE(HasEntry(plan->env, std::string(name) + "=" + url)) << name;
+  }
+  EXPECT_TRUE(HasEntry(plan->env, "NO_PROXY="));
+
+  // The manifest cannot point the proxy variables elsewhere.
+  skill.manifest.capabilities.env.set = {{"HTTPS_PROXY", "http://10.0.0.1:8080"}};
+  auto redirected = BuildRunPlan(skill, RunReq(), "run-2");
+  ASSERT_FALSE(redirected.has_value());
+  EXPECT_EQ(redirected.error().message,
+            (tmp.path() / "skill.toml").string() +
+                ": capabilities.env.set: HTTPS_PROXY is reserved by skillrt for the egress proxy");
+  skill.manifest.capabilities.env.set.clear();
+  skill.manifest.capabilities.env.pass = {"no_proxy"};
+  EXPECT_FALSE(BuildRunPlan(skill, RunReq(), "run-3").has_value());
+}
+
+TEST(PlanBuilderTest, NoEgressNoProxyVariables) {
+  TempDir tmp;
+  Skill skill = MakeSkill(tmp.path());
+  skill.manifest.capabilities.env.set = {{"HTTPS_PROXY", "http://proxy.example:3128"}};
+  auto plan = BuildRunPlan(skill, RunReq(), "run-1");
+  ASSERT_TRUE(plan.has_value()) << plan.error().ToString();
+  EXPECT_FALSE(plan->network);
+  EXPECT_TRUE(plan->egress.empty());
+  EXPECT_TRUE(HasEntry(plan->env, "HTTPS_PROXY=http://proxy.example:3128"));
+  EXPECT_FALSE(HasEntry(plan->env, "NO_PROXY="));
+
+  // Hosts without the grant (an instance narrowed network away) give no network.
+  skill.manifest.capabilities.egress = {EgressRule{.host = "api.example.com"}};
+  auto narrowed = BuildRunPlan(skill, RunReq(), "run-3");
+  ASSERT_TRUE(narrowed.has_value()) << narrowed.error().ToString();
+  EXPECT_FALSE(narrowed->network);
+  EXPECT_TRUE(narrowed->egress.empty());
+  skill.manifest.capabilities.egress.clear();
+
+  skill.manifest.capabilities.network = true;  // Network without hosts: refused.
+  EXPECT_EQ(BuildRunPlan(skill, RunReq(), "run-2").error().code, ErrorCode::kValidation);
+}
+
 }  // namespace
 }  // namespace skillrt

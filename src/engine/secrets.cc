@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cerrno>
 
+#include "engine/plan_builder.h"
 #include "util/fd.h"
 
 namespace skillrt {
@@ -102,6 +103,14 @@ Result<std::vector<ResolvedSecret>> ResolveSecrets(const Manifest& manifest,
 
 void AddCallEnvironment(Plan& plan, const std::optional<Instance>& instance,
                         const std::vector<ResolvedSecret>& secrets) {
+  // The egress proxy's variables, when the plan builder set them, are not the instance's or a
+  // secret's to change: they are put back as they were after the others.
+  std::vector<std::string> proxy_env;
+  for (const std::string& entry : EgressProxyEnvironment()) {
+    if (std::find(plan.env.begin(), plan.env.end(), entry) != plan.env.end()) {
+      proxy_env.push_back(entry);
+    }
+  }
   if (instance) {
     for (const auto& [name, value] : instance->env) SetVar(plan.env, name, value);
     SetVar(plan.env, "SKILLRT_INSTANCE", instance->name);
@@ -109,6 +118,10 @@ void AddCallEnvironment(Plan& plan, const std::optional<Instance>& instance,
            instance->config.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   }
   for (const ResolvedSecret& secret : secrets) SetVar(plan.env, secret.name, secret.value);
+  for (const std::string& entry : proxy_env) {
+    const size_t eq = entry.find('=');
+    SetVar(plan.env, entry.substr(0, eq), entry.substr(eq + 1));
+  }
 }
 
 std::string RedactSecrets(std::string text, const std::vector<ResolvedSecret>& secrets,
@@ -165,6 +178,14 @@ void RedactOutcome(Outcome& outcome, const std::vector<ResolvedSecret>& secrets)
     stream->data = RedactSecrets(std::move(stream->data), secrets, stream->truncated);
   }
   outcome.message = RedactSecrets(std::move(outcome.message), secrets, false);
+  // A skill chooses the names it asks the egress proxy for: a secret spelled into one must not
+  // reach the audit log through the connection's record.
+  for (EgressRecord& connection : outcome.egress) {
+    for (std::string* field : {&connection.method, &connection.host, &connection.address,
+                               &connection.reason, &connection.rule}) {
+      *field = RedactSecrets(std::move(*field), secrets, false);
+    }
+  }
 }
 
 }  // namespace skillrt

@@ -43,7 +43,8 @@ Result<std::vector<ResolvedSecret>> ResolveSecrets(const Manifest& manifest,
 
 /// Adds to `plan.env`, after what the manifest set (replacing a variable of the same name):
 /// the instance's `env`, SKILLRT_INSTANCE=<name> and SKILLRT_CONFIG=<config as compact JSON>
-/// when there is an instance, then each secret as NAME=value.
+/// when there is an instance, then each secret as NAME=value. The egress proxy variables the
+/// plan builder set (EgressProxyEnvironment) keep their values.
 void AddCallEnvironment(Plan& plan, const std::optional<Instance>& instance,
                         const std::vector<ResolvedSecret>& secrets);
 
@@ -54,7 +55,8 @@ void AddCallEnvironment(Plan& plan, const std::optional<Instance>& instance,
 std::string RedactSecrets(std::string text, const std::vector<ResolvedSecret>& secrets,
                           bool cut);
 
-/// Redacts the captured streams and the message of `outcome` (RedactSecrets).
+/// Redacts the captured streams, the message and the egress records of `outcome`
+/// (RedactSecrets).
 void RedactOutcome(Outcome& outcome, const std::vector<ResolvedSecret>& secrets);
 
 }  // namespace skillrt

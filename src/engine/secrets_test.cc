@@ -2,10 +2,12 @@
 
 #include <stdlib.h>
 
+#include <algorithm>
 #include <string>
 
 #include <gtest/gtest.h>
 
+#include "engine/plan_builder.h"
 #include "test_util.h"
 
 namespace skillrt {
@@ -113,6 +115,40 @@ TEST(SecretsTest, InstanceSettingsAndSecretsReachThePlanEnvironment) {
                                                 "SKILLRT_INSTANCE=prod",
                                                 "SKILLRT_CONFIG={\"precision\":4}",
                                                 "API_TOKEN=v"}));
+}
+
+TEST(SecretsTest, EgressProxyVariablesKeepTheirValues) {
+  Plan plan;
+  plan.env = {"PATH=/usr/bin"};
+  for (const std::string& entry : EgressProxyEnvironment()) plan.env.push_back(entry);
+  const std::vector<std::string> before = plan.env;
+  Instance instance = WithRefs({});
+  instance.env["HTTPS_PROXY"] = "http://10.0.0.1:8080";
+  AddCallEnvironment(plan, instance, {{"http_proxy", "http://10.0.0.2:3128", true}});
+  for (const std::string& entry : before) {
+    EXPECT_NE(std::find(plan.env.begin(), plan.env.end(), entry), plan.env.end()) << entry;
+  }
+  EXPECT_EQ(std::find(plan.env.begin(), plan.env.end(), "HTTPS_PROXY=http://10.0.0.1:8080"),
+            plan.env.end());
+  // Without egress the same names are ordinary variables.
+  Plan offline;
+  AddCallEnvironment(offline, instance, {});
+  EXPECT_NE(std::find(offline.env.begin(), offline.env.end(), "HTTPS_PROXY=http://10.0.0.1:8080"),
+            offline.env.end());
+}
+
+TEST(SecretsTest, EgressRecordsAreRedacted) {
+  const std::vector<ResolvedSecret> secrets = {{"API_TOKEN", "s3cr3tvalue", true}};
+  Outcome outcome;
+  outcome.egress.push_back(EgressRecord{.method = "CONNECT",
+                                        .host = "s3cr3tvalue.evil.test",
+                                        .port = 443,
+                                        .reason = "host s3cr3tvalue.evil.test is not in the "
+                                                  "allowlist"});
+  RedactOutcome(outcome, secrets);
+  EXPECT_EQ(outcome.egress[0].host.find("s3cr3tvalue"), std::string::npos);
+  EXPECT_EQ(outcome.egress[0].reason.find("s3cr3tvalue"), std::string::npos);
+  EXPECT_NE(outcome.egress[0].host.find("evil.test"), std::string::npos);
 }
 
 }  // namespace

@@ -474,6 +474,8 @@ Result<Manifest> ApplyInstance(const Manifest& manifest, const Instance& instanc
       return widen("capabilities.network", "true, but the manifest does not grant network");
     }
     out.capabilities.network = *narrow.network;
+    // No network means no allowlist: nothing downstream may read the manifest's hosts.
+    if (!out.capabilities.network) out.capabilities.egress.clear();
   }
   for (const auto& [key, value] : instance.limits.values) {
     for (const LimitKey& spec : kLimitKeys) {

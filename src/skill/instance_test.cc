@@ -230,5 +230,17 @@ TEST(InstanceFileTest, SymlinkedFileIsRefused) {
   EXPECT_NE(read.error().message.find("symbolic link"), std::string::npos);
 }
 
+TEST_F(InstanceTest, NarrowingNetworkAwayDropsTheAllowlist) {
+  Manifest manifest = Granting();
+  manifest.capabilities.network = true;
+  manifest.capabilities.egress = {EgressRule{.host = "api.example.com"}};
+  auto file = Read("[calc.prod]\ncapabilities = { network = false }\n");
+  ASSERT_TRUE(file.has_value()) << file.error().ToString();
+  auto m = ApplyInstance(manifest, file->skills.at("calc").at("prod"), Path());
+  ASSERT_TRUE(m.has_value()) << m.error().ToString();
+  EXPECT_FALSE(m->capabilities.network);
+  EXPECT_TRUE(m->capabilities.egress.empty());
+}
+
 }  // namespace
 }  // namespace skillrt

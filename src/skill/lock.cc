@@ -11,6 +11,7 @@
 #include <set>
 #include <utility>
 
+#include "net/egress_policy.h"
 #include "util/atomic_file.h"
 #include "util/fd.h"
 
@@ -100,7 +101,7 @@ void CompareGrants(const Json& locked, const Json& now, Drift* drift) {
       }
     }
   }
-  for (const char* key : {"commands", "env_pass"}) {
+  for (const char* key : {"commands", "env_pass", "egress"}) {
     std::vector<std::string> before = Strings(lc.value(key, Json::array()));
     std::vector<std::string> after = Strings(nc.value(key, Json::array()));
     const std::string name = std::string("capabilities.") + key;
@@ -272,14 +273,30 @@ Json GrantOf(const Manifest& manifest) {
   if (manifest.entry && !manifest.entry->argv.empty()) commands.push_back(manifest.entry->argv[0]);
   Json secrets = Json::object();
   for (const auto& [name, spec] : manifest.secrets) secrets[name] = {{"redact", spec.redact}};
-  return {{"capabilities",
-           {{"read", SortedStrings(read)},
-            {"write", SortedStrings(write)},
-            {"network", caps.network},
-            {"commands", SortedStrings(commands)},
-            {"env_pass", SortedStrings(caps.env.pass)}}},
-          {"limits", LimitsOf(manifest.limits)},
-          {"secrets", secrets}};
+  Json grant = {{"capabilities",
+                 {{"read", SortedStrings(read)},
+                  {"write", SortedStrings(write)},
+                  {"network", caps.network},
+                  {"commands", SortedStrings(commands)},
+                  {"env_pass", SortedStrings(caps.env.pass)}}},
+                {"limits", LimitsOf(manifest.limits)},
+                {"secrets", secrets}};
+  // The egress allowlist, one string per entry with the addresses it may resolve to; absent
+  // without network, so that locks of skills without it are unchanged.
+  if (caps.network && !caps.egress.empty()) {
+    std::vector<std::string> egress;
+    for (const EgressRule& rule : caps.egress) {
+      std::string text = net::EgressRuleText(rule);
+      std::vector<std::string> addresses = rule.addresses;
+      std::sort(addresses.begin(), addresses.end());
+      for (size_t i = 0; i < addresses.size(); ++i) {
+        text += (i == 0 ? " via " : ",") + addresses[i];
+      }
+      egress.push_back(std::move(text));
+    }
+    grant["capabilities"]["egress"] = SortedStrings(egress);
+  }
+  return grant;
 }
 
 Json BehaviourOf(const Manifest& manifest) {

@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -226,6 +227,31 @@ TEST_F(LockTest, DamagedLockFileNamesFileAndKey) {
   ASSERT_FALSE(bad.has_value());
   EXPECT_EQ(bad.error().message, file.string() + ": skills.tool.tree_sha256: expected a string");
   EXPECT_TRUE(ReadLockFile(tmp_.path() / "missing.lock").has_value());
+}
+
+TEST_F(LockTest, EgressHostsAreGrants) {
+  std::string with_network(kManifest);
+  with_network += "[capabilities.network]\nallow = [\"api.example.com\"]\n";
+  WriteFile(dir_ / "skill.toml", with_network);
+  const LockedSkill locked = Lock();
+  EXPECT_EQ(locked.grant["capabilities"]["egress"],
+            nlohmann::json::array({"api.example.com:443"}));
+
+  WriteFile(dir_ / "skill.toml",
+            std::string(kManifest) +
+                "[capabilities.network]\nallow = [\"api.example.com\", "
+                "{ host = \"db.test:5432\", addresses = [\"10.0.0.0/8\"] }]\n");
+  Drift drift = Compare(locked);
+  EXPECT_FALSE(drift.allowed);
+  EXPECT_EQ(drift.widened,
+            std::vector<std::string>{"capabilities.egress: +db.test:5432 via 10.0.0.0/8"});
+
+  WriteFile(dir_ / "skill.toml", std::string(kManifest));
+  drift = Compare(locked);
+  EXPECT_TRUE(drift.allowed);
+  EXPECT_NE(std::find(drift.narrowed.begin(), drift.narrowed.end(),
+                      "capabilities.egress: -api.example.com:443"),
+            drift.narrowed.end());
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include <toml++/toml.h>
 
 #include "container/launch_policy.h"
+#include "net/egress_policy.h"
 #include "skill/frontmatter.h"
 #include "skill/manifest_internal.h"
 
@@ -499,10 +500,14 @@ class Parser {
     if (const toml::node* n = table.get("network")) {
       if (const auto* b = n->as_boolean()) {
         if (b->get()) {
-          Add(LineOf(*n), "capabilities.network", "network access is not supported yet");
+          Add(LineOf(*n), "capabilities.network",
+              "true does not say where to: declare the hosts instead, e.g. "
+              "[capabilities.network] allow = [\"api.example.com\"]");
         }
+      } else if (const toml::table* t = n->as_table()) {
+        Network(*t);
       } else {
-        Expected(*n, "capabilities.network", "a boolean");
+        Expected(*n, "capabilities.network", "false or a table with 'allow'");
       }
     }
     if (const toml::node* n = table.get("commands")) {
@@ -521,6 +526,61 @@ class Parser {
     if (const toml::node* n = table.get("env")) {
       if (const toml::table* t = Table(*n, "capabilities.env")) Env(*t);
     }
+  }
+
+  // [capabilities.network]: allow = ["host[:port]", { host = "...", addresses = [...] }, ...].
+  void Network(const toml::table& table) {
+    Unknown(table, "capabilities.network", {"allow"});
+    const toml::node* allow = table.get("allow");
+    if (allow == nullptr) return;
+    const toml::array* array = allow->as_array();
+    if (array == nullptr) {
+      Expected(*allow, "capabilities.network.allow", "an array");
+      return;
+    }
+    Capabilities& caps = out_.manifest.capabilities;
+    std::set<std::string> seen;
+    for (std::size_t i = 0; i < array->size(); ++i) {
+      const toml::node& element = *array->get(i);
+      const std::string path = "capabilities.network.allow[" + std::to_string(i) + "]";
+      std::string host;
+      std::vector<std::string> addresses;
+      if (const auto* s = element.as_string()) {
+        host = s->get();
+      } else if (const toml::table* t = element.as_table()) {
+        Unknown(*t, path, {"host", "addresses"});
+        const toml::node* h = t->get("host");
+        if (h == nullptr) {
+          Add(LineOf(element), path + ".host", "required: \"host[:port]\"");
+          continue;
+        }
+        const std::string* text = String(*h, path + ".host");
+        if (text == nullptr) continue;
+        host = *text;
+        if (const toml::node* a = t->get("addresses")) {
+          const size_t issues = out_.issues.size();
+          Strings(*a, path + ".addresses",
+                  [&](const std::string& text, const toml::node&, const std::string&) {
+                    addresses.push_back(text);
+                  });
+          if (out_.issues.size() != issues) continue;
+        }
+      } else {
+        Expected(element, path, "a string \"host[:port]\" or a table { host, addresses }");
+        continue;
+      }
+      Result<EgressRule> rule = net::ParseEgressRule(host, addresses);
+      if (!rule) {
+        Add(LineOf(element), path, rule.error().message);
+        continue;
+      }
+      if (!seen.insert(net::EgressRuleText(*rule)).second) {
+        Add(LineOf(element), path, "duplicate entry '" + net::EgressRuleText(*rule) + "'");
+        continue;
+      }
+      caps.egress.push_back(std::move(*rule));
+    }
+    caps.network = !caps.egress.empty();
   }
 
   void Paths(const toml::node& node, const std::string& key, std::vector<fs::path>* out,

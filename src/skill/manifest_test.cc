@@ -186,7 +186,8 @@ TEST(ManifestTest, WrongTypesNameExpectedType) {
   EXPECT_EQ(ErrorOf("[entry]\nargv = [\"python3\", 3]\n"),
             "skill.toml: entry.argv[1]: expected a string, got integer");
   EXPECT_EQ(ErrorOf("[capabilities]\nnetwork = \"no\"\n"),
-            "skill.toml: capabilities.network: expected a boolean, got string");
+            "skill.toml: capabilities.network: expected false or a table with 'allow', got "
+            "string");
   EXPECT_EQ(ErrorOf("[capabilities.env]\nset = { A = 1 }\n"),
             "skill.toml: capabilities.env.set.A: expected a string, got integer");
 }
@@ -220,9 +221,69 @@ TEST(ManifestTest, SyntaxErrorCarriesLineAndColumn) {
   EXPECT_TRUE(dup.error().message.starts_with("skill.toml:3:")) << dup.error().message;
 }
 
-TEST(ManifestTest, NetworkIsNotSupportedYet) {
-  EXPECT_EQ(ErrorOf("[capabilities]\nnetwork = true\n"),
-            "skill.toml: capabilities.network: network access is not supported yet");
+TEST(ManifestTest, NetworkTrueMustNameTheHosts) {
+  EXPECT_NE(ErrorOf("[capabilities]\nnetwork = true\n")
+                .find("skill.toml: capabilities.network: true does not say where to"),
+            std::string::npos);
+  auto off = Parse("[capabilities]\nnetwork = false\n");
+  ASSERT_TRUE(off.has_value());
+  EXPECT_FALSE(off->capabilities.network);
+  EXPECT_TRUE(off->capabilities.egress.empty());
+  auto empty = Parse("[capabilities.network]\nallow = []\n");
+  ASSERT_TRUE(empty.has_value());
+  EXPECT_FALSE(empty->capabilities.network);
+}
+
+TEST(ManifestTest, NetworkAllowlistIsParsedAndNormalised) {
+  auto m = Parse(
+      "[capabilities.network]\n"
+      "allow = [\"API.example.com\", \"*.cdn.example.com:*\", \"10.1.0.0/16:5432\",\n"
+      "         { host = \"svc.test:8080\", addresses = [\"127.0.0.1\"] }, \"[fd00::1]:443\"]\n");
+  ASSERT_TRUE(m.has_value()) << m.error().ToString();
+  EXPECT_TRUE(m->capabilities.network);
+  ASSERT_EQ(m->capabilities.egress.size(), 5u);
+  EXPECT_EQ(m->capabilities.egress[0], (EgressRule{.host = "api.example.com", .port = 443}));
+  EXPECT_EQ(m->capabilities.egress[1], (EgressRule{.host = "*.cdn.example.com", .port = 0}));
+  EXPECT_EQ(m->capabilities.egress[2], (EgressRule{.host = "10.1.0.0/16", .port = 5432}));
+  EXPECT_EQ(m->capabilities.egress[3],
+            (EgressRule{.host = "svc.test", .port = 8080, .addresses = {"127.0.0.1"}}));
+  EXPECT_EQ(m->capabilities.egress[4], (EgressRule{.host = "fd00::1", .port = 443}));
+  // The array-of-tables spelling is the same thing.
+  auto tables = Parse(
+      "[[capabilities.network.allow]]\nhost = \"svc.test:8080\"\naddresses = [\"10.0.0.0/8\"]\n");
+  ASSERT_TRUE(tables.has_value()) << tables.error().ToString();
+  EXPECT_EQ(tables->capabilities.egress.at(0).addresses, std::vector<std::string>{"10.0.0.0/8"});
+}
+
+TEST(ManifestTest, NetworkAllowlistErrorsNameTheEntry) {
+  EXPECT_EQ(ErrorOf("[capabilities.network]\nallow = \"x.com\"\n"),
+            "skill.toml: capabilities.network.allow: expected an array, got string");
+  EXPECT_EQ(ErrorOf("[capabilities.network]\nhosts = []\n"),
+            "skill.toml: capabilities.network.hosts: unknown key");
+  EXPECT_NE(ErrorOf("[capabilities.network]\nallow = [\"ok.com\", \"*\"]\n")
+                .find("skill.toml: capabilities.network.allow[1]: '*' is not a host name"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf("[capabilities.network]\nallow = [\"ok.com:99999\"]\n")
+                .find("capabilities.network.allow[0]: 'ok.com:99999': port '99999'"),
+            std::string::npos);
+  EXPECT_EQ(ErrorOf("[capabilities.network]\nallow = [\"ok.com\", \"OK.com:443\"]\n"),
+            "skill.toml: capabilities.network.allow[1]: duplicate entry 'ok.com:443'");
+  EXPECT_EQ(ErrorOf("[capabilities.network]\nallow = [{ addresses = [] }]\n"),
+            "skill.toml: capabilities.network.allow[0].host: required: \"host[:port]\"");
+  EXPECT_EQ(ErrorOf("[capabilities.network]\nallow = [{ host = \"a.com\", via = 1 }]\n"),
+            "skill.toml: capabilities.network.allow[0].via: unknown key");
+  EXPECT_EQ(ErrorOf("[capabilities.network]\nallow = [{ host = \"a.com\", addresses = [1] }]\n"),
+            "skill.toml: capabilities.network.allow[0].addresses[0]: expected a string, got "
+            "integer");
+  EXPECT_NE(ErrorOf("[capabilities.network]\nallow = [{ host = \"a.com\", addresses = "
+                    "[\"10.0.0.1/8\"] }]\n")
+                .find("capabilities.network.allow[0]: '10.0.0.1/8' is not an IP address"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf("[capabilities.network]\nallow = [\"0.0.0.0/0\"]\n").find("too broad"),
+            std::string::npos);
+  EXPECT_EQ(ErrorOf("[capabilities.network]\nallow = [3]\n"),
+            "skill.toml: capabilities.network.allow[0]: expected a string \"host[:port]\" or a "
+            "table { host, addresses }, got integer");
 }
 
 TEST(ManifestTest, EntryRules) {

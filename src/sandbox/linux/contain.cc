@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "sandbox/linux/child.h"
+#include "sandbox/linux/netns.h"
 #include "sandbox/linux/seccomp.h"
 #include "sandbox/linux/sys.h"
 #include "sandbox/linux/userns.h"
@@ -40,9 +41,10 @@ void MoveFd(int from, int to, int err_fd) {
 
 // Closes every descriptor above 2 except those in `boot`. Async-signal-safe.
 void CloseAllBut(const ChildBoot& boot) {
-  int keep[5 + kMaxCgroupFds];
+  int keep[6 + kMaxCgroupFds];
   int n = 0;
-  for (int fd : {boot.stdin_fd, boot.stdout_fd, boot.stderr_fd, boot.sync_fd, boot.err_fd}) {
+  for (int fd :
+       {boot.stdin_fd, boot.stdout_fd, boot.stderr_fd, boot.sync_fd, boot.err_fd, boot.net_fd}) {
     keep[n++] = fd;
   }
   for (int i = 0; i < boot.cgroup_tasks_count; ++i) keep[n++] = boot.cgroup_tasks_fds[i];
@@ -113,6 +115,14 @@ void CloseAllBut(const ChildBoot& boot) {
   // A new session has no controlling terminal: the caller's terminal cannot be reached.
   if (::setsid() < 0) ChildFail(err_fd, "setsid", errno);
   if (::sethostname("skillrt", 7) != 0) ChildFail(err_fd, "sethostname", errno);
+  // Egress: the namespace gets loopback only, and the proxy's listener on it goes to the
+  // supervisor, whose proxy thread accepts there and connects out from the host's namespace.
+  // Both need the namespace's capabilities, which are dropped below.
+  if (spec.proxy_port != 0) {
+    netns::BringUpLoopback(err_fd);
+    netns::HandOverListener(spec.proxy_port, boot.net_fd, err_fd);
+  }
+  ::close(boot.net_fd);
 
   // The root: sources are opened with the supervisor's host credentials, then the child
   // becomes the skill's user (mapped, so the new root's files get an owner) and builds it.

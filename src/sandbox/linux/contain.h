@@ -6,6 +6,7 @@
 #include <linux/filter.h>
 
 #include <cstddef>
+#include <cstdint>
 
 #include "sandbox/linux/landlock.h"
 #include "sandbox/linux/mount.h"
@@ -25,6 +26,9 @@ struct ChildSpec {
   const char* exec_path = nullptr;  ///< Sandbox path of the program.
   char* const* argv = nullptr;      ///< NULL-terminated.
   char* const* envp = nullptr;      ///< NULL-terminated; the complete environment.
+  /// Non-zero when the run has egress: bring `lo` up and hand a listener on 127.0.0.1:port to
+  /// the supervisor (netns.h). Zero: the namespace stays empty, `lo` down.
+  uint16_t proxy_port = 0;
 };
 
 /// Upper bound on cgroup hierarchies a child joins (v1: one per controller mount).
@@ -38,6 +42,7 @@ struct ChildBoot {
   int stderr_fd = -1;  ///< Becomes fd 2.
   int sync_fd = -1;    ///< Read end: one byte arrives when the ChildSpec is published.
   int err_fd = -1;     ///< Write end of the error pipe (O_CLOEXEC).
+  int net_fd = -1;     ///< The child's end of an AF_UNIX channel for the egress listener.
   /// cgroup v1: `tasks` files of the run's cgroups; the child writes "0" to each to move
   /// itself in (cgroup.h, OpenSelfAttachFds). Empty on v2 (clone3 placed it) or without cgroups.
   int cgroup_tasks_fds[kMaxCgroupFds] = {};

@@ -26,7 +26,12 @@ constexpr long kSysCreateRuleset = 444;
 constexpr long kSysAddRule = 445;
 constexpr long kSysRestrictSelf = 446;
 constexpr uint32_t kCreateRulesetVersion = 1u << 0;
+struct NetPortAttr {  // ABI >= 4
+  uint64_t allowed_access;
+  uint64_t port;
+};
 constexpr int kRulePathBeneath = 1;
+constexpr int kRuleNetPort = 2;
 
 constexpr uint64_t kExecute = 1ull << 0;
 constexpr uint64_t kWriteFile = 1ull << 1;
@@ -79,8 +84,12 @@ void PlanRuleset(const Plan& plan, const std::vector<std::string>& exec_paths, i
   Ruleset& rs = *out;
   rs.abi = abi;
   rs.handled_fs = HandledFs(abi);
-  // No rule grants TCP, so with these handled every bind(2) and connect(2) on TCP fails.
+  // With both handled, TCP bind(2) always fails (no rule grants it: a skill serves nothing),
+  // and connect(2) fails except to the egress proxy's port when the plan has network access.
+  // The port is the only thing Landlock can name; that it is the proxy on 127.0.0.1 follows
+  // from the namespace having no interface but loopback.
   rs.handled_net = abi >= 4 ? (kNetBindTcp | kNetConnectTcp) : 0;
+  rs.tcp_connect_port = abi >= 4 && plan.network ? kEgressProxyPort : 0;
   // Signals and abstract Unix sockets only within the sandbox's own Landlock domain.
   rs.scoped = abi >= 6 ? (kScopeAbstractUnix | kScopeSignal) : 0;
   auto add = [&](std::string path, uint64_t access, bool optional = false) {
@@ -133,6 +142,12 @@ void Restrict(const RulesetView& rs, int err_fd) {
       sandbox::ChildFailCall(err_fd, "landlock_add_rule", rule.path, errno);
     }
     ::close(fd);
+  }
+  if (rs.tcp_connect_port != 0) {
+    NetPortAttr port = {.allowed_access = kNetConnectTcp, .port = rs.tcp_connect_port};
+    if (::syscall(kSysAddRule, ruleset, kRuleNetPort, &port, 0) != 0) {
+      sandbox::ChildFail(err_fd, "landlock_add_rule(net port)", errno);
+    }
   }
   if (::syscall(kSysRestrictSelf, ruleset, 0) != 0) {
     sandbox::ChildFail(err_fd, "landlock_restrict_self", errno);

@@ -3,8 +3,9 @@
 // Supervisor side, in order: check the plan, resolve what may execute, compute the root, the
 // Landlock ruleset, the rlimits and the seccomp program; take the sandbox spawned ahead of
 // need (or spawn one: clone3 into new namespaces, id maps, run cgroup); set the run's cgroup
-// limits; publish the run to the child and release it; supervise it and classify how it
-// ended. The child's side is contain.cc; spawning is spawn.cc.
+// limits; publish the run to the child and release it; with egress, take the proxy listener
+// the child made on its loopback and serve it; supervise it and classify how it ended. The
+// child's side is contain.cc; spawning is spawn.cc.
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -17,9 +18,13 @@
 #include <optional>
 #include <thread>
 
+#include "net/egress_policy.h"
+#include "net/egress_proxy.h"
+#include "net/resolver.h"
 #include "sandbox/linux/cgroup.h"
 #include "sandbox/linux/contain.h"
 #include "sandbox/linux/exec_path.h"
+#include "sandbox/linux/netns.h"
 #include "sandbox/linux/seccomp.h"
 #include "sandbox/linux/spawn.h"
 #include "sandbox/linux/supervise.h"
@@ -46,7 +51,10 @@ cgroup::CgroupLimits CgroupLimitsFor(const Limits& limits) {
 
 class NativeRuntime final : public Runtime {
  public:
-  NativeRuntime(userns::IdMap ids, bool keep_prepared) : ids_(ids) {
+  NativeRuntime(userns::IdMap ids, bool keep_prepared,
+                std::shared_ptr<const net::Resolver> resolver,
+                std::chrono::milliseconds connect_timeout)
+      : ids_(ids), resolver_(std::move(resolver)), connect_timeout_(connect_timeout) {
     if (keep_prepared) spare_thread_ = std::thread([this] { SpareLoop(); });
   }
   ~NativeRuntime() override {
@@ -132,6 +140,8 @@ class NativeRuntime final : public Runtime {
   }
 
   userns::IdMap ids_;
+  const std::shared_ptr<const net::Resolver> resolver_;  // Names for the egress proxy.
+  const std::chrono::milliseconds connect_timeout_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::optional<SandboxProcess> spare_;  // Guarded by mu_.
@@ -148,8 +158,17 @@ Result<Outcome> NativeRuntime::Run(const Plan& plan) {
   outcome.run_id = plan.run_id;
   outcome.skill = plan.skill_name;
   if (plan.argv.empty()) return Fail(ErrorCode::kInvalidArgument, "plan: argv is empty");
+  // Network access means the egress proxy with a non-empty allowlist; anything else is a
+  // malformed plan, refused before a sandbox exists.
+  if (plan.network != !plan.egress.empty()) {
+    return Fail(ErrorCode::kInvalidArgument,
+                "plan: network access and the egress allowlist disagree");
+  }
+  std::optional<net::EgressPolicy> policy;
   if (plan.network) {
-    return Fail(ErrorCode::kUnsupported, "plan: network access is not supported by this runtime");
+    Result<net::EgressPolicy> compiled = net::EgressPolicy::Create(plan.egress);
+    if (!compiled) return std::unexpected(compiled.error());
+    policy.emplace(std::move(*compiled));
   }
 
   // What may execute: argv[0] and the declared commands, each with its interpreter chain.
@@ -217,6 +236,7 @@ Result<Outcome> NativeRuntime::Run(const Plan& plan) {
       .exec_path = exe->c_str(),
       .argv = argv.data(),
       .envp = envp.data(),
+      .proxy_port = plan.network ? kEgressProxyPort : uint16_t{0},
   };
 
   // The child: the prepared one when it fits this run, else a new one.
@@ -243,6 +263,23 @@ Result<Outcome> NativeRuntime::Run(const Plan& plan) {
   }
   if (auto r = sandbox::Start(*process, spec); !r) return std::unexpected(r.error());
 
+  // Egress: the child hands over the listener it made on its loopback; the proxy accepts
+  // there and connects out from this (the host's) namespace. The proxy lives exactly as long
+  // as the run. An empty listener means the child failed first; Supervise reports why.
+  std::optional<net::EgressProxy> proxy;
+  if (policy) {
+    Result<UniqueFd> listener = netns::ReceiveListener(
+        process->net_r.get(), std::min<std::chrono::milliseconds>(plan.limits.wall_time,
+                                                                  std::chrono::seconds(30)));
+    if (!listener) return std::unexpected(listener.error());
+    if (*listener) {
+      proxy.emplace(std::move(*policy), resolver_,
+                    net::EgressProxyOptions{.connect_timeout = connect_timeout_});
+      if (auto r = proxy->Serve(std::move(*listener)); !r) return std::unexpected(r.error());
+    }
+  }
+  process->net_r.Reset();
+
   const pid_t pid = process->pid;
   sandbox::SupervisedFds fds = {.pidfd = std::move(process->pidfd),
                                 .stdin_w = std::move(process->stdin_w),
@@ -254,6 +291,8 @@ Result<Outcome> NativeRuntime::Run(const Plan& plan) {
                          plan.limits.output_max_bytes, &outcome.stdout_stream,
                          &outcome.stderr_stream);
   process->pid = 0;  // Reaped by Supervise (or killed and reaped on its error path).
+  // Every process of the sandbox is gone: cut what is still open and collect the records.
+  if (proxy) outcome.egress = proxy->Stop();
   if (!sup) return std::unexpected(sup.error());
   cgroup::Stats stats;
   if (process->cgroup) {
@@ -272,6 +311,7 @@ Result<Outcome> NativeRuntime::Run(const Plan& plan) {
   outcome.layers.insert(outcome.layers.end(),
                         {"pivot_root", "caps_dropped", "no_new_privs", "rlimits", "seccomp"});
   if (landlock_abi > 0) outcome.layers.push_back("landlock:v" + std::to_string(landlock_abi));
+  if (plan.network) outcome.layers.push_back("egress_proxy");
   if (use_cgroup) {
     outcome.layers.push_back("cgroup:" + std::string(cgroup::VersionName(cgroups.version)));
   }
@@ -345,7 +385,12 @@ Result<std::unique_ptr<Runtime>> MakeNativeRuntime(const NativeRuntimeOptions& o
   }
   (void)landlock::Abi();
   (void)cgroup::Detect();
-  return std::unique_ptr<Runtime>(new NativeRuntime(*ids, options.keep_prepared_sandbox));
+  auto fixed = net::ParseFixedHosts(options.egress_fixed_hosts);
+  if (!fixed) return std::unexpected(fixed.error());
+  return std::unique_ptr<Runtime>(
+      new NativeRuntime(*ids, options.keep_prepared_sandbox,
+                        std::make_shared<net::SystemResolver>(std::move(*fixed)),
+                        options.egress_connect_timeout));
 }
 
 }  // namespace skillrt

@@ -151,12 +151,35 @@ TEST_F(NativeRuntimeTest, ConcurrentRunsFromManyThreadsAllComplete) {
   EXPECT_EQ(ok.load(), kThreads * kRuns);
 }
 
-TEST_F(NativeRuntimeTest, NetworkPlansAreRefusedUntilSupported) {
+TEST_F(NativeRuntimeTest, NetworkWithoutAnAllowlistIsRefused) {
   Plan plan = MakePlan({"sh", "-c", "true"});
   plan.network = true;
   auto outcome = runtime_->Run(plan);
   ASSERT_FALSE(outcome);
-  EXPECT_EQ(outcome.error().code, ErrorCode::kUnsupported);
+  EXPECT_EQ(outcome.error().code, ErrorCode::kInvalidArgument);
+  plan.network = false;
+  plan.egress = {EgressRule{.host = "api.example.com"}};
+  outcome = runtime_->Run(plan);
+  ASSERT_FALSE(outcome);
+  EXPECT_EQ(outcome.error().code, ErrorCode::kInvalidArgument);
+}
+
+TEST_F(NativeRuntimeTest, EgressRunHasLoopbackAndTheProxyOnly) {
+  // Shell built-ins only: the plan allows no other program.
+  Plan plan = MakePlan({"sh", "-c",
+                        "for f in /proc/net/dev /proc/net/tcp; do "
+                        "while IFS= read -r l; do echo \"$l\"; done < $f; done"});
+  plan.network = true;
+  plan.egress = {EgressRule{.host = "api.example.com"}};
+  auto outcome = runtime_->Run(plan);
+  ASSERT_TRUE(outcome) << outcome.error().ToString();
+  EXPECT_EQ(outcome->status, Status::kOk) << outcome->stderr_stream.data;
+  const std::string& out = outcome->stdout_stream.data;
+  EXPECT_NE(out.find("lo:"), std::string::npos) << out;
+  EXPECT_EQ(out.find("eth"), std::string::npos) << out;
+  // /proc/net/tcp lists the proxy's listener, 127.0.0.1:3128 (0100007F:0C38), state 0A.
+  EXPECT_NE(out.find("0100007F:0C38 00000000:0000 0A"), std::string::npos) << out;
+  EXPECT_TRUE(outcome->egress.empty());
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <seccomp.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -143,7 +144,8 @@ Result<Program> Compile(bool network) {
       return FailErrno(ErrorCode::kSandbox, "seccomp_rule_add(ioctl)", -rc);
     }
   }
-  // Socket families: only AF_UNIX, plus AF_INET/AF_INET6 when the plan has network access.
+  // Socket families: only AF_UNIX, plus AF_INET/AF_INET6 when the plan has egress (TCP only,
+  // below).
   // Everything else (netlink: kernel configuration interfaces; packet: raw frames; and the
   // long tail of rarely used protocol families with their history of bugs) is refused.
   // libseccomp cannot express "not in a set" on one argument, so the refusal is written as
@@ -169,11 +171,26 @@ Result<Program> Compile(bool network) {
     if (auto r = deny_socket(1, &cmp); !r) return std::unexpected(r.error());
   }
   if (network) {
-    // Raw IP sockets forge packets and see other traffic. The type's low bits hold the kind;
-    // SOCK_NONBLOCK and SOCK_CLOEXEC are masked off.
+    // With egress, the only way out is a TCP connection to the proxy on the sandbox's
+    // loopback, so AF_INET/AF_INET6 sockets must be TCP streams. Every other kind is refused:
+    // datagrams (UDP, ICMP "ping" sockets) would carry DNS or anything else past the proxy
+    // if a route ever existed, raw sockets forge packets, SCTP and MPTCP streams are large
+    // protocol stacks a skill never needs. The type's low 4 bits hold the kind (SOCK_NONBLOCK
+    // and SOCK_CLOEXEC are masked off); the protocol must be 0 or IPPROTO_TCP.
     for (uint64_t family : {uint64_t{AF_INET}, uint64_t{AF_INET6}}) {
+      for (uint64_t kind = 0; kind <= 0xf; ++kind) {
+        if (kind == SOCK_STREAM) continue;
+        const scmp_arg_cmp cmps[2] = {SCMP_A0(SCMP_CMP_EQ, family),
+                                      SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, kind)};
+        if (auto r = deny_socket(2, cmps); !r) return std::unexpected(r.error());
+      }
+      for (uint64_t protocol = 1; protocol < IPPROTO_TCP; ++protocol) {
+        const scmp_arg_cmp cmps[2] = {SCMP_A0(SCMP_CMP_EQ, family),
+                                      SCMP_A2(SCMP_CMP_EQ, protocol)};
+        if (auto r = deny_socket(2, cmps); !r) return std::unexpected(r.error());
+      }
       const scmp_arg_cmp cmps[2] = {SCMP_A0(SCMP_CMP_EQ, family),
-                                    SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, SOCK_RAW)};
+                                    SCMP_A2(SCMP_CMP_GT, IPPROTO_TCP)};
       if (auto r = deny_socket(2, cmps); !r) return std::unexpected(r.error());
     }
   }

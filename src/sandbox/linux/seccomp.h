@@ -17,8 +17,9 @@ struct Program {
   std::vector<sock_filter> instructions;
 };
 
-/// The filter for a sandbox with (`network`) or without network access, compiled once per
-/// process with libseccomp and exported as BPF. Thread-safe. kSandbox if libseccomp fails.
+/// The filter for a sandbox with (`network`: TCP sockets of AF_INET/AF_INET6 allowed, for the
+/// egress proxy) or without network access (AF_UNIX only), compiled once per process with
+/// libseccomp and exported as BPF. Thread-safe. kSandbox if libseccomp fails.
 Result<const Program*> Filter(bool network);
 
 /// The names of the system calls the filter refuses outright (any arguments), for docs and

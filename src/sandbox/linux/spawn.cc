@@ -5,6 +5,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -30,6 +31,24 @@ Result<std::pair<UniqueFd, UniqueFd>> MakePipe() {
     }
   }
   return std::make_pair(std::move(r), std::move(w));
+}
+
+// A connected AF_UNIX SOCK_SEQPACKET pair (message boundaries keep one descriptor per
+// message), O_CLOEXEC and numbered 3 or higher like MakePipe's.
+Result<std::pair<UniqueFd, UniqueFd>> MakeSocketPair() {
+  int p[2];
+  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, p) != 0) {
+    return FailErrno(ErrorCode::kIo, "socketpair(AF_UNIX)", errno);
+  }
+  UniqueFd a(p[0]), b(p[1]);
+  for (UniqueFd* fd : {&a, &b}) {
+    if (fd->get() < 3) {
+      const int moved = ::fcntl(fd->get(), F_DUPFD_CLOEXEC, 3);
+      if (moved < 0) return FailErrno(ErrorCode::kIo, "fcntl(F_DUPFD_CLOEXEC)", errno);
+      fd->Reset(moved);
+    }
+  }
+  return std::make_pair(std::move(a), std::move(b));
 }
 
 // Deep-copies a ChildSpec into an arena; with no arena it only counts the bytes needed.
@@ -167,6 +186,7 @@ SandboxProcess& SandboxProcess::operator=(SandboxProcess&& other) noexcept {
     stderr_r = std::move(other.stderr_r);
     err_r = std::move(other.err_r);
     sync_w = std::move(other.sync_w);
+    net_r = std::move(other.net_r);
     arena = std::move(other.arena);
     cgroup = std::move(other.cgroup);
     cgroup_limits = other.cgroup_limits;
@@ -211,12 +231,15 @@ Result<SandboxProcess> Spawn(const SpawnConfig& config) {
   for (auto* p : {&in, &out, &err, &sync, &fail}) {
     if (!*p) return std::unexpected(p->error());
   }
+  auto net = MakeSocketPair();
+  if (!net) return std::unexpected(net.error());
   ChildBoot boot;
   boot.stdin_fd = in->first.get();
   boot.stdout_fd = out->second.get();
   boot.stderr_fd = err->second.get();
   boot.sync_fd = sync->first.get();
   boot.err_fd = fail->second.get();
+  boot.net_fd = net->second.get();
   for (const UniqueFd& fd : attach) boot.cgroup_tasks_fds[boot.cgroup_tasks_count++] = fd.get();
   boot.new_cgroup_ns = process.cgroup.has_value();
   boot.clear_groups = config.ids.privileged;
@@ -244,6 +267,7 @@ Result<SandboxProcess> Spawn(const SpawnConfig& config) {
   process.stderr_r = std::move(err->first);
   process.err_r = std::move(fail->first);
   process.sync_w = std::move(sync->second);
+  process.net_r = std::move(net->first);
   // The child's ends (and the cgroup fds it inherited) close with the locals.
   if (auto r = userns::WriteIdMaps(process.pid, config.ids); !r) return std::unexpected(r.error());
   return process;

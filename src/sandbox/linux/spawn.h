@@ -77,6 +77,7 @@ struct SandboxProcess {
   pid_t pid = 0;  ///< 0 once reaped.
   UniqueFd pidfd;
   UniqueFd stdin_w, stdout_r, stderr_r, err_r, sync_w;  ///< The supervisor's ends.
+  UniqueFd net_r;  ///< The supervisor's end of the egress listener channel (netns.h).
   std::optional<SharedArena> arena;
   std::optional<cgroup::RunCgroup> cgroup;
   cgroup::CgroupLimits cgroup_limits;  ///< What the cgroup holds now.

@@ -1,0 +1,584 @@
+#include "net/egress_proxy.h"
+
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cstring>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+
+namespace skillrt::net {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Ends a connection's service with the status line and reason the client sees.
+struct Refusal {
+  int status;
+  std::string reason;
+};
+
+std::string StatusText(int status) {
+  switch (status) {
+    case 400: return "Bad Request";
+    case 403: return "Forbidden";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+  }
+  return "Error";
+}
+
+// Writes all of `data`, retrying on EINTR and short writes. False on any error (including a
+// peer that went away: MSG_NOSIGNAL keeps that from raising SIGPIPE).
+bool SendAll(int fd, std::string_view data) {
+  while (!data.empty()) {
+    const ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return false;
+    }
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+  return true;
+}
+
+void SendRefusal(int fd, const Refusal& refusal) {
+  const std::string body = "skillrt egress: " + refusal.reason + "\n";
+  const std::string response = "HTTP/1.1 " + std::to_string(refusal.status) + " " +
+                               StatusText(refusal.status) +
+                               "\r\nContent-Type: text/plain; charset=utf-8\r\n"
+                               "Connection: close\r\nContent-Length: " +
+                               std::to_string(body.size()) + "\r\n\r\n" + body;
+  (void)SendAll(fd, response);
+}
+
+// Case-insensitive ASCII comparison.
+bool IEquals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    char x = a[i], y = b[i];
+    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
+    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
+    if (x != y) return false;
+  }
+  return true;
+}
+
+// A request's destination, from a CONNECT authority or an absolute-form URL.
+struct Target {
+  std::string host;  // Without brackets.
+  uint16_t port = 0;
+};
+
+// "host:port", "[v6]:port"; `default_port` when the port is absent (0: the port is required).
+std::optional<Target> ParseAuthority(std::string_view authority, uint16_t default_port) {
+  Target target;
+  std::string_view port_text;
+  bool has_port = false;
+  if (!authority.empty() && authority.front() == '[') {
+    const size_t close = authority.find(']');
+    if (close == std::string_view::npos) return std::nullopt;
+    target.host = std::string(authority.substr(1, close - 1));
+    std::string_view rest = authority.substr(close + 1);
+    if (!rest.empty()) {
+      if (rest.front() != ':') return std::nullopt;
+      port_text = rest.substr(1);
+      has_port = true;
+    }
+    if (target.host.find(':') == std::string::npos) return std::nullopt;
+  } else {
+    const size_t colon = authority.rfind(':');
+    if (colon != std::string_view::npos) {
+      port_text = authority.substr(colon + 1);
+      has_port = true;
+      authority = authority.substr(0, colon);
+    }
+    if (authority.find(':') != std::string_view::npos) return std::nullopt;
+    target.host = std::string(authority);
+  }
+  if (target.host.empty()) return std::nullopt;
+  if (!has_port) {
+    if (default_port == 0) return std::nullopt;
+    target.port = default_port;
+    return target;
+  }
+  unsigned value = 0;
+  auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), value);
+  if (port_text.empty() || ec != std::errc() || end != port_text.data() + port_text.size() ||
+      value == 0 || value > 65535) {
+    return std::nullopt;
+  }
+  target.port = static_cast<uint16_t>(value);
+  return target;
+}
+
+// A parsed request head.
+struct Request {
+  std::string method;
+  Target target;
+  std::string path;     // Origin-form for forwarded requests; empty for CONNECT.
+  std::string version;  // "HTTP/1.1".
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
+std::variant<Request, Refusal> ParseRequest(std::string_view head) {
+  const size_t line_end = head.find("\r\n");
+  const std::string_view line = head.substr(0, line_end);
+  const size_t sp1 = line.find(' ');
+  const size_t sp2 = sp1 == std::string_view::npos ? sp1 : line.find(' ', sp1 + 1);
+  if (sp2 == std::string_view::npos || line.find(' ', sp2 + 1) != std::string_view::npos) {
+    return Refusal{400, "malformed request line"};
+  }
+  Request req;
+  req.method = std::string(line.substr(0, sp1));
+  const std::string_view target = line.substr(sp1 + 1, sp2 - sp1 - 1);
+  req.version = std::string(line.substr(sp2 + 1));
+  if (req.version != "HTTP/1.1" && req.version != "HTTP/1.0") {
+    return Refusal{400, "unsupported protocol version"};
+  }
+  for (char c : req.method) {
+    if (c < 'A' || c > 'Z') return Refusal{400, "malformed method"};
+  }
+  if (req.method.empty()) return Refusal{400, "malformed method"};
+  if (req.method == "CONNECT") {
+    std::optional<Target> t = ParseAuthority(target, 0);
+    if (!t) return Refusal{400, "CONNECT needs host:port"};
+    req.target = *t;
+  } else {
+    constexpr std::string_view kScheme = "http://";
+    if (target.size() < kScheme.size() || !IEquals(target.substr(0, kScheme.size()), kScheme)) {
+      return Refusal{400, "only CONNECT and absolute http:// URLs are proxied"};
+    }
+    std::string_view rest = target.substr(kScheme.size());
+    const size_t end = rest.find_first_of("/?#");
+    const std::string_view authority = rest.substr(0, end);
+    if (authority.find('@') != std::string_view::npos) {
+      return Refusal{400, "user information in the URL is not accepted"};
+    }
+    std::optional<Target> t = ParseAuthority(authority, 80);
+    if (!t) return Refusal{400, "malformed URL authority"};
+    req.target = *t;
+    std::string_view path = end == std::string_view::npos ? "" : rest.substr(end);
+    if (!path.empty() && path.front() == '#') path = "";
+    if (path.empty()) {
+      req.path = "/";
+    } else {
+      req.path = path.front() == '/' ? std::string(path) : "/" + std::string(path);
+    }
+    if (req.path.find('#') != std::string::npos) req.path.erase(req.path.find('#'));
+  }
+  for (char c : req.target.host) {
+    if (static_cast<unsigned char>(c) <= ' ' || c == '%') {
+      return Refusal{400, "malformed host"};
+    }
+  }
+  // Header lines: "Name: value"; obsolete line folding is refused (RFC 9112 section 5.2).
+  size_t pos = line_end + 2;
+  while (pos < head.size()) {
+    const size_t eol = head.find("\r\n", pos);
+    const std::string_view h = head.substr(pos, eol - pos);
+    pos = eol == std::string_view::npos ? head.size() : eol + 2;
+    if (h.empty()) break;
+    const size_t colon = h.find(':');
+    if (colon == std::string_view::npos || colon == 0 || h.front() == ' ' || h.front() == '\t') {
+      return Refusal{400, "malformed header line"};
+    }
+    std::string_view value = h.substr(colon + 1);
+    auto blank = [](char c) { return c == ' ' || c == '\t'; };
+    while (!value.empty() && blank(value.front())) value.remove_prefix(1);
+    while (!value.empty() && blank(value.back())) value.remove_suffix(1);
+    req.headers.emplace_back(std::string(h.substr(0, colon)), std::string(value));
+  }
+  return req;
+}
+
+// The head sent to the destination for a forwarded request: origin-form target, the URL's
+// authority as Host, no hop-by-hop or proxy headers, and one request per connection.
+std::string ForwardedHead(const Request& req) {
+  std::string host = req.target.host.find(':') != std::string::npos
+                         ? "[" + req.target.host + "]"
+                         : req.target.host;
+  if (req.target.port != 80) host += ":" + std::to_string(req.target.port);
+  std::string out = req.method + " " + req.path + " " + req.version + "\r\nHost: " + host + "\r\n";
+  for (const auto& [name, value] : req.headers) {
+    if (IEquals(name, "Host") || IEquals(name, "Connection") || IEquals(name, "Keep-Alive") ||
+        IEquals(name, "Proxy-Connection") || IEquals(name, "Proxy-Authorization") ||
+        IEquals(name, "TE") || IEquals(name, "Upgrade")) {
+      continue;
+    }
+    out += name + ": " + value + "\r\n";
+  }
+  out += "Connection: close\r\n\r\n";
+  return out;
+}
+
+std::string ErrnoName(int err) {
+  const char* name = ::strerrorname_np(err);
+  return name != nullptr ? name : std::to_string(err);
+}
+
+}  // namespace
+
+EgressProxy::EgressProxy(EgressPolicy policy, std::shared_ptr<const Resolver> resolver,
+                         EgressProxyOptions options)
+    : policy_(std::move(policy)),
+      resolver_(std::move(resolver)),
+      options_(options),
+      stop_fd_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {}
+
+EgressProxy::~EgressProxy() { (void)Stop(); }
+
+Result<void> EgressProxy::Serve(UniqueFd listener) {
+  if (!stop_fd_) return FailErrno(ErrorCode::kIo, "eventfd(egress proxy)", EMFILE);
+  std::lock_guard lock(mu_);
+  if (stopping_ || accept_thread_.joinable()) {
+    return Fail(ErrorCode::kInvalidArgument, "egress proxy: already serving or stopped");
+  }
+  listener_ = std::move(listener);
+  try {
+    accept_thread_ = std::thread([this] { AcceptLoop(); });
+  } catch (const std::system_error& e) {
+    return FailErrno(ErrorCode::kIo, "egress proxy: std::thread", e.code().value());
+  }
+  return {};
+}
+
+void EgressProxy::AcceptLoop() {
+  const int listener = listener_.get();
+  while (true) {
+    pollfd fds[2] = {{listener, POLLIN, 0}, {stop_fd_.get(), POLLIN, 0}};
+    if (::poll(fds, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      return;
+    }
+    if (fds[1].revents != 0) return;
+    if (fds[0].revents & (POLLERR | POLLNVAL)) return;
+    const int client = ::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
+    if (client < 0) {
+      if (errno == EINTR || errno == EAGAIN || errno == ECONNABORTED) continue;
+      if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+        // Out of descriptors: back off rather than spin; pending clients wait in the backlog.
+        pollfd stop = {stop_fd_.get(), POLLIN, 0};
+        (void)::poll(&stop, 1, 100);
+        continue;
+      }
+      return;
+    }
+    Handle(UniqueFd(client));
+  }
+}
+
+void EgressProxy::Handle(UniqueFd client) {
+  const Clock::time_point started = Clock::now();
+  EgressRecord refused;
+  {
+    std::lock_guard lock(mu_);
+    for (uint64_t id : finished_) {
+      auto it = workers_.find(id);
+      if (it != workers_.end()) {
+        it->second.join();
+        workers_.erase(it);
+      }
+    }
+    finished_.clear();
+    if (!stopping_ && workers_.size() < options_.max_connections) {
+      const uint64_t id = next_worker_++;
+      try {
+        // The thread owns the descriptor once it exists; until then `client` does.
+        workers_.emplace(id, std::thread([this, id, started, fd = client.get()] {
+          Serve1(UniqueFd(fd), started);
+          std::lock_guard done(mu_);
+          finished_.push_back(id);
+        }));
+        (void)client.Release();
+        return;
+      } catch (const std::system_error&) {
+        refused.reason = "no thread to serve the connection";
+      }
+    } else {
+      refused.reason = stopping_ ? std::string("the run has ended")
+                                 : "too many connections at once (" +
+                                       std::to_string(options_.max_connections) + ")";
+    }
+  }
+  if (client) SendRefusal(client.get(), Refusal{503, refused.reason});
+  refused.duration = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started);
+  Finish(std::move(refused));
+}
+
+bool EgressProxy::Track(int fd) {
+  std::lock_guard lock(mu_);
+  if (stopping_) return false;
+  live_fds_.insert(fd);
+  return true;
+}
+
+void EgressProxy::Untrack(int fd) {
+  std::lock_guard lock(mu_);
+  live_fds_.erase(fd);
+}
+
+void EgressProxy::Finish(EgressRecord record) {
+  std::lock_guard lock(mu_);
+  if (records_.size() >= options_.max_records) {
+    ++dropped_;
+    return;
+  }
+  records_.push_back(std::move(record));
+}
+
+void EgressProxy::Serve1(UniqueFd client, Clock::time_point started) {
+  EgressRecord record;
+  UniqueFd upstream;
+  auto finish = [&] {
+    if (upstream) Untrack(upstream.get());
+    Untrack(client.get());
+    record.duration =
+        std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started);
+    Finish(std::move(record));
+  };
+  auto refuse = [&](Refusal refusal) {
+    record.allowed = false;
+    record.reason = refusal.reason;
+    SendRefusal(client.get(), refusal);
+    finish();
+  };
+  if (!Track(client.get())) {
+    record.reason = "the run has ended";
+    finish();
+    return;
+  }
+
+  // The request head, up to the blank line, within the size and time bounds.
+  std::string buffer;
+  size_t head_end = std::string::npos;
+  const Clock::time_point deadline = started + options_.header_timeout;
+  while (head_end == std::string::npos) {
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    if (left.count() <= 0) return refuse({400, "no complete request head in time"});
+    pollfd fds[2] = {{client.get(), POLLIN, 0}, {stop_fd_.get(), POLLIN, 0}};
+    const int r = ::poll(fds, 2, static_cast<int>(left.count()));
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0 || fds[1].revents != 0) return refuse({503, "the run has ended"});
+    if (r == 0) continue;
+    char chunk[4096];
+    const ssize_t n = ::recv(client.get(), chunk, sizeof(chunk), 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      record.reason = "the client closed the connection before a complete request";
+      finish();
+      return;
+    }
+    buffer.append(chunk, static_cast<size_t>(n));
+    head_end = buffer.find("\r\n\r\n");
+    if (head_end == std::string::npos && buffer.size() > options_.max_header_bytes) {
+      return refuse({400, "request head larger than " +
+                              std::to_string(options_.max_header_bytes) + " bytes"});
+    }
+  }
+  if (head_end + 4 > options_.max_header_bytes) {
+    return refuse({400, "request head larger than " + std::to_string(options_.max_header_bytes) +
+                            " bytes"});
+  }
+  std::variant<Request, Refusal> parsed =
+      ParseRequest(std::string_view(buffer).substr(0, head_end + 2));
+  if (Refusal* bad = std::get_if<Refusal>(&parsed)) return refuse(*bad);
+  Request& req = std::get<Request>(parsed);
+  record.method = req.method;
+  record.host = req.target.host;
+  record.port = req.target.port;
+  const bool tunnel = req.method == "CONNECT";
+
+  EgressPolicy::HostMatch match = policy_.CheckHost(req.target.host, req.target.port);
+  if (!match.host.empty()) record.host = match.host;
+  if (!match.allowed) return refuse({403, match.reason});
+  record.rule = match.rule_text;
+
+  std::vector<IpAddress> candidates;
+  if (match.literal) {
+    candidates.push_back(*match.literal);
+  } else {
+    Result<std::vector<IpAddress>> resolved = resolver_->Resolve(match.host);
+    if (!resolved) {
+      return refuse({502, resolved.error().code == ErrorCode::kNotFound
+                              ? "name " + match.host + " does not resolve"
+                              : "name resolution failed: " + resolved.error().message});
+    }
+    candidates = std::move(*resolved);
+  }
+
+  // Connect to the first address the policy allows, in the resolver's order.
+  std::string last_problem;
+  bool any_allowed = false;
+  for (const IpAddress& address : candidates) {
+    if (std::optional<std::string> why = policy_.RefuseAddress(match, address)) {
+      if (!any_allowed) {
+        record.address = address.ToString();
+        last_problem = *why;
+      }
+      continue;
+    }
+    any_allowed = true;
+    record.address = address.ToString();
+    UniqueFd fd(::socket(address.v6 ? AF_INET6 : AF_INET,
+                         SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+    if (!fd) {
+      last_problem = "socket: " + ErrnoName(errno);
+      continue;
+    }
+    if (!Track(fd.get())) return refuse({503, "the run has ended"});
+    socklen_t len = 0;
+    const sockaddr_storage ss = address.ToSockaddr(req.target.port, &len);
+    int err = 0;
+    if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&ss), len) != 0) {
+      err = errno;
+      if (err == EINPROGRESS) {
+        pollfd fds[2] = {{fd.get(), POLLOUT, 0}, {stop_fd_.get(), POLLIN, 0}};
+        int r;
+        do {
+          r = ::poll(fds, 2, static_cast<int>(options_.connect_timeout.count()));
+        } while (r < 0 && errno == EINTR);
+        if (r == 0) {
+          err = ETIMEDOUT;
+        } else if (r < 0 || fds[1].revents != 0) {
+          Untrack(fd.get());
+          return refuse({503, "the run has ended"});
+        } else {
+          socklen_t err_len = sizeof(err);
+          ::getsockopt(fd.get(), SOL_SOCKET, SO_ERROR, &err, &err_len);
+        }
+      }
+    }
+    if (err != 0) {
+      Untrack(fd.get());
+      last_problem = "connect to " + address.ToString() + " port " +
+                     std::to_string(req.target.port) + ": " + ErrnoName(err);
+      continue;
+    }
+    // Blocking from here on: Stop cuts blocked calls with shutdown(2).
+    const int flags = ::fcntl(fd.get(), F_GETFL);
+    ::fcntl(fd.get(), F_SETFL, flags & ~O_NONBLOCK);
+    upstream = std::move(fd);
+    break;
+  }
+  if (!upstream) {
+    return refuse({any_allowed ? 502 : 403,
+                   last_problem.empty() ? "no address to connect to" : last_problem});
+  }
+
+  record.allowed = true;
+  std::string_view pending = std::string_view(buffer).substr(head_end + 4);
+  if (tunnel) {
+    if (!SendAll(client.get(), "HTTP/1.1 200 Connection established\r\n\r\n")) {
+      record.reason = "the client went away";
+      return finish();
+    }
+  } else {
+    const std::string head = ForwardedHead(req);
+    if (!SendAll(upstream.get(), head)) {
+      record.reason = "the destination went away";
+      return finish();
+    }
+    record.bytes_sent += head.size();
+  }
+  if (!pending.empty()) {
+    if (!SendAll(upstream.get(), pending)) {
+      record.reason = "the destination went away";
+      return finish();
+    }
+    record.bytes_sent += pending.size();
+  }
+
+  // Relay both ways until both sides have finished sending; a half-close is passed on.
+  bool client_open = true, upstream_open = true;
+  char chunk[64 << 10];
+  while (client_open || upstream_open) {
+    pollfd fds[3] = {{client_open ? client.get() : -1, POLLIN, 0},
+                     {upstream_open ? upstream.get() : -1, POLLIN, 0},
+                     {stop_fd_.get(), POLLIN, 0}};
+    if (::poll(fds, 3, -1) < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    if (fds[2].revents != 0) {
+      record.reason = "cut at the end of the run";
+      break;
+    }
+    bool failed = false;
+    for (int i = 0; i < 2 && !failed; ++i) {
+      if (fds[i].fd < 0 || fds[i].revents == 0) continue;
+      const int from = i == 0 ? client.get() : upstream.get();
+      const int to = i == 0 ? upstream.get() : client.get();
+      const ssize_t n = ::recv(from, chunk, sizeof(chunk), 0);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        (i == 0 ? client_open : upstream_open) = false;
+        ::shutdown(to, SHUT_WR);
+        if (n < 0) failed = true;
+        continue;
+      }
+      if (!SendAll(to, std::string_view(chunk, static_cast<size_t>(n)))) {
+        failed = true;
+        continue;
+      }
+      (i == 0 ? record.bytes_sent : record.bytes_received) += static_cast<uint64_t>(n);
+    }
+    if (failed) {
+      record.reason = "connection reset";
+      break;
+    }
+  }
+  // Stop's shutdown(2) looks like an orderly close from both sides; say what it was.
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) record.reason = "cut at the end of the run";
+  }
+  finish();
+}
+
+std::vector<EgressRecord> EgressProxy::Stop() {
+  std::map<uint64_t, std::thread> workers;
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+    for (int fd : live_fds_) ::shutdown(fd, SHUT_RDWR);
+  }
+  if (stop_fd_) {
+    const uint64_t one = 1;
+    (void)!::write(stop_fd_.get(), &one, sizeof(one));
+  }
+  if (accept_thread_.joinable()) accept_thread_.join();
+  {
+    std::lock_guard lock(mu_);
+    listener_.Reset();
+  }
+  // Workers may still register in the map (a Handle racing with Stop sees stopping_ and does
+  // not), so taking the map once is enough.
+  {
+    std::lock_guard lock(mu_);
+    workers = std::move(workers_);
+    workers_.clear();
+    finished_.clear();
+  }
+  for (auto& [id, thread] : workers) thread.join();
+  std::lock_guard lock(mu_);
+  return std::exchange(records_, {});
+}
+
+uint64_t EgressProxy::dropped_records() const {
+  std::lock_guard lock(mu_);
+  return dropped_;
+}
+
+}  // namespace skillrt::net

@@ -1,0 +1,262 @@
+#include "net/egress_proxy.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+
+#include <chrono>
+#include <string>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "http_test_server.h"
+
+namespace skillrt::net {
+namespace {
+
+using namespace std::chrono_literals;
+using ::skillrt::testing::HttpTestServer;
+
+// A listening socket on 127.0.0.1 and a free port.
+UniqueFd Listen(uint16_t* port) {
+  UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(addr);
+  EXPECT_EQ(::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), len), 0);
+  EXPECT_EQ(::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  EXPECT_EQ(::listen(fd.get(), 16), 0);
+  *port = ntohs(addr.sin_port);
+  return fd;
+}
+
+UniqueFd Connect(uint16_t port) {
+  UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(port);
+  EXPECT_EQ(::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  return fd;
+}
+
+// Reads until `want` appears, the peer closes, or 5 s pass.
+std::string ReadUntil(int fd, std::string_view want = {}) {
+  std::string out;
+  char buf[4096];
+  while (want.empty() || out.find(want) == std::string::npos) {
+    pollfd p = {fd, POLLIN, 0};
+    if (::poll(&p, 1, 5000) <= 0) break;
+    ssize_t n = ::recv(fd, buf, sizeof(buf), 0);
+    if (n <= 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  return out;
+}
+
+void Send(int fd, std::string_view data) {
+  ASSERT_EQ(::send(fd, data.data(), data.size(), MSG_NOSIGNAL), static_cast<ssize_t>(data.size()));
+}
+
+class EgressProxyTest : public ::testing::Test {
+ protected:
+  // Starts a proxy whose allowlist is `rules`; "api.test", "loop.test" and "meta.test" resolve
+  // to 127.0.0.1, 127.0.0.1 and 169.254.169.254 without DNS.
+  void Start(std::vector<EgressRule> rules, EgressProxyOptions options = {}) {
+    auto policy = EgressPolicy::Create(rules);
+    ASSERT_TRUE(policy);
+    auto fixed = ParseFixedHosts({{"api.test", {"127.0.0.1"}},
+                                  {"loop.test", {"127.0.0.1"}},
+                                  {"meta.test", {"169.254.169.254"}}});
+    ASSERT_TRUE(fixed);
+    proxy_ = std::make_unique<EgressProxy>(std::move(*policy),
+                                           std::make_shared<SystemResolver>(std::move(*fixed)),
+                                           options);
+    ASSERT_TRUE(proxy_->Serve(Listen(&port_)));
+  }
+
+  static EgressRule Rule(std::string_view text, std::vector<std::string> addresses = {}) {
+    return *ParseEgressRule(text, addresses);
+  }
+
+  // One request through the proxy; returns the whole response.
+  std::string Ask(std::string_view request) {
+    UniqueFd c = Connect(port_);
+    Send(c.get(), request);
+    return ReadUntil(c.get());
+  }
+
+  std::unique_ptr<EgressProxy> proxy_;
+  uint16_t port_ = 0;
+};
+
+TEST_F(EgressProxyTest, ForwardsAnAllowedPlainHttpRequest) {
+  HttpTestServer server("origin");
+  const std::string port = std::to_string(server.port());
+  Start({Rule("api.test:" + port, {"127.0.0.1"})});
+  const std::string response =
+      Ask("GET http://api.test:" + port + "/data?x=1 HTTP/1.1\r\nHost: api.test:" + port +
+          "\r\nProxy-Connection: keep-alive\r\nProxy-Authorization: secret\r\nAccept: */*\r\n\r\n");
+  EXPECT_TRUE(response.starts_with("HTTP/1.1 200 OK")) << response;
+  EXPECT_NE(response.find("hello from origin: GET /data?x=1 HTTP/1.1"), std::string::npos)
+      << response;
+  ASSERT_EQ(server.requests().size(), 1u);
+  const std::string seen = server.requests()[0];
+  EXPECT_NE(seen.find("\r\nHost: api.test:" + port), std::string::npos) << seen;
+  EXPECT_NE(seen.find("\r\nConnection: close"), std::string::npos) << seen;
+  EXPECT_NE(seen.find("\r\nAccept: */*"), std::string::npos) << seen;
+  EXPECT_EQ(seen.find("Proxy-"), std::string::npos) << seen;
+
+  std::vector<EgressRecord> records = proxy_->Stop();
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_TRUE(records[0].allowed);
+  EXPECT_EQ(records[0].method, "GET");
+  EXPECT_EQ(records[0].host, "api.test");
+  EXPECT_EQ(records[0].port, server.port());
+  EXPECT_EQ(records[0].address, "127.0.0.1");
+  EXPECT_EQ(records[0].rule, "api.test:" + port);
+  EXPECT_GT(records[0].bytes_sent, 0u);
+  EXPECT_EQ(records[0].bytes_received, response.size());
+}
+
+TEST_F(EgressProxyTest, TunnelsAnAllowedConnect) {
+  HttpTestServer echo("tunnel", /*echo=*/true);
+  const std::string port = std::to_string(echo.port());
+  Start({Rule("api.test:" + port, {"127.0.0.0/8"})});
+  UniqueFd c = Connect(port_);
+  Send(c.get(), "CONNECT api.test:" + port + " HTTP/1.1\r\nHost: api.test:" + port + "\r\n\r\n");
+  // The proxy's reply, then the destination's first bytes (maybe in one read).
+  EXPECT_EQ(ReadUntil(c.get(), "echo tunnel\n"),
+            "HTTP/1.1 200 Connection established\r\n\r\necho tunnel\n");
+  Send(c.get(), "raw bytes, not HTTP");
+  EXPECT_EQ(ReadUntil(c.get(), "HTTP"), "raw bytes, not HTTP");
+  ::shutdown(c.get(), SHUT_WR);
+  EXPECT_EQ(ReadUntil(c.get()), "");  // The destination's close comes through.
+  std::vector<EgressRecord> records = proxy_->Stop();
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_TRUE(records[0].allowed);
+  EXPECT_EQ(records[0].method, "CONNECT");
+  EXPECT_EQ(records[0].bytes_sent, 19u);
+  EXPECT_EQ(records[0].bytes_received, 12u + 19u);
+}
+
+TEST_F(EgressProxyTest, RefusesWhatTheAllowlistDoesNotName) {
+  HttpTestServer server("origin");
+  const std::string port = std::to_string(server.port());
+  // loop.test is allowed by name but resolves to loopback, which the rule does not name.
+  Start({Rule("api.test:" + port, {"127.0.0.1"}), Rule("loop.test:" + port),
+         Rule("meta.test:80")});
+  struct Case {
+    std::string request;
+    std::string reason;
+  };
+  const std::vector<Case> cases = {
+      {"GET http://evil.test:" + port + "/ HTTP/1.1\r\n\r\n",
+       "host evil.test is not in the allowlist"},
+      {"CONNECT evil.test:443 HTTP/1.1\r\n\r\n", "host evil.test is not in the allowlist"},
+      {"GET http://127.0.0.1:" + port + "/ HTTP/1.1\r\n\r\n",
+       "host 127.0.0.1 is not in the allowlist"},
+      {"CONNECT 127.0.0.1:" + port + " HTTP/1.1\r\n\r\n", "host 127.0.0.1 is not in the allowlist"},
+      {"GET http://169.254.169.254/latest/meta-data/ HTTP/1.1\r\n\r\n",
+       "host 169.254.169.254 is not in the allowlist"},
+      {"CONNECT 10.0.0.1:443 HTTP/1.1\r\n\r\n", "host 10.0.0.1 is not in the allowlist"},
+      {"CONNECT [::ffff:127.0.0.1]:" + port + " HTTP/1.1\r\n\r\n",
+       "host ::ffff:127.0.0.1 is not in the allowlist"},
+      {"CONNECT api.test:1 HTTP/1.1\r\n\r\n", "port 1 is not allowed for api.test"},
+      {"GET http://loop.test:" + port + "/ HTTP/1.1\r\n\r\n",
+       "address 127.0.0.1 is loopback (127.0.0.0/8) and not named for loop.test"},
+      {"GET http://meta.test/ HTTP/1.1\r\n\r\n",
+       "address 169.254.169.254 is link-local (169.254.0.0/16) and not named for meta.test"},
+      {"GET /relative HTTP/1.1\r\n\r\n", "only CONNECT and absolute http:// URLs are proxied"},
+      {"GET http://user@api.test:" + port + "/ HTTP/1.1\r\n\r\n",
+       "user information in the URL is not accepted"},
+      {"GET https://api.test:" + port + "/ HTTP/1.1\r\n\r\n",
+       "only CONNECT and absolute http:// URLs are proxied"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.request);
+    const std::string response = Ask(c.request);
+    EXPECT_TRUE(response.starts_with("HTTP/1.1 403") || response.starts_with("HTTP/1.1 400"))
+        << response;
+    EXPECT_NE(response.find(c.reason), std::string::npos) << response;
+  }
+  EXPECT_EQ(server.connections(), 0) << "a refused request reached the server";
+  std::vector<EgressRecord> records = proxy_->Stop();
+  ASSERT_EQ(records.size(), cases.size());
+  for (const EgressRecord& r : records) {
+    EXPECT_FALSE(r.allowed);
+    EXPECT_NE(r.reason, "");
+  }
+  // The metadata refusal names the address it would have used.
+  bool saw_meta = false;
+  for (const EgressRecord& r : records) {
+    if (r.host == "meta.test") {
+      saw_meta = true;
+      EXPECT_EQ(r.address, "169.254.169.254");
+    }
+  }
+  EXPECT_TRUE(saw_meta);
+}
+
+TEST_F(EgressProxyTest, PositiveControlTheSameRequestsPassWhenNamed) {
+  HttpTestServer server("origin");
+  const std::string port = std::to_string(server.port());
+  Start({Rule("127.0.0.1:" + port), Rule("loop.test:" + port, {"127.0.0.1"})});
+  for (const char* host : {"127.0.0.1", "loop.test"}) {
+    EXPECT_TRUE(Ask("GET http://" + std::string(host) + ":" + port + "/ HTTP/1.1\r\n\r\n")
+                    .starts_with("HTTP/1.1 200"))
+        << host;
+  }
+  EXPECT_EQ(server.connections(), 2);
+}
+
+TEST_F(EgressProxyTest, ReportsUnreachableDestinations) {
+  uint16_t closed_port = 0;
+  { UniqueFd gone = Listen(&closed_port); }  // Bound, then closed: nothing listens there.
+  Start({Rule("api.test:" + std::to_string(closed_port), {"127.0.0.1"}), Rule("nowhere.test:80")});
+  std::string response =
+      Ask("CONNECT api.test:" + std::to_string(closed_port) + " HTTP/1.1\r\n\r\n");
+  EXPECT_TRUE(response.starts_with("HTTP/1.1 502")) << response;
+  EXPECT_NE(response.find("ECONNREFUSED"), std::string::npos) << response;
+  std::vector<EgressRecord> records = proxy_->Stop();
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_FALSE(records[0].allowed);
+  EXPECT_EQ(records[0].address, "127.0.0.1");
+}
+
+TEST_F(EgressProxyTest, StopCutsOpenTunnelsAndBoundsConnections) {
+  HttpTestServer echo("tunnel", /*echo=*/true);
+  const std::string port = std::to_string(echo.port());
+  Start({Rule("api.test:" + port, {"127.0.0.1"})}, EgressProxyOptions{.max_connections = 1});
+  UniqueFd open = Connect(port_);
+  Send(open.get(), "CONNECT api.test:" + port + " HTTP/1.1\r\n\r\n");
+  EXPECT_TRUE(ReadUntil(open.get(), "echo tunnel\n").starts_with("HTTP/1.1 200"));
+  const std::string second = Ask("CONNECT api.test:" + port + " HTTP/1.1\r\n\r\n");
+  EXPECT_TRUE(second.starts_with("HTTP/1.1 503")) << second;
+  const auto started = std::chrono::steady_clock::now();
+  std::vector<EgressRecord> records = proxy_->Stop();
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 2s);
+  ASSERT_EQ(records.size(), 2u);
+  EXPECT_FALSE(records[0].allowed);
+  EXPECT_NE(records[0].reason.find("too many connections"), std::string::npos);
+  EXPECT_TRUE(records[1].allowed);
+  EXPECT_EQ(records[1].reason, "cut at the end of the run");
+  EXPECT_EQ(ReadUntil(open.get()), "");  // The tunnel was cut: end of stream at once.
+}
+
+TEST_F(EgressProxyTest, BoundsTheRequestHead) {
+  Start({Rule("api.test:80", {"127.0.0.1"})},
+        EgressProxyOptions{.header_timeout = 300ms, .max_header_bytes = 1024});
+  EXPECT_TRUE(Ask("GET http://api.test/ HTTP/1.1\r\nX: " + std::string(2000, 'a') + "\r\n\r\n")
+                  .starts_with("HTTP/1.1 400"));
+  UniqueFd slow = Connect(port_);
+  Send(slow.get(), "GET http://api.test/ HTTP/1.1\r\n");
+  EXPECT_TRUE(ReadUntil(slow.get()).starts_with("HTTP/1.1 400"));
+  EXPECT_EQ(proxy_->Stop().size(), 2u);
+}
+
+}  // namespace
+}  // namespace skillrt::net
