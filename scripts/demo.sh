@@ -9,7 +9,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$root/build}
 "$root/scripts/setup.sh" "$build"
 
-skillrt=("$build/skillrt" --skills "$root/examples/skills")
+skillrt=("$build/skillrt" --skills "$root/examples/skills" --policy "$root/examples/demo-policy.toml")
 export SKILLRT_HOME=${SKILLRT_HOME:-$HOME/.skillrt}
 
 step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; "$@"; }

@@ -168,6 +168,11 @@ class EgressTest : public ::testing::Test {
                                          {"meta.test", {"169.254.169.254"}},
                                          {"private.test", {"10.0.0.1"}}};
     options.native.egress_connect_timeout = 2s;
+    // The default policy asks before any call uses the network; the user's policy allows it
+    // here, so that what is tested is the proxy's allowlist, not the approval.
+    ::skillrt::testing::WriteFile(options.home / "policy.toml",
+                                  "[[rule]]\nname = \"egress-test\"\neffect = \"allow\"\n"
+                                  "network = true\n");
     auto engine = Engine::Open(std::move(options));
     ASSERT_TRUE(engine) << engine.error().ToString();
     engine_ = std::move(*engine);

@@ -24,6 +24,7 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 using ::skillrt::testing::ReadFile;
 using ::skillrt::testing::TempDir;
+using ::skillrt::testing::WriteFile;
 
 fs::path ExamplesDir() { return fs::path(SKILLRT_SOURCE_DIR) / "examples" / "skills"; }
 fs::path ExampleSkill(const std::string& name) { return ExamplesDir() / name; }
@@ -124,6 +125,11 @@ class ExamplesEngineTest : public ::testing::Test {
   void SetUp() override {
     EngineOptions options;
     options.home = home_.path();
+    // web-fetch uses the network, which the default policy asks about; as a user would, the
+    // test's policy allows it for that skill alone.
+    WriteFile(home_.path() / "policy.toml",
+              "[[rule]]\nname = \"web-fetch\"\neffect = \"allow\"\nskills = [\"web-fetch\"]\n"
+              "network = true\n");
     auto engine = Engine::Open(std::move(options));
     if (!engine) {
       if (engine.error().code == ErrorCode::kUnsupported) {
