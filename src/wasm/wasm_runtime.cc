@@ -874,6 +874,11 @@ Result<std::unique_ptr<Runtime>> MakeWasmRuntime(const WasmRuntimeOptions& optio
   wasmtime_pooling_allocation_config_total_gc_heaps_set(pool, slots);
   wasmtime_pooling_allocation_config_max_memory_size_set(pool, options.max_memory_bytes);
   wasmtime_pooling_allocation_config_table_elements_set(pool, options.max_table_elements);
+  // When a call ends, the first pages of its memory and table are zeroed in place rather than
+  // returned with madvise: each madvise costs a TLB shootdown on every core this process runs
+  // on, more than the call itself for a small guest. Past these sizes, pages are returned.
+  wasmtime_pooling_allocation_config_linear_memory_keep_resident_set(pool, 1u << 20);
+  wasmtime_pooling_allocation_config_table_keep_resident_set(pool, 64u << 10);
   wasmtime_pooling_allocation_strategy_set(config, pool);
   wasmtime_pooling_allocation_config_delete(pool);
 
