@@ -145,7 +145,8 @@ TEST_F(GatekeeperTest, ApprovalKeyChangesWithTheSkillAndTheCall) {
   EXPECT_NE(edited->key, base->key) << "tree hash";
   const std::string after_edit = edited->key;
   std::string wider = kToml;
-  wider.insert(wider.find("[capabilities.env]"), "read = [\"" SKILLRT_SOURCE_DIR "\"]\n");
+  // Any existing directory outside the reserved ones (not the checkout: it may live in /tmp).
+  wider.insert(wider.find("[capabilities.env]"), "read = [\"/var/cache\"]\n");
   WriteFile(dir / "skill.toml", wider);
   EXPECT_NE(KeyedRequest(dir, argv, "in-1")->key, after_edit) << "capabilities";
 }
