@@ -85,10 +85,11 @@ for b in report["benchmarks"]:
 load = ", ".join(f"{x:.2f}" for x in ctx.get("load_avg", []))
 print(f"Run {ctx['date']} on {ctx['host_name']}: {ctx['num_cpus']} CPUs, "
       f"load average {load or 'unknown'}.\n")
-print("| case | runs | p50 (ms) | p99 (ms) | mean (ms) | min (ms) | p50 over fork+exec (ms) |")
-print("|---|---:|---:|---:|---:|---:|---:|")
-print("\n".join(rows))
-print()
+if rows:
+    print("| case | runs | p50 (ms) | p99 (ms) | mean (ms) | min (ms) | p50 over fork+exec (ms) |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    print("\n".join(rows))
+    print()
 for arg, program in programs.items():
     lib = p50.get(("BM_Library", arg))
     if not lib:
