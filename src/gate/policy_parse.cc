@@ -13,6 +13,7 @@
 #include <toml++/toml.h>
 
 #include "skillrt/policy.h"
+#include "util/toml_type.h"
 
 namespace skillrt {
 namespace {
@@ -22,18 +23,6 @@ namespace fs = std::filesystem;
 constexpr uintmax_t kMaxPolicyBytes = 1 << 20;
 // Glob matching costs pattern length times text length; PATH_MAX bounds useful patterns.
 constexpr size_t kMaxPatternBytes = 4096;
-
-std::string TypeName(const toml::node& node) {
-  switch (node.type()) {
-    case toml::node_type::string: return "string";
-    case toml::node_type::integer: return "integer";
-    case toml::node_type::floating_point: return "float";
-    case toml::node_type::boolean: return "boolean";
-    case toml::node_type::array: return "array";
-    case toml::node_type::table: return "table";
-    default: return "date or time";
-  }
-}
 
 int LineOf(const toml::node& node) { return static_cast<int>(node.source().begin.line); }
 
@@ -63,7 +52,7 @@ class Parser {
       const int line = static_cast<int>(key.source().begin.line);
       if (k == "version") {
         const auto* v = value.as_integer();
-        if (v == nullptr) return Bad(value, k, "expected the integer 1, got " + TypeName(value));
+        if (v == nullptr) return Bad(value, k, "expected the integer 1, got " + TomlTypeName(value));
         if (v->get() != 1) return Bad(value, k, "unsupported version " +
                                                     std::to_string(v->get()) + " (expected 1)");
       } else if (k == "trust_project") {
@@ -71,12 +60,12 @@ class Parser {
           return BadLine(line, k, "only the user policy may trust project policies");
         }
         const auto* b = value.as_boolean();
-        if (b == nullptr) return Bad(value, k, "expected a boolean, got " + TypeName(value));
+        if (b == nullptr) return Bad(value, k, "expected a boolean, got " + TomlTypeName(value));
         policy.trust_project = b->get();
       } else if (k == "rule") {
         const toml::array* rules = value.as_array();
         if (rules == nullptr || !rules->is_array_of_tables()) {
-          return Bad(value, k, "expected [[rule]] tables, got " + TypeName(value));
+          return Bad(value, k, "expected [[rule]] tables, got " + TomlTypeName(value));
         }
         for (size_t i = 0; i < rules->size(); ++i) {
           auto rule = Rule(*rules->get(i)->as_table(), static_cast<int>(i) + 1);
@@ -104,14 +93,14 @@ class Parser {
   Result<std::vector<std::string>> Strings(const toml::node& node, const std::string& key) {
     const toml::array* array = node.as_array();
     if (array == nullptr) return Bad(node, key, "expected an array of strings, got " +
-                                                    TypeName(node));
+                                                    TomlTypeName(node));
     if (array->empty()) return Bad(node, key, "must not be empty (omit the key instead)");
     std::vector<std::string> out;
     for (size_t i = 0; i < array->size(); ++i) {
       const toml::node& element = *array->get(i);
       const std::string path = key + "[" + std::to_string(i) + "]";
       const auto* s = element.as_string();
-      if (s == nullptr) return Bad(element, path, "expected a string, got " + TypeName(element));
+      if (s == nullptr) return Bad(element, path, "expected a string, got " + TomlTypeName(element));
       if (s->get().empty()) return Bad(element, path, "must not be empty");
       if (s->get().size() > kMaxPatternBytes) {
         return Bad(element, path, "longer than " + std::to_string(kMaxPatternBytes) + " bytes");
@@ -205,12 +194,12 @@ class Parser {
       const std::string path = prefix + "." + k;
       if (k == "name" || k == "reason") {
         const auto* s = value.as_string();
-        if (s == nullptr) return Bad(value, path, "expected a string, got " + TypeName(value));
+        if (s == nullptr) return Bad(value, path, "expected a string, got " + TomlTypeName(value));
         if (s->get().empty()) return Bad(value, path, "must not be empty");
         (k == "name" ? rule.name : rule.reason) = s->get();
       } else if (k == "effect") {
         const auto* s = value.as_string();
-        std::string got = s ? "\"" + s->get() + "\"" : TypeName(value);
+        std::string got = s ? "\"" + s->get() + "\"" : TomlTypeName(value);
         if (s != nullptr && s->get() == "allow") {
           rule.effect = PolicyEffect::kAllow;
         } else if (s != nullptr && s->get() == "ask") {
@@ -255,7 +244,7 @@ class Parser {
         rule.kinds = std::move(*kinds);
       } else if (k == "network") {
         const auto* b = value.as_boolean();
-        if (b == nullptr) return Bad(value, path, "expected true, got " + TypeName(value));
+        if (b == nullptr) return Bad(value, path, "expected true, got " + TomlTypeName(value));
         if (!b->get()) {
           return Bad(value, path, "false matches nothing; use true to match calls that ask for "
                                   "the network, or omit the key");
@@ -270,7 +259,7 @@ class Parser {
         }
         if (!level) {
           return Bad(value, path, "expected \"low\", \"medium\", \"high\" or \"critical\", got " +
-                                      (s ? "\"" + s->get() + "\"" : TypeName(value)));
+                                      (s ? "\"" + s->get() + "\"" : TomlTypeName(value)));
         }
         rule.risk = level;
       } else if (k == "sandbox") {
@@ -278,7 +267,7 @@ class Parser {
         if (s == nullptr || s->get() != "best-effort") {
           return Bad(value, path, "expected \"best-effort\" (strict is the least privilege and "
                                   "needs no rule), got " +
-                                      (s ? "\"" + s->get() + "\"" : TypeName(value)));
+                                      (s ? "\"" + s->get() + "\"" : TomlTypeName(value)));
         }
         rule.best_effort = true;
       } else {

@@ -16,6 +16,7 @@
 #include "skill/manifest_internal.h"
 #include "skillrt/skill.h"
 #include "util/fd.h"
+#include "util/toml_type.h"
 
 namespace skillrt {
 namespace {
@@ -40,18 +41,6 @@ constexpr LimitKey kLimitKeys[] = {
     {"scratch_mb", [](const Limits& l) -> int64_t { return int64_t(l.scratch_max_bytes >> 20); }},
     {"open_files", [](const Limits& l) -> int64_t { return l.open_files_max; }},
 };
-
-std::string TypeName(const toml::node& node) {
-  switch (node.type()) {
-    case toml::node_type::string: return "string";
-    case toml::node_type::integer: return "integer";
-    case toml::node_type::floating_point: return "float";
-    case toml::node_type::boolean: return "boolean";
-    case toml::node_type::array: return "array";
-    case toml::node_type::table: return "table";
-    default: return "date or time";
-  }
-}
 
 Json TomlToJson(const toml::node& node) {
   if (const auto* t = node.as_table()) {
@@ -132,7 +121,7 @@ class Parser {
   }
   std::unexpected<Error> Expected(const toml::node& node, const std::string& path,
                                   std::string_view what) {
-    return Bad(path, "expected " + std::string(what) + ", got " + TypeName(node) + " (line " +
+    return Bad(path, "expected " + std::string(what) + ", got " + TomlTypeName(node) + " (line " +
                          std::to_string(LineOf(node)) + ")");
   }
 
@@ -211,7 +200,7 @@ class Parser {
           const auto* i = value.as_integer();
           if (i == nullptr || i->get() <= 0) {
             return Bad(limit_path, "expected a positive integer, got " +
-                                       (i ? std::to_string(i->get()) : TypeName(value)));
+                                       (i ? std::to_string(i->get()) : TomlTypeName(value)));
           }
           instance.limits.values[l] = i->get();
         }

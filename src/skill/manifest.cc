@@ -14,6 +14,7 @@
 #include "net/egress_policy.h"
 #include "skill/frontmatter.h"
 #include "skill/manifest_internal.h"
+#include "util/toml_type.h"
 
 namespace skillrt {
 namespace manifest_internal {
@@ -46,22 +47,6 @@ constexpr std::array<LimitSpec, 8> kLimitSpecs = {{
     {"scratch_mb", 65536, "MiB"},
     {"open_files", 65536, ""},
 }};
-
-std::string TypeName(const toml::node& node) {
-  switch (node.type()) {
-    case toml::node_type::string: return "string";
-    case toml::node_type::integer: return "integer";
-    case toml::node_type::floating_point: return "float";
-    case toml::node_type::boolean: return "boolean";
-    case toml::node_type::array: return "array";
-    case toml::node_type::table: return "table";
-    case toml::node_type::date: return "date";
-    case toml::node_type::time: return "time";
-    case toml::node_type::date_time: return "date-time";
-    case toml::node_type::none: return "nothing";
-  }
-  return "unknown";
-}
 
 int LineOf(const toml::node& node) { return static_cast<int>(node.source().begin.line); }
 
@@ -232,7 +217,7 @@ class Parser {
   }
 
   void Expected(const toml::node& node, const std::string& path, std::string_view what) {
-    Add(LineOf(node), path, "expected " + std::string(what) + ", got " + TypeName(node));
+    Add(LineOf(node), path, "expected " + std::string(what) + ", got " + TomlTypeName(node));
   }
 
   void Unknown(const toml::table& table, std::string_view prefix,
