@@ -352,7 +352,7 @@ TEST_F(EgressTest, StandardClientsUseTheProxyFromTheEnvironment) {
   // curl: plain forwarding, then a CONNECT tunnel (--proxytunnel) to the same server.
   Outcome plain = Exec("net", {"curl", "-sS", "--max-time", "10", url});
   if (plain.status == Status::kError && plain.message.find("unsupported") != std::string::npos) {
-    GTEST_SKIP() << plain.message;
+    GTEST_SKIP() << "the native sandbox is not available on this host: " << plain.message;
   }
   EXPECT_EQ(plain.status, Status::kOk) << plain.stderr_stream.data << plain.message;
   EXPECT_EQ(plain.stdout_stream.data, "hello from origin: GET /std HTTP/1.1\n");
@@ -391,7 +391,7 @@ TEST_F(EgressTest, DirectTcpUdpAndDnsBypassTheProxyNowhere) {
       Exec("net", {"/skill/tcp_connect", "127.0.0.1", std::to_string(kEgressProxyPort), "1000"});
   if (to_proxy.status == Status::kError &&
       to_proxy.message.find("unsupported") != std::string::npos) {
-    GTEST_SKIP() << to_proxy.message;
+    GTEST_SKIP() << "the native sandbox is not available on this host: " << to_proxy.message;
   }
   EXPECT_EQ(to_proxy.exit_code, 0) << to_proxy.stdout_stream.data;
   for (const std::string& target : {std::string("127.0.0.1"), std::string("10.0.0.1"),
@@ -430,7 +430,7 @@ TEST_F(EgressTest, WithoutAnAllowlistThereIsNoProxy) {
   Outcome probe = Exec("offline", {"/skill/tcp_connect", "127.0.0.1",
                                    std::to_string(kEgressProxyPort), "1000"});
   if (probe.status == Status::kError && probe.message.find("unsupported") != std::string::npos) {
-    GTEST_SKIP() << probe.message;
+    GTEST_SKIP() << "the native sandbox is not available on this host: " << probe.message;
   }
   EXPECT_EQ(probe.exit_code, 1) << probe.stdout_stream.data;
   EXPECT_NE(probe.stdout_stream.data.find("EPERM"), std::string::npos) << probe.stdout_stream.data;
