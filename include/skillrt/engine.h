@@ -158,6 +158,12 @@ class Engine {
   Result<GateVerdict> Gate(const Skill& skill, const Plan& plan, const nlohmann::json& invocation,
                            const std::vector<std::string>& argv, RiskAssessment risk,
                            std::vector<PolicyExecCommand> exec);
+  // Gates `plan`; refuses (audited) what the gate does not allow, else runs it with Execute.
+  Result<Outcome> GateAndExecute(const Skill& skill, Plan plan, const nlohmann::json& invocation,
+                                 const RunOverrides& overrides,
+                                 const std::vector<std::string>& argv, RiskAssessment risk,
+                                 std::vector<PolicyExecCommand> exec,
+                                 const std::function<void(Outcome&)>& filter);
 
   std::filesystem::path home_;
   Registry registry_;

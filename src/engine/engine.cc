@@ -375,18 +375,11 @@ Result<Outcome> Engine::Run(const RunRequest& request) {
   invocation["env"] = EnvNames(plan->env);
   RiskAssessment risk;
   if (auto parsed = ParseArgv(plan->argv)) risk = AssessRisk(*parsed);
-  auto verdict = Gate(skill, *plan, invocation, plan->argv, std::move(risk), {});
-  if (!verdict) {
-    return Refuse(*audit_, skill, *run_id, invocation, request.overrides, verdict.error());
-  }
-  if (!verdict->allowed) {
-    return Refuse(*audit_, skill, *run_id, invocation, request.overrides,
-                  Error::Make(ErrorCode::kDenied, verdict->message), verdict->decision);
-  }
   const std::vector<ResolvedSecret>& secrets = prepared->secrets;
-  return Execute(
-      skill, std::move(*plan), invocation,
-      [&secrets](Outcome& outcome) { RedactOutcome(outcome, secrets); }, verdict->decision);
+  const std::vector<std::string> argv = plan->argv;
+  return GateAndExecute(skill, std::move(*plan), invocation, request.overrides, argv,
+                        std::move(risk), {},
+                        [&secrets](Outcome& outcome) { RedactOutcome(outcome, secrets); });
 }
 
 Result<Outcome> Engine::Exec(const ExecRequest& request) {
@@ -428,19 +421,27 @@ Result<Outcome> Engine::Exec(const ExecRequest& request) {
   if (!plan) return Refuse(*audit_, skill, *run_id, invocation, request.overrides, plan.error());
   AddCallEnvironment(*plan, prepared->instance, prepared->secrets);
   invocation["env"] = EnvNames(plan->env);
-  auto verdict =
-      Gate(skill, *plan, invocation, request.argv, std::move(risk), std::move(commands));
+  const std::vector<ResolvedSecret>& secrets = prepared->secrets;
+  return GateAndExecute(skill, std::move(*plan), invocation, request.overrides, request.argv,
+                        std::move(risk), std::move(commands),
+                        [&secrets](Outcome& outcome) { RedactOutcome(outcome, secrets); });
+}
+
+Result<Outcome> Engine::GateAndExecute(const Skill& skill, Plan plan,
+                                       const nlohmann::json& invocation,
+                                       const RunOverrides& overrides,
+                                       const std::vector<std::string>& argv, RiskAssessment risk,
+                                       std::vector<PolicyExecCommand> exec,
+                                       const std::function<void(Outcome&)>& filter) {
+  auto verdict = Gate(skill, plan, invocation, argv, std::move(risk), std::move(exec));
   if (!verdict) {
-    return Refuse(*audit_, skill, *run_id, invocation, request.overrides, verdict.error());
+    return Refuse(*audit_, skill, plan.run_id, invocation, overrides, verdict.error());
   }
   if (!verdict->allowed) {
-    return Refuse(*audit_, skill, *run_id, invocation, request.overrides,
+    return Refuse(*audit_, skill, plan.run_id, invocation, overrides,
                   Error::Make(ErrorCode::kDenied, verdict->message), verdict->decision);
   }
-  const std::vector<ResolvedSecret>& secrets = prepared->secrets;
-  return Execute(
-      skill, std::move(*plan), invocation,
-      [&secrets](Outcome& outcome) { RedactOutcome(outcome, secrets); }, verdict->decision);
+  return Execute(skill, std::move(plan), invocation, filter, verdict->decision);
 }
 
 Result<Outcome> Engine::Execute(const Skill& skill, Plan plan, const nlohmann::json& invocation,
