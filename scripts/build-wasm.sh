@@ -190,10 +190,10 @@ build_probes() {
   for src in "$root"/tests/wasm/*.c; do
     name=$(basename "$src" .c)
     out=$probe_dir/$name.wasm
-    stale "$out" "$src" "$root"/tests/wasm/*.h || continue
+    stale "$out" "$src" "$root"/tests/wasm/*.h "$root"/examples/lib/c/*.h || continue
     log "cc wasm-probes/$name.wasm"
     temps+=("$out.tmp.$$")
-    "$clang" "${cflags[@]}" "$src" -o "$out.tmp.$$"
+    "$clang" "${cflags[@]}" -I"$root/examples/lib/c" "$src" -o "$out.tmp.$$"
     install_output "$out.tmp.$$" "$out"
   done
   # The malformed and hostile modules; truncated.wasm is half of the spin probe.

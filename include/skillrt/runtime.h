@@ -91,13 +91,24 @@ struct WasmRuntimeOptions {
   uint32_t max_instances_per_call = 64;
   /// Compiled modules kept in memory, least recently used evicted first.
   uint32_t max_cached_modules = 64;
+  /// Names the egress proxy behind the `skillrt_http` interface answers from this table
+  /// instead of DNS, as NativeRuntimeOptions::egress_fixed_hosts.
+  std::map<std::string, std::vector<std::string>> egress_fixed_hosts = {};
+  /// Longest the egress proxy waits for a destination to accept a connection, per address.
+  std::chrono::milliseconds egress_connect_timeout{10'000};
+  /// CA certificates (PEM) that verify https:// destinations of `skillrt_http` requests
+  /// instead of the system's store (for a private CA). Empty: the system's store.
+  std::filesystem::path egress_ca_file;
 };
 
 /// Creates the WebAssembly runtime: one shared Wasmtime engine (Cranelift, pooling
 /// allocator, epoch interruption driven by one ticker thread), running WASI preview 1
 /// command modules and components (wasi:cli/command or the world in wit/skillrt.wit) with a
-/// fresh store and instance per call. Thread-safe. kUnsupported if Wasmtime cannot be
-/// configured as asked (for example, the pooling allocator cannot reserve its memory).
+/// fresh store and instance per call. Guests have no sockets; modules reach the hosts of
+/// their plan's allowlist through the `skillrt_http` host interface, which goes through the
+/// egress proxy (docs/network.md). Thread-safe. kUnsupported if Wasmtime cannot be
+/// configured as asked (for example, the pooling allocator cannot reserve its memory);
+/// kInvalidArgument for a malformed `egress_fixed_hosts` entry.
 Result<std::unique_ptr<Runtime>> MakeWasmRuntime(const WasmRuntimeOptions& options = {});
 
 /// Options of the container runtime (docs/container.md).

@@ -299,6 +299,7 @@ void EgressProxy::Handle(UniqueFd client) {
           Serve1(UniqueFd(fd), started);
           std::lock_guard done(mu_);
           finished_.push_back(id);
+          worker_done_.notify_all();
         }));
         (void)client.Release();
         return;
@@ -547,10 +548,14 @@ void EgressProxy::Serve1(UniqueFd client, Clock::time_point started) {
   finish();
 }
 
-std::vector<EgressRecord> EgressProxy::Stop() {
+std::vector<EgressRecord> EgressProxy::Stop(std::chrono::milliseconds grace) {
   std::map<uint64_t, std::thread> workers;
   {
-    std::lock_guard lock(mu_);
+    std::unique_lock lock(mu_);
+    if (grace.count() > 0) {
+      // Every worker not yet joined is in workers_; those done are also in finished_.
+      worker_done_.wait_for(lock, grace, [this] { return finished_.size() >= workers_.size(); });
+    }
     stopping_ = true;
     for (int fd : live_fds_) ::shutdown(fd, SHUT_RDWR);
   }

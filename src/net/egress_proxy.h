@@ -65,9 +65,11 @@ class EgressProxy {
   void Handle(UniqueFd client);
 
   /// Stops accepting, cuts every open connection (shutdown(2) on both sides), waits for every
-  /// thread and returns the records, in the order the connections ended. Idempotent: later
-  /// calls return nothing more.
-  std::vector<EgressRecord> Stop();
+  /// thread and returns the records, in the order the connections ended. With a `grace`
+  /// period, connections first get up to that long to end on their own (a client that has
+  /// closed its side, a destination finishing its answer) before the rest are cut. Idempotent:
+  /// later calls return nothing more.
+  std::vector<EgressRecord> Stop(std::chrono::milliseconds grace = std::chrono::milliseconds(0));
 
   /// Records not kept because max_records was reached.
   uint64_t dropped_records() const;
@@ -91,6 +93,7 @@ class EgressProxy {
   std::thread accept_thread_;
   std::map<uint64_t, std::thread> workers_;        // Guarded by mu_.
   std::vector<uint64_t> finished_;                 // Guarded by mu_: workers to join.
+  std::condition_variable worker_done_;            // Signalled when a worker finishes.
   uint64_t next_worker_ = 0;                       // Guarded by mu_.
   std::set<int> live_fds_;                         // Guarded by mu_: sockets to cut on Stop.
   std::vector<EgressRecord> records_;              // Guarded by mu_.

@@ -11,6 +11,8 @@
 
 namespace skillrt::wasm {
 
+class GuestHttp;
+
 /// Limits of one call and which of them ended it.
 struct CallState {
   std::chrono::steady_clock::time_point deadline;  ///< Wall-clock limit of the call.
@@ -19,6 +21,7 @@ struct CallState {
   uint64_t ticks = 0;        ///< Epoch ticks seen.
   std::filesystem::path scratch;  ///< The guest's /tmp on the host.
   uint64_t scratch_limit = 0;     ///< Bytes the scratch directory may hold.
+  GuestHttp* http = nullptr;      ///< The call's outgoing HTTP state (http_imports.h).
   bool timed_out = false;
   bool cpu_exceeded = false;
   bool output_exceeded = false;

@@ -8,7 +8,8 @@
 // plan's arguments, stdin bytes and captured stdout and stderr. Wasmtime's WASI context
 // starts with no network access and no name lookup, and skillrt never grants either. Paths
 // are resolved by Wasmtime's capability-based filesystem layer, which refuses `..` and
-// symlinks that lead out of a preopen.
+// symlinks that lead out of a preopen. The one way out is the `skillrt_http` host interface
+// (http_imports.h), whose requests go through the egress proxy and the plan's allowlist.
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -31,11 +32,14 @@
 #include <utility>
 #include <vector>
 
+#include "net/egress_http_client.h"
+#include "net/resolver.h"
 #include "skillrt/runtime.h"
 #include "util/fd.h"
 #include "util/sha256.h"
 #include "wasm/call_state.h"
 #include "wasm/compile_cache.h"
+#include "wasm/http_imports.h"
 #include "wasm/wasi_poll.h"
 #include "wasm/wasmtime_util.h"
 
@@ -101,6 +105,7 @@ struct Shared {
   LinkerPtr linker;                     // WASI preview 1 for modules.
   ComponentLinkerPtr component_linker;  // WASI 0.2 for components.
   std::string config_fingerprint;       // Part of every cache key.
+  std::shared_ptr<const net::Resolver> resolver;  // Names for the egress proxy.
   std::atomic<int> abandoned_compiles{0};
 };
 
@@ -615,8 +620,10 @@ bool SetEnvironment(wasi_config_t* config, const std::vector<std::string>& env) 
 Result<Outcome> WasmRuntime::Run(const Plan& plan) {
   const Clock::time_point start = Clock::now();
   if (plan.argv.empty()) return Fail(ErrorCode::kInvalidArgument, "empty command");
-  if (plan.network) {
-    return Fail(ErrorCode::kUnsupported, "network access is not available to WebAssembly skills");
+  // Network access means the skillrt_http interface with a non-empty allowlist.
+  if (plan.network != !plan.egress.empty()) {
+    return Fail(ErrorCode::kInvalidArgument,
+                "plan: network access and the egress allowlist disagree");
   }
   auto compiled = Load(plan);
   if (!compiled) return std::unexpected(compiled.error());
@@ -633,6 +640,13 @@ Result<Outcome> WasmRuntime::Run(const Plan& plan) {
   outcome.layers = {"wasmtime:" WASMTIME_VERSION, "wasi-preopens", "store-limiter",
                     "epoch-deadline"};
   CallState state;
+  // Every call gets the HTTP interface; without an allowlist each request is refused (and
+  // recorded), so a module that imports it still instantiates and learns why.
+  wasm::GuestHttp http(plan.egress, shared_->resolver,
+                 net::EgressHttpClientOptions{.connect_timeout = options_.egress_connect_timeout,
+                                              .ca_file = options_.egress_ca_file},
+                 plan.limits.memory_max_bytes);
+  state.http = &http;
   state.deadline = ready + plan.limits.wall_time;
   state.cpu_limit_ns = std::chrono::nanoseconds(plan.limits.cpu_time).count();
   state.scratch = scratch.path();
@@ -795,6 +809,8 @@ Result<Outcome> WasmRuntime::Run(const Plan& plan) {
 
   outcome.cpu = std::chrono::duration_cast<std::chrono::microseconds>(
       std::chrono::nanoseconds(ThreadCpuNs() - state.cpu_start_ns));
+  outcome.egress = http.TakeRecords();
+  if (plan.network) outcome.layers.push_back("egress_proxy");
   store.reset();  // Frees the instance's memory back to the pool before the clock stops.
   outcome.duration = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start);
   outcome.exit_code = exit_code;
@@ -899,6 +915,13 @@ Result<std::unique_ptr<Runtime>> MakeWasmRuntime(const WasmRuntimeOptions& optio
     return std::unexpected(defined.error());
   }
   wasmtime_linker_allow_shadowing(shared->linker.get(), false);
+  if (auto defined = wasm::DefineHttpImports(shared->linker.get()); !defined) {
+    return std::unexpected(defined.error());
+  }
+  auto fixed = net::ParseFixedHosts(options.egress_fixed_hosts);
+  if (!fixed) return std::unexpected(fixed.error());
+  shared->resolver = std::make_shared<net::SystemResolver>(std::move(*fixed));
+  net::InitHttpClientLibrary();
   shared->component_linker.reset(wasmtime_component_linker_new(shared->engine.get()));
   if (ErrorPtr error(wasmtime_component_linker_add_wasip2(shared->component_linker.get()));
       error) {
