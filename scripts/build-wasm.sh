@@ -3,6 +3,8 @@
 #   examples/skills/number-stats/scripts/stats.wasm   C (src/*.c, examples/lib/c), WASI command
 #   examples/skills/csv-to-json/scripts/csv2json.wasm Go (src/), GOOS=wasip1 GOARCH=wasm
 #   examples/skills/slugify/scripts/slugify.wasm      C component of wit/skillrt.wit's world
+#   examples/skills/web-fetch-wasm/scripts/fetch.wasm C (src/*.c), WASI command importing
+#                                                     skillrt_http (examples/lib/c)
 #   BUILD_DIR/wasm-probes/*.wasm                      tests/wasm/*.c, and the malformed and
 #                                                     hostile modules of gen_bad_modules.py
 # Idempotent: an output is rebuilt only when it is missing or older than one of its sources
@@ -180,6 +182,8 @@ build_examples() {
   build_go_command "$skills/csv-to-json/scripts/csv2json.wasm" "$skills/csv-to-json/src"
   build_c_component "$skills/slugify/scripts/slugify.wasm" \
     "$skills"/slugify/src/*.c "$root"/examples/lib/c/*.c
+  build_c_command "$skills/web-fetch-wasm/scripts/fetch.wasm" \
+    "$skills"/web-fetch-wasm/src/*.c "$root"/examples/lib/c/*.c
 }
 
 # --- Test probes ---------------------------------------------------------------------------

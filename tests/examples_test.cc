@@ -52,7 +52,7 @@ TEST(ExamplesTest, EveryBundledSkillIsListed) {
   }
   std::set<std::string> listed(BundledSkills().begin(), BundledSkills().end());
   // The WebAssembly examples, tested in tests/wasm_examples_test.cc.
-  listed.insert({"number-stats", "csv-to-json", "slugify"});
+  listed.insert({"number-stats", "csv-to-json", "slugify", "web-fetch-wasm"});
   EXPECT_EQ(on_disk, listed);
 }
 

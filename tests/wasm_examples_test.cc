@@ -1,6 +1,6 @@
-// The WebAssembly example skills (examples/skills/{number-stats,csv-to-json,slugify}), built
-// from source by scripts/build-wasm.sh, validate strictly and return what their SKILL.md
-// promises when run end to end through `skillrt run --json`.
+// The WebAssembly example skills (examples/skills/{number-stats,csv-to-json,slugify,
+// web-fetch-wasm}), built from source by scripts/build-wasm.sh, validate strictly and return
+// what their SKILL.md promises when run end to end through `skillrt run --json`.
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli_runner.h"
+#include "http_test_server.h"
 #include "test_util.h"
 
 namespace skillrt {
@@ -32,16 +33,17 @@ class WasmExamplesTest : public ::testing::Test {
     }
     for (const char* module : {"number-stats/scripts/stats.wasm",
                                "csv-to-json/scripts/csv2json.wasm",
-                               "slugify/scripts/slugify.wasm"}) {
+                               "slugify/scripts/slugify.wasm",
+                               "web-fetch-wasm/scripts/fetch.wasm"}) {
       ASSERT_TRUE(fs::exists(kSkills / module))
           << kSkills / module << " is missing: run scripts/build-wasm.sh";
     }
   }
 
-  // `skillrt --skills examples/skills run SKILL --json --input INPUT`; returns the outcome.
-  json Run(const std::string& skill, const std::string& input) {
+  // `skillrt --skills SKILLS run SKILL --json --input INPUT`; returns the outcome.
+  json Run(const std::string& skill, const std::string& input, const fs::path& skills = kSkills) {
     last_ = RunCli(tmp_.path(), tmp_.path() / "home",
-                   {"--skills", kSkills.string(), "run", skill, "--json", "--input", input});
+                   {"--skills", skills.string(), "run", skill, "--json", "--input", input});
     json outcome = json::parse(last_.out, nullptr, /*allow_exceptions=*/false);
     return outcome.is_discarded() ? json() : outcome;
   }
@@ -64,7 +66,7 @@ class WasmExamplesTest : public ::testing::Test {
 };
 
 TEST_F(WasmExamplesTest, SkillsValidateStrictly) {
-  for (const char* skill : {"number-stats", "csv-to-json", "slugify"}) {
+  for (const char* skill : {"number-stats", "csv-to-json", "slugify", "web-fetch-wasm"}) {
     SCOPED_TRACE(skill);
     const CliResult r =
         RunCli(tmp_.path(), tmp_.path() / "home", {"validate", (kSkills / skill).string()});
@@ -149,6 +151,61 @@ TEST_F(WasmExamplesTest, SlugifyErrIsStatusErrorWithItsMessage) {
   EXPECT_EQ(outcome.value("message", ""), "separator: only ASCII punctuation is allowed")
       << Describe();
   EXPECT_NE(last_.exit_code, 0) << Describe();
+}
+
+TEST_F(WasmExamplesTest, WebFetchWasmReachesOnlyItsDeclaredHost) {
+  // The example as shipped, with its one allowlist entry moved from the demo's port to this
+  // test's server (so that tests running at once never compete for a fixed port).
+  ::skillrt::testing::HttpTestServer server("test");
+  ASSERT_NE(server.port(), 0);
+  const std::string port = std::to_string(server.port());
+  const fs::path skills = tmp_.path() / "skills";
+  fs::create_directories(skills);
+  fs::copy(kSkills / "web-fetch-wasm", skills / "web-fetch-wasm", fs::copy_options::recursive);
+  const fs::path manifest = skills / "web-fetch-wasm" / "skill.toml";
+  std::string toml = ReadFile(manifest);
+  const size_t at = toml.find("\"127.0.0.1:8765\"");
+  ASSERT_NE(at, std::string::npos) << toml;
+  toml.replace(at, 16, "\"127.0.0.1:" + port + "\"");
+  ::skillrt::testing::WriteFile(manifest, toml);
+  // The network needs the user's consent; this user's policy gives it for this skill.
+  ::skillrt::testing::WriteFile(tmp_.path() / "home" / "policy.toml",
+                                "[[rule]]\nname = \"fetch\"\neffect = \"allow\"\n"
+                                "skills = [\"web-fetch-wasm\"]\nnetwork = true\n");
+
+  json outcome = Run("web-fetch-wasm", R"({"url": "http://127.0.0.1:)" + port + R"(/a.txt"})",
+                     skills);
+  ASSERT_EQ(outcome.value("status", ""), "ok") << Describe();
+  EXPECT_EQ(outcome["output"], json::parse(R"({"url": "http://127.0.0.1:)" + port + R"(/a.txt",
+      "ok": true, "status": 200, "content_type": "text/plain", "bytes": 37, "truncated": false,
+      "text": "hello from test: GET /a.txt HTTP/1.1\n"})")) << Describe();
+  ASSERT_EQ(outcome["egress"].size(), 1u) << Describe();
+  EXPECT_EQ(outcome["egress"][0]["decision"], "allowed");
+  outcome = Run("web-fetch-wasm",
+                R"({"url": "http://127.0.0.1:)" + port + R"(/a.txt", "max_bytes": 5})", skills);
+  EXPECT_EQ(outcome["output"].value("text", ""), "hello") << Describe();
+  EXPECT_EQ(outcome["output"].value("truncated", false), true) << Describe();
+
+  // Undeclared hosts and ports, the metadata address, a private address: refused before any
+  // connection, reported as the skill's answer and recorded.
+  for (const std::string& url : std::vector<std::string>{"http://169.254.169.254/latest/meta-data/", "http://10.0.0.1/",
+                                "https://10.0.0.1/", "http://localhost:" + port + "/",
+                                "http://127.0.0.1:1/", "https://example.org/"}) {
+    SCOPED_TRACE(url);
+    outcome = Run("web-fetch-wasm", R"({"url": ")" + url + R"("})", skills);
+    EXPECT_EQ(outcome.value("status", ""), "ok") << Describe();
+    EXPECT_EQ(outcome["output"].value("ok", true), false) << Describe();
+    EXPECT_EQ(outcome["output"].value("error", "").rfind("egress refused: ", 0), 0u)
+        << Describe();
+    ASSERT_EQ(outcome["egress"].size(), 1u) << Describe();
+    EXPECT_EQ(outcome["egress"][0]["decision"], "refused");
+  }
+  EXPECT_EQ(server.connections(), 2) << "a refused request reached the server";
+
+  // Input the manifest's schema refuses never reaches the module.
+  (void)Run("web-fetch-wasm", R"({"url": "ftp://example.org/"})", skills);
+  EXPECT_NE(last_.exit_code, 0) << Describe();
+  EXPECT_NE(last_.err.find("input at /url"), std::string::npos) << Describe();
 }
 
 }  // namespace
