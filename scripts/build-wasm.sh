@@ -5,8 +5,10 @@
 #   examples/skills/slugify/scripts/slugify.wasm      C component of wit/skillrt.wit's world
 #   examples/skills/web-fetch-wasm/scripts/fetch.wasm C (src/*.c), WASI command importing
 #                                                     skillrt_http (examples/lib/c)
-#   BUILD_DIR/wasm-probes/*.wasm                      tests/wasm/*.c, and the malformed and
-#                                                     hostile modules of gen_bad_modules.py
+#   BUILD_DIR/wasm-probes/*.wasm                      tests/wasm/*.c, the components of
+#                                                     tests/wasm/components/*.c, and the
+#                                                     malformed and hostile modules of
+#                                                     gen_bad_modules.py
 # Idempotent: an output is rebuilt only when it is missing or older than one of its sources
 # (or this script). Outputs are written to a temporary name and renamed into place.
 # When clang 14 cannot build for wasm32-wasi (packages wasi-libc, lld-14 and
@@ -152,7 +154,8 @@ build_go_command() {  # OUT SRC_DIR: a Go main package as a WASI preview 1 comma
 }
 
 # OUT SOURCES...: a component of the skillrt world (wit/skillrt.wit). The core module is a
-# reactor without WASI imports, so no preview 1 adapter is needed to make the component.
+# reactor without WASI imports (it may import the world's own interfaces, such as
+# skillrt:skill/http), so no preview 1 adapter is needed to make the component.
 build_c_component() {
   local out=$1 tools
   shift
@@ -163,10 +166,11 @@ build_c_component() {
   local core=$out.core.$$ embedded=$out.embedded.$$
   temps+=("$core" "$embedded" "$out.tmp.$$")
   "$clang" "${cflags[@]}" -mexec-model=reactor -I"$root/examples/lib/c" "$@" -lm -o "$core"
-  if "$tools" print "$core" | grep -q '(import '; then
+  # Only the skillrt world's own interfaces: no WASI, so no preview 1 adapter is needed.
+  if "$tools" print "$core" | grep '(import ' | grep -vq '(import "skillrt:skill/'; then
     "$tools" print "$core" | grep '(import ' >&2
     rm -f "$core"
-    die "${out#$root/}: the core module must not import anything"
+    die "${out#$root/}: the core module may import only the skillrt world's interfaces"
   fi
   "$tools" component embed "$root/wit" --world skill "$core" -o "$embedded"
   "$tools" component new "$embedded" -o "$out.tmp.$$"
@@ -199,6 +203,11 @@ build_probes() {
     temps+=("$out.tmp.$$")
     "$clang" "${cflags[@]}" -I"$root/examples/lib/c" "$src" -o "$out.tmp.$$"
     install_output "$out.tmp.$$" "$out"
+  done
+  # Components of the skillrt world.
+  for src in "$root"/tests/wasm/components/*.c; do
+    name=$(basename "$src" .c)
+    build_c_component "$probe_dir/$name.wasm" "$src" "$root"/examples/lib/c/*.c
   done
   # The malformed and hostile modules; truncated.wasm is half of the spin probe.
   local gen=$root/tests/wasm/gen_bad_modules.py

@@ -194,6 +194,34 @@ class WasmEgressTest : public ::testing::Test {
     WriteFile(dir / "skill.toml", toml);
   }
 
+  // A wasm skill whose entry is the component probe (tests/wasm/components/http_fetch.c),
+  // which takes its requests from the input.
+  void WriteComponentSkill(const std::string& name, const std::string& allow) {
+    const fs::path dir = skills_ / name;
+    WriteFile(dir / "SKILL.md", "---\nname: " + name + "\ndescription: Wasm egress test.\n---\n");
+    fs::create_directories(dir / "scripts");
+    fs::copy_file(kProbeDir / "http_fetch.wasm", dir / "scripts" / "http_fetch.wasm",
+                  fs::copy_options::overwrite_existing);
+    std::string toml = "runtime = \"wasm\"\n[entry]\nargv = [\"scripts/http_fetch.wasm\"]\n";
+    if (!allow.empty()) toml += "[capabilities.network]\nallow = " + allow + "\n";
+    WriteFile(dir / "skill.toml", toml);
+  }
+
+  // Runs the component skill with `requests`; its results.
+  std::vector<json> RunComponent(const std::string& skill, const json& requests,
+                                 Outcome* outcome_out) {
+    RunRequest request;
+    request.skill = skill;
+    request.input = {{"requests", requests}};
+    auto outcome = engine_->Run(request);
+    EXPECT_TRUE(outcome) << outcome.error().ToString();
+    if (!outcome) return {};
+    EXPECT_EQ(outcome->status, Status::kOk) << outcome->stderr_stream.data << outcome->message;
+    *outcome_out = *outcome;
+    if (!outcome->output.is_object()) return {};
+    return outcome->output["results"].get<std::vector<json>>();
+  }
+
   // Runs `skill`; the probe's result lines.
   std::vector<json> Run(const std::string& skill, Outcome* outcome_out = nullptr,
                         Status expected = Status::kOk) {
@@ -428,6 +456,64 @@ TEST_F(WasmEgressTest, HttpsIsTunnelledAndVerifiedEndToEnd) {
   ASSERT_EQ(trusted.egress.size(), 1u);
   EXPECT_EQ(trusted.egress[0].method, "CONNECT");
   EXPECT_GT(trusted.egress[0].bytes_received, 0u);
+}
+
+TEST_F(WasmEgressTest, ComponentsGetTheSameInterfaceAndTheSameAllowlist) {
+  HttpTestServer origin("origin");
+  const std::string port = std::to_string(origin.port());
+  const std::string base = "http://api.test:" + port;
+  WriteComponentSkill("comp", "[" + Api(origin.port()) + "]");
+  const json requests = {
+      {{"method", "GET"}, {"url", base + "/c"}, {"header", {"X-Probe", "component"}}},
+      {{"method", "POST"}, {"url", base + "/p"}, {"body", "twelve bytes"}},
+      {{"url", "http://undeclared.test:" + port + "/"}},
+      {{"url", "http://169.254.169.254/latest/meta-data/"}},
+      {{"url", "https://10.0.0.1/"}},
+      {{"url", "http://127.0.0.1:" + port + "/"}},
+      {{"method", "get"}, {"url", base + "/"}},
+      {{"url", base + "/"}, {"header", {"Host", "elsewhere.test"}}},
+  };
+  Outcome outcome;
+  std::vector<json> results = RunComponent("comp", requests, &outcome);
+  ASSERT_EQ(results.size(), requests.size()) << outcome.stdout_stream.data;
+  EXPECT_EQ(results[0], json::parse(R"({"ok": true, "status": 200, "headers": 3,
+      "content_type": "text/plain", "body": "hello from origin: GET /c HTTP/1.1\n"})"))
+      << results[0];
+  EXPECT_EQ(results[1]["body"], "hello from origin: POST /p HTTP/1.1\n") << results[1];
+  for (size_t i = 2; i <= 5; ++i) {
+    SCOPED_TRACE(requests[i].dump());
+    EXPECT_EQ(results[i]["ok"], false) << results[i];
+    EXPECT_EQ(results[i]["kind"], "denied") << results[i];
+    EXPECT_EQ(results[i]["message"].get<std::string>().rfind("egress refused: ", 0), 0u);
+  }
+  EXPECT_EQ(results[6]["kind"], "invalid") << results[6];
+  EXPECT_EQ(results[7]["kind"], "invalid") << results[7];
+  EXPECT_NE(results[7]["message"].get<std::string>().find("Host is set by skillrt"),
+            std::string::npos)
+      << results[7];
+  EXPECT_EQ(origin.connections(), 2) << "a refused request reached the server";
+  const std::vector<std::string> heads = origin.requests();
+  ASSERT_EQ(heads.size(), 2u);
+  EXPECT_NE(heads[0].find("\r\nX-Probe: component"), std::string::npos) << heads[0];
+  EXPECT_NE(heads[1].find("\r\nContent-Length: 12"), std::string::npos) << heads[1];
+
+  // Six connections asked for (the invalid requests never got that far): two allowed.
+  ASSERT_EQ(outcome.egress.size(), 6u);
+  std::vector<json> audit = EgressAudit();
+  ASSERT_EQ(audit.size(), 6u);
+  int allowed = 0;
+  for (const json& r : audit) allowed += r["decision"] == "allowed" ? 1 : 0;
+  EXPECT_EQ(allowed, 2);
+
+  // Without [capabilities.network], the same component is refused, and told why.
+  WriteComponentSkill("comp-offline", "");
+  Outcome offline;
+  results = RunComponent("comp-offline", {{{"url", base + "/"}}}, &offline);
+  ASSERT_EQ(results.size(), 1u) << offline.stdout_stream.data;
+  EXPECT_EQ(results[0]["kind"], "denied") << results[0];
+  EXPECT_NE(results[0]["message"].get<std::string>().find("declares no [capabilities.network]"),
+            std::string::npos);
+  EXPECT_EQ(origin.connections(), 2);
 }
 
 }  // namespace

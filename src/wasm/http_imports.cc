@@ -212,6 +212,176 @@ Result<void> Define(wasmtime_linker_t* linker, std::string_view name, size_t par
   return {};
 }
 
+// --- The component interface ---------------------------------------------------------------
+
+constexpr std::string_view kComponentInterface = "skillrt:skill/http@0.1.0";
+
+std::string_view NameOf(const wasm_name_t& name) { return {name.data, name.size}; }
+
+// The field `name` of a record value, or nullptr.
+const wasmtime_component_val_t* Field(const wasmtime_component_val_t& record,
+                                      std::string_view name) {
+  if (record.kind != WASMTIME_COMPONENT_RECORD) return nullptr;
+  for (size_t i = 0; i < record.of.record.size; ++i) {
+    if (NameOf(record.of.record.data[i].name) == name) return &record.of.record.data[i].val;
+  }
+  return nullptr;
+}
+
+std::optional<std::string> AsString(const wasmtime_component_val_t* value) {
+  if (value == nullptr || value->kind != WASMTIME_COMPONENT_STRING) return std::nullopt;
+  return std::string(NameOf(value->of.string));
+}
+
+std::optional<std::string> AsBytes(const wasmtime_component_val_t* value) {
+  if (value == nullptr || value->kind != WASMTIME_COMPONENT_LIST) return std::nullopt;
+  std::string bytes(value->of.list.size, '\0');
+  for (size_t i = 0; i < value->of.list.size; ++i) {
+    if (value->of.list.data[i].kind != WASMTIME_COMPONENT_U8) return std::nullopt;
+    bytes[i] = static_cast<char>(value->of.list.data[i].of.u8);
+  }
+  return bytes;
+}
+
+std::optional<std::vector<std::pair<std::string, std::string>>> AsHeaders(
+    const wasmtime_component_val_t* value) {
+  if (value == nullptr || value->kind != WASMTIME_COMPONENT_LIST) return std::nullopt;
+  std::vector<std::pair<std::string, std::string>> headers;
+  for (size_t i = 0; i < value->of.list.size; ++i) {
+    const wasmtime_component_val_t& pair = value->of.list.data[i];
+    if (pair.kind != WASMTIME_COMPONENT_TUPLE || pair.of.tuple.size != 2) return std::nullopt;
+    auto name = AsString(&pair.of.tuple.data[0]);
+    auto text = AsString(&pair.of.tuple.data[1]);
+    if (!name || !text) return std::nullopt;
+    headers.emplace_back(std::move(*name), std::move(*text));
+  }
+  return headers;
+}
+
+// Values handed to Wasmtime are built with its own allocation functions: it drops them.
+wasmtime_component_val_t StringValue(std::string_view text) {
+  wasmtime_component_val_t value;
+  value.kind = WASMTIME_COMPONENT_STRING;
+  wasm_byte_vec_new(&value.of.string, text.size(), text.data());
+  return value;
+}
+
+wasmtime_component_val_t BytesValue(std::string_view bytes) {
+  wasmtime_component_val_t value;
+  value.kind = WASMTIME_COMPONENT_LIST;
+  wasmtime_component_vallist_new_uninit(&value.of.list, bytes.size());
+  for (size_t i = 0; i < bytes.size(); ++i) {
+    value.of.list.data[i].kind = WASMTIME_COMPONENT_U8;
+    value.of.list.data[i].of.u8 = static_cast<uint8_t>(bytes[i]);
+  }
+  return value;
+}
+
+// "Name: value\r\n" lines as list<tuple<string, string>>.
+wasmtime_component_val_t HeadersValue(std::string_view lines) {
+  std::vector<std::pair<std::string_view, std::string_view>> pairs;
+  while (!lines.empty()) {
+    const size_t eol = lines.find('\n');
+    std::string_view line = lines.substr(0, eol);
+    lines = eol == std::string_view::npos ? std::string_view() : lines.substr(eol + 1);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    const size_t colon = line.find(':');
+    if (colon == std::string_view::npos) continue;
+    std::string_view text = line.substr(colon + 1);
+    while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
+    pairs.emplace_back(line.substr(0, colon), text);
+  }
+  wasmtime_component_val_t value;
+  value.kind = WASMTIME_COMPONENT_LIST;
+  wasmtime_component_vallist_new_uninit(&value.of.list, pairs.size());
+  for (size_t i = 0; i < pairs.size(); ++i) {
+    wasmtime_component_val_t& tuple = value.of.list.data[i];
+    tuple.kind = WASMTIME_COMPONENT_TUPLE;
+    wasmtime_component_valtuple_new_uninit(&tuple.of.tuple, 2);
+    tuple.of.tuple.data[0] = StringValue(pairs[i].first);
+    tuple.of.tuple.data[1] = StringValue(pairs[i].second);
+  }
+  return value;
+}
+
+wasmtime_component_val_t RecordValue(
+    std::initializer_list<std::pair<std::string_view, wasmtime_component_val_t>> fields) {
+  wasmtime_component_val_t value;
+  value.kind = WASMTIME_COMPONENT_RECORD;
+  wasmtime_component_valrecord_new_uninit(&value.of.record, fields.size());
+  size_t i = 0;
+  for (const auto& [name, field] : fields) {
+    wasm_byte_vec_new(&value.of.record.data[i].name, name.size(), name.data());
+    value.of.record.data[i].val = field;  // Moved: the caller built it for this record.
+    ++i;
+  }
+  return value;
+}
+
+std::string_view KindName(net::HttpFailure failure) {
+  switch (failure) {
+    case net::HttpFailure::kInvalid: return "invalid";
+    case net::HttpFailure::kDenied: return "denied";
+    case net::HttpFailure::kFailed: return "failed";
+    case net::HttpFailure::kTimeout: return "timeout";
+    case net::HttpFailure::kTooLarge: return "too-large";
+  }
+  return "failed";
+}
+
+wasmtime_error_t* ComponentSend(void*, wasmtime_context_t* context,
+                                const wasmtime_component_func_type_t*,
+                                wasmtime_component_val_t* args, size_t nargs,
+                                wasmtime_component_val_t* results, size_t nresults) {
+  auto* state = static_cast<CallState*>(wasmtime_context_get_data(context));
+  if (state == nullptr || state->http == nullptr || nargs != 1 || nresults != 1) {
+    return wasmtime_error_new("skillrt:skill/http used outside a skillrt call");
+  }
+  auto reply_error = [&](net::HttpFailure kind, std::string_view message) {
+    wasmtime_component_val_t kind_value;
+    kind_value.kind = WASMTIME_COMPONENT_ENUM;
+    const std::string_view name = KindName(kind);
+    wasm_byte_vec_new(&kind_value.of.enumeration, name.size(), name.data());
+    wasmtime_component_val_t error =
+        RecordValue({{"kind", kind_value}, {"message", StringValue(message)}});
+    results[0].kind = WASMTIME_COMPONENT_RESULT;
+    results[0].of.result.is_ok = false;
+    results[0].of.result.val = wasmtime_component_val_new(&error);
+    return nullptr;
+  };
+  const wasmtime_component_val_t& request = args[0];
+  auto method = AsString(Field(request, "method"));
+  auto url = AsString(Field(request, "url"));
+  auto headers = AsHeaders(Field(request, "headers"));
+  auto body = AsBytes(Field(request, "body"));
+  if (!method || !url || !headers || !body) {
+    return reply_error(net::HttpFailure::kInvalid, "the request does not have the WIT shape");
+  }
+  auto response = state->http->Fetch(net::HttpRequest{.method = std::move(*method),
+                                                      .url = std::move(*url),
+                                                      .headers = std::move(*headers),
+                                                      .body = std::move(*body)},
+                                     state->deadline);
+  if (!response) {
+    if (response.error().kind == net::HttpFailure::kTimeout &&
+        std::chrono::steady_clock::now() >= state->deadline) {
+      state->timed_out = true;
+      return wasmtime_error_new("wall-clock limit reached during an HTTP request");
+    }
+    return reply_error(response.error().kind, response.error().message);
+  }
+  wasmtime_component_val_t status;
+  status.kind = WASMTIME_COMPONENT_U16;
+  status.of.u16 = static_cast<uint16_t>(response->status);
+  wasmtime_component_val_t ok = RecordValue({{"status", status},
+                                             {"headers", HeadersValue(response->headers)},
+                                             {"body", BytesValue(response->body)}});
+  results[0].kind = WASMTIME_COMPONENT_RESULT;
+  results[0].of.result.is_ok = true;
+  results[0].of.result.val = wasmtime_component_val_new(&ok);
+  return nullptr;
+}
+
 }  // namespace
 
 GuestHttp::GuestHttp(std::vector<EgressRule> rules, std::shared_ptr<const net::Resolver> resolver,
@@ -230,27 +400,30 @@ std::variant<uint32_t, int32_t> GuestHttp::Send(const net::HttpRequest& request,
                   " responses open at once; close one first";
     return kHttpLimit;
   }
-  if (!client_) {
-    Result<net::EgressPolicy> policy = net::EgressPolicy::Create(rules_);
-    if (!policy) {
-      last_error_ = policy.error().message;
-      return kHttpFailed;
-    }
-    client_ = std::make_unique<net::EgressHttpClient>(std::move(*policy), resolver_, options_);
-  }
-  const uint64_t budget = max_held_bytes_ - std::min(held_bytes_, max_held_bytes_);
-  auto response = client_->Send(request, deadline, budget);
+  auto response = Fetch(request, deadline);
   if (!response) {
     last_error_ = response.error().message;
-    if (rules_.empty() && response.error().kind == net::HttpFailure::kDenied) {
-      last_error_ += " (the skill's manifest declares no [capabilities.network])";
-    }
     return CodeOf(response.error().kind);
   }
   const uint32_t handle = next_handle_++;
   held_bytes_ += response->body.size() + response->headers.size();
   responses_.emplace(handle, Response{.response = std::move(*response)});
   return handle;
+}
+
+std::expected<net::HttpResponse, net::HttpError> GuestHttp::Fetch(
+    const net::HttpRequest& request, std::chrono::steady_clock::time_point deadline) {
+  if (!client_) {
+    Result<net::EgressPolicy> policy = net::EgressPolicy::Create(rules_);
+    if (!policy) return std::unexpected(net::HttpError{net::HttpFailure::kFailed, policy.error().message});
+    client_ = std::make_unique<net::EgressHttpClient>(std::move(*policy), resolver_, options_);
+  }
+  const uint64_t budget = max_held_bytes_ - std::min(held_bytes_, max_held_bytes_);
+  auto response = client_->Send(request, deadline, budget);
+  if (!response && rules_.empty() && response.error().kind == net::HttpFailure::kDenied) {
+    response.error().message += " (the skill's manifest declares no [capabilities.network])";
+  }
+  return response;
 }
 
 GuestHttp::Response* GuestHttp::Find(uint32_t handle) {
@@ -269,6 +442,24 @@ bool GuestHttp::Close(uint32_t handle) {
 
 std::vector<EgressRecord> GuestHttp::TakeRecords() {
   return client_ ? client_->TakeRecords() : std::vector<EgressRecord>{};
+}
+
+Result<void> DefineComponentHttpImports(wasmtime_component_linker_t* linker) {
+  wasmtime_component_linker_instance_t* root = wasmtime_component_linker_root(linker);
+  wasmtime_component_linker_instance_t* instance = nullptr;
+  ErrorPtr error(wasmtime_component_linker_instance_add_instance(
+      root, kComponentInterface.data(), kComponentInterface.size(), &instance));
+  if (!error) {
+    error.reset(wasmtime_component_linker_instance_add_func(instance, "send", 4, ComponentSend,
+                                                            nullptr, nullptr));
+    wasmtime_component_linker_instance_delete(instance);
+  }
+  wasmtime_component_linker_instance_delete(root);
+  if (error) {
+    return skillrt::Fail(ErrorCode::kInternal, std::string(kComponentInterface) + ": " +
+                                                   ErrorMessage(error.get()));
+  }
+  return {};
 }
 
 Result<void> DefineHttpImports(wasmtime_linker_t* linker) {

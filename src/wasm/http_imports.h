@@ -27,12 +27,19 @@
 //
 // Failures are negative results (kHttp* below); the call's wall-clock limit bounds every
 // request, and a request still waiting when it passes ends the call as a timeout.
+//
+// Components get the same service as the interface `skillrt:skill/http@0.1.0` of
+// wit/skillrt.wit: `send: func(request: request) -> result<response, error>`, with the
+// request and response as records (headers as a list of name/value tuples, bodies as
+// list<u8>) and the error as a kind (invalid, denied, failed, timeout, too-large) and a message.
 #ifndef SKILLRT_WASM_HTTP_IMPORTS_H_
 #define SKILLRT_WASM_HTTP_IMPORTS_H_
 
 #include <wasmtime.h>
+#include <wasmtime/component.h>
 
 #include <cstdint>
+#include <expected>
 #include <map>
 #include <memory>
 #include <optional>
@@ -74,6 +81,10 @@ class GuestHttp {
     size_t body_read = 0;  ///< Bytes of the body already copied to the guest.
   };
 
+  /// Makes a request by `deadline` and returns the response without keeping it (the
+  /// component interface, which hands it over at once). The records are kept as for Send.
+  std::expected<net::HttpResponse, net::HttpError> Fetch(
+      const net::HttpRequest& request, std::chrono::steady_clock::time_point deadline);
   /// Makes a request by `deadline`: a handle (> 0) of the stored response, or an error code
   /// with last_error() set.
   std::variant<uint32_t, int32_t> Send(const net::HttpRequest& request,
@@ -108,6 +119,10 @@ class GuestHttp {
 /// CallState as their data, with a GuestHttp (a send without one traps). Errors: kInternal
 /// if a definition fails.
 Result<void> DefineHttpImports(wasmtime_linker_t* linker);
+
+/// Defines `skillrt:skill/http@0.1.0` (its function `send`) in the component linker `linker`,
+/// under the same conditions as DefineHttpImports. Errors: kInternal if a definition fails.
+Result<void> DefineComponentHttpImports(wasmtime_component_linker_t* linker);
 
 }  // namespace skillrt::wasm
 

@@ -927,6 +927,10 @@ Result<std::unique_ptr<Runtime>> MakeWasmRuntime(const WasmRuntimeOptions& optio
       error) {
     return Fail(ErrorCode::kInternal, "WASI 0.2 linker: " + ErrorMessage(error.get()));
   }
+  if (auto defined = wasm::DefineComponentHttpImports(shared->component_linker.get());
+      !defined) {
+    return std::unexpected(defined.error());
+  }
   return std::unique_ptr<Runtime>(new WasmRuntime(options, std::move(shared)));
 }
 
