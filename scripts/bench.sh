@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds skillrt in Release mode, runs the benchmarks (bench/spawn_bench.cc: sandbox spawn;
-# bench/wasm_bench.cc: WebAssembly calls) and prints the results as Markdown tables. The raw
-# Google Benchmark JSON is kept.
+# bench/wasm_bench.cc: WebAssembly calls; bench/gate_bench.cc: policy and approvals;
+# bench/egress_bench.cc: HTTP through the egress proxy) and prints the results as Markdown
+# tables. The raw Google Benchmark JSON is kept.
 #
 # Usage: scripts/bench.sh [BUILD_DIR] [-- BENCHMARK_FLAGS...]
 #   BUILD_DIR        default: build-release (configured with CMAKE_BUILD_TYPE=Release)
@@ -52,11 +53,29 @@ wasm_labels = {
     "BM_WasmWarm": "wasm, warm: fresh store and instance, call",
     "BM_NativeStats": "native sandbox: the same C program, static",
 }
+egress_labels = {
+    "BM_EgressDirect": "libcurl straight to the server (baseline, no policy)",
+    "BM_EgressClient": "EgressHttpClient: libcurl through the egress proxy",
+    "BM_EgressWasmCall": "wasm call of web-fetch-wasm that fetches (warm)",
+    "BM_EgressWasmNoFetch": "the same wasm call refusing its input, no request",
+}
 rows, p50, wasm_rows, wasm_p50, calls = [], {}, [], {}, {}
+egress_rows, egress_p50 = [], {}
 for b in report["benchmarks"]:
     if b.get("run_type", "iteration") != "iteration":
         continue
     base = b["name"].split("/")[0]
+    if base in egress_labels:
+        if b.get("error_occurred"):
+            egress_rows.append(f"| {egress_labels[base]} | skipped: {b.get('error_message', '')} | | | | |")
+            continue
+        egress_p50[base] = b["p50_us"]
+        egress_rows.append(f"| {egress_labels[base]} | {b['iterations']} | {b['p50_us']:.0f} | "
+                           f"{b['p99_us']:.0f} | {b['mean_us']:.0f} | {b['min_us']:.0f} |")
+        continue
+    if not base.startswith(("BM_ForkExec", "BM_Library", "BM_Cli", "BM_Bwrap")) and \
+            base not in wasm_labels and base != "BM_WasmWarmCalls":
+        continue  # Reported by its own benchmark (gate_bench prints Google Benchmark's table).
     if base == "BM_WasmWarmCalls":
         if not b.get("error_occurred"):
             calls[b.get("threads", 1)] = b["items_per_second"]
@@ -124,4 +143,20 @@ if wasm_rows:
     if "BM_WasmWarm" in wasm_p50 and "BM_NativeStats" in wasm_p50:
         print(f"- native sandbox p50 / wasm warm p50 = "
               f"{wasm_p50['BM_NativeStats'] / wasm_p50['BM_WasmWarm']:.1f}")
+
+if egress_rows:
+    print()
+    print("Egress: one GET of a small document from a server on the loopback, one request per")
+    print("connection.\n")
+    print("| case | runs | p50 (us) | p99 (us) | mean (us) | min (us) |")
+    print("|---|---:|---:|---:|---:|---:|")
+    print("\n".join(egress_rows))
+    print()
+    e = egress_p50
+    if "BM_EgressDirect" in e and "BM_EgressClient" in e:
+        print(f"- the proxy's cost per request (client p50 - direct p50): "
+              f"{e['BM_EgressClient'] - e['BM_EgressDirect']:.0f} us")
+    if "BM_EgressWasmCall" in e and "BM_EgressWasmNoFetch" in e:
+        print(f"- a request from a wasm call (call p50 - call without request p50): "
+              f"{e['BM_EgressWasmCall'] - e['BM_EgressWasmNoFetch']:.0f} us")
 EOF

@@ -31,21 +31,21 @@ namespace skillrt::net {
 
 /// One request as a guest describes it.
 struct HttpRequest {
-  std::string method;  ///< An upper-case token: "GET", "POST", ... (CONNECT is refused).
-  std::string url;     ///< An absolute http:// or https:// URL without user information.
+  std::string method = {};  ///< An upper-case token: "GET", "POST", ... (CONNECT is refused).
+  std::string url = {};     ///< An absolute http:// or https:// URL without user information.
   /// Request headers in order. Names are RFC 9110 tokens; values hold no CR, LF or NUL.
   /// Host, Content-Length, Transfer-Encoding, Connection and the other hop-by-hop and proxy
   /// headers are set by the client and refused here.
-  std::vector<std::pair<std::string, std::string>> headers;
-  std::string body;  ///< Sent with Content-Length when not empty.
+  std::vector<std::pair<std::string, std::string>> headers = {};
+  std::string body = {};  ///< Sent with Content-Length when not empty.
 };
 
 /// A complete response (the body is read in full before it is returned).
 struct HttpResponse {
   int status = 0;  ///< The final response's status code (1xx interim responses are skipped).
   /// The final response's header lines, "Name: value\r\n" each, in the order received.
-  std::string headers;
-  std::string body;
+  std::string headers = {};
+  std::string body = {};
 };
 
 /// Why a request produced no response.
@@ -70,7 +70,7 @@ struct EgressHttpClientOptions {
   std::chrono::milliseconds connect_timeout{10'000};
   /// CA certificates (PEM) used to verify https:// servers instead of the system's store.
   /// Empty: the system's store (libcurl's default, /etc/ssl/certs on Debian).
-  std::filesystem::path ca_file;
+  std::filesystem::path ca_file = {};
   /// Largest response head (status line and headers), in bytes.
   size_t max_header_bytes = 64 << 10;
   /// Requests one client may make; later ones fail with kInvalid.
