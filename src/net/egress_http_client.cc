@@ -267,7 +267,7 @@ std::expected<HttpResponse, HttpError> EgressHttpClient::Send(const HttpRequest&
         const uint16_t expected = transfer.client_port.load();
         if (expected != 0 && peer.sin_family == AF_INET &&
             peer.sin_addr.s_addr == htonl(INADDR_LOOPBACK) && ntohs(peer.sin_port) == expected) {
-          proxy.Handle(std::move(conn));
+          proxy.ServeHere(std::move(conn));  // On this thread: no second one to start.
           return;
         }
       }
@@ -352,14 +352,15 @@ std::expected<HttpResponse, HttpError> EgressHttpClient::Send(const HttpRequest&
     // Destroying the handle closes libcurl's socket, which ends the proxy's side of the
     // connection in turn.
   }
-  stop_acceptor.Run();
-  listener.Reset();
-
-  // The proxy has one connection; give it a moment to see the close and finish its record.
+  // The proxy has one connection, served on the accepting thread; give it a moment to see
+  // the close and finish its record, then cut whatever is left (a destination that keeps
+  // its side open), and only then end the accepting thread.
   const auto grace = std::clamp<std::chrono::milliseconds>(
       std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()),
       std::chrono::milliseconds(1), std::chrono::milliseconds(2'000));
   std::vector<EgressRecord> records = proxy.Stop(grace);
+  stop_acceptor.Run();
+  listener.Reset();
   const EgressRecord* refused = nullptr;
   bool any_allowed = false;
   for (const EgressRecord& record : records) {

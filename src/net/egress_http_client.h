@@ -78,9 +78,9 @@ struct EgressHttpClientOptions {
 };
 
 /// One client, usually serving one call of one skill. Not thread-safe: a call makes its
-/// requests one at a time. Each request runs its own EgressProxy and an accepting thread; the
-/// request blocks the calling thread until the response is complete, the deadline passes or
-/// it fails.
+/// requests one at a time. Each request runs its own EgressProxy on one thread, which
+/// accepts the connection and serves it; the request blocks the calling thread until the
+/// response is complete, the deadline passes or it fails.
 class EgressHttpClient {
  public:
   /// `policy` is the skill's allowlist (an empty one refuses every destination); `resolver`

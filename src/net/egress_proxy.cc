@@ -317,6 +317,18 @@ void EgressProxy::Handle(UniqueFd client) {
   Finish(std::move(refused));
 }
 
+void EgressProxy::ServeHere(UniqueFd client) {
+  const Clock::time_point started = Clock::now();
+  {
+    std::lock_guard lock(mu_);
+    ++serving_here_;
+  }
+  Serve1(std::move(client), started);
+  std::lock_guard lock(mu_);
+  --serving_here_;
+  worker_done_.notify_all();
+}
+
 bool EgressProxy::Track(int fd) {
   std::lock_guard lock(mu_);
   if (stopping_) return false;
@@ -554,7 +566,9 @@ std::vector<EgressRecord> EgressProxy::Stop(std::chrono::milliseconds grace) {
     std::unique_lock lock(mu_);
     if (grace.count() > 0) {
       // Every worker not yet joined is in workers_; those done are also in finished_.
-      worker_done_.wait_for(lock, grace, [this] { return finished_.size() >= workers_.size(); });
+      worker_done_.wait_for(lock, grace, [this] {
+        return finished_.size() >= workers_.size() && serving_here_ == 0;
+      });
     }
     stopping_ = true;
     for (int fd : live_fds_) ::shutdown(fd, SHUT_RDWR);
@@ -577,7 +591,9 @@ std::vector<EgressRecord> EgressProxy::Stop(std::chrono::milliseconds grace) {
     finished_.clear();
   }
   for (auto& [id, thread] : workers) thread.join();
-  std::lock_guard lock(mu_);
+  // ServeHere calls end promptly once their sockets are cut; their records count too.
+  std::unique_lock lock(mu_);
+  worker_done_.wait(lock, [this] { return serving_here_ == 0; });
   return std::exchange(records_, {});
 }
 

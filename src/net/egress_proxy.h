@@ -64,8 +64,13 @@ class EgressProxy {
   /// connection handed over after Stop is closed unserved (and recorded as refused).
   void Handle(UniqueFd client);
 
+  /// Serves one accepted connection `client` (owned from now on) on the calling thread and
+  /// returns when it has ended. Stop, from another thread, waits for it within its grace
+  /// period and then cuts it like any other. After Stop the connection is closed unserved.
+  void ServeHere(UniqueFd client);
+
   /// Stops accepting, cuts every open connection (shutdown(2) on both sides), waits for every
-  /// thread and returns the records, in the order the connections ended. With a `grace`
+  /// thread (and every ServeHere call) and returns the records, in the order the connections ended. With a `grace`
   /// period, connections first get up to that long to end on their own (a client that has
   /// closed its side, a destination finishing its answer) before the rest are cut. Idempotent:
   /// later calls return nothing more.
@@ -94,6 +99,7 @@ class EgressProxy {
   std::map<uint64_t, std::thread> workers_;        // Guarded by mu_.
   std::vector<uint64_t> finished_;                 // Guarded by mu_: workers to join.
   std::condition_variable worker_done_;            // Signalled when a worker finishes.
+  uint32_t serving_here_ = 0;                      // Guarded by mu_: ServeHere calls running.
   uint64_t next_worker_ = 0;                       // Guarded by mu_.
   std::set<int> live_fds_;                         // Guarded by mu_: sockets to cut on Stop.
   std::vector<EgressRecord> records_;              // Guarded by mu_.

@@ -258,5 +258,45 @@ TEST_F(EgressProxyTest, BoundsTheRequestHead) {
   EXPECT_EQ(proxy_->Stop().size(), 2u);
 }
 
+TEST_F(EgressProxyTest, StopWithGraceWaitsForServeHereThenCutsWhatIsLeft) {
+  HttpTestServer origin("origin");
+  HttpTestServer echo("tunnel", /*echo=*/true);
+  Start({Rule("api.test:" + std::to_string(origin.port()), {"127.0.0.1"}),
+         Rule("api.test:" + std::to_string(echo.port()), {"127.0.0.1"})});
+
+  // A plain request served on another thread through ServeHere: the client reads its answer
+  // and closes, and Stop's grace lets the connection end on its own.
+  {
+    int pair[2];
+    ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair), 0);
+    UniqueFd client(pair[0]);
+    std::thread server([this, fd = pair[1]] { proxy_->ServeHere(UniqueFd(fd)); });
+    Send(client.get(), "GET http://api.test:" + std::to_string(origin.port()) +
+                           "/x HTTP/1.1\r\n\r\n");
+    EXPECT_TRUE(ReadUntil(client.get()).starts_with("HTTP/1.1 200"));
+    client.Reset();
+    server.join();
+  }
+  // A tunnel that stays open: Stop waits out its grace, then cuts it, and the ServeHere call
+  // returns with its record.
+  int pair[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair), 0);
+  UniqueFd client(pair[0]);
+  std::thread server([this, fd = pair[1]] { proxy_->ServeHere(UniqueFd(fd)); });
+  Send(client.get(), "CONNECT api.test:" + std::to_string(echo.port()) + " HTTP/1.1\r\n\r\n");
+  EXPECT_TRUE(ReadUntil(client.get(), "echo tunnel\n").starts_with("HTTP/1.1 200"));
+  const auto started = std::chrono::steady_clock::now();
+  std::vector<EgressRecord> records = proxy_->Stop(200ms);
+  const auto waited = std::chrono::steady_clock::now() - started;
+  server.join();
+  EXPECT_GE(waited, 200ms);
+  EXPECT_LT(waited, 2s);
+  ASSERT_EQ(records.size(), 2u);
+  EXPECT_EQ(records[0].method, "GET");
+  EXPECT_EQ(records[0].reason, "");
+  EXPECT_EQ(records[1].method, "CONNECT");
+  EXPECT_EQ(records[1].reason, "cut at the end of the run");
+}
+
 }  // namespace
 }  // namespace skillrt::net
