@@ -15,6 +15,7 @@
 #include <gtest/gtest.h>
 
 #include "container/engine_argv.h"
+#include "http_test_server.h"
 #include "container/engine_cli.h"
 #include "engine/plan_builder.h"
 #include "skillrt/runtime.h"
@@ -306,6 +307,83 @@ TEST_F(ContainerRuntimeTest, PolicyRefusesBeforeStarting) {
   ASSERT_FALSE(refused.has_value());
   EXPECT_EQ(refused.error().code, ErrorCode::kInvalidArgument);
   EXPECT_NE(refused.error().message.find("MULTI"), std::string::npos);
+}
+
+TEST_F(ContainerRuntimeTest, EgressReachesDeclaredHostsOnlyThroughTheProxy) {
+  ::skillrt::testing::HttpTestServer origin("origin");
+  ASSERT_NE(origin.port(), 0);
+  const std::string port = std::to_string(origin.port());
+  // A runtime whose proxy answers the test names without DNS.
+  ContainerRuntimeOptions options;
+  options.egress_fixed_hosts = {{"api.test", {"127.0.0.1"}},
+                                {"undeclared.test", {"127.0.0.1"}},
+                                {"meta.test", {"169.254.169.254"}}};
+  options.egress_connect_timeout = std::chrono::seconds(2);
+  auto runtime = MakeContainerRuntime(options);
+  ASSERT_TRUE(runtime) << runtime.error().ToString();
+  // busybox wget uses $http_proxy unless told `-Y off`.
+  const std::string script = R"sh(
+get() {
+  if out=$(wget -q -O - "$2" 2>&1); then echo "$1=ok:$out"; else echo "$1=fail:$out"; fi
+}
+get allowed http://api.test:)sh" + port + R"sh(/c
+get undeclared http://undeclared.test:)sh" + port + R"sh(/
+get metadata http://169.254.169.254/latest/meta-data/
+get private http://10.0.0.1/
+get meta_by_name http://meta.test/
+get host_loopback http://127.0.0.1:)sh" + port + R"sh(/
+direct() {
+  if out=$(wget -Y off -q -O - "$2" 2>&1); then echo "$1=ok"; else echo "$1=fail:$out"; fi
+}
+direct direct_private http://10.0.0.1/
+direct direct_host_loopback http://127.0.0.1:)sh" + port + R"sh(/
+if nslookup example.com 8.8.8.8 >/dev/null 2>&1; then echo dns=ok; else echo dns=fail; fi
+echo "net=$(ls /sys/class/net | tr '\n' ' ')"
+)sh";
+  Plan plan = ScriptPlan(script);
+  plan.network = true;
+  plan.egress = {EgressRule{.host = "api.test", .port = origin.port(), .addresses = {"127.0.0.1"}},
+                 EgressRule{.host = "meta.test", .port = 80}};
+  plan.env.push_back("http_proxy=http://127.0.0.1:" + std::to_string(kEgressProxyPort));
+  auto result = (*runtime)->Run(plan);
+  ASSERT_TRUE(result) << result.error().ToString();
+  const Outcome& outcome = *result;
+  EXPECT_EQ(outcome.status, Status::kOk) << outcome.message << outcome.stderr_stream.data;
+  const std::string& out = outcome.stdout_stream.data;
+  SCOPED_TRACE(out);
+  EXPECT_NE(out.find("allowed=ok:hello from origin: GET /c HTTP/1.1\n"), std::string::npos);
+  for (const char* refused : {"undeclared", "metadata", "private", "meta_by_name",
+                              "host_loopback"}) {
+    EXPECT_NE(out.find(std::string(refused) + "=fail:wget: server returned error: HTTP/1.1 403"),
+              std::string::npos)
+        << refused;
+  }
+  // Without the proxy there is nowhere to go: no route, and the host's loopback is not this
+  // namespace's.
+  EXPECT_NE(out.find("direct_private=fail:wget: can't connect to remote host (10.0.0.1): "
+                     "Network is unreachable"),
+            std::string::npos);
+  EXPECT_NE(out.find("direct_host_loopback=fail:wget: can't connect to remote host "
+                     "(127.0.0.1): Connection refused"),
+            std::string::npos);
+  EXPECT_NE(out.find("dns=fail"), std::string::npos);
+  EXPECT_NE(out.find("net=lo \n"), std::string::npos);
+  EXPECT_EQ(origin.connections(), 1) << "a refused request reached the server";
+  EXPECT_TRUE(Has(outcome.layers, "network:egress_proxy"));
+  // One record per proxied request, only the first allowed.
+  ASSERT_EQ(outcome.egress.size(), 6u);
+  int allowed = 0;
+  for (const EgressRecord& record : outcome.egress) allowed += record.allowed ? 1 : 0;
+  EXPECT_EQ(allowed, 1);
+  EXPECT_EQ(Leftovers(plan.run_id), "");
+}
+
+TEST_F(ContainerRuntimeTest, ANetworkPlanWithoutAnAllowlistIsRefused) {
+  Plan plan = ScriptPlan("echo never\n");
+  plan.network = true;  // ... with no egress rules: a malformed plan.
+  auto outcome = runtime_->Run(plan);
+  ASSERT_FALSE(outcome);
+  EXPECT_EQ(outcome.error().code, ErrorCode::kInvalidArgument);
 }
 
 }  // namespace

@@ -122,16 +122,25 @@ struct ContainerRuntimeOptions {
   /// Give each run a cgroup parent of its own and read CPU time, peak memory and OOM kills
   /// from it, when the engine allows it (podman as root with the cgroupfs manager).
   bool cgroup_stats = true;
+  /// Names the egress proxy answers from this table instead of DNS, as
+  /// NativeRuntimeOptions::egress_fixed_hosts.
+  std::map<std::string, std::vector<std::string>> egress_fixed_hosts = {};
+  /// Longest the egress proxy waits for a destination to accept a connection, per address.
+  std::chrono::milliseconds egress_connect_timeout{10'000};
 };
 
 /// Creates the container runtime: each run is one `<engine> run --rm` of the manifest's
 /// image under the launch policy (no privileged mode, host namespaces, added capabilities,
 /// devices, socket or sensitive host mounts) with every capability dropped,
-/// no-new-privileges, a read-only root, a tmpfs /tmp, a non-root user, no network, and the
-/// plan's limits. Finds the engine and runs `<engine> info` once (0.1-0.3 s). Thread-safe.
-/// kUnsupported when no engine is found or it cannot run containers here. Run errors:
+/// no-new-privileges, a read-only root, a tmpfs /tmp, a non-root user, no network (or, for a
+/// plan with an allowlist and podman as root, a network namespace of skillrt's whose only way
+/// out is the egress proxy), and the plan's limits. Finds the engine and runs `<engine> info`
+/// once (0.1-0.3 s). Thread-safe. kUnsupported when no engine is found or it cannot run
+/// containers here; kInvalidArgument for a malformed `egress_fixed_hosts` entry. Run errors:
 /// kNotFound when the image is not in the local store or the command is not in the image;
-/// kSandbox for other failures of the engine itself (exit 125/126 with its error line).
+/// kSandbox for other failures of the engine itself (exit 125/126 with its error line);
+/// kUnsupported for a plan with network access on docker (it cannot join a given namespace)
+/// or without the privilege to make the namespace.
 Result<std::unique_ptr<Runtime>> MakeContainerRuntime(const ContainerRuntimeOptions& options = {});
 
 }  // namespace skillrt

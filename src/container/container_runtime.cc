@@ -17,6 +17,7 @@
 #include <chrono>
 #include <fcntl.h>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -24,6 +25,10 @@
 #include "container/engine_cli.h"
 #include "container/launch_policy.h"
 #include "container/run_stats.h"
+#include "net/egress_policy.h"
+#include "net/egress_proxy.h"
+#include "net/resolver.h"
+#include "sandbox/linux/netns.h"
 #include "sandbox/linux/supervise.h"
 #include "skillrt/runtime.h"
 #include "util/fd.h"
@@ -165,8 +170,9 @@ Error EngineError(const EngineInfo& engine, int code, const std::string& err) {
 
 class ContainerRuntime final : public Runtime {
  public:
-  ContainerRuntime(ContainerRuntimeOptions options, EngineInfo engine)
-      : options_(std::move(options)), engine_(std::move(engine)) {
+  ContainerRuntime(ContainerRuntimeOptions options, EngineInfo engine,
+                   std::shared_ptr<const net::Resolver> resolver)
+      : options_(std::move(options)), engine_(std::move(engine)), resolver_(std::move(resolver)) {
     struct rlimit nproc;
     nproc_limit_ = kNprocCeiling;
     if (::getrlimit(RLIMIT_NPROC, &nproc) == 0 && nproc.rlim_max != RLIM_INFINITY) {
@@ -197,6 +203,7 @@ class ContainerRuntime final : public Runtime {
 
   ContainerRuntimeOptions options_;
   EngineInfo engine_;
+  std::shared_ptr<const net::Resolver> resolver_;  // Names for the egress proxy.
   uint64_t nproc_limit_ = kNprocCeiling;
 };
 
@@ -214,8 +221,21 @@ Result<Outcome> ContainerRuntime::Run(const Plan& plan) {
     return Fail(ErrorCode::kInvalidArgument, "plan: run id '" + plan.run_id +
                                                  "' is not 1-64 characters of [A-Za-z0-9_-]");
   }
+  // Network access means the egress proxy with a non-empty allowlist, as for native runs.
+  if (plan.network != !plan.egress.empty()) {
+    return Fail(ErrorCode::kInvalidArgument,
+                "plan: network access and the egress allowlist disagree");
+  }
+  std::optional<net::EgressPolicy> policy;
   if (plan.network) {
-    return Fail(ErrorCode::kUnsupported, "plan: network access is not supported by this runtime");
+    if (engine_.kind != container::EngineKind::kPodman) {
+      return Fail(ErrorCode::kUnsupported,
+                  "plan: network access for containers needs podman (" + engine_.name +
+                      " cannot join the network namespace of the egress proxy)");
+    }
+    Result<net::EgressPolicy> compiled = net::EgressPolicy::Create(plan.egress);
+    if (!compiled) return std::unexpected(compiled.error());
+    policy.emplace(std::move(*compiled));
   }
 
   // The launch policy, before anything starts.
@@ -247,6 +267,24 @@ Result<Outcome> ContainerRuntime::Run(const Plan& plan) {
   const int stats_version = options_.cgroup_stats ? engine_.stats_cgroup_version : 0;
   if (stats_version != 0) launch.cgroup_parent = container::RunCgroupParent(plan.run_id);
 
+  // Egress: a network namespace of skillrt's with the proxy's listener on its loopback; the
+  // container joins it, and the proxy connects out from this (the host's) namespace. It
+  // lives exactly as long as the run.
+  std::optional<netns::EgressNamespace> egress_ns;
+  std::optional<net::EgressProxy> proxy;
+  if (policy) {
+    auto made = netns::CreateEgressNamespace(kEgressProxyPort);
+    if (!made) return std::unexpected(made.error());
+    egress_ns.emplace(std::move(made->ns), UniqueFd());
+    launch.network_namespace =
+        "/proc/" + std::to_string(::getpid()) + "/fd/" + std::to_string(egress_ns->ns.get());
+    proxy.emplace(std::move(*policy), resolver_,
+                  net::EgressProxyOptions{.connect_timeout = options_.egress_connect_timeout});
+    if (auto served = proxy->Serve(std::move(made->listener)); !served) {
+      return std::unexpected(served.error());
+    }
+  }
+
   auto process = container::StartEngine(container::BuildRunArgv(engine_, launch));
   if (!process) return std::unexpected(process.error());
   const pid_t pid = std::exchange(process->pid, 0);
@@ -256,16 +294,24 @@ Result<Outcome> ContainerRuntime::Run(const Plan& plan) {
   const bool stopped = !sup || sup->timed_out || sup->output_exceeded;
   // The engine CLI was killed, not the container: stop and remove the container by name.
   Result<void> removed = stopped ? Remove(plan.run_id) : Result<void>();
+  // The container is gone: cut what is still open and collect the records.
+  if (proxy) outcome.egress = proxy->Stop();
+  egress_ns.reset();
   container::RunStats stats;
   if (stats_version != 0) stats = container::CollectAndRemove(stats_version, launch.cgroup_parent);
   outcome.duration = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started);
   if (!sup) return std::unexpected(sup.error());
   if (!removed) return std::unexpected(removed.error());
 
-  outcome.layers = {engine_.name,     "cap-drop:ALL", "no-new-privileges", "read-only-root",
-                    "tmpfs:/tmp",     "network:none", "user:" + plan.container->user.substr(
-                                                          0, plan.container->user.find(':')),
-                    "pids-limit",     "memory-limit"};
+  outcome.layers = {engine_.name,
+                    "cap-drop:ALL",
+                    "no-new-privileges",
+                    "read-only-root",
+                    "tmpfs:/tmp",
+                    proxy ? "network:egress_proxy" : "network:none",
+                    "user:" + plan.container->user.substr(0, plan.container->user.find(':')),
+                    "pids-limit",
+                    "memory-limit"};
   if (plan.container->cpus > 0) outcome.layers.push_back("cpu-limit");
   if (stats_version != 0) outcome.layers.push_back("cgroup:v" + std::to_string(stats_version));
   outcome.cpu = std::chrono::microseconds(stats.cpu_usage_us);
@@ -349,7 +395,11 @@ Result<std::unique_ptr<Runtime>> MakeContainerRuntime(const ContainerRuntimeOpti
   if (!path) return std::unexpected(path.error());
   auto engine = container::ProbeEngine(*path);
   if (!engine) return std::unexpected(engine.error());
-  return std::unique_ptr<Runtime>(new ContainerRuntime(options, std::move(*engine)));
+  auto fixed = net::ParseFixedHosts(options.egress_fixed_hosts);
+  if (!fixed) return std::unexpected(fixed.error());
+  return std::unique_ptr<Runtime>(
+      new ContainerRuntime(options, std::move(*engine),
+                           std::make_shared<net::SystemResolver>(std::move(*fixed))));
 }
 
 }  // namespace skillrt

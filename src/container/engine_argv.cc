@@ -58,7 +58,10 @@ std::vector<std::string> BuildRunArgv(const EngineInfo& engine, const LaunchSpec
   add(Flag("log-driver", "none"));  // Output is captured by skillrt, not stored on disk.
 
   // Isolation.
-  add(Flag("network", "none"));
+  // No network, or only the namespace skillrt made for the egress proxy: a loopback on
+  // which the proxy listens, and no route anywhere else.
+  add(Flag("network", launch.network_namespace.empty() ? std::string("none")
+                                                       : "ns:" + launch.network_namespace));
   add(Flag("cap-drop", "ALL"));
   add(Flag("security-opt", "no-new-privileges"));
   add("--read-only");

@@ -33,6 +33,10 @@ struct LaunchSpec {
   /// Hard RLIMIT_NPROC, the same for every run: it counts processes per user across the
   /// host, so it is a ceiling, not the per-run limit (that is the pids cgroup limit).
   uint64_t nproc_limit = 32768;
+  /// A network namespace for the container to join instead of "none" (podman's
+  /// `--network ns:PATH`): the one skillrt made for the egress proxy, as /proc/<pid>/fd/<n>.
+  /// Empty: no network at all.
+  std::string network_namespace = {};
 };
 
 /// "skillrt-<run_id>": the container's name, used to kill and remove it.

@@ -248,7 +248,9 @@ std::vector<Refusal> CheckSpec(const ContainerSpec& spec) {
     refuse("container.network",
            spec.network == "host"
                ? "'host' would share the host's network namespace; only \"none\" is allowed"
-               : "'" + spec.network + "' is not allowed; containers have no network (\"none\")");
+               : "'" + spec.network + "' is not allowed; a container has no network (\"none\") "
+                 "unless [capabilities.network] names hosts, which it then reaches through "
+                 "skillrt's egress proxy only");
   }
   if (spec.pid != "private") refuse("container.pid", NamespaceMessage("pid", spec.pid));
   if (spec.ipc != "private") refuse("container.ipc", NamespaceMessage("IPC", spec.ipc));

@@ -181,8 +181,8 @@ Result<Plan> BuildPlan(const Skill& skill, std::vector<std::string> argv, std::s
   }
   // With egress, the proxy variables point at skillrt's proxy; a manifest may not redirect them.
   const std::vector<std::string> proxy_env =
-      egress && manifest.runtime == RuntimeKind::kNative ? EgressProxyEnvironment()
-                                                         : std::vector<std::string>{};
+      egress && manifest.runtime != RuntimeKind::kWasm ? EgressProxyEnvironment()
+                                                       : std::vector<std::string>{};
   auto check_name = [&](std::string_view key, const std::string& name) -> Result<void> {
     if (auto ok = CheckEnvName(manifest_file, key, name); !ok) return ok;
     for (const std::string& entry : proxy_env) {

@@ -321,6 +321,28 @@ TEST(PlanBuilderTest, EgressAllowlistReachesThePlanWithProxyVariables) {
   EXPECT_FALSE(BuildRunPlan(skill, RunReq(), "run-3").has_value());
 }
 
+TEST(PlanBuilderTest, ProxyVariablesPerRuntime) {
+  // Native and container skills find the proxy in the environment; a WebAssembly skill has no
+  // sockets and reaches it through its host interface instead, so it gets none.
+  TempDir tmp;
+  Skill skill = MakeSkill(tmp.path());
+  skill.manifest.capabilities.egress = {EgressRule{.host = "api.example.com", .port = 443}};
+  skill.manifest.capabilities.network = true;
+  const std::string proxy = "http_proxy=http://127.0.0.1:" + std::to_string(kEgressProxyPort);
+  for (RuntimeKind kind : {RuntimeKind::kNative, RuntimeKind::kContainer, RuntimeKind::kWasm}) {
+    skill.manifest.runtime = kind;
+    if (kind == RuntimeKind::kContainer) {
+      ContainerSpec spec;
+      spec.image = "x";
+      skill.manifest.container = spec;
+    }
+    auto plan = BuildRunPlan(skill, RunReq(), "run-1");
+    ASSERT_TRUE(plan.has_value()) << plan.error().ToString();
+    EXPECT_TRUE(plan->network);
+    EXPECT_EQ(HasEntry(plan->env, proxy), kind != RuntimeKind::kWasm) << static_cast<int>(kind);
+  }
+}
+
 TEST(PlanBuilderTest, NoEgressNoProxyVariables) {
   TempDir tmp;
   Skill skill = MakeSkill(tmp.path());
