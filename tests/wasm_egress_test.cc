@@ -8,11 +8,13 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <filesystem>
 #include <optional>
 #include <sstream>
@@ -144,6 +146,56 @@ class TlsServer {
   fs::path cert_;
   pid_t pid_ = -1;
   uint16_t port_ = 0;
+};
+
+// Answers each connection's request with a body that is not UTF-8 ("\xff\xfe\x00\x01").
+class BinaryServer {
+ public:
+  BinaryServer() {
+    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(addr);
+    ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), len);
+    ::listen(fd_, 8);
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+    port_ = ntohs(addr.sin_port);
+    thread_ = std::thread([this] {
+      while (!stop_) {
+        pollfd p = {fd_, POLLIN, 0};
+        if (::poll(&p, 1, 50) <= 0) continue;
+        const int conn = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
+        if (conn < 0) continue;
+        std::string head;
+        char buf[4096];
+        while (head.find("\r\n\r\n") == std::string::npos) {
+          pollfd c = {conn, POLLIN, 0};
+          if (::poll(&c, 1, 2000) <= 0) break;
+          const ssize_t n = ::recv(conn, buf, sizeof(buf), 0);
+          if (n <= 0) break;
+          head.append(buf, static_cast<size_t>(n));
+        }
+        static constexpr char kResponse[] =
+            "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n"
+            "Content-Length: 4\r\nConnection: close\r\n\r\n\xff\xfe\x00\x01";
+        (void)!::send(conn, kResponse, sizeof(kResponse) - 1, MSG_NOSIGNAL);
+        ::close(conn);
+      }
+    });
+  }
+  ~BinaryServer() {
+    stop_ = true;
+    thread_.join();
+    ::close(fd_);
+  }
+  uint16_t port() const { return port_; }
+
+ private:
+  int fd_ = -1;
+  uint16_t port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
 };
 
 class WasmEgressTest : public ::testing::Test {
@@ -460,18 +512,20 @@ TEST_F(WasmEgressTest, HttpsIsTunnelledAndVerifiedEndToEnd) {
 
 TEST_F(WasmEgressTest, ComponentsGetTheSameInterfaceAndTheSameAllowlist) {
   HttpTestServer origin("origin");
+  BinaryServer binary;
   const std::string port = std::to_string(origin.port());
   const std::string base = "http://api.test:" + port;
-  WriteComponentSkill("comp", "[" + Api(origin.port()) + "]");
+  WriteComponentSkill("comp", "[" + Api(origin.port()) + ", " + Api(binary.port()) + "]");
   const json requests = {
-      {{"method", "GET"}, {"url", base + "/c"}, {"header", {"X-Probe", "component"}}},
+      {{"method", "GET"}, {"url", base + "/c"}, {"headers", "X-Probe: component\nX-Two: 2"}},
       {{"method", "POST"}, {"url", base + "/p"}, {"body", "twelve bytes"}},
       {{"url", "http://undeclared.test:" + port + "/"}},
       {{"url", "http://169.254.169.254/latest/meta-data/"}},
       {{"url", "https://10.0.0.1/"}},
       {{"url", "http://127.0.0.1:" + port + "/"}},
       {{"method", "get"}, {"url", base + "/"}},
-      {{"url", base + "/"}, {"header", {"Host", "elsewhere.test"}}},
+      {{"url", base + "/"}, {"headers", "Host: elsewhere.test"}},
+      {{"url", "http://api.test:" + std::to_string(binary.port()) + "/bin"}},
   };
   Outcome outcome;
   std::vector<json> results = RunComponent("comp", requests, &outcome);
@@ -494,16 +548,21 @@ TEST_F(WasmEgressTest, ComponentsGetTheSameInterfaceAndTheSameAllowlist) {
   EXPECT_EQ(origin.connections(), 2) << "a refused request reached the server";
   const std::vector<std::string> heads = origin.requests();
   ASSERT_EQ(heads.size(), 2u);
-  EXPECT_NE(heads[0].find("\r\nX-Probe: component"), std::string::npos) << heads[0];
+  EXPECT_NE(heads[0].find("\r\nX-Probe: component\r\nX-Two: 2\r\n"), std::string::npos)
+      << heads[0];
   EXPECT_NE(heads[1].find("\r\nContent-Length: 12"), std::string::npos) << heads[1];
 
-  // Six connections asked for (the invalid requests never got that far): two allowed.
-  ASSERT_EQ(outcome.egress.size(), 6u);
+  // A body that is not UTF-8 is not handed to the component as a string.
+  EXPECT_EQ(results[8]["kind"], "not-text") << results[8];
+  EXPECT_NE(results[8]["message"].get<std::string>().find("is not UTF-8 text"), std::string::npos);
+
+  // Seven connections asked for (the invalid requests never got that far): three allowed.
+  ASSERT_EQ(outcome.egress.size(), 7u);
   std::vector<json> audit = EgressAudit();
-  ASSERT_EQ(audit.size(), 6u);
+  ASSERT_EQ(audit.size(), 7u);
   int allowed = 0;
   for (const json& r : audit) allowed += r["decision"] == "allowed" ? 1 : 0;
-  EXPECT_EQ(allowed, 2);
+  EXPECT_EQ(allowed, 3);
 
   // Without [capabilities.network], the same component is refused, and told why.
   WriteComponentSkill("comp-offline", "");

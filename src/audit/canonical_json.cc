@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "util/json_pointer.h"
+#include "util/utf8.h"
 
 namespace skillrt {
 namespace {
@@ -21,43 +22,12 @@ constexpr std::string_view kReplacement = "\xEF\xBF\xBD";  // U+FFFD in UTF-8.
 // 2^53: the largest magnitude up to which every integer is exactly a double.
 constexpr uint64_t kMaxExactInteger = uint64_t{1} << 53;
 
-// The length of the well-formed UTF-8 sequence at the start of `s` (Unicode 15, table 3-7),
-// or, when there is none, -(the length of its maximal ill-formed prefix, at least 1): the
-// bytes that one U+FFFD replaces.
-int SequenceLength(std::string_view s) {
-  auto byte = [&s](size_t i) { return static_cast<unsigned char>(s[i]); };
-  unsigned char lead = byte(0);
-  if (lead < 0x80) return 1;
-  int need = 0;
-  unsigned char lo = 0x80, hi = 0xBF;  // The range of the second byte.
-  if (lead >= 0xC2 && lead <= 0xDF) {
-    need = 1;
-  } else if (lead >= 0xE0 && lead <= 0xEF) {
-    need = 2;
-    if (lead == 0xE0) lo = 0xA0;  // No overlong forms.
-    if (lead == 0xED) hi = 0x9F;  // No surrogates.
-  } else if (lead >= 0xF0 && lead <= 0xF4) {
-    need = 3;
-    if (lead == 0xF0) lo = 0x90;  // No overlong forms.
-    if (lead == 0xF4) hi = 0x8F;  // Nothing beyond U+10FFFF.
-  } else {
-    return -1;
-  }
-  for (int i = 1; i <= need; ++i) {
-    if (static_cast<size_t>(i) >= s.size()) return -i;
-    unsigned char b = byte(static_cast<size_t>(i));
-    bool ok = i == 1 ? (b >= lo && b <= hi) : (b >= 0x80 && b <= 0xBF);
-    if (!ok) return -i;
-  }
-  return need + 1;
-}
-
 // `s` with every ill-formed UTF-8 sequence replaced by U+FFFD; sets `*valid` to false if any.
 std::string WellFormedUtf8(std::string_view s, bool* valid) {
   std::string out;
   out.reserve(s.size());
   while (!s.empty()) {
-    int n = SequenceLength(s);
+    int n = Utf8SequenceLength(s);
     if (n > 0) {
       out.append(s.substr(0, static_cast<size_t>(n)));
       s.remove_prefix(static_cast<size_t>(n));
@@ -77,7 +47,7 @@ std::u16string Utf16(std::string_view s) {
   while (i < s.size()) {
     auto b = [&](size_t k) { return static_cast<uint32_t>(static_cast<unsigned char>(s[k])); };
     uint32_t cp = 0;
-    int n = SequenceLength(s.substr(i));
+    int n = Utf8SequenceLength(s.substr(i));
     switch (n) {
       case 1: cp = b(i); break;
       case 2: cp = ((b(i) & 0x1F) << 6) | (b(i + 1) & 0x3F); break;

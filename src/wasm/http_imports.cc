@@ -6,6 +6,7 @@
 
 #include "net/egress_policy.h"
 #include "wasm/call_state.h"
+#include "util/utf8.h"
 #include "wasm/wasmtime_util.h"
 
 namespace skillrt::wasm {
@@ -233,47 +234,11 @@ std::optional<std::string> AsString(const wasmtime_component_val_t* value) {
   return std::string(NameOf(value->of.string));
 }
 
-std::optional<std::string> AsBytes(const wasmtime_component_val_t* value) {
-  if (value == nullptr || value->kind != WASMTIME_COMPONENT_LIST) return std::nullopt;
-  std::string bytes(value->of.list.size, '\0');
-  for (size_t i = 0; i < value->of.list.size; ++i) {
-    if (value->of.list.data[i].kind != WASMTIME_COMPONENT_U8) return std::nullopt;
-    bytes[i] = static_cast<char>(value->of.list.data[i].of.u8);
-  }
-  return bytes;
-}
-
-std::optional<std::vector<std::pair<std::string, std::string>>> AsHeaders(
-    const wasmtime_component_val_t* value) {
-  if (value == nullptr || value->kind != WASMTIME_COMPONENT_LIST) return std::nullopt;
-  std::vector<std::pair<std::string, std::string>> headers;
-  for (size_t i = 0; i < value->of.list.size; ++i) {
-    const wasmtime_component_val_t& pair = value->of.list.data[i];
-    if (pair.kind != WASMTIME_COMPONENT_TUPLE || pair.of.tuple.size != 2) return std::nullopt;
-    auto name = AsString(&pair.of.tuple.data[0]);
-    auto text = AsString(&pair.of.tuple.data[1]);
-    if (!name || !text) return std::nullopt;
-    headers.emplace_back(std::move(*name), std::move(*text));
-  }
-  return headers;
-}
-
 // Values handed to Wasmtime are built with its own allocation functions: it drops them.
 wasmtime_component_val_t StringValue(std::string_view text) {
   wasmtime_component_val_t value;
   value.kind = WASMTIME_COMPONENT_STRING;
   wasm_byte_vec_new(&value.of.string, text.size(), text.data());
-  return value;
-}
-
-wasmtime_component_val_t BytesValue(std::string_view bytes) {
-  wasmtime_component_val_t value;
-  value.kind = WASMTIME_COMPONENT_LIST;
-  wasmtime_component_vallist_new_uninit(&value.of.list, bytes.size());
-  for (size_t i = 0; i < bytes.size(); ++i) {
-    value.of.list.data[i].kind = WASMTIME_COMPONENT_U8;
-    value.of.list.data[i].of.u8 = static_cast<uint8_t>(bytes[i]);
-  }
   return value;
 }
 
@@ -329,6 +294,14 @@ std::string_view KindName(net::HttpFailure failure) {
   return "failed";
 }
 
+// Every value a guest sends is a string: Wasmtime lifts a string as its bytes, where a list
+// becomes one value per element (tens of bytes each), which would let a guest make the host
+// allocate many times its own memory.
+std::optional<std::string> StringField(const wasmtime_component_val_t& record,
+                                       std::string_view name) {
+  return AsString(Field(record, name));
+}
+
 wasmtime_error_t* ComponentSend(void*, wasmtime_context_t* context,
                                 const wasmtime_component_func_type_t*,
                                 wasmtime_component_val_t* args, size_t nargs,
@@ -337,11 +310,11 @@ wasmtime_error_t* ComponentSend(void*, wasmtime_context_t* context,
   if (state == nullptr || state->http == nullptr || nargs != 1 || nresults != 1) {
     return wasmtime_error_new("skillrt:skill/http used outside a skillrt call");
   }
-  auto reply_error = [&](net::HttpFailure kind, std::string_view message) {
+  // result::err(error { kind, message }), `kind` one of the WIT enum's case names.
+  auto reply_error = [&](std::string_view kind, std::string_view message) {
     wasmtime_component_val_t kind_value;
     kind_value.kind = WASMTIME_COMPONENT_ENUM;
-    const std::string_view name = KindName(kind);
-    wasm_byte_vec_new(&kind_value.of.enumeration, name.size(), name.data());
+    wasm_byte_vec_new(&kind_value.of.enumeration, kind.size(), kind.data());
     wasmtime_component_val_t error =
         RecordValue({{"kind", kind_value}, {"message", StringValue(message)}});
     results[0].kind = WASMTIME_COMPONENT_RESULT;
@@ -350,13 +323,16 @@ wasmtime_error_t* ComponentSend(void*, wasmtime_context_t* context,
     return nullptr;
   };
   const wasmtime_component_val_t& request = args[0];
-  auto method = AsString(Field(request, "method"));
-  auto url = AsString(Field(request, "url"));
-  auto headers = AsHeaders(Field(request, "headers"));
-  auto body = AsBytes(Field(request, "body"));
-  if (!method || !url || !headers || !body) {
-    return reply_error(net::HttpFailure::kInvalid, "the request does not have the WIT shape");
+  auto method = StringField(request, "method");
+  auto url = StringField(request, "url");
+  auto header_text = StringField(request, "headers");
+  auto body = StringField(request, "body");
+  if (!method || !url || !header_text || !body) {
+    return reply_error("invalid", "the request does not have the WIT shape");
   }
+  std::string problem;
+  auto headers = ParseHeaderLines(*header_text, &problem);
+  if (!headers) return reply_error("invalid", problem);
   auto response = state->http->Fetch(net::HttpRequest{.method = std::move(*method),
                                                       .url = std::move(*url),
                                                       .headers = std::move(*headers),
@@ -368,14 +344,19 @@ wasmtime_error_t* ComponentSend(void*, wasmtime_context_t* context,
       state->timed_out = true;
       return wasmtime_error_new("wall-clock limit reached during an HTTP request");
     }
-    return reply_error(response.error().kind, response.error().message);
+    return reply_error(KindName(response.error().kind), response.error().message);
+  }
+  if (!IsWellFormedUtf8(response->body)) {
+    return reply_error("not-text", "the response body (" + std::to_string(response->body.size()) +
+                                       " bytes, status " + std::to_string(response->status) +
+                                       ") is not UTF-8 text");
   }
   wasmtime_component_val_t status;
   status.kind = WASMTIME_COMPONENT_U16;
   status.of.u16 = static_cast<uint16_t>(response->status);
   wasmtime_component_val_t ok = RecordValue({{"status", status},
                                              {"headers", HeadersValue(response->headers)},
-                                             {"body", BytesValue(response->body)}});
+                                             {"body", StringValue(response->body)}});
   results[0].kind = WASMTIME_COMPONENT_RESULT;
   results[0].of.result.is_ok = true;
   results[0].of.result.val = wasmtime_component_val_new(&ok);

@@ -29,9 +29,11 @@
 // request, and a request still waiting when it passes ends the call as a timeout.
 //
 // Components get the same service as the interface `skillrt:skill/http@0.1.0` of
-// wit/skillrt.wit: `send: func(request: request) -> result<response, error>`, with the
-// request and response as records (headers as a list of name/value tuples, bodies as
-// list<u8>) and the error as a kind (invalid, denied, failed, timeout, too-large) and a message.
+// wit/skillrt.wit: `send: func(request: request) -> result<response, error>`. What the guest
+// sends is all strings (method, URL, header lines, a text body): the C API lifts a string as
+// its bytes but a list as one value per element, so a list<u8> body would let a guest make the
+// host allocate tens of times its own memory. The response has typed headers (bounded by the
+// 64 KiB head limit) and a text body; a body that is not UTF-8 is the error `not-text`.
 #ifndef SKILLRT_WASM_HTTP_IMPORTS_H_
 #define SKILLRT_WASM_HTTP_IMPORTS_H_
 

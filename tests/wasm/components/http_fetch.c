@@ -1,14 +1,14 @@
 // HTTP component probe: a component of the skillrt world (wit/skillrt.wit) that makes the
 // requests its input lists through the imported interface `skillrt:skill/http@0.1.0` and
 // returns what came back. Input: {"requests": [{"method": "GET", "url": "...", "body": "...",
-// "header": ["Name", "value"]}]}. Output: {"results": [{"ok": true, "status": 200,
+// "headers": "Name: value\n..."}]}. Output: {"results": [{"ok": true, "status": 200,
 // "body": "...", "content_type": "...", "headers": N} or {"ok": false, "kind": "denied",
 // "message": "..."}]}.
 //
 // Canonical ABI (Component Model, CanonicalABI.md) by hand: `send` takes the request record
-// flattened to eight i32s (method, url, headers, body as pointer and length each) plus a
-// pointer to a 24-byte return area; the result's lists and strings are allocated in this
-// module's memory by the host through cabi_realloc and belong to this module afterwards.
+// flattened to eight i32s (method, url, headers, body: strings, as pointer and length each)
+// plus a pointer to a 24-byte return area; the result's lists and strings are allocated in
+// this module's memory by the host through cabi_realloc and belong to this module afterwards.
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,11 +36,11 @@ typedef struct {
       uint16_t pad;
       Header* headers;
       size_t headers_len;
-      uint8_t* body;
+      char* body;
       size_t body_len;
     } ok;
     struct {
-      uint8_t kind;  // error-kind: invalid, denied, failed, timeout, too-large.
+      uint8_t kind;  // error-kind: invalid, denied, failed, timeout, too-large, not-text.
       uint8_t pad[3];
       char* message;
       size_t message_len;
@@ -52,7 +52,7 @@ _Static_assert(sizeof(SendResult) == 24, "the return area of send is 24 bytes");
 
 __attribute__((import_module("skillrt:skill/http@0.1.0"), import_name("send"))) extern void
 HttpSend(const char* method, size_t method_len, const char* url, size_t url_len,
-         const Header* headers, size_t headers_len, const uint8_t* body, size_t body_len,
+         const char* headers, size_t headers_len, const char* body, size_t body_len,
          SendResult* ret);
 
 // Appends `value` in decimal (JsonAppendNumber would pull in stdio, and with it WASI imports).
@@ -66,29 +66,22 @@ static void AppendUint(JsonBuffer* out, size_t value) {
   JsonAppend(out, digits + sizeof digits - n, n);
 }
 
-static const char* const kKinds[] = {"invalid", "denied", "failed", "timeout", "too-large"};
+static const char* const kKinds[] = {"invalid", "denied",    "failed",
+                                     "timeout", "too-large", "not-text"};
 
 static void One(const JsonValue* request, JsonBuffer* out) {
   const JsonValue* method = JsonGet(request, "method");
   const JsonValue* url = JsonGet(request, "url");
   const JsonValue* body = JsonGet(request, "body");
-  const JsonValue* header = JsonGet(request, "header");
-  Header headers[1];
-  size_t header_count = 0;
-  if (header && header->type == kJsonArray && header->count == 2) {
-    headers[0].name = (Str){header->items[0]->string, header->items[0]->length};
-    headers[0].value = (Str){header->items[1]->string, header->items[1]->length};
-    header_count = 1;
-  }
+  const JsonValue* headers = JsonGet(request, "headers");
   SendResult result;
   memset(&result, 0xAB, sizeof result);
   HttpSend(method ? method->string : "GET", method ? method->length : 3, url ? url->string : "",
-           url ? url->length : 0, headers, header_count,
-           body ? (const uint8_t*)body->string : (const uint8_t*)"", body ? body->length : 0,
-           &result);
+           url ? url->length : 0, headers ? headers->string : "", headers ? headers->length : 0,
+           body ? body->string : "", body ? body->length : 0, &result);
   if (result.is_err) {
     JsonAppendRaw(out, "{\"ok\": false, \"kind\": ");
-    const char* kind = result.u.err.kind < 5 ? kKinds[result.u.err.kind] : "?";
+    const char* kind = result.u.err.kind < 6 ? kKinds[result.u.err.kind] : "?";
     JsonAppendString(out, kind, strlen(kind));
     JsonAppendRaw(out, ", \"message\": ");
     JsonAppendString(out, result.u.err.message, result.u.err.message_len);
@@ -114,7 +107,7 @@ static void One(const JsonValue* request, JsonBuffer* out) {
   if (!found) JsonAppendRaw(out, "null");
   free(result.u.ok.headers);
   JsonAppendRaw(out, ", \"body\": ");
-  JsonAppendString(out, (const char*)result.u.ok.body, result.u.ok.body_len);
+  JsonAppendString(out, result.u.ok.body, result.u.ok.body_len);
   JsonAppendRaw(out, "}");
   free(result.u.ok.body);
 }
