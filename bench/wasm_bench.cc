@@ -6,6 +6,7 @@
 //   BM_WasmCachedCold  a fresh runtime with the disk cache filled: read, deserialize, call
 //   BM_WasmWarm        one runtime, module compiled: a fresh store and instance, the call
 //   BM_WasmWarmCalls   the warm case from 1 and 2 threads at once: calls per second
+//   BM_WasmComponentWarm  the slugify component (C), warm, on its per-call thread
 //   BM_NativeStats     the native sandbox running the static native build
 // Creating a runtime (engine, pooling reservation, ticker thread) is not timed: a host makes
 // one per process. Latency cases report min/p50/p99/mean/max as counters, in microseconds.
@@ -161,6 +162,30 @@ void BM_WasmWarm(benchmark::State& state) {
   MeasureWarm(state, **runtime, WasmPlan());
 }
 
+// The slugify example, a component of the skillrt world, warm: a fresh store and instance
+// per call on a thread of its own (components run on their own thread so that a call waiting
+// in the host can be given up at its deadline; docs/wasm.md).
+void BM_WasmComponentWarm(benchmark::State& state) {
+  const fs::path skill = fs::path(SKILLRT_SOURCE_DIR) / "examples/skills/slugify";
+  if (!Work().ok() || !fs::exists(skill / "scripts/slugify.wasm")) {
+    state.SkipWithError("examples/skills/slugify/scripts/slugify.wasm is not built");
+    return;
+  }
+  auto runtime = MakeWasmRuntime(Options(true));
+  if (!runtime) {
+    state.SkipWithError(runtime.error().ToString().c_str());
+    return;
+  }
+  Plan plan;
+  plan.run_id = "wasmbench";
+  plan.skill_name = "slugify";
+  plan.skill_dir = skill;
+  plan.argv = {"scripts/slugify.wasm"};
+  plan.stdin_data = R"({"text": "Crème Brûlée: the ÜBER guide"})";
+  plan.limits.memory_max_bytes = 64ull << 20;
+  MeasureWarm(state, **runtime, plan);
+}
+
 // Calls per second with state.threads() callers sharing one runtime.
 void BM_WasmWarmCalls(benchmark::State& state) {
   static std::mutex mutex;
@@ -247,6 +272,7 @@ void BM_NativeStats(benchmark::State& state) {
 BENCHMARK(BM_WasmCold)->Iterations(20)->UseManualTime()->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_WasmCachedCold)->Iterations(100)->UseManualTime()->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_WasmWarm)->Iterations(2000)->UseManualTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_WasmComponentWarm)->Iterations(2000)->UseManualTime()->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_WasmWarmCalls)->Threads(1)->Threads(2)->Iterations(2000)->UseRealTime()
     ->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_NativeStats)->Iterations(300)->UseManualTime()->Unit(benchmark::kMicrosecond);

@@ -51,6 +51,7 @@ wasm_labels = {
     "BM_WasmCold": "wasm, cold: read, compile, instantiate, call",
     "BM_WasmCachedCold": "wasm, cold from the disk cache: read, deserialize, call",
     "BM_WasmWarm": "wasm, warm: fresh store and instance, call",
+    "BM_WasmComponentWarm": "wasm component (slugify), warm, on its own thread",
     "BM_NativeStats": "native sandbox: the same C program, static",
 }
 egress_labels = {

@@ -153,26 +153,26 @@ build_go_command() {  # OUT SRC_DIR: a Go main package as a WASI preview 1 comma
   install_output "$out.tmp.$$" "$out"
 }
 
-# OUT SOURCES...: a component of the skillrt world (wit/skillrt.wit). The core module is a
-# reactor without WASI imports (it may import the world's own interfaces, such as
-# skillrt:skill/http), so no preview 1 adapter is needed to make the component.
+# OUT WIT_DIR WORLD SOURCES...: a component of WORLD in WIT_DIR (the skillrt world is `skill`
+# in wit/). The core module is a reactor whose imports are component interfaces only
+# ("ns:pkg/iface"; no wasi_snapshot_preview1), so no preview 1 adapter is needed.
 build_c_component() {
-  local out=$1 tools
-  shift
-  stale "$out" "$@" "$root"/examples/lib/c/*.h "$root"/wit/*.wit || return 0
+  local out=$1 wit=$2 world=$3 tools
+  shift 3
+  stale "$out" "$@" "$root"/examples/lib/c/*.h "$wit"/*.wit "$wit"/deps/*/*.wit 2>/dev/null ||
+    return 0
   tools=$(wasm_tools) || exit 1
   log "component ${out#$root/}"
   mkdir -p "$(dirname "$out")"
   local core=$out.core.$$ embedded=$out.embedded.$$
   temps+=("$core" "$embedded" "$out.tmp.$$")
   "$clang" "${cflags[@]}" -mexec-model=reactor -I"$root/examples/lib/c" "$@" -lm -o "$core"
-  # Only the skillrt world's own interfaces: no WASI, so no preview 1 adapter is needed.
-  if "$tools" print "$core" | grep '(import ' | grep -vq '(import "skillrt:skill/'; then
+  if "$tools" print "$core" | grep '(import ' | grep -vq '(import "[a-z0-9-]*:[a-z0-9-]*/'; then
     "$tools" print "$core" | grep '(import ' >&2
     rm -f "$core"
-    die "${out#$root/}: the core module may import only the skillrt world's interfaces"
+    die "${out#$root/}: the core module may import component interfaces only"
   fi
-  "$tools" component embed "$root/wit" --world skill "$core" -o "$embedded"
+  "$tools" component embed "$wit" --world "$world" "$core" -o "$embedded"
   "$tools" component new "$embedded" -o "$out.tmp.$$"
   "$tools" validate --features component-model "$out.tmp.$$"
   rm -f "$core" "$embedded"
@@ -184,7 +184,7 @@ build_examples() {
   build_c_command "$skills/number-stats/scripts/stats.wasm" \
     "$skills"/number-stats/src/*.c "$root"/examples/lib/c/*.c
   build_go_command "$skills/csv-to-json/scripts/csv2json.wasm" "$skills/csv-to-json/src"
-  build_c_component "$skills/slugify/scripts/slugify.wasm" \
+  build_c_component "$skills/slugify/scripts/slugify.wasm" "$root/wit" skill \
     "$skills"/slugify/src/*.c "$root"/examples/lib/c/*.c
   build_c_command "$skills/web-fetch-wasm/scripts/fetch.wasm" \
     "$skills"/web-fetch-wasm/src/*.c "$root"/examples/lib/c/*.c
@@ -204,11 +204,11 @@ build_probes() {
     "$clang" "${cflags[@]}" -I"$root/examples/lib/c" "$src" -o "$out.tmp.$$"
     install_output "$out.tmp.$$" "$out"
   done
-  # Components of the skillrt world.
-  for src in "$root"/tests/wasm/components/*.c; do
-    name=$(basename "$src" .c)
-    build_c_component "$probe_dir/$name.wasm" "$src" "$root"/examples/lib/c/*.c
-  done
+  # Components: of the skillrt world, and of the probe worlds in tests/wasm/components/wit.
+  build_c_component "$probe_dir/http_fetch.wasm" "$root/wit" skill \
+    "$root/tests/wasm/components/http_fetch.c" "$root"/examples/lib/c/*.c
+  build_c_component "$probe_dir/sleep.wasm" "$root/tests/wasm/components/wit" sleeper \
+    "$root/tests/wasm/components/sleep.c" "$root"/examples/lib/c/*.c
   # The malformed and hostile modules; truncated.wasm is half of the spin probe.
   local gen=$root/tests/wasm/gen_bad_modules.py
   if stale "$probe_dir/bad/.complete" "$gen" "$probe_dir/spin.wasm"; then

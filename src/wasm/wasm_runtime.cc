@@ -67,6 +67,11 @@ using Clock = std::chrono::steady_clock;
 
 // The epoch ticker's period: the resolution of wall-clock, CPU and output checks.
 constexpr std::chrono::milliseconds kTick{1};
+// Component calls given up at their deadline (Run) whose threads may still wait in the host
+// at once; past it, component calls are refused until one ends.
+constexpr int kMaxAbandonedCalls = 16;
+// How long past a component call's wall-clock limit its caller waits before giving it up.
+constexpr std::chrono::milliseconds kAbandonGrace{250};
 // The scratch directory's size is summed every this many ticks.
 constexpr uint64_t kScratchCheckTicks = 20;
 // Tables and memories one call may create (a component has a few of each).
@@ -106,6 +111,8 @@ struct Shared {
   ComponentLinkerPtr component_linker;  // WASI 0.2 for components.
   std::string config_fingerprint;       // Part of every cache key.
   std::shared_ptr<const net::Resolver> resolver;  // Names for the egress proxy.
+  // Component calls given up at their deadline whose threads still wait in the host.
+  std::atomic<int> abandoned_calls{0};
   std::atomic<int> abandoned_compiles{0};
 };
 
@@ -329,7 +336,7 @@ class WasmRuntime : public Runtime {
       : options_(std::move(options)),
         shared_(std::move(shared)),
         cache_(options_.cache_dir),
-        scratch_pool_(options_.scratch_root) {
+        scratch_pool_(std::make_shared<ScratchPool>(options_.scratch_root)) {
     ticker_ = std::thread([this] { Tick(); });
   }
 
@@ -365,7 +372,8 @@ class WasmRuntime : public Runtime {
   std::shared_ptr<Shared> shared_;
   wasm::CompileCache cache_;
 
-  ScratchPool scratch_pool_;
+  // Shared with component calls that outlive their deadline (see Run).
+  std::shared_ptr<ScratchPool> scratch_pool_;
 
   std::mutex cache_mutex_;  // Guards lru_, by_key_ and key_by_path_.
   std::list<std::pair<std::string, std::shared_ptr<const Compiled>>> lru_;
@@ -617,24 +625,18 @@ bool SetEnvironment(wasi_config_t* config, const std::vector<std::string>& env) 
   return wasi_config_set_env(config, names.size(), name_ptrs.data(), value_ptrs.data());
 }
 
-Result<Outcome> WasmRuntime::Run(const Plan& plan) {
-  const Clock::time_point start = Clock::now();
-  if (plan.argv.empty()) return Fail(ErrorCode::kInvalidArgument, "empty command");
-  // Network access means the skillrt_http interface with a non-empty allowlist.
-  if (plan.network != !plan.egress.empty()) {
-    return Fail(ErrorCode::kInvalidArgument,
-                "plan: network access and the egress allowlist disagree");
-  }
-  auto compiled = Load(plan);
-  if (!compiled) return std::unexpected(compiled.error());
-  const Compiled& code = **compiled;
-
+// One call of compiled code: a fresh store and instance, the guest run to its end or its
+// limits, the outcome classified. Uses only what it is given, so that it can run on a thread
+// that outlives the runtime (Run, for components).
+Result<Outcome> Execute(const WasmRuntimeOptions& options, const Shared& shared,
+                        ScratchPool& scratch_pool, const Plan& plan, const Compiled& code,
+                        Clock::time_point start) {
   // The wall-clock limit is the skill's: it starts once the code is ready. Compiling is the
   // host's work, bounded by compile_timeout.
   const Clock::time_point ready = Clock::now();
-  auto scratch_dir = scratch_pool_.Acquire();
+  auto scratch_dir = scratch_pool.Acquire();
   if (!scratch_dir) return std::unexpected(scratch_dir.error());
-  ScratchLease scratch(scratch_pool_, std::move(*scratch_dir));
+  ScratchLease scratch(scratch_pool, std::move(*scratch_dir));
 
   Outcome outcome;
   outcome.layers = {"wasmtime:" WASMTIME_VERSION, "wasi-preopens", "store-limiter",
@@ -642,9 +644,9 @@ Result<Outcome> WasmRuntime::Run(const Plan& plan) {
   CallState state;
   // Every call gets the HTTP interface; without an allowlist each request is refused (and
   // recorded), so a module that imports it still instantiates and learns why.
-  wasm::GuestHttp http(plan.egress, shared_->resolver,
-                 net::EgressHttpClientOptions{.connect_timeout = options_.egress_connect_timeout,
-                                              .ca_file = options_.egress_ca_file},
+  wasm::GuestHttp http(plan.egress, shared.resolver,
+                 net::EgressHttpClientOptions{.connect_timeout = options.egress_connect_timeout,
+                                              .ca_file = options.egress_ca_file},
                  plan.limits.memory_max_bytes);
   state.http = &http;
   state.deadline = ready + plan.limits.wall_time;
@@ -704,11 +706,11 @@ Result<Outcome> WasmRuntime::Run(const Plan& plan) {
   }
 
   // The store's data is the call's state: host functions shared by all calls find it there.
-  StorePtr store(wasmtime_store_new(shared_->engine.get(), &state, nullptr));
+  StorePtr store(wasmtime_store_new(shared.engine.get(), &state, nullptr));
   wasmtime_context_t* context = wasmtime_store_context(store.get());
   wasmtime_store_limiter(store.get(), static_cast<int64_t>(plan.limits.memory_max_bytes),
-                         static_cast<int64_t>(options_.max_table_elements),
-                         static_cast<int64_t>(options_.max_instances_per_call), kMaxTablesPerCall,
+                         static_cast<int64_t>(options.max_table_elements),
+                         static_cast<int64_t>(options.max_instances_per_call), kMaxTablesPerCall,
                          kMaxMemoriesPerCall);
   if (ErrorPtr error(wasmtime_context_set_wasi(context, wasi.release())); error) {
     return Fail(ErrorCode::kSandbox, "WASI context: " + ErrorMessage(error.get()));
@@ -758,7 +760,7 @@ Result<Outcome> WasmRuntime::Run(const Plan& plan) {
     }
   } else {
     wasmtime_component_instance_t instance;
-    ErrorPtr error(wasmtime_component_linker_instantiate(shared_->component_linker.get(), context,
+    ErrorPtr error(wasmtime_component_linker_instantiate(shared.component_linker.get(), context,
                                                          code.component.get(), &instance));
     if (error) {
       failure = "instantiation failed: " + ErrorMessage(error.get());
@@ -852,6 +854,80 @@ Result<Outcome> WasmRuntime::Run(const Plan& plan) {
       }
     }
   }
+  return outcome;
+}
+
+Result<Outcome> WasmRuntime::Run(const Plan& plan) {
+  const Clock::time_point start = Clock::now();
+  if (plan.argv.empty()) return Fail(ErrorCode::kInvalidArgument, "empty command");
+  // Network access means the skillrt_http interface with a non-empty allowlist.
+  if (plan.network != !plan.egress.empty()) {
+    return Fail(ErrorCode::kInvalidArgument,
+                "plan: network access and the egress allowlist disagree");
+  }
+  auto compiled = Load(plan);
+  if (!compiled) return std::unexpected(compiled.error());
+  if ((*compiled)->kind == BinaryKind::kModule) {
+    // A module waits in the host only in calls that skillrt bounds (poll_oneoff, HTTP): it
+    // runs on the calling thread.
+    return Execute(options_, *shared_, *scratch_pool_, plan, **compiled, start);
+  }
+
+  // A component can wait in the host where skillrt cannot bound it (wasi:io/poll with a
+  // clock: wasmtime-wasi blocks the thread until the timer fires, and epoch interruption
+  // stops only WebAssembly code). So it runs on a thread of its own, and the caller stops
+  // waiting at the deadline: the call then ends as a timeout, and the thread keeps what it
+  // uses (plan, code, engine, scratch pool) until its wait ends and the epoch deadline, long
+  // past, traps the guest at once.
+  if (shared_->abandoned_calls.load() >= kMaxAbandonedCalls) {
+    return Fail(ErrorCode::kUnsupported,
+                std::to_string(kMaxAbandonedCalls) +
+                    " component calls that outlived their wall-clock limit still wait in the "
+                    "host; no new component call starts until one of them ends");
+  }
+  struct Pending {
+    std::mutex mutex;
+    std::condition_variable done_cv;
+    bool done = false;          // Guarded by mutex.
+    bool abandoned = false;     // Guarded by mutex.
+    std::optional<Result<Outcome>> result;  // Guarded by mutex.
+  };
+  auto pending = std::make_shared<Pending>();
+  try {
+    std::thread([pending, options = options_, shared = shared_, pool = scratch_pool_,
+                 plan = plan, code = *compiled, start] {
+      Result<Outcome> result = Execute(options, *shared, *pool, plan, *code, start);
+      std::lock_guard lock(pending->mutex);
+      if (pending->abandoned) {
+        shared->abandoned_calls.fetch_sub(1);
+        return;
+      }
+      pending->result = std::move(result);
+      pending->done = true;
+      pending->done_cv.notify_all();
+    }).detach();
+  } catch (const std::system_error& e) {
+    return FailErrno(ErrorCode::kIo, "std::thread (component call)", e.code().value());
+  }
+  // The call's own deadline starts when its code is ready (now, give or take), and it ends by
+  // itself when the guest is running WebAssembly; the grace covers instantiation and the
+  // epoch tick.
+  const Clock::time_point give_up = Clock::now() + plan.limits.wall_time + kAbandonGrace;
+  std::unique_lock lock(pending->mutex);
+  if (pending->done_cv.wait_until(lock, give_up, [&] { return pending->done; })) {
+    return std::move(*pending->result);
+  }
+  pending->abandoned = true;
+  shared_->abandoned_calls.fetch_add(1);
+  Outcome outcome;
+  outcome.status = Status::kTimeout;
+  outcome.limits_hit.push_back("wall_time");
+  outcome.layers = {"wasmtime:" WASMTIME_VERSION, "wasi-preopens", "store-limiter",
+                    "epoch-deadline", "abandoned-host-wait"};
+  outcome.message = "wall-clock limit of " + std::to_string(plan.limits.wall_time.count()) +
+                    " ms reached while the component waited in the host; its instance is "
+                    "released when that wait ends (its output is discarded)";
+  outcome.duration = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start);
   return outcome;
 }
 

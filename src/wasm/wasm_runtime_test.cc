@@ -4,6 +4,7 @@
 #include <wasmtime.h>
 
 #include <filesystem>
+#include <optional>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -302,6 +303,60 @@ TEST_F(WasmRuntimeTest, SkillrtWorldComponent) {
   Outcome err = RunOk(plan);
   EXPECT_EQ(err.status, Status::kError);
   EXPECT_EQ(err.message, "not an object");
+}
+
+// A plan running the sleep component (tests/wasm/components/sleep.c) for `sleep_ms`; nullopt
+// when the probes are not built.
+std::optional<Plan> SleepComponentPlan(const fs::path& dir, int sleep_ms, int wall_ms) {
+  const fs::path probe = fs::path(SKILLRT_WASM_PROBE_DIR) / "sleep.wasm";
+  if (!fs::exists(probe)) return std::nullopt;
+  fs::create_directories(dir / "scripts");
+  fs::copy_file(probe, dir / "scripts/sleep.wasm", fs::copy_options::overwrite_existing);
+  Plan plan;
+  plan.run_id = "sleep";
+  plan.skill_name = "sleep";
+  plan.skill_dir = dir;
+  plan.argv = {"scripts/sleep.wasm"};
+  plan.stdin_data = "{\"sleep_ms\": " + std::to_string(sleep_ms) + "}";
+  plan.limits.wall_time = std::chrono::milliseconds(wall_ms);
+  return plan;
+}
+
+TEST_F(WasmRuntimeTest, AComponentWaitingInTheHostEndsAtTheDeadline) {
+  // wasi:io/poll blocks in wasmtime-wasi until its timer fires, where epoch interruption
+  // cannot reach: an hour here. The call must still end at its 300 ms limit.
+  auto plan = SleepComponentPlan(tmp_.path() / "sleeper", 3'600'000, 300);
+  if (!plan) GTEST_SKIP() << "wasm probes not built (scripts/build-wasm.sh)";
+  const auto started = std::chrono::steady_clock::now();
+  Outcome out = RunOk(*plan);
+  const auto took = std::chrono::steady_clock::now() - started;
+  EXPECT_EQ(out.status, Status::kTimeout) << out.message;
+  EXPECT_EQ(out.limits_hit, std::vector<std::string>{"wall_time"});
+  EXPECT_LT(took, std::chrono::seconds(2));
+  EXPECT_NE(std::find(out.layers.begin(), out.layers.end(), "abandoned-host-wait"),
+            out.layers.end());
+
+  // Positive control: a 20 ms sleep completes, with the component's result.
+  auto short_plan = SleepComponentPlan(tmp_.path() / "short", 20, 2000);
+  Outcome ok = RunOk(*short_plan);
+  EXPECT_EQ(ok.status, Status::kOk) << ok.message;
+  EXPECT_EQ(ok.stdout_stream.data, R"({"slept": true})");
+}
+
+TEST_F(WasmRuntimeTest, AbandonedComponentCallsAreBounded) {
+  // Sixteen calls left waiting an hour each: the seventeenth is refused until one ends, and a
+  // module still runs meanwhile.
+  auto plan = SleepComponentPlan(tmp_.path() / "sleeper", 3'600'000, 50);
+  if (!plan) GTEST_SKIP() << "wasm probes not built (scripts/build-wasm.sh)";
+  for (int i = 0; i < 16; ++i) {
+    Outcome out = RunOk(*plan);
+    ASSERT_EQ(out.status, Status::kTimeout) << i << ": " << out.message;
+  }
+  auto refused = runtime_->Run(*plan);
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_EQ(refused.error().code, ErrorCode::kUnsupported);
+  EXPECT_NE(refused.error().message.find("still wait in the host"), std::string::npos);
+  EXPECT_EQ(RunOk(PlanFor(Command(""))).status, Status::kOk);
 }
 
 TEST_F(WasmRuntimeTest, DiskCacheIsUsedAndATamperedEntryIsIgnored) {
