@@ -40,9 +40,9 @@ while IFS=$'\t' read -r skill argv; do
   # shellcheck disable=SC2086  # argv is a word list by design
   step "${skillrt[@]}" exec "$skill" -- $argv </dev/null
 done < "$root/examples/demo-exec.tsv"
-# web-fetch (native) and web-fetch-wasm (WebAssembly) reach the one host their manifests allow,
-# a server on the host's loopback, through the egress proxy; the metadata address, a private
-# address and an undeclared host are refused.
+# web-fetch (native), web-fetch-wasm (WebAssembly) and web-fetch-container (podman) reach the
+# one host their manifests allow, a server on the host's loopback, through the egress proxy;
+# the metadata address, a private address and an undeclared host are refused.
 python3 -m http.server 8765 --bind 127.0.0.1 \
   --directory "$root/examples/skills/web-fetch/data" >/dev/null 2>&1 &
 server=$!
@@ -53,15 +53,19 @@ for _ in $(seq 50); do
   sleep 0.1
 done
 if ! kill -0 "$server" 2>/dev/null; then
-  echo "cannot serve 127.0.0.1:8765 (in use?): skipping web-fetch and web-fetch-wasm"
+  echo "cannot serve 127.0.0.1:8765 (in use?): skipping the web-fetch skills"
 else
-  for skill in web-fetch web-fetch-wasm; do
+  for skill in web-fetch web-fetch-wasm web-fetch-container; do
+    if [[ -n $container_skip ]] && is_container "$skill"; then
+      printf '\n\033[1m$ skillrt run %s\033[0m\nskipped: %s\n' "$skill" "$container_skip"
+      continue
+    fi
     for url in http://127.0.0.1:8765/hello.txt http://169.254.169.254/latest/meta-data/ \
                http://10.0.0.1/ http://example.org/; do
       step "${skillrt[@]}" run "$skill" --input "{\"url\": \"$url\"}" </dev/null
     done
   done
   kill "$server" 2>/dev/null || true
-  step "${skillrt[@]}" audit query --event egress -n 8
+  step "${skillrt[@]}" audit query --event egress -n 12
 fi
 step "${skillrt[@]}" audit tail -n 3

@@ -33,7 +33,8 @@ const std::vector<std::string>& BundledSkills() {
   static const std::vector<std::string> kSkills = {"calculator",  "text-processor",
                                                    "data-analyzer", "file-digest",
                                                    "csv-tools",   "unit-converter",
-                                                   "web-fetch",   "word-freq"};
+                                                   "web-fetch",   "word-freq",
+                                                   "web-fetch-container"};
   return kSkills;
 }
 
@@ -66,10 +67,11 @@ TEST(ExamplesTest, EveryBundledSkillLoadsAndValidates) {
     EXPECT_EQ(skill->meta.license, std::optional<std::string>("Apache-2.0"));
     EXPECT_GT(skill->meta.body.size(), 500u) << "SKILL.md needs real instructions";
     EXPECT_TRUE(skill->warnings.empty()) << Join(skill->warnings);
-    EXPECT_EQ(skill->manifest.runtime,
-              name == "word-freq" ? RuntimeKind::kContainer : RuntimeKind::kNative);
-    // Only web-fetch needs the network, and it names its one destination.
-    EXPECT_EQ(skill->manifest.capabilities.network, name == "web-fetch");
+    EXPECT_EQ(skill->manifest.runtime, name == "word-freq" || name == "web-fetch-container"
+                                           ? RuntimeKind::kContainer
+                                           : RuntimeKind::kNative);
+    // Only the web-fetch skills need the network, and each names its one destination.
+    EXPECT_EQ(skill->manifest.capabilities.network, name.starts_with("web-fetch"));
     EXPECT_EQ(skill->tree_sha256.size(), 64u);
 
     const std::vector<Diagnostic> diagnostics = ValidateSkill(ExampleSkill(name));
@@ -125,11 +127,11 @@ class ExamplesEngineTest : public ::testing::Test {
   void SetUp() override {
     EngineOptions options;
     options.home = home_.path();
-    // web-fetch uses the network, which the default policy asks about; as a user would, the
-    // test's policy allows it for that skill alone.
+    // The web-fetch skills use the network, which the default policy asks about; as a user
+    // would, the test's policy allows it for those skills alone.
     WriteFile(home_.path() / "policy.toml",
-              "[[rule]]\nname = \"web-fetch\"\neffect = \"allow\"\nskills = [\"web-fetch\"]\n"
-              "network = true\n");
+              "[[rule]]\nname = \"web-fetch\"\neffect = \"allow\"\n"
+              "skills = [\"web-fetch\", \"web-fetch-container\"]\nnetwork = true\n");
     auto engine = Engine::Open(std::move(options));
     if (!engine) {
       if (engine.error().code == ErrorCode::kUnsupported) {
@@ -296,6 +298,57 @@ TEST_F(ExamplesEngineTest, WordFreqInAContainer) {
   auto refused = engine_->Run(request);
   ASSERT_FALSE(refused.has_value()) << "the schema bounds top";
   EXPECT_EQ(refused.error().code, ErrorCode::kInvalidArgument);
+}
+
+TEST_F(ExamplesEngineTest, WebFetchContainerReachesOnlyItsDeclaredHost) {
+  // The example as shipped, with its one allowlist entry moved from the demo's port to this
+  // test's server.
+  ::skillrt::testing::HttpTestServer server("test");
+  ASSERT_NE(server.port(), 0);
+  const std::string port = std::to_string(server.port());
+  TempDir skills;
+  const fs::path dir = skills.path() / "web-fetch-container";
+  fs::copy(ExampleSkill("web-fetch-container"), dir, fs::copy_options::recursive);
+  ::chmod(skills.path().c_str(), 0755);  // The container's user reads the skill.
+  std::string toml = ReadFile(dir / "skill.toml");
+  const size_t at = toml.find("\"127.0.0.1:8765\"");
+  ASSERT_NE(at, std::string::npos);
+  toml.replace(at, 16, "\"127.0.0.1:" + port + "\"");
+  WriteFile(dir / "skill.toml", toml);
+
+  RunRequest request;
+  request.skill = dir.string();
+  request.input = {{"url", "http://127.0.0.1:" + port + "/a.txt"}};
+  auto fetched = engine_->Run(request);
+  if (!fetched && (fetched.error().code == ErrorCode::kUnsupported ||
+                   fetched.error().message.find("not in the local store") != std::string::npos)) {
+    GTEST_SKIP() << "no container engine, image or namespace privilege here: "
+                 << fetched.error().ToString();
+  }
+  ASSERT_TRUE(fetched.has_value()) << fetched.error().ToString();
+  EXPECT_EQ(fetched->status, Status::kOk) << Describe(*fetched);
+  EXPECT_EQ(fetched->output, json::parse(R"({"url": "http://127.0.0.1:)" + port + R"(/a.txt",
+      "ok": true, "status": 200, "bytes": 37, "truncated": false,
+      "text": "hello from test: GET /a.txt HTTP/1.1\n"})")) << Describe(*fetched);
+  ASSERT_EQ(fetched->egress.size(), 1u);
+  EXPECT_TRUE(fetched->egress[0].allowed);
+  EXPECT_NE(std::find(fetched->layers.begin(), fetched->layers.end(), "network:egress_proxy"),
+            fetched->layers.end());
+
+  for (const std::string& url : std::vector<std::string>{
+           "http://169.254.169.254/latest/meta-data/", "http://10.0.0.1/",
+           "http://127.0.0.1:1/", "http://example.org/"}) {
+    SCOPED_TRACE(url);
+    request.input = {{"url", url}};
+    auto refused = engine_->Run(request);
+    ASSERT_TRUE(refused.has_value()) << refused.error().ToString();
+    EXPECT_EQ(refused->status, Status::kOk) << Describe(*refused);
+    EXPECT_EQ(refused->output.value("ok", true), false) << Describe(*refused);
+    EXPECT_EQ(refused->output.value("status", 0), 403) << Describe(*refused);
+    ASSERT_EQ(refused->egress.size(), 1u) << Describe(*refused);
+    EXPECT_FALSE(refused->egress[0].allowed);
+  }
+  EXPECT_EQ(server.connections(), 1) << "a refused request reached the server";
 }
 
 TEST_F(ExamplesEngineTest, CsvToolsRefusesRunAndUndeclaredCommands) {
