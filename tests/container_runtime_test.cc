@@ -346,6 +346,9 @@ echo "net=$(ls /sys/class/net | tr '\n' ' ')"
                  EgressRule{.host = "meta.test", .port = 80}};
   plan.env.push_back("http_proxy=http://127.0.0.1:" + std::to_string(kEgressProxyPort));
   auto result = (*runtime)->Run(plan);
+  if (!result && result.error().code == ErrorCode::kUnsupported) {
+    GTEST_SKIP() << "no network namespace for containers here: " << result.error().ToString();
+  }
   ASSERT_TRUE(result) << result.error().ToString();
   const Outcome& outcome = *result;
   EXPECT_EQ(outcome.status, Status::kOk) << outcome.message << outcome.stderr_stream.data;
