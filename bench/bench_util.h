@@ -17,6 +17,8 @@
 #include <system_error>
 #include <vector>
 
+#include <benchmark/benchmark.h>
+
 #include "skillrt/error.h"
 
 namespace skillrt::bench {
@@ -50,6 +52,18 @@ inline Summary Summarize(std::vector<double> samples_us) {
   s.p99_us = Percentile(samples_us, 99);
   s.mean_us = std::accumulate(samples_us.begin(), samples_us.end(), 0.0) /
               static_cast<double>(samples_us.size());
+  return s;
+}
+
+/// Summarises `samples_us` and reports the summary as `state`'s counters min_us, p50_us,
+/// p99_us, mean_us and max_us (what scripts/bench.sh reads); returns it.
+inline Summary ReportLatency(benchmark::State& state, std::vector<double> samples_us) {
+  const Summary s = Summarize(std::move(samples_us));
+  state.counters["min_us"] = s.min_us;
+  state.counters["p50_us"] = s.p50_us;
+  state.counters["p99_us"] = s.p99_us;
+  state.counters["mean_us"] = s.mean_us;
+  state.counters["max_us"] = s.max_us;
   return s;
 }
 

@@ -48,15 +48,6 @@ std::vector<EgressRule> Rules() {
   return {EgressRule{.host = "127.0.0.1", .port = Server().port()}};
 }
 
-void Report(benchmark::State& state, std::vector<double> samples_us) {
-  const Summary s = Summarize(std::move(samples_us));
-  state.counters["min_us"] = s.min_us;
-  state.counters["p50_us"] = s.p50_us;
-  state.counters["p99_us"] = s.p99_us;
-  state.counters["mean_us"] = s.mean_us;
-  state.counters["max_us"] = s.max_us;
-}
-
 size_t Discard(char*, size_t size, size_t count, void*) { return size * count; }
 
 void BM_EgressDirect(benchmark::State& state) {
@@ -80,7 +71,7 @@ void BM_EgressDirect(benchmark::State& state) {
     state.SetIterationTime(elapsed.count());
     samples_us.push_back(elapsed.count() * 1e6);
   }
-  Report(state, std::move(samples_us));
+  ReportLatency(state, std::move(samples_us));
 }
 
 void BM_EgressClient(benchmark::State& state) {
@@ -102,7 +93,7 @@ void BM_EgressClient(benchmark::State& state) {
     state.SetIterationTime(elapsed.count());
     samples_us.push_back(elapsed.count() * 1e6);
   }
-  Report(state, std::move(samples_us));
+  ReportLatency(state, std::move(samples_us));
 }
 
 // A warm wasm call of web-fetch-wasm with `input`; `want_fetch` says whether the input makes a
@@ -141,7 +132,7 @@ void MeasureWasm(benchmark::State& state, const std::string& input, bool want_fe
     state.SetIterationTime(elapsed.count());
     samples_us.push_back(elapsed.count() * 1e6);
   }
-  Report(state, std::move(samples_us));
+  ReportLatency(state, std::move(samples_us));
 }
 
 void BM_EgressWasmCall(benchmark::State& state) {

@@ -131,13 +131,7 @@ Summary Measure(benchmark::State& state, const std::function<Result<void>()>& sp
     state.SetIterationTime(elapsed.count());
     samples_us.push_back(elapsed.count() * 1e6);
   }
-  const Summary s = Summarize(std::move(samples_us));
-  state.counters["min_us"] = s.min_us;
-  state.counters["p50_us"] = s.p50_us;
-  state.counters["p99_us"] = s.p99_us;
-  state.counters["mean_us"] = s.mean_us;
-  state.counters["max_us"] = s.max_us;
-  return s;
+  return ReportLatency(state, std::move(samples_us));
 }
 
 // Turns a wait status into an error unless the program exited 0.

@@ -84,15 +84,6 @@ bool Ready(benchmark::State& state) {
   return true;
 }
 
-void Report(benchmark::State& state, std::vector<double> samples_us) {
-  const Summary s = Summarize(std::move(samples_us));
-  state.counters["min_us"] = s.min_us;
-  state.counters["p50_us"] = s.p50_us;
-  state.counters["p99_us"] = s.p99_us;
-  state.counters["mean_us"] = s.mean_us;
-  state.counters["max_us"] = s.max_us;
-}
-
 // Times one Run per iteration, each on a runtime made (untimed) for it alone.
 void MeasureFresh(benchmark::State& state, bool disk_cache) {
   if (!Ready(state)) return;
@@ -122,7 +113,7 @@ void MeasureFresh(benchmark::State& state, bool disk_cache) {
     state.SetIterationTime(elapsed.count());
     samples_us.push_back(elapsed.count() * 1e6);
   }
-  Report(state, std::move(samples_us));
+  ReportLatency(state, std::move(samples_us));
 }
 
 void BM_WasmCold(benchmark::State& state) { MeasureFresh(state, false); }
@@ -149,7 +140,7 @@ void MeasureWarm(benchmark::State& state, Runtime& runtime, const Plan& plan) {
     state.SetIterationTime(elapsed.count());
     samples_us.push_back(elapsed.count() * 1e6);
   }
-  Report(state, std::move(samples_us));
+  ReportLatency(state, std::move(samples_us));
 }
 
 void BM_WasmWarm(benchmark::State& state) {

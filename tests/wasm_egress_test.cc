@@ -46,20 +46,26 @@ const fs::path kProbeDir = SKILLRT_WASM_PROBE_DIR;
 constexpr int kInvalid = -1, kDenied = -2, kFailed = -3, kBadHandle = -6, kFault = -7,
               kLimit = -8;
 
+// A TCP socket listening on 127.0.0.1 at a port the kernel picks (stored in `*port`).
+int ListenOnLoopback(uint16_t* port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(addr);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), len);
+  ::listen(fd, 8);
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  *port = ntohs(addr.sin_port);
+  return fd;
+}
+
 // A listening socket on 127.0.0.1 that never accepts: connections complete in the backlog and
 // then hear nothing.
 class SilentServer {
  public:
   SilentServer() {
-    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof(addr);
-    ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), len);
-    ::listen(fd_, 8);
-    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
-    port_ = ntohs(addr.sin_port);
+    fd_ = ListenOnLoopback(&port_);
   }
   ~SilentServer() { ::close(fd_); }
   uint16_t port() const { return port_; }
@@ -117,15 +123,9 @@ class TlsServer {
   // A port the kernel just chose as free on 127.0.0.1 (it may be taken again before use;
   // the caller retries).
   static uint16_t FreePort() {
-    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof(addr);
-    ::bind(fd, reinterpret_cast<sockaddr*>(&addr), len);
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-    ::close(fd);
-    return ntohs(addr.sin_port);
+    uint16_t port = 0;
+    ::close(ListenOnLoopback(&port));
+    return port;
   }
   static bool Listening(uint16_t port) {
     const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -152,15 +152,7 @@ class TlsServer {
 class BinaryServer {
  public:
   BinaryServer() {
-    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof(addr);
-    ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), len);
-    ::listen(fd_, 8);
-    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
-    port_ = ntohs(addr.sin_port);
+    fd_ = ListenOnLoopback(&port_);
     thread_ = std::thread([this] {
       while (!stop_) {
         pollfd p = {fd_, POLLIN, 0};

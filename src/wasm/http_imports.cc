@@ -73,26 +73,48 @@ int32_t Fail(const Guest& guest, int32_t code, std::string message) {
   return code;
 }
 
-// "Name: value" lines separated by "\n" (a "\r" before it dropped); blank lines skipped.
-std::optional<std::vector<std::pair<std::string, std::string>>> ParseHeaderLines(
-    std::string_view text, std::string* problem) {
-  std::vector<std::pair<std::string, std::string>> headers;
+// One "Name: value" header line split at its colon, the value without surrounding blanks;
+// nullopt when the line has no colon.
+std::optional<std::pair<std::string_view, std::string_view>> SplitHeaderLine(
+    std::string_view line) {
+  const size_t colon = line.find(':');
+  if (colon == std::string_view::npos) return std::nullopt;
+  std::string_view value = line.substr(colon + 1);
+  auto blank = [](char c) { return c == ' ' || c == '\t'; };
+  while (!value.empty() && blank(value.front())) value.remove_prefix(1);
+  while (!value.empty() && blank(value.back())) value.remove_suffix(1);
+  return std::pair{line.substr(0, colon), value};
+}
+
+// Calls `each` with every non-empty line of `text`: lines end at "\n", a "\r" before it
+// dropped. Stops early when `each` returns false.
+template <typename F>
+void ForEachLine(std::string_view text, F each) {
   while (!text.empty()) {
     const size_t eol = text.find('\n');
     std::string_view line = text.substr(0, eol);
     text = eol == std::string_view::npos ? std::string_view() : text.substr(eol + 1);
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    if (line.empty()) continue;
-    const size_t colon = line.find(':');
-    if (colon == std::string_view::npos) {
-      *problem = "header line without ':': \"" + std::string(line.substr(0, 64)) + "\"";
-      return std::nullopt;
-    }
-    std::string_view value = line.substr(colon + 1);
-    while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
-    while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
-    headers.emplace_back(std::string(line.substr(0, colon)), std::string(value));
+    if (!line.empty() && !each(line)) return;
   }
+}
+
+// A guest's header text: "Name: value" lines; nullopt (with `problem`) for a line without ':'.
+std::optional<std::vector<std::pair<std::string, std::string>>> ParseHeaderLines(
+    std::string_view text, std::string* problem) {
+  std::vector<std::pair<std::string, std::string>> headers;
+  bool ok = true;
+  ForEachLine(text, [&](std::string_view line) {
+    auto split = SplitHeaderLine(line);
+    if (!split) {
+      *problem = "header line without ':': \"" + std::string(line.substr(0, 64)) + "\"";
+      ok = false;
+      return false;
+    }
+    headers.emplace_back(std::string(split->first), std::string(split->second));
+    return true;
+  });
+  if (!ok) return std::nullopt;
   return headers;
 }
 
@@ -242,20 +264,14 @@ wasmtime_component_val_t StringValue(std::string_view text) {
   return value;
 }
 
-// "Name: value\r\n" lines as list<tuple<string, string>>.
+// "Name: value\r\n" lines (a response head, as EgressHttpClient keeps it) as
+// list<tuple<string, string>>.
 wasmtime_component_val_t HeadersValue(std::string_view lines) {
   std::vector<std::pair<std::string_view, std::string_view>> pairs;
-  while (!lines.empty()) {
-    const size_t eol = lines.find('\n');
-    std::string_view line = lines.substr(0, eol);
-    lines = eol == std::string_view::npos ? std::string_view() : lines.substr(eol + 1);
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    const size_t colon = line.find(':');
-    if (colon == std::string_view::npos) continue;
-    std::string_view text = line.substr(colon + 1);
-    while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
-    pairs.emplace_back(line.substr(0, colon), text);
-  }
+  ForEachLine(lines, [&pairs](std::string_view line) {
+    if (auto split = SplitHeaderLine(line)) pairs.push_back(*split);
+    return true;
+  });
   wasmtime_component_val_t value;
   value.kind = WASMTIME_COMPONENT_LIST;
   wasmtime_component_vallist_new_uninit(&value.of.list, pairs.size());
