@@ -227,6 +227,80 @@ std::string ErrnoName(int err) {
   return name != nullptr ? name : std::to_string(err);
 }
 
+// What the first bytes a client sends through a tunnel say about TLS.
+enum class HelloScan {
+  kNotTls,      // Not a TLS handshake record: the tunnel carries something else.
+  kIncomplete,  // The start of a TLS handshake record; more bytes are needed.
+  kDone,        // A whole ClientHello was read (server_name set when it names a host).
+  kMalformed,   // A handshake record that is not a well-formed ClientHello.
+};
+
+struct Hello {
+  HelloScan scan = HelloScan::kNotTls;
+  std::optional<std::string> server_name;  // Lower case, one trailing dot removed.
+};
+
+// The largest TLS record (RFC 8446 section 5.1: 2^14 bytes of plaintext) and its header.
+constexpr size_t kMaxHelloBytes = 5 + (16 << 10);
+
+// Reads the ClientHello (RFC 8446 section 4.1.2) at the start of `data`, in its first record,
+// and its server_name extension (RFC 6066 section 3): the name the client asks the server
+// for, which the CONNECT host must match.
+Hello ScanClientHello(std::string_view data) {
+  auto u8 = [&data](size_t at) { return static_cast<uint8_t>(data[at]); };
+  auto u16 = [&](size_t at) { return static_cast<size_t>(u8(at) << 8 | u8(at + 1)); };
+  if (data.empty()) return {HelloScan::kIncomplete, {}};
+  if (u8(0) != 22) return {HelloScan::kNotTls, {}};  // ContentType handshake.
+  if (data.size() < 5) return {HelloScan::kIncomplete, {}};
+  if (u8(1) != 3) return {HelloScan::kNotTls, {}};   // legacy_record_version 3.x.
+  const size_t record = u16(3);
+  if (data.size() < 5 + record) return {HelloScan::kIncomplete, {}};
+  std::string_view body = data.substr(5, record);
+  // Handshake: msg_type client_hello (1), uint24 length, then the ClientHello.
+  if (body.size() < 4 || static_cast<uint8_t>(body[0]) != 1) return {HelloScan::kMalformed, {}};
+  size_t at = 4 + 2 + 32;  // Past the header, legacy_version and random.
+  auto skip = [&](size_t length_bytes) {
+    if (at + length_bytes > body.size()) return false;
+    size_t n = 0;
+    for (size_t i = 0; i < length_bytes; ++i) n = n << 8 | static_cast<uint8_t>(body[at + i]);
+    at += length_bytes + n;
+    return at <= body.size();
+  };
+  data = body;  // u8/u16 read from the handshake body from here on.
+  if (at > body.size() || !skip(1) || !skip(2) || !skip(1)) {  // session id, suites, compression
+    return {HelloScan::kMalformed, {}};
+  }
+  if (at == body.size()) return {HelloScan::kDone, {}};  // No extensions.
+  if (at + 2 > body.size()) return {HelloScan::kMalformed, {}};
+  const size_t end = at + 2 + u16(at);
+  if (end > body.size()) return {HelloScan::kMalformed, {}};
+  at += 2;
+  while (at + 4 <= end) {
+    const size_t type = u16(at), length = u16(at + 2);
+    at += 4;
+    if (at + length > end) return {HelloScan::kMalformed, {}};
+    if (type == 0 && length >= 2) {  // server_name: a list of (type, name).
+      size_t item = at + 2;
+      const size_t list_end = std::min(at + 2 + u16(at), at + length);
+      while (item + 3 <= list_end) {
+        const size_t name_length = u16(item + 1);
+        if (item + 3 + name_length > list_end) return {HelloScan::kMalformed, {}};
+        if (u8(item) == 0) {  // host_name
+          std::string name(body.substr(item + 3, name_length));
+          for (char& c : name) {
+            if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+          }
+          if (!name.empty() && name.back() == '.') name.pop_back();
+          return {HelloScan::kDone, std::move(name)};
+        }
+        item += 3 + name_length;
+      }
+    }
+    at += length;
+  }
+  return {HelloScan::kDone, {}};
+}
+
 }  // namespace
 
 EgressProxy::EgressProxy(EgressPolicy policy, std::shared_ptr<const Resolver> resolver,
@@ -492,6 +566,15 @@ void EgressProxy::Serve1(UniqueFd client, Clock::time_point started) {
 
   record.allowed = true;
   std::string_view pending = std::string_view(buffer).substr(head_end + 4);
+  // A tunnel to a name: if the client speaks TLS, the server name it asks for must be that
+  // name, or an allowed host's address would serve any site behind it. The client's first
+  // bytes are held until that is known; the destination's flow freely meanwhile.
+  bool check_tls_name = tunnel && !match.literal;
+  std::string held;
+  if (check_tls_name) {
+    held.assign(pending);
+    pending = {};
+  }
   if (tunnel) {
     if (!SendAll(client.get(), "HTTP/1.1 200 Connection established\r\n\r\n")) {
       record.reason = "the client went away";
@@ -513,8 +596,46 @@ void EgressProxy::Serve1(UniqueFd client, Clock::time_point started) {
     record.bytes_sent += pending.size();
   }
 
+  // Decides on the client's held first bytes: wait for more, refuse the tunnel (the record
+  // says why), or pass them on (check_tls_name is then off).
+  enum class TlsCheck { kWait, kRefuse, kPass };
+  auto check_held = [&]() {
+    const Hello hello = ScanClientHello(held);
+    if (hello.scan == HelloScan::kIncomplete && held.size() <= kMaxHelloBytes) {
+      return TlsCheck::kWait;
+    }
+    std::optional<std::string> refusal;
+    if (hello.scan == HelloScan::kIncomplete) {
+      refusal = "TLS ClientHello larger than one record";
+    } else if (hello.scan == HelloScan::kMalformed) {
+      refusal = "malformed TLS ClientHello";
+    } else if (hello.server_name && *hello.server_name != match.host) {
+      refusal = "TLS server name " + *hello.server_name + " is not the CONNECT host " +
+                match.host;
+    }
+    if (refusal) {
+      record.allowed = false;
+      record.reason = *refusal;
+      return TlsCheck::kRefuse;
+    }
+    check_tls_name = false;
+    return TlsCheck::kPass;
+  };
+
   // Relay both ways until both sides have finished sending; a half-close is passed on.
   bool client_open = true, upstream_open = true;
+  bool tls_refused = false;
+  if (check_tls_name && !held.empty()) {  // Bytes the client sent along with its CONNECT.
+    const TlsCheck verdict = check_held();
+    if (verdict == TlsCheck::kRefuse) return finish();
+    if (verdict == TlsCheck::kPass) {
+      if (!SendAll(upstream.get(), held)) {
+        record.reason = "the destination went away";
+        return finish();
+      }
+      record.bytes_sent += held.size();
+    }
+  }
   char chunk[64 << 10];
   while (client_open || upstream_open) {
     pollfd fds[3] = {{client_open ? client.get() : -1, POLLIN, 0},
@@ -536,17 +657,35 @@ void EgressProxy::Serve1(UniqueFd client, Clock::time_point started) {
       const ssize_t n = ::recv(from, chunk, sizeof(chunk), 0);
       if (n < 0 && errno == EINTR) continue;
       if (n <= 0) {
+        if (i == 0 && check_tls_name && !held.empty()) {
+          // The client stopped before a whole record: pass on what it sent (no TLS server
+          // can be talked to with it).
+          check_tls_name = false;
+          if (SendAll(to, held)) record.bytes_sent += held.size();
+        }
         (i == 0 ? client_open : upstream_open) = false;
         ::shutdown(to, SHUT_WR);
         if (n < 0) failed = true;
         continue;
       }
-      if (!SendAll(to, std::string_view(chunk, static_cast<size_t>(n)))) {
+      std::string_view data(chunk, static_cast<size_t>(n));
+      if (i == 0 && check_tls_name) {
+        held.append(data);
+        const TlsCheck verdict = check_held();
+        if (verdict == TlsCheck::kWait) continue;
+        if (verdict == TlsCheck::kRefuse) {
+          tls_refused = true;
+          break;
+        }
+        data = held;
+      }
+      if (!SendAll(to, data)) {
         failed = true;
         continue;
       }
-      (i == 0 ? record.bytes_sent : record.bytes_received) += static_cast<uint64_t>(n);
+      (i == 0 ? record.bytes_sent : record.bytes_received) += data.size();
     }
+    if (tls_refused) break;  // Both sockets close unused: nothing was sent upstream.
     if (failed) {
       record.reason = "connection reset";
       break;

@@ -298,5 +298,77 @@ TEST_F(EgressProxyTest, StopWithGraceWaitsForServeHereThenCutsWhatIsLeft) {
   EXPECT_EQ(records[1].reason, "cut at the end of the run");
 }
 
+// A TLS 1.3-style ClientHello record (RFC 8446 section 4.1.2) whose server_name extension
+// (RFC 6066 section 3) names `server_name`; none when it is empty.
+std::string ClientHello(std::string_view server_name) {
+  auto u16 = [](size_t v) { return std::string{static_cast<char>(v >> 8), static_cast<char>(v)}; };
+  std::string extensions;
+  if (!server_name.empty()) {
+    std::string list = std::string(1, '\0') + u16(server_name.size()) + std::string(server_name);
+    extensions = u16(0) + u16(list.size() + 2) + u16(list.size()) + list;
+  }
+  extensions += u16(43) + u16(3) + std::string("\x02\x03\x04", 3);  // supported_versions
+  std::string hello = std::string("\x03\x03", 2) + std::string(32, 'r') + std::string(1, '\0') +
+                      u16(2) + std::string("\x13\x01", 2) + std::string("\x01\x00", 2) +
+                      u16(extensions.size()) + extensions;
+  std::string handshake = std::string(1, '\x01') + std::string(1, '\0') + u16(hello.size()) + hello;
+  return std::string("\x16\x03\x01", 3) + u16(handshake.size()) + handshake;
+}
+
+TEST_F(EgressProxyTest, TlsServerNameMustBeTheConnectHost) {
+  HttpTestServer echo("tunnel", /*echo=*/true);
+  const std::string port = std::to_string(echo.port());
+  Start({Rule("api.test:" + port, {"127.0.0.1"})});
+  const std::string connect = "CONNECT api.test:" + port + " HTTP/1.1\r\n\r\n";
+
+  // Positive controls: the host's own name (any case, a trailing dot), a hello without a
+  // name, and a hello in two pieces pass, and come back from the echo server.
+  for (const std::string name : {"api.test", "API.Test.", ""}) {
+    SCOPED_TRACE(name);
+    UniqueFd c = Connect(port_);
+    Send(c.get(), connect);
+    EXPECT_TRUE(ReadUntil(c.get(), "echo tunnel\n").starts_with("HTTP/1.1 200"));
+    const std::string hello = ClientHello(name);
+    Send(c.get(), hello.substr(0, 7));
+    std::this_thread::sleep_for(20ms);
+    Send(c.get(), hello.substr(7));
+    EXPECT_EQ(ReadUntil(c.get(), hello), hello);
+  }
+  // Another name is refused: the tunnel closes, nothing reaches the destination. Also when
+  // the hello comes along with the CONNECT request itself.
+  for (const bool pipelined : {false, true}) {
+    SCOPED_TRACE(pipelined);
+    UniqueFd c = Connect(port_);
+    const std::string hello = ClientHello("evil.test");
+    if (pipelined) {
+      Send(c.get(), connect + hello);
+      EXPECT_TRUE(ReadUntil(c.get()).starts_with("HTTP/1.1 200"));
+    } else {
+      Send(c.get(), connect);
+      EXPECT_TRUE(ReadUntil(c.get(), "echo tunnel\n").starts_with("HTTP/1.1 200"));
+      Send(c.get(), hello);
+      EXPECT_EQ(ReadUntil(c.get()), "");  // Closed, no echo.
+    }
+  }
+  // Plain bytes through a tunnel are not TLS and pass as before.
+  UniqueFd plain = Connect(port_);
+  Send(plain.get(), connect);
+  EXPECT_TRUE(ReadUntil(plain.get(), "echo tunnel\n").starts_with("HTTP/1.1 200"));
+  Send(plain.get(), "ping");
+  EXPECT_EQ(ReadUntil(plain.get(), "ping"), "ping");
+  plain.Reset();
+
+  std::vector<EgressRecord> records = proxy_->Stop(500ms);
+  ASSERT_EQ(records.size(), 6u);
+  int refused = 0;
+  for (const EgressRecord& r : records) {
+    if (r.allowed) continue;
+    ++refused;
+    EXPECT_EQ(r.reason, "TLS server name evil.test is not the CONNECT host api.test");
+    EXPECT_EQ(r.bytes_sent, 0u) << "the refused hello was sent on";
+  }
+  EXPECT_EQ(refused, 2);
+}
+
 }  // namespace
 }  // namespace skillrt::net
