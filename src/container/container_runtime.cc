@@ -32,6 +32,7 @@
 #include "sandbox/linux/supervise.h"
 #include "skillrt/runtime.h"
 #include "util/fd.h"
+#include "util/limit_text.h"
 
 namespace skillrt {
 namespace {
@@ -321,17 +322,13 @@ Result<Outcome> ContainerRuntime::Run(const Plan& plan) {
 
   if (sup->timed_out) {
     outcome.status = Status::kTimeout;
-    hit("wall_time");
-    outcome.message = "wall-clock limit of " + std::to_string(plan.limits.wall_time.count()) +
-                      " ms reached (engine start-up included); the container was killed and "
-                      "removed";
+    MarkLimitReached(outcome, "wall_time", plan.limits,
+                     " (engine start-up included); the container was killed and removed");
     return outcome;
   }
   if (sup->output_exceeded) {
     outcome.status = Status::kKilled;
-    hit("output");
-    outcome.message = "output limit of " + std::to_string(plan.limits.output_max_bytes) +
-                      " bytes per stream exceeded; the container was killed and removed";
+    MarkLimitReached(outcome, "output", plan.limits, "; the container was killed and removed");
     return outcome;
   }
   if (!WIFEXITED(sup->wait_status)) {
@@ -354,20 +351,14 @@ Result<Outcome> ContainerRuntime::Run(const Plan& plan) {
                                   stats.memory_peak_bytes + kOomSlackBytes >=
                                       plan.limits.memory_max_bytes);
     if (oom) {
-      hit("memory");
-      outcome.message = "memory limit of " + std::to_string(plan.limits.memory_max_bytes >> 20) +
-                        " MiB reached";
+      MarkLimitReached(outcome, "memory", plan.limits);
     } else if (sig == SIGXCPU || (sig == SIGKILL && stats_version != 0 &&
                                   outcome.cpu >= plan.limits.cpu_time)) {
       // The container's first process is its pid namespace's init, which the kernel does not
       // stop with SIGXCPU at the soft limit; it dies by SIGKILL at the hard one (soft + 1 s).
-      hit("cpu_time");
-      outcome.message = "CPU time limit of " + std::to_string(plan.limits.cpu_time.count()) +
-                        " ms reached";
+      MarkLimitReached(outcome, "cpu_time", plan.limits);
     } else if (sig == SIGXFSZ) {
-      hit("file_size");
-      outcome.message = "file size limit of " + std::to_string(plan.limits.file_size_max_bytes) +
-                        " bytes reached";
+      MarkLimitReached(outcome, "file_size", plan.limits);
     } else {
       const char* name = sigabbrev_np(sig);
       outcome.message = std::string("killed by SIG") + (name ? name : std::to_string(sig).c_str());

@@ -36,6 +36,7 @@
 #include "net/resolver.h"
 #include "skillrt/runtime.h"
 #include "util/fd.h"
+#include "util/limit_text.h"
 #include "util/sha256.h"
 #include "wasm/call_state.h"
 #include "wasm/compile_cache.h"
@@ -819,9 +820,7 @@ Result<Outcome> Execute(const WasmRuntimeOptions& options, const Shared& shared,
 
   if (state.timed_out) {
     outcome.status = Status::kTimeout;
-    outcome.limits_hit.push_back("wall_time");
-    outcome.message = "wall-clock limit of " + std::to_string(plan.limits.wall_time.count()) +
-                      " ms reached";
+    MarkLimitReached(outcome, "wall_time", plan.limits);
   } else if (state.cpu_exceeded) {
     outcome.status = Status::kKilled;
     outcome.limits_hit.push_back("cpu_time");
@@ -921,12 +920,11 @@ Result<Outcome> WasmRuntime::Run(const Plan& plan) {
   shared_->abandoned_calls.fetch_add(1);
   Outcome outcome;
   outcome.status = Status::kTimeout;
-  outcome.limits_hit.push_back("wall_time");
   outcome.layers = {"wasmtime:" WASMTIME_VERSION, "wasi-preopens", "store-limiter",
                     "epoch-deadline", "abandoned-host-wait"};
-  outcome.message = "wall-clock limit of " + std::to_string(plan.limits.wall_time.count()) +
-                    " ms reached while the component waited in the host; its instance is "
-                    "released when that wait ends (its output is discarded)";
+  MarkLimitReached(outcome, "wall_time", plan.limits,
+                   " while the component waited in the host; its instance is released when "
+                   "that wait ends (its output is discarded)");
   outcome.duration = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start);
   return outcome;
 }

@@ -30,6 +30,7 @@
 #include "sandbox/linux/supervise.h"
 #include "sandbox/linux/userns.h"
 #include "skillrt/runtime.h"
+#include "util/limit_text.h"
 
 namespace skillrt {
 namespace {
@@ -337,30 +338,20 @@ Result<Outcome> NativeRuntime::Run(const Plan& plan) {
         Error::FromErrno(ErrorCode::kIo, sup->failure->what, sup->failure->err).message;
   } else if (sup->timed_out) {
     outcome.status = Status::kTimeout;
-    hit("wall_time");
-    outcome.message = "wall-clock limit of " + std::to_string(plan.limits.wall_time.count()) +
-                      " ms reached";
+    MarkLimitReached(outcome, "wall_time", plan.limits);
   } else if (sup->output_exceeded) {
     outcome.status = Status::kKilled;
-    hit("output");
-    outcome.message = "output limit of " + std::to_string(plan.limits.output_max_bytes) +
-                      " bytes per stream exceeded";
+    MarkLimitReached(outcome, "output", plan.limits);
   } else if (outcome.signal) {
     outcome.status = Status::kKilled;
     const int sig = *outcome.signal;
     const bool cpu_exhausted = outcome.cpu >= plan.limits.cpu_time;
     if (stats.oom_killed) {
-      hit("memory");
-      outcome.message = "memory limit of " + std::to_string(plan.limits.memory_max_bytes >> 20) +
-                        " MiB reached";
+      MarkLimitReached(outcome, "memory", plan.limits);
     } else if (sig == SIGXCPU || (sig == SIGKILL && cpu_exhausted)) {
-      hit("cpu_time");
-      outcome.message = "CPU time limit of " + std::to_string(plan.limits.cpu_time.count()) +
-                        " ms reached";
+      MarkLimitReached(outcome, "cpu_time", plan.limits);
     } else if (sig == SIGXFSZ) {
-      hit("file_size");
-      outcome.message = "file size limit of " + std::to_string(plan.limits.file_size_max_bytes) +
-                        " bytes reached";
+      MarkLimitReached(outcome, "file_size", plan.limits);
     } else {
       const char* name = sigabbrev_np(sig);
       outcome.message = std::string("killed by SIG") + (name ? name : std::to_string(sig).c_str());
