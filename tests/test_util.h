@@ -32,6 +32,26 @@ class TempDir {
   std::filesystem::path path_;
 };
 
+/// A fresh directory under /var/tmp, removed with its contents on destruction: for host paths
+/// granted to a sandbox, which may not lie under the host's /tmp (a reserved host path).
+class VarTmpDir {
+ public:
+  VarTmpDir() {
+    std::string tmpl = "/var/tmp/skillrt-test-XXXXXX";
+    path_ = mkdtemp(tmpl.data());
+  }
+  ~VarTmpDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  VarTmpDir(const VarTmpDir&) = delete;
+  VarTmpDir& operator=(const VarTmpDir&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
 /// Writes `content` to `path`, creating parent directories.
 inline void WriteFile(const std::filesystem::path& path, std::string_view content) {
   std::filesystem::create_directories(path.parent_path());

@@ -30,10 +30,27 @@ std::string_view SandboxLevelName(SandboxLevel level);
 /// has its own network namespace, so the port never collides with the host's.
 inline constexpr uint16_t kEgressProxyPort = 3128;
 
+/// The host object a host path named when the plan was made. A path is resolved once
+/// (symbolic links followed), and every later step acts on the object it reached: the policy
+/// and the approval key judge `resolved`, and a runtime opens `resolved` again without
+/// following any symbolic link and refuses to run unless it finds the same device and inode.
+/// So a path re-pointed or swapped after the decision (a symlink to `/`, a rename race) is
+/// refused, never bound (docs/sandbox.md, "Paths").
+struct PathPin {
+  std::filesystem::path resolved;  ///< Absolute, normalized, no symbolic link in any part.
+  uint64_t device = 0;             ///< st_dev of the object (stat(2)).
+  uint64_t inode = 0;              ///< st_ino of the object.
+  bool directory = false;          ///< A directory; otherwise a regular file.
+};
+
 /// A host path made visible inside the sandbox at the same absolute path.
 struct BindMount {
-  std::filesystem::path path;  ///< Absolute host path; must exist.
+  /// Absolute, as declared: where the object appears inside the sandbox. Must exist.
+  std::filesystem::path path;
   bool writable = false;
+  /// The host object to bind. Set by the plan builder; a runtime given a plan without it
+  /// resolves `path` itself before anything else.
+  std::optional<PathPin> pin = std::nullopt;
 };
 
 /// Everything a runtime needs for one run. Plain data.
@@ -42,6 +59,9 @@ struct Plan {
   std::string run_id;
   std::string skill_name;
   std::filesystem::path skill_dir;  ///< Host path; mounted read-only at /skill, the cwd.
+  /// The object `skill_dir` named when the plan was made (see PathPin); empty in a hand-built
+  /// plan, when the runtime resolves `skill_dir` itself.
+  std::optional<PathPin> skill_dir_pin = std::nullopt;
   /// argv; argv[0] is a command name resolved on the sandbox PATH or an absolute path inside
   /// the sandbox. Never empty.
   std::vector<std::string> argv;

@@ -33,6 +33,7 @@
 #include "skillrt/runtime.h"
 #include "util/fd.h"
 #include "util/limit_text.h"
+#include "util/path_pin.h"
 
 namespace skillrt {
 namespace {
@@ -254,11 +255,28 @@ Result<Outcome> ContainerRuntime::Run(const Plan& plan) {
   if (auto written = WriteEnvFile(env_file, plan); !written) {
     return std::unexpected(written.error());
   }
+  // The engine resolves mount sources itself: hand it the pinned objects' resolved paths,
+  // checked to still name those objects just before it starts (docs/sandbox.md, "Paths").
+  Result<PathPin> skill_pin = PinOrResolve(plan.skill_dir_pin, plan.skill_dir);
+  if (!skill_pin) return std::unexpected(skill_pin.error());
+  if (auto same = ReopenPinned(*skill_pin, O_PATH); !same) return std::unexpected(same.error());
+  std::vector<BindMount> mounts = plan.mounts;
+  for (BindMount& mount : mounts) {
+    Result<PathPin> pin = PinOrResolve(mount.pin, mount.path);
+    if (!pin) return std::unexpected(pin.error());
+    if (std::optional<std::string_view> reserved = ReservedHostPath(pin->resolved.string())) {
+      return Fail(ErrorCode::kDenied, "declared path " + mount.path.string() + " resolves to " +
+                                          pin->resolved.string() + ", under reserved '" +
+                                          std::string(*reserved) + "'");
+    }
+    if (auto same = ReopenPinned(*pin, O_PATH); !same) return std::unexpected(same.error());
+    mount.pin = std::move(*pin);
+  }
   container::LaunchSpec launch = {
       .run_id = plan.run_id,
       .spec = *plan.container,
-      .skill_dir = plan.skill_dir,
-      .mounts = plan.mounts,
+      .skill_dir = skill_pin->resolved,
+      .mounts = std::move(mounts),
       .argv = plan.argv,
       .env_file = env_file,
       .limits = plan.limits,

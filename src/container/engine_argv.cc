@@ -99,9 +99,11 @@ std::vector<std::string> BuildRunArgv(const EngineInfo& engine, const LaunchSpec
   }
 
   // Files.
+  // Sources are the objects pinned when the plan was made, by their resolved paths.
   add(BindMountFlag(engine, launch.skill_dir, kSkillMountPoint, /*writable=*/false));
   for (const BindMount& mount : launch.mounts) {
-    add(BindMountFlag(engine, mount.path, mount.path.string(), mount.writable));
+    add(BindMountFlag(engine, mount.pin ? mount.pin->resolved : mount.path, mount.path.string(),
+                      mount.writable));
   }
   add(Flag("workdir", spec.workdir));
   add(Flag("env-file", launch.env_file.string()));

@@ -45,17 +45,17 @@ PolicyRequest MakePolicyRequest(const Skill& skill, const Plan& plan, std::strin
   request.kind = std::string(kind);
   request.sandbox = plan.level;
   for (const BindMount& mount : plan.mounts) {
-    // The policy judges what the mount will reach: a symlink under an allowed directory
-    // pointing elsewhere is judged by its target.
-    std::error_code ec;
-    std::filesystem::path resolved = std::filesystem::weakly_canonical(mount.path, ec);
-    if (ec) resolved = mount.path;
+    // The policy judges the object the mount will bind (pinned when the plan was made), not
+    // the declared name: a symlink under an allowed directory pointing elsewhere is judged by
+    // its target, and cannot be re-pointed afterwards.
+    const std::filesystem::path resolved = mount.pin ? mount.pin->resolved : mount.path;
     (mount.writable ? request.write : request.read).push_back(resolved);
   }
   request.network = plan.network || skill.manifest.capabilities.network;
   request.env_pass = skill.manifest.capabilities.env.pass;
   request.commands = plan.commands;
   request.exec = std::move(exec);
+  request.limits = plan.limits;
   return request;
 }
 
@@ -82,8 +82,14 @@ Result<ApprovalRequest> MakeApprovalRequest(const Skill& skill, const Plan& plan
       {"input_sha256", invocation.value("input_sha256", "")},
   };
   nlohmann::json read = nlohmann::json::array(), write = nlohmann::json::array();
+  // The key covers the object each path resolved to, so a stored "always" never carries over
+  // to a path that has since been re-pointed; the declared name is shown beside it.
   for (const BindMount& mount : plan.mounts) {
-    (mount.writable ? write : read).push_back(mount.path.string());
+    const std::string resolved = mount.pin ? mount.pin->resolved.string() : mount.path.string();
+    (mount.writable ? write : read)
+        .push_back(resolved == mount.path.string() ? nlohmann::json(resolved)
+                                                   : nlohmann::json{{"path", mount.path.string()},
+                                                                    {"resolved", resolved}});
   }
   nlohmann::json env_set = nlohmann::json::array();
   for (const auto& [name, value] : skill.manifest.capabilities.env.set) env_set.push_back(name);

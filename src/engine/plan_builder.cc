@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "container/launch_policy.h"
+#include "util/path_pin.h"
 
 namespace skillrt {
 namespace {
@@ -152,6 +153,13 @@ Result<Plan> BuildPlan(const Skill& skill, std::vector<std::string> argv, std::s
   plan.run_id = std::move(run_id);
   plan.skill_name = skill.meta.name;
   plan.skill_dir = skill.dir;
+  Result<PathPin> skill_pin = PinHostPath(skill.dir);
+  if (!skill_pin) return std::unexpected(skill_pin.error());
+  if (!skill_pin->directory) {
+    return Fail(ErrorCode::kInvalidArgument, "skill directory " + skill.dir.string() +
+                                                 " is not a directory");
+  }
+  plan.skill_dir_pin = std::move(*skill_pin);
   plan.argv = std::move(argv);
   plan.stdin_data = std::move(stdin_data);
   plan.level = overrides.level;
@@ -220,12 +228,23 @@ Result<Plan> BuildPlan(const Skill& skill, std::vector<std::string> argv, std::s
         return Fail(ErrorCode::kValidation, manifest_file.string() + ": " + std::string(key) +
                                                 ": " + path.string() + " is not absolute");
       }
-      std::error_code ec;
-      if (!std::filesystem::exists(path, ec)) {
-        return Fail(ErrorCode::kNotFound, manifest_file.string() + ": " + std::string(key) +
-                                              ": " + path.string() + " does not exist");
+      // Resolved once, here: the policy, the approval key and the runtime all see this one
+      // object, never whatever the path names later.
+      Result<PathPin> pin = PinHostPath(path);
+      if (!pin) {
+        Error error = pin.error();
+        error.message = manifest_file.string() + ": " + std::string(key) + ": " +
+                        (error.code == ErrorCode::kNotFound ? path.string() + " does not exist"
+                                                            : error.message);
+        return std::unexpected(std::move(error));
       }
-      plan.mounts.push_back(BindMount{.path = path, .writable = writable});
+      if (std::optional<std::string_view> reserved = ReservedHostPath(pin->resolved.string())) {
+        return Fail(ErrorCode::kDenied,
+                    manifest_file.string() + ": " + std::string(key) + ": " + path.string() +
+                        " resolves to " + pin->resolved.string() + ", which is or lies under '" +
+                        std::string(*reserved) + "', a reserved host path that cannot be granted");
+      }
+      plan.mounts.push_back(BindMount{.path = path, .writable = writable, .pin = std::move(*pin)});
     }
     return {};
   };

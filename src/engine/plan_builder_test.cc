@@ -172,7 +172,7 @@ TEST(PlanBuilderTest, ReservedOrMalformedEnvNamesAreRejected) {
 }
 
 TEST(PlanBuilderTest, DeclaredPathsBecomeMountsAndMustExist) {
-  TempDir tmp;
+  skillrt::testing::VarTmpDir tmp;  // Not under /tmp, a reserved host path.
   std::filesystem::create_directories(tmp.path() / "data");
   std::filesystem::create_directories(tmp.path() / "out");
   Skill skill = MakeSkill(tmp.path());
@@ -185,6 +185,11 @@ TEST(PlanBuilderTest, DeclaredPathsBecomeMountsAndMustExist) {
   EXPECT_FALSE(plan->mounts[0].writable);
   EXPECT_EQ(plan->mounts[1].path, tmp.path() / "out");
   EXPECT_TRUE(plan->mounts[1].writable);
+  // Each is pinned to the object it named, and so is the skill directory.
+  ASSERT_TRUE(plan->mounts[0].pin.has_value());
+  EXPECT_EQ(plan->mounts[0].pin->resolved, tmp.path() / "data");
+  EXPECT_TRUE(plan->mounts[0].pin->directory);
+  ASSERT_TRUE(plan->skill_dir_pin.has_value());
 
   skill.manifest.capabilities.read_paths.push_back(tmp.path() / "missing");
   plan = BuildRunPlan(skill, RunReq(), "r");
@@ -193,6 +198,32 @@ TEST(PlanBuilderTest, DeclaredPathsBecomeMountsAndMustExist) {
   EXPECT_EQ(plan.error().message, (tmp.path() / "skill.toml").string() +
                                       ": capabilities.read: " + (tmp.path() / "missing").string() +
                                       " does not exist");
+}
+
+// A declared path is judged by what it resolves to: a link to the host's root, or into a
+// reserved host location, is refused whatever it is called; a link to a plain directory is
+// granted as that directory.
+TEST(PlanBuilderTest, DeclaredSymlinksAreJudgedByTheirTarget) {
+  skillrt::testing::VarTmpDir tmp;
+  std::filesystem::create_directories(tmp.path() / "real");
+  std::filesystem::create_directory_symlink("/", tmp.path() / "root");
+  std::filesystem::create_directory_symlink("/etc", tmp.path() / "etc");
+  std::filesystem::create_directory_symlink(tmp.path() / "real", tmp.path() / "ok");
+  Skill skill = MakeSkill(tmp.path());
+  for (const char* bad : {"root", "etc"}) {
+    skill.manifest.capabilities.read_paths = {tmp.path() / bad};
+    auto plan = BuildRunPlan(skill, RunReq(), "r");
+    ASSERT_FALSE(plan.has_value()) << bad;
+    EXPECT_EQ(plan.error().code, ErrorCode::kDenied) << bad;
+    EXPECT_NE(plan.error().message.find("resolves to /"), std::string::npos)
+        << plan.error().message;
+  }
+  skill.manifest.capabilities.read_paths = {tmp.path() / "ok"};
+  auto plan = BuildRunPlan(skill, RunReq(), "r");
+  ASSERT_TRUE(plan.has_value()) << plan.error().ToString();
+  ASSERT_TRUE(plan->mounts[0].pin.has_value());
+  EXPECT_EQ(plan->mounts[0].path, tmp.path() / "ok");
+  EXPECT_EQ(plan->mounts[0].pin->resolved, tmp.path() / "real");
 }
 
 TEST(PlanBuilderTest, OverridesNarrowButNeverWiden) {

@@ -59,8 +59,16 @@ std::string JoinJson(const nlohmann::json& list) {
   if (!list.is_array() || list.empty()) return "none";
   std::string out;
   for (const auto& item : list) {
-    out += (out.empty() ? "" : ", ") +
-           Visible(item.is_string() ? item.get<std::string>() : item.dump());
+    std::string text;
+    if (item.is_string()) {
+      text = item.get<std::string>();
+    } else if (item.is_object() && item.contains("path") && item.contains("resolved")) {
+      // A host path that resolved elsewhere: the person approves the target, so show it.
+      text = item.value("path", "") + " -> " + item.value("resolved", "");
+    } else {
+      text = item.dump();
+    }
+    out += (out.empty() ? "" : ", ") + Visible(text);
   }
   return out;
 }

@@ -14,6 +14,8 @@
 #include "net/egress_policy.h"
 #include "skill/frontmatter.h"
 #include "skill/manifest_internal.h"
+#include "util/limit_fields.h"
+#include "util/path_pin.h"
 #include "util/toml_type.h"
 
 namespace skillrt {
@@ -21,32 +23,6 @@ namespace manifest_internal {
 namespace {
 
 namespace fs = std::filesystem;
-
-// Host locations that a manifest may not grant, neither themselves nor anything below them.
-// The sandbox builds its own /proc, /dev, /tmp (scratch) and /skill; the system directories
-// are provided read-only by the runtime, and granting them (or write access to them) would
-// let a skill reach host configuration, devices or kernel interfaces.
-constexpr std::array<std::string_view, 17> kReservedPaths = {
-    "/proc", "/sys",   "/dev",  "/tmp",  "/skill", "/usr",  "/etc",    "/bin",    "/sbin",
-    "/lib",  "/lib64", "/lib32", "/libx32", "/boot", "/run", "/var/run", "/"};
-
-// Upper bounds for [limits], in the manifest's units.
-struct LimitSpec {
-  std::string_view key;
-  int64_t max;
-  std::string_view unit;
-};
-constexpr int64_t kDayMs = 24LL * 60 * 60 * 1000;
-constexpr std::array<LimitSpec, 8> kLimitSpecs = {{
-    {"wall_time_ms", kDayMs, "ms"},
-    {"cpu_time_ms", kDayMs, "ms"},
-    {"memory_mb", 65536, "MiB"},
-    {"processes", 4096, ""},
-    {"output_kb", 1048576, "KiB"},
-    {"file_size_mb", 1048576, "MiB"},
-    {"scratch_mb", 65536, "MiB"},
-    {"open_files", 65536, ""},
-}};
 
 int LineOf(const toml::node& node) { return static_cast<int>(node.source().begin.line); }
 
@@ -78,17 +54,12 @@ std::optional<std::string> CheckHostPath(std::string_view path, std::string* nor
   }
   std::string norm = fs::path(path).lexically_normal().string();
   while (norm.size() > 1 && norm.back() == '/') norm.pop_back();
-  for (std::string_view reserved : kReservedPaths) {
-    bool hit = reserved == "/" ? norm == "/"
-                               : norm == reserved || (norm.size() > reserved.size() &&
-                                                      norm.starts_with(reserved) &&
-                                                      norm[reserved.size()] == '/');
-    if (hit) {
-      return "'" + norm + "' is or lies under '" + std::string(reserved) +
-             "', a reserved or system path that cannot be granted (reserved: /, /proc, /sys, "
-             "/dev, /tmp, /skill, /usr, /etc, /bin, /sbin, /lib, /lib64, /lib32, /libx32, "
-             "/boot, /run, /var/run)";
-    }
+  // The declared form is checked here, the resolved one again when a plan is made
+  // (util/path_pin.h): a declared path may be a symbolic link into one of these.
+  if (std::optional<std::string_view> reserved = ReservedHostPath(norm)) {
+    return "'" + norm + "' is or lies under '" + std::string(*reserved) +
+           "', a reserved or system path that cannot be granted (reserved: " +
+           std::string(ReservedHostPathList()) + ")";
   }
   *normal = std::move(norm);
   return std::nullopt;
@@ -674,7 +645,7 @@ class Parser {
             {"wall_time_ms", "cpu_time_ms", "memory_mb", "processes", "output_kb",
              "file_size_mb", "scratch_mb", "open_files"});
     Limits& limits = out_.manifest.limits;
-    for (const LimitSpec& spec : kLimitSpecs) {
+    for (const LimitField& spec : LimitFields()) {
       const toml::node* n = table.get(spec.key);
       if (n == nullptr) continue;
       std::string path = "limits." + std::string(spec.key);
@@ -694,15 +665,7 @@ class Parser {
                 (spec.unit.empty() ? "" : " " + std::string(spec.unit)));
         continue;
       }
-      uint64_t u = static_cast<uint64_t>(v);
-      if (spec.key == "wall_time_ms") limits.wall_time = std::chrono::milliseconds(v);
-      if (spec.key == "cpu_time_ms") limits.cpu_time = std::chrono::milliseconds(v);
-      if (spec.key == "memory_mb") limits.memory_max_bytes = u << 20;
-      if (spec.key == "processes") limits.pids_max = static_cast<uint32_t>(u);
-      if (spec.key == "output_kb") limits.output_max_bytes = u << 10;
-      if (spec.key == "file_size_mb") limits.file_size_max_bytes = u << 20;
-      if (spec.key == "scratch_mb") limits.scratch_max_bytes = u << 20;
-      if (spec.key == "open_files") limits.open_files_max = static_cast<uint32_t>(u);
+      spec.set(limits, static_cast<uint64_t>(v));
     }
   }
 

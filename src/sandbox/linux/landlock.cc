@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "sandbox/linux/child.h"
+#include "util/path_pin.h"
 #include "sandbox/linux/sys.h"
 
 namespace skillrt::landlock {
@@ -92,11 +93,12 @@ void PlanRuleset(const Plan& plan, const std::vector<std::string>& exec_paths, i
   rs.tcp_connect_port = abi >= 4 && plan.network ? kEgressProxyPort : 0;
   // Signals and abstract Unix sockets only within the sandbox's own Landlock domain.
   rs.scoped = abi >= 6 ? (kScopeAbstractUnix | kScopeSignal) : 0;
-  auto add = [&](std::string path, uint64_t access, bool optional = false) {
+  auto add = [&](std::string path, uint64_t access, bool optional = false, bool exact = false) {
     rs.strings.push_back(std::move(path));
     rs.rules.push_back({.path = rs.strings.back().c_str(),
                         .access = access & rs.handled_fs,
-                        .optional = optional});
+                        .optional = optional,
+                        .exact = exact});
   };
   add("/", kReadDir);  // Listing the root shows only the minimal tree.
   for (const char* dir : {"/usr", "/bin", "/sbin", "/lib", "/lib64", "/lib32", "/libx32"}) {
@@ -114,7 +116,8 @@ void PlanRuleset(const Plan& plan, const std::vector<std::string>& exec_paths, i
   add("/dev/urandom", kReadFile);
   add("/tmp", kRead | kWrite);
   for (const BindMount& m : plan.mounts) {
-    add(m.path.string(), m.writable ? (kRead | kWrite) : kRead);
+    add(m.path.string(), m.writable ? (kRead | kWrite) : kRead, /*optional=*/false,
+        /*exact=*/true);
   }
   for (const std::string& exe : exec_paths) add(exe, kExecute | kReadFile);
 }
@@ -128,7 +131,8 @@ void Restrict(const RulesetView& rs, int err_fd) {
   if (ruleset < 0) sandbox::ChildFail(err_fd, "landlock_create_ruleset", errno);
   for (size_t i = 0; i < rs.rule_count; ++i) {
     const Rule& rule = rs.rules[i];
-    const int fd = ::open(rule.path, O_PATH | O_CLOEXEC);
+    const int fd =
+        rule.exact ? OpenNoSymlinks(rule.path, O_PATH) : ::open(rule.path, O_PATH | O_CLOEXEC);
     if (fd < 0) {
       if (rule.optional && errno == ENOENT) continue;
       sandbox::ChildFailCall(err_fd, "landlock open", rule.path, errno);

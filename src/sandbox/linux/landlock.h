@@ -22,6 +22,9 @@ struct Rule {
   const char* path = nullptr;  ///< Sandbox path.
   uint64_t access = 0;         ///< LANDLOCK_ACCESS_FS_* rights (trimmed to files in the child).
   bool optional = false;       ///< A missing path is skipped rather than an error.
+  /// Opened with no symbolic link followed (util/path_pin.h): the rule of a declared path
+  /// must reach the bind made for it, not wherever a link planted since would lead.
+  bool exact = false;
 };
 
 /// A flat, pointer-only view of a ruleset: what the child reads.

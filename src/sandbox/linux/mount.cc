@@ -6,12 +6,14 @@
 #include <unistd.h>
 
 #include <array>
+#include <climits>
 #include <set>
 #include <string_view>
 
 #include "sandbox/linux/child.h"
 #include "sandbox/linux/sys.h"
 #include "sandbox/linux/userns.h"
+#include "util/path_pin.h"
 
 namespace skillrt::mount {
 namespace {
@@ -42,6 +44,11 @@ constexpr const char* kEtcAlternatives = "/etc/alternatives";
 constexpr std::array<const char*, 5> kDevNodes = {"/dev/null", "/dev/zero", "/dev/full",
                                                   "/dev/random", "/dev/urandom"};
 
+// Files of the sandbox's procfs that describe the host, not the sandbox; bound over with
+// /dev/null. (Per-process files such as /proc/<pid>/mountinfo cannot be masked this way; what
+// they show is listed in docs/sandbox.md.)
+constexpr std::array<const char*, 1> kMaskedProcFiles = {"/proc/cmdline"};
+
 // Sandbox paths that skillrt owns; declared paths may not be, or lie under, these.
 constexpr std::array<std::string_view, 9> kReserved = {"/skill", "/tmp", "/proc", "/dev",
                                                        "/etc",   "/usr", "/bin",  "/sbin",
@@ -66,7 +73,14 @@ const char* RootPlan::Keep(std::string s) {
 Result<void> PlanRoot(const Plan& plan, RootPlan* out) {
   RootPlan& root = *out;
   auto add_source = [&](std::string host) {
-    root.sources.push_back(root.Keep(std::move(host)));
+    root.sources.push_back({.path = root.Keep(std::move(host))});
+    return static_cast<int>(root.sources.size() - 1);
+  };
+  auto add_pinned = [&](const PathPin& pin) {
+    root.sources.push_back({.path = root.Keep(pin.resolved.string()),
+                            .pinned = true,
+                            .device = pin.device,
+                            .inode = pin.inode});
     return static_cast<int>(root.sources.size() - 1);
   };
   auto mkdir_op = [&](std::string_view inside) {
@@ -126,9 +140,15 @@ Result<void> PlanRoot(const Plan& plan, RootPlan* out) {
   }
 
   // The skill directory, read-only: a skill cannot rewrite its own code or manifest.
+  Result<PathPin> skill_pin = PinOrResolve(plan.skill_dir_pin, plan.skill_dir);
+  if (!skill_pin) return std::unexpected(skill_pin.error());
+  if (!skill_pin->directory) {
+    return Fail(ErrorCode::kInvalidArgument,
+                "skill directory " + plan.skill_dir.string() + " is not a directory");
+  }
   root.ops.push_back({.kind = Op::Kind::kBind,
                       .path = root.Keep(Staged("/skill")),
-                      .source = add_source(plan.skill_dir.string()),
+                      .source = add_pinned(*skill_pin),
                       .recursive = true,
                       .attr_set = kReadOnlyBind});
 
@@ -147,9 +167,13 @@ Result<void> PlanRoot(const Plan& plan, RootPlan* out) {
                                                      std::string(reserved));
       }
     }
-    struct stat st;
-    if (::stat(p.c_str(), &st) != 0) {
-      return FailErrno(ErrorCode::kNotFound, "declared path " + p, errno);
+    Result<PathPin> pin = PinOrResolve(m.pin, m.path);
+    if (!pin) return std::unexpected(pin.error());
+    if (std::optional<std::string_view> reserved = ReservedHostPath(pin->resolved.string())) {
+      return Fail(ErrorCode::kDenied, "declared path " + p + " resolves to " +
+                                          pin->resolved.string() + ", which is or lies under '" +
+                                          std::string(*reserved) +
+                                          "', a reserved host path that cannot be granted");
     }
     for (fs::path parent = fs::path(p).parent_path(); !made.contains(parent.string());
          parent = parent.parent_path()) {
@@ -163,8 +187,8 @@ Result<void> PlanRoot(const Plan& plan, RootPlan* out) {
     }
     root.ops.push_back({.kind = Op::Kind::kBind,
                         .path = root.Keep(Staged(p)),
-                        .source = add_source(p),
-                        .source_is_dir = S_ISDIR(st.st_mode),
+                        .source = add_pinned(*pin),
+                        .source_is_dir = pin->directory,
                         .recursive = true,
                         .attr_set = m.writable ? kWritableBind : kReadOnlyBind});
   }
@@ -182,6 +206,15 @@ Result<void> PlanRoot(const Plan& plan, RootPlan* out) {
 
   // A procfs of the sandbox's own pid namespace: it lists only the sandbox's processes.
   root.ops.push_back({.kind = Op::Kind::kProc, .path = root.Keep(Staged("/proc"))});
+  // Host facts a fresh procfs still shows, masked with /dev/null (reads empty): the kernel's
+  // boot parameters (/proc/cmdline) can name disks, consoles and secrets passed at boot.
+  for (const char* masked : kMaskedProcFiles) {
+    root.ops.push_back({.kind = Op::Kind::kBind,
+                        .path = root.Keep(Staged(masked)),
+                        .source = add_source("/dev/null"),
+                        .source_is_dir = false,
+                        .attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC});
+  }
 
   // Minimal /dev inside the read-only root tmpfs.
   mkdir_op("/dev");
@@ -220,15 +253,44 @@ unsigned long MountFlags(uint64_t attr) {
   return flags;
 }
 
+// Opens the parent directory of the absolute `path` without following any symbolic link and
+// points `*name` at the last component. Returns the descriptor or -1 (errno set).
+int OpenParent(const char* path, const char** name) {
+  char dir[PATH_MAX];
+  const size_t len = sys::StrLen(path);
+  if (len == 0 || len >= sizeof(dir) || path[0] != '/') {
+    errno = EINVAL;
+    return -1;
+  }
+  size_t slash = len;
+  while (slash > 0 && path[slash] != '/') --slash;
+  *name = path + slash + 1;
+  if (slash == 0) {
+    dir[0] = '/';
+    dir[1] = '\0';
+  } else {
+    for (size_t i = 0; i < slash; ++i) dir[i] = path[i];
+    dir[slash] = '\0';
+  }
+  return OpenNoSymlinks(dir, O_PATH | O_DIRECTORY);
+}
+
 void RunOp(const Op& op, const int* fds, int err_fd) {
   // Errors name the path as the skill will see it, without the staging prefix.
   auto fail = [&](const char* call) {
     sandbox::ChildFailCall(err_fd, call, op.path + sys::StrLen(kStagingDir), errno);
   };
   switch (op.kind) {
-    case Op::Kind::kMkdir:
-      if (::mkdir(op.path, 0755) != 0 && errno != EEXIST) fail("mkdir");
+    case Op::Kind::kMkdir: {
+      // Parents of a nested declared path may lie in a host directory bound before it: no
+      // symbolic link there may redirect where the directory is made.
+      const char* name = nullptr;
+      const int parent = OpenParent(op.path, &name);
+      if (parent < 0) fail("open(parent)");
+      if (::mkdirat(parent, name, 0755) != 0 && errno != EEXIST) fail("mkdir");
+      ::close(parent);
       return;
+    }
     case Op::Kind::kWriteFile: {
       int fd = ::open(op.path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
       if (fd < 0) fail("open");
@@ -243,24 +305,51 @@ void RunOp(const Op& op, const int* fds, int err_fd) {
       if (::symlink(op.arg, op.path) != 0) fail("symlink");
       return;
     case Op::Kind::kBind: {
+      // The mount point: made and opened through its parent with no symbolic link followed,
+      // and bound through its descriptor, so that the bind lands exactly there.
+      const char* name = nullptr;
+      const int parent = OpenParent(op.path, &name);
+      if (parent < 0) fail("open(parent)");
       if (op.source_is_dir) {
-        if (::mkdir(op.path, 0755) != 0 && errno != EEXIST) fail("mkdir");
+        if (::mkdirat(parent, name, 0755) != 0 && errno != EEXIST) fail("mkdir");
       } else {
-        int fd = ::open(op.path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
-        if (fd < 0) fail("open");
-        ::close(fd);
+        int fd = ::openat(parent, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+        if (fd < 0 && errno != EEXIST) fail("open");
+        if (fd >= 0) ::close(fd);
       }
-      char src[32];
+      const int target = ::openat(parent, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+      if (target < 0) fail("open(mount point)");
+      ::close(parent);
+      struct stat target_st;
+      if (::fstat(target, &target_st) != 0) fail("fstat(mount point)");
+      if (op.source_is_dir ? !S_ISDIR(target_st.st_mode) : !S_ISREG(target_st.st_mode)) {
+        errno = ENOTDIR;
+        fail("mount point");
+      }
+      char src[32], dst[32];
       sys::FdPath(src, fds[op.source]);
-      if (::mount(src, op.path, nullptr, MS_BIND | (op.recursive ? MS_REC : 0), nullptr) != 0) {
+      sys::FdPath(dst, target);
+      if (::mount(src, dst, nullptr, MS_BIND | (op.recursive ? MS_REC : 0), nullptr) != 0) {
+        fail("mount");
+      }
+      ::close(target);
+      // The attributes go on the new mount, found again without following links; it must
+      // show the source's object, or something moved in between.
+      const int mounted = OpenNoSymlinks(op.path, O_PATH);
+      if (mounted < 0) fail("open(mounted)");
+      struct stat want, got;
+      if (::fstat(fds[op.source], &want) != 0 || ::fstat(mounted, &got) != 0) fail("fstat");
+      if (want.st_dev != got.st_dev || want.st_ino != got.st_ino) {
+        errno = ESTALE;
         fail("mount");
       }
       struct mount_attr attr = {};
       attr.attr_set = op.attr_set;
-      if (::mount_setattr(AT_FDCWD, op.path, op.recursive ? AT_RECURSIVE : 0, &attr,
+      if (::mount_setattr(mounted, "", AT_EMPTY_PATH | (op.recursive ? AT_RECURSIVE : 0), &attr,
                           sizeof(attr)) != 0) {
         fail("mount_setattr");
       }
+      ::close(mounted);
       return;
     }
     case Op::Kind::kTmpfs:
@@ -283,8 +372,22 @@ void OpenSources(const RootView& root, int* fds, int err_fd) {
   // Open every source before anything covers it, so that host paths under the staging
   // directory stay reachable; O_PATH pins the object without needing read permission.
   for (size_t i = 0; i < root.source_count; ++i) {
-    fds[i] = ::open(root.sources[i], O_PATH | O_CLOEXEC);
-    if (fds[i] < 0) sandbox::ChildFailCall(err_fd, "open", root.sources[i], errno);
+    const Source& source = root.sources[i];
+    if (!source.pinned) {
+      fds[i] = ::open(source.path, O_PATH | O_CLOEXEC);
+      if (fds[i] < 0) sandbox::ChildFailCall(err_fd, "open", source.path, errno);
+      continue;
+    }
+    // The object the plan pinned, by a path with no symbolic link, or nothing: a link planted
+    // since (ELOOP) or another object at the path (ESTALE) stops the run.
+    fds[i] = OpenNoSymlinks(source.path, O_PATH);
+    if (fds[i] < 0) sandbox::ChildFailCall(err_fd, "open", source.path, errno);
+    struct stat st;
+    if (::fstat(fds[i], &st) != 0) sandbox::ChildFailCall(err_fd, "fstat", source.path, errno);
+    if (static_cast<uint64_t>(st.st_dev) != source.device ||
+        static_cast<uint64_t>(st.st_ino) != source.inode) {
+      sandbox::ChildFailCall(err_fd, "open", source.path, ESTALE);
+    }
   }
 }
 

@@ -38,10 +38,20 @@ struct Op {
   uint64_t attr_set = 0;      ///< MOUNT_ATTR_* flags set after mounting (mount_setattr(2)).
 };
 
+/// A host object to bind. A pinned source (a declared path, the skill directory) is opened
+/// without following any symbolic link and must be the object the plan pinned (PathPin);
+/// an unpinned one (a system directory) is opened as named.
+struct Source {
+  const char* path = nullptr;  ///< Absolute host path; for a pinned source, the resolved one.
+  bool pinned = false;
+  uint64_t device = 0;  ///< Pinned: the st_dev the object must have.
+  uint64_t inode = 0;   ///< Pinned: the st_ino the object must have.
+};
+
 /// A flat, pointer-only view of a root recipe: what the child reads. It can be copied into
 /// memory shared with a child cloned earlier (spawn.h).
 struct RootView {
-  const char* const* sources = nullptr;
+  const Source* sources = nullptr;
   size_t source_count = 0;
   const Op* ops = nullptr;
   size_t op_count = 0;
@@ -55,7 +65,7 @@ struct RootPlan {
   RootPlan& operator=(const RootPlan&) = delete;
 
   std::deque<std::string> strings;  ///< Owns every string the Ops and sources point to.
-  std::vector<const char*> sources;  ///< Host paths to open O_PATH before staging.
+  std::vector<Source> sources;  ///< Host objects to open O_PATH before staging.
   std::vector<Op> ops;
 
   /// Stores `s` and returns a pointer that stays valid for the RootPlan's lifetime.
@@ -69,7 +79,9 @@ struct RootPlan {
 };
 
 /// Computes the root for `plan`. Declared paths must exist (kNotFound names the path);
-/// reserved sandbox paths cannot be declared (kInvalidArgument).
+/// reserved sandbox paths cannot be declared (kInvalidArgument), and a declared path whose
+/// pinned object is a reserved host path (util/path_pin.h) is refused (kDenied). Paths the
+/// plan did not pin are resolved and pinned here.
 Result<void> PlanRoot(const Plan& plan, RootPlan* out);
 
 /// Upper bound on RootPlan::sources, so that the child can keep their fds in a stack array.
@@ -77,12 +89,16 @@ inline constexpr size_t kMaxSources = 128;
 
 /// Child side: opens every source O_PATH into `fds[kMaxSources]`. Runs while the child still
 /// has the supervisor's host credentials, so that sources under directories only the
-/// supervisor may search (e.g. /root) can be reached; O_PATH needs no read permission.
+/// supervisor may search (e.g. /root) can be reached; O_PATH needs no read permission. A
+/// pinned source is opened with no symbolic link followed and must have the pinned device and
+/// inode, else the child fails with ESTALE ("changed since it was resolved").
 /// REQUIRES: in the new mount namespace (bind sources must belong to it).
 void OpenSources(const RootView& root, int* fds, int err_fd);
 
 /// Child side: mounts the staging tmpfs, runs the ops, pivots into the new root, detaches the
-/// old one and makes the root read-only. Closes `fds`. On failure reports through `err_fd` and
+/// old one and makes the root read-only. Mount points are reached without following symbolic
+/// links (a declared path nested in another one crosses host directories), and each bind is
+/// checked to show its source before its attributes are set. Closes `fds`. On failure reports through `err_fd` and
 /// exits. REQUIRES: OpenSources done; CAP_SYS_ADMIN in the user namespace that owns the mount
 /// and pid namespaces; a mapped fsuid (files created on the tmpfs need an owner).
 void BuildRoot(const RootView& root, const int* fds, int err_fd);

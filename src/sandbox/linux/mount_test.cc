@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 
 #include "test_util.h"
 
@@ -9,6 +10,7 @@ namespace skillrt::mount {
 namespace {
 
 using skillrt::testing::TempDir;
+using skillrt::testing::VarTmpDir;
 
 bool HasOp(const RootPlan& root, Op::Kind kind, std::string_view inside) {
   const std::string staged = std::string(kStagingDir) + std::string(inside);
@@ -32,10 +34,10 @@ TEST(MountPlanTest, MinimalRootHasOnlyWhatInterpretersNeed) {
     EXPECT_FALSE(HasOp(root, Op::Kind::kBind, absent)) << absent;
     EXPECT_FALSE(HasOp(root, Op::Kind::kMkdir, absent)) << absent;
   }
-  for (const char* source : root.sources) {
-    EXPECT_STRNE(source, "/etc/passwd");
-    EXPECT_STRNE(source, "/etc/shadow");
-    EXPECT_STRNE(source, "/home");
+  for (const Source& source : root.sources) {
+    EXPECT_STRNE(source.path, "/etc/passwd");
+    EXPECT_STRNE(source.path, "/etc/shadow");
+    EXPECT_STRNE(source.path, "/home");
   }
   // The skill directory is mounted read-only.
   for (const Op& op : root.ops) {
@@ -44,21 +46,6 @@ TEST(MountPlanTest, MinimalRootHasOnlyWhatInterpretersNeed) {
     }
   }
 }
-
-// A directory outside /tmp: the sandbox's /tmp is its private scratch, so host paths under
-// /tmp cannot be declared.
-class VarTmpDir {
- public:
-  VarTmpDir() {
-    std::string tmpl = "/var/tmp/skillrt-mount-test-XXXXXX";
-    path_ = ::mkdtemp(tmpl.data());
-  }
-  ~VarTmpDir() { std::filesystem::remove_all(path_); }
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
 
 TEST(MountPlanTest, DeclaredPathsKeepTheirModeAndGetParents) {
   TempDir skill;
@@ -108,6 +95,44 @@ TEST(MountPlanTest, RefusesReservedAndMissingPaths) {
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, ErrorCode::kNotFound);
   EXPECT_NE(r.error().message.find("/nonexistent/skillrt/path"), std::string::npos);
+}
+
+// A declared path that is a symbolic link is judged and bound by its target: a link to the
+// host's root is refused whatever it is called, and a link to a plain directory binds that
+// directory's object, pinned by device and inode.
+TEST(MountPlanTest, DeclaredSymlinksAreResolvedAndPinned) {
+  TempDir skill;
+  VarTmpDir data;
+  std::filesystem::create_directories(data.path() / "real");
+  std::filesystem::create_directory_symlink("/", data.path() / "to-root");
+  std::filesystem::create_directory_symlink(data.path() / "real", data.path() / "to-real");
+
+  Plan plan;
+  plan.skill_dir = skill.path();
+  plan.mounts = {{.path = data.path() / "to-root"}};
+  RootPlan root;
+  auto refused = PlanRoot(plan, &root);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, ErrorCode::kDenied);
+  EXPECT_NE(refused.error().message.find("resolves to /"), std::string::npos)
+      << refused.error().message;
+
+  // Positive control: the link to a plain directory is bound, with the target as source.
+  plan.mounts = {{.path = data.path() / "to-real"}};
+  RootPlan ok;
+  ASSERT_TRUE(PlanRoot(plan, &ok));
+  struct stat st;
+  ASSERT_EQ(::stat((data.path() / "real").c_str(), &st), 0);
+  bool found = false;
+  for (const Source& source : ok.sources) {
+    if (source.pinned && source.path == (data.path() / "real").string()) {
+      found = true;
+      EXPECT_EQ(source.device, static_cast<uint64_t>(st.st_dev));
+      EXPECT_EQ(source.inode, static_cast<uint64_t>(st.st_ino));
+    }
+  }
+  EXPECT_TRUE(found);
+  EXPECT_TRUE(HasOp(ok, Op::Kind::kBind, (data.path() / "to-real").string()));
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 
 #include "skillrt/runtime.h"
 #include "test_util.h"
+#include "util/path_pin.h"
 
 namespace skillrt {
 namespace {
@@ -116,10 +117,16 @@ TEST_F(NativeRuntimeTest, AnUndeclaredArgv0IsDenied) {
 }
 
 TEST_F(NativeRuntimeTest, ASetupStepThatFailsIsAnErrorNamingTheStep) {
-  // The skill directory vanishes between planning and the child opening it: the child's
-  // report arrives through the error pipe and the run is refused, not run with less.
+  // The skill directory vanishes between planning (which pinned it) and the child opening
+  // it: the child's report arrives through the error pipe and the run is refused, not run
+  // with less.
   Plan plan = MakePlan({"sh", "-c", "true"});
   plan.skill_dir = skill_.path() / "vanished";
+  std::filesystem::create_directory(plan.skill_dir);
+  auto pin = PinHostPath(plan.skill_dir);
+  ASSERT_TRUE(pin) << pin.error().ToString();
+  plan.skill_dir_pin = *pin;
+  std::filesystem::remove(plan.skill_dir);
   auto outcome = runtime_->Run(plan);
   ASSERT_FALSE(outcome);
   EXPECT_EQ(outcome.error().code, ErrorCode::kSandbox);

@@ -87,10 +87,10 @@ class Copier {
 
   const ChildSpec* Spec(const ChildSpec& in) {
     ChildSpec spec = in;
-    const char** sources = Array(const_cast<const char**>(in.root.sources), in.root.source_count);
+    mount::Source* sources = Array(in.root.sources, in.root.source_count);
     for (size_t i = 0; i < in.root.source_count; ++i) {
-      const char* s = Str(in.root.sources[i]);
-      if (sources != nullptr) sources[i] = s;
+      const char* s = Str(in.root.sources[i].path);
+      if (sources != nullptr) sources[i].path = s;
     }
     spec.root.sources = sources;
     mount::Op* ops = Array(in.root.ops, in.root.op_count);
@@ -293,7 +293,8 @@ Result<void> Start(SandboxProcess& process, const ChildSpec& spec) {
   if (::write(process.sync_w.get(), "g", 1) != 1) {
     return FailErrno(ErrorCode::kSandbox, "write(sync pipe)", errno);
   }
-  process.sync_w.Reset();
+  // The write end stays open for the whole run: the child takes a hang-up on it as the
+  // supervisor's death (contain.cc, ArmParentDeath).
   return {};
 }
 
