@@ -17,7 +17,9 @@
 #include <stdlib.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -40,6 +42,7 @@
 #include "skillrt/plan.h"
 #include "skillrt/runtime.h"
 #include "test_util.h"
+#include "util/path_pin.h"
 
 namespace skillrt {
 namespace {
@@ -954,7 +957,8 @@ TEST_F(SandboxProbeTest, DangerousSyscallsAreDenied) {
                         Case{"open_by_handle_at", "EPERM"}, Case{"socket_raw", "EPERM"},
                         Case{"socket_packet", "EPERM"}, Case{"socket_netlink", "EPERM"},
                         Case{"socket_inet", "EPERM"}, Case{"socket_inet6", "EPERM"},
-                        Case{"clone3", "ENOSYS"}}) {
+                        Case{"clone3", "ENOSYS"}, Case{"socket_unix", "EACCES"},
+                        Case{"personality_rie", "EPERM"}}) {
     SCOPED_TRACE(c.name);
     if (geteuid() == 0) {
       EXPECT_HOST_SUCCEEDS(RunOnHost("syscall_try", {c.name}));
@@ -963,9 +967,133 @@ TEST_F(SandboxProbeTest, DangerousSyscallsAreDenied) {
     EXPECT_BLOCKED(inside);
     EXPECT_EQ(Report(inside).value("errno", ""), c.errno_name) << Describe(inside);
   }
-  // Local sockets stay available: the filter is a deny list, not a broken process.
-  const Outcome unix_socket = RunProbe("syscall_try", {"socket_unix"});
-  EXPECT_EQ(unix_socket.status, Status::kOk) << Describe(unix_socket);
+  // memfd_secret exists only where the kernel was booted with secretmem: the host run says
+  // whether there is anything to refuse.
+  if (RunOnHost("syscall_try", {"memfd_secret"}).exit_code == 0) {
+    const Outcome inside = RunProbe("syscall_try", {"memfd_secret"});
+    EXPECT_BLOCKED(inside);
+    EXPECT_EQ(Report(inside).value("errno", ""), "EPERM") << Describe(inside);
+  }
+  // Anonymous socket pairs stay available: the filter is a deny list, not a broken process.
+  const Outcome pair = RunProbe("syscall_try", {"socketpair_unix"});
+  EXPECT_EQ(pair.status, Status::kOk) << Describe(pair);
+}
+
+// A host service's Unix socket inside a granted directory: connect(2) needs only the socket
+// file, which no read-only mount or Landlock right withholds, so the sandbox refuses the
+// socket(AF_UNIX) that would reach it. Positive control: the same probe connects on the host.
+TEST_F(SandboxProbeTest, HostUnixSocketInAGrantedDirectoryIsUnreachable) {
+  skillrt::testing::VarTmpDir dir;
+  const std::string path = (dir.path() / "service.sock").string();
+  const int server = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(server, 0);
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{server};
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path.c_str());
+  ASSERT_EQ(::bind(server, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(::chmod(path.c_str(), 0777), 0);
+  ASSERT_EQ(::chmod(dir.path().c_str(), 0755), 0);
+  ASSERT_EQ(::listen(server, 4), 0);
+
+  EXPECT_HOST_SUCCEEDS(RunOnHost("unix_connect", {path}));
+  Plan plan = MakePlan("unix_connect", {path});
+  plan.mounts.push_back({.path = dir.path(), .writable = false});
+  const Outcome inside = RunInSandbox(plan);
+  EXPECT_BLOCKED(inside);
+  EXPECT_EQ(Report(inside).value("errno", ""), "EACCES") << Describe(inside);
+}
+
+// A declared writable path that another process swaps with a symbolic link to the host's
+// root (renameat2(RENAME_EXCHANGE) in a tight loop) while runs are planned and started. The
+// path is resolved and pinned once; the sandbox binds the pinned object or refuses the run,
+// so no run ever sees the host's root. Positive control: the same swap, followed from the
+// host, does reach the host's root (the race is real while the runs happen).
+TEST_F(SandboxProbeTest, SwappingADeclaredPathForASymlinkNeverBindsTheHostRoot) {
+  skillrt::testing::VarTmpDir dir;
+  const fs::path real = dir.path() / "data";
+  const fs::path decoy = dir.path() / "decoy";
+  fs::create_directory(real);
+  WriteFile(real / "inside.txt", "data\n");
+  fs::create_directory_symlink("/", decoy);
+
+  std::atomic<bool> stop{false};
+  std::atomic<uint64_t> swaps{0};
+  std::thread swapper([&] {
+    while (!stop.load(std::memory_order_relaxed)) {
+      if (::syscall(SYS_renameat2, AT_FDCWD, real.c_str(), AT_FDCWD, decoy.c_str(),
+                    RENAME_EXCHANGE) == 0) {
+        swaps.fetch_add(1, std::memory_order_relaxed);
+      }
+      // A swap every few hundred microseconds: often enough to land between a run's decision
+      // and its bind (milliseconds apart), rarely enough that most runs get that far.
+      std::this_thread::sleep_for(300us);
+    }
+  });
+  struct Join {
+    std::atomic<bool>& stop;
+    std::thread& thread;
+    ~Join() {
+      stop = true;
+      thread.join();
+    }
+  } join{stop, swapper};
+
+  // Positive control: followed from the host, the declared path is at times the host's root.
+  int host_saw_root = 0;
+  const auto give_up = std::chrono::steady_clock::now() + 5s;
+  while (host_saw_root == 0 && std::chrono::steady_clock::now() < give_up) {
+    std::error_code ec;
+    if (fs::exists(real / "proc" / "self", ec)) ++host_saw_root;
+  }
+  EXPECT_GT(host_saw_root, 0) << "the swap never showed the host's root; the race is not running";
+
+  // Until 40 runs have started in a sandbox (each a chance for the swap to land between the
+  // decision and the bind), or a bounded number of attempts.
+  int ran = 0, refused = 0, escaped = 0;
+  for (int i = 0; i < 4000 && ran < 40; ++i) {
+    Result<PathPin> pin = PinHostPath(real);
+    if (!pin || ReservedHostPath(pin->resolved.string())) {
+      ++refused;  // Planning refused it: it resolved to the root, or changed under us.
+      continue;
+    }
+    Plan plan = MakePlan("list_dir", {real.string()});
+    plan.mounts.push_back({.path = real, .writable = true, .pin = *pin});
+    auto outcome = runtime_->Run(plan);
+    if (!outcome) {
+      ++refused;  // The sandbox found another object at the path than the one pinned.
+      EXPECT_EQ(outcome.error().code, ErrorCode::kSandbox) << outcome.error().ToString();
+      continue;
+    }
+    ++ran;
+    const json entries = Report(*outcome).value("entries", json::array());
+    for (const json& entry : entries) {
+      if (entry == "proc" || entry == "etc" || entry == "usr") {
+        ++escaped;
+        break;
+      }
+    }
+  }
+  stop = true;
+  EXPECT_EQ(escaped, 0) << escaped << " run(s) saw the host's root through the declared path";
+  EXPECT_GT(ran, 0) << "no run got past planning; the test proved nothing";
+  RecordProperty("swaps", std::to_string(swaps.load()));
+  RecordProperty("ran", ran);
+  RecordProperty("refused", refused);
+}
+
+// The host's boot parameters are masked: /proc/cmdline reads empty. Positive control: the
+// host's is not empty.
+TEST_F(SandboxProbeTest, HostBootParametersAreMasked) {
+  const HostRun host = RunOnHost("read_file", {"/proc/cmdline"});
+  ASSERT_EQ(host.exit_code, 0);
+  EXPECT_GT(host.report.value("bytes", 0), 0) << host.out;
+  const Outcome inside = RunProbe("read_file", {"/proc/cmdline"});
+  ASSERT_EQ(inside.status, Status::kOk) << Describe(inside);
+  EXPECT_EQ(Report(inside).value("bytes", -1), 0) << Describe(inside);
 }
 
 TEST_F(SandboxProbeTest, UndeclaredExecutablesCannotRun) {

@@ -37,6 +37,7 @@
 #include "skillrt/runtime.h"
 #include "util/fd.h"
 #include "util/limit_text.h"
+#include "util/path_pin.h"
 #include "util/sha256.h"
 #include "wasm/call_state.h"
 #include "wasm/compile_cache.h"
@@ -128,10 +129,12 @@ ptrdiff_t WriteToSink(void* data, const unsigned char* bytes, size_t size) {
   Sink* sink = static_cast<Sink*>(data);
   CapturedStream& stream = *sink->stream;
   stream.total_bytes += size;
-  if (stream.data.size() < sink->cap) {
-    size_t take = std::min<uint64_t>(size, sink->cap - stream.data.size());
+  const uint64_t keep = std::min(sink->cap, kCapturedStreamMaxBytes);
+  if (stream.data.size() < keep) {
+    size_t take = std::min<uint64_t>(size, keep - stream.data.size());
     stream.data.append(reinterpret_cast<const char*>(bytes), take);
   }
+  if (stream.total_bytes > keep) stream.truncated = true;
   if (stream.total_bytes > sink->cap) {
     // Like the native runtime: a stream past its cap stops the run. The write itself
     // succeeds; the next epoch tick ends the call.
@@ -687,17 +690,39 @@ Result<Outcome> Execute(const WasmRuntimeOptions& options, const Shared& shared,
     std::string guest;
     bool writable;
   };
-  std::vector<Preopen> preopens = {{plan.skill_dir.string(), "/skill", false},
+  // Host directories are opened as the pinned objects (util/path_pin.h) and handed to
+  // Wasmtime through /proc/self/fd, so a path re-pointed since the plan cannot redirect them.
+  std::vector<UniqueFd> pinned;
+  auto pinned_host = [&](const std::optional<PathPin>& pin,
+                         const std::filesystem::path& path) -> Result<std::string> {
+    Result<PathPin> resolved = PinOrResolve(pin, path);
+    if (!resolved) return std::unexpected(resolved.error());
+    Result<UniqueFd> fd = ReopenPinned(*resolved, O_PATH | O_DIRECTORY);
+    if (!fd) return std::unexpected(fd.error());
+    pinned.push_back(std::move(*fd));
+    return "/proc/self/fd/" + std::to_string(pinned.back().get());
+  };
+  Result<std::string> skill_host = pinned_host(plan.skill_dir_pin, plan.skill_dir);
+  if (!skill_host) return std::unexpected(skill_host.error());
+  std::vector<Preopen> preopens = {{*skill_host, "/skill", false},
                                    {scratch.path().string(), "/tmp", true}};
   for (const BindMount& mount : plan.mounts) {
-    std::error_code ec;
-    if (!std::filesystem::is_directory(mount.path, ec)) {
+    Result<PathPin> pin = PinOrResolve(mount.pin, mount.path);
+    if (!pin) return std::unexpected(pin.error());
+    if (!pin->directory) {
       return Fail(ErrorCode::kUnsupported,
                   (plan.skill_dir / "skill.toml").string() + ": capabilities: " +
                       mount.path.string() +
                       " is a file; WebAssembly skills can be granted directories only");
     }
-    preopens.push_back({mount.path.string(), mount.path.string(), mount.writable});
+    if (std::optional<std::string_view> reserved = ReservedHostPath(pin->resolved.string())) {
+      return Fail(ErrorCode::kDenied, "declared path " + mount.path.string() + " resolves to " +
+                                          pin->resolved.string() + ", under reserved '" +
+                                          std::string(*reserved) + "'");
+    }
+    Result<std::string> host = pinned_host(*pin, mount.path);
+    if (!host) return std::unexpected(host.error());
+    preopens.push_back({*host, mount.path.string(), mount.writable});
   }
   for (const Preopen& preopen : preopens) {
     if (!wasi_config_preopen_dir(wasi.get(), preopen.host.c_str(), preopen.guest.c_str(),

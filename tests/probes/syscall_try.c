@@ -2,8 +2,9 @@
  * (the seccomp filter's deny table) with harmless arguments, and undo its effect. Succeeds
  * when the call succeeded. NAME is one of:
  *   io_uring_setup, bpf, perf_event_open, keyctl, add_key, userfaultfd, open_by_handle_at,
- *   socket_raw, socket_packet, socket_netlink, socket_inet, socket_inet6, socket_unix, clone3
- * (socket_unix is the expected-allowed control inside the sandbox). */
+ *   socket_raw, socket_packet, socket_netlink, socket_inet, socket_inet6, socket_unix, clone3,
+ *   memfd_secret, personality_rie (READ_IMPLIES_EXEC), socketpair_unix
+ * (socketpair_unix is the expected-allowed control inside the sandbox). */
 #include "probe.h"  /* First: it defines _GNU_SOURCE. */
 
 #include <fcntl.h>
@@ -81,6 +82,30 @@ static long TrySocket(int domain, int type, int protocol) {
   return socket(domain, type | SOCK_CLOEXEC, protocol);
 }
 
+static long TrySocketpair(void) {
+  int sv[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) return -1;
+  close(sv[1]);
+  return sv[0];
+}
+
+static long TryMemfdSecret(void) {
+#ifdef SYS_memfd_secret
+  return syscall(SYS_memfd_secret, 0);
+#else
+  return syscall(447, 0);
+#endif
+}
+
+static long TryPersonalityReadImpliesExec(void) {
+  long old = syscall(SYS_personality, 0xffffffffUL);
+  if (old < 0) return -1;
+  long r = syscall(SYS_personality, (unsigned long)old | 0x0400000UL);
+  if (r < 0) return -1;
+  syscall(SYS_personality, (unsigned long)old);
+  return 0;
+}
+
 static long TryClone3(void) {
   struct clone_args args;
   memset(&args, 0, sizeof(args));
@@ -94,7 +119,8 @@ static long TryClone3(void) {
 int main(int argc, char** argv) {
   static const char kUsage[] =
       "io_uring_setup|bpf|perf_event_open|keyctl|add_key|userfaultfd|open_by_handle_at|"
-      "socket_raw|socket_packet|socket_netlink|socket_inet|socket_inet6|socket_unix|clone3";
+      "socket_raw|socket_packet|socket_netlink|socket_inet|socket_inet6|socket_unix|clone3|"
+      "memfd_secret|personality_rie|socketpair_unix";
   if (argc != 2) return probe_usage("syscall_try", kUsage);
   const char* name = argv[1];
   long r;
@@ -127,6 +153,13 @@ int main(int argc, char** argv) {
     r = TrySocket(AF_INET6, SOCK_STREAM, 0);
   } else if (strcmp(name, "socket_unix") == 0) {
     r = TrySocket(AF_UNIX, SOCK_STREAM, 0);
+  } else if (strcmp(name, "socketpair_unix") == 0) {
+    r = TrySocketpair();
+  } else if (strcmp(name, "memfd_secret") == 0) {
+    r = TryMemfdSecret();
+  } else if (strcmp(name, "personality_rie") == 0) {
+    r = TryPersonalityReadImpliesExec();
+    is_fd = 0;
   } else if (strcmp(name, "clone3") == 0) {
     r = TryClone3();
     is_fd = 0;

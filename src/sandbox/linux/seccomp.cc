@@ -83,6 +83,7 @@ constexpr Denial kDenied[] = {
     {"lookup_dcookie", "kernel profiling internals"},
     {"fanotify_init", "watches the whole filesystem"},
     {"uselib", "obsolete library loader"},
+    {"memfd_secret", "memory hidden even from the kernel's own inspection; no skill needs it"},
 };
 
 // Namespace-creating clone(2) flags. clone's first argument on this architecture is the
@@ -144,8 +145,33 @@ Result<Program> Compile(bool network) {
       return FailErrno(ErrorCode::kSandbox, "seccomp_rule_add(ioctl)", -rc);
     }
   }
-  // Socket families: only AF_UNIX, plus AF_INET/AF_INET6 when the plan has egress (TCP only,
-  // below).
+  // personality(2) flags that weaken the process's own memory protections for everything it
+  // runs next: READ_IMPLIES_EXEC makes every readable mapping executable, MMAP_PAGE_ZERO maps
+  // page 0 (the target of NULL-pointer exploits). Other personalities (queries, PER_LINUX32,
+  // ADDR_NO_RANDOMIZE for reproducible tools) stay allowed. 0xffffffff is the query form,
+  // which sets nothing; it is told apart by bit 31, which no persona uses (libseccomp allows
+  // one comparison per argument, so the flag and bit 31 share one masked compare).
+  for (uint64_t flag : {uint64_t{0x0400000} /* READ_IMPLIES_EXEC */,
+                        uint64_t{0x0100000} /* MMAP_PAGE_ZERO */}) {
+    const scmp_arg_cmp cmp = SCMP_A0(SCMP_CMP_MASKED_EQ, flag | 0x80000000u, flag);
+    if (int rc = AddErrno(c, EPERM, "personality", 1, &cmp); rc != 0) {
+      return FailErrno(ErrorCode::kSandbox, "seccomp_rule_add(personality)", -rc);
+    }
+  }
+  // Unix sockets that can name an address: a socket file in a granted directory (a host
+  // daemon's, bound before the run or after) would be a channel to that service, which no
+  // mount flag or Landlock right stops connect(2) from reaching. So socket(AF_UNIX) is
+  // refused and only socketpair(AF_UNIX) is left: anonymous, connected pairs between the
+  // skill's own processes. Abstract addresses are per network namespace and scoped by
+  // Landlock too, but need socket(AF_UNIX) all the same.
+  {
+    const scmp_arg_cmp cmp = SCMP_A0(SCMP_CMP_EQ, AF_UNIX);
+    if (int rc = AddErrno(c, EACCES, "socket", 1, &cmp); rc != 0) {
+      return FailErrno(ErrorCode::kSandbox, "seccomp_rule_add(socket AF_UNIX)", -rc);
+    }
+  }
+  // Socket families: only AF_UNIX (pairs, above), plus AF_INET/AF_INET6 when the plan has
+  // egress (TCP only, below).
   // Everything else (netlink: kernel configuration interfaces; packet: raw frames; and the
   // long tail of rarely used protocol families with their history of bugs) is refused.
   // libseccomp cannot express "not in a set" on one argument, so the refusal is written as
