@@ -58,6 +58,12 @@ struct NativeRuntimeOptions {
 /// a malformed `egress_fixed_hosts` entry.
 Result<std::unique_ptr<Runtime>> MakeNativeRuntime(const NativeRuntimeOptions& options = {});
 
+/// Ends what is left of the native run `run_id` after its supervisor died (killed, crashed):
+/// SIGKILLs every process still in the run's cgroup and removes the cgroup's directories
+/// (docs/cgroups.md). Nothing to do (success) when cgroups are not in use or the run left no
+/// cgroup. Errors: kSandbox when the cgroup cannot be emptied or removed. Thread-safe.
+Result<void> ReapNativeRun(std::string_view run_id);
+
 /// Options of the WebAssembly runtime (docs/wasm.md). The defaults suit a host that runs a
 /// few calls at a time; every field bounds what a hostile module can make the host do.
 struct WasmRuntimeOptions {

@@ -474,6 +474,34 @@ Result<RunCgroup> RunCgroup::Create(const Probe& probe, std::string_view run_id,
   return run;
 }
 
+Result<RunCgroup> RunCgroup::Adopt(const Probe& probe, std::string_view name) {
+  if (!ValidRunId(name)) {
+    return Fail(ErrorCode::kInvalidArgument, "cgroup name \"" + std::string(name) + "\"");
+  }
+  RunCgroup run;
+  run.version_ = probe.version;
+  run.has_kill_ = probe.has_kill;
+  run.has_memory_peak_ = probe.has_memory_peak;
+  run.run_id_ = std::string(name);
+  for (const Hierarchy& h : probe.hierarchies) {
+    UniqueFd fd(::openat(h.parent_dir.get(), run.run_id_.c_str(),
+                         O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!fd) {
+      if (errno == ENOENT) continue;
+      return FailErrno(ErrorCode::kSandbox, "open(" + Join(h.parent_path, run.run_id_) + ")",
+                       errno);
+    }
+    Dir& dir = run.dirs_.emplace_back();
+    dir.controllers = h.controllers;
+    dir.path = Join(h.parent_path, run.run_id_);
+    dir.dir = std::move(fd);
+  }
+  if (run.dirs_.empty()) {
+    return Fail(ErrorCode::kNotFound, "no cgroup named " + run.run_id_);
+  }
+  return run;
+}
+
 Result<void> RunCgroup::WriteLimits(const Probe& probe, const CgroupLimits& limits) {
   const uint64_t cpu_quota_us = uint64_t{limits.cpu_quota_percent} * kCpuPeriodUs / 100;
   for (Dir& d : dirs_) {

@@ -124,6 +124,12 @@ class RunCgroup {
   RunCgroup& operator=(RunCgroup&& other) noexcept;
   RunCgroup(const RunCgroup&) = delete;
   RunCgroup& operator=(const RunCgroup&) = delete;
+  /// Takes over the existing run cgroup `<parent>/<name>` in every hierarchy of `probe` where
+  /// it exists (a run whose supervisor died), so that Destroy() ends its processes and
+  /// removes it. Writes no limits. Errors: kInvalidArgument (bad name), kNotFound (in no
+  /// hierarchy), kSandbox (a directory that exists cannot be opened).
+  static Result<RunCgroup> Adopt(const Probe& probe, std::string_view name);
+
   /// Calls Destroy() and ignores its error.
   ~RunCgroup();
 

@@ -1,6 +1,7 @@
 #include "sandbox/linux/contain.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -61,6 +62,16 @@ void CloseAllBut(const ChildBoot& boot) {
   sys::CloseRange(next, ~0u);
 }
 
+// Re-arms the parent-death signal after setresuid/setresgid cleared it, then makes sure the
+// supervisor did not die in between (the signal would have been missed): it holds the sync
+// pipe's write end for the whole run, so a hang-up on the read end means it is gone.
+void ArmParentDeath(int sync_fd, int err_fd) {
+  if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) ChildFail(err_fd, "prctl(PR_SET_PDEATHSIG)", errno);
+  struct pollfd p = {.fd = sync_fd, .events = POLLIN, .revents = 0};
+  if (::poll(&p, 1, 0) < 0) ChildFail(err_fd, "poll(sync pipe)", errno);
+  if (p.revents & (POLLHUP | POLLERR)) ::_exit(kChildFailureExit);
+}
+
 }  // namespace
 
 [[noreturn]] void ChildFail(int err_fd, const char* what, int err, bool exec) {
@@ -88,6 +99,8 @@ void CloseAllBut(const ChildBoot& boot) {
   // none of them while waiting, or those runs would not see end-of-file on their output.
   CloseAllBut(boot);
   // Die with the supervisor; as pid 1 of the namespace, that takes every process with it.
+  // Armed now for the wait below, and again after the last credential change, which clears
+  // it (prctl(2), PR_SET_PDEATHSIG).
   if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) ChildFail(err_fd, "prctl(PR_SET_PDEATHSIG)", errno);
   // Wait until the supervisor has written the id maps and published the run. EOF means it
   // gave up (or died before PDEATHSIG was armed).
@@ -129,6 +142,7 @@ void CloseAllBut(const ChildBoot& boot) {
   int sources[mount::kMaxSources];
   mount::OpenSources(spec.root, sources, err_fd);
   userns::SwitchIds(boot.clear_groups, err_fd);
+  ArmParentDeath(boot.sync_fd, err_fd);
   mount::BuildRoot(spec.root, sources, err_fd);
   if (::chdir("/skill") != 0) ChildFail(err_fd, "chdir(/skill)", errno);
 

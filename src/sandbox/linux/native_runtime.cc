@@ -14,6 +14,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <filesystem>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -365,7 +366,34 @@ Result<Outcome> NativeRuntime::Run(const Plan& plan) {
   return outcome;
 }
 
+// Spare sandboxes' cgroups are named "spare-<pid>-<n>" after the process that made them.
+// One left by a process that is gone (killed before it could remove it) is ended and removed.
+void SweepSpareCgroups(const cgroup::Probe& cgroups) {
+  if (cgroups.version == cgroup::Version::kNone || cgroups.hierarchies.empty()) return;
+  std::error_code ec;
+  for (const auto& entry :
+       std::filesystem::directory_iterator(cgroups.hierarchies.front().parent_path, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (!name.starts_with("spare-")) continue;
+    const std::string pid = name.substr(6, name.find('-', 6) - 6);
+    if (pid.empty() || pid.find_first_not_of("0123456789") != std::string::npos) continue;
+    if (std::filesystem::exists("/proc/" + pid, ec)) continue;
+    if (auto left = cgroup::RunCgroup::Adopt(cgroups, name)) (void)left->Destroy();
+  }
+}
+
 }  // namespace
+
+Result<void> ReapNativeRun(std::string_view run_id) {
+  const cgroup::Probe& cgroups = cgroup::Detect();
+  if (cgroups.version == cgroup::Version::kNone) return {};
+  auto left = cgroup::RunCgroup::Adopt(cgroups, run_id);
+  if (!left) {
+    if (left.error().code == ErrorCode::kNotFound) return {};
+    return std::unexpected(left.error());
+  }
+  return left->Destroy();
+}
 
 Result<std::unique_ptr<Runtime>> MakeNativeRuntime(const NativeRuntimeOptions& options) {
   auto ids = userns::ChooseIdMap(options.sandbox_host_uid, options.sandbox_host_gid);
@@ -375,7 +403,7 @@ Result<std::unique_ptr<Runtime>> MakeNativeRuntime(const NativeRuntimeOptions& o
     if (auto f = seccomp::Filter(network); !f) return std::unexpected(f.error());
   }
   (void)landlock::Abi();
-  (void)cgroup::Detect();
+  SweepSpareCgroups(cgroup::Detect());
   auto fixed = net::ParseFixedHosts(options.egress_fixed_hosts);
   if (!fixed) return std::unexpected(fixed.error());
   return std::unique_ptr<Runtime>(
