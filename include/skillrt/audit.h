@@ -53,6 +53,10 @@ struct AuditVerification {
   uint64_t seq = 0;
   AuditProblem problem = AuditProblem::kNone;
   std::string message = {};  ///< E.g. "record seq 17: hash mismatch (record edited)".
+  /// The log verified, but its last record is one past the head file and chained onto it:
+  /// an append whose head update was interrupted (a full disk, a crash), which the next
+  /// append completes. Not a sign of tampering; `message` says so.
+  bool interrupted_append = false;
 };
 
 /// The head file beside the log: `file` with its extension replaced by ".head"
@@ -117,8 +121,22 @@ class AuditLog {
   /// record gets a `chain_note`; when the head file disagrees with the log's last record the
   /// record gets `head_mismatch` (the head's seq and hash). kInvalidArgument when `record`
   /// is not an object or sets one of those fields itself; kIo on a failed write (the file
-  /// is never left with half a line), or when the record was written but the head was not.
+  /// is never left with half a line), or when the record was written but the head was not
+  /// (the next Append completes such an interrupted append without flagging it: the record
+  /// is one past the head and chained onto it). On ENOSPC the reserve (Reserve) is given up
+  /// and the write tried once more.
   Result<void> Append(const nlohmann::json& record);
+
+  /// Ensures `bytes` of disk are set aside beside the log (`audit.reserve`, allocated with
+  /// posix_fallocate(3)) for records that must not be lost: when the disk fills up while a
+  /// skill runs, Append frees the reserve to write the run's records. The engine calls it
+  /// before every run and refuses to start one it could not record. Cheap when the reserve
+  /// is already there (one stat(2)). Errors: kIo naming the file (ENOSPC: the disk is full).
+  /// Thread-safe.
+  Result<void> Reserve(uint64_t bytes = kReserveBytes);
+
+  /// The default size of the reserve: room for a few thousand records.
+  static constexpr uint64_t kReserveBytes = 1 << 20;
 
   /// The last `n` records, oldest first, read under a shared flock(2). kParse names the line
   /// number of a corrupt line.
@@ -131,6 +149,9 @@ class AuditLog {
 
  private:
   AuditLog(std::filesystem::path path, int fd) : path_(std::move(path)), fd_(fd) {}
+  std::filesystem::path reserve_path() const;
+  // Frees the reserve; true when there was one to free.
+  bool ReleaseReserve();
   std::filesystem::path path_;
   int fd_ = -1;  // Owned.
 };

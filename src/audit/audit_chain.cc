@@ -115,6 +115,14 @@ Result<std::optional<ChainState>> ReadHead(const std::filesystem::path& head) {
               head.string() + ": not an audit head (expected {\"hash\":\"<64 hex>\",\"seq\":N})");
 }
 
+bool IsInterruptedAppend(const ChainState& head, const ChainState& log,
+                         std::string_view last_line) {
+  if (head.seq + 1 != log.seq) return false;
+  nlohmann::json last = nlohmann::json::parse(last_line, nullptr, /*allow_exceptions=*/false);
+  auto fields = ReadChainFields(last);
+  return fields && fields->seq == log.seq && fields->prev == head.hash;
+}
+
 Result<void> WriteHead(const std::filesystem::path& head, const ChainState& state) {
   std::filesystem::path tmp = head;
   tmp += ".tmp";  // Only one writer at a time: the caller holds the log's lock.

@@ -51,6 +51,12 @@ struct ChainFields {
 };
 std::optional<ChainFields> ReadChainFields(const nlohmann::json& record);
 
+/// True when the log ends one record past its head and that record chains onto it
+/// (`log.seq == head.seq + 1` and the record's `prev` is `head.hash`): an append whose head
+/// update did not happen (a full disk, a crash between the two writes), not tampering; the
+/// next append completes it. `last_line` is the log's last line (the record at `log`).
+bool IsInterruptedAppend(const ChainState& head, const ChainState& log, std::string_view last_line);
+
 /// sha256 (lower-case hex) of the canonical JSON (RFC 8785) of `record` without its "hash".
 std::string RecordHash(const nlohmann::json& record);
 

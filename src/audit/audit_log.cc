@@ -130,7 +130,11 @@ Result<void> AuditLog::Append(const nlohmann::json& record) {
     stamped["head_mismatch"] = head.error().message;
   } else if (!*head && log_state != audit::ChainState{}) {
     stamped["head_mismatch"] = head_path.filename().string() + " is missing";
-  } else if (*head && head_state != log_state) {
+  } else if (*head && head_state != log_state && !audit::IsInterruptedAppend(
+                                                     head_state, log_state, *last_line)) {
+    // One record past the head and chained onto it is an append whose head update failed
+    // (a full disk, a crash between the two writes): this append completes it. Anything
+    // else is recorded.
     stamped["head_mismatch"] = {{"seq", head_state.seq}, {"hash", head_state.hash}};
   }
   stamped["seq"] = log_state.seq + 1;
@@ -152,25 +156,69 @@ Result<void> AuditLog::Append(const nlohmann::json& record) {
   // A last line without its newline (a torn write): keep it a line of its own.
   if (!terminated) line.insert(line.begin(), '\n');
 
-  size_t done = 0;
-  while (done < line.size()) {
-    ssize_t n = ::write(fd_, line.data() + done, line.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      int err = n < 0 ? errno : EIO;
-      // Never leave half a line: cut the file back to where this record began. Safe because
-      // every writer holds the lock while it appends.
-      if (done > 0) (void)::ftruncate(fd_, st.st_size);
-      return FailErrno(ErrorCode::kIo, "write(" + path_.string() + ")", err);
+  // Returns 0 or the errno of a failed write, with the file cut back to where it was.
+  auto write_line = [&]() -> int {
+    size_t done = 0;
+    while (done < line.size()) {
+      ssize_t n = ::write(fd_, line.data() + done, line.size() - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        int err = n < 0 ? errno : EIO;
+        // Never leave half a line: cut the file back to where this record began. Safe
+        // because every writer holds the lock while it appends.
+        if (done > 0) (void)::ftruncate(fd_, st.st_size);
+        return err;
+      }
+      done += static_cast<size_t>(n);
     }
-    done += static_cast<size_t>(n);
+    return 0;
+  };
+  // A full disk: give up the reserve (Reserve) and try once more, so that the record of a
+  // run that has already happened is not lost.
+  int err = write_line();
+  if (err == ENOSPC && ReleaseReserve()) err = write_line();
+  if (err != 0) return FailErrno(ErrorCode::kIo, "write(" + path_.string() + ")", err);
+  auto written = audit::WriteHead(head_path, next);
+  if (!written && written.error().sys_errno == ENOSPC && ReleaseReserve()) {
+    written = audit::WriteHead(head_path, next);
   }
-  if (auto written = audit::WriteHead(head_path, next); !written) {
+  if (!written) {
     return Fail(ErrorCode::kIo, "audit record seq " + std::to_string(next.seq) +
-                                    " appended but its head not updated: " +
-                                    written.error().message);
+                                    " appended but its head not updated (the next append "
+                                    "completes it): " + written.error().message);
   }
   return {};
+}
+
+std::filesystem::path AuditLog::reserve_path() const {
+  std::filesystem::path reserve = path_;
+  reserve.replace_extension(".reserve");
+  return reserve;
+}
+
+Result<void> AuditLog::Reserve(uint64_t bytes) {
+  const std::filesystem::path reserve = reserve_path();
+  struct stat st{};
+  if (::stat(reserve.c_str(), &st) == 0 &&
+      static_cast<uint64_t>(st.st_blocks) * 512 >= bytes) {
+    return {};
+  }
+  UniqueFd fd(::open(reserve.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600));
+  if (!fd) return FailErrno(ErrorCode::kIo, "open(" + reserve.string() + ")", errno);
+  // Blocks really allocated, not a sparse length: they are what a full disk gives back.
+  if (int rc = ::posix_fallocate(fd.get(), 0, static_cast<off_t>(bytes)); rc != 0) {
+    fd.Reset();
+    (void)::unlink(reserve.c_str());
+    return FailErrno(ErrorCode::kIo,
+                     "fallocate(" + reserve.string() + ", " + std::to_string(bytes) +
+                         " bytes): no room to record runs in the audit log; refusing to run",
+                     rc);
+  }
+  return {};
+}
+
+bool AuditLog::ReleaseReserve() {
+  return ::unlink(reserve_path().c_str()) == 0;
 }
 
 Result<AuditVerification> AuditLog::Verify() const { return VerifyAuditLog(path_); }

@@ -111,6 +111,14 @@ class ChainChecker {
     } else if (head_hash_seen_ != head_->hash) {
       Bad(AuditProblem::kHeadMismatch, head_->seq, head_->seq,
           "hash differs from " + head_name + " (the log replaced, or the head edited)");
+    } else if (head_->seq + 1 == state_.seq) {
+      // The chain verified up to here, so the last record links to the head's: its head
+      // update did not happen. Not tampering (whoever could add a record could also have
+      // written the head); the next append completes it.
+      result_.interrupted_append = true;
+      result_.message = "record seq " + std::to_string(state_.seq) + " is not yet covered by " +
+                        head_name + " (an interrupted append, e.g. a full disk); the next "
+                        "append completes it";
     } else if (head_->seq < state_.seq) {
       Bad(AuditProblem::kHeadMismatch, head_->seq + 1, head_->seq + 1,
           "not covered by " + head_name + ", which ends at seq " + std::to_string(head_->seq) +

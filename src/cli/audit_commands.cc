@@ -242,12 +242,15 @@ int Verify(const GlobalOptions& global, const std::string& log, const std::strin
         {"line", v.ok ? nlohmann::json(nullptr) : nlohmann::json(v.line)},
         {"seq", v.ok ? nlohmann::json(nullptr) : nlohmann::json(v.seq)},
         {"problem", v.ok ? nlohmann::json(nullptr) : nlohmann::json(AuditProblemName(v.problem))},
-        {"message", v.ok ? nlohmann::json(nullptr) : nlohmann::json(v.message)},
+        {"message", v.ok && !v.interrupted_append ? nlohmann::json(nullptr)
+                                                   : nlohmann::json(v.message)},
+        {"interrupted_append", v.interrupted_append},
     };
     WriteOut(Dump(out) + "\n");
   } else if (v.ok) {
     WriteOut("audit log ok: " + std::to_string(v.records) + " record" +
              (v.records == 1 ? "" : "s") + note + "\n");
+    if (v.interrupted_append) WriteOut("note: " + v.message + "\n");
   } else {
     WriteOut(path.string() + ":" + std::to_string(v.line) + ": " + v.message + "\n");
   }

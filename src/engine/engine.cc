@@ -15,6 +15,7 @@
 
 #include "engine/gatekeeper.h"
 #include "engine/plan_builder.h"
+#include "engine/run_journal.h"
 #include "engine/run_id.h"
 #include "engine/secrets.h"
 #include "gate/approval_gate.h"
@@ -84,6 +85,35 @@ nlohmann::json EnvNames(const std::vector<std::string>& env) {
   nlohmann::json names = nlohmann::json::array();
   for (const std::string& entry : env) names.push_back(entry.substr(0, entry.find('=')));
   return names;
+}
+
+// Runs started by a process that is gone (killed, crashed) never got their audit record:
+// end what is left of them (their sandbox's cgroup) and record them as abandoned. Best
+// effort: a failure here must not stop the engine from opening, and an entry whose record
+// could not be written stays for the next engine.
+void FinishAbandonedRuns(const std::filesystem::path& home, AuditLog& audit) {
+  RunJournal journal(home);
+  for (nlohmann::json& entry : journal.Abandoned()) {
+    const std::string run_id = entry.value("run_id", "");
+    nlohmann::json record = {
+        {"run_id", run_id},
+        {"event", "run"},
+        {"kind", entry.value("kind", "run")},
+        {"skill", entry.value("skill", "")},
+        {"runtime", entry.value("runtime", "")},
+        {"started", entry.value("started", "")},
+        {"owner", entry.value("owner", nlohmann::json::object())},
+        {"status", "abandoned"},
+        {"message", "skillrt ended before the run did (killed or crashed); the run's "
+                    "sandbox was ended when this was found"},
+    };
+    if (entry.value("runtime", "native") == "native") {
+      if (auto reaped = ReapNativeRun(run_id); !reaped) {
+        record["reap_error"] = reaped.error().message;
+      }
+    }
+    if (audit.Append(record)) journal.Forget(run_id);
+  }
 }
 
 // The audit record's fields that do not depend on how the run ended.
@@ -332,6 +362,7 @@ Result<std::unique_ptr<Engine>> Engine::Open(EngineOptions options) {
                                             std::make_unique<AuditLog>(std::move(*audit)),
                                             std::move(native), std::move(wasm),
                                             std::move(container)));
+  FinishAbandonedRuns(home, *engine->audit_);
   engine->require_lock_ = options.require_lock;
   engine->policy_ = std::move(*policy);
   engine->approvals_ = std::make_unique<ApprovalGate>(home, std::move(options.approver),
@@ -455,6 +486,26 @@ Result<Outcome> Engine::Execute(const Skill& skill, Plan plan, const nlohmann::j
   Runtime& runtime = skill.manifest.runtime == RuntimeKind::kWasm        ? *wasm_
                      : skill.manifest.runtime == RuntimeKind::kContainer ? *container_
                                                                          : *native_;
+  // Nothing runs that could not be recorded: room for its records is set aside, and its
+  // start is written down, so that a run outliving this process is found and ended by the
+  // next engine (OpenHome, FinishAbandonedRuns).
+  if (auto reserved = audit_->Reserve(); !reserved) {
+    AddError(record, reserved.error());
+    return AfterAudit(audit_->Append(record), std::unexpected(reserved.error()));
+  }
+  RunJournal journal(home_);
+  if (auto begun = journal.Begin(plan.run_id, {{"skill", skill.meta.name},
+                                               {"kind", is_run ? "run" : "exec"},
+                                               {"runtime", RuntimeKindName(skill.manifest.runtime)}});
+      !begun) {
+    AddError(record, begun.error());
+    return AfterAudit(audit_->Append(record), std::unexpected(begun.error()));
+  }
+  struct EndJournal {
+    RunJournal& journal;
+    const std::string& run_id;
+    ~EndJournal() { journal.End(run_id); }
+  } end_journal{journal, plan.run_id};
   auto result = runtime.Run(plan);
   if (!result) {
     AddError(record, result.error());
