@@ -26,8 +26,15 @@ enum class Status {
 std::string_view StatusName(Status status);
 
 /// A captured output stream, cut at the run's output limit.
+/// The most of one output stream a runtime keeps in memory, whatever the run's output limit:
+/// a manifest may allow up to 1 GiB per stream, and holding (then escaping into JSON) that
+/// much on the host is the host's risk, not the skill's. Bytes past it are counted in
+/// `total_bytes` and dropped; the output limit still ends the run when it is reached.
+inline constexpr uint64_t kCapturedStreamMaxBytes = 64ull << 20;
+
 struct CapturedStream {
-  std::string data;          ///< At most Limits::output_max_bytes bytes.
+  /// At most min(Limits::output_max_bytes, kCapturedStreamMaxBytes) bytes.
+  std::string data;
   bool truncated = false;    ///< True if the stream produced more than `data` holds.
   uint64_t total_bytes = 0;  ///< Bytes the stream produced (those read before the stop).
 };

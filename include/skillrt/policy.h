@@ -80,8 +80,30 @@ struct PolicyRule {
 };
 
 /// A parsed policy: the rules of every file read, in the order they were read.
+/// The host's ceilings on a run's limits: a call whose limits go above any of them is not
+/// least privilege, and the policy decides it like any other capability (the default asks;
+/// docs/policy.md, "Limit ceilings"). Manifests may declare far more (24 hours, 64 GiB):
+/// what one machine should give a stranger's skill without a person agreeing is the host's
+/// call. A policy file's `[ceilings]` table changes them, in the manifest's keys and units.
+inline Limits DefaultLimitCeilings() {
+  return Limits{.wall_time = std::chrono::minutes(10),
+                .cpu_time = std::chrono::minutes(10),
+                .memory_max_bytes = 4ull << 30,
+                .pids_max = 512,
+                .output_max_bytes = 16ull << 20,
+                .file_size_max_bytes = 1ull << 30,
+                .scratch_max_bytes = 1ull << 30,
+                .open_files_max = 4096};
+}
+
 struct Policy {
   std::vector<PolicyRule> rules;
+  /// Limit ceilings (DefaultLimitCeilings, or the user's or explicit file's `[ceilings]`; a
+  /// project file may only lower them).
+  Limits ceilings = DefaultLimitCeilings();
+  /// The `[ceilings]` keys one file set, with their values in the manifest's units; used when
+  /// the layers are merged (LoadPolicy).
+  std::vector<std::pair<std::string, uint64_t>> ceilings_set = {};
   std::vector<std::filesystem::path> files;  ///< The files that were read.
   /// `trust_project` of the user (or explicit) file: when false, project-level `allow`
   /// rules are listed in decisions but ignored.
@@ -141,6 +163,9 @@ struct PolicyRequest {
   std::vector<std::string> env_pass = {};  ///< Host variables passed in (names only).
   std::vector<std::string> commands = {};  ///< Commands the sandbox lets the call start.
   std::vector<PolicyExecCommand> exec = {};  ///< For "exec": every simple command it would run.
+  /// The run's limits; each one above Policy::ceilings is a subject ("limit memory_mb 8192
+  /// above the ceiling 4096"). Unset: limits are not judged.
+  std::optional<Limits> limits = std::nullopt;
 };
 
 /// One rule's part in a decision.
@@ -152,7 +177,8 @@ struct PolicyMatch {
   PolicyEffect effect = PolicyEffect::kAsk;
   std::string reason = {};
   /// The subject it decided: "skill calculator", "read /data", "write /x", "network",
-  /// "env HOME", "command python3", "exec rm -rf x", "sandbox best-effort".
+  /// "env HOME", "command python3", "exec rm -rf x", "sandbox best-effort",
+  /// "limit memory_mb 8192 (ceiling 4096)".
   std::string subject = {};
   /// Why the rule did not count, e.g. a project `allow` without trust, or a rule overruled
   /// by a more restrictive one on the same subject; empty when it counted.

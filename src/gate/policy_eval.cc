@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "skillrt/policy.h"
+#include "util/limit_fields.h"
 
 namespace skillrt {
 namespace {
@@ -70,7 +71,7 @@ std::string NormalPath(std::string_view path) {
 
 // A subject of one call: something the policy decides.
 struct Subject {
-  enum class Kind { kRead, kWrite, kNetwork, kEnv, kCommand, kExec, kSandbox };
+  enum class Kind { kRead, kWrite, kNetwork, kEnv, kCommand, kExec, kSandbox, kLimit };
   Kind kind;
   std::string value;  // Path, name or command text; empty for network and sandbox.
   RiskLevel risk = RiskLevel::kLow;
@@ -84,6 +85,7 @@ struct Subject {
       case Kind::kCommand: return "command " + value;
       case Kind::kExec: return "exec " + value;
       case Kind::kSandbox: return "sandbox best-effort";
+      case Kind::kLimit: return "limit " + value;
     }
     return value;
   }
@@ -130,6 +132,7 @@ bool SubjectMatches(const PolicyRule& rule, const Subject& s) {
       if (!rule.exec.empty() && !AnyName(rule.exec, s.value)) return false;
       return !rule.risk || s.risk >= *rule.risk;
     case Subject::Kind::kSandbox: return rule.best_effort;
+    case Subject::Kind::kLimit: return false;  // Decided by call rules or the default.
   }
   return false;
 }
@@ -173,6 +176,10 @@ PolicyMatch Default(const Subject& s) {
     case Subject::Kind::kSandbox:
       m.name = "default-sandbox";
       m.reason = "skips isolation layers the host cannot provide";
+      break;
+    case Subject::Kind::kLimit:
+      m.name = "default-limit";
+      m.reason = "asks for more of this machine than its ceiling gives without approval";
       break;
   }
   return m;
@@ -254,6 +261,16 @@ PolicyDecision EvaluatePolicy(const Policy& policy, const PolicyRequest& request
   for (const auto& command : request.commands) subjects.push_back({K::kCommand, command});
   for (const auto& e : request.exec) subjects.push_back({K::kExec, e.text, e.risk});
   if (request.sandbox == SandboxLevel::kBestEffort) subjects.push_back({K::kSandbox, ""});
+  if (request.limits) {
+    for (const LimitField& field : LimitFields()) {
+      const uint64_t asked = field.get(*request.limits);
+      const uint64_t ceiling = field.get(policy.ceilings);
+      if (asked <= ceiling) continue;
+      const std::string unit = field.unit.empty() ? "" : " " + std::string(field.unit);
+      subjects.push_back({K::kLimit, std::string(field.key) + " " + std::to_string(asked) + unit +
+                                         " (ceiling " + std::to_string(ceiling) + unit + ")"});
+    }
+  }
 
   PolicyDecision decision;
   std::vector<const PolicyRule*> call_rules;

@@ -13,6 +13,7 @@
 #include <toml++/toml.h>
 
 #include "skillrt/policy.h"
+#include "util/limit_fields.h"
 #include "util/toml_type.h"
 
 namespace skillrt {
@@ -62,6 +63,10 @@ class Parser {
         const auto* b = value.as_boolean();
         if (b == nullptr) return Bad(value, k, "expected a boolean, got " + TomlTypeName(value));
         policy.trust_project = b->get();
+      } else if (k == "ceilings") {
+        const toml::table* table = value.as_table();
+        if (table == nullptr) return Bad(value, k, "expected a table, got " + TomlTypeName(value));
+        if (auto ok = Ceilings(*table, &policy); !ok) return std::unexpected(ok.error());
       } else if (k == "rule") {
         const toml::array* rules = value.as_array();
         if (rules == nullptr || !rules->is_array_of_tables()) {
@@ -73,7 +78,8 @@ class Parser {
           policy.rules.push_back(std::move(*rule));
         }
       } else {
-        return BadLine(line, k, "unknown key (expected version, trust_project or [[rule]])");
+        return BadLine(line, k,
+                       "unknown key (expected version, trust_project, [ceilings] or [[rule]])");
       }
     }
     return policy;
@@ -178,6 +184,28 @@ class Parser {
       out.push_back(*value);
     }
     return out;
+  }
+
+  // `[ceilings]`: the manifest's limit keys, each a positive integer in the manifest's unit.
+  Result<void> Ceilings(const toml::table& table, Policy* policy) {
+    for (const auto& [key, node] : table) {
+      const std::string k(key.str());
+      const LimitField* field = nullptr;
+      for (const LimitField& f : LimitFields()) {
+        if (f.key == k) field = &f;
+      }
+      if (field == nullptr) {
+        return Bad(node, "ceilings." + k, "unknown limit (expected a [limits] key of skill.toml)");
+      }
+      const auto* i = node.as_integer();
+      if (i == nullptr || i->get() <= 0 || i->get() > field->max) {
+        return Bad(node, "ceilings." + k,
+                   "expected an integer from 1 to " + std::to_string(field->max));
+      }
+      field->set(policy->ceilings, static_cast<uint64_t>(i->get()));
+      policy->ceilings_set.emplace_back(k, static_cast<uint64_t>(i->get()));
+    }
+    return {};
   }
 
   Result<PolicyRule> Rule(const toml::table& table, int index) {
@@ -346,6 +374,15 @@ Result<Policy> LoadPolicy(const fs::path& home, const PolicyOptions& options) {
     if (!*layer_policy) return {};
     Policy& p = **layer_policy;
     merged.trust_project = merged.trust_project || p.trust_project;
+    // Ceilings: the user's and an explicit file's stand; a project's may only lower them.
+    for (const auto& [key, value] : p.ceilings_set) {
+      for (const LimitField& field : LimitFields()) {
+        if (field.key != key) continue;
+        if (layer != PolicyLayer::kProject || value < field.get(merged.ceilings)) {
+          field.set(merged.ceilings, value);
+        }
+      }
+    }
     merged.files.push_back(file);
     for (PolicyRule& rule : p.rules) merged.rules.push_back(std::move(rule));
     return {};

@@ -19,20 +19,20 @@ using Clock = std::chrono::steady_clock;
 // and close their ends of the pipes; this bounds how long we keep draining.
 constexpr std::chrono::milliseconds kDrainGrace{250};
 
-// Reads what is available into `stream`, keeping at most `cap` bytes. Returns false at EOF
-// or on a read error, and sets *exceeded when the stream has gone past the cap.
+// Reads what is available into `stream`, keeping at most `cap` bytes (and never more than
+// kCapturedStreamMaxBytes in memory). Returns false at EOF or on a read error, and sets
+// *exceeded when the stream has gone past the cap.
 bool Drain(int fd, uint64_t cap, CapturedStream* stream, bool* exceeded) {
+  const uint64_t keep = std::min(cap, kCapturedStreamMaxBytes);
   std::array<char, 65536> buf;
   while (true) {
     const ssize_t n = ::read(fd, buf.data(), buf.size());
     if (n > 0) {
       stream->total_bytes += static_cast<uint64_t>(n);
-      const uint64_t room = cap > stream->data.size() ? cap - stream->data.size() : 0;
+      const uint64_t room = keep > stream->data.size() ? keep - stream->data.size() : 0;
       stream->data.append(buf.data(), std::min<uint64_t>(room, static_cast<uint64_t>(n)));
-      if (static_cast<uint64_t>(n) > room) {
-        stream->truncated = true;
-        *exceeded = true;
-      }
+      if (static_cast<uint64_t>(n) > room) stream->truncated = true;
+      if (stream->total_bytes > cap) *exceeded = true;
       if (static_cast<size_t>(n) < buf.size()) return true;
       continue;
     }
