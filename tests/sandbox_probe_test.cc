@@ -979,6 +979,26 @@ TEST_F(SandboxProbeTest, DangerousSyscallsAreDenied) {
   EXPECT_EQ(pair.status, Status::kOk) << Describe(pair);
 }
 
+// The execute rules are not a boundary around code (docs/sandbox.md, "Execution rules"): once
+// any dynamically linked command is declared, the dynamic loader is executable, and run
+// directly it runs any program the skill can read. What that program can do is the
+// sandbox's to bound: it runs as the sandbox's unprivileged user. Control: with no dynamic
+// command declared, the loader itself cannot be started.
+TEST_F(SandboxProbeTest, TheLoaderRunsReadableProgramsButStillConfined) {
+  const char* loader = "/lib64/ld-linux-x86-64.so.2";
+  if (!fs::exists(loader)) GTEST_SKIP() << "no " << loader << " on this architecture";
+  const Outcome refused = RunProbe("exec_try", {loader, "/usr/bin/id", "-u"});
+  EXPECT_BLOCKED(refused);
+  EXPECT_EQ(Report(refused).value("errno", ""), "EACCES") << Describe(refused);
+
+  Plan plan = MakePlan("exec_try", {loader, "/usr/bin/id", "-u"});
+  plan.commands.push_back("/usr/bin/env");  // Dynamic: its interpreter becomes executable.
+  const Outcome ran = RunInSandbox(plan);
+  ASSERT_EQ(ran.status, Status::kOk) << Describe(ran);
+  EXPECT_EQ(Report(ran).value("exit", -1), 0) << Describe(ran);
+  EXPECT_NE(ran.stderr_stream.data.find("1000"), std::string::npos) << Describe(ran);
+}
+
 // A host service's Unix socket inside a granted directory: connect(2) needs only the socket
 // file, which no read-only mount or Landlock right withholds, so the sandbox refuses the
 // socket(AF_UNIX) that would reach it. Positive control: the same probe connects on the host.

@@ -2,6 +2,7 @@
 #include "engine/run_journal.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -9,9 +10,10 @@
 #include <chrono>
 #include <ctime>
 #include <fstream>
+#include <mutex>
 #include <sstream>
 
-#include "util/atomic_file.h"
+#include "util/fd.h"
 
 namespace skillrt {
 namespace {
@@ -64,11 +66,15 @@ bool SafeName(std::string_view id) {
 
 }  // namespace
 
-const ProcessIdentity& ProcessIdentity::Self() {
-  static const ProcessIdentity self = [] {
-    const int pid = static_cast<int>(::getpid());
-    return ProcessIdentity{.pid = pid, .start_ticks = StartTicks(pid), .boot_id = BootId()};
-  }();
+ProcessIdentity ProcessIdentity::Self() {
+  // Cached per pid: a forked child is another process.
+  static std::mutex mu;
+  static ProcessIdentity self;
+  const int pid = static_cast<int>(::getpid());
+  std::lock_guard lock(mu);
+  if (self.pid != pid) {
+    self = ProcessIdentity{.pid = pid, .start_ticks = StartTicks(pid), .boot_id = BootId()};
+  }
   return self;
 }
 
@@ -93,13 +99,31 @@ Result<void> RunJournal::Begin(const std::string& run_id, nlohmann::json entry) 
       return FailErrno(ErrorCode::kIo, "chmod(" + dir_.string() + ")", errno);
     }
   }
-  const ProcessIdentity& self = ProcessIdentity::Self();
+  const ProcessIdentity self = ProcessIdentity::Self();
   entry["run_id"] = run_id;
   entry["owner"] = {{"pid", self.pid}, {"start_ticks", self.start_ticks}, {"boot_id", self.boot_id}};
   entry["started"] = NowText();
-  return WriteFileAtomic(dir_ / (run_id + ".json"),
-                         entry.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n",
-                         0600);
+  // Written, not synced: the entry must outlive this process (the page cache does), not the
+  // machine; after a power loss no sandbox is left to end. An fsync here would cost every run
+  // milliseconds. A write cut short by a kill leaves an unparsable entry, which Abandoned
+  // reports by its age.
+  const std::filesystem::path file = dir_ / (run_id + ".json");
+  const std::string text =
+      entry.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  UniqueFd fd(::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+  if (!fd) return FailErrno(ErrorCode::kIo, "open(" + file.string() + ")", errno);
+  std::string_view rest = text;
+  while (!rest.empty()) {
+    const ssize_t n = ::write(fd.get(), rest.data(), rest.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      const int err = n < 0 ? errno : EIO;
+      (void)::unlink(file.c_str());
+      return FailErrno(ErrorCode::kIo, "write(" + file.string() + ")", err);
+    }
+    rest.remove_prefix(static_cast<size_t>(n));
+  }
+  return {};
 }
 
 void RunJournal::End(const std::string& run_id) {

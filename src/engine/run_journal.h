@@ -24,8 +24,8 @@ struct ProcessIdentity {
   uint64_t start_ticks = 0;
   std::string boot_id;
 
-  /// This process. Computed once; thread-safe.
-  static const ProcessIdentity& Self();
+  /// This process. Computed once per pid (a forked child gets its own); thread-safe.
+  static ProcessIdentity Self();
   /// True while the process this identity names is running.
   bool Alive() const;
 };
@@ -38,9 +38,10 @@ class RunJournal {
   explicit RunJournal(std::filesystem::path home);
 
   /// Records that `run_id` starts now in this process; `entry` (an object: skill, runtime,
-  /// kind) is stored with the owner's identity and the time. Written atomically and synced
-  /// before the run starts. Errors: kIo (a full disk among them): the run must not start,
-  /// as nothing would record it should this process die.
+  /// kind) is stored with the owner's identity and the time, before the run starts; written
+  /// but not synced (it must outlive this process, not the machine). Errors: kIo (a full
+  /// disk among them, or an entry for `run_id` already there): the run must not start, as
+  /// nothing would record it should this process die.
   Result<void> Begin(const std::string& run_id, nlohmann::json entry);
 
   /// Removes `run_id`'s entry. Best effort: a leftover entry of a live process is ignored
