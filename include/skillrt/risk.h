@@ -119,6 +119,12 @@ struct RiskAssessment {
 };
 
 /// Classifies every simple command of `parsed` against the rule table of docs/risk-guard.md.
+/// What cannot be resolved statically is rated at its worst reading: a path argument of a
+/// removal (rm -r, find -delete, mv) that is a glob, an expansion, a run-time operand of
+/// find -exec or xargs, or relative to a directory the line changes to is judged by the most
+/// dangerous path it could name; a shell whose commands come from a file or an inherited
+/// stdin is critical. A static reading only: no file system access (docs/risk-guard.md,
+/// "What the guard promises, and what it cannot").
 RiskAssessment AssessRisk(const ParsedCommand& parsed);
 
 /// ParseShell then AssessRisk; an unparsable script is kCritical with rule "unparsable".
