@@ -138,6 +138,42 @@ TEST_F(ExecGuardCliTest, CriticalRiskIsRefusedEvenForAnAllowedCommand) {
       << j["message"];
 }
 
+// The risk guard's worst readings through the CLI: removals of a system directory spelled
+// with an abbreviated option, a pattern, a wrapper or find, and a shell whose commands would
+// come from skillrt's own stdin, are refused with every command declared.
+TEST_F(ExecGuardCliTest, WorstReadingsAreRefusedForDeclaredCommands) {
+  WriteSkill("cleaner", "[\"rm\", \"sh\", \"find\", \"env\", \"echo\"]");
+  struct Attempt {
+    std::vector<std::string> argv;
+    std::string rule;
+    std::string stdin_data;
+  };
+  const std::vector<Attempt> attempts = {
+      {{"rm", "--recur", "-f", "/srv/x"}, "rm-recursive-system", ""},
+      {{"rm -rf /sr[v]/x"}, "rm-recursive-system", ""},
+      {{"env", "-i", "rm", "-rf", "/srv/x"}, "rm-recursive-system", ""},
+      {{"find", "-P", "/srv/x", "-delete"}, "find-delete-system", ""},
+      {{"sh", "-c", "rm -rf \"$0\"", "/srv/x"}, "rm-recursive-root", ""},
+      {{"sh"}, "shell-script-unseen", "rm -rf /srv/x\n"},
+  };
+  for (const Attempt& attempt : attempts) {
+    std::vector<std::string> args = {"--skills", skills_.string(), "exec", "cleaner", "--json",
+                                     "--"};
+    args.insert(args.end(), attempt.argv.begin(), attempt.argv.end());
+    CliResult r = RunCli(tmp_.path(), home_, args, attempt.stdin_data);
+    EXPECT_EQ(r.exit_code, 3) << attempt.argv[0] << "\n" << r.out << r.err;
+    nlohmann::json j = nlohmann::json::parse(r.out, nullptr, false);
+    ASSERT_TRUE(j.is_object()) << r.out << r.err;
+    EXPECT_EQ(j["status"], "denied");
+    EXPECT_NE(j["message"].get<std::string>().find(attempt.rule), std::string::npos)
+        << j["message"];
+  }
+  // Positive control: the same skill may echo through a shell whose script the guard reads.
+  CliResult r = Cli({"exec", "cleaner", "--json", "--", "sh", "-c", "echo kept"});
+  ASSERT_FALSE(r.out.empty()) << r.err;
+  EXPECT_NE(nlohmann::json::parse(r.out)["status"], "denied") << r.out;
+}
+
 TEST_F(ExecGuardCliTest, AnAllowedShellCommandLineRuns) {
   WriteSkill("echoer", "[\"sh\", \"echo\"]");
   CliResult r = Cli({"exec", "echoer", "--json", "--", "echo a && echo b"});

@@ -8,6 +8,7 @@
 #define SKILLRT_RISK_H_
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -39,6 +40,19 @@ struct Redirection {
   std::string target;  ///< The target word; for `<<` and `<<-` the here-document's body.
 };
 
+/// Operands that the program running a command supplies at run time (find -exec, xargs):
+/// the guard cannot read them, only bound them.
+struct RunTimeOperands {
+  /// The text replaced in argv: "{}" for find, the replace string of xargs -I. Empty when
+  /// xargs appends the operands after the command's own words.
+  std::string placeholder = {};
+  /// find's starting points: each value is one of them or a path below one. Empty when a
+  /// value can be any text (xargs input, find -files0-from).
+  std::vector<std::string> roots = {};
+  /// The command runs in the directory of each file found (find -execdir, -okdir).
+  bool in_found_directory = false;
+};
+
 /// One simple command as the shell would run it, after quote removal. Words that contain
 /// expansions keep their source spelling for those parts (`$HOME`, `${X}`, `$(...)`), so
 /// `"$HOME"/x` reads `$HOME/x`.
@@ -56,6 +70,8 @@ struct SimpleCommand {
   /// A wrapped command (`curl x | sudo sh` -> sh) shares its wrapper's pipeline and stage.
   int pipeline = -1;
   int stage = 0;  ///< Position in the pipeline, 0 for the first.
+  /// Set when find -exec or xargs runs the command (and for the commands it wraps in turn).
+  std::optional<RunTimeOperands> run_time_operands = std::nullopt;
 };
 
 /// Everything a command line would run, in source order (a command's substitutions and
@@ -103,6 +119,12 @@ struct RiskAssessment {
 };
 
 /// Classifies every simple command of `parsed` against the rule table of docs/risk-guard.md.
+/// What cannot be resolved statically is rated at its worst reading: a path argument of a
+/// removal (rm -r, find -delete, mv) that is a glob, an expansion, a run-time operand of
+/// find -exec or xargs, or relative to a directory the line changes to is judged by the most
+/// dangerous path it could name; a shell whose commands come from a file or an inherited
+/// stdin is critical. A static reading only: no file system access (docs/risk-guard.md,
+/// "What the guard promises, and what it cannot").
 RiskAssessment AssessRisk(const ParsedCommand& parsed);
 
 /// ParseShell then AssessRisk; an unparsable script is kCritical with rule "unparsable".

@@ -344,5 +344,66 @@ TEST_F(GatekeeperTest, CheckPolicyReportsWithoutRunning) {
   EXPECT_TRUE(records->empty());
 }
 
+// The command guard on the exec path, end to end: command lines that read at worst as the
+// removal of a system directory (here /srv/x, as a declared path would be) or as a shell
+// running unseen commands are refused before the policy or any approver is consulted, even
+// with every command declared and an approver that would say yes; each refusal is audited.
+TEST_F(GatekeeperTest, ExecOfACriticalReadingIsRefusedBeforeAnyApproval) {
+  WriteSkill("remover",
+             "runtime = \"native\"\n"
+             "[capabilities]\n"
+             "commands = [\"rm\", \"sh\", \"find\", \"env\"]\n"
+             "[limits]\n"
+             "wall_time_ms = 20000\n",
+             kScript);
+  auto engine = Open({ApprovalDecision::kApproveAlways});
+  ASSERT_NE(engine, nullptr);
+  struct Attempt {
+    std::vector<std::string> argv;
+    std::string stdin_data;
+  };
+  const std::vector<Attempt> attempts = {
+      {{"rm", "--recur", "-f", "/srv/x"}, ""},
+      {{"rm", "-rf", "/s?v/x"}, ""},
+      {{"env", "-i", "rm", "-rf", "/srv/x/*"}, ""},
+      {{"find", "-P", "/srv/x", "-delete"}, ""},
+      {{"find", "/srv/x", "-maxdepth", "0", "-exec", "rm", "-rf", "{}", "+"}, ""},
+      {{"sh", "-c", "rm -rf \"$0\"", "/srv/x"}, ""},
+      {{"sh", "scripts/main.py"}, ""},
+      {{"sh"}, "rm -rf /srv/x\n"},  // The commands would come from the caller's stdin.
+  };
+  for (const Attempt& attempt : attempts) {
+    ExecRequest request;
+    request.skill = "remover";
+    request.argv = attempt.argv;
+    request.stdin_data = attempt.stdin_data;
+    auto outcome = engine->Exec(request);
+    ASSERT_TRUE(outcome.has_value()) << attempt.argv[0] << ": " << outcome.error().ToString();
+    EXPECT_EQ(outcome->status, Status::kDenied) << attempt.argv.back();
+    EXPECT_NE(outcome->message.find("critical risk"), std::string::npos) << outcome->message;
+  }
+  EXPECT_TRUE(asked_.empty()) << "the approver must not be asked";
+  EXPECT_EQ(Records(*engine, "refusal").size(), attempts.size());
+  EXPECT_TRUE(Records(*engine, "approval").empty());
+
+  auto check = engine->CheckPolicy("remover", {"rm", "--recur", "-f", "/srv/x"});
+  ASSERT_TRUE(check.has_value()) << check.error().ToString();
+  EXPECT_EQ(check->decision.effect, PolicyEffect::kDeny);
+  EXPECT_EQ(check->decision.rules.at(0).name, "command-guard");
+
+  // Positive control: an ordinary recursive removal in the working directory is medium risk,
+  // which the built-in policy allows for a declared command without asking.
+  ExecRequest ordinary;
+  ordinary.skill = "remover";
+  ordinary.argv = {"rm", "-rf", "build"};
+  auto control = engine->Exec(ordinary);
+  if (!control && control.error().code == ErrorCode::kUnsupported) {
+    GTEST_SKIP() << "the native sandbox is not available on this host";
+  }
+  ASSERT_TRUE(control.has_value()) << control.error().ToString();
+  EXPECT_NE(control->status, Status::kDenied) << control->message;
+  EXPECT_TRUE(asked_.empty());
+}
+
 }  // namespace
 }  // namespace skillrt

@@ -9,7 +9,10 @@
 #include <utility>
 #include <vector>
 
+#include "gate/path_reading.h"
+#include "gate/risk_view.h"
 #include "gate/shell_parse.h"
+#include "gate/wrappers.h"
 #include "skillrt/risk.h"
 
 namespace skillrt {
@@ -17,85 +20,10 @@ namespace {
 
 using shell::BaseName;
 
-// One simple command with the questions the rules ask of it.
-class View {
- public:
-  View(const SimpleCommand& cmd, const ParsedCommand& parsed) : cmd_(cmd), parsed_(parsed) {
-    if (!cmd.argv.empty()) name_ = BaseName(cmd.argv[0]);
-  }
-
-  const SimpleCommand& cmd() const { return cmd_; }
-  const ParsedCommand& parsed() const { return parsed_; }
-  std::string_view name() const { return name_; }
-  bool Is(std::initializer_list<std::string_view> names) const {
-    return std::find(names.begin(), names.end(), name_) != names.end();
-  }
-  std::vector<std::string> Args() const {
-    if (cmd_.argv.empty()) return {};
-    return {cmd_.argv.begin() + 1, cmd_.argv.end()};
-  }
-  // Words that are not options (every word after "--").
-  std::vector<std::string> Operands() const {
-    std::vector<std::string> out;
-    bool options = true;
-    for (const std::string& a : Args()) {
-      if (options && a == "--") {
-        options = false;
-      } else if (!options || a.size() < 2 || a[0] != '-') {
-        out.push_back(a);
-      }
-    }
-    return out;
-  }
-  // True when a short option cluster (-rf) holds `c` or a word equals `long_name`.
-  bool Flag(char c, std::string_view long_name = {}) const {
-    for (const std::string& a : Args()) {
-      if (a == "--") break;
-      if (!long_name.empty() && a == long_name) return true;
-      if (c != '\0' && a.size() > 1 && a[0] == '-' && a[1] != '-' &&
-          a.find(c) != std::string::npos) {
-        return true;
-      }
-    }
-    return false;
-  }
-  bool HasArg(std::string_view word) const {
-    for (const std::string& a : Args()) {
-      if (a == word) return true;
-    }
-    return false;
-  }
-  // Files the command writes: output redirection targets, and the destinations of commands
-  // that copy or edit files.
-  std::vector<std::string> WriteTargets() const {
-    std::vector<std::string> out;
-    for (const Redirection& r : cmd_.redirections) {
-      bool writes = r.op == ">" || r.op == ">>" || r.op == ">|" || r.op == "&>" ||
-                    r.op == "&>>" || r.op == "<>" ||
-                    (r.op == ">&" && r.target != "-" &&
-                     r.target.find_first_not_of("0123456789") != std::string::npos);
-      if (writes) out.push_back(r.target);
-    }
-    std::vector<std::string> operands = Operands();
-    if (Is({"tee", "truncate", "shred"})) {
-      out.insert(out.end(), operands.begin(), operands.end());
-    } else if (Is({"cp", "mv", "install", "ln", "rsync", "scp"}) && operands.size() >= 2) {
-      out.push_back(operands.back());
-    } else if (Is({"sed", "perl"}) && (Flag('i', "--in-place"))) {
-      out.insert(out.end(), operands.begin() + (operands.empty() ? 0 : 1), operands.end());
-    } else if (Is({"dd"})) {
-      for (const std::string& a : Args()) {
-        if (a.starts_with("of=")) out.push_back(a.substr(3));
-      }
-    }
-    return out;
-  }
-
- private:
-  const SimpleCommand& cmd_;
-  const ParsedCommand& parsed_;
-  std::string name_;
-};
+using path_reading::Danger;
+using path_reading::Mode;
+using risk::Match;
+using risk::View;
 
 // --- Paths -------------------------------------------------------------------------------
 
@@ -128,79 +56,6 @@ std::string Normalize(std::string_view path) {
   return out.empty() ? "." : out;
 }
 
-bool IsGlobOnly(std::string_view part) {
-  return !part.empty() && part.find_first_not_of("*?.[]!") == std::string_view::npos &&
-         part.find_first_of("*?[") != std::string_view::npos;
-}
-
-// `path` without a final component that is only a pattern ("/*", "~/.*"): what it empties.
-std::string Container(std::string_view path) {
-  std::string p = Normalize(path);
-  size_t slash = p.rfind('/');
-  std::string_view last = slash == std::string::npos ? std::string_view(p)
-                                                      : std::string_view(p).substr(slash + 1);
-  if (IsGlobOnly(last)) {
-    if (slash == 0) return "/";
-    if (slash == std::string::npos) return ".";
-    return p.substr(0, slash);
-  }
-  return p;
-}
-
-bool IsRoot(std::string_view path) {
-  std::string p = Normalize(path);
-  if (p == "/") return true;
-  // "/*", "/.*", "/?*": every top-level directory.
-  return p.size() > 1 && p[0] == '/' && p.find('/', 1) == std::string::npos &&
-         IsGlobOnly(std::string_view(p).substr(1));
-}
-
-bool IsHome(std::string_view path) {
-  std::string p = Container(path);
-  if (p.starts_with("~")) return p.find('/') == std::string::npos;  // ~ or ~user
-  if (p == "$HOME" || p == "${HOME}") return true;
-  if (p == "/home" || p == "/root" || p == "/Users") return true;
-  for (std::string_view base : {"/home/", "/Users/"}) {
-    if (p.starts_with(base) && p.find('/', base.size()) == std::string::npos) return true;
-  }
-  return false;
-}
-
-// Directories whose whole subtree belongs to the system.
-bool UnderSystemTree(std::string_view normalized) {
-  static constexpr std::array<std::string_view, 11> kTrees = {
-      "/bin", "/boot", "/etc", "/lib", "/lib32", "/lib64", "/libx32", "/sbin", "/usr",
-      "/sys", "/proc"};
-  for (std::string_view t : kTrees) {
-    if (normalized == t || (normalized.starts_with(t) && normalized[t.size()] == '/')) {
-      return true;
-    }
-  }
-  return false;
-}
-
-// A system path: inside a system tree, or one of the other top-level directories (or a
-// direct child of one, such as /var/lib).
-bool IsSystemPath(std::string_view path) {
-  std::string p = Container(path);
-  if (p.empty() || p[0] != '/') return false;
-  if (UnderSystemTree(p)) return true;
-  static constexpr std::array<std::string_view, 8> kTops = {"/var", "/opt", "/srv", "/snap",
-                                                            "/mnt", "/media", "/dev", "/run"};
-  for (std::string_view t : kTops) {
-    if (p == t) return true;
-    if (p.starts_with(t) && p[t.size()] == '/' && p.find('/', t.size() + 1) == std::string::npos &&
-        p != "/var/tmp" && p != "/dev/shm") {
-      return true;
-    }
-  }
-  return false;
-}
-
-bool IsDangerousTarget(std::string_view path) {
-  return IsRoot(path) || IsHome(path) || IsSystemPath(path);
-}
-
 // A device other than the harmless ones (null, zero, the standard streams, the terminal).
 bool IsDevice(std::string_view path) {
   std::string p = Normalize(path);
@@ -231,16 +86,8 @@ bool Contains(std::string_view text, std::string_view part) {
 }
 
 // --- Matchers ------------------------------------------------------------------------------
-// Each returns the detail to show (a path, an option) when the rule matches.
-
-using Match = std::optional<std::string> (*)(const View&);
-
-std::optional<std::string> FirstOperand(const View& v, bool (*pred)(std::string_view)) {
-  for (const std::string& o : v.Operands()) {
-    if (pred(o)) return o;
-  }
-  return std::nullopt;
-}
+// Each returns the detail to show (a path, an option) when the rule matches. The removal
+// rules are in risk_removal.cc.
 
 std::optional<std::string> FirstWrite(const View& v, bool (*pred)(std::string_view)) {
   for (const std::string& t : v.WriteTargets()) {
@@ -249,46 +96,8 @@ std::optional<std::string> FirstWrite(const View& v, bool (*pred)(std::string_vi
   return std::nullopt;
 }
 
-bool RmRecursive(const View& v) {
-  return v.Is({"rm"}) && (v.Flag('r', "--recursive") || v.Flag('R'));
-}
-
 std::optional<std::string> PrivilegeEscalation(const View& v) {
   if (v.Is({"sudo", "su", "doas", "pkexec", "run0", "sudoedit"})) return std::string(v.name());
-  return std::nullopt;
-}
-
-std::optional<std::string> RmRoot(const View& v) {
-  if (!RmRecursive(v)) return std::nullopt;
-  return FirstOperand(v, IsRoot);
-}
-
-std::optional<std::string> RmHome(const View& v) {
-  if (!RmRecursive(v)) return std::nullopt;
-  return FirstOperand(v, IsHome);
-}
-
-std::optional<std::string> RmSystem(const View& v) {
-  if (!RmRecursive(v)) return std::nullopt;
-  return FirstOperand(v, IsSystemPath);
-}
-
-std::optional<std::string> RmNoPreserveRoot(const View& v) {
-  if (v.Is({"rm"}) && v.HasArg("--no-preserve-root")) return "--no-preserve-root";
-  return std::nullopt;
-}
-
-std::optional<std::string> RmRecursiveForce(const View& v) {
-  if (RmRecursive(v) && v.Flag('f', "--force")) return std::string();
-  return std::nullopt;
-}
-
-std::optional<std::string> FindDelete(const View& v) {
-  if (!v.Is({"find"}) || !v.HasArg("-delete")) return std::nullopt;
-  for (const std::string& a : v.Args()) {
-    if (a.starts_with("-") || a == "(" || a == "!") break;  // The expression begins.
-    if (IsDangerousTarget(a)) return a;
-  }
   return std::nullopt;
 }
 
@@ -372,7 +181,9 @@ std::optional<std::string> DownloadToShell(const View& v) {
 
 std::optional<std::string> DecodeToShell(const View& v) { return EarlierStage(v, IsDecoder); }
 
+// Shells have their own rule (shell-script-unseen); this one is for other interpreters.
 std::optional<std::string> PipeToShell(const View& v) {
+  if (!v.cmd().argv.empty() && shell::IsShell(v.cmd().argv[0])) return std::nullopt;
   return EarlierStage(v, [](const SimpleCommand&) { return true; });
 }
 
@@ -382,7 +193,7 @@ std::optional<std::string> ChmodSystem(const View& v) {
   // The first operand of chmod/chown/chgrp is the mode or owner, unless given by --reference.
   size_t first = (v.Is({"chattr", "setfacl"}) || v.Flag('\0', "--reference")) ? 0 : 1;
   for (size_t i = first; i < operands.size(); ++i) {
-    if (IsDangerousTarget(operands[i])) return operands[i];
+    if (v.Read(operands[i], Mode::kLiteral).danger != Danger::kNone) return operands[i];
   }
   return std::nullopt;
 }
@@ -443,10 +254,14 @@ std::optional<std::string> WriteCron(const View& v) {
 }
 
 std::optional<std::string> WriteSystem(const View& v) {
-  // Devices have their own rule; /dev/null and the like are harmless.
-  return FirstWrite(v, [](std::string_view p) {
-    return IsSystemPath(p) && !Normalize(p).starts_with("/dev/");
-  });
+  for (const std::string& target : v.WriteTargets()) {
+    // Devices have their own rule; /dev/null and the like are harmless.
+    if (v.Read(target, Mode::kLiteral).danger == Danger::kSystem &&
+        !Normalize(target).starts_with("/dev/")) {
+      return target;
+    }
+  }
+  return std::nullopt;
 }
 
 std::optional<std::string> ForkBomb(const View& v) {
@@ -611,15 +426,6 @@ std::optional<std::string> GitDestructive(const View& v) {
   return std::nullopt;
 }
 
-std::optional<std::string> MoveSystem(const View& v) {
-  if (!v.Is({"mv"})) return std::nullopt;
-  std::vector<std::string> operands = v.Operands();
-  for (size_t i = 0; i + 1 < operands.size(); ++i) {
-    if (IsDangerousTarget(operands[i])) return operands[i];
-  }
-  return std::nullopt;
-}
-
 std::optional<std::string> SystemSettings(const View& v) {
   if (v.Is({"mount", "umount", "swapon", "swapoff", "pivot_root", "chroot", "nsenter",
             "unshare"})) {
@@ -641,14 +447,15 @@ constexpr Rule kRules[] = {
     {"privilege-escalation", RiskLevel::kCritical,
      "runs a command as another user (privilege escalation)", PrivilegeEscalation},
     {"rm-recursive-root", RiskLevel::kCritical,
-     "recursive removal of / or of every top-level directory destroys the system", RmRoot},
-    {"rm-recursive-home", RiskLevel::kCritical, "recursive removal of a home directory", RmHome},
+     "recursive removal of / or of every top-level directory destroys the system", risk::RmRoot},
+    {"rm-recursive-home", RiskLevel::kCritical, "recursive removal of a home directory",
+     risk::RmHome},
     {"rm-recursive-system", RiskLevel::kCritical, "recursive removal of a system directory",
-     RmSystem},
+     risk::RmSystem},
     {"rm-no-preserve-root", RiskLevel::kCritical,
-     "--no-preserve-root disables rm's protection of /", RmNoPreserveRoot},
+     "--no-preserve-root disables rm's protection of /", risk::RmNoPreserveRoot},
     {"find-delete-system", RiskLevel::kCritical,
-     "find -delete below /, a home or a system directory", FindDelete},
+     "find -delete below /, a home or a system directory", risk::FindDelete},
     {"disk-format", RiskLevel::kCritical, "formats, wipes or repartitions a disk", DiskFormat},
     {"write-device", RiskLevel::kCritical,
      "writes raw data to a device (dd of=, redirection, tee, cp)", WriteDevice},
@@ -659,6 +466,10 @@ constexpr Rule kRules[] = {
      DownloadToShell},
     {"decode-to-shell", RiskLevel::kCritical,
      "pipes a decoded payload into a shell or interpreter: hides what runs", DecodeToShell},
+    {"shell-script-unseen", RiskLevel::kCritical,
+     "a shell runs commands the guard cannot read (a script file, its standard input or a "
+     "startup file): any command at worst",
+     risk::ShellScriptUnseen},
     {"chmod-system", RiskLevel::kCritical,
      "changes ownership or permissions of /, a home or a system path", ChmodSystem},
     {"chmod-setuid", RiskLevel::kCritical, "sets the set-user-ID or set-group-ID bit",
@@ -681,13 +492,13 @@ constexpr Rule kRules[] = {
     {"kernel-modules", RiskLevel::kCritical, "loads or unloads kernel modules", KernelModules},
     {"user-accounts", RiskLevel::kCritical, "changes user accounts or passwords", Accounts},
     {"pipe-to-shell", RiskLevel::kHigh,
-     "a shell or interpreter runs commands from piped input that cannot be checked",
+     "an interpreter runs a program from piped input that cannot be checked",
      PipeToShell},
     {"chmod-world-writable", RiskLevel::kHigh, "makes files writable by every user",
      ChmodWorldWritable},
     {"write-system", RiskLevel::kHigh, "writes to a system path", WriteSystem},
     {"move-system", RiskLevel::kCritical, "moves /, a home or a system directory away",
-     MoveSystem},
+     risk::MoveSystem},
     {"history-erase", RiskLevel::kHigh, "erases or disables shell history", HistoryErase},
     {"loader-environment", RiskLevel::kHigh,
      "sets a variable that changes which program runs or what it loads", LoaderEnvironment},
@@ -696,13 +507,36 @@ constexpr Rule kRules[] = {
      ReadSecrets},
     {"system-settings", RiskLevel::kHigh, "changes mounts, namespaces or kernel settings",
      SystemSettings},
-    {"rm-recursive-force", RiskLevel::kMedium, "recursive forced removal", RmRecursiveForce},
+    {"rm-recursive-force", RiskLevel::kMedium, "recursive forced removal", risk::RmRecursiveForce},
     {"git-destructive", RiskLevel::kMedium, "discards or rewrites git history or work",
      GitDestructive},
     {"inline-code", RiskLevel::kMedium, "runs inline code that the guard cannot inspect",
      InlineCode},
     {"download", RiskLevel::kMedium, "downloads from the network", Download},
 };
+
+// Every directory the commands of `parsed` may run in: where the line starts and wherever
+// a `cd`, `pushd`, `env -C` or `sudo -D` in it moves, from any directory reached before.
+// Order and subshells are ignored: a superset is the worst reading.
+path_reading::WorkingDirectories LineDirectories(const ParsedCommand& parsed) {
+  // A CDPATH set by the line sends a relative `cd` anywhere (XCU 4 cd, "CDPATH").
+  bool cdpath = false;
+  for (const SimpleCommand& cmd : parsed.commands) {
+    for (const std::string& a : cmd.assignments) cdpath = cdpath || a.starts_with("CDPATH=");
+    for (size_t i = 1; i < cmd.argv.size(); ++i) {
+      cdpath = cdpath || cmd.argv[i].starts_with("CDPATH=");
+    }
+  }
+  path_reading::WorkingDirectories cwd;
+  for (const SimpleCommand& cmd : parsed.commands) {
+    std::optional<std::string> dir = shell::DirectoryChangeOf(cmd);
+    if (!dir) continue;
+    bool searched = cdpath && !dir->starts_with("/") && !dir->starts_with(".") &&
+                    (BaseName(cmd.argv[0]) == "cd" || BaseName(cmd.argv[0]) == "pushd");
+    cwd.Change(searched ? "-" : *dir);
+  }
+  return cwd;
+}
 
 }  // namespace
 
@@ -719,8 +553,9 @@ std::string_view RiskLevelName(RiskLevel level) {
 RiskAssessment AssessRisk(const ParsedCommand& parsed) {
   RiskAssessment out;
   std::set<std::pair<std::string_view, std::string>> seen;
+  const path_reading::WorkingDirectories cwd = LineDirectories(parsed);
   for (const SimpleCommand& cmd : parsed.commands) {
-    View view(cmd, parsed);
+    View view(cmd, parsed, cwd);
     for (const Rule& rule : kRules) {
       std::optional<std::string> detail = rule.match(view);
       if (!detail) continue;

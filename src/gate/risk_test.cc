@@ -101,7 +101,8 @@ TEST(RiskTest, HostileCommandTable) {
       {"echo cm0gLXJmIC8= | base64 -d | sh", RiskLevel::kCritical, "decode-to-shell"},
       {"base64 --decode p | bash", RiskLevel::kCritical, "decode-to-shell"},
       {"xxd -r -p p | sh", RiskLevel::kCritical, "decode-to-shell"},
-      {"echo ls | sh", RiskLevel::kHigh, "pipe-to-shell"},
+      {"echo ls | sh", RiskLevel::kCritical, "shell-script-unseen"},
+      {"echo 'print(1)' | python3", RiskLevel::kHigh, "pipe-to-shell"},
       {"chmod -R 755 /", RiskLevel::kCritical, "chmod-system"},
       {"chmod 644 /etc/passwd", RiskLevel::kCritical, "chmod-system"},
       {"chown -R me /usr/local", RiskLevel::kCritical, "chmod-system"},
@@ -165,6 +166,9 @@ TEST(RiskTest, HostileCommandTable) {
       {"sh <(curl x)", RiskLevel::kCritical, "unparsable"},
       {"{rm,-rf,/}", RiskLevel::kCritical, "unparsable"},
       {"pytest 'unterminated", RiskLevel::kCritical, "unparsable"},
+      // A shell script the guard cannot read may run any command (risk_removal_test.cc has
+      // the other ways a shell's commands stay unseen).
+      {"sh script.sh", RiskLevel::kCritical, "shell-script-unseen"},
       // Harmless commands stay low, including hostile-looking text that is only data.
       {"pytest -x tests/", RiskLevel::kLow, ""},
       {"echo 'rm -rf /'", RiskLevel::kLow, ""},
@@ -177,7 +181,6 @@ TEST(RiskTest, HostileCommandTable) {
       {"kill -1 1234", RiskLevel::kLow, ""},
       {"chmod 755 ./script.sh", RiskLevel::kLow, ""},
       {"crontab -l", RiskLevel::kLow, ""},
-      {"sh script.sh", RiskLevel::kLow, ""},
       {"find . -name '*.pyc' -delete", RiskLevel::kLow, ""},
   };
   for (const RiskCase& c : cases) {
@@ -274,9 +277,11 @@ TEST(GuardTest, ShellReadingAPipeIsRefused) {
   EXPECT_FALSE(v.allowed);
   EXPECT_NE(v.message.find("reads its commands from a pipe"), std::string::npos) << v.message;
 
-  parsed = ParseShell("sh script.sh | cat");
+  // Positive control: a shell whose script the guard reads may feed a pipe.
+  parsed = ParseShell("sh -c 'cat cmds.txt' | cat");
   ASSERT_TRUE(parsed.has_value());
-  EXPECT_TRUE(GuardCommands(*parsed, {"cat", "sh"}).allowed);
+  GuardVerdict control = GuardCommands(*parsed, {"cat", "sh"});
+  EXPECT_TRUE(control.allowed) << control.message;
 }
 
 }  // namespace

@@ -19,6 +19,9 @@
 #include <utility>
 #include <vector>
 
+#include "gate/tool_options.h"
+#include "gate/wrappers.h"
+
 namespace skillrt::shell {
 namespace {
 
@@ -864,8 +867,11 @@ class Parser {
   // Appends one simple command and then the commands its wrapper runs. `xargs_tail` says
   // more arguments, unknown here, are appended at run time (the command is run by xargs).
   // `owner` is the index of the command that wrote the redirections (the outermost wrapper).
+  // `operands` are the run-time operands of find -exec or xargs, for the command and the
+  // commands it wraps in turn.
   void Emit(const std::vector<Word>& assignments, const std::vector<Word>& words,
-            std::vector<Redirection> redirections, size_t at, bool xargs_tail, size_t owner) {
+            std::vector<Redirection> redirections, size_t at, bool xargs_tail, size_t owner,
+            std::optional<RunTimeOperands> operands = std::nullopt) {
     for (const Word& word : words) {
       if (word.brace) FailAt("brace expansion in '" + word.text + "'", at);
     }
@@ -885,341 +891,232 @@ class Parser {
     cmd.redirections = std::move(redirections);
     cmd.depth = depth_;
     cmd.context = context_;
+    cmd.run_time_operands = std::move(operands);
     size_t index = sh_.out.commands.size();
     sh_.out.commands.push_back(cmd);
     if (!words.empty()) Unwrap(words, index, at, xargs_tail, owner);
   }
 
-  // Emits the command that `words` (a wrapper such as env, sudo, sh -c) runs, if any.
+  // A wrapper being unwrapped: its words and where its command is in the output.
+  struct Wrapped {
+    const std::vector<Word>& words;
+    size_t index;  // Of the wrapper in sh_.out.commands.
+    size_t at;     // Byte offset for messages.
+    bool xargs_tail;
+    size_t owner;
+    std::string name;  // Base name of argv[0].
+
+    std::vector<std::string> Text(size_t from = 0) const {
+      std::vector<std::string> out;
+      for (size_t i = from; i < words.size(); ++i) out.push_back(words[i].text);
+      return out;
+    }
+  };
+
+  // Emits the command that `words` runs when words[0] is a wrapper of the table in
+  // src/gate/wrappers.cc.
   void Unwrap(const std::vector<Word>& words, size_t index, size_t at, bool xargs_tail,
               size_t owner) {
-    const std::string name(BaseName(words[0].text));
-    std::vector<std::string> text;
-    for (const Word& w : words) text.push_back(w.text);
-    const size_t n = words.size();
-    auto inner = [&](size_t from, std::vector<Word> prefix_assignments, bool tail) {
-      if (from >= n) {
-        if (tail) FailAt("'" + name + "' runs a command named by xargs input", at);
-        return;
-      }
-      std::vector<Word> rest(words.begin() + static_cast<std::ptrdiff_t>(from), words.end());
-      Nest nest(*this, name);
-      Emit(prefix_assignments, rest, sh_.out.commands[index].redirections, at, tail, owner);
-    };
-    // Options of the form -x VALUE / -xVALUE / --long=VALUE / --long VALUE.
-    auto skip_options = [&](size_t i, std::string_view with_value,
-                            std::initializer_list<std::string_view> long_with_value,
-                            std::string_view flags) -> size_t {
-      while (i < n) {
-        const std::string& a = text[i];
-        if (a == "--") return i + 1;
-        if (a.size() < 2 || a[0] != '-') return i;
-        if (a.starts_with("--")) {
-          std::string_view opt = std::string_view(a).substr(0, a.find('='));
-          bool takes = std::find(long_with_value.begin(), long_with_value.end(), opt) !=
-                       long_with_value.end();
-          i += (takes && a.find('=') == std::string::npos) ? 2 : 1;
-          continue;
-        }
-        size_t k = 1;
-        for (; k < a.size(); ++k) {
-          if (with_value.find(a[k]) != std::string_view::npos) {
-            if (k + 1 == a.size()) ++i;  // The value is the next word.
-            break;
-          }
-          if (flags.find(a[k]) == std::string_view::npos) {
-            FailAt("unknown option '" + a + "' of '" + name + "'", at);
-          }
-        }
-        ++i;
-      }
-      return i;
-    };
+    const Wrapper* wrapper = FindWrapper(words[0].text);
+    if (wrapper == nullptr) return;
+    const Wrapped w{.words = words,
+                    .index = index,
+                    .at = at,
+                    .xargs_tail = xargs_tail,
+                    .owner = owner,
+                    .name = std::string(BaseName(words[0].text))};
+    switch (wrapper->kind) {
+      case WrapperKind::kCommand: return UnwrapCommand(*wrapper, w);
+      case WrapperKind::kShell: return UnwrapShell(w);
+      case WrapperKind::kSuCommand: return UnwrapSu(*wrapper, w);
+      case WrapperKind::kWatch: return UnwrapWatch(*wrapper, w);
+      case WrapperKind::kFind: return UnwrapFind(w);
+      case WrapperKind::kXargs: return UnwrapXargs(*wrapper, w);
+    }
+  }
 
-    if (IsShell(name)) {
-      ShellArgs args = ReadShellArgs(text);
-      if (args.has_c) {
-        if (args.operand >= n) {
-          if (xargs_tail) FailAt("'" + name + " -c' script comes from xargs input", at);
-          return;
-        }
-        const Word& script = words[args.operand];
-        if (script.dynamic || script.glob) {
-          FailAt("'" + name + " -c' script contains expansions", at);
-        }
-        Parser sub(script.text, sh_, depth_ + 1, Join(context_, name + " -c"),
-                   " of the '" + name + " -c' script");
-        sub.ParseScript();
+  // Emits words[from..] as the wrapped command, one level deeper, with the wrapper's
+  // redirections, pipeline position and run-time operands.
+  void Inner(const Wrapped& w, size_t from, std::vector<Word> assignments, bool tail) {
+    if (from >= w.words.size()) {
+      if (tail) FailAt("'" + w.name + "' runs a command named by xargs input", w.at);
+      return;
+    }
+    std::vector<Word> rest(w.words.begin() + static_cast<std::ptrdiff_t>(from), w.words.end());
+    std::vector<Redirection> redirections = sh_.out.commands[w.index].redirections;
+    std::optional<RunTimeOperands> operands = sh_.out.commands[w.index].run_time_operands;
+    Nest nest(*this, w.name);
+    Emit(assignments, rest, std::move(redirections), w.at, tail, w.owner, std::move(operands));
+  }
+
+  // The wrapper's own options from words[from..], read as the wrapper reads them. An
+  // unknown or ambiguous option, or one the guard cannot follow, is unparsable.
+  ReadOptionsResult WrapperOptions(const Wrapper& wrapper, const Wrapped& w, size_t from) {
+    const std::vector<std::string> args = w.Text(from);
+    ReadOptionsResult options = ReadOptions(args, wrapper.options);
+    if (!options.errors.empty()) {
+      FailAt("unknown option '" + options.errors.front() + "' of '" + w.name + "'", w.at);
+    }
+    for (const FoundOption& o : options.options) {
+      if (KeyIn(wrapper.refused, o.key)) {
+        FailAt("'" + w.name + " -" + o.key + "' makes a command line that cannot be checked",
+               w.at);
+      }
+    }
+    return options;
+  }
+
+  static bool IsNumericOption(std::string_view a) {
+    if (a.size() < 2 || a[0] != '-') return false;
+    size_t digit = (a[1] == '-' || a[1] == '+') ? 2 : 1;
+    return digit < a.size() && a[digit] >= '0' && a[digit] <= '9';
+  }
+
+  // WRAPPER [options] [fixed operands] [NAME=value]... COMMAND [ARG]...
+  void UnwrapCommand(const Wrapper& wrapper, const Wrapped& w) {
+    const size_t n = w.words.size();
+    size_t i = 1;
+    if (wrapper.numeric_options) {
+      while (i < n && IsNumericOption(w.words[i].text)) ++i;
+    }
+    ReadOptionsResult options = WrapperOptions(wrapper, w, i);
+    for (const FoundOption& o : options.options) {
+      if (KeyIn(wrapper.no_command, o.key)) return;
+    }
+    i += options.first_operand;
+    if (wrapper.dash_is_option && i < n && w.words[i].text == "-") ++i;
+    i += wrapper.fixed_operands;
+    std::vector<Word> assigned;
+    if (wrapper.assignments) {
+      while (i < n && w.words[i].text.find('=') != std::string::npos) {
+        assigned.push_back(w.words[i++]);
+      }
+    }
+    Inner(w, i, std::move(assigned), w.xargs_tail);
+  }
+
+  // sh -c STRING [ARG0 [ARG]...] | sh FILE | sh (stdin).
+  void UnwrapShell(const Wrapped& w) {
+    const size_t n = w.words.size();
+    const std::string& name = w.name;
+    ShellArgs args = ReadShellArgs(w.Text());
+    if (args.has_c) {
+      if (args.operand >= n) {
+        if (w.xargs_tail) FailAt("'" + name + " -c' script comes from xargs input", w.at);
         return;
       }
-      if (args.operand < n) return;  // A script file.
-      if (xargs_tail) FailAt("'" + name + "' runs a file named by xargs input", at);
-      // Commands on stdin: a here-string is parsed now, a here-document when its body is read.
-      const auto& redirections = sh_.out.commands[index].redirections;
-      for (size_t r = 0; r < redirections.size(); ++r) {
-        const Redirection& red = redirections[r];
-        if (red.fd > 0) continue;
-        if (red.op == "<<<") {
-          if (red.target.find('$') != std::string::npos ||
-              red.target.find('`') != std::string::npos) {
-            FailAt("here-string script with expansions", at);
-          }
-          Parser sub(red.target, sh_, depth_ + 1, Join(context_, name + " <<<"),
-                     " of a here-string script");
-          sub.ParseScript();
-        } else if (red.op == "<<" || red.op == "<<-") {
-          for (auto& doc : sh_.heredocs) {
-            if (doc.command == owner && doc.redirection == r) {
-              doc.feeds_shell = true;
-            }
-          }
-        }
+      const Word& script = w.words[args.operand];
+      if (script.dynamic || script.glob) {
+        FailAt("'" + name + " -c' script contains expansions", w.at);
       }
-      return;
-    }
-    if (name == "env") {
-      size_t i = 1;
-      std::vector<Word> assigned;
-      while (i < n) {
-        const std::string& a = text[i];
-        if (a == "--") {
-          ++i;
-          break;
-        }
-        if (a == "-S" || a.starts_with("--split-string") ||
-            (a.size() > 1 && a[0] == '-' && a[1] != '-' && a.find('S') != std::string::npos)) {
-          FailAt("'env -S' splits a string that cannot be checked", at);
-        }
-        if (a == "-u" || a == "--unset" || a == "-C" || a == "--chdir") {
-          i += 2;
-        } else if (a == "-" || (a.size() > 1 && a[0] == '-')) {
-          bool known = a == "-" || a == "--ignore-environment" || a == "--null" ||
-                       a == "--debug" || a.starts_with("--unset=") || a.starts_with("--chdir=") ||
-                       a.find_first_not_of("-i0v") == std::string::npos ||
-                       a.starts_with("-u") || a.starts_with("-C");
-          if (!known) FailAt("unknown option '" + a + "' of 'env'", at);
-          ++i;
-        } else if (words[i].assign_eq != std::string::npos || a.find('=') != std::string::npos) {
-          assigned.push_back(words[i]);
-          ++i;
-        } else {
-          break;
-        }
-      }
-      inner(i, assigned, xargs_tail);
-      return;
-    }
-    if (name == "xargs") {
-      size_t i = 1;
-      std::string replace;
-      for (; i < n; ++i) {
-        const std::string& a = text[i];
-        if (a == "--") {
-          ++i;
-          break;
-        }
-        if (a.size() < 2 || a[0] != '-') break;
-        if (a.starts_with("--")) {
-          std::string_view opt = std::string_view(a).substr(0, a.find('='));
-          static constexpr std::array<std::string_view, 9> kValued = {
-              "--arg-file", "--delimiter", "--eof", "--max-lines", "--max-args",
-              "--max-procs", "--max-chars", "--process-slot-var", "--replace"};
-          if (opt == "--replace") {
-            replace = a.find('=') == std::string::npos ? "{}" : a.substr(a.find('=') + 1);
-            continue;
-          }
-          if (std::find(kValued.begin(), kValued.end(), opt) != kValued.end()) {
-            if (a.find('=') == std::string::npos) ++i;
-            continue;
-          }
-          static constexpr std::array<std::string_view, 7> kFlags = {
-              "--null", "--open-tty", "--interactive", "--no-run-if-empty", "--verbose",
-              "--exit", "--show-limits"};
-          if (std::find(kFlags.begin(), kFlags.end(), opt) == kFlags.end()) {
-            FailAt("unknown option '" + a + "' of 'xargs'", at);
-          }
-          continue;
-        }
-        char o = a[1];
-        if (o == 'I') {
-          if (a.size() > 2) {
-            replace = a.substr(2);
-          } else if (i + 1 < n) {
-            replace = text[++i];
-          }
-        } else if (o == 'i') {
-          replace = a.size() > 2 ? a.substr(2) : "{}";
-        } else if (std::string_view("adELnPs").find(o) != std::string_view::npos) {
-          if (a.size() == 2) ++i;
-        } else if (o == 'e' || o == 'l') {
-          // Optional value, attached only.
-        } else if (a.find_first_not_of("-0oprtx") != std::string::npos) {
-          FailAt("unknown option '" + a + "' of 'xargs'", at);
-        }
-      }
-      if (i >= n) {
-        Nest nest(*this, "xargs");
-        Emit({}, {Word{.text = "echo"}}, {}, at, false, sh_.out.commands.size());
-        return;
-      }
-      std::vector<Word> rest(words.begin() + static_cast<std::ptrdiff_t>(i), words.end());
-      if (!replace.empty()) {
-        for (Word& w : rest) {
-          if (w.text.find(replace) != std::string::npos) w.dynamic = true;
-        }
-      }
-      Nest nest(*this, "xargs");
-      Emit({}, rest, {}, at, /*xargs_tail=*/replace.empty(), sh_.out.commands.size());
-      return;
-    }
-    if (name == "find") {
-      for (size_t i = 1; i < n; ++i) {
-        const std::string& a = text[i];
-        if (a != "-exec" && a != "-execdir" && a != "-ok" && a != "-okdir") continue;
-        size_t end = i + 1;
-        while (end < n && text[end] != ";" && text[end] != "+") ++end;
-        if (end >= n) FailAt("'find " + a + "' without ';' or '+'", at);
-        if (end == i + 1) FailAt("'find " + a + "' without a command", at);
-        std::vector<Word> rest(words.begin() + static_cast<std::ptrdiff_t>(i + 1),
-                               words.begin() + static_cast<std::ptrdiff_t>(end));
-        for (Word& w : rest) {
-          if (w.text.find("{}") != std::string::npos) w.dynamic = true;
-        }
-        Nest nest(*this, "find " + a);
-        Emit({}, rest, {}, at, false, sh_.out.commands.size());
-        i = end;
-      }
-      return;
-    }
-    if (name == "sudo") {
-      size_t i = 1;
-      for (; i < n; ++i) {
-        const std::string& a = text[i];
-        if (a == "--") {
-          ++i;
-          break;
-        }
-        if (a.size() < 2 || a[0] != '-') break;
-        if (a == "-e" || a == "--edit") return;  // sudoedit: the operands are files.
-        if (a.starts_with("--")) {
-          static constexpr std::array<std::string_view, 11> kValued = {
-              "--user", "--group", "--close-from", "--chdir", "--host", "--prompt",
-              "--chroot", "--role", "--type", "--command-timeout", "--other-user"};
-          std::string_view opt = std::string_view(a).substr(0, a.find('='));
-          if (std::find(kValued.begin(), kValued.end(), opt) != kValued.end() &&
-              a.find('=') == std::string::npos) {
-            ++i;
-          }
-          continue;
-        }
-        for (size_t k = 1; k < a.size(); ++k) {
-          if (std::string_view("CDghprRTtUu").find(a[k]) != std::string_view::npos) {
-            if (k + 1 == a.size()) ++i;
-            break;
-          }
-          if (std::string_view("AbEHiKklnPSsVvB").find(a[k]) == std::string_view::npos) {
-            FailAt("unknown option '" + a + "' of 'sudo'", at);
-          }
-        }
-      }
-      std::vector<Word> assigned;
-      while (i < n && words[i].assign_eq != std::string::npos) assigned.push_back(words[i++]);
-      inner(i, assigned, xargs_tail);
-      return;
-    }
-    if (name == "su") {
-      for (size_t i = 1; i < n; ++i) {
-        const std::string& a = text[i];
-        std::string script;
-        if ((a == "-c" || a == "--command") && i + 1 < n) {
-          script = text[i + 1];
-          if (words[i + 1].dynamic) FailAt("'su -c' command contains expansions", at);
-        } else if (a.starts_with("--command=")) {
-          script = a.substr(10);
-          if (words[i].dynamic) FailAt("'su -c' command contains expansions", at);
-        } else {
-          continue;
-        }
-        Parser sub(script, sh_, depth_ + 1, Join(context_, "su -c"), " of the 'su -c' command");
-        sub.ParseScript();
-        return;
-      }
-      return;
-    }
-    if (name == "watch") {
-      size_t i = skip_options(1, "nq", {"--interval", "--differences", "--equexit"},
-                              "bcdegptxhv");
-      bool exec = false;
-      for (size_t k = 1; k < i && k < n; ++k) {
-        if (text[k] == "-x" || text[k] == "--exec") exec = true;
-      }
-      if (i >= n) return;
-      if (exec) {
-        inner(i, {}, false);
-        return;
-      }
-      // watch joins its operands with spaces and runs them with `sh -c`.
-      std::string script;
-      for (size_t k = i; k < n; ++k) {
-        if (words[k].dynamic) FailAt("'watch' command contains expansions", at);
-        script += (k == i ? "" : " ") + text[k];
-      }
-      Parser sub(script, sh_, depth_ + 1, Join(context_, "watch"), " of the 'watch' command");
+      Parser sub(script.text, sh_, depth_ + 1, Join(context_, name + " -c"),
+                 " of the '" + name + " -c' script");
       sub.ParseScript();
       return;
     }
-    if (name == "busybox") {
-      if (n > 1 && !text[1].starts_with("-")) inner(1, {}, xargs_tail);
-      return;
-    }
-    size_t from = 0;
-    if (name == "nice") {
-      from = 1;
-      while (from < n) {
-        const std::string& a = text[from];
-        if (a == "-n" || a == "--adjustment") {
-          from += 2;
-        } else if (a.starts_with("-n") || a.starts_with("--adjustment=") ||
-                   (a.size() > 1 && a[0] == '-' &&
-                    a.find_first_not_of("0123456789", a[1] == '-' ? 2 : 1) == std::string::npos)) {
-          ++from;
-        } else if (a == "--") {
-          ++from;
-          break;
-        } else {
-          break;
+    if (args.operand < n) return;  // A script file: the risk guard rates it.
+    if (w.xargs_tail) FailAt("'" + name + "' runs a file named by xargs input", w.at);
+    // Commands on stdin: a here-string is parsed now, a here-document when its body is read.
+    const auto& redirections = sh_.out.commands[w.index].redirections;
+    for (size_t r = 0; r < redirections.size(); ++r) {
+      const Redirection& red = redirections[r];
+      if (red.fd > 0) continue;
+      if (red.op == "<<<") {
+        if (red.target.find('$') != std::string::npos ||
+            red.target.find('`') != std::string::npos) {
+          FailAt("here-string script with expansions", w.at);
+        }
+        Parser sub(red.target, sh_, depth_ + 1, Join(context_, name + " <<<"),
+                   " of a here-string script");
+        sub.ParseScript();
+      } else if (red.op == "<<" || red.op == "<<-") {
+        for (auto& doc : sh_.heredocs) {
+          if (doc.command == w.owner && doc.redirection == r) doc.feeds_shell = true;
         }
       }
-    } else if (name == "nohup" || name == "builtin") {
-      from = (n > 1 && text[1] == "--") ? 2 : 1;
-    } else if (name == "timeout") {
-      from = skip_options(1, "sk", {"--signal", "--kill-after"}, "v");
-      ++from;  // DURATION
-    } else if (name == "doas") {
-      from = skip_options(1, "uC", {}, "ns");
-    } else if (name == "command") {
-      from = 1;
-      for (; from < n && text[from].starts_with("-") && text[from] != "--"; ++from) {
-        if (text[from].find_first_of("vV") != std::string::npos) return;  // Lookup only.
-      }
-      if (from < n && text[from] == "--") ++from;
-    } else if (name == "exec") {
-      from = skip_options(1, "a", {}, "cl");
-    } else if (name == "time") {
-      from = skip_options(1, "fo", {"--format", "--output"}, "apqvV");
-    } else if (name == "setsid") {
-      from = skip_options(1, "", {}, "cfw");
-    } else if (name == "stdbuf") {
-      from = skip_options(1, "ioe", {"--input", "--output", "--error"}, "");
-    } else if (name == "ionice") {
-      for (size_t k = 1; k < n; ++k) {
-        if (text[k] == "-p" || text[k] == "-P" || text[k] == "-u") return;  // Existing ids.
-      }
-      from = skip_options(1, "cn", {"--class", "--classdata"}, "t");
-    } else {
+    }
+  }
+
+  // su [options] -c STRING [USER]: STRING is parsed as a script.
+  void UnwrapSu(const Wrapper& wrapper, const Wrapped& w) {
+    std::optional<std::string> script = WrapperOptions(wrapper, w, 1).Value("c");
+    if (!script) return;
+    if (script->find('$') != std::string::npos || script->find('`') != std::string::npos) {
+      FailAt("'su -c' command contains expansions", w.at);
+    }
+    Parser sub(*script, sh_, depth_ + 1, Join(context_, "su -c"), " of the 'su -c' command");
+    sub.ParseScript();
+  }
+
+  // watch [options] WORD...: joined with spaces and run with `sh -c`; with -x, as argv.
+  void UnwrapWatch(const Wrapper& wrapper, const Wrapped& w) {
+    ReadOptionsResult options = WrapperOptions(wrapper, w, 1);
+    const size_t i = 1 + options.first_operand;
+    if (i >= w.words.size()) return;
+    if (options.Has("x")) {
+      Inner(w, i, {}, false);
       return;
     }
-    inner(from, {}, xargs_tail);
+    std::string script;
+    for (size_t k = i; k < w.words.size(); ++k) {
+      if (w.words[k].dynamic) FailAt("'watch' command contains expansions", w.at);
+      script += (k == i ? "" : " ") + w.words[k].text;
+    }
+    Parser sub(script, sh_, depth_ + 1, Join(context_, "watch"), " of the 'watch' command");
+    sub.ParseScript();
+  }
+
+  // find ... -exec COMMAND ... ; | + (and -execdir, -ok, -okdir). `{}` is each file found:
+  // one of find's starting points or a path below one.
+  void UnwrapFind(const Wrapped& w) {
+    const std::vector<std::string> text = w.Text();
+    const size_t n = text.size();
+    const FindArgs find = ReadFind(text);
+    for (size_t i = find.expression; i < n; ++i) {
+      const std::string& a = text[i];
+      if (a != "-exec" && a != "-execdir" && a != "-ok" && a != "-okdir") continue;
+      size_t end = i + 1;
+      while (end < n && text[end] != ";" && text[end] != "+") ++end;
+      if (end >= n) FailAt("'find " + a + "' without ';' or '+'", w.at);
+      if (end == i + 1) FailAt("'find " + a + "' without a command", w.at);
+      std::vector<Word> rest(w.words.begin() + static_cast<std::ptrdiff_t>(i + 1),
+                             w.words.begin() + static_cast<std::ptrdiff_t>(end));
+      for (Word& word : rest) {
+        if (word.text.find("{}") != std::string::npos) word.dynamic = true;
+      }
+      RunTimeOperands found{.placeholder = "{}",
+                            .roots = find.roots,
+                            .in_found_directory = a == "-execdir" || a == "-okdir"};
+      Nest nest(*this, "find " + a);
+      Emit({}, rest, {}, w.at, false, sh_.out.commands.size(), std::move(found));
+      i = end;
+    }
+  }
+
+  // xargs [options] [COMMAND [ARG]...]: input words are appended, or replace the -I string.
+  void UnwrapXargs(const Wrapper& wrapper, const Wrapped& w) {
+    ReadOptionsResult options = WrapperOptions(wrapper, w, 1);
+    std::string replace;
+    for (const FoundOption& o : options.options) {
+      if (o.key == "I") replace = o.value.value_or("");
+      if (o.key == "i") replace = o.value.value_or("{}");
+    }
+    RunTimeOperands input{.placeholder = replace};
+    const size_t i = 1 + options.first_operand;
+    Nest nest(*this, "xargs");
+    if (i >= w.words.size()) {
+      Emit({}, {Word{.text = "echo"}}, {}, w.at, false, sh_.out.commands.size(),
+           std::move(input));
+      return;
+    }
+    std::vector<Word> rest(w.words.begin() + static_cast<std::ptrdiff_t>(i), w.words.end());
+    if (!replace.empty()) {
+      for (Word& word : rest) {
+        if (word.text.find(replace) != std::string::npos) word.dynamic = true;
+      }
+    }
+    Emit({}, rest, {}, w.at, /*xargs_tail=*/replace.empty(), sh_.out.commands.size(),
+         std::move(input));
   }
 
   std::string_view s_;
@@ -1251,10 +1148,8 @@ std::string_view BaseName(std::string_view command) {
 }
 
 bool IsShell(std::string_view command) {
-  static constexpr std::array<std::string_view, 9> kShells = {
-      "sh", "bash", "dash", "zsh", "ksh", "mksh", "ash", "posh", "yash"};
-  std::string_view base = BaseName(command);
-  return std::find(kShells.begin(), kShells.end(), base) != kShells.end();
+  const Wrapper* wrapper = FindWrapper(command);
+  return wrapper != nullptr && wrapper->kind == WrapperKind::kShell;
 }
 
 ScriptSource SourceOf(const SimpleCommand& command) {
@@ -1268,6 +1163,11 @@ ScriptSource SourceOf(const SimpleCommand& command) {
     if (r.op == "<" || r.op == "<>") return ScriptSource::kFile;
   }
   return ScriptSource::kStdin;
+}
+
+size_t ShellScriptOperand(const SimpleCommand& command) {
+  if (command.argv.empty() || !IsShell(command.argv[0])) return command.argv.size();
+  return ReadShellArgs(command.argv).operand;
 }
 
 bool ChangesCommandLookup(std::string_view assignment) {

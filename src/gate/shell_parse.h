@@ -3,6 +3,7 @@
 #ifndef SKILLRT_GATE_SHELL_PARSE_H_
 #define SKILLRT_GATE_SHELL_PARSE_H_
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 
@@ -29,6 +30,10 @@ enum class ScriptSource {
 /// Classifies `command`'s script source from its options (`-c`, clustered as in `-lc`, and
 /// options taking a value such as `-o NAME`), operands and stdin redirections.
 ScriptSource SourceOf(const SimpleCommand& command);
+
+/// The index in `command.argv` of a shell's script operand: the -c string or the script
+/// file; argv.size() when there is none.
+size_t ShellScriptOperand(const SimpleCommand& command);
 
 /// True when the assignment `NAME=value` (or a bare NAME) sets a variable that changes which
 /// program a name runs or what it loads: PATH, LD_PRELOAD, LD_LIBRARY_PATH, LD_AUDIT,
