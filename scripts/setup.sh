@@ -8,7 +8,7 @@ build=${1:-$root/build}
 
 packages=(
   build-essential cmake ninja-build pkg-config
-  libseccomp-dev libyaml-cpp-dev libtomlplusplus-dev nlohmann-json3-dev libcli11-dev
+  libseccomp-dev libre2-dev libyaml-cpp-dev libtomlplusplus-dev nlohmann-json3-dev libcli11-dev
   libssl-dev libcurl4-openssl-dev openssl ca-certificates libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-pip bash bubblewrap
   clang-14 lld-14 wasi-libc libclang-rt-14-dev-wasm32

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cctype>
 #include <filesystem>
 #include <fstream>
 #include <optional>
@@ -421,6 +422,51 @@ TEST_F(EgressTest, DirectTcpUdpAndDnsBypassTheProxyNowhere) {
   EXPECT_EQ(origin.connections(), 1) << "a direct connection from the sandbox reached the host";
   std::this_thread::sleep_for(200ms);
   EXPECT_EQ(dns.queries(), 2) << "a datagram from the sandbox reached the host";
+}
+
+// A secret spelled into a host name, in mixed case, reaches the proxy, which lower-cases the
+// name for its checks and its record: the record, the audit log and the proxy's answer that
+// the skill prints must hold neither spelling.
+TEST_F(EgressTest, SecretInAHostNameIsRedactedWhateverItsCase) {
+  HttpTestServer origin("origin");
+  const std::string port = std::to_string(origin.port());
+  WriteSkill("net", "[{ host = \"api.test:" + port + "\", addresses = [\"127.0.0.1\"] }]");
+  std::ofstream(skills_ / "net" / "skill.toml", std::ios::app)
+      << "[secrets]\nAPI_TOKEN = { description = \"a token\" }\n";
+  const fs::path instances = tmp_.path() / "home" / "instances.toml";
+  WriteFile(instances, "[net]\ndefault = \"dev\"\n[net.dev]\n"
+                       "secrets = { API_TOKEN = \"env:EGRESS_TEST_TOKEN\" }\n");
+  ::chmod(instances.c_str(), 0600);
+  const std::string token = "MiXeD-" + std::to_string(::getpid()) + "-Tok3n";
+  std::string lower = token;
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  ::setenv("EGRESS_TEST_TOKEN", token.c_str(), 1);
+  Outcome outcome;
+  auto results = Client("net", {Connect(token + ".test", 443), Get(token + ".test", origin.port()),
+                                Get("api.test", origin.port())},
+                        &outcome);
+  ::unsetenv("EGRESS_TEST_TOKEN");
+  SKIP_IF_NO_SANDBOX(results);
+  ASSERT_EQ(results->size(), 3u);
+  EXPECT_EQ((*results)[0]["status"], 403);
+  EXPECT_EQ((*results)[1]["status"], 403);
+  EXPECT_EQ((*results)[2]["status"], 200);  // Positive control in the same run.
+  // The proxy's answer, printed by the skill, named the lower-cased host.
+  EXPECT_EQ((*results)[1]["body"],
+            "skillrt egress: host [REDACTED:API_TOKEN].test is not in the allowlist\n");
+  ASSERT_EQ(outcome.egress.size(), 3u);
+  EXPECT_EQ(outcome.egress[0].host, "[REDACTED:API_TOKEN].test");
+  std::vector<json> audit = EgressAudit();
+  ASSERT_EQ(audit.size(), 3u);
+  EXPECT_EQ(audit[0]["host"], "[REDACTED:API_TOKEN].test") << audit[0];
+  EXPECT_EQ(audit[2]["host"], "api.test");
+  std::ifstream log(tmp_.path() / "home" / "audit.log");
+  const std::string text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
+  EXPECT_FALSE(text.empty());
+  for (const std::string& spelling : {token, lower}) {
+    EXPECT_EQ(text.find(spelling), std::string::npos) << spelling;
+    EXPECT_EQ(outcome.stdout_stream.data.find(spelling), std::string::npos) << spelling;
+  }
 }
 
 TEST_F(EgressTest, WithoutAnAllowlistThereIsNoProxy) {

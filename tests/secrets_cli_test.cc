@@ -5,6 +5,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cctype>
+#include <cstdio>
 #include <filesystem>
 #include <random>
 #include <sstream>
@@ -213,6 +215,74 @@ TEST_F(SecretsCliTest, SecretValueNeverAppearsAnywhereButTheSkillGotIt) {
   EXPECT_EQ(last_run["instance"], "prod") << last_run.dump();
   EXPECT_EQ(last_run["invocation"]["secrets"], nlohmann::json::array({"API_TOKEN"}));
   EXPECT_EQ(records[0]["instance"], "dev");
+}
+
+// Prints its token with JSON escapes (all of it, its first character only), upper-cased, and
+// an escaped word that is not a secret, as the positive control.
+constexpr std::string_view kEscapeScript = R"(import json, os, sys
+token = os.environ["API_TOKEN"]
+every = "".join("\\u%04x" % ord(c) for c in token)
+first = "\\u%04x" % ord(token[0]) + token[1:]
+sys.stdout.write('{"leak": "%s", "first": "%s", "upper": "%s", "ok": "\\u0068ello"}\n'
+                 % (every, first, token.upper()))
+sys.stderr.write('{"log": "%s"}\n' % every)
+)";
+
+// The escaped spelling of `s` that kEscapeScript prints.
+std::string Escaped(const std::string& s) {
+  std::string out;
+  char buf[8];
+  for (unsigned char c : s) {
+    std::snprintf(buf, sizeof buf, "\\u%04x", c);
+    out += buf;
+  }
+  return out;
+}
+
+TEST_F(SecretsCliTest, EscapedOrRecasedValuesAreRedactedToo) {
+  const fs::path dir = skills_ / "escaper";
+  WriteFile(dir / "SKILL.md",
+            "---\nname: escaper\ndescription: Escapes its API token.\n---\n# Escaper\n");
+  WriteFile(dir / "skill.toml", R"(
+[entry]
+argv = ["python3", "scripts/escape.py"]
+
+[capabilities]
+commands = ["python3"]
+
+[secrets]
+API_TOKEN = { description = "token for the example API", required = true }
+)");
+  WriteFile(dir / "scripts/escape.py", kEscapeScript);
+  WriteInstances(R"(
+[escaper.dev]
+secrets = { API_TOKEN = "env:SECRETS_CLI_TEST_TOKEN" }
+)");
+  CliResult json_run = Cli({"run", "escaper@dev", "--json"});
+  if (!SandboxAvailable(json_run)) GTEST_SKIP() << "no native sandbox here: " << json_run.err;
+  ASSERT_EQ(json_run.exit_code, 0) << json_run.out << json_run.err;
+  nlohmann::json j = nlohmann::json::parse(json_run.out);
+  EXPECT_EQ(j["output"]["leak"], "[REDACTED:API_TOKEN]") << json_run.out;
+  EXPECT_EQ(j["output"]["first"], "[REDACTED:API_TOKEN]");
+  EXPECT_EQ(j["output"]["upper"], "[REDACTED:API_TOKEN]");
+  EXPECT_EQ(j["output"]["ok"], "hello");  // Positive control: other escapes pass unchanged.
+  EXPECT_NE(j["stdout"].get<std::string>().find("\\u0068ello"), std::string::npos);
+  EXPECT_EQ(j["stderr"], "{\"log\": \"[REDACTED:API_TOKEN]\"}\n");
+
+  // Plain `run` prints the parsed output: decoded, so the escapes would have been the value.
+  CliResult plain = Cli({"run", "escaper@dev"});
+  ASSERT_EQ(plain.exit_code, 0) << plain.err;
+  EXPECT_NE(plain.out.find("\"leak\": \"[REDACTED:API_TOKEN]\""), std::string::npos) << plain.out;
+  EXPECT_NE(plain.out.find("\"ok\": \"hello\""), std::string::npos) << plain.out;
+
+  CliResult audit = Cli({"audit", "tail", "-n", "10", "--json"});
+  EXPECT_EQ(audit.exit_code, 0) << audit.err;
+  ExpectNowhere(env_secret_);
+  std::string upper = env_secret_;
+  for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  ExpectNowhere(upper);
+  ExpectNowhere(Escaped(env_secret_));
+  ExpectNowhere(Escaped(env_secret_.substr(0, 1)) + env_secret_.substr(1));
 }
 
 TEST_F(SecretsCliTest, MissingSecretIsAClearErrorBeforeAnythingRuns) {

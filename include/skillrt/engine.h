@@ -87,6 +87,7 @@ struct PolicyCheck {
 };
 
 class ApprovalGate;
+struct ResolvedSecret;
 
 /// Thread-safe: Run and Exec may be called concurrently from many threads.
 class Engine {
@@ -150,10 +151,11 @@ class Engine {
          std::unique_ptr<Runtime> native, std::unique_ptr<Runtime> wasm,
          std::unique_ptr<Runtime> container);
   struct GateVerdict;
-  // `filter` is applied to the runtime's outcome before its output is parsed and audited;
-  // `decision` is the gate's, for the audit record.
+  // `secrets` are redacted from the runtime's outcome once its output is parsed, before it is
+  // audited or returned, and from a runtime's error; `decision` is the gate's, for the audit
+  // record.
   Result<Outcome> Execute(const Skill& skill, Plan plan, const nlohmann::json& invocation,
-                          const std::function<void(Outcome&)>& filter,
+                          const std::vector<ResolvedSecret>& secrets,
                           const nlohmann::json& decision);
   Result<GateVerdict> Gate(const Skill& skill, const Plan& plan, const nlohmann::json& invocation,
                            const std::vector<std::string>& argv, RiskAssessment risk,
@@ -163,7 +165,7 @@ class Engine {
                                  const RunOverrides& overrides,
                                  const std::vector<std::string>& argv, RiskAssessment risk,
                                  std::vector<PolicyExecCommand> exec,
-                                 const std::function<void(Outcome&)>& filter);
+                                 const std::vector<ResolvedSecret>& secrets);
 
   std::filesystem::path home_;
   Registry registry_;

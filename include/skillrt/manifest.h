@@ -75,6 +75,10 @@ struct EgressRule {
   /// CIDR blocks or single addresses in otherwise refused ranges that `host` may resolve to
   /// (`addresses`); empty for an ordinary public host.
   std::vector<std::string> addresses = {};
+  /// Connections must be TLS (`tls = true`, table form only): a CONNECT tunnel to this entry has
+  /// to start with a TLS ClientHello, whose server name the proxy checks. Port 443 is always
+  /// treated so, whatever this says.
+  bool tls = false;
 
   bool operator==(const EgressRule&) const = default;
 };

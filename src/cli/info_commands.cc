@@ -39,14 +39,15 @@ std::string Join(const std::vector<std::string>& items, std::string_view sep = "
   return out.empty() ? "-" : out;
 }
 
-// The allowlist as `info --json` shows it: one {"host", "port" (null for any), "addresses"}
-// per entry.
+// The allowlist as `info --json` shows it: one {"host", "port" (null for any), "addresses",
+// "tls"} per entry.
 nlohmann::json EgressJson(const std::vector<EgressRule>& rules) {
   nlohmann::json out = nlohmann::json::array();
   for (const EgressRule& rule : rules) {
     out.push_back({{"host", rule.host},
                    {"port", rule.port == 0 ? nlohmann::json(nullptr) : nlohmann::json(rule.port)},
-                   {"addresses", rule.addresses}});
+                   {"addresses", rule.addresses},
+                   {"tls", rule.tls}});
   }
   return out;
 }
@@ -199,6 +200,7 @@ void PrintInfo(const Skill& skill, const UserView& view) {
   for (const EgressRule& rule : m.capabilities.egress) {
     std::string text = net::EgressRuleText(rule);
     if (!rule.addresses.empty()) text += " (addresses " + Join(rule.addresses) + ")";
+    if (rule.tls) text += " (TLS only)";
     hosts.push_back(std::move(text));
   }
   line("network", m.capabilities.network ? "through the egress proxy to " + Join(hosts) : "no");

@@ -406,11 +406,9 @@ Result<Outcome> Engine::Run(const RunRequest& request) {
   invocation["env"] = EnvNames(plan->env);
   RiskAssessment risk;
   if (auto parsed = ParseArgv(plan->argv)) risk = AssessRisk(*parsed);
-  const std::vector<ResolvedSecret>& secrets = prepared->secrets;
   const std::vector<std::string> argv = plan->argv;
   return GateAndExecute(skill, std::move(*plan), invocation, request.overrides, argv,
-                        std::move(risk), {},
-                        [&secrets](Outcome& outcome) { RedactOutcome(outcome, secrets); });
+                        std::move(risk), {}, prepared->secrets);
 }
 
 Result<Outcome> Engine::Exec(const ExecRequest& request) {
@@ -452,10 +450,8 @@ Result<Outcome> Engine::Exec(const ExecRequest& request) {
   if (!plan) return Refuse(*audit_, skill, *run_id, invocation, request.overrides, plan.error());
   AddCallEnvironment(*plan, prepared->instance, prepared->secrets);
   invocation["env"] = EnvNames(plan->env);
-  const std::vector<ResolvedSecret>& secrets = prepared->secrets;
   return GateAndExecute(skill, std::move(*plan), invocation, request.overrides, request.argv,
-                        std::move(risk), std::move(commands),
-                        [&secrets](Outcome& outcome) { RedactOutcome(outcome, secrets); });
+                        std::move(risk), std::move(commands), prepared->secrets);
 }
 
 Result<Outcome> Engine::GateAndExecute(const Skill& skill, Plan plan,
@@ -463,7 +459,7 @@ Result<Outcome> Engine::GateAndExecute(const Skill& skill, Plan plan,
                                        const RunOverrides& overrides,
                                        const std::vector<std::string>& argv, RiskAssessment risk,
                                        std::vector<PolicyExecCommand> exec,
-                                       const std::function<void(Outcome&)>& filter) {
+                                       const std::vector<ResolvedSecret>& secrets) {
   auto verdict = Gate(skill, plan, invocation, argv, std::move(risk), std::move(exec));
   if (!verdict) {
     return Refuse(*audit_, skill, plan.run_id, invocation, overrides, verdict.error());
@@ -472,11 +468,11 @@ Result<Outcome> Engine::GateAndExecute(const Skill& skill, Plan plan,
     return Refuse(*audit_, skill, plan.run_id, invocation, overrides,
                   Error::Make(ErrorCode::kDenied, verdict->message), verdict->decision);
   }
-  return Execute(skill, std::move(plan), invocation, filter, verdict->decision);
+  return Execute(skill, std::move(plan), invocation, secrets, verdict->decision);
 }
 
 Result<Outcome> Engine::Execute(const Skill& skill, Plan plan, const nlohmann::json& invocation,
-                                const std::function<void(Outcome&)>& filter,
+                                const std::vector<ResolvedSecret>& secrets,
                                 const nlohmann::json& decision) {
   const bool is_run = invocation.value("kind", "run") == "run";
   nlohmann::json record =
@@ -508,12 +504,12 @@ Result<Outcome> Engine::Execute(const Skill& skill, Plan plan, const nlohmann::j
   } end_journal{journal, plan.run_id};
   auto result = runtime.Run(plan);
   if (!result) {
-    AddError(record, result.error());
-    return AfterAudit(audit_->Append(record), std::unexpected(result.error()));
+    Error error = result.error();
+    RedactError(error, secrets);
+    AddError(record, error);
+    return AfterAudit(audit_->Append(record), std::unexpected(std::move(error)));
   }
   Outcome& outcome = *result;
-  // Before anything reads the streams: the output JSON, the audit record, the caller.
-  filter(outcome);
   outcome.run_id = plan.run_id;
   outcome.skill = skill.meta.name;
   const bool wants_json = !is_run || !skill.manifest.entry ||
@@ -527,6 +523,10 @@ Result<Outcome> Engine::Execute(const Skill& skill, Plan plan, const nlohmann::j
       if (!parsed.is_discarded() && parsed.is_object()) outcome.output = std::move(parsed);
     }
   }
+  // Before anything else reads the outcome (the audit records, the caller): the streams as
+  // written and the output as parsed, so that neither a value nor its JSON-escaped spelling
+  // gets through.
+  RedactOutcome(outcome, secrets);
   AddOutcome(record, outcome);
   // Each connection through the egress proxy is its own record, ahead of the run's, which
   // counts them: the log says what the skill reached, or tried to, while it ran.

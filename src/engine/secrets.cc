@@ -6,6 +6,8 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdint>
+#include <string_view>
 
 #include "engine/plan_builder.h"
 #include "util/fd.h"
@@ -35,6 +37,146 @@ Result<std::string> ReadSecretFile(const std::string& path, const std::string& w
     value.pop_back();
   }
   return value;
+}
+
+char FoldCase(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+
+// A byte range of the text that holds (the start of) a secret's value.
+struct Range {
+  size_t begin, end;
+  const ResolvedSecret* secret;
+};
+
+// Finds one secret's value, ignoring ASCII case, in a stream of bytes fed one at a time,
+// each with the range of the text it was decoded from (Knuth-Morris-Pratt: time linear in the
+// text whatever the value and the text hold). Appends the range of every occurrence, overlaps
+// included, to `out`.
+class ValueFinder {
+ public:
+  ValueFinder(const ResolvedSecret& secret, std::vector<Range>& out)
+      : secret_(secret),
+        out_(out),
+        value_(secret.value),
+        next_(value_.size(), 0),
+        starts_(value_.size(), 0) {
+    for (char& c : value_) c = FoldCase(c);
+    for (size_t i = 1, k = 0; i < value_.size(); ++i) {
+      while (k > 0 && value_[i] != value_[k]) k = next_[k - 1];
+      if (value_[i] == value_[k]) ++k;
+      next_[i] = k;
+    }
+  }
+
+  // One byte `c` of the stream, decoded from text[begin, end).
+  void Feed(char c, size_t begin, size_t end) {
+    const size_t m = value_.size();
+    starts_[fed_ % m] = begin;
+    ++fed_;
+    c = FoldCase(c);
+    while (matched_ > 0 && value_[matched_] != c) matched_ = next_[matched_ - 1];
+    if (value_[matched_] == c) ++matched_;
+    if (matched_ == m) {
+      out_.push_back({starts_[(fed_ - m) % m], end, &secret_});
+      matched_ = next_[m - 1];
+    }
+  }
+
+  // The stream was cut at `text_end`: a tail that is the start of the value counts too.
+  void FeedEnd(size_t text_end) {
+    if (matched_ > 0) {
+      out_.push_back({starts_[(fed_ - matched_) % value_.size()], text_end, &secret_});
+    }
+  }
+
+ private:
+  const ResolvedSecret& secret_;
+  std::vector<Range>& out_;
+  std::string value_;           // Folded to lower case.
+  std::vector<size_t> next_;    // KMP failure function of value_.
+  std::vector<size_t> starts_;  // Ring: where each of the last value_.size() bytes began.
+  size_t fed_ = 0;
+  size_t matched_ = 0;
+};
+
+void AppendUtf8(char32_t c, std::string& out) {
+  if (c < 0x80) {
+    out += static_cast<char>(c);
+  } else if (c < 0x800) {
+    out += static_cast<char>(0xC0 | (c >> 6));
+    out += static_cast<char>(0x80 | (c & 0x3F));
+  } else if (c < 0x10000) {
+    out += static_cast<char>(0xE0 | (c >> 12));
+    out += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (c & 0x3F));
+  } else {
+    out += static_cast<char>(0xF0 | (c >> 18));
+    out += static_cast<char>(0x80 | ((c >> 12) & 0x3F));
+    out += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (c & 0x3F));
+  }
+}
+
+// The four hex digits at text[at], or -1.
+int32_t Hex4(std::string_view text, size_t at) {
+  if (at + 4 > text.size()) return -1;
+  int32_t v = 0;
+  for (size_t k = at; k < at + 4; ++k) {
+    const char c = text[k];
+    const int d = c >= '0' && c <= '9'   ? c - '0'
+                  : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                  : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                         : -1;
+    if (d < 0) return -1;
+    v = v * 16 + d;
+  }
+  return v;
+}
+
+// Calls emit(byte, begin, end) for each byte of `text` as a JSON string's reader gets it
+// (RFC 8259 section 7): an escape (\n, \", \u0068, a surrogate pair \ud83d\ude00) gives the
+// bytes it stands for, each with the range of the whole escape; every other byte is itself.
+// Applied to all of the text, inside string literals or not: a reader may take any of it for
+// JSON.
+template <typename Emit>
+void DecodeJsonEscapes(std::string_view text, Emit&& emit) {
+  std::string bytes;
+  for (size_t i = 0; i < text.size();) {
+    size_t end = i + 1;
+    bytes.clear();
+    if (text[i] == '\\' && i + 1 < text.size()) {
+      switch (text[i + 1]) {
+        case '"': case '\\': case '/': bytes = text[i + 1]; break;
+        case 'b': bytes = '\b'; break;
+        case 'f': bytes = '\f'; break;
+        case 'n': bytes = '\n'; break;
+        case 'r': bytes = '\r'; break;
+        case 't': bytes = '\t'; break;
+        case 'u': {
+          const int32_t unit = Hex4(text, i + 2);
+          if (unit < 0 || (unit >= 0xDC00 && unit <= 0xDFFF)) break;
+          if (unit >= 0xD800 && unit <= 0xDBFF) {
+            const int32_t low = text.substr(i + 6, 2) == "\\u" ? Hex4(text, i + 8) : -1;
+            if (low < 0xDC00 || low > 0xDFFF) break;  // A lone surrogate decodes to no text.
+            AppendUtf8(0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00), bytes);
+            end = i + 12;
+          } else {
+            AppendUtf8(static_cast<char32_t>(unit), bytes);
+            end = i + 6;
+          }
+          break;
+        }
+        default: break;
+      }
+      if (!bytes.empty() && end == i + 1) end = i + 2;
+    }
+    if (bytes.empty()) {
+      emit(text[i], i, i + 1);
+      i += 1;
+      continue;
+    }
+    for (char c : bytes) emit(c, i, end);
+    i = end;
+  }
 }
 
 void SetVar(std::vector<std::string>& env, const std::string& name, const std::string& value) {
@@ -128,24 +270,18 @@ std::string RedactSecrets(std::string text, const std::vector<ResolvedSecret>& s
                           bool cut) {
   // Every byte range holding a value (overlaps included) or, for a cut stream, the start of
   // one at the very end; overlapping ranges merge, so no part of any value survives.
-  struct Range {
-    size_t begin, end;
-    const ResolvedSecret* secret;
-  };
   std::vector<Range> ranges;
+  const bool escapes = text.find('\\') != std::string::npos;
   for (const ResolvedSecret& s : secrets) {
     if (!s.redact || s.value.empty()) continue;
-    for (size_t pos = text.find(s.value); pos != std::string::npos;
-         pos = text.find(s.value, pos + 1)) {
-      ranges.push_back({pos, pos + s.value.size(), &s});
-    }
-    if (cut) {
-      for (size_t len = std::min(s.value.size() - 1, text.size()); len > 0; --len) {
-        if (text.compare(text.size() - len, len, s.value, 0, len) == 0) {
-          ranges.push_back({text.size() - len, text.size(), &s});
-          break;
-        }
-      }
+    ValueFinder as_written(s, ranges);
+    for (size_t i = 0; i < text.size(); ++i) as_written.Feed(text[i], i, i + 1);
+    if (cut) as_written.FeedEnd(text.size());
+    if (escapes) {
+      ValueFinder decoded(s, ranges);
+      DecodeJsonEscapes(
+          text, [&decoded](char c, size_t begin, size_t end) { decoded.Feed(c, begin, end); });
+      if (cut) decoded.FeedEnd(text.size());
     }
   }
   if (ranges.empty()) return text;
@@ -172,20 +308,51 @@ std::string RedactSecrets(std::string text, const std::vector<ResolvedSecret>& s
   return out;
 }
 
+void RedactJson(nlohmann::json& value, const std::vector<ResolvedSecret>& secrets) {
+  if (value.is_string()) {
+    value = RedactSecrets(value.get<std::string>(), secrets, false);
+  } else if (value.is_array()) {
+    for (nlohmann::json& item : value) RedactJson(item, secrets);
+  } else if (value.is_object()) {
+    nlohmann::json out = nlohmann::json::object();
+    for (auto it = value.begin(); it != value.end(); ++it) {
+      RedactJson(it.value(), secrets);
+      // Two keys may redact to the same text; neither value is dropped.
+      const std::string key = RedactSecrets(it.key(), secrets, false);
+      std::string unique = key;
+      for (int n = 2; out.contains(unique); ++n) unique = key + " (" + std::to_string(n) + ")";
+      out[unique] = std::move(it.value());
+    }
+    value = std::move(out);
+  } else if (!value.is_null()) {
+    // A number is printed again from its value (1.2345678e7 as 12345678.0): what is printed
+    // is what must not hold a value.
+    const std::string text = value.dump();
+    std::string redacted = RedactSecrets(text, secrets, false);
+    if (redacted != text) value = std::move(redacted);
+  }
+}
+
 void RedactOutcome(Outcome& outcome, const std::vector<ResolvedSecret>& secrets) {
   if (secrets.empty()) return;
   for (CapturedStream* stream : {&outcome.stdout_stream, &outcome.stderr_stream}) {
     stream->data = RedactSecrets(std::move(stream->data), secrets, stream->truncated);
   }
+  RedactJson(outcome.output, secrets);
   outcome.message = RedactSecrets(std::move(outcome.message), secrets, false);
   // A skill chooses the names it asks the egress proxy for: a secret spelled into one must not
-  // reach the audit log through the connection's record.
+  // reach the audit log through the connection's record (nor, lower-cased by the proxy, past
+  // an exact comparison: RedactSecrets ignores ASCII case).
   for (EgressRecord& connection : outcome.egress) {
     for (std::string* field : {&connection.method, &connection.host, &connection.address,
                                &connection.reason, &connection.rule}) {
       *field = RedactSecrets(std::move(*field), secrets, false);
     }
   }
+}
+
+void RedactError(Error& error, const std::vector<ResolvedSecret>& secrets) {
+  error.message = RedactSecrets(std::move(error.message), secrets, false);
 }
 
 }  // namespace skillrt

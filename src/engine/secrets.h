@@ -50,14 +50,32 @@ void AddCallEnvironment(Plan& plan, const std::optional<Instance>& instance,
 
 /// `text` with each occurrence of each redacted secret's value replaced by
 /// "[REDACTED:NAME]"; overlapping occurrences become one mark naming the longest value.
-/// When `cut` (the stream was truncated), a tail of `text` that is the start of a value is
-/// replaced too, since the rest was cut off.
+/// An occurrence is the value's bytes in any mix of ASCII upper and lower case (host names are
+/// lower-cased on their way to an egress record, and a case-folded value gives away all but
+/// its case), written as they are or with JSON string escapes (RFC 8259 section 7: "\u0068",
+/// "\/", a surrogate pair), which the whole text is also read through: the escaped form of a
+/// value is the value to whoever parses the text as JSON. The mark replaces every byte of the
+/// text the value was decoded from. When `cut` (the stream was truncated), a tail of `text`
+/// that is the start of a value is replaced too, since the rest was cut off. Time linear in
+/// text.size() for each secret. Pure; thread-safe.
 std::string RedactSecrets(std::string text, const std::vector<ResolvedSecret>& secrets,
                           bool cut);
 
-/// Redacts the captured streams, the message and the egress records of `outcome`
-/// (RedactSecrets).
+/// Redacts, in place, every string of `value` and every object key (RedactSecrets on the
+/// decoded text); a key that becomes the same as another gets " (2)", " (3)", ... added so that
+/// no member is lost. A number or boolean whose printed form holds a value becomes the
+/// redacted string of that form.
+void RedactJson(nlohmann::json& value, const std::vector<ResolvedSecret>& secrets);
+
+/// Redacts everything of `outcome` that comes from the skill or that it influenced: the
+/// captured streams, the parsed output (RedactJson), the message and every field of the
+/// egress records (RedactSecrets). Call it after the output was parsed and before anything
+/// reads the outcome.
 void RedactOutcome(Outcome& outcome, const std::vector<ResolvedSecret>& secrets);
+
+/// Redacts `error`'s message (RedactSecrets): the error a runtime returns instead of an
+/// outcome.
+void RedactError(Error& error, const std::vector<ResolvedSecret>& secrets);
 
 }  // namespace skillrt
 

@@ -151,5 +151,72 @@ TEST(SecretsTest, EgressRecordsAreRedacted) {
   EXPECT_NE(outcome.egress[0].host.find("evil.test"), std::string::npos);
 }
 
+// What a JSON reader makes of the text is what must not hold a value: skillrt parses stdout
+// as JSON and prints the result, and `--json` shows stdout as a JSON string.
+TEST(SecretsTest, JsonEscapedValuesAreRedacted) {
+  const std::vector<ResolvedSecret> secrets = {{"TOKEN", "hunter2/x", true}};
+  EXPECT_EQ(RedactSecrets(R"({"leak": "\u0068unter2\/x"})", secrets, false),
+            R"({"leak": "[REDACTED:TOKEN]"})");
+  EXPECT_EQ(
+      RedactSecrets(R"(\u0068\u0075\u006E\u0074\u0065\u0072\u0032\u002f\u0078)", secrets, false),
+      "[REDACTED:TOKEN]");
+  EXPECT_EQ(RedactSecrets(R"(a "hunt\u0065r2/x" b)", secrets, false), R"(a "[REDACTED:TOKEN]" b)");
+  // A cut stream whose tail is the escaped start of a value.
+  EXPECT_EQ(RedactSecrets(R"(x \u0068unt)", secrets, true), "x [REDACTED:TOKEN]");
+  // A value beyond the BMP, as a surrogate pair, and one with characters JSON must escape.
+  const std::vector<ResolvedSecret> wide = {{"EMOJI", "k\xf0\x9f\x98\x80y", true},
+                                            {"QUOTED", "a\"b\\c\nd", true}};
+  EXPECT_EQ(RedactSecrets(R"(k\ud83d\ude00y)", wide, false), "[REDACTED:EMOJI]");
+  EXPECT_EQ(RedactSecrets(R"("a\"b\\c\nd")", wide, false), "\"[REDACTED:QUOTED]\"");
+  // Positive controls: escapes of other text stay as they are, and so does an escaped
+  // backslash before "u0068" (a reader gets "\u0068unter2", not the value).
+  EXPECT_EQ(RedactSecrets(R"({"ok": "\u0068ello \/ \ud83d\ude00"})", secrets, false),
+            R"({"ok": "\u0068ello \/ \ud83d\ude00"})");
+  EXPECT_EQ(RedactSecrets(R"(\\u0068unter2/x)", secrets, false), R"(\\u0068unter2/x)");
+}
+
+TEST(SecretsTest, ValuesAreFoundWhateverTheirAsciiCase) {
+  const std::vector<ResolvedSecret> secrets = {{"TOKEN", "MiXeD-S3cret", true}};
+  EXPECT_EQ(RedactSecrets("host mixed-s3cret.evil.test", secrets, false),
+            "host [REDACTED:TOKEN].evil.test");
+  EXPECT_EQ(RedactSecrets("MIXED-S3CRET", secrets, false), "[REDACTED:TOKEN]");
+  EXPECT_EQ(RedactSecrets("mixed-s3cre", secrets, false), "mixed-s3cre");  // Control.
+  // The search is linear: a value that is almost all one letter in a long run of it.
+  const std::vector<ResolvedSecret> runs = {{"RUN", std::string(2000, 'a') + "b", true}};
+  const std::string text = std::string(1 << 20, 'a') + "b";
+  EXPECT_EQ(RedactSecrets(text, runs, false),
+            std::string((1 << 20) - 2000, 'a') + "[REDACTED:RUN]");
+}
+
+TEST(SecretsTest, ParsedOutputIsRedactedInValuesKeysAndNumbers) {
+  const std::vector<ResolvedSecret> secrets = {{"TOKEN", "hunter2", true},
+                                               {"PIN", "12345678", true}};
+  nlohmann::json value = nlohmann::json::parse(
+      R"({"leak": "\u0068unter2", "hunter2": 1, "HUNTER2": 2, "n": [1.2345678e7, 12345678, 7],
+          "ok": "\u0068ello", "nested": {"deep": ["x hunter2 y"]}})");
+  RedactJson(value, secrets);
+  EXPECT_EQ(value["leak"], "[REDACTED:TOKEN]");
+  // Keys are redacted (in the object's order: "HUNTER2" first); neither member is lost.
+  EXPECT_EQ(value["[REDACTED:TOKEN]"], 2);
+  EXPECT_EQ(value["[REDACTED:TOKEN] (2)"], 1);
+  EXPECT_EQ(value["n"], nlohmann::json::parse(R"(["[REDACTED:PIN].0", "[REDACTED:PIN]", 7])"));
+  EXPECT_EQ(value["nested"]["deep"][0], "x [REDACTED:TOKEN] y");
+  EXPECT_EQ(value["ok"], "hello");  // Positive control.
+  EXPECT_EQ(value.dump().find("hunter2"), std::string::npos);
+
+  Outcome outcome;
+  outcome.stdout_stream.data = R"({"leak": "\u0068unter2"})";
+  outcome.output = nlohmann::json::parse(outcome.stdout_stream.data);
+  outcome.egress.push_back(EgressRecord{.method = "CONNECT", .host = "hunter2.evil.test"});
+  RedactOutcome(outcome, secrets);
+  EXPECT_EQ(outcome.output["leak"], "[REDACTED:TOKEN]");
+  EXPECT_EQ(outcome.stdout_stream.data, R"({"leak": "[REDACTED:TOKEN]"})");
+  EXPECT_EQ(outcome.egress[0].host, "[REDACTED:TOKEN].evil.test");
+
+  Error error = Error::Make(ErrorCode::kSandbox, "cannot start hunter2");
+  RedactError(error, secrets);
+  EXPECT_EQ(error.message, "cannot start [REDACTED:TOKEN]");
+}
+
 }  // namespace
 }  // namespace skillrt

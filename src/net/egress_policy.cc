@@ -1,5 +1,6 @@
 #include "net/egress_policy.h"
 
+#include <algorithm>
 #include <charconv>
 
 namespace skillrt::net {
@@ -174,6 +175,7 @@ Result<EgressPolicy> EgressPolicy::Create(const std::vector<EgressRule>& rules) 
   for (const EgressRule& rule : rules) {
     Compiled c;
     c.port = rule.port;
+    c.tls = rule.tls;
     if (std::optional<IpBlock> block = IpBlock::Parse(rule.host)) {
       c.kind = Compiled::Kind::kBlock;
       c.block = *block;
@@ -237,6 +239,9 @@ EgressPolicy::HostMatch EgressPolicy::CheckHost(std::string_view host, uint16_t 
     return match;
   }
   match.allowed = true;
+  // A rule is a permission: a tunnel that any matching rule allows without TLS is allowed.
+  match.tls_only = port == 443 || std::all_of(match.rules.begin(), match.rules.end(),
+                                              [this](size_t i) { return compiled_[i].tls; });
   return match;
 }
 

@@ -49,6 +49,10 @@ class EgressPolicy {
     std::optional<IpAddress> literal;  ///< Set when the host is an IP address.
     std::vector<size_t> rules;      ///< Indexes of the matching rules.
     std::string rule_text;          ///< EgressRuleText of the first matching rule.
+    /// A CONNECT tunnel must start with a TLS ClientHello: the port is 443 (HTTPS, RFC 9110
+    /// section 4.2.2), or every matching rule says `tls`. Otherwise a tunnel may carry any
+    /// protocol, and the name is checked on the CONNECT request only.
+    bool tls_only = false;
   };
 
   /// Compiles `rules` (as ParseEgressRule returns them). kInvalidArgument for a rule that
@@ -57,7 +61,7 @@ class EgressPolicy {
 
   /// Checks `host` (a name, or an IP address without brackets) and `port` against the rules:
   /// a name matches name and wildcard rules, an address only address and block rules (an
-  /// IPv4-mapped IPv6 address also as its IPv4 address).
+  /// IPv4-mapped IPv6 address also as its IPv4 address). Sets `tls_only` for an allowed match.
   HostMatch CheckHost(std::string_view host, uint16_t port) const;
 
   /// Whether the proxy may connect to `address` for a request that matched `match`: nullopt
@@ -77,6 +81,7 @@ class EgressPolicy {
     IpBlock block;     // kBlock.
     uint16_t port = 0;
     std::vector<IpBlock> addresses;
+    bool tls = false;
   };
   std::vector<EgressRule> rules_;
   std::vector<Compiled> compiled_;

@@ -114,5 +114,21 @@ TEST(EgressPolicyTest, RefusedRangesNeedToBeNamed) {
   EXPECT_FALSE(policy.CheckHost("10.1.2.3", 5433).allowed);
 }
 
+// A tunnel must start with TLS on port 443, and where every entry that allows it says `tls`.
+TEST(EgressPolicyTest, TlsOnlyOnPort443AndWhereEveryMatchingEntrySaysSo) {
+  auto tls = [](std::string_view text) {
+    EgressRule rule = Rule(text);
+    rule.tls = true;
+    return rule;
+  };
+  EgressPolicy policy = Policy(
+      {Rule("plain.test:*"), tls("secure.test:8443"), tls("both.test:*"), Rule("both.test:9000")});
+  EXPECT_TRUE(policy.CheckHost("plain.test", 443).tls_only);
+  EXPECT_FALSE(policy.CheckHost("plain.test", 8443).tls_only);
+  EXPECT_TRUE(policy.CheckHost("secure.test", 8443).tls_only);
+  EXPECT_TRUE(policy.CheckHost("both.test", 8000).tls_only);
+  EXPECT_FALSE(policy.CheckHost("both.test", 9000).tls_only);  // One entry allows any protocol.
+}
+
 }  // namespace
 }  // namespace skillrt::net

@@ -9,28 +9,24 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <charconv>
 #include <cstring>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
 
+#include "net/http_request.h"
+
 namespace skillrt::net {
 namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// Ends a connection's service with the status line and reason the client sees.
-struct Refusal {
-  int status;
-  std::string reason;
-};
-
 std::string StatusText(int status) {
   switch (status) {
     case 400: return "Bad Request";
     case 403: return "Forbidden";
+    case 501: return "Not Implemented";
     case 502: return "Bad Gateway";
     case 503: return "Service Unavailable";
     case 504: return "Gateway Timeout";
@@ -60,166 +56,6 @@ void SendRefusal(int fd, const Refusal& refusal) {
                                "Connection: close\r\nContent-Length: " +
                                std::to_string(body.size()) + "\r\n\r\n" + body;
   (void)SendAll(fd, response);
-}
-
-// Case-insensitive ASCII comparison.
-bool IEquals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-    if (x != y) return false;
-  }
-  return true;
-}
-
-// A request's destination, from a CONNECT authority or an absolute-form URL.
-struct Target {
-  std::string host;  // Without brackets.
-  uint16_t port = 0;
-};
-
-// "host:port", "[v6]:port"; `default_port` when the port is absent (0: the port is required).
-std::optional<Target> ParseAuthority(std::string_view authority, uint16_t default_port) {
-  Target target;
-  std::string_view port_text;
-  bool has_port = false;
-  if (!authority.empty() && authority.front() == '[') {
-    const size_t close = authority.find(']');
-    if (close == std::string_view::npos) return std::nullopt;
-    target.host = std::string(authority.substr(1, close - 1));
-    std::string_view rest = authority.substr(close + 1);
-    if (!rest.empty()) {
-      if (rest.front() != ':') return std::nullopt;
-      port_text = rest.substr(1);
-      has_port = true;
-    }
-    if (target.host.find(':') == std::string::npos) return std::nullopt;
-  } else {
-    const size_t colon = authority.rfind(':');
-    if (colon != std::string_view::npos) {
-      port_text = authority.substr(colon + 1);
-      has_port = true;
-      authority = authority.substr(0, colon);
-    }
-    if (authority.find(':') != std::string_view::npos) return std::nullopt;
-    target.host = std::string(authority);
-  }
-  if (target.host.empty()) return std::nullopt;
-  if (!has_port) {
-    if (default_port == 0) return std::nullopt;
-    target.port = default_port;
-    return target;
-  }
-  unsigned value = 0;
-  auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), value);
-  if (port_text.empty() || ec != std::errc() || end != port_text.data() + port_text.size() ||
-      value == 0 || value > 65535) {
-    return std::nullopt;
-  }
-  target.port = static_cast<uint16_t>(value);
-  return target;
-}
-
-// A parsed request head.
-struct Request {
-  std::string method;
-  Target target;
-  std::string path;     // Origin-form for forwarded requests; empty for CONNECT.
-  std::string version;  // "HTTP/1.1".
-  std::vector<std::pair<std::string, std::string>> headers;
-};
-
-std::variant<Request, Refusal> ParseRequest(std::string_view head) {
-  const size_t line_end = head.find("\r\n");
-  const std::string_view line = head.substr(0, line_end);
-  const size_t sp1 = line.find(' ');
-  const size_t sp2 = sp1 == std::string_view::npos ? sp1 : line.find(' ', sp1 + 1);
-  if (sp2 == std::string_view::npos || line.find(' ', sp2 + 1) != std::string_view::npos) {
-    return Refusal{400, "malformed request line"};
-  }
-  Request req;
-  req.method = std::string(line.substr(0, sp1));
-  const std::string_view target = line.substr(sp1 + 1, sp2 - sp1 - 1);
-  req.version = std::string(line.substr(sp2 + 1));
-  if (req.version != "HTTP/1.1" && req.version != "HTTP/1.0") {
-    return Refusal{400, "unsupported protocol version"};
-  }
-  for (char c : req.method) {
-    if (c < 'A' || c > 'Z') return Refusal{400, "malformed method"};
-  }
-  if (req.method.empty()) return Refusal{400, "malformed method"};
-  if (req.method == "CONNECT") {
-    std::optional<Target> t = ParseAuthority(target, 0);
-    if (!t) return Refusal{400, "CONNECT needs host:port"};
-    req.target = *t;
-  } else {
-    constexpr std::string_view kScheme = "http://";
-    if (target.size() < kScheme.size() || !IEquals(target.substr(0, kScheme.size()), kScheme)) {
-      return Refusal{400, "only CONNECT and absolute http:// URLs are proxied"};
-    }
-    std::string_view rest = target.substr(kScheme.size());
-    const size_t end = rest.find_first_of("/?#");
-    const std::string_view authority = rest.substr(0, end);
-    if (authority.find('@') != std::string_view::npos) {
-      return Refusal{400, "user information in the URL is not accepted"};
-    }
-    std::optional<Target> t = ParseAuthority(authority, 80);
-    if (!t) return Refusal{400, "malformed URL authority"};
-    req.target = *t;
-    std::string_view path = end == std::string_view::npos ? "" : rest.substr(end);
-    if (!path.empty() && path.front() == '#') path = "";
-    if (path.empty()) {
-      req.path = "/";
-    } else {
-      req.path = path.front() == '/' ? std::string(path) : "/" + std::string(path);
-    }
-    if (req.path.find('#') != std::string::npos) req.path.erase(req.path.find('#'));
-  }
-  for (char c : req.target.host) {
-    if (static_cast<unsigned char>(c) <= ' ' || c == '%') {
-      return Refusal{400, "malformed host"};
-    }
-  }
-  // Header lines: "Name: value"; obsolete line folding is refused (RFC 9112 section 5.2).
-  size_t pos = line_end + 2;
-  while (pos < head.size()) {
-    const size_t eol = head.find("\r\n", pos);
-    const std::string_view h = head.substr(pos, eol - pos);
-    pos = eol == std::string_view::npos ? head.size() : eol + 2;
-    if (h.empty()) break;
-    const size_t colon = h.find(':');
-    if (colon == std::string_view::npos || colon == 0 || h.front() == ' ' || h.front() == '\t') {
-      return Refusal{400, "malformed header line"};
-    }
-    std::string_view value = h.substr(colon + 1);
-    auto blank = [](char c) { return c == ' ' || c == '\t'; };
-    while (!value.empty() && blank(value.front())) value.remove_prefix(1);
-    while (!value.empty() && blank(value.back())) value.remove_suffix(1);
-    req.headers.emplace_back(std::string(h.substr(0, colon)), std::string(value));
-  }
-  return req;
-}
-
-// The head sent to the destination for a forwarded request: origin-form target, the URL's
-// authority as Host, no hop-by-hop or proxy headers, and one request per connection.
-std::string ForwardedHead(const Request& req) {
-  std::string host = req.target.host.find(':') != std::string::npos
-                         ? "[" + req.target.host + "]"
-                         : req.target.host;
-  if (req.target.port != 80) host += ":" + std::to_string(req.target.port);
-  std::string out = req.method + " " + req.path + " " + req.version + "\r\nHost: " + host + "\r\n";
-  for (const auto& [name, value] : req.headers) {
-    if (IEquals(name, "Host") || IEquals(name, "Connection") || IEquals(name, "Keep-Alive") ||
-        IEquals(name, "Proxy-Connection") || IEquals(name, "Proxy-Authorization") ||
-        IEquals(name, "TE") || IEquals(name, "Upgrade")) {
-      continue;
-    }
-    out += name + ": " + value + "\r\n";
-  }
-  out += "Connection: close\r\n\r\n";
-  return out;
 }
 
 std::string ErrnoName(int err) {
@@ -448,9 +284,9 @@ void EgressProxy::Serve1(UniqueFd client, Clock::time_point started) {
 
   // The request head, up to the blank line, within the size and time bounds.
   std::string buffer;
-  size_t head_end = std::string::npos;
+  std::optional<size_t> head_end;
   const Clock::time_point deadline = started + options_.header_timeout;
-  while (head_end == std::string::npos) {
+  while (!head_end) {
     const auto left =
         std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
     if (left.count() <= 0) return refuse({400, "no complete request head in time"});
@@ -468,18 +304,18 @@ void EgressProxy::Serve1(UniqueFd client, Clock::time_point started) {
       return;
     }
     buffer.append(chunk, static_cast<size_t>(n));
-    head_end = buffer.find("\r\n\r\n");
-    if (head_end == std::string::npos && buffer.size() > options_.max_header_bytes) {
+    head_end = FindHeadEnd(buffer);
+    if (!head_end && buffer.size() > options_.max_header_bytes) {
       return refuse({400, "request head larger than " +
                               std::to_string(options_.max_header_bytes) + " bytes"});
     }
   }
-  if (head_end + 4 > options_.max_header_bytes) {
+  if (*head_end > options_.max_header_bytes) {
     return refuse({400, "request head larger than " + std::to_string(options_.max_header_bytes) +
                             " bytes"});
   }
   std::variant<Request, Refusal> parsed =
-      ParseRequest(std::string_view(buffer).substr(0, head_end + 2));
+      ParseRequestHead(std::string_view(buffer).substr(0, *head_end));
   if (Refusal* bad = std::get_if<Refusal>(&parsed)) return refuse(*bad);
   Request& req = std::get<Request>(parsed);
   record.method = req.method;
@@ -565,16 +401,21 @@ void EgressProxy::Serve1(UniqueFd client, Clock::time_point started) {
   }
 
   record.allowed = true;
-  std::string_view pending = std::string_view(buffer).substr(head_end + 4);
-  // A tunnel to a name: if the client speaks TLS, the server name it asks for must be that
-  // name, or an allowed host's address would serve any site behind it. The client's first
+  std::string_view pending = std::string_view(buffer).substr(*head_end);
+  // A tunnel: if the client speaks TLS to a name, the server name it asks for must be that
+  // name, or an allowed host's address would serve any site behind it; and to a TLS port it
+  // must speak TLS, or the name inside (an HTTP Host) would go unchecked. The client's first
   // bytes are held until that is known; the destination's flow freely meanwhile.
-  bool check_tls_name = tunnel && !match.literal;
+  const bool tls_required = tunnel && match.tls_only;
+  bool check_tls_name = tunnel && (!match.literal || tls_required);
   std::string held;
   if (check_tls_name) {
     held.assign(pending);
     pending = {};
   }
+  // A forwarded request: its body as framed and nothing after it (no pipelined request).
+  std::optional<RequestBody> body;
+  if (!tunnel) body.emplace(req.framing, options_.max_header_bytes);
   if (tunnel) {
     if (!SendAll(client.get(), "HTTP/1.1 200 Connection established\r\n\r\n")) {
       record.reason = "the client went away";
@@ -588,28 +429,42 @@ void EgressProxy::Serve1(UniqueFd client, Clock::time_point started) {
     }
     record.bytes_sent += head.size();
   }
-  if (!pending.empty()) {
-    if (!SendAll(upstream.get(), pending)) {
+  std::string forward;
+  if (body) {
+    if (!body->Take(pending, forward)) {
+      record.reason = "malformed request body: " + body->error();
+      return finish();
+    }
+  } else {
+    forward.assign(pending);
+  }
+  if (!forward.empty()) {
+    if (!SendAll(upstream.get(), forward)) {
       record.reason = "the destination went away";
       return finish();
     }
-    record.bytes_sent += pending.size();
+    record.bytes_sent += forward.size();
   }
 
   // Decides on the client's held first bytes: wait for more, refuse the tunnel (the record
   // says why), or pass them on (check_tls_name is then off).
   enum class TlsCheck { kWait, kRefuse, kPass };
-  auto check_held = [&]() {
+  auto check_held = [&](bool client_done) {
     const Hello hello = ScanClientHello(held);
-    if (hello.scan == HelloScan::kIncomplete && held.size() <= kMaxHelloBytes) {
+    if (hello.scan == HelloScan::kIncomplete && held.size() <= kMaxHelloBytes && !client_done) {
       return TlsCheck::kWait;
     }
     std::optional<std::string> refusal;
-    if (hello.scan == HelloScan::kIncomplete) {
+    if (hello.scan == HelloScan::kIncomplete && !client_done) {
       refusal = "TLS ClientHello larger than one record";
+    } else if (hello.scan == HelloScan::kNotTls || hello.scan == HelloScan::kIncomplete) {
+      if (tls_required) {
+        refusal = "the tunnel to port " + std::to_string(req.target.port) +
+                  " (TLS only) did not start with a TLS ClientHello";
+      }
     } else if (hello.scan == HelloScan::kMalformed) {
       refusal = "malformed TLS ClientHello";
-    } else if (hello.server_name && *hello.server_name != match.host) {
+    } else if (!match.literal && hello.server_name && *hello.server_name != match.host) {
       refusal = "TLS server name " + *hello.server_name + " is not the CONNECT host " +
                 match.host;
     }
@@ -626,7 +481,7 @@ void EgressProxy::Serve1(UniqueFd client, Clock::time_point started) {
   bool client_open = true, upstream_open = true;
   bool tls_refused = false;
   if (check_tls_name && !held.empty()) {  // Bytes the client sent along with its CONNECT.
-    const TlsCheck verdict = check_held();
+    const TlsCheck verdict = check_held(false);
     if (verdict == TlsCheck::kRefuse) return finish();
     if (verdict == TlsCheck::kPass) {
       if (!SendAll(upstream.get(), held)) {
@@ -658,9 +513,12 @@ void EgressProxy::Serve1(UniqueFd client, Clock::time_point started) {
       if (n < 0 && errno == EINTR) continue;
       if (n <= 0) {
         if (i == 0 && check_tls_name && !held.empty()) {
-          // The client stopped before a whole record: pass on what it sent (no TLS server
-          // can be talked to with it).
-          check_tls_name = false;
+          // The client stopped before a whole record: without TLS required, pass on what it
+          // sent (no TLS server can be talked to with it); else refuse.
+          if (check_held(true) == TlsCheck::kRefuse) {
+            tls_refused = true;
+            break;
+          }
           if (SendAll(to, held)) record.bytes_sent += held.size();
         }
         (i == 0 ? client_open : upstream_open) = false;
@@ -671,13 +529,23 @@ void EgressProxy::Serve1(UniqueFd client, Clock::time_point started) {
       std::string_view data(chunk, static_cast<size_t>(n));
       if (i == 0 && check_tls_name) {
         held.append(data);
-        const TlsCheck verdict = check_held();
+        const TlsCheck verdict = check_held(false);
         if (verdict == TlsCheck::kWait) continue;
         if (verdict == TlsCheck::kRefuse) {
           tls_refused = true;
           break;
         }
         data = held;
+      }
+      if (i == 0 && body) {
+        forward.clear();
+        if (!body->Take(data, forward)) {
+          record.reason = "malformed request body: " + body->error();
+          failed = true;
+          continue;
+        }
+        data = forward;
+        if (data.empty()) continue;
       }
       if (!SendAll(to, data)) {
         failed = true;
@@ -687,9 +555,12 @@ void EgressProxy::Serve1(UniqueFd client, Clock::time_point started) {
     }
     if (tls_refused) break;  // Both sockets close unused: nothing was sent upstream.
     if (failed) {
-      record.reason = "connection reset";
+      if (record.reason.empty()) record.reason = "connection reset";
       break;
     }
+  }
+  if (body && body->extra_bytes() > 0 && record.reason.empty()) {
+    record.reason = "bytes after the request were not forwarded (one request per connection)";
   }
   // Stop's shutdown(2) looks like an orderly close from both sides; say what it was.
   {

@@ -5,6 +5,7 @@
 #include <poll.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <chrono>
 #include <string>
 #include <thread>
@@ -78,8 +79,11 @@ class EgressProxyTest : public ::testing::Test {
     ASSERT_TRUE(proxy_->Serve(Listen(&port_)));
   }
 
-  static EgressRule Rule(std::string_view text, std::vector<std::string> addresses = {}) {
-    return *ParseEgressRule(text, addresses);
+  static EgressRule Rule(std::string_view text, std::vector<std::string> addresses = {},
+                         bool tls = false) {
+    EgressRule rule = *ParseEgressRule(text, addresses);
+    rule.tls = tls;
+    return rule;
   }
 
   // One request through the proxy; returns the whole response.
@@ -368,6 +372,147 @@ TEST_F(EgressProxyTest, TlsServerNameMustBeTheConnectHost) {
     EXPECT_EQ(r.bytes_sent, 0u) << "the refused hello was sent on";
   }
   EXPECT_EQ(refused, 2);
+}
+
+// A forwarded request's head is read with bare LF as a line end and written on with CRLF, so
+// a field hidden behind a bare LF (a second Host) is the proxy's to see and drop; a bare CR or
+// a control character is refused before anything is sent. The echo destination returns every
+// byte it got, so the client sees exactly what was forwarded.
+TEST_F(EgressProxyTest, BareLfHeadsAreNormalisedAndBareCrIsRefused) {
+  HttpTestServer echo("origin", /*echo=*/true);
+  const std::string port = std::to_string(echo.port());
+  Start({Rule("api.test:" + port, {"127.0.0.1"})});
+  auto forwarded = [&](const std::string& request) {
+    UniqueFd c = Connect(port_);
+    Send(c.get(), request);
+    ::shutdown(c.get(), SHUT_WR);
+    return ReadUntil(c.get());
+  };
+  const std::string url = "http://api.test:" + port + "/x";
+  const std::string expected = "echo origin\nGET /x HTTP/1.1\r\nHost: api.test:" + port +
+                               "\r\nX-A: 1\r\nConnection: close\r\n\r\n";
+  // Positive control: the CRLF request.
+  EXPECT_EQ(forwarded("GET " + url + " HTTP/1.1\r\nX-A: 1\r\n\r\n"), expected);
+  // The same with bare LFs, and a Host smuggled behind one: the destination gets the same
+  // canonical head, with the URL's host only.
+  EXPECT_EQ(forwarded("GET " + url + " HTTP/1.1\nX-A: 1\nHost: evil.test\n\n"), expected);
+  EXPECT_EQ(forwarded("GET " + url + " HTTP/1.1\r\nX-A: 1\nHost: evil.test\r\n\r\n"), expected);
+  EXPECT_EQ(echo.connections(), 3);
+  // A bare CR, or a NUL, in the head: refused, the destination not even connected to.
+  for (const std::string& bad :
+       {"GET " + url + " HTTP/1.1\r\nX-A: 1\rHost: evil.test\r\n\r\n",
+        "GET " + url + " HTTP/1.1\r\nX-A: 1" + std::string(1, '\0') + "\r\n\r\n"}) {
+    EXPECT_TRUE(Ask(bad).starts_with("HTTP/1.1 400 Bad Request")) << bad;
+  }
+  EXPECT_EQ(echo.connections(), 3);
+  std::vector<EgressRecord> records = proxy_->Stop(500ms);
+  ASSERT_EQ(records.size(), 5u);
+  std::vector<std::string> refusals;
+  for (const EgressRecord& r : records) {
+    if (!r.allowed) refusals.push_back(r.reason);
+  }
+  std::sort(refusals.begin(), refusals.end());
+  EXPECT_EQ(refusals, (std::vector<std::string>{"a CR not followed by LF in the request head",
+                                                "a control character in header field X-A"}));
+}
+
+// Bytes after a forwarded request (a pipelined request for another host or virtual host)
+// never reach the destination: the body goes on as its framing says, then nothing.
+TEST_F(EgressProxyTest, PipelinedRequestsAreNotForwarded) {
+  HttpTestServer echo("origin", /*echo=*/true);
+  HttpTestServer other("other");
+  const std::string port = std::to_string(echo.port());
+  Start({Rule("api.test:" + port, {"127.0.0.1"})});
+  const std::string url = "http://api.test:" + port + "/x";
+  const std::string second = "GET http://loop.test:" + std::to_string(other.port()) +
+                             "/admin HTTP/1.1\r\nHost: evil.test\r\n\r\n";
+  struct Case {
+    std::string request;
+    std::string forwarded_tail;  // After the head's common start, as the destination got it.
+  };
+  const std::vector<Case> cases = {
+      {"GET " + url + " HTTP/1.1\r\n\r\n" + second, "Connection: close\r\n\r\n"},
+      {"POST " + url + " HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello" + second,
+       "Content-Length: 5\r\nConnection: close\r\n\r\nhello"},
+      {"POST " + url + " HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n" +
+           second,
+       "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n5\r\nhello\r\n0\r\n\r\n"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.request);
+    UniqueFd client = Connect(port_);
+    Send(client.get(), c.request);
+    ::shutdown(client.get(), SHUT_WR);
+    const std::string got = ReadUntil(client.get());
+    EXPECT_TRUE(got.ends_with(c.forwarded_tail)) << got;
+    EXPECT_EQ(got.find("evil.test"), std::string::npos) << got;
+    EXPECT_EQ(got.find("admin"), std::string::npos) << got;
+  }
+  // The same second request sent in its own connection is refused: it names a host the
+  // allowlist does not have.
+  EXPECT_TRUE(Ask(second).starts_with("HTTP/1.1 403")) << second;
+  EXPECT_EQ(other.connections(), 0);
+  std::vector<EgressRecord> records = proxy_->Stop(500ms);
+  ASSERT_EQ(records.size(), 4u);
+  int allowed = 0;
+  for (const EgressRecord& r : records) {
+    if (!r.allowed) continue;
+    ++allowed;
+    EXPECT_EQ(r.reason, "bytes after the request were not forwarded (one request per connection)");
+  }
+  EXPECT_EQ(allowed, 3);
+}
+
+// A tunnel to a TLS port (443, or an entry marked tls) must start with a ClientHello: plain
+// HTTP inside would name its site in a Host field the proxy never checks.
+TEST_F(EgressProxyTest, TunnelToATlsPortMustStartWithAClientHello) {
+  HttpTestServer echo("tunnel", /*echo=*/true);
+  const std::string port = std::to_string(echo.port());
+  HttpTestServer https("https", /*echo=*/true, 443);  // Needs root; skipped below without.
+  std::vector<EgressRule> rules = {Rule("api.test:" + port, {"127.0.0.1"}, /*tls=*/true)};
+  if (https.port() == 443) rules.push_back(Rule("api.test:443", {"127.0.0.1"}));
+  Start(rules);
+  std::vector<std::string> ports = {port};
+  if (https.port() == 443) ports.push_back("443");
+  for (const std::string& p : ports) {
+    SCOPED_TRACE(p);
+    const std::string connect = "CONNECT api.test:" + p + " HTTP/1.1\r\n\r\n";
+    // Plain HTTP first: refused before a byte reaches the destination (no echo of it).
+    UniqueFd plain = Connect(port_);
+    Send(plain.get(), connect);
+    EXPECT_TRUE(ReadUntil(plain.get(), "\r\n\r\n").starts_with("HTTP/1.1 200"));
+    Send(plain.get(), "GET / HTTP/1.1\r\nHost: evil.test\r\n\r\n");
+    EXPECT_EQ(ReadUntil(plain.get()).find("evil.test"), std::string::npos);
+    // Also with the plain request sent along with the CONNECT, or a client that sends the
+    // start of a record and closes.
+    EXPECT_EQ(Ask(connect + "GET / HTTP/1.1\r\nHost: evil.test\r\n\r\n").find("evil.test"),
+              std::string::npos);
+    UniqueFd partial = Connect(port_);
+    Send(partial.get(), connect + ClientHello("api.test").substr(0, 3));
+    ::shutdown(partial.get(), SHUT_WR);
+    EXPECT_EQ(ReadUntil(partial.get()).find("\x16\x03"), std::string::npos);
+    // Positive control: a ClientHello naming the host passes and is echoed back.
+    UniqueFd tls = Connect(port_);
+    Send(tls.get(), connect);
+    EXPECT_TRUE(ReadUntil(tls.get(), "\r\n\r\n").starts_with("HTTP/1.1 200"));
+    const std::string hello = ClientHello("api.test");
+    Send(tls.get(), hello);
+    EXPECT_NE(ReadUntil(tls.get(), hello).find(hello), std::string::npos);
+  }
+  std::vector<EgressRecord> records = proxy_->Stop(500ms);
+  ASSERT_EQ(records.size(), 4 * ports.size());
+  int refused = 0;
+  for (const EgressRecord& r : records) {
+    if (r.allowed) continue;
+    ++refused;
+    EXPECT_NE(r.reason.find("(TLS only) did not start with a TLS ClientHello"), std::string::npos)
+        << r.reason;
+    EXPECT_EQ(r.bytes_sent, 0u) << "bytes were sent on";
+  }
+  EXPECT_EQ(refused, static_cast<int>(3 * ports.size()));
+  if (https.port() != 443) {
+    GTEST_SKIP() << "port 443 cannot be bound here; the entry marked tls was tested";
+  }
 }
 
 }  // namespace

@@ -3,11 +3,12 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <map>
 #include <optional>
-#include <regex>
 #include <string>
 
 #include "skill/manifest_internal.h"
+#include "skill/schema_pattern.h"
 #include "skillrt/manifest.h"
 #include "util/json_pointer.h"
 
@@ -18,8 +19,6 @@ using json = nlohmann::json;
 
 // Schemas and the values they describe are walked recursively; this bounds the recursion.
 constexpr int kMaxSchemaDepth = 64;
-// std::regex matches recursively; longer strings are refused rather than risk the stack.
-constexpr std::size_t kMaxPatternSubjectBytes = 4096;
 
 constexpr std::string_view kTypeNames[] = {"null",   "boolean", "object", "array",
                                            "number", "integer", "string"};
@@ -193,21 +192,29 @@ class Validator {
              it->dump();
     }
     if (auto it = schema.find("pattern"); it != schema.end() && it->is_string()) {
-      if (s.size() > kMaxPatternSubjectBytes) {
-        return "string of " + std::to_string(s.size()) +
-               " bytes is too long to match against a pattern (at most " +
-               std::to_string(kMaxPatternSubjectBytes) + ")";
+      const SchemaPattern* pattern = Pattern(it->get_ref<const std::string&>());
+      if (pattern == nullptr) {
+        return "cannot match the pattern " + Short(*it) + ": " + pattern_errors_.at(*it);
       }
-      try {
-        std::regex re(it->get<std::string>(), std::regex::ECMAScript);
-        if (!std::regex_search(s, re)) {
-          return Short(json(s)) + " does not match the pattern " + Short(*it);
-        }
-      } catch (const std::regex_error& e) {
-        return "cannot match the pattern " + Short(*it) + ": " + e.what();
+      if (!pattern->Search(s)) {
+        return Short(json(s)) + " does not match the pattern " + Short(*it);
       }
     }
     return std::nullopt;
+  }
+
+  // The compiled pattern for `text`, compiled once per validation (an array of strings is
+  // checked against the same pattern many times); nullptr when it does not compile, with the
+  // reason in pattern_errors_.
+  const SchemaPattern* Pattern(const std::string& text) {
+    if (auto it = patterns_.find(text); it != patterns_.end()) return &it->second;
+    if (pattern_errors_.contains(text)) return nullptr;
+    auto compiled = SchemaPattern::Compile(text);
+    if (!compiled) {
+      pattern_errors_[text] = compiled.error().message;
+      return nullptr;
+    }
+    return &patterns_.emplace(text, std::move(*compiled)).first->second;
   }
 
   std::optional<std::string> CheckArray(const json& schema, const json& value, int depth) {
@@ -267,6 +274,8 @@ class Validator {
   }
 
   std::string pointer_;
+  std::map<std::string, SchemaPattern> patterns_;
+  std::map<std::string, std::string> pattern_errors_;
 };
 
 // Well-formedness of one schema (object or boolean) at `pointer`.
@@ -323,10 +332,8 @@ std::optional<std::string> CheckSchemaAt(const json& schema, const std::string& 
   }
   if (auto it = schema.find("pattern"); it != schema.end()) {
     if (!it->is_string()) return at("pattern") + ": expected a string";
-    try {
-      std::regex re(it->get<std::string>(), std::regex::ECMAScript);
-    } catch (const std::regex_error& e) {
-      return at("pattern") + ": invalid regular expression: " + e.what();
+    if (auto compiled = SchemaPattern::Compile(it->get_ref<const std::string&>()); !compiled) {
+      return at("pattern") + ": " + compiled.error().message;
     }
   }
   if (auto it = schema.find("properties"); it != schema.end()) {

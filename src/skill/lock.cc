@@ -105,8 +105,15 @@ void CompareGrants(const Json& locked, const Json& now, Drift* drift) {
     std::vector<std::string> before = Strings(lc.value(key, Json::array()));
     std::vector<std::string> after = Strings(nc.value(key, Json::array()));
     const std::string name = std::string("capabilities.") + key;
+    auto had = [&before](std::string_view item) {
+      return std::find(before.begin(), before.end(), item) != before.end();
+    };
     for (const std::string& item : after) {
-      if (std::find(before.begin(), before.end(), item) == before.end()) {
+      if (had(item)) continue;
+      // The same egress entry made TLS-only allows less than before.
+      if (item.ends_with(" tls") && had(std::string_view(item).substr(0, item.size() - 4))) {
+        narrow(name + ": +" + item);
+      } else {
         widen(name + ": +" + item);
       }
     }
@@ -281,7 +288,8 @@ Json GrantOf(const Manifest& manifest) {
                   {"env_pass", SortedStrings(caps.env.pass)}}},
                 {"limits", LimitsOf(manifest.limits)},
                 {"secrets", secrets}};
-  // The egress allowlist, one string per entry with the addresses it may resolve to; absent
+  // The egress allowlist, one string per entry with the addresses it may resolve to and " tls"
+  // when it is TLS-only (so that dropping the flag is drift too); absent
   // without network, so that locks of skills without it are unchanged.
   if (caps.network && !caps.egress.empty()) {
     std::vector<std::string> egress;
@@ -292,6 +300,7 @@ Json GrantOf(const Manifest& manifest) {
       for (size_t i = 0; i < addresses.size(); ++i) {
         text += (i == 0 ? " via " : ",") + addresses[i];
       }
+      if (rule.tls) text += " tls";
       egress.push_back(std::move(text));
     }
     grant["capabilities"]["egress"] = SortedStrings(egress);

@@ -246,6 +246,16 @@ TEST_F(LockTest, EgressHostsAreGrants) {
   EXPECT_EQ(drift.widened,
             std::vector<std::string>{"capabilities.egress: +db.test:5432 via 10.0.0.0/8"});
 
+  // Making an entry TLS-only narrows it; the lock of a TLS-only entry is widened by dropping
+  // the flag.
+  WriteFile(dir_ / "skill.toml", std::string(kManifest) +
+                                     "[capabilities.network]\nallow = [{ host = "
+                                     "\"api.example.com\", tls = true }]\n");
+  drift = Compare(locked);
+  EXPECT_TRUE(drift.allowed) << drift.widened.size();
+  EXPECT_EQ(Lock().grant["capabilities"]["egress"],
+            nlohmann::json::array({"api.example.com:443 tls"}));
+
   WriteFile(dir_ / "skill.toml", std::string(kManifest));
   drift = Compare(locked);
   EXPECT_TRUE(drift.allowed);

@@ -501,10 +501,11 @@ class Parser {
       const std::string path = "capabilities.network.allow[" + std::to_string(i) + "]";
       std::string host;
       std::vector<std::string> addresses;
+      bool tls = false;
       if (const auto* s = element.as_string()) {
         host = s->get();
       } else if (const toml::table* t = element.as_table()) {
-        Unknown(*t, path, {"host", "addresses"});
+        Unknown(*t, path, {"host", "addresses", "tls"});
         const toml::node* h = t->get("host");
         if (h == nullptr) {
           Add(LineOf(element), path + ".host", "required: \"host[:port]\"");
@@ -521,8 +522,15 @@ class Parser {
                   });
           if (out_.issues.size() != issues) continue;
         }
+        if (const toml::node* flag = t->get("tls")) {
+          if (!flag->is_boolean()) {
+            Expected(*flag, path + ".tls", "a boolean");
+            continue;
+          }
+          tls = flag->as_boolean()->get();
+        }
       } else {
-        Expected(element, path, "a string \"host[:port]\" or a table { host, addresses }");
+        Expected(element, path, "a string \"host[:port]\" or a table { host, addresses, tls }");
         continue;
       }
       Result<EgressRule> rule = net::ParseEgressRule(host, addresses);
@@ -534,6 +542,7 @@ class Parser {
         Add(LineOf(element), path, "duplicate entry '" + net::EgressRuleText(*rule) + "'");
         continue;
       }
+      rule->tls = tls;
       caps.egress.push_back(std::move(*rule));
     }
     caps.network = !caps.egress.empty();

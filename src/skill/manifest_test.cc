@@ -283,7 +283,19 @@ TEST(ManifestTest, NetworkAllowlistErrorsNameTheEntry) {
             std::string::npos);
   EXPECT_EQ(ErrorOf("[capabilities.network]\nallow = [3]\n"),
             "skill.toml: capabilities.network.allow[0]: expected a string \"host[:port]\" or a "
-            "table { host, addresses }, got integer");
+            "table { host, addresses, tls }, got integer");
+  EXPECT_EQ(ErrorOf("[capabilities.network]\nallow = [{ host = \"a.com\", tls = \"yes\" }]\n"),
+            "skill.toml: capabilities.network.allow[0].tls: expected a boolean, got string");
+}
+
+TEST(ManifestTest, EgressEntriesMayBeMarkedTlsOnly) {
+  auto m = Parse("[capabilities.network]\nallow = [\"a.com:80\", { host = \"b.com:8443\", "
+                 "tls = true }]\n");
+  ASSERT_TRUE(m) << m.error().message;
+  ASSERT_EQ(m->capabilities.egress.size(), 2u);
+  EXPECT_FALSE(m->capabilities.egress[0].tls);
+  EXPECT_TRUE(m->capabilities.egress[1].tls);
+  EXPECT_EQ(m->capabilities.egress[1].port, 8443);
 }
 
 TEST(ManifestTest, EntryRules) {
