@@ -484,7 +484,7 @@ Result<Outcome> Engine::Execute(const Skill& skill, Plan plan, const nlohmann::j
                                                                          : *native_;
   // Nothing runs that could not be recorded: room for its records is set aside, and its
   // start is written down, so that a run outliving this process is found and ended by the
-  // next engine (OpenHome, FinishAbandonedRuns).
+  // next engine to open this home (FinishAbandonedRuns).
   if (auto reserved = audit_->Reserve(); !reserved) {
     AddError(record, reserved.error());
     return AfterAudit(audit_->Append(record), std::unexpected(reserved.error()));
