@@ -15,6 +15,7 @@
 
 #include "skill/manifest_internal.h"
 #include "skillrt/skill.h"
+#include "util/limit_fields.h"
 #include "util/fd.h"
 #include "util/toml_type.h"
 
@@ -25,22 +26,6 @@ namespace fs = std::filesystem;
 using Json = nlohmann::json;
 
 constexpr size_t kMaxInstanceFileBytes = 1 << 20;
-
-struct LimitKey {
-  std::string_view key;
-  int64_t (*get)(const Limits&);
-};
-constexpr LimitKey kLimitKeys[] = {
-    {"wall_time_ms", [](const Limits& l) -> int64_t { return l.wall_time.count(); }},
-    {"cpu_time_ms", [](const Limits& l) -> int64_t { return l.cpu_time.count(); }},
-    {"memory_mb", [](const Limits& l) -> int64_t { return int64_t(l.memory_max_bytes >> 20); }},
-    {"processes", [](const Limits& l) -> int64_t { return l.pids_max; }},
-    {"output_kb", [](const Limits& l) -> int64_t { return int64_t(l.output_max_bytes >> 10); }},
-    {"file_size_mb",
-     [](const Limits& l) -> int64_t { return int64_t(l.file_size_max_bytes >> 20); }},
-    {"scratch_mb", [](const Limits& l) -> int64_t { return int64_t(l.scratch_max_bytes >> 20); }},
-    {"open_files", [](const Limits& l) -> int64_t { return l.open_files_max; }},
-};
 
 Json TomlToJson(const toml::node& node) {
   if (const auto* t = node.as_table()) {
@@ -194,8 +179,8 @@ class Parser {
         for (const auto& [lk, value] : *limits) {
           const std::string l(lk.str());
           const std::string limit_path = key_path + "." + l;
-          bool known = std::any_of(std::begin(kLimitKeys), std::end(kLimitKeys),
-                                   [&](const LimitKey& spec) { return spec.key == l; });
+          bool known = std::any_of(LimitFields().begin(), LimitFields().end(),
+                                   [&](const LimitField& spec) { return spec.key == l; });
           if (!known) return Bad(limit_path, "unknown key");
           const auto* i = value.as_integer();
           if (i == nullptr || i->get() <= 0) {
@@ -467,23 +452,14 @@ Result<Manifest> ApplyInstance(const Manifest& manifest, const Instance& instanc
     if (!out.capabilities.network) out.capabilities.egress.clear();
   }
   for (const auto& [key, value] : instance.limits.values) {
-    for (const LimitKey& spec : kLimitKeys) {
+    for (const LimitField& spec : LimitFields()) {
       if (spec.key != key) continue;
-      const int64_t granted = spec.get(manifest.limits);
+      const int64_t granted = static_cast<int64_t>(spec.get(manifest.limits));
       if (value > granted) {
         return widen("limits." + key, std::to_string(value) + " exceeds the manifest's " +
                                           std::to_string(granted));
       }
-      const uint64_t u = static_cast<uint64_t>(value);
-      Limits& l = out.limits;
-      if (key == "wall_time_ms") l.wall_time = std::chrono::milliseconds(value);
-      if (key == "cpu_time_ms") l.cpu_time = std::chrono::milliseconds(value);
-      if (key == "memory_mb") l.memory_max_bytes = u << 20;
-      if (key == "processes") l.pids_max = static_cast<uint32_t>(u);
-      if (key == "output_kb") l.output_max_bytes = u << 10;
-      if (key == "file_size_mb") l.file_size_max_bytes = u << 20;
-      if (key == "scratch_mb") l.scratch_max_bytes = u << 20;
-      if (key == "open_files") l.open_files_max = static_cast<uint32_t>(u);
+      spec.set(out.limits, static_cast<uint64_t>(value));
     }
   }
   for (const auto& [name, ref] : instance.secrets) {
