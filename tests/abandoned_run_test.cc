@@ -69,7 +69,7 @@ class AbandonedRunTest : public ::testing::TestWithParam<int> {
     ::chmod(tmp_.path().c_str(), 0755);
     home_ = tmp_.path() / "home";
     skill_ = tmp_.path() / "sleeper";
-    marker_ = "SKILLRT_ABANDON_TEST=" + std::to_string(::getpid()) + "-" +
+    marker_ = "ABANDON_TEST_MARKER=" + std::to_string(::getpid()) + "-" +
               std::to_string(GetParam());
     fs::create_directories(skill_);
     fs::copy_file(fs::path(SKILLRT_PROBE_DIR) / "sleep_for", skill_ / "sleep_for");
@@ -79,7 +79,7 @@ class AbandonedRunTest : public ::testing::TestWithParam<int> {
     const std::string value = marker_.substr(marker_.find('=') + 1);
     WriteFile(skill_ / "skill.toml",
               "runtime = \"native\"\n\n[entry]\nargv = [\"./sleep_for\", \"60\"]\n"
-              "output = \"text\"\n\n[capabilities.env.set]\nSKILLRT_ABANDON_TEST = \"" +
+              "output = \"text\"\n\n[capabilities.env.set]\nABANDON_TEST_MARKER = \"" +
                   value + "\"\n\n[limits]\nwall_time_ms = 120000\n");
   }
 

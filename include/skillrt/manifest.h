@@ -199,6 +199,21 @@ Result<Manifest> ParseManifest(std::string_view toml_text, std::string_view sour
 /// Returns kValidation with the JSON pointer of the first offending value.
 Result<void> ValidateAgainstSchema(const nlohmann::json& schema, const nlohmann::json& input);
 
+/// Who may define an environment variable of the sandbox. One rule for the manifest's
+/// `capabilities.env`, secrets, instances and the planner.
+enum class EnvNameOwner {
+  kAnyone,  ///< Free for a manifest, an instance or a secret.
+  /// PATH, HOME, TMPDIR, LANG: skillrt's base environment. A manifest's `env.set` may
+  /// override them (the skill's own choice); a secret or an instance may not.
+  kBase,
+  /// SKILL_DIR and every SKILLRT_* name: skillrt sets them to name the skill and the run;
+  /// nothing else may define them, or a skill could believe it is another run.
+  kSkillrt,
+};
+
+/// Which of EnvNameOwner `name` belongs to. Pure; thread-safe.
+EnvNameOwner EnvNameOwnerOf(std::string_view name);
+
 }  // namespace skillrt
 
 #endif  // SKILLRT_MANIFEST_H_

@@ -33,7 +33,7 @@ class EngineTest : public ::testing::Test {
   void AllowTestEnv() {
     WriteFile(home_ / "policy.toml",
               "[[rule]]\nname = \"engine-test-env\"\neffect = \"allow\"\n"
-              "env = [\"SKILLRT_ENGINE_TEST_PASSED\"]\n");
+              "env = [\"ENGINE_TEST_PASSED\"]\n");
   }
 
   void WriteSkill(const std::string& name, const std::string& toml, const std::string& script) {
@@ -99,7 +99,7 @@ constexpr char kEchoToml[] =
     "[capabilities]\n"
     "commands = [\"python3\"]\n"
     "[capabilities.env]\n"
-    "pass = [\"SKILLRT_ENGINE_TEST_PASSED\"]\n"
+    "pass = [\"ENGINE_TEST_PASSED\"]\n"
     "[limits]\n"
     "wall_time_ms = 20000\n";
 
@@ -107,7 +107,7 @@ constexpr char kEchoScript[] =
     "import json, os, sys\n"
     "args = json.load(sys.stdin)\n"
     "print(json.dumps({'n': args['n'] * 2, 'secret': os.environ.get('HOST_SECRET'),\n"
-    "                  'passed': os.environ.get('SKILLRT_ENGINE_TEST_PASSED')}))\n";
+    "                  'passed': os.environ.get('ENGINE_TEST_PASSED')}))\n";
 
 TEST_F(EngineTest, OpenCreatesAPrivateHome) {
   auto engine = Open();
@@ -201,12 +201,12 @@ TEST_F(EngineTest, RunParsesOutputAndAuditsWithoutValues) {
   AllowTestEnv();
   WriteSkill("echo", kEchoToml, kEchoScript);
   ::setenv("HOST_SECRET", "hunter2", 1);
-  ::setenv("SKILLRT_ENGINE_TEST_PASSED", "passed-value", 1);
+  ::setenv("ENGINE_TEST_PASSED", "passed-value", 1);
   auto engine = Open();
   ASSERT_NE(engine, nullptr);
   Outcome outcome = RunOrSkip(*engine, Request("echo", {{"n", 21}}));
   ::unsetenv("HOST_SECRET");
-  ::unsetenv("SKILLRT_ENGINE_TEST_PASSED");
+  ::unsetenv("ENGINE_TEST_PASSED");
   if (skipped_) GTEST_SKIP() << "the native sandbox is not available on this host";
 
   EXPECT_EQ(outcome.status, Status::kOk) << outcome.message << outcome.stderr_stream.data;
@@ -226,7 +226,7 @@ TEST_F(EngineTest, RunParsesOutputAndAuditsWithoutValues) {
   EXPECT_EQ(r["limits"]["wall_time_ms"], 20000);
   EXPECT_EQ(r["sandbox_level"], "strict");
   nlohmann::json env = r["invocation"]["env"];
-  EXPECT_NE(std::find(env.begin(), env.end(), "SKILLRT_ENGINE_TEST_PASSED"), env.end());
+  EXPECT_NE(std::find(env.begin(), env.end(), "ENGINE_TEST_PASSED"), env.end());
   std::string log = ReadFile(home_ / "audit.log");
   EXPECT_EQ(log.find("passed-value"), std::string::npos) << "an env value was recorded";
   EXPECT_EQ(log.find("hunter2"), std::string::npos);

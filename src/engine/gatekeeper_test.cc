@@ -27,14 +27,14 @@ constexpr char kToml[] =
     "[capabilities]\n"
     "commands = [\"python3\"]\n"
     "[capabilities.env]\n"
-    "pass = [\"SKILLRT_GATE_TEST_VAR\"]\n"
+    "pass = [\"GATE_TEST_VAR\"]\n"
     "[limits]\n"
     "wall_time_ms = 20000\n";
 
 constexpr char kScript[] =
     "import json, os, sys\n"
     "args = json.load(sys.stdin)\n"
-    "print(json.dumps({'n': args.get('n'), 'var': os.environ.get('SKILLRT_GATE_TEST_VAR')}))\n";
+    "print(json.dumps({'n': args.get('n'), 'var': os.environ.get('GATE_TEST_VAR')}))\n";
 
 class GatekeeperTest : public ::testing::Test {
  protected:
@@ -45,12 +45,12 @@ class GatekeeperTest : public ::testing::Test {
     WriteSkill("asker", kToml, kScript);
     // The same skill without the host variable: least privilege, allowed by default.
     std::string plain = kToml;
-    plain.replace(plain.find("pass = "), std::string("pass = [\"SKILLRT_GATE_TEST_VAR\"]").size(),
+    plain.replace(plain.find("pass = "), std::string("pass = [\"GATE_TEST_VAR\"]").size(),
                   "pass = []");
     WriteSkill("plain", plain, kScript);
-    ::setenv("SKILLRT_GATE_TEST_VAR", "from-host", 1);
+    ::setenv("GATE_TEST_VAR", "from-host", 1);
   }
-  void TearDown() override { ::unsetenv("SKILLRT_GATE_TEST_VAR"); }
+  void TearDown() override { ::unsetenv("GATE_TEST_VAR"); }
 
   void WriteSkill(const std::string& name, const std::string& toml, const std::string& script) {
     std::filesystem::path dir = skills_ / name;
@@ -133,7 +133,7 @@ TEST_F(GatekeeperTest, ApprovalKeyChangesWithTheSkillAndTheCall) {
   auto base = KeyedRequest(dir, argv, "in-1");
   ASSERT_TRUE(base.has_value()) << base.error().ToString();
   EXPECT_EQ(KeyedRequest(dir, argv, "in-1")->key, base->key);
-  EXPECT_EQ(base->request["capabilities"]["env_pass"], nlohmann::json({"SKILLRT_GATE_TEST_VAR"}));
+  EXPECT_EQ(base->request["capabilities"]["env_pass"], nlohmann::json({"GATE_TEST_VAR"}));
   EXPECT_EQ(base->invocation["argv_sha256"], ArgvSha256(argv));
 
   EXPECT_NE(KeyedRequest(dir, argv, "in-2")->key, base->key) << "input";
@@ -196,7 +196,7 @@ TEST_F(GatekeeperTest, ApprovedOnceRunsInTheSameSandboxAndIsAudited) {
   const ApprovalRequest asked = asked_[0];
   EXPECT_EQ(asked.skill, "asker");
   EXPECT_EQ(asked.policy.effect, PolicyEffect::kAsk);
-  EXPECT_EQ(asked.request["capabilities"]["env_pass"], nlohmann::json({"SKILLRT_GATE_TEST_VAR"}));
+  EXPECT_EQ(asked.request["capabilities"]["env_pass"], nlohmann::json({"GATE_TEST_VAR"}));
   EXPECT_EQ(ReadFile(home_ / "audit.log").find("from-host"), std::string::npos);
   if (no_sandbox_) GTEST_SKIP() << "the native sandbox is not available on this host";
   EXPECT_EQ(approved.status, Status::kOk) << approved.message;
@@ -284,7 +284,7 @@ TEST_F(GatekeeperTest, PolicyDenyIsNamedAndNeverAsked) {
   EXPECT_EQ(outcome->status, Status::kDenied);
   EXPECT_EQ(outcome->message,
             "policy: deny: rule 'no-host-env' (" + (home_ / "policy.toml").string() +
-                " rule 1): env SKILLRT_GATE_TEST_VAR: host variables stay on the host");
+                " rule 1): env GATE_TEST_VAR: host variables stay on the host");
   EXPECT_TRUE(asked_.empty());
   std::vector<nlohmann::json> refusals = Records(*engine, "refusal");
   ASSERT_EQ(refusals.size(), 1u);

@@ -17,12 +17,6 @@ namespace {
 
 constexpr std::string_view kSandboxPath = "/usr/local/bin:/usr/bin:/bin";
 
-// Variables the sandbox relies on to find the skill and name the run; a manifest that could
-// redefine them could make a skill believe it is another run.
-bool IsReservedEnvName(std::string_view name) {
-  return name == "SKILL_DIR" || name == "SKILLRT_RUN_ID";
-}
-
 // "1.5s", "30s": a duration as the --timeout flag spells it.
 std::string SecondsText(std::chrono::milliseconds ms) {
   if (ms.count() % 1000 == 0) return std::to_string(ms.count() / 1000) + "s";
@@ -52,7 +46,7 @@ Result<void> CheckEnvName(const std::filesystem::path& manifest_file, std::strin
                                             ": invalid variable name '" + std::string(name) +
                                             "'");
   }
-  if (IsReservedEnvName(name)) {
+  if (EnvNameOwnerOf(name) == EnvNameOwner::kSkillrt) {
     return Fail(ErrorCode::kValidation, manifest_file.string() + ": " + std::string(key) + ": " +
                                             std::string(name) + " is reserved by skillrt");
   }

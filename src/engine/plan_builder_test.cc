@@ -115,24 +115,51 @@ TEST(PlanBuilderTest, NoEntryPointIsDenied) {
   EXPECT_EQ(plan.error().message, "skill 'calc' has no entry point; use exec");
 }
 
+// One rule for reserved variables (EnvNameOwnerOf): what the manifest parser refuses in
+// capabilities.env, the planner refuses in a manifest built by hand, and the other way round.
+TEST(PlanBuilderTest, ReservedVariablesAreOneRuleWithTheManifest) {
+  TempDir tmp;
+  for (const char* name : {"SKILL_DIR", "SKILLRT_RUN_ID", "SKILLRT_ANYTHING"}) {
+    Skill skill = MakeSkill(tmp.path());
+    skill.manifest.capabilities.env.set[name] = "x";
+    auto plan = BuildRunPlan(skill, RunReq(), "r");
+    ASSERT_FALSE(plan.has_value()) << name;
+    EXPECT_NE(plan.error().message.find("reserved by skillrt"), std::string::npos) << name;
+    auto parsed = ParseManifest("[capabilities.env]\nset = { " + std::string(name) +
+                                    " = \"x\" }\n",
+                                "skill.toml", tmp.path());
+    EXPECT_FALSE(parsed.has_value()) << name;
+  }
+  // Control: the base environment may be overridden by the manifest, in both places.
+  Skill skill = MakeSkill(tmp.path());
+  skill.manifest.capabilities.env.set["LANG"] = "en_GB.UTF-8";
+  auto plan = BuildRunPlan(skill, RunReq(), "r");
+  ASSERT_TRUE(plan.has_value()) << plan.error().ToString();
+  EXPECT_NE(std::find(plan->env.begin(), plan->env.end(), "LANG=en_GB.UTF-8"), plan->env.end());
+  EXPECT_TRUE(
+      ParseManifest("[capabilities.env]\nset = { LANG = \"C\" }\n", "skill.toml", tmp.path()));
+  EXPECT_EQ(EnvNameOwnerOf("LANG"), EnvNameOwner::kBase);
+  EXPECT_EQ(EnvNameOwnerOf("MY_VAR"), EnvNameOwner::kAnyone);
+}
+
 TEST(PlanBuilderTest, HostVariablesNeverLeakUnlessDeclared) {
   TempDir tmp;
   ScopedEnv secret("HOST_SECRET", "hunter2");
-  ScopedEnv passed("SKILLRT_TEST_PASSED", "yes");
+  ScopedEnv passed("TEST_PASSED_VAR", "yes");
   Skill skill = MakeSkill(tmp.path());
   auto plan = BuildRunPlan(skill, RunReq(), "r");
   ASSERT_TRUE(plan.has_value());
   for (const std::string& entry : plan->env) {
     EXPECT_EQ(entry.find("hunter2"), std::string::npos) << entry;
-    EXPECT_EQ(entry.find("SKILLRT_TEST_PASSED"), std::string::npos) << entry;
+    EXPECT_EQ(entry.find("TEST_PASSED_VAR"), std::string::npos) << entry;
   }
   // The positive control: the same variable passes once declared, and an unset declared
   // variable is simply absent.
-  skill.manifest.capabilities.env.pass = {"SKILLRT_TEST_PASSED", "SKILLRT_TEST_UNSET_VAR"};
+  skill.manifest.capabilities.env.pass = {"TEST_PASSED_VAR", "SKILLRT_TEST_UNSET_VAR"};
   ::unsetenv("SKILLRT_TEST_UNSET_VAR");
   plan = BuildRunPlan(skill, RunReq(), "r");
   ASSERT_TRUE(plan.has_value());
-  EXPECT_TRUE(HasEntry(plan->env, "SKILLRT_TEST_PASSED=yes"));
+  EXPECT_TRUE(HasEntry(plan->env, "TEST_PASSED_VAR=yes"));
   std::vector<std::string> names = Names(plan->env);
   EXPECT_EQ(std::count(names.begin(), names.end(), "SKILLRT_TEST_UNSET_VAR"), 0);
   EXPECT_EQ(std::count(names.begin(), names.end(), "HOST_SECRET"), 0);

@@ -145,7 +145,7 @@ class Parser {
           if (!manifest_internal::IsVariableName(v)) {
             return Bad(var_path, "'" + v + "' is not a variable name ([A-Za-z_][A-Za-z0-9_]*)");
           }
-          if (v == "SKILL_DIR" || v.starts_with("SKILLRT_")) {
+          if (EnvNameOwnerOf(v) == EnvNameOwner::kSkillrt) {
             return Bad(var_path, v + " is reserved by skillrt");
           }
           const auto* s = value.as_string();

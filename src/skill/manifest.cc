@@ -576,6 +576,8 @@ class Parser {
                 if (!IsEnvName(name)) {
                   Add(LineOf(element), path,
                       "'" + name + "' is not a variable name ([A-Za-z_][A-Za-z0-9_]*)");
+                } else if (EnvNameOwnerOf(name) == EnvNameOwner::kSkillrt) {
+                  Add(LineOf(element), path, name + " is reserved by skillrt");
                 } else if (!seen.insert(name).second) {
                   Add(LineOf(element), path, "duplicate entry '" + name + "'");
                 } else {
@@ -591,6 +593,11 @@ class Parser {
         if (!IsEnvName(key.str())) {
           Add(static_cast<int>(key.source().begin.line), path,
               "'" + std::string(key.str()) + "' is not a variable name ([A-Za-z_][A-Za-z0-9_]*)");
+          continue;
+        }
+        if (EnvNameOwnerOf(key.str()) == EnvNameOwner::kSkillrt) {
+          Add(static_cast<int>(key.source().begin.line), path,
+              std::string(key.str()) + " is reserved by skillrt");
           continue;
         }
         const auto* s = value.as_string();
@@ -689,8 +696,7 @@ class Parser {
 bool IsVariableName(std::string_view name) { return IsEnvName(name); }
 
 bool IsReservedVariable(std::string_view name) {
-  return name == "PATH" || name == "HOME" || name == "TMPDIR" || name == "LANG" ||
-         name == "SKILL_DIR" || name.starts_with("SKILLRT_");
+  return EnvNameOwnerOf(name) != EnvNameOwner::kAnyone;
 }
 
 std::optional<std::string> CheckGrantPath(std::string_view path, std::string* normal) {
@@ -764,6 +770,14 @@ Result<Manifest> ParseManifestFile(const std::filesystem::path& file,
   auto text = frontmatter::ReadBoundedFile(file, manifest_internal::kMaxManifestBytes);
   if (!text) return std::unexpected(text.error());
   return ParseManifest(*text, file.string(), skill_dir);
+}
+
+EnvNameOwner EnvNameOwnerOf(std::string_view name) {
+  if (name == "SKILL_DIR" || name.starts_with("SKILLRT_")) return EnvNameOwner::kSkillrt;
+  if (name == "PATH" || name == "HOME" || name == "TMPDIR" || name == "LANG") {
+    return EnvNameOwner::kBase;
+  }
+  return EnvNameOwner::kAnyone;
 }
 
 }  // namespace skillrt
