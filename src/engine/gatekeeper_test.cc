@@ -275,7 +275,7 @@ TEST_F(GatekeeperTest, RepeatedDenialAbortsTheSession) {
 
 TEST_F(GatekeeperTest, PolicyDenyIsNamedAndNeverAsked) {
   WriteFile(home_ / "policy.toml",
-            "[[rule]]\nname = \"no-host-env\"\neffect = \"deny\"\nenv = [\"SKILLRT_*\"]\n"
+            "[[rule]]\nname = \"no-host-env\"\neffect = \"deny\"\nenv = [\"GATE_*\"]\n"
             "reason = \"host variables stay on the host\"\n");
   auto engine = Open({ApprovalDecision::kApproveAlways});
   ASSERT_NE(engine, nullptr);

@@ -155,30 +155,30 @@ TEST(PlanBuilderTest, HostVariablesNeverLeakUnlessDeclared) {
   }
   // The positive control: the same variable passes once declared, and an unset declared
   // variable is simply absent.
-  skill.manifest.capabilities.env.pass = {"TEST_PASSED_VAR", "SKILLRT_TEST_UNSET_VAR"};
-  ::unsetenv("SKILLRT_TEST_UNSET_VAR");
+  skill.manifest.capabilities.env.pass = {"TEST_PASSED_VAR", "TEST_UNSET_VAR"};
+  ::unsetenv("TEST_UNSET_VAR");
   plan = BuildRunPlan(skill, RunReq(), "r");
   ASSERT_TRUE(plan.has_value());
   EXPECT_TRUE(HasEntry(plan->env, "TEST_PASSED_VAR=yes"));
   std::vector<std::string> names = Names(plan->env);
-  EXPECT_EQ(std::count(names.begin(), names.end(), "SKILLRT_TEST_UNSET_VAR"), 0);
+  EXPECT_EQ(std::count(names.begin(), names.end(), "TEST_UNSET_VAR"), 0);
   EXPECT_EQ(std::count(names.begin(), names.end(), "HOST_SECRET"), 0);
 }
 
 TEST(PlanBuilderTest, SetWinsOverPassAndOverridesBaseOnce) {
   TempDir tmp;
-  ScopedEnv passed("SKILLRT_TEST_MODE", "from-host");
+  ScopedEnv passed("TEST_MODE", "from-host");
   Skill skill = MakeSkill(tmp.path());
-  skill.manifest.capabilities.env.pass = {"SKILLRT_TEST_MODE"};
-  skill.manifest.capabilities.env.set = {{"SKILLRT_TEST_MODE", "fixed"}, {"LANG", "C"}};
+  skill.manifest.capabilities.env.pass = {"TEST_MODE"};
+  skill.manifest.capabilities.env.set = {{"TEST_MODE", "fixed"}, {"LANG", "C"}};
   auto plan = BuildRunPlan(skill, RunReq(), "r");
   ASSERT_TRUE(plan.has_value());
-  EXPECT_TRUE(HasEntry(plan->env, "SKILLRT_TEST_MODE=fixed"));
-  EXPECT_FALSE(HasEntry(plan->env, "SKILLRT_TEST_MODE=from-host"));
+  EXPECT_TRUE(HasEntry(plan->env, "TEST_MODE=fixed"));
+  EXPECT_FALSE(HasEntry(plan->env, "TEST_MODE=from-host"));
   EXPECT_TRUE(HasEntry(plan->env, "LANG=C"));
   std::vector<std::string> names = Names(plan->env);
   EXPECT_EQ(std::count(names.begin(), names.end(), "LANG"), 1);
-  EXPECT_EQ(std::count(names.begin(), names.end(), "SKILLRT_TEST_MODE"), 1);
+  EXPECT_EQ(std::count(names.begin(), names.end(), "TEST_MODE"), 1);
 }
 
 TEST(PlanBuilderTest, ReservedOrMalformedEnvNamesAreRejected) {
