@@ -8,8 +8,10 @@
 // host is checked: the skill directory and the declared directories hold exactly what they
 // held before (plus what a writable grant allowed), files outside are unchanged, and nothing
 // the guest wrote to its /tmp appears in the host's /tmp.
+#include <fcntl.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -72,8 +74,10 @@ std::map<std::string, std::string> Snapshot(const fs::path& dir) {
       entries[rel] = "link:" + fs::read_symlink(p).string();
     } else if (it->is_directory()) {
       entries[rel] = "dir";
-    } else {
+    } else if (it->is_regular_file()) {
       entries[rel] = "file:" + ReadFile(p);
+    } else {
+      entries[rel] = "special";  // A FIFO is never opened here: that would wait for a writer.
     }
   }
   return entries;
@@ -131,6 +135,7 @@ struct Grant {
   std::map<std::string, std::string> env_set = {};
   int wall_time_ms = 10000;
   int memory_mb = 64;
+  int scratch_mb = 0;  // 0: the default.
 };
 
 std::string TomlList(const std::vector<std::string>& items) {
@@ -192,7 +197,10 @@ class WasmProbeTest : public ::testing::Test {
                   "\n\n[capabilities.env]\npass = " + TomlList(grant.env_pass) +
                   "\nset = " + env_set + "\n\n[limits]\nwall_time_ms = " +
                   std::to_string(grant.wall_time_ms) +
-                  "\nmemory_mb = " + std::to_string(grant.memory_mb) + "\n");
+                  "\nmemory_mb = " + std::to_string(grant.memory_mb) + "\n" +
+                  (grant.scratch_mb > 0
+                       ? "scratch_mb = " + std::to_string(grant.scratch_mb) + "\n"
+                       : std::string()));
     return dir;
   }
 
@@ -490,6 +498,175 @@ TEST_F(WasmProbeTest, DeepRecursionTraps) {
   // Wasmtime's trap message for an exhausted wasm stack (wasmtime::Trap::StackOverflow).
   EXPECT_NE(run.message().find("call stack exhausted"), std::string::npos) << run.Describe();
   EXPECT_LT(run.elapsed, std::chrono::seconds(10));
+}
+
+// --- Scratch ---------------------------------------------------------------------------------
+
+// Bytes of the filesystem holding `path` that are in use.
+uint64_t UsedBytes(const fs::path& path) {
+  struct statvfs st;
+  if (::statvfs(path.c_str(), &st) != 0) return 0;
+  return (st.f_blocks - st.f_bfree) * st.f_frsize;
+}
+
+// Whether a run that tried to put more than `limit_mb` into its scratch was stopped at the
+// limit: its writes failed with ENOSPC after at most the limit (a tmpfs scratch, where the
+// kernel refuses them), or the call was ended with `scratch` among its limits (a directory
+// scratch, measured as the guest writes).
+::testing::AssertionResult StoppedAtTheScratchLimit(const ProbeRun& run, long limit_mb) {
+  if (run.status() == "killed" && run.LimitHit("scratch")) return ::testing::AssertionSuccess();
+  const json op = run.Op(0);
+  if (op.value("errno", "") != "ENOSPC") {
+    return ::testing::AssertionFailure() << "neither ENOSPC nor ended\n" << run.Describe();
+  }
+  const long written = op.value("written_kb", 0L);
+  if (written > limit_mb * 1024) {
+    return ::testing::AssertionFailure() << written << " KiB written\n" << run.Describe();
+  }
+  return ::testing::AssertionSuccess();
+}
+
+TEST_F(WasmProbeTest, ScratchLimitHoldsBeyondPathMax) {
+  // The review's attack: directories nested through descriptors until the host path is longer
+  // than PATH_MAX (24 levels of 250 characters), then 64 MiB written at the bottom, under an
+  // 8 MiB scratch limit.
+  const uint64_t tmp_used_before = UsedBytes("/tmp");
+  const ProbeRun run = Run(MakeSkill("deep", "fs.wasm", {"deep-fill", "/tmp", "24", "250", "65536"},
+                                     {.scratch_mb = 8}));
+  EXPECT_TRUE(StoppedAtTheScratchLimit(run, 8));
+  EXPECT_TRUE(run.LimitHit("scratch")) << run.Describe();
+  // And the host's /tmp holds none of it.
+  EXPECT_LT(UsedBytes("/tmp"), tmp_used_before + (16u << 20));
+
+  // Positive control: 4 MiB at the same depth fits, all of it written.
+  const ProbeRun control = RunOk(MakeSkill(
+      "deep-control", "fs.wasm", {"deep-fill", "/tmp", "24", "250", "4096"}, {.scratch_mb = 8}));
+  EXPECT_EQ(control.Op(0).value("levels", 0), 24) << control.Describe();
+  EXPECT_EQ(control.Op(0).value("written_kb", 0), 4096) << control.Describe();
+  EXPECT_FALSE(control.LimitHit("scratch")) << control.Describe();
+}
+
+TEST_F(WasmProbeTest, ScratchCountsUnlinkedFilesInodesAndAllocatedBlocksOnly) {
+  // A file unlinked while open still holds its blocks: 16 MiB through it under 8 MiB stops at
+  // the limit. Empty files cost inodes: 20,000 stop at 16,384.
+  const ProbeRun hidden = Run(MakeSkill("unlinked", "fs.wasm",
+                                        {"fill-unlinked", "/tmp/hidden", "16384"},
+                                        {.scratch_mb = 8}));
+  EXPECT_TRUE(StoppedAtTheScratchLimit(hidden, 8));
+
+  const ProbeRun files = Run(MakeSkill("files", "fs.wasm", {"files", "/tmp", "20000"},
+                                       {.wall_time_ms = 60000, .scratch_mb = 64}));
+  EXPECT_TRUE(files.LimitHit("scratch")) << files.Describe();
+  if (files.output().is_object()) {
+    EXPECT_EQ(files.Op(0).value("made", 0), 16384) << files.Describe();
+    EXPECT_EQ(files.Op(0).value("errno", ""), "ENOSPC") << files.Describe();
+  }
+
+  // Positive controls: the same operations within the limits, a 1 GiB sparse file (one
+  // block), and 3 MiB with ten hard links (counted once) all fit in 8 MiB.
+  const ProbeRun control = RunOk(MakeSkill(
+      "scratch-control", "fs.wasm",
+      {"fill-unlinked", "/tmp/hidden", "4096", "files", "/tmp", "100", "sparse", "/tmp/sparse",
+       "1048576", "link-fill", "/tmp/linked", "3072", "10"},
+      {.scratch_mb = 8}));
+  EXPECT_EQ(control.Op(0).value("written_kb", 0), 4096) << control.Describe();
+  EXPECT_EQ(control.Op(1).value("made", 0), 100) << control.Describe();
+  EXPECT_EQ(control.Op(2).value("ok", false), true) << control.Describe();
+  EXPECT_EQ(control.Op(3).value("written_kb", 0), 3072) << control.Describe();
+  EXPECT_EQ(control.Op(3).value("links", 0), 10) << control.Describe();
+  EXPECT_FALSE(control.LimitHit("scratch")) << control.Describe();
+}
+
+// --- Blocking host calls -------------------------------------------------------------------
+
+TEST_F(WasmProbeTest, AFifoInAPreopenEndsAtTheWallClockLimit) {
+  // Opening a FIFO waits for its other end, in the kernel, where epoch interruption cannot
+  // reach: in a read-only grant (read), in a writable grant (write: O_WRONLY waits for a
+  // reader) and in the skill directory. Each run must end as a timeout at its 2 s limit.
+  ASSERT_EQ(::mkfifo((data_.path() / "fifo").c_str(), 0600), 0);
+  ASSERT_EQ(::mkfifo((out_.path() / "fifo").c_str(), 0600), 0);
+  const std::vector<std::pair<std::string, std::vector<std::string>>> cases = {
+      {"read-grant", {"read", (data_.path() / "fifo").string()}},
+      {"write-grant", {"write", (out_.path() / "fifo").string(), "x"}},
+      {"skill-dir", {"read", "/skill/fifo"}},
+  };
+  for (const auto& [name, args] : cases) {
+    SCOPED_TRACE(name);
+    const fs::path skill = MakeSkill("fifo-" + name, "fs.wasm", args,
+                                     {.read = {data_.path()}, .write = {out_.path()},
+                                      .wall_time_ms = 2000});
+    if (name == "skill-dir") {
+      ASSERT_EQ(::mkfifo((skill / "fifo").c_str(), 0600), 0);
+    }
+    const ProbeRun run = Run(skill);
+    EXPECT_EQ(run.status(), "timeout") << run.Describe();
+    EXPECT_EQ(run.cli.exit_code, 4) << run.Describe();
+    EXPECT_TRUE(run.LimitHit("wall_time")) << run.Describe();
+    EXPECT_GE(run.elapsed, std::chrono::milliseconds(2000));
+    EXPECT_LT(run.elapsed, std::chrono::milliseconds(12000)) << "the deadline was not enforced";
+  }
+  // Positive control: regular files in the same places read and write at once.
+  fs::remove(data_.path() / "fifo");
+  fs::remove(out_.path() / "fifo");
+  WriteFile(data_.path() / "fifo", "regular\n");
+  const fs::path skill = MakeSkill(
+      "fifo-control", "fs.wasm",
+      {"read", (data_.path() / "fifo").string(), "write", (out_.path() / "fifo").string(), "x",
+       "read", "/skill/fifo"},
+      {.read = {data_.path()}, .write = {out_.path()}, .wall_time_ms = 2000});
+  WriteFile(skill / "fifo", "shipped\n");
+  const ProbeRun run = RunOk(skill);
+  EXPECT_EQ(run.Op(0).value("data", ""), "regular\n") << run.Describe();
+  EXPECT_EQ(run.Op(1).value("ok", false), true) << run.Describe();
+  EXPECT_EQ(run.Op(2).value("data", ""), "shipped\n") << run.Describe();
+  EXPECT_LT(run.elapsed, std::chrono::milliseconds(2000));
+}
+
+TEST_F(WasmProbeTest, AWaitNothingCanInterruptStillEndsTheCliAtTheLimit) {
+  // A component blocked in wasi:io/poll on an hour's timer: no signal ends that wait, so the
+  // call is given up at its limit, and the CLI must still print its timeout and exit then,
+  // with the call's thread still waiting.
+  const fs::path skill = MakeSkill("sleeper", "sleep.wasm", {}, {.wall_time_ms = 2000});
+  const ProbeRun run = Run(skill, R"({"sleep_ms": 3600000})");
+  EXPECT_EQ(run.status(), "timeout") << run.Describe();
+  EXPECT_EQ(run.cli.exit_code, 4) << run.Describe();
+  EXPECT_TRUE(run.LimitHit("wall_time")) << run.Describe();
+  EXPECT_LT(run.elapsed, std::chrono::milliseconds(12000)) << "the deadline was not enforced";
+  // Positive control: a 10 ms wait returns the component's result.
+  const ProbeRun control = RunOk(skill, R"({"sleep_ms": 10})");
+  EXPECT_EQ(control.output(), json({{"slept", true}})) << control.Describe();
+}
+
+TEST_F(WasmProbeTest, AFifoInPlaceOfTheModuleIsRefusedAtOnce) {
+  const fs::path skill = MakeSkill("fifo-module", "fs.wasm", {"list", "/tmp"});
+  const fs::path module = skill / "scripts" / "fs.wasm";
+  fs::remove(module);
+  ASSERT_EQ(::mkfifo(module.c_str(), 0600), 0);
+  const ProbeRun run = Run(skill);
+  EXPECT_NE(run.cli.exit_code, 0) << run.Describe();
+  EXPECT_LT(run.elapsed, std::chrono::seconds(5)) << "skillrt waited on the FIFO";
+  EXPECT_NE((run.cli.err + run.cli.out).find("FIFO"), std::string::npos) << run.Describe();
+  // Positive control: the module back in place runs.
+  fs::remove(module);
+  fs::copy_file(kProbeDir / "fs.wasm", module);
+  RunOk(skill);
+}
+
+// --- Compilation under the call's limits -----------------------------------------------------
+
+TEST_F(WasmProbeTest, CompilationEndsAtTheWallClockLimit) {
+  // A module that takes a few seconds to compile (bad/slow_compile.wasm): under a 300 ms limit
+  // the CLI returns a timeout at the limit instead of compiling first.
+  const ProbeRun run = Run(MakeSkill("slow-compile", "bad/slow_compile.wasm", {},
+                                     {.wall_time_ms = 300, .memory_mb = 256}));
+  EXPECT_EQ(run.status(), "timeout") << run.Describe();
+  EXPECT_TRUE(run.LimitHit("wall_time")) << run.Describe();
+  EXPECT_LT(run.elapsed, std::chrono::seconds(3)) << run.Describe();
+  // Positive control: with time enough, the same module compiles and runs.
+  const ProbeRun control = Run(MakeSkill("slow-compile", "bad/slow_compile.wasm", {},
+                                         {.wall_time_ms = 120000, .memory_mb = 256}));
+  EXPECT_EQ(control.status(), "ok") << control.Describe();
+  EXPECT_GT(control.elapsed, run.elapsed) << "the module compiled too fast to show anything";
 }
 
 // --- Traps and exit codes ----------------------------------------------------------------------

@@ -72,7 +72,8 @@ struct Outcome {
   std::chrono::microseconds cpu{0};       ///< User + system CPU time of the whole tree.
   uint64_t max_rss_kb = 0;                ///< Peak resident memory (KiB).
   /// Limits that stopped or constrained the run: "wall_time", "cpu_time", "memory",
-  /// "processes", "output", "file_size".
+  /// "processes", "output", "file_size", "scratch" (WebAssembly: the scratch directory was
+  /// full, or past its limit).
   std::vector<std::string> limits_hit;
   /// Isolation layers applied, e.g. "userns", "mountns", "pivot_root", "seccomp",
   /// "landlock:v7", "cgroup:v1".

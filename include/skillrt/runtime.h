@@ -64,6 +64,22 @@ Result<std::unique_ptr<Runtime>> MakeNativeRuntime(const NativeRuntimeOptions& o
 /// cgroup. Errors: kSandbox when the cgroup cannot be emptied or removed. Thread-safe.
 Result<void> ReapNativeRun(std::string_view run_id);
 
+/// How the WebAssembly runtime makes each call's scratch directory, the guest's /tmp
+/// (docs/wasm.md#scratch).
+enum class WasmScratch {
+  /// kTmpfs when this process may make a tmpfs (CAP_SYS_ADMIN over its mount namespace) and
+  /// the call's scratch limit is at most WasmRuntimeOptions::max_tmpfs_scratch_bytes; else
+  /// kDirectory.
+  kAuto,
+  /// A tmpfs of the call's own, attached nowhere, of the call's size: the kernel refuses
+  /// writes past the limit (ENOSPC). MakeWasmRuntime fails with kUnsupported where a tmpfs
+  /// cannot be made.
+  kTmpfs,
+  /// A directory under `scratch_root` whose usage is measured by walks as the guest runs and
+  /// when it ends; the call ends once it is past the limit.
+  kDirectory,
+};
+
 /// Options of the WebAssembly runtime (docs/wasm.md). The defaults suit a host that runs a
 /// few calls at a time; every field bounds what a hostile module can make the host do.
 struct WasmRuntimeOptions {
@@ -73,15 +89,24 @@ struct WasmRuntimeOptions {
   /// ignored and rewritten. Must not be a path any skill can write (the engine uses
   /// <home>/cache/wasm). Empty: compile every module once per process, keep nothing on disk.
   std::filesystem::path cache_dir;
-  /// Directory under which each call's scratch directory (the guest's /tmp) is made and
-  /// removed after the call. Empty: $TMPDIR, else /tmp.
+  /// The most the compiled-code directory may hold, in bytes: past it, the least recently
+  /// used entries are removed.
+  uint64_t cache_max_bytes = 512ull << 20;
+  /// How each call's scratch directory (the guest's /tmp) is made.
+  WasmScratch scratch = WasmScratch::kAuto;
+  /// Directory under which scratch directories (WasmScratch::kDirectory) are made; they are
+  /// emptied after each call and removed with the runtime. Empty: $TMPDIR, else /tmp.
   std::filesystem::path scratch_root;
+  /// Largest scratch limit served by a tmpfs under WasmScratch::kAuto, in bytes: a tmpfs keeps
+  /// its pages in the host's memory, so larger ones get a directory on disk.
+  uint64_t max_tmpfs_scratch_bytes = 1ull << 30;
   /// Largest module or component file accepted, in bytes; a larger one is refused before
   /// it is read.
   uint64_t max_module_bytes = 64ull << 20;
-  /// Longest a compilation may take. A compile past it is abandoned (its result discarded)
-  /// and the call fails; while an abandoned compile still runs, further compiles are refused,
-  /// so that a compile bomb holds at most one thread.
+  /// Longest a compilation may take, whatever the call's own limit. Compiling runs in a child
+  /// process (docs/wasm.md#compilation) whose memory is bounded by the call's memory limit
+  /// (limits.memory_mb) and which is killed at the call's wall-clock deadline (a timeout
+  /// outcome) or past this (an error), whichever comes first.
   std::chrono::milliseconds compile_timeout{20'000};
   /// Largest native stack WebAssembly code may use, in bytes; deeper recursion traps.
   uint64_t max_wasm_stack_bytes = 1ull << 20;
@@ -97,6 +122,12 @@ struct WasmRuntimeOptions {
   uint32_t max_instances_per_call = 64;
   /// Compiled modules kept in memory, least recently used evicted first.
   uint32_t max_cached_modules = 64;
+  /// Interrupt WASI calls waiting in the kernel (opening a FIFO or a device) once their call
+  /// is past its deadline, with a signal (SIGRTMAX - 2, whose handler the runtime installs
+  /// unless the process has its own), so that the call ends instead of being given up with its
+  /// thread still waiting. Off: such a call is only given up
+  /// (docs/wasm.md#the-deadline-and-waits-in-the-host).
+  bool interrupt_host_waits = true;
   /// Names the egress proxy behind the `skillrt_http` interface answers from this table
   /// instead of DNS, as NativeRuntimeOptions::egress_fixed_hosts.
   std::map<std::string, std::vector<std::string>> egress_fixed_hosts = {};
@@ -112,9 +143,12 @@ struct WasmRuntimeOptions {
 /// command modules and components (wasi:cli/command or the world in wit/skillrt.wit) with a
 /// fresh store and instance per call. Guests have no sockets; modules reach the hosts of
 /// their plan's allowlist through the `skillrt_http` host interface, which goes through the
-/// egress proxy (docs/network.md). Thread-safe. kUnsupported if Wasmtime cannot be
-/// configured as asked (for example, the pooling allocator cannot reserve its memory);
-/// kInvalidArgument for a malformed `egress_fixed_hosts` entry.
+/// egress proxy (docs/network.md). Every call runs on a call thread of the runtime, so that
+/// Run returns at the call's wall-clock limit whatever the guest waits for in the host; modules
+/// are compiled in a child process bounded by the call's limits (docs/wasm.md#compilation).
+/// Thread-safe. kUnsupported if Wasmtime cannot be configured as asked (for example, the
+/// pooling allocator cannot reserve its memory) or WasmScratch::kTmpfs was asked for where no
+/// tmpfs can be made; kInvalidArgument for a malformed `egress_fixed_hosts` entry.
 Result<std::unique_ptr<Runtime>> MakeWasmRuntime(const WasmRuntimeOptions& options = {});
 
 /// Options of the container runtime (docs/container.md).

@@ -7,11 +7,11 @@
 
 #include <chrono>
 #include <cstdint>
-#include <filesystem>
 
 namespace skillrt::wasm {
 
 class GuestHttp;
+class ScratchSpace;
 
 /// Limits of one call and which of them ended it.
 struct CallState {
@@ -19,13 +19,14 @@ struct CallState {
   int64_t cpu_limit_ns = 0;  ///< CPU time limit of the calling thread during the call.
   int64_t cpu_start_ns = 0;  ///< The thread's CPU clock when the guest started.
   uint64_t ticks = 0;        ///< Epoch ticks seen.
-  std::filesystem::path scratch;  ///< The guest's /tmp on the host.
-  uint64_t scratch_limit = 0;     ///< Bytes the scratch directory may hold.
-  GuestHttp* http = nullptr;      ///< The call's outgoing HTTP state (http_imports.h).
+  uint64_t next_scratch_check = 0;  ///< The tick at which the scratch is checked next.
+  const ScratchSpace* scratch = nullptr;  ///< The guest's /tmp (scratch.h).
+  GuestHttp* http = nullptr;              ///< The call's outgoing HTTP state (http_imports.h).
   bool timed_out = false;
   bool cpu_exceeded = false;
   bool output_exceeded = false;
-  bool scratch_exceeded = false;
+  bool scratch_exceeded = false;  ///< A scratch directory went past its limit: the call ended.
+  bool scratch_full = false;      ///< A scratch tmpfs was seen at its limit (writes get ENOSPC).
 };
 
 }  // namespace skillrt::wasm

@@ -1,14 +1,19 @@
 // The disk cache of compiled WebAssembly (compile_cache.h).
 #include "wasm/compile_cache.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstring>
+#include <memory>
+#include <tuple>
 
 #include "util/fd.h"
 #include "util/sha256.h"
@@ -21,6 +26,10 @@ namespace {
 constexpr std::string_view kMagic{"skillrt-cwasm-1\n", 16};
 constexpr size_t kHashBytes = 64;
 constexpr size_t kHeaderBytes = 16 + kHashBytes;
+constexpr std::string_view kSuffix = ".cwasm";
+constexpr std::string_view kTempPrefix = ".tmp-";
+// A temporary file this old was left by a writer that died: writing one takes seconds.
+constexpr time_t kStaleTempSeconds = 3600;
 
 bool IsValidKey(std::string_view key) {
   if (key.size() != 64) return false;
@@ -72,7 +81,9 @@ std::optional<std::vector<uint8_t>> CompileCache::Load(std::string_view key,
     return std::nullopt;
   }
   const std::filesystem::path path = PathOf(key);
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+  // O_NONBLOCK: a FIFO in place of an entry must not block the open; it is then refused as
+  // not a regular file.
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY));
   if (!fd.valid()) return std::nullopt;
   struct stat st;
   if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode) || !IsPrivate(st)) return std::nullopt;
@@ -88,12 +99,14 @@ std::optional<std::vector<uint8_t>> CompileCache::Load(std::string_view key,
   if (std::memcmp(hash.data(), header.data() + kMagic.size(), kHashBytes) != 0) {
     return std::nullopt;
   }
+  ::futimens(fd.get(), nullptr);  // Used now: the last to be evicted.
   return payload;
 }
 
 Result<void> CompileCache::Store(std::string_view key, const std::vector<uint8_t>& payload) const {
   if (!enabled()) return {};
   if (!IsValidKey(key)) return Fail(ErrorCode::kInternal, "compile cache: bad key");
+  if (kHeaderBytes + payload.size() > max_bytes_) return {};
   std::error_code ec;
   std::filesystem::create_directories(dir_, ec);
   if (ec) return FailErrno(ErrorCode::kIo, "mkdir(" + dir_.string() + ")", ec.value());
@@ -124,7 +137,51 @@ Result<void> CompileCache::Store(std::string_view key, const std::vector<uint8_t
     ::unlink(tmp_template.c_str());
     return FailErrno(ErrorCode::kIo, "write(" + path.string() + ")", err);
   }
+  Evict();
   return {};
+}
+
+uint64_t CompileCache::Evict() const {
+  if (!enabled()) return 0;
+  UniqueFd dir_fd(::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW));
+  if (!dir_fd) return 0;
+  std::unique_ptr<DIR, int (*)(DIR*)> dir(::fdopendir(::fcntl(dir_fd.get(), F_DUPFD_CLOEXEC, 0)),
+                                          ::closedir);
+  if (!dir) return 0;
+  struct Entry {
+    struct timespec mtime;
+    uint64_t bytes;
+    std::string name;
+  };
+  std::vector<Entry> entries;
+  uint64_t total = 0;
+  const time_t now = ::time(nullptr);
+  while (const struct dirent* entry = ::readdir(dir.get())) {
+    const std::string_view name = entry->d_name;
+    struct stat st;
+    if (::fstatat(dir_fd.get(), entry->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
+    if (name.starts_with(kTempPrefix)) {
+      if (now - st.st_mtim.tv_sec > kStaleTempSeconds) ::unlinkat(dir_fd.get(), entry->d_name, 0);
+      continue;
+    }
+    if (!name.ends_with(kSuffix) || !IsValidKey(name.substr(0, name.size() - kSuffix.size()))) {
+      continue;
+    }
+    entries.push_back({st.st_mtim, static_cast<uint64_t>(st.st_size), std::string(name)});
+    total += static_cast<uint64_t>(st.st_size);
+  }
+  if (total <= max_bytes_) return total;
+  std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) {
+    return std::tie(a.mtime.tv_sec, a.mtime.tv_nsec, a.name) <
+           std::tie(b.mtime.tv_sec, b.mtime.tv_nsec, b.name);
+  });
+  for (const Entry& entry : entries) {
+    if (total <= max_bytes_) break;
+    if (::unlinkat(dir_fd.get(), entry.name.c_str(), 0) == 0 || errno == ENOENT) {
+      total -= entry.bytes;
+    }
+  }
+  return total;
 }
 
 }  // namespace skillrt::wasm

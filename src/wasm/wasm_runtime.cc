@@ -40,8 +40,12 @@
 #include "util/path_pin.h"
 #include "util/sha256.h"
 #include "wasm/call_state.h"
+#include "wasm/call_threads.h"
 #include "wasm/compile_cache.h"
+#include "wasm/compile_child.h"
+#include "wasm/host_wait.h"
 #include "wasm/http_imports.h"
+#include "wasm/scratch.h"
 #include "wasm/wasi_poll.h"
 #include "wasm/wasmtime_util.h"
 
@@ -63,19 +67,34 @@ using wasm::StorePtr;
 using wasm::TrapMessage;
 using wasm::TrapPtr;
 using wasm::CallState;
+using wasm::ScratchCheck;
+using wasm::ScratchKind;
+using wasm::ScratchProvider;
+using wasm::ScratchSpace;
 using wasm::WasiConfigPtr;
 
 using Clock = std::chrono::steady_clock;
 
+wasm_config_t* NewEngineConfig(const WasmRuntimeOptions& options, bool pooling);
+
 // The epoch ticker's period: the resolution of wall-clock, CPU and output checks.
 constexpr std::chrono::milliseconds kTick{1};
-// Component calls given up at their deadline (Run) whose threads may still wait in the host
-// at once; past it, component calls are refused until one ends.
+// Calls of one kind (modules, components) given up at their deadline (Run) whose threads may
+// still wait in the host at once; past it, calls of that kind are refused until one ends.
 constexpr int kMaxAbandonedCalls = 16;
-// How long past a component call's wall-clock limit its caller waits before giving it up.
+// How long past a call's wall-clock limit its caller waits before giving it up: the epoch
+// tick, and the return from a host call interrupted at the deadline (host_wait.h).
 constexpr std::chrono::milliseconds kAbandonGrace{250};
-// The scratch directory's size is summed every this many ticks.
-constexpr uint64_t kScratchCheckTicks = 20;
+// How often, between the deadline and the end of the grace, threads waiting in the kernel
+// are interrupted again (a wait that began after the previous signal).
+constexpr std::chrono::milliseconds kInterruptEvery{25};
+// Idle call threads kept for the next calls (call_threads.h).
+constexpr size_t kIdleCallThreads = 8;
+// The scratch space is checked as often as every tick, less often when a check is costly (a
+// large tree under a directory scratch), so that checking takes at most 1/kScratchCheckShare
+// of the call's time; and at least every kMaxScratchCheckTicks.
+constexpr int64_t kScratchCheckShare = 10;
+constexpr uint64_t kMaxScratchCheckTicks = 1000;
 // Tables and memories one call may create (a component has a few of each).
 constexpr int64_t kMaxTablesPerCall = 64;
 constexpr int64_t kMaxMemoriesPerCall = 64;
@@ -106,16 +125,26 @@ struct Compiled {
   std::string source;  // "compiled" or "disk cache": how this process got it.
 };
 
-// Everything calls and abandoned compiles share; kept alive by whichever holds it last.
+// The code of a call, or the limit of the call that stopped its compilation.
+struct Code {
+  std::shared_ptr<const Compiled> compiled = {};  // Null when `stopped_at` is set.
+  std::string stopped_at = {};                    // "wall_time" or "memory".
+  std::string detail = {};                        // For the outcome's message.
+  std::string layer = {};                         // For the outcome's layers.
+};
+
+// Everything calls share, calls given up at their deadline included; kept alive by whichever
+// holds it last.
 struct Shared {
   EnginePtr engine;
   LinkerPtr linker;                     // WASI preview 1 for modules.
   ComponentLinkerPtr component_linker;  // WASI 0.2 for components.
   std::string config_fingerprint;       // Part of every cache key.
   std::shared_ptr<const net::Resolver> resolver;  // Names for the egress proxy.
-  // Component calls given up at their deadline whose threads still wait in the host.
-  std::atomic<int> abandoned_calls{0};
-  std::atomic<int> abandoned_compiles{0};
+  // Calls given up at their deadline whose threads still wait in the host, by kind: a
+  // component waiting for a timer (which nothing can interrupt) does not hold modules up.
+  std::atomic<int> abandoned_modules{0};
+  std::atomic<int> abandoned_components{0};
 };
 
 // One captured stream: keeps the first `cap` bytes, counts the rest.
@@ -150,18 +179,6 @@ int64_t ThreadCpuNs() {
   return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
 }
 
-uint64_t TreeBytes(const std::filesystem::path& dir) {
-  uint64_t total = 0;
-  std::error_code ec;
-  for (auto it = std::filesystem::recursive_directory_iterator(
-           dir, std::filesystem::directory_options::skip_permission_denied, ec);
-       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
-    struct stat st;
-    if (::lstat(it->path().c_str(), &st) == 0) total += static_cast<uint64_t>(st.st_blocks) * 512;
-  }
-  return total;
-}
-
 // Called by Wasmtime each time the running guest passes its epoch deadline (every tick):
 // ends the call when a limit is crossed, else extends the deadline by one tick.
 wasmtime_error_t* OnEpochDeadline(wasmtime_context_t*, void* data, uint64_t* delta,
@@ -177,9 +194,18 @@ wasmtime_error_t* OnEpochDeadline(wasmtime_context_t*, void* data, uint64_t* del
     state->cpu_exceeded = true;
     return wasmtime_error_new("CPU time limit reached");
   }
-  if (state->ticks % kScratchCheckTicks == 0 && TreeBytes(state->scratch) > state->scratch_limit) {
-    state->scratch_exceeded = true;
-    return wasmtime_error_new("scratch space limit reached");
+  if (state->ticks >= state->next_scratch_check) {
+    const Clock::time_point before = Clock::now();
+    const ScratchCheck check = state->scratch->Check();
+    const int64_t cost_ticks = (Clock::now() - before) * kScratchCheckShare / kTick;
+    state->next_scratch_check =
+        state->ticks + std::clamp<uint64_t>(static_cast<uint64_t>(cost_ticks), 1,
+                                            kMaxScratchCheckTicks);
+    if (check == ScratchCheck::kOver) {
+      state->scratch_exceeded = true;
+      return wasmtime_error_new("scratch space limit reached");
+    }
+    if (check == ScratchCheck::kFull) state->scratch_full = true;
   }
   *delta = 1;
   *kind = WASMTIME_UPDATE_DEADLINE_CONTINUE;
@@ -211,6 +237,15 @@ FileIdentity IdentityOf(const struct stat& st) {
           int64_t{st.st_ctim.tv_sec} * 1'000'000'000 + st.st_ctim.tv_nsec};
 }
 
+std::string FileTypeName(mode_t mode) {
+  if (S_ISFIFO(mode)) return "a FIFO";
+  if (S_ISCHR(mode)) return "a character device";
+  if (S_ISBLK(mode)) return "a block device";
+  if (S_ISSOCK(mode)) return "a socket";
+  if (S_ISDIR(mode)) return "a directory";
+  return "not a file";
+}
+
 Result<ModuleFile> OpenModuleFile(const Plan& plan, uint64_t max_bytes) {
   const std::string& name = plan.argv.front();
   const std::filesystem::path relative(name);
@@ -230,13 +265,18 @@ Result<ModuleFile> OpenModuleFile(const Plan& plan, uint64_t max_bytes) {
   }
   ModuleFile file;
   file.path = path.string();
-  file.fd = UniqueFd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+  // O_NONBLOCK: opening a FIFO planted in place of the module must not wait for a writer
+  // (fifo(7)); it is refused below as not a regular file. Reads of a regular file ignore the
+  // flag.
+  file.fd = UniqueFd(
+      ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY));
   if (!file.fd.valid()) return FailErrno(ErrorCode::kNotFound, "open(" + file.path + ")", errno);
   if (::fstat(file.fd.get(), &file.st) != 0) {
     return FailErrno(ErrorCode::kIo, "fstat(" + file.path + ")", errno);
   }
   if (!S_ISREG(file.st.st_mode)) {
-    return Fail(ErrorCode::kValidation, file.path + ": not a regular file");
+    return Fail(ErrorCode::kValidation, file.path + ": not a regular file (" +
+                                            FileTypeName(file.st.st_mode) + ")");
   }
   if (static_cast<uint64_t>(file.st.st_size) > max_bytes) {
     return Fail(ErrorCode::kValidation, file.path + ": " + std::to_string(file.st.st_size) +
@@ -259,88 +299,15 @@ Result<std::vector<uint8_t>> ReadModule(const ModuleFile& file) {
   return bytes;
 }
 
-// Scratch directories (the guest's /tmp), reused: a call gets an empty one, and gives it back
-// emptied. Removing a directory costs a synchronous discard on some filesystems, far more
-// than a call; emptying one that the guest did not touch costs a single getdents.
-class ScratchPool {
- public:
-  explicit ScratchPool(std::filesystem::path root) : root_(std::move(root)) {
-    if (root_.empty()) {
-      const char* tmpdir = ::getenv("TMPDIR");
-      root_ = tmpdir != nullptr && *tmpdir == '/' ? tmpdir : "/tmp";
-    }
-  }
-  ~ScratchPool() {
-    std::error_code ec;
-    for (const auto& dir : free_) std::filesystem::remove_all(dir, ec);
-  }
-
-  Result<std::filesystem::path> Acquire() {
-    {
-      std::lock_guard lock(mutex_);
-      if (!free_.empty()) {
-        std::filesystem::path dir = std::move(free_.back());
-        free_.pop_back();
-        return dir;
-      }
-    }
-    std::string path = (root_ / "skillrt-wasm-XXXXXX").string();
-    if (::mkdtemp(path.data()) == nullptr) {
-      return FailErrno(ErrorCode::kIo, "mkdtemp(" + path + ")", errno);
-    }
-    return std::filesystem::path(path);
-  }
-
-  // Empties `dir` and keeps it for the next call; removes it when it cannot be emptied or the
-  // pool is full.
-  void Release(const std::filesystem::path& dir) {
-    std::error_code ec;
-    bool empty = true;
-    for (auto it = std::filesystem::directory_iterator(dir, ec);
-         !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
-      std::filesystem::remove_all(it->path(), ec);  // Never follows symlinks.
-      if (ec) break;
-      empty = false;
-    }
-    if (!ec && !empty) empty = std::filesystem::is_empty(dir, ec);
-    if (!ec && empty) {
-      std::lock_guard lock(mutex_);
-      if (free_.size() < kMaxFree) {
-        free_.push_back(dir);
-        return;
-      }
-    }
-    std::filesystem::remove_all(dir, ec);
-  }
-
- private:
-  static constexpr size_t kMaxFree = 16;
-  std::filesystem::path root_;
-  std::mutex mutex_;
-  std::vector<std::filesystem::path> free_;
-};
-
-// A scratch directory held for one call.
-class ScratchLease {
- public:
-  ScratchLease(ScratchPool& pool, std::filesystem::path dir) : pool_(pool), dir_(std::move(dir)) {}
-  ~ScratchLease() { pool_.Release(dir_); }
-  ScratchLease(const ScratchLease&) = delete;
-  ScratchLease& operator=(const ScratchLease&) = delete;
-  const std::filesystem::path& path() const { return dir_; }
-
- private:
-  ScratchPool& pool_;
-  std::filesystem::path dir_;
-};
-
 class WasmRuntime : public Runtime {
  public:
-  WasmRuntime(WasmRuntimeOptions options, std::shared_ptr<Shared> shared)
+  WasmRuntime(WasmRuntimeOptions options, std::shared_ptr<Shared> shared,
+              std::shared_ptr<ScratchProvider> scratch)
       : options_(std::move(options)),
         shared_(std::move(shared)),
-        cache_(options_.cache_dir),
-        scratch_pool_(std::make_shared<ScratchPool>(options_.scratch_root)) {
+        cache_(options_.cache_dir, options_.cache_max_bytes),
+        scratch_(std::move(scratch)),
+        call_threads_(kIdleCallThreads) {
     ticker_ = std::thread([this] { Tick(); });
   }
 
@@ -365,9 +332,11 @@ class WasmRuntime : public Runtime {
     }
   }
 
-  Result<std::shared_ptr<const Compiled>> Load(const Plan& plan);
-  Result<std::shared_ptr<Compiled>> Compile(const std::vector<uint8_t>& bytes, BinaryKind kind,
-                                            const std::string& key, const std::string& where);
+  // The compiled code of the plan's module, from memory, the disk cache or a compilation
+  // bounded by the call's limits (which may stop it).
+  Result<Code> Load(const Plan& plan, Clock::time_point deadline);
+  Result<Code> Compile(const std::vector<uint8_t>& bytes, BinaryKind kind, const std::string& key,
+                       const std::string& where, const Plan& plan, Clock::time_point deadline);
   Result<std::shared_ptr<Compiled>> Finish(std::shared_ptr<Compiled> compiled,
                                            const std::string& where);
   void Remember(const std::string& key, std::shared_ptr<const Compiled> compiled);
@@ -376,8 +345,9 @@ class WasmRuntime : public Runtime {
   std::shared_ptr<Shared> shared_;
   wasm::CompileCache cache_;
 
-  // Shared with component calls that outlive their deadline (see Run).
-  std::shared_ptr<ScratchPool> scratch_pool_;
+  // Shared with calls that outlive their deadline (see Run).
+  std::shared_ptr<ScratchProvider> scratch_;
+  wasm::CallThreads call_threads_;
 
   std::mutex cache_mutex_;  // Guards lru_, by_key_ and key_by_path_.
   std::list<std::pair<std::string, std::shared_ptr<const Compiled>>> lru_;
@@ -458,9 +428,14 @@ Result<std::shared_ptr<Compiled>> WasmRuntime::Finish(std::shared_ptr<Compiled> 
                       "nor wasi:cli/run");
 }
 
-Result<std::shared_ptr<Compiled>> WasmRuntime::Compile(const std::vector<uint8_t>& bytes,
-                                                       BinaryKind kind, const std::string& key,
-                                                       const std::string& where) {
+Result<Code> WasmRuntime::Compile(const std::vector<uint8_t>& bytes, BinaryKind kind,
+                                  const std::string& key, const std::string& where,
+                                  const Plan& plan, Clock::time_point deadline) {
+  auto finished = [&](std::shared_ptr<Compiled> compiled) -> Result<Code> {
+    auto done = Finish(std::move(compiled), where);
+    if (!done) return std::unexpected(done.error());
+    return Code{.compiled = std::move(*done)};
+  };
   // Disk cache first: bytes Wasmtime wrote for this engine configuration.
   if (auto payload = cache_.Load(key, options_.max_module_bytes * 16)) {
     auto compiled = std::make_shared<Compiled>();
@@ -479,90 +454,70 @@ Result<std::shared_ptr<Compiled>> WasmRuntime::Compile(const std::vector<uint8_t
       compiled->component.reset(component);
     }
     // A stale entry (another Wasmtime build wrote it) is recompiled and replaced.
-    if (!error) return Finish(std::move(compiled), where);
+    if (!error) return finished(std::move(compiled));
   }
 
-  if (shared_->abandoned_compiles.load() > 0) {
-    return Fail(ErrorCode::kUnsupported,
-                where + ": not compiled: an earlier compilation is still running past its "
-                        "time limit");
+  // Not cached: compile in a child process bounded by the call's memory limit and killed at
+  // its deadline or compile_timeout, whichever comes first (compile_child.h).
+  const Clock::time_point give_up = std::min(deadline, Clock::now() + options_.compile_timeout);
+  const uint64_t budget = plan.limits.memory_max_bytes;
+  auto compiled_bytes = wasm::CompileInChild(wasm::CompileRequest{
+      .bytes = &bytes,
+      .component = kind == BinaryKind::kComponent,
+      .make_config = [options = options_] { return NewEngineConfig(options, /*pooling=*/false); },
+      .memory_budget_bytes = budget,
+      .give_up = give_up,
+      .max_output_bytes = budget});
+  if (!compiled_bytes) return std::unexpected(compiled_bytes.error());
+  const char* what = kind == BinaryKind::kModule ? "module" : "component";
+  switch (compiled_bytes->end) {
+    case wasm::CompileEnd::kCompiled:
+      break;
+    case wasm::CompileEnd::kInvalid:
+      return Fail(ErrorCode::kValidation,
+                  where + ": not a valid WebAssembly " + what + ": " + compiled_bytes->message);
+    case wasm::CompileEnd::kTimedOut:
+      if (give_up == deadline) {
+        return Code{.stopped_at = "wall_time",
+                    .detail = " while its module was being compiled; the compilation was stopped",
+                    .layer = "compile-deadline"};
+      }
+      return Fail(ErrorCode::kValidation,
+                  where + ": compiling took longer than " +
+                      std::to_string(options_.compile_timeout.count()) + " ms; stopped");
+    case wasm::CompileEnd::kOutOfMemory:
+      return Code{.stopped_at = "memory",
+                  .detail = "compiling " + where + " needs more memory than the call's limit of " +
+                            std::to_string(budget >> 20) + " MiB (" + compiled_bytes->message +
+                            "); the compilation was stopped",
+                  .layer = "compile-memory"};
   }
-  // Compile on a thread of its own, so that a compile bomb costs the caller no more than
-  // compile_timeout; an abandoned compile finishes in the background and is discarded.
-  struct Job {
-    std::mutex mutex;
-    std::condition_variable done_cv;
-    bool done = false;
-    ModulePtr module;
-    ComponentPtr component;
-    std::string error;
-  };
-  auto job = std::make_shared<Job>();
-  std::shared_ptr<Shared> shared = shared_;
-  std::thread([job, shared, bytes_copy = bytes, kind] {
-    ErrorPtr error;
-    ModulePtr module;
-    ComponentPtr component;
-    if (kind == BinaryKind::kModule) {
-      wasmtime_module_t* raw = nullptr;
-      error.reset(wasmtime_module_new(shared->engine.get(), bytes_copy.data(), bytes_copy.size(),
-                                      &raw));
-      module.reset(raw);
-    } else {
-      wasmtime_component_t* raw = nullptr;
-      error.reset(wasmtime_component_new(shared->engine.get(), bytes_copy.data(),
-                                         bytes_copy.size(), &raw));
-      component.reset(raw);
-    }
-    std::lock_guard lock(job->mutex);
-    if (error) job->error = ErrorMessage(error.get());
-    job->module = std::move(module);
-    job->component = std::move(component);
-    job->done = true;
-    job->done_cv.notify_all();
-  }).detach();
-
-  std::unique_lock lock(job->mutex);
-  if (!job->done_cv.wait_for(lock, options_.compile_timeout, [&] { return job->done; })) {
-    // Counted until the thread finishes; it holds `shared` (and so the engine) until then.
-    shared_->abandoned_compiles.fetch_add(1);
-    std::thread([job, shared] {
-      std::unique_lock wait_lock(job->mutex);
-      job->done_cv.wait(wait_lock, [&] { return job->done; });
-      shared->abandoned_compiles.fetch_sub(1);
-    }).detach();
-    return Fail(ErrorCode::kValidation,
-                where + ": compilation took longer than " +
-                    std::to_string(options_.compile_timeout.count()) + " ms; abandoned");
-  }
-  if (!job->error.empty()) {
-    return Fail(ErrorCode::kValidation, where + ": not a valid WebAssembly " +
-                                            (kind == BinaryKind::kModule ? "module" : "component") +
-                                            ": " + job->error);
-  }
+  const std::vector<uint8_t>& payload = compiled_bytes->serialized;
   auto compiled = std::make_shared<Compiled>();
   compiled->kind = kind;
   compiled->source = "compiled";
-  compiled->module = std::move(job->module);
-  compiled->component = std::move(job->component);
-  lock.unlock();
-
-  if (cache_.enabled()) {
-    wasm_byte_vec_t serialized;
-    ErrorPtr error(kind == BinaryKind::kModule
-                       ? wasmtime_module_serialize(compiled->module.get(), &serialized)
-                       : wasmtime_component_serialize(compiled->component.get(), &serialized));
-    if (!error) {
-      std::vector<uint8_t> payload(serialized.data, serialized.data + serialized.size);
-      wasm_byte_vec_delete(&serialized);
-      // A cache that cannot be written costs speed, not correctness: the call goes on.
-      (void)cache_.Store(key, payload);
-    }
+  ErrorPtr error;
+  if (kind == BinaryKind::kModule) {
+    wasmtime_module_t* module = nullptr;
+    error.reset(wasmtime_module_deserialize(shared_->engine.get(), payload.data(), payload.size(),
+                                            &module));
+    compiled->module.reset(module);
+  } else {
+    wasmtime_component_t* component = nullptr;
+    error.reset(wasmtime_component_deserialize(shared_->engine.get(), payload.data(),
+                                               payload.size(), &component));
+    compiled->component.reset(component);
   }
-  return Finish(std::move(compiled), where);
+  if (error) {
+    return Fail(ErrorCode::kInternal,
+                where + ": compiled code does not load: " + ErrorMessage(error.get()));
+  }
+  // A cache that cannot be written costs speed, not correctness: the call goes on.
+  (void)cache_.Store(key, payload);
+  return finished(std::move(compiled));
 }
 
-Result<std::shared_ptr<const Compiled>> WasmRuntime::Load(const Plan& plan) {
+Result<Code> WasmRuntime::Load(const Plan& plan, Clock::time_point deadline) {
   auto file = OpenModuleFile(plan, options_.max_module_bytes);
   if (!file) return std::unexpected(file.error());
   const FileIdentity identity = IdentityOf(file->st);
@@ -573,7 +528,7 @@ Result<std::shared_ptr<const Compiled>> WasmRuntime::Load(const Plan& plan) {
         known != key_by_path_.end() && known->second.first == identity) {
       if (auto it = by_key_.find(known->second.second); it != by_key_.end()) {
         lru_.splice(lru_.begin(), lru_, it->second);
-        return it->second->second;
+        return Code{.compiled = it->second->second};
       }
     }
   }
@@ -597,9 +552,10 @@ Result<std::shared_ptr<const Compiled>> WasmRuntime::Load(const Plan& plan) {
     }
   }
   if (!found) {
-    auto compiled = Compile(*bytes, kind, key, where);
+    auto compiled = Compile(*bytes, kind, key, where, plan, deadline);
     if (!compiled) return std::unexpected(compiled.error());
-    found = std::move(*compiled);
+    if (!compiled->compiled) return compiled;  // A limit of the call stopped it.
+    found = std::move(compiled->compiled);
     Remember(key, found);
   }
   std::lock_guard lock(cache_mutex_);
@@ -607,7 +563,7 @@ Result<std::shared_ptr<const Compiled>> WasmRuntime::Load(const Plan& plan) {
     key_by_path_.clear();  // Bounded; it refills from the files on the next calls.
   }
   key_by_path_[file->path] = {identity, key};
-  return found;
+  return Code{.compiled = std::move(found)};
 }
 
 // Splits "NAME=value" entries into the two arrays WASI's config takes.
@@ -629,22 +585,36 @@ bool SetEnvironment(wasi_config_t* config, const std::vector<std::string>& env) 
   return wasi_config_set_env(config, names.size(), name_ptrs.data(), value_ptrs.data());
 }
 
+// For a call that failed: names the limits the guest was refused at (its linear memory could
+// not grow; its scratch tmpfs was full, so writes failed with ENOSPC) as the likely cause.
+void NameLimitsAtTheirEnd(Outcome& outcome, const Plan& plan, bool memory_at_limit,
+                          bool scratch_full) {
+  if (memory_at_limit) {
+    outcome.limits_hit.push_back("memory");
+    outcome.message += " (linear memory is at its limit of " +
+                       std::to_string(plan.limits.memory_max_bytes >> 20) + " MiB)";
+  }
+  if (scratch_full) {
+    outcome.message += " (the scratch directory /tmp is full at its limit of " +
+                       std::to_string(plan.limits.scratch_max_bytes >> 20) + " MiB or " +
+                       std::to_string(wasm::kScratchMaxInodes) + " files)";
+  }
+}
+
 // One call of compiled code: a fresh store and instance, the guest run to its end or its
 // limits, the outcome classified. Uses only what it is given, so that it can run on a thread
 // that outlives the runtime (Run, for components).
 Result<Outcome> Execute(const WasmRuntimeOptions& options, const Shared& shared,
-                        ScratchPool& scratch_pool, const Plan& plan, const Compiled& code,
-                        Clock::time_point start) {
-  // The wall-clock limit is the skill's: it starts once the code is ready. Compiling is the
-  // host's work, bounded by compile_timeout.
-  const Clock::time_point ready = Clock::now();
-  auto scratch_dir = scratch_pool.Acquire();
-  if (!scratch_dir) return std::unexpected(scratch_dir.error());
-  ScratchLease scratch(scratch_pool, std::move(*scratch_dir));
+                        ScratchProvider& scratch_provider, const Plan& plan, const Compiled& code,
+                        Clock::time_point start, Clock::time_point deadline) {
+  auto acquired = scratch_provider.Acquire(plan.limits.scratch_max_bytes);
+  if (!acquired) return std::unexpected(acquired.error());
+  const ScratchSpace scratch = std::move(*acquired);
 
   Outcome outcome;
   outcome.layers = {"wasmtime:" WASMTIME_VERSION, "wasi-preopens", "store-limiter",
                     "epoch-deadline"};
+  if (scratch.kind() == ScratchKind::kTmpfs) outcome.layers.push_back("scratch-tmpfs");
   CallState state;
   // Every call gets the HTTP interface; without an allowlist each request is refused (and
   // recorded), so a module that imports it still instantiates and learns why.
@@ -653,10 +623,9 @@ Result<Outcome> Execute(const WasmRuntimeOptions& options, const Shared& shared,
                                               .ca_file = options.egress_ca_file},
                  plan.limits.memory_max_bytes);
   state.http = &http;
-  state.deadline = ready + plan.limits.wall_time;
+  state.deadline = deadline;
   state.cpu_limit_ns = std::chrono::nanoseconds(plan.limits.cpu_time).count();
-  state.scratch = scratch.path();
-  state.scratch_limit = plan.limits.scratch_max_bytes;
+  state.scratch = &scratch;
   Sink out{&outcome.stdout_stream, plan.limits.output_max_bytes, &state};
   Sink err{&outcome.stderr_stream, plan.limits.output_max_bytes, &state};
   // The skillrt world returns its output; what such a component prints is its log.
@@ -705,7 +674,7 @@ Result<Outcome> Execute(const WasmRuntimeOptions& options, const Shared& shared,
   Result<std::string> skill_host = pinned_host(plan.skill_dir_pin, plan.skill_dir);
   if (!skill_host) return std::unexpected(skill_host.error());
   std::vector<Preopen> preopens = {{*skill_host, "/skill", false},
-                                   {scratch.path().string(), "/tmp", true}};
+                                   {scratch.preopen_path(), "/tmp", true}};
   for (const BindMount& mount : plan.mounts) {
     Result<PathPin> pin = PinOrResolve(mount.pin, mount.path);
     if (!pin) return std::unexpected(pin.error());
@@ -834,11 +803,26 @@ Result<Outcome> Execute(const WasmRuntimeOptions& options, const Shared& shared,
       if (!error) wasmtime_component_val_delete(&result);
     }
   }
+  // A guest that returned from the host past its deadline (a wait interrupted there,
+  // host_wait.h) may end by itself before any epoch check: it still ran out of time.
+  if (Clock::now() >= state.deadline) state.timed_out = true;
 
   outcome.cpu = std::chrono::duration_cast<std::chrono::microseconds>(
       std::chrono::nanoseconds(ThreadCpuNs() - state.cpu_start_ns));
   outcome.egress = http.TakeRecords();
   if (plan.network) outcome.layers.push_back("egress_proxy");
+  // Once more at the end, for what the guest wrote since the last check; before the store
+  // goes, since its descriptors keep unlinked files counted.
+  switch (scratch.Check()) {
+    case ScratchCheck::kOver:
+      state.scratch_exceeded = true;
+      break;
+    case ScratchCheck::kFull:
+      state.scratch_full = true;
+      break;
+    case ScratchCheck::kWithin:
+      break;
+  }
   store.reset();  // Frees the instance's memory back to the pool before the clock stops.
   outcome.duration = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start);
   outcome.exit_code = exit_code;
@@ -856,58 +840,83 @@ Result<Outcome> Execute(const WasmRuntimeOptions& options, const Shared& shared,
     outcome.message = "output limit of " + std::to_string(plan.limits.output_max_bytes) +
                       " bytes reached";
   } else if (state.scratch_exceeded) {
+    // Also when found only after the guest ended: it held more than its limit.
     outcome.status = Status::kKilled;
     outcome.limits_hit.push_back("scratch");
-    outcome.message = "scratch space limit reached";
+    outcome.message = "scratch space limit of " +
+                      std::to_string(plan.limits.scratch_max_bytes >> 20) + " MiB (or " +
+                      std::to_string(wasm::kScratchMaxInodes) + " files) reached";
   } else if (!failure.empty()) {
     outcome.status = Status::kError;
     outcome.message = "trap: " + failure;
-    if (memory_near_limit) {
-      outcome.limits_hit.push_back("memory");
-      outcome.message += " (linear memory is at its limit of " +
-                         std::to_string(plan.limits.memory_max_bytes >> 20) + " MiB)";
-    }
+    NameLimitsAtTheirEnd(outcome, plan, memory_near_limit, state.scratch_full);
   } else if (exit_code) {
     outcome.status = *exit_code == 0 ? Status::kOk : Status::kError;
     if (*exit_code != 0 && outcome.message.empty()) {
       outcome.message = "exited with status " + std::to_string(*exit_code);
-      if (memory_near_limit) {
-        outcome.limits_hit.push_back("memory");
-        outcome.message += " (linear memory is at its limit of " +
-                           std::to_string(plan.limits.memory_max_bytes >> 20) + " MiB)";
-      }
+      NameLimitsAtTheirEnd(outcome, plan, memory_near_limit, state.scratch_full);
     }
   }
+  // A full scratch constrained the run even when the guest coped with ENOSPC.
+  if (state.scratch_full && !state.scratch_exceeded) outcome.limits_hit.push_back("scratch");
+  return outcome;
+}
+
+// The outcome of a call its caller ended without the call's own outcome: a timeout, when the
+// deadline passed while the guest waited in the host (layer "abandoned-host-wait") or while
+// its module was compiled ("compile-deadline"); a memory limit reached by the compilation
+// ("compile-memory").
+Outcome StoppedOutcome(const Plan& plan, Clock::time_point start, const Code& stop) {
+  Outcome outcome;
+  outcome.layers = {"wasmtime:" WASMTIME_VERSION, "wasi-preopens", "store-limiter",
+                    "epoch-deadline", stop.layer};
+  if (stop.stopped_at == "wall_time") {
+    outcome.status = Status::kTimeout;
+    MarkLimitReached(outcome, "wall_time", plan.limits, stop.detail);
+  } else {
+    // As when instantiation finds the module's memory above the limit: the skill cannot run
+    // within its limits.
+    outcome.status = Status::kError;
+    outcome.limits_hit.push_back(stop.stopped_at);
+    outcome.message = stop.detail;
+  }
+  outcome.duration = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start);
   return outcome;
 }
 
 Result<Outcome> WasmRuntime::Run(const Plan& plan) {
   const Clock::time_point start = Clock::now();
+  // The wall-clock limit covers the whole call: reading and compiling the module (unless it is
+  // cached), instantiating it and running it.
+  const Clock::time_point deadline = start + plan.limits.wall_time;
   if (plan.argv.empty()) return Fail(ErrorCode::kInvalidArgument, "empty command");
   // Network access means the skillrt_http interface with a non-empty allowlist.
   if (plan.network != !plan.egress.empty()) {
     return Fail(ErrorCode::kInvalidArgument,
                 "plan: network access and the egress allowlist disagree");
   }
-  auto compiled = Load(plan);
-  if (!compiled) return std::unexpected(compiled.error());
-  if ((*compiled)->kind == BinaryKind::kModule) {
-    // A module waits in the host only in calls that skillrt bounds (poll_oneoff, HTTP): it
-    // runs on the calling thread.
-    return Execute(options_, *shared_, *scratch_pool_, plan, **compiled, start);
-  }
+  auto loaded = Load(plan, deadline);
+  if (!loaded) return std::unexpected(loaded.error());
+  if (!loaded->compiled) return StoppedOutcome(plan, start, *loaded);
+  const std::shared_ptr<const Compiled>& compiled = loaded->compiled;
 
-  // A component can wait in the host where skillrt cannot bound it (wasi:io/poll with a
-  // clock: wasmtime-wasi blocks the thread until the timer fires, and epoch interruption
-  // stops only WebAssembly code). So it runs on a thread of its own, and the caller stops
-  // waiting at the deadline: the call then ends as a timeout, and the thread keeps what it
-  // uses (plan, code, engine, scratch pool) until its wait ends and the epoch deadline, long
-  // past, traps the guest at once.
-  if (shared_->abandoned_calls.load() >= kMaxAbandonedCalls) {
+  // The guest can wait in the host where epoch interruption cannot reach it: a WASI call
+  // blocked in the kernel (opening a FIFO), wasi:io/poll with a clock (wasmtime-wasi blocks
+  // the thread until the timer fires). So the call runs on a call thread, and its caller waits
+  // only until the deadline. Past it, threads waiting in the kernel are interrupted
+  // (host_wait.h), which brings the guest back to WebAssembly, where its epoch deadline ends
+  // it: the caller gets the call's own outcome. A call still not back after the grace is given
+  // up: it ends as a timeout, and its thread keeps what it uses (plan, code, engine, scratch)
+  // until the host lets it go and the epoch deadline, long past, traps the guest at once.
+  const bool is_module = compiled->kind == BinaryKind::kModule;
+  std::atomic<int>& abandoned =
+      is_module ? shared_->abandoned_modules : shared_->abandoned_components;
+  if (abandoned.load() >= kMaxAbandonedCalls) {
+    const char* kind = is_module ? " module" : " component";
     return Fail(ErrorCode::kUnsupported,
-                std::to_string(kMaxAbandonedCalls) +
-                    " component calls that outlived their wall-clock limit still wait in the "
-                    "host; no new component call starts until one of them ends");
+                std::to_string(kMaxAbandonedCalls) + kind +
+                    " calls that outlived their wall-clock limit still wait in the host; no "
+                    "new" + kind + " call starts until one of them ends");
   }
   struct Pending {
     std::mutex mutex;
@@ -917,41 +926,44 @@ Result<Outcome> WasmRuntime::Run(const Plan& plan) {
     std::optional<Result<Outcome>> result;  // Guarded by mutex.
   };
   auto pending = std::make_shared<Pending>();
-  try {
-    std::thread([pending, options = options_, shared = shared_, pool = scratch_pool_,
-                 plan = plan, code = *compiled, start] {
-      Result<Outcome> result = Execute(options, *shared, *pool, plan, *code, start);
-      std::lock_guard lock(pending->mutex);
-      if (pending->abandoned) {
-        shared->abandoned_calls.fetch_sub(1);
-        return;
-      }
-      pending->result = std::move(result);
-      pending->done = true;
-      pending->done_cv.notify_all();
-    }).detach();
-  } catch (const std::system_error& e) {
-    return FailErrno(ErrorCode::kIo, "std::thread (component call)", e.code().value());
-  }
-  // The call's own deadline starts when its code is ready (now, give or take), and it ends by
-  // itself when the guest is running WebAssembly; the grace covers instantiation and the
-  // epoch tick.
-  const Clock::time_point give_up = Clock::now() + plan.limits.wall_time + kAbandonGrace;
+  auto submitted = call_threads_.Run([pending, options = options_, shared = shared_,
+                                      scratch = scratch_, plan = plan, code = compiled, start,
+                                      deadline, &abandoned] {
+    // `abandoned` lives in `shared`, which this job holds.
+    Result<Outcome> result = Execute(options, *shared, *scratch, plan, *code, start, deadline);
+    std::lock_guard lock(pending->mutex);
+    if (pending->abandoned) {
+      abandoned.fetch_sub(1);
+      return;
+    }
+    pending->result = std::move(result);
+    pending->done = true;
+    pending->done_cv.notify_all();
+  });
+  if (!submitted) return std::unexpected(submitted.error());
+
   std::unique_lock lock(pending->mutex);
-  if (pending->done_cv.wait_until(lock, give_up, [&] { return pending->done; })) {
-    return std::move(*pending->result);
+  auto done = [&] { return pending->done; };
+  if (pending->done_cv.wait_until(lock, deadline, done)) return std::move(*pending->result);
+  const Clock::time_point give_up = Clock::now() + kAbandonGrace;
+  while (Clock::now() < give_up) {
+    if (options_.interrupt_host_waits) {
+      lock.unlock();
+      wasm::InterruptHostWaits();
+      lock.lock();
+    }
+    if (pending->done_cv.wait_until(lock, std::min(give_up, Clock::now() + kInterruptEvery),
+                                    done)) {
+      return std::move(*pending->result);
+    }
   }
   pending->abandoned = true;
-  shared_->abandoned_calls.fetch_add(1);
-  Outcome outcome;
-  outcome.status = Status::kTimeout;
-  outcome.layers = {"wasmtime:" WASMTIME_VERSION, "wasi-preopens", "store-limiter",
-                    "epoch-deadline", "abandoned-host-wait"};
-  MarkLimitReached(outcome, "wall_time", plan.limits,
-                   " while the component waited in the host; its instance is released when "
-                   "that wait ends (its output is discarded)");
-  outcome.duration = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start);
-  return outcome;
+  abandoned.fetch_add(1);
+  return StoppedOutcome(plan, start,
+                        Code{.stopped_at = "wall_time",
+                             .detail = " while the guest waited in the host; its instance is "
+                                       "released when that wait ends (its output is discarded)",
+                             .layer = "abandoned-host-wait"});
 }
 
 std::string Fingerprint(const WasmRuntimeOptions& options) {
@@ -964,19 +976,24 @@ std::string Fingerprint(const WasmRuntimeOptions& options) {
          ";tables=" + std::to_string(options.max_table_elements);
 }
 
-}  // namespace
-
-Result<std::unique_ptr<Runtime>> MakeWasmRuntime(const WasmRuntimeOptions& options) {
+// The engine configuration: the runtime's (with the pooling allocator) or the compiling
+// child's (compile_child.h: no pooling allocator, whose reservation would count against the
+// child's memory bound, and no thread pool). Both generate the same code, so what the child
+// serializes deserializes in the runtime's engine. Returns nullptr if Wasmtime cannot allocate.
+wasm_config_t* NewEngineConfig(const WasmRuntimeOptions& options, bool pooling) {
   wasm_config_t* config = wasm_config_new();
-  if (config == nullptr) return Fail(ErrorCode::kInternal, "wasm_config_new failed");
+  if (config == nullptr) return nullptr;
   wasmtime_config_strategy_set(config, WASMTIME_STRATEGY_CRANELIFT);
   wasmtime_config_cranelift_opt_level_set(config, WASMTIME_OPT_LEVEL_SPEED);
-  wasmtime_config_parallel_compilation_set(config, true);
+  // The runtime's engine never compiles; the child compiles on its one thread (a thread pool
+  // made before a fork would be missing its threads in the child).
+  wasmtime_config_parallel_compilation_set(config, false);
   wasmtime_config_wasm_component_model_set(config, true);
   // The threads proposal (shared memories) is not compiled into this Wasmtime build, so a
   // guest cannot start threads that outlive its call.
   wasmtime_config_epoch_interruption_set(config, true);
   wasmtime_config_max_wasm_stack_set(config, options.max_wasm_stack_bytes);
+  if (!pooling) return config;
 
   // The pooling allocator: memories, tables and instances come from slots reserved once, so
   // a call's instantiation is a few page-table operations rather than mmap calls.
@@ -996,6 +1013,14 @@ Result<std::unique_ptr<Runtime>> MakeWasmRuntime(const WasmRuntimeOptions& optio
   wasmtime_pooling_allocation_config_table_keep_resident_set(pool, 64u << 10);
   wasmtime_pooling_allocation_strategy_set(config, pool);
   wasmtime_pooling_allocation_config_delete(pool);
+  return config;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Runtime>> MakeWasmRuntime(const WasmRuntimeOptions& options) {
+  wasm_config_t* config = NewEngineConfig(options, /*pooling=*/true);
+  if (config == nullptr) return Fail(ErrorCode::kInternal, "wasm_config_new failed");
 
   auto shared = std::make_shared<Shared>();
   shared->engine.reset(wasm_engine_new_with_config(config));  // Takes `config`.
@@ -1030,7 +1055,25 @@ Result<std::unique_ptr<Runtime>> MakeWasmRuntime(const WasmRuntimeOptions& optio
       !defined) {
     return std::unexpected(defined.error());
   }
-  return std::unique_ptr<Runtime>(new WasmRuntime(options, std::move(shared)));
+  // The scratch's kind is decided once: a tmpfs where this process may make one (the kernel
+  // then enforces the limit exactly), else a measured directory (scratch.h).
+  ScratchKind scratch_kind = ScratchKind::kDirectory;
+  if (options.scratch != WasmScratch::kDirectory) {
+    if (auto probed = ScratchProvider::ProbeTmpfs(); probed) {
+      scratch_kind = ScratchKind::kTmpfs;
+    } else if (options.scratch == WasmScratch::kTmpfs) {
+      return Fail(ErrorCode::kUnsupported,
+                  "WebAssembly scratch: a private tmpfs cannot be made here: " +
+                      probed.error().message);
+    }
+  }
+  const uint64_t max_tmpfs_bytes = options.scratch == WasmScratch::kTmpfs
+                                       ? UINT64_MAX
+                                       : options.max_tmpfs_scratch_bytes;
+  auto scratch = ScratchProvider::Make(scratch_kind, options.scratch_root, max_tmpfs_bytes);
+  if (options.interrupt_host_waits) wasm::InstallHostWaitInterrupt();
+  return std::unique_ptr<Runtime>(
+      new WasmRuntime(options, std::move(shared), std::move(scratch)));
 }
 
 }  // namespace skillrt

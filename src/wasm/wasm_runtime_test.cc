@@ -1,16 +1,23 @@
 // The WebAssembly runtime on hand-written modules (WebAssembly text, assembled by Wasmtime's
 // wat2wasm): limits, traps, the bounded poll_oneoff, the skillrt world, the disk cache.
 // The probes written in C and Go run end to end in tests/wasm_probe_test.cc.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <wasmtime.h>
 
+#include <chrono>
 #include <filesystem>
 #include <optional>
+#include <sstream>
 #include <string>
+#include <thread>
 
 #include <gtest/gtest.h>
 
 #include "skillrt/runtime.h"
 #include "test_util.h"
+#include "util/fd.h"
 #include "wasm/compile_cache.h"
 
 namespace skillrt {
@@ -322,11 +329,22 @@ std::optional<Plan> SleepComponentPlan(const fs::path& dir, int sleep_ms, int wa
   return plan;
 }
 
+// Compiles the sleep component into `runtime`'s cache with a call of ample time: the wall-clock
+// limit covers compiling, and the tests below give theirs to the wait.
+void WarmSleepComponent(Runtime& runtime, const fs::path& dir) {
+  auto warm = SleepComponentPlan(dir, 0, 60'000);
+  ASSERT_TRUE(warm.has_value());
+  auto out = runtime.Run(*warm);
+  ASSERT_TRUE(out.has_value()) << out.error().message;
+  ASSERT_EQ(out->status, Status::kOk) << out->message;
+}
+
 TEST_F(WasmRuntimeTest, AComponentWaitingInTheHostEndsAtTheDeadline) {
   // wasi:io/poll blocks in wasmtime-wasi until its timer fires, where epoch interruption
   // cannot reach: an hour here. The call must still end at its 300 ms limit.
   auto plan = SleepComponentPlan(tmp_.path() / "sleeper", 3'600'000, 300);
   if (!plan) GTEST_SKIP() << "wasm probes not built (scripts/build-wasm.sh)";
+  WarmSleepComponent(*runtime_, tmp_.path() / "warm");
   const auto started = std::chrono::steady_clock::now();
   Outcome out = RunOk(*plan);
   const auto took = std::chrono::steady_clock::now() - started;
@@ -348,6 +366,7 @@ TEST_F(WasmRuntimeTest, AbandonedComponentCallsAreBounded) {
   // module still runs meanwhile.
   auto plan = SleepComponentPlan(tmp_.path() / "sleeper", 3'600'000, 50);
   if (!plan) GTEST_SKIP() << "wasm probes not built (scripts/build-wasm.sh)";
+  WarmSleepComponent(*runtime_, tmp_.path() / "warm");
   for (int i = 0; i < 16; ++i) {
     Outcome out = RunOk(*plan);
     ASSERT_EQ(out.status, Status::kTimeout) << i << ": " << out.message;
@@ -404,6 +423,258 @@ TEST(CompileCacheTest, RefusesEntriesOthersCouldHaveWritten) {
   fs::permissions(tmp.path() / "c", fs::perms::others_write, fs::perm_options::add);
   EXPECT_FALSE(cache.Load(key, 100).has_value());
   EXPECT_FALSE(cache.Load("../x", 100).has_value());
+}
+
+// --- Blocking host calls -------------------------------------------------------------------
+
+bool HasLayer(const Outcome& outcome, std::string_view layer) {
+  return std::find(outcome.layers.begin(), outcome.layers.end(), layer) != outcome.layers.end();
+}
+
+// A command that opens "target" in its first preopen (/skill, fd 3) with path_open, for
+// reading, and exits with the errno (0: opened).
+std::string OpenTarget() {
+  return Wat2Wasm(R"((module
+  (import "wasi_snapshot_preview1" "path_open" (func $path_open (param i32 i32 i32 i32 i32 i64 i64 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "proc_exit" (func $proc_exit (param i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 1024) "target")
+  (func (export "_start")
+    (call $proc_exit (call $path_open (i32.const 3) (i32.const 0) (i32.const 1024) (i32.const 6)
+      (i32.const 0) (i64.const 2) (i64.const 0) (i32.const 0) (i32.const 200))))
+))");
+}
+
+TEST_F(WasmRuntimeTest, AFifoInAPreopenEndsAtTheDeadline) {
+  // Opening a FIFO for reading waits in the kernel for a writer that never comes. Twenty
+  // calls in a row: each must end at its limit, and the interrupt must free its thread, or
+  // the seventeenth would be refused (at most 16 calls may be left waiting).
+  Plan plan = PlanFor(OpenTarget());
+  ASSERT_EQ(::mkfifo((plan.skill_dir / "target").c_str(), 0600), 0);
+  plan.limits.wall_time = std::chrono::milliseconds(200);
+  for (int i = 0; i < 20; ++i) {
+    const auto started = std::chrono::steady_clock::now();
+    Outcome out = RunOk(plan);
+    const auto took = std::chrono::steady_clock::now() - started;
+    ASSERT_EQ(out.status, Status::kTimeout) << i << ": " << out.message;
+    EXPECT_EQ(out.limits_hit, std::vector<std::string>{"wall_time"});
+    EXPECT_FALSE(HasLayer(out, "abandoned-host-wait")) << i << ": the call was only given up";
+    EXPECT_LT(took, std::chrono::seconds(2)) << i;
+  }
+  // Positive control: a regular file of the same name opens at once.
+  Plan regular = PlanFor(OpenTarget());
+  WriteFile(regular.skill_dir / "target", "data");
+  Outcome ok = RunOk(regular);
+  EXPECT_EQ(ok.status, Status::kOk) << ok.message;
+  EXPECT_EQ(ok.exit_code, 0);
+}
+
+TEST_F(WasmRuntimeTest, WithoutTheInterruptACallInAFifoIsGivenUpAtTheDeadline) {
+  // The same open with interrupts off: the caller still gets its timeout at the deadline,
+  // but the call is given up, its thread left waiting in the kernel until a writer comes.
+  WasmRuntimeOptions options;
+  options.scratch_root = tmp_.path();
+  options.interrupt_host_waits = false;
+  auto runtime = MakeWasmRuntime(options);
+  ASSERT_TRUE(runtime.has_value()) << runtime.error().message;
+  Plan plan = PlanFor(OpenTarget());
+  const fs::path fifo = plan.skill_dir / "target";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  plan.limits.wall_time = std::chrono::milliseconds(200);
+  const auto started = std::chrono::steady_clock::now();
+  auto out = (*runtime)->Run(plan);
+  ASSERT_TRUE(out.has_value()) << out.error().message;
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(2));
+  EXPECT_EQ(out->status, Status::kTimeout) << out->message;
+  EXPECT_TRUE(HasLayer(*out, "abandoned-host-wait")) << out->message;
+  // Let the abandoned open finish: a writer arrives and leaves.
+  UniqueFd writer(::open(fifo.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC));
+  EXPECT_TRUE(writer.valid()) << "no reader was waiting on the FIFO";
+}
+
+TEST_F(WasmRuntimeTest, AFifoAsTheModuleIsRefusedAtOnce) {
+  Plan plan = PlanFor(Command(""));
+  const fs::path module = plan.skill_dir / "scripts/m.wasm";
+  fs::remove(module);
+  ASSERT_EQ(::mkfifo(module.c_str(), 0600), 0);
+  const auto started = std::chrono::steady_clock::now();
+  auto out = runtime_->Run(plan);
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(1));
+  ASSERT_FALSE(out.has_value());
+  EXPECT_EQ(out.error().code, ErrorCode::kValidation);
+  EXPECT_NE(out.error().message.find("not a regular file (a FIFO)"), std::string::npos)
+      << out.error().message;
+  // Positive control: a regular module file at the same path runs.
+  fs::remove(module);
+  WriteFile(module, Command(""));
+  EXPECT_EQ(RunOk(plan).status, Status::kOk);
+}
+
+// --- Compilation under the call's limits -----------------------------------------------------
+
+// WebAssembly binary encoding (core spec 5.2.2, 5.5.2): an unsigned LEB128 integer, and a
+// section with its id and size.
+std::string Uleb(uint64_t n) {
+  std::string out;
+  do {
+    const uint8_t byte = n & 0x7f;
+    n >>= 7;
+    out.push_back(static_cast<char>(byte | (n != 0 ? 0x80 : 0)));
+  } while (n != 0);
+  return out;
+}
+
+std::string Section(int id, const std::string& payload) {
+  return std::string(1, static_cast<char>(id)) + Uleb(payload.size()) + payload;
+}
+
+// A valid module whose compilation takes long: `functions` functions, each a chain of `ops`
+// additions over eight i64 locals, plus a custom section holding `nonce` (so that two modules
+// with different nonces have different cache keys). Its `_start` does nothing.
+std::string SlowModule(int functions, int ops, const std::string& nonce) {
+  std::string body = Uleb(1) + Uleb(8) + "\x7e";  // 8 locals of i64.
+  for (int i = 0; i < ops; ++i) {
+    const int a = i % 8, b = (i * 3 + 1) % 8, c = (i * 5 + 2) % 8;
+    body += "\x20" + Uleb(a) + "\x20" + Uleb(b) + "\x7c" + "\x21" + Uleb(c);  // c = a + b
+  }
+  body += "\x0b";
+  std::string code = Uleb(functions);
+  for (int i = 0; i < functions; ++i) code += Uleb(body.size()) + body;
+  const std::string funcs = Uleb(functions) + std::string(functions, '\0');
+  const std::string types = Uleb(1) + std::string("\x60\x00\x00", 3);
+  const std::string exports = Uleb(1) + Uleb(6) + "_start" + std::string(1, '\0') + Uleb(0);
+  return std::string("\0asm\x01\0\0\0", 8) + Section(1, types) + Section(3, funcs) +
+         Section(7, exports) + Section(10, code) + Section(0, Uleb(5) + "nonce" + nonce);
+}
+
+// A valid module of `functions` empty functions besides an empty `_start`: small on disk
+// (four bytes a function), large to compile (Cranelift keeps kilobytes per function).
+std::string ManyFunctions(int functions) {
+  const std::string funcs = Uleb(functions) + std::string(functions, '\0');
+  std::string code = Uleb(functions);
+  for (int i = 0; i < functions; ++i) code += Uleb(2) + std::string("\x00\x0b", 2);
+  const std::string types = Uleb(1) + std::string("\x60\x00\x00", 3);
+  const std::string exports = Uleb(1) + Uleb(6) + "_start" + std::string(1, '\0') + Uleb(0);
+  return std::string("\0asm\x01\0\0\0", 8) + Section(1, types) + Section(3, funcs) +
+         Section(7, exports) + Section(10, code);
+}
+
+// Processes whose parent is this one (/proc/<pid>/stat, field 4).
+int ChildProcesses() {
+  int count = 0;
+  const std::string self = std::to_string(::getpid());
+  for (const auto& entry : fs::directory_iterator("/proc")) {
+    const std::string name = entry.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::string stat = ReadFile(entry.path() / "stat");
+    const size_t paren = stat.rfind(')');
+    if (paren == std::string::npos) continue;
+    std::istringstream fields(stat.substr(paren + 2));
+    std::string state, ppid;
+    fields >> state >> ppid;
+    if (ppid == self) ++count;
+  }
+  return count;
+}
+
+TEST_F(WasmRuntimeTest, CompilationCountsAgainstTheWallClockLimit) {
+  // Positive control: with time enough, the slow module compiles and runs.
+  Plan control = PlanFor(SlowModule(2000, 2000, "control"));
+  control.limits.wall_time = std::chrono::seconds(120);
+  control.limits.memory_max_bytes = 1ull << 30;
+  const auto control_start = std::chrono::steady_clock::now();
+  Outcome ok = RunOk(control);
+  const auto compile_time = std::chrono::steady_clock::now() - control_start;
+  ASSERT_EQ(ok.status, Status::kOk) << ok.message;
+  ASSERT_GT(compile_time, std::chrono::milliseconds(600))
+      << "the module compiles too fast to show anything";
+
+  // The same work (another nonce: not cached) under a 200 ms limit ends at the limit, and the
+  // compilation with it: no compiling process is left behind.
+  const int children_before = ChildProcesses();
+  Plan plan = PlanFor(SlowModule(2000, 2000, "timed"));
+  plan.limits.wall_time = std::chrono::milliseconds(200);
+  plan.limits.memory_max_bytes = 1ull << 30;
+  const auto started = std::chrono::steady_clock::now();
+  Outcome out = RunOk(plan);
+  const auto took = std::chrono::steady_clock::now() - started;
+  EXPECT_EQ(out.status, Status::kTimeout) << out.message;
+  EXPECT_EQ(out.limits_hit, std::vector<std::string>{"wall_time"});
+  EXPECT_TRUE(HasLayer(out, "compile-deadline")) << out.message;
+  EXPECT_LT(took, std::chrono::milliseconds(200) + compile_time / 2);
+  EXPECT_EQ(ChildProcesses(), children_before);
+}
+
+TEST_F(WasmRuntimeTest, CompileMemoryIsBoundedByTheCallsMemoryLimit) {
+  // 20,000 empty functions: 80 KB of module, over 100 MB of compiler memory. Under a 32 MiB
+  // memory limit the compiler runs out of its allowance and the call fails with why.
+  Plan plan = PlanFor(ManyFunctions(20'000));
+  plan.limits.memory_max_bytes = 32ull << 20;
+  plan.limits.wall_time = std::chrono::seconds(60);
+  const auto started = std::chrono::steady_clock::now();
+  Outcome refused = RunOk(plan);
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(10));
+  EXPECT_EQ(refused.status, Status::kError) << refused.message;
+  EXPECT_EQ(refused.limits_hit, std::vector<std::string>{"memory"});
+  EXPECT_TRUE(HasLayer(refused, "compile-memory"));
+  EXPECT_NE(refused.message.find("needs more memory than the call's limit of 32 MiB"),
+            std::string::npos)
+      << refused.message;
+  EXPECT_EQ(ChildProcesses(), 0);
+  // Positive control: under a 1 GiB limit it compiles and runs.
+  plan.limits.memory_max_bytes = 1ull << 30;
+  Outcome ok = RunOk(plan);
+  EXPECT_EQ(ok.status, Status::kOk) << ok.message;
+}
+
+// --- Scratch through the runtime ---------------------------------------------------------------
+
+// A plan running the fs probe (tests/wasm/fs.c) with `args`; nullopt when the probes are not
+// built.
+std::optional<Plan> FsProbePlan(const fs::path& dir, std::vector<std::string> args) {
+  const fs::path probe = fs::path(SKILLRT_WASM_PROBE_DIR) / "fs.wasm";
+  if (!fs::exists(probe)) return std::nullopt;
+  fs::create_directories(dir / "scripts");
+  fs::copy_file(probe, dir / "scripts/fs.wasm", fs::copy_options::overwrite_existing);
+  Plan plan;
+  plan.run_id = "fs";
+  plan.skill_name = "fs";
+  plan.skill_dir = dir;
+  plan.argv = {"scripts/fs.wasm"};
+  plan.argv.insert(plan.argv.end(), args.begin(), args.end());
+  plan.limits.wall_time = std::chrono::seconds(30);
+  return plan;
+}
+
+TEST_F(WasmRuntimeTest, ADirectoryScratchEndsTheCallPastItsLimitBeyondPathMax) {
+  // The scratch as a measured directory (as where no tmpfs can be made): 24 levels of
+  // 250-character names put the file beyond PATH_MAX on the host; writing 32 MiB there under
+  // an 8 MiB limit ends the call.
+  WasmRuntimeOptions options;
+  options.scratch_root = tmp_.path() / "scratch";
+  options.scratch = WasmScratch::kDirectory;
+  fs::create_directories(options.scratch_root);
+  auto runtime = MakeWasmRuntime(options);
+  ASSERT_TRUE(runtime.has_value()) << runtime.error().message;
+  auto plan = FsProbePlan(tmp_.path() / "deep", {"deep-fill", "/tmp", "24", "250", "32768"});
+  if (!plan) GTEST_SKIP() << "wasm probes not built (scripts/build-wasm.sh)";
+  plan->limits.scratch_max_bytes = 8ull << 20;
+  auto out = (*runtime)->Run(*plan);
+  ASSERT_TRUE(out.has_value()) << out.error().message;
+  EXPECT_EQ(out->status, Status::kKilled) << out->message << out->stdout_stream.data;
+  EXPECT_EQ(out->limits_hit, std::vector<std::string>{"scratch"});
+  // Positive control: 4 MiB at the same depth fits, and the probe reports it all written.
+  plan->argv.back() = "4096";
+  out = (*runtime)->Run(*plan);
+  ASSERT_TRUE(out.has_value()) << out.error().message;
+  EXPECT_EQ(out->status, Status::kOk) << out->message;
+  EXPECT_NE(out->stdout_stream.data.find("\"levels\": 24, \"ok\": true, \"written_kb\": 4096"),
+            std::string::npos)
+      << out->stdout_stream.data;
+  // Both scratch directories came back empty, deep trees and all.
+  for (const auto& dir : fs::directory_iterator(options.scratch_root)) {
+    EXPECT_TRUE(fs::is_empty(dir.path())) << dir.path();
+  }
 }
 
 }  // namespace

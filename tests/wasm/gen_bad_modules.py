@@ -63,6 +63,38 @@ def empty_start(extra_sections):
     return module(*sections)
 
 
+SLOW_FUNCTIONS = 400
+SLOW_OPS = 2000
+
+
+def slow_compile_module():
+    i32, i64 = b"\x7f", b"\x7e"
+    types = section(1, vec([FUNC_TYPE_VOID, b"\x60" + vec([i32] * 4) + vec([i32])]))
+    imports = section(2, vec([name("wasi_snapshot_preview1") + name("fd_write") + b"\x00" +
+                              uleb(1)]))
+    functions = section(3, uleb(1 + SLOW_FUNCTIONS) + b"\x00" * (1 + SLOW_FUNCTIONS))
+    memory = section(5, vec([b"\x00" + uleb(1)]))
+    exports = section(7, vec([name("_start") + b"\x00" + uleb(1),
+                              name("memory") + b"\x02" + uleb(0)]))
+
+    def i32_const(n):
+        return b"\x41" + uleb(n)  # Non-negative values below 64 encode the same as sleb.
+
+    # iovec at 0: {ptr 16, len 2}; fd_write(1, 0, 1, 8); drop the errno.
+    start = (b"\x00" + i32_const(0) + i32_const(16) + b"\x36\x02\x00" +
+             i32_const(4) + i32_const(2) + b"\x36\x02\x00" +
+             i32_const(1) + i32_const(0) + i32_const(1) + i32_const(8) +
+             b"\x10" + uleb(0) + b"\x1a\x0b")
+    filler = bytearray(vec([uleb(8) + i64]))
+    for i in range(SLOW_OPS):
+        a, b, c = i % 8, (i * 3 + 1) % 8, (i * 5 + 2) % 8
+        filler += b"\x20" + uleb(a) + b"\x20" + uleb(b) + b"\x7c\x21" + uleb(c)
+    filler += b"\x0b"
+    bodies = [start] + [bytes(filler)] * SLOW_FUNCTIONS
+    data = section(11, vec([b"\x00" + i32_const(16) + b"\x0b" + vec([b"{", b"}"])]))
+    return module(types, imports, functions, memory, exports, code(bodies), data)
+
+
 def write(out_dir, file_name, data):
     path = os.path.join(out_dir, file_name)
     tmp = path + ".tmp"
@@ -114,6 +146,11 @@ def main():
     bad["import_sock_open.wasm"] = module(
         TYPES, import_sock_open, funcs(1),
         section(7, vec([name("_start") + b"\x00" + uleb(1)])), code([b"\x00\x0b"]))
+
+    # Valid, and slow to compile: _start prints "{}" (fd_write), and SLOW_FUNCTIONS more
+    # functions each chain SLOW_OPS additions over eight i64 locals, a few seconds of Cranelift
+    # work. A host must bound the compilation by the call's wall-clock limit.
+    bad["slow_compile.wasm"] = slow_compile_module()
 
     for file_name, data in bad.items():
         write(out_dir, file_name, data)
