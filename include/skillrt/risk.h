@@ -51,6 +51,11 @@ struct RunTimeOperands {
   std::vector<std::string> roots = {};
   /// The command runs in the directory of each file found (find -execdir, -okdir).
   bool in_found_directory = false;
+  /// find's -name pattern (or -iname's, with `name_ignores_case`) that every file reaching the
+  /// command matches, when the tests before the action require one; empty when any file may
+  /// reach it (no such test, or an operator such as -o or ! that can route files around it).
+  std::string name_pattern = {};
+  bool name_ignores_case = false;  ///< `name_pattern` is -iname's: case is ignored.
 };
 
 /// One simple command as the shell would run it, after quote removal. Words that contain
