@@ -174,6 +174,35 @@ TEST_F(ExecGuardCliTest, WorstReadingsAreRefusedForDeclaredCommands) {
   EXPECT_NE(nlohmann::json::parse(r.out)["status"], "denied") << r.out;
 }
 
+// Through the CLI: a skill that declares a writable directory is refused `exec rm -rf DIR`
+// (and `policy check` names the rule), while removing inside it is not refused by the guard.
+TEST_F(ExecGuardCliTest, RemovingADeclaredDirectoryIsRefused) {
+  skillrt::testing::VarTmpDir data;  // The host's /tmp is reserved: it cannot be declared.
+  const std::string dir = data.path().string();
+  std::filesystem::create_directory(data.path() / "sub");
+  WriteFile(skills_ / "worker" / "SKILL.md",
+            "---\nname: worker\ndescription: Works in a declared directory.\n---\n# T\n");
+  WriteFile(skills_ / "worker" / "skill.toml",
+            "runtime = \"native\"\n\n[capabilities]\ncommands = [\"rm\"]\nwrite = [\"" + dir +
+                "\"]\n\n[limits]\nwall_time_ms = 10000\n");
+  CliResult r = Cli({"exec", "worker", "--json", "--", "rm", "-rf", dir});
+  EXPECT_EQ(r.exit_code, 3) << r.out << r.err;
+  nlohmann::json j = nlohmann::json::parse(r.out, nullptr, false);
+  ASSERT_TRUE(j.is_object()) << r.out << r.err;
+  EXPECT_EQ(j["status"], "denied");
+  EXPECT_NE(j["message"].get<std::string>().find("rm-recursive-declared"), std::string::npos)
+      << j["message"];
+  EXPECT_TRUE(std::filesystem::exists(data.path() / "sub"));
+
+  r = Cli({"policy", "check", "worker", "--json", "--", "rm", "-rf", dir});
+  EXPECT_NE(r.out.find("rm-recursive-declared"), std::string::npos) << r.out << r.err;
+  // Positive control: inside the declared directory the guard refuses nothing and rates
+  // nothing critical.
+  r = Cli({"policy", "check", "worker", "--json", "--", "rm", "-rf", dir + "/sub"});
+  EXPECT_EQ(r.out.find("command-guard"), std::string::npos) << r.out << r.err;
+  EXPECT_EQ(r.out.find("critical"), std::string::npos) << r.out << r.err;
+}
+
 TEST_F(ExecGuardCliTest, AnAllowedShellCommandLineRuns) {
   WriteSkill("echoer", "[\"sh\", \"echo\"]");
   CliResult r = Cli({"exec", "echoer", "--json", "--", "echo a && echo b"});

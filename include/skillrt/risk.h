@@ -51,6 +51,11 @@ struct RunTimeOperands {
   std::vector<std::string> roots = {};
   /// The command runs in the directory of each file found (find -execdir, -okdir).
   bool in_found_directory = false;
+  /// find's -name pattern (or -iname's, with `name_ignores_case`) that every file reaching the
+  /// command matches, when the tests before the action require one; empty when any file may
+  /// reach it (no such test, or an operator such as -o or ! that can route files around it).
+  std::string name_pattern = {};
+  bool name_ignores_case = false;  ///< `name_pattern` is -iname's: case is ignored.
 };
 
 /// One simple command as the shell would run it, after quote removal. Words that contain
@@ -118,16 +123,35 @@ struct RiskAssessment {
   std::vector<RiskReason> reasons;
 };
 
+/// What the guard knows about the run a command line belongs to. Plain data; the engine fills
+/// it from the run's plan (PlanRiskContext in src/engine/gatekeeper.h).
+struct RiskContext {
+  /// Host paths the run was granted: each of the plan's mounts as declared and as resolved
+  /// (symbolic links followed), since a command may name either. Absolute paths, normalised
+  /// lexically by the guard; a relative one is ignored. A removal whose worst reading is one
+  /// of them, a directory above one, or all the contents of one is critical
+  /// (docs/risk-guard.md, "Declared paths").
+  std::vector<std::string> declared_paths = {};
+};
+
 /// Classifies every simple command of `parsed` against the rule table of docs/risk-guard.md.
 /// What cannot be resolved statically is rated at its worst reading: a path argument of a
 /// removal (rm -r, find -delete, mv) that is a glob, an expansion, a run-time operand of
 /// find -exec or xargs, or relative to a directory the line changes to is judged by the most
-/// dangerous path it could name; a shell whose commands come from a file or an inherited
-/// stdin is critical. A static reading only: no file system access (docs/risk-guard.md,
-/// "What the guard promises, and what it cannot").
+/// dangerous path it could name, among them the paths `context` declares; a shell whose
+/// commands come from a file or an inherited stdin is critical. A static reading only: no file
+/// system access, `context` is only compared as text (docs/risk-guard.md, "What the guard
+/// promises, and what it cannot"). Borrows nothing past the call.
+RiskAssessment AssessRisk(const ParsedCommand& parsed, const RiskContext& context);
+
+/// AssessRisk without a context: no path is declared, so only `/`, the homes and the system
+/// paths make a removal critical. For callers that know no run (a line checked on its own).
 RiskAssessment AssessRisk(const ParsedCommand& parsed);
 
 /// ParseShell then AssessRisk; an unparsable script is kCritical with rule "unparsable".
+RiskAssessment AssessShellRisk(std::string_view script, const RiskContext& context);
+
+/// AssessShellRisk without a context (see AssessRisk(const ParsedCommand&)).
 RiskAssessment AssessShellRisk(std::string_view script);
 
 /// The guard's verdict on one command line.
@@ -145,7 +169,11 @@ struct GuardVerdict {
 /// (exact string match); a command with no argv passes. Also refused: defining a shell
 /// function (it can rebind an allowed name), assigning a variable that changes how commands
 /// are found or loaded (PATH, LD_PRELOAD, ...), a shell reading its commands from a pipe,
-/// and any kCritical risk.
+/// and any kCritical risk, as AssessRisk(parsed, context) rates it.
+GuardVerdict GuardCommands(const ParsedCommand& parsed, const std::vector<std::string>& allowed,
+                           const RiskContext& context);
+
+/// GuardCommands without a context (see AssessRisk(const ParsedCommand&)).
 GuardVerdict GuardCommands(const ParsedCommand& parsed, const std::vector<std::string>& allowed);
 
 }  // namespace skillrt

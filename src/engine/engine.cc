@@ -222,10 +222,12 @@ std::string_view Trim(std::string_view text) {
 // A single word with shell syntax ("pytest && rm -rf /") is a shell command line: it is
 // parsed, and runs as `sh -c` only when sh itself is allowed. Any other argv is taken
 // literally, with wrappers (`bash -c`, `env`, `find -exec`, ...) unwrapped. Either way every
-// simple command must be allowed on its own and no critical risk may be present. On success
-// `commands` receives every simple command with its risk, and `risk` the assessment.
+// simple command must be allowed on its own and no critical risk may be present, with the
+// paths of `context` declared. On success `commands` receives every simple command with its
+// risk, and `risk` the assessment.
 Result<std::vector<std::string>> GuardExec(const Skill& skill,
                                            const std::vector<std::string>& argv,
+                                           const RiskContext& context,
                                            std::vector<PolicyExecCommand>* commands,
                                            RiskAssessment* risk) {
   const std::vector<std::string> allowed = AllowedCommands(skill.manifest);
@@ -236,7 +238,7 @@ Result<std::vector<std::string>> GuardExec(const Skill& skill,
   const bool shell_line = argv.size() == 1 && LooksLikeShell(argv[0]);
   auto parsed = shell_line ? ParseShell(argv[0]) : ParseArgv(argv);
   if (!parsed) return Fail(ErrorCode::kDenied, "exec refused: " + parsed.error().message);
-  GuardVerdict verdict = GuardCommands(*parsed, allowed);
+  GuardVerdict verdict = GuardCommands(*parsed, allowed, context);
   if (!verdict.allowed) return Fail(ErrorCode::kDenied, verdict.message + where);
   *commands = ExecCommands(*parsed, verdict.risk);
   *risk = verdict.risk;
@@ -405,7 +407,7 @@ Result<Outcome> Engine::Run(const RunRequest& request) {
   AddCallEnvironment(*plan, prepared->instance, prepared->secrets);
   invocation["env"] = EnvNames(plan->env);
   RiskAssessment risk;
-  if (auto parsed = ParseArgv(plan->argv)) risk = AssessRisk(*parsed);
+  if (auto parsed = ParseArgv(plan->argv)) risk = AssessRisk(*parsed, PlanRiskContext(*plan));
   const std::vector<std::string> argv = plan->argv;
   return GateAndExecute(skill, std::move(*plan), invocation, request.overrides, argv,
                         std::move(risk), {}, prepared->secrets);
@@ -438,16 +440,19 @@ Result<Outcome> Engine::Exec(const ExecRequest& request) {
                                   std::string(RuntimeKindName(manifest.runtime)) +
                                   " runtime (use run)"));
   }
-  // Checked before planning so that a refusal is audited like any other; the audit record
-  // keeps the argv as the caller gave it.
+  // Planned first: the guard judges removals against the paths this call is granted, as the
+  // plan pinned them. The plan then runs the argv the guard returns instead of the caller's;
+  // a refusal is audited like any other, and the audit record keeps the caller's argv.
+  auto plan = BuildPlan(skill, request.argv, request.stdin_data, request.overrides, *run_id);
+  if (!plan) return Refuse(*audit_, skill, *run_id, invocation, request.overrides, plan.error());
   std::vector<PolicyExecCommand> commands;
   RiskAssessment risk;
-  auto argv = GuardExec(skill, request.argv, &commands, &risk);
+  auto argv = GuardExec(skill, request.argv, PlanRiskContext(*plan), &commands, &risk);
   if (!argv) return Refuse(*audit_, skill, *run_id, invocation, request.overrides, argv.error());
-  ExecRequest checked = request;
-  checked.argv = std::move(*argv);
-  auto plan = BuildExecPlan(skill, checked, *run_id);
-  if (!plan) return Refuse(*audit_, skill, *run_id, invocation, request.overrides, plan.error());
+  if (auto ok = CheckExecArgv(skill, *argv); !ok) {
+    return Refuse(*audit_, skill, *run_id, invocation, request.overrides, ok.error());
+  }
+  plan->argv = std::move(*argv);
   AddCallEnvironment(*plan, prepared->instance, prepared->secrets);
   invocation["env"] = EnvNames(plan->env);
   return GateAndExecute(skill, std::move(*plan), invocation, request.overrides, request.argv,
@@ -632,17 +637,18 @@ Result<PolicyCheck> Engine::CheckPolicy(const std::string& skill_arg,
     request.overrides = overrides;
     plan = BuildRunPlan(skill, request, *run_id);
     if (!plan) return refused("manifest", plan.error());
-    if (auto parsed = ParseArgv(plan->argv)) check.risk = AssessRisk(*parsed);
+    if (auto parsed = ParseArgv(plan->argv)) {
+      check.risk = AssessRisk(*parsed, PlanRiskContext(*plan));
+    }
     invocation["argv"] = plan->argv;
   } else {
-    auto checked = GuardExec(skill, argv, &commands, &check.risk);
-    if (!checked) return refused("command-guard", checked.error());
-    ExecRequest request;
-    request.skill = skill_arg;
-    request.argv = std::move(*checked);
-    request.overrides = overrides;
-    plan = BuildExecPlan(skill, request, *run_id);
+    // As Exec: planned first, so that the guard knows the paths the call is granted.
+    plan = BuildPlan(skill, argv, "", overrides, *run_id);
     if (!plan) return refused("manifest", plan.error());
+    auto checked = GuardExec(skill, argv, PlanRiskContext(*plan), &commands, &check.risk);
+    if (!checked) return refused("command-guard", checked.error());
+    if (auto ok = CheckExecArgv(skill, *checked); !ok) return refused("manifest", ok.error());
+    plan->argv = std::move(*checked);
   }
   AddCallEnvironment(*plan, prepared->instance, prepared->secrets);
   check.decision = EvaluatePolicy(

@@ -37,6 +37,17 @@ std::vector<PolicyExecCommand> ExecCommands(const ParsedCommand& parsed,
   return out;
 }
 
+RiskContext PlanRiskContext(const Plan& plan) {
+  RiskContext context;
+  for (const BindMount& mount : plan.mounts) {
+    context.declared_paths.push_back(mount.path.string());
+    if (mount.pin && mount.pin->resolved != mount.path) {
+      context.declared_paths.push_back(mount.pin->resolved.string());
+    }
+  }
+  return context;
+}
+
 PolicyRequest MakePolicyRequest(const Skill& skill, const Plan& plan, std::string_view kind,
                                 std::vector<PolicyExecCommand> exec) {
   PolicyRequest request;

@@ -27,6 +27,12 @@ nlohmann::json LimitsToJson(const Limits& limits);
 std::vector<PolicyExecCommand> ExecCommands(const ParsedCommand& parsed,
                                             const RiskAssessment& risk);
 
+/// The risk guard's context for a call with `plan`: every mount's path as declared (where the
+/// sandbox shows it) and, when the plan pinned it, as resolved (the host object), so that a
+/// removal of either, of a directory above either or of all its contents is critical.
+/// Pure; thread-safe.
+RiskContext PlanRiskContext(const Plan& plan);
+
 /// What `plan` asks of the policy: declared paths resolved as they will be mounted
 /// (symlinks followed), host variables passed, commands, sandbox level, and `exec`.
 PolicyRequest MakePolicyRequest(const Skill& skill, const Plan& plan, std::string_view kind,

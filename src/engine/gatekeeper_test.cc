@@ -18,6 +18,7 @@ namespace {
 
 using skillrt::testing::ReadFile;
 using skillrt::testing::TempDir;
+using skillrt::testing::VarTmpDir;
 using skillrt::testing::WriteFile;
 
 constexpr char kToml[] =
@@ -403,6 +404,114 @@ TEST_F(GatekeeperTest, ExecOfACriticalReadingIsRefusedBeforeAnyApproval) {
   ASSERT_TRUE(control.has_value()) << control.error().ToString();
   EXPECT_NE(control->status, Status::kDenied) << control->message;
   EXPECT_TRUE(asked_.empty());
+}
+
+// The guard's context is the plan's mounts, as declared and as pinned: a skill that declares
+// a symbolic link is judged against the link and the directory it resolves to.
+TEST_F(GatekeeperTest, PlanRiskContextHoldsDeclaredAndResolvedPaths) {
+  VarTmpDir data;  // Not under the host's /tmp, which is reserved and cannot be granted.
+  std::filesystem::create_directory(data.path() / "real");
+  std::filesystem::create_directory_symlink(data.path() / "real", data.path() / "link");
+  const std::string link = (data.path() / "link").string();
+  const std::string real = (data.path() / "real").string();
+  WriteSkill("linked",
+             "runtime = \"native\"\n[capabilities]\ncommands = [\"rm\"]\n"
+             "read = [\"" + data.path().string() + "\"]\nwrite = [\"" + link + "\"]\n",
+             kScript);
+  auto skill = LoadSkill(skills_ / "linked");
+  ASSERT_TRUE(skill.has_value()) << skill.error().ToString();
+  ExecRequest exec;
+  exec.argv = {"rm", "-rf", real};
+  auto plan = BuildExecPlan(*skill, exec, "run-1");
+  ASSERT_TRUE(plan.has_value()) << plan.error().ToString();
+  const RiskContext context = PlanRiskContext(*plan);
+  EXPECT_EQ(context.declared_paths,
+            (std::vector<std::string>{data.path().string(), link, real}));
+
+  auto parsed = ParseArgv({"rm", "-rf", real});
+  ASSERT_TRUE(parsed.has_value());
+  EXPECT_EQ(AssessRisk(*parsed, context).level, RiskLevel::kCritical);
+  EXPECT_EQ(AssessRisk(*parsed).level, RiskLevel::kMedium);
+  parsed = ParseArgv({"rm", "-rf", real + "/build"});
+  ASSERT_TRUE(parsed.has_value());
+  EXPECT_EQ(AssessRisk(*parsed, context).level, RiskLevel::kMedium);
+}
+
+// The declared-path rule end to end: a skill that declares a writable directory (under
+// /var/tmp, a path the guard does not count as a system path) is refused, before any
+// approver is asked, every command line that removes that directory or all of its contents,
+// even with every command declared; `policy check` says the same. Positive control: removing
+// a directory inside it is not refused by the guard, is asked about as the write it is, and
+// runs.
+TEST_F(GatekeeperTest, ExecRemovingADeclaredDirectoryIsRefusedAsCritical) {
+  VarTmpDir data;
+  const std::string dir = data.path().string();
+  std::filesystem::create_directories(data.path() / "sub" / "deeper");
+  WriteFile(data.path() / "keep.txt", "kept\n");
+  ASSERT_EQ(::chmod(dir.c_str(), 0777), 0);  // The sandbox's user removes `sub` from it.
+  ASSERT_EQ(::chmod((data.path() / "sub").c_str(), 0777), 0);
+  ASSERT_EQ(::chmod((data.path() / "sub" / "deeper").c_str(), 0777), 0);
+  WriteSkill("worker",
+             "runtime = \"native\"\n"
+             "[capabilities]\n"
+             "commands = [\"rm\", \"sh\", \"find\", \"env\", \"cd\"]\n"
+             "write = [\"" + dir + "\"]\n"
+             "[limits]\n"
+             "wall_time_ms = 20000\n",
+             kScript);
+  auto engine = Open({ApprovalDecision::kApproveOnce});
+  ASSERT_NE(engine, nullptr);
+  const std::string parent = data.path().parent_path().string();
+  const std::string name = data.path().filename().string();
+  const std::vector<std::vector<std::string>> attempts = {
+      {"rm", "-rf", dir},
+      {"rm", "-r", dir + "/"},
+      {"env", "-i", "rm", "--recur", "-f", dir},
+      {"sh", "-c", "rm -rf " + dir + "/*"},
+      {"find", dir, "-delete"},
+      {"find", "-P", dir, "-mindepth", "1", "-delete"},
+      {"find", dir, "-exec", "rm", "-rf", "{}", "+"},
+      {"sh", "-c", "cd " + parent + " && rm -rf " + name},
+  };
+  for (const std::vector<std::string>& argv : attempts) {
+    ExecRequest request;
+    request.skill = "worker";
+    request.argv = argv;
+    auto outcome = engine->Exec(request);
+    ASSERT_TRUE(outcome.has_value()) << argv.back() << ": " << outcome.error().ToString();
+    EXPECT_EQ(outcome->status, Status::kDenied) << argv.back();
+    EXPECT_NE(outcome->message.find("critical risk"), std::string::npos) << outcome->message;
+    EXPECT_NE(outcome->message.find("declared"), std::string::npos) << outcome->message;
+  }
+  EXPECT_TRUE(asked_.empty()) << "the approver must not be asked";
+  EXPECT_EQ(Records(*engine, "refusal").size(), attempts.size());
+  EXPECT_TRUE(std::filesystem::exists(data.path() / "keep.txt"));
+
+  auto check = engine->CheckPolicy("worker", {"rm", "-rf", dir});
+  ASSERT_TRUE(check.has_value()) << check.error().ToString();
+  EXPECT_EQ(check->decision.effect, PolicyEffect::kDeny);
+  EXPECT_EQ(check->decision.rules.at(0).name, "command-guard");
+  EXPECT_NE(check->decision.rules.at(0).reason.find("rm-recursive-declared"), std::string::npos)
+      << check->decision.rules.at(0).reason;
+
+  // Positive control: inside the declared directory.
+  const std::vector<std::string> inside = {"rm", "-rf", dir + "/sub"};
+  auto inside_check = engine->CheckPolicy("worker", inside);
+  ASSERT_TRUE(inside_check.has_value()) << inside_check.error().ToString();
+  EXPECT_EQ(inside_check->risk.level, RiskLevel::kMedium);
+  EXPECT_EQ(inside_check->decision.effect, PolicyEffect::kAsk);  // default-write.
+  ExecRequest request;
+  request.skill = "worker";
+  request.argv = inside;
+  auto control = engine->Exec(request);
+  if (!control && control.error().code == ErrorCode::kUnsupported) {
+    GTEST_SKIP() << "the native sandbox is not available on this host";
+  }
+  ASSERT_TRUE(control.has_value()) << control.error().ToString();
+  EXPECT_EQ(asked_.size(), 1u) << "asked about the write, as any write is";
+  EXPECT_EQ(control->status, Status::kOk) << control->message << control->stderr_stream.data;
+  EXPECT_FALSE(std::filesystem::exists(data.path() / "sub"));
+  EXPECT_TRUE(std::filesystem::exists(data.path() / "keep.txt"));
 }
 
 }  // namespace

@@ -274,19 +274,24 @@ Result<Plan> BuildRunPlan(const Skill& skill, const RunRequest& request, std::st
                    std::move(run_id));
 }
 
-Result<Plan> BuildExecPlan(const Skill& skill, const ExecRequest& request, std::string run_id) {
-  if (request.argv.empty() || request.argv[0].empty()) {
+Result<void> CheckExecArgv(const Skill& skill, const std::vector<std::string>& argv) {
+  if (argv.empty() || argv[0].empty()) {
     return Fail(ErrorCode::kInvalidArgument, "exec: a command is required");
   }
   std::vector<std::string> allowed = AllowedCommands(skill.manifest);
-  if (!IsCommandAllowed(allowed, request.argv[0])) {
+  if (!IsCommandAllowed(allowed, argv[0])) {
     std::string list;
     for (const std::string& command : allowed) list += (list.empty() ? "" : ", ") + command;
     if (list.empty()) list = "none";
-    return Fail(ErrorCode::kDenied, "command '" + request.argv[0] + "' is not allowed by " +
+    return Fail(ErrorCode::kDenied, "command '" + argv[0] + "' is not allowed by " +
                                         (skill.dir / "skill.toml").string() +
                                         " capabilities.commands (allowed: " + list + ")");
   }
+  return {};
+}
+
+Result<Plan> BuildExecPlan(const Skill& skill, const ExecRequest& request, std::string run_id) {
+  if (auto ok = CheckExecArgv(skill, request.argv); !ok) return std::unexpected(ok.error());
   return BuildPlan(skill, request.argv, request.stdin_data, request.overrides,
                    std::move(run_id));
 }

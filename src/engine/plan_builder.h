@@ -44,9 +44,14 @@ Result<Limits> ApplyOverrides(const Limits& limits, const RunOverrides& override
 /// BuildPlan. Does not validate the input against the schema (the engine does).
 Result<Plan> BuildRunPlan(const Skill& skill, const RunRequest& request, std::string run_id);
 
-/// The plan of `exec`: `request.argv` in the skill's sandbox. kInvalidArgument for an empty
-/// argv; kDenied, naming the allowed commands, when argv[0] is not allowed.
+/// The plan of `exec`: `request.argv` in the skill's sandbox. Errors as CheckExecArgv, then
+/// as BuildPlan.
 Result<Plan> BuildExecPlan(const Skill& skill, const ExecRequest& request, std::string run_id);
+
+/// Whether `argv` may be the argv of an `exec` call of `skill`: kInvalidArgument for an empty
+/// argv or argv[0]; kDenied, naming the allowed commands, when argv[0] is not allowed
+/// (IsCommandAllowed).
+Result<void> CheckExecArgv(const Skill& skill, const std::vector<std::string>& argv);
 
 /// The common part: environment (BaseEnvironment, then `capabilities.env.pass` variables set
 /// on the host, then `capabilities.env.set`, which wins, then EgressProxyEnvironment for a

@@ -24,8 +24,13 @@ GuardVerdict Deny(GuardVerdict verdict, std::string message, std::string command
 }  // namespace
 
 GuardVerdict GuardCommands(const ParsedCommand& parsed, const std::vector<std::string>& allowed) {
+  return GuardCommands(parsed, allowed, {});
+}
+
+GuardVerdict GuardCommands(const ParsedCommand& parsed, const std::vector<std::string>& allowed,
+                           const RiskContext& context) {
   GuardVerdict verdict;
-  verdict.risk = AssessRisk(parsed);
+  verdict.risk = AssessRisk(parsed, context);
   if (!parsed.functions.empty()) {
     // A function named like an allowed command would run its body under that name.
     return Deny(std::move(verdict),

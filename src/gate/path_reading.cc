@@ -27,6 +27,9 @@ struct Part {
   std::string text;
   bool pattern = false;  // Holds glob characters: matches one name at run time.
   bool dotdot = false;   // The pattern can match "..".
+  // fnmatch(3) flags of the pattern: a shell's glob needs an explicit leading '.', find's
+  // -name and the names find walks through do not.
+  int flags = FNM_PERIOD;
 };
 
 struct Form {
@@ -215,15 +218,37 @@ std::optional<std::vector<Form>> Walk(std::vector<Form> forms, const std::vector
   return forms;
 }
 
-// The forms a directory stands for: itself, and with or_below the directories under it.
-std::vector<Form> Expand(const Directory& dir) {
+// Whether `part` is, or as a pattern can match, `name`.
+bool CanBe(const Part& part, std::string_view name) {
+  if (!part.pattern) return part.text == name;
+  return ::fnmatch(part.text.c_str(), std::string(name).c_str(), part.flags) == 0;
+}
+
+Part NamePart(const NameTest& test) {
+  return Part{.text = test.pattern, .pattern = true, .flags = test.ignore_case ? FNM_CASEFOLD : 0};
+}
+
+// Whether the path `form` names may pass find's name test: its last component can, or is
+// unknown (a pattern, or no component at all: `/`, the start).
+bool MayBeNamed(const Form& form, const NameTest& test) {
+  if (form.parts.empty() || form.parts.back().pattern) return true;
+  return CanBe(NamePart(test), form.parts.back().text);
+}
+
+// The forms a directory stands for: itself, and with or_below the paths under it, `depth`
+// levels deep (only those whose name passes found_name, when there is one).
+std::vector<Form> Expand(const Directory& dir, int depth = kBelowDepth) {
   Form base{.anchor = dir.anchor};
   for (const std::string& c : dir.components) base.parts.push_back(MakePart(c, HasGlob(c)));
-  std::vector<Form> out = {base};
-  if (!dir.or_below) return out;
-  for (int depth = 1; depth <= kBelowDepth; ++depth) {
-    base.parts.push_back(Part{.text = "*", .pattern = true});  // Any name, never "..".
-    out.push_back(base);
+  if (!dir.or_below) return {base};
+  std::vector<Form> out;
+  if (!dir.found_name || MayBeNamed(base, *dir.found_name)) out.push_back(base);
+  const Part any{.text = "*", .pattern = true, .flags = 0};  // Any name find walks, never "..".
+  for (int level = 1; level <= depth; ++level) {
+    Form below = base;
+    below.parts.push_back(dir.found_name ? NamePart(*dir.found_name) : any);
+    out.push_back(std::move(below));
+    base.parts.push_back(any);
   }
   return out;
 }
@@ -274,9 +299,7 @@ class Classifier {
  private:
   // Whether `part` is, or as a pattern can match, `name`.
   bool Is(const Part& part, std::string_view name) const {
-    if (part.pattern && mode_ == Mode::kWorst) {
-      return ::fnmatch(part.text.c_str(), std::string(name).c_str(), FNM_PERIOD) == 0;
-    }
+    if (mode_ == Mode::kWorst) return CanBe(part, name);
     return part.text == name;
   }
 
@@ -324,11 +347,12 @@ class Classifier {
   Mode mode_;
 };
 
-std::vector<Form> Starts(const Split& word, const WorkingDirectories& cwd) {
+std::vector<Form> Starts(const Split& word, const WorkingDirectories& cwd,
+                         int depth = kBelowDepth) {
   std::vector<Form> out;
   if (word.anchor != Anchor::kStart) return {Form{.anchor = word.anchor}};
   for (const Directory& dir : cwd.dirs) {
-    for (Form& f : Expand(dir)) out.push_back(std::move(f));
+    for (Form& f : Expand(dir, depth)) out.push_back(std::move(f));
   }
   return out;
 }
@@ -340,7 +364,8 @@ Directory ToDirectory(const Form& f, bool or_below) {
 }
 
 bool SameDirectory(const Directory& a, const Directory& b) {
-  return a.anchor == b.anchor && a.components == b.components && a.or_below == b.or_below;
+  return a.anchor == b.anchor && a.components == b.components && a.or_below == b.or_below &&
+         a.found_name == b.found_name;
 }
 
 void AddDirectory(std::vector<Directory>& dirs, Directory d) {
@@ -364,6 +389,48 @@ std::vector<Directory> Resolve(std::string_view target, const WorkingDirectories
   return out;
 }
 
+// True when the word holds a pattern other than a final one that matches every entry: what
+// it names is then a guess, not what is written.
+bool PatternsInside(const Split& split) {
+  for (size_t k = 0; k < split.parts.size(); ++k) {
+    const Part& p = split.parts[k];
+    if (p.pattern && !(k + 1 == split.parts.size() && IsContents(p))) return true;
+  }
+  return false;
+}
+
+// "/" followed by the first `n` components of `d`.
+std::string Joined(const std::vector<std::string>& d, size_t n) {
+  std::string out;
+  for (size_t k = 0; k < n; ++k) out += "/" + d[k];
+  return out.empty() ? "/" : out;
+}
+
+// How the absolute form `f` reaches the declared path `d`: as `d` or a directory above it
+// when each of its parts can be the component of `d` at its place; as all of the contents of
+// `d` when its parts up to the last can be `d` and the last matches every entry.
+std::optional<DeclaredReading> Reaches(const Form& f, const std::vector<std::string>& d) {
+  const std::vector<Part>& p = f.parts;
+  auto prefix = [&](size_t n) {
+    for (size_t k = 0; k < n; ++k) {
+      if (!CanBe(p[k], d[k])) return false;
+    }
+    return true;
+  };
+  const std::string declared = Joined(d, d.size());
+  if (p.size() <= d.size() && prefix(p.size())) {
+    return DeclaredReading{.reach = p.size() == d.size() ? Reach::kItself : Reach::kAbove,
+                           .witness = Joined(d, p.size()),
+                           .declared = declared};
+  }
+  if (p.size() == d.size() + 1 && IsContents(p.back()) && prefix(d.size())) {
+    return DeclaredReading{.reach = Reach::kContents,
+                           .witness = (d.empty() ? "" : declared) + "/" + p.back().text,
+                           .declared = declared};
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 void WorkingDirectories::Change(std::string_view target) {
@@ -371,11 +438,13 @@ void WorkingDirectories::Change(std::string_view target) {
   if (dirs.size() > kMaxReadings) dirs = {Directory{.anchor = Directory::Anchor::kAnywhere}};
 }
 
-WorkingDirectories WorkingDirectories::Below(const std::vector<std::string>& roots) const {
+WorkingDirectories WorkingDirectories::Below(const std::vector<std::string>& roots,
+                                             const std::optional<NameTest>& found_name) const {
   WorkingDirectories out;
   out.dirs.clear();
   for (const std::string& root : roots) {
     for (Directory& d : Resolve(root, *this, /*or_below=*/true)) {
+      d.found_name = found_name;
       AddDirectory(out.dirs, std::move(d));
     }
   }
@@ -401,14 +470,62 @@ Reading ReadPath(std::string_view word, const WorkingDirectories& cwd, Mode mode
       out.witness = std::move(v.witness);
     }
   }
-  // Exact: an absolute or home word whose only pattern, if any, is a final "contents" one.
-  bool patterns_inside = false;
-  for (size_t k = 0; k < split.parts.size(); ++k) {
-    const Part& p = split.parts[k];
-    if (p.pattern && !(k + 1 == split.parts.size() && IsContents(p))) patterns_inside = true;
-  }
-  out.exact = out.danger != Danger::kNone && split.anchor != Anchor::kStart && !patterns_inside;
+  out.exact = out.danger != Danger::kNone && split.anchor != Anchor::kStart &&
+              !PatternsInside(split);
   return out;
+}
+
+DeclaredPaths::DeclaredPaths(const std::vector<std::string>& paths) {
+  for (const std::string& path : paths) {
+    if (!path.starts_with('/')) continue;
+    std::vector<std::string> components;
+    size_t i = 0;
+    while (i <= path.size()) {
+      size_t j = std::min(path.find('/', i), path.size());
+      std::string part = path.substr(i, j - i);
+      if (part == "..") {
+        if (!components.empty()) components.pop_back();
+      } else if (!part.empty() && part != ".") {
+        components.push_back(std::move(part));
+      }
+      i = j + 1;
+    }
+    if (std::find(paths_.begin(), paths_.end(), components) == paths_.end()) {
+      paths_.push_back(std::move(components));
+    }
+  }
+}
+
+std::optional<DeclaredReading> ReadDeclared(std::string_view word, const WorkingDirectories& cwd,
+                                            const DeclaredPaths& declared) {
+  if (declared.empty()) return std::nullopt;
+  // A word that can be any path can be the first declared path.
+  auto anywhere = [&] {
+    const std::string path = Joined(declared.paths().front(), declared.paths().front().size());
+    return DeclaredReading{.reach = Reach::kItself, .witness = path, .declared = path};
+  };
+  Split split = SplitWord(word, Mode::kWorst);
+  if (split.unknown) return anywhere();
+  // Paths below find's starting points are read deep enough to reach every declared path.
+  int depth = kBelowDepth;
+  for (const auto& d : declared.paths()) depth = std::max(depth, static_cast<int>(d.size()));
+  auto forms = Walk(Starts(split, cwd, depth), split.parts);
+  if (!forms) return anywhere();
+  for (const Form& f : *forms) {
+    if (f.anchor == Anchor::kAnywhere) return anywhere();
+    if (f.anchor != Anchor::kRoot) continue;  // The start and the homes are not known paths.
+    for (const auto& d : declared.paths()) {
+      std::optional<DeclaredReading> reading = Reaches(f, d);
+      if (!reading) continue;
+      // As written: absolute, and a final pattern, if any, read as the contents it names
+      // (not as the one entry or the parent it can also be).
+      const bool final_guess = !split.parts.empty() && split.parts.back().pattern &&
+                               reading->reach != Reach::kContents;
+      reading->exact = split.anchor == Anchor::kRoot && !PatternsInside(split) && !final_guess;
+      return reading;
+    }
+  }
+  return std::nullopt;
 }
 
 }  // namespace skillrt::path_reading

@@ -173,5 +173,82 @@ TEST(PathReadingTest, ExactOnlyWhenNoGuessWasNeeded) {
   EXPECT_EQ(AnyPath().danger, Danger::kRoot);
 }
 
+// The paths a run declared: a word reaches one when it can be it, a directory above it, or
+// all of its contents, at its worst reading.
+TEST(PathReadingTest, DeclaredPathsAreReachedItselfAboveOrAsContents) {
+  const DeclaredPaths declared({"/data/proj", "/store//real/./"});
+  struct Reached {
+    std::string word;
+    Reach reach;
+    std::string witness;
+    std::string declared;
+    bool exact;
+  };
+  const WorkingDirectories start;
+  for (const Reached& c : std::vector<Reached>{
+           {"/data/proj", Reach::kItself, "/data/proj", "/data/proj", true},
+           {"/data/proj/", Reach::kItself, "/data/proj", "/data/proj", true},
+           {"/data/proj/x/..", Reach::kItself, "/data/proj", "/data/proj", true},
+           {"/store/real", Reach::kItself, "/store/real", "/store/real", true},
+           {"/data", Reach::kAbove, "/data", "/data/proj", true},
+           {"/", Reach::kAbove, "/", "/data/proj", true},
+           {"/data/proj/*", Reach::kContents, "/data/proj/*", "/data/proj", true},
+           {"/data/proj/?*", Reach::kContents, "/data/proj/?*", "/data/proj", true},
+           // ".*" can be "..": the worst reading is the directory above.
+           {"/data/proj/.*", Reach::kAbove, "/data", "/data/proj", false},
+           {"/data/*", Reach::kItself, "/data/proj", "/data/proj", false},
+           {"/d?ta/proj", Reach::kItself, "/data/proj", "/data/proj", false},
+           {"/data/pro[j]", Reach::kItself, "/data/proj", "/data/proj", false},
+           {"/data/proj/x/.*", Reach::kItself, "/data/proj", "/data/proj", false},
+           {"$X", Reach::kItself, "/data/proj", "/data/proj", false},
+       }) {
+    std::optional<DeclaredReading> r = ReadDeclared(c.word, start, declared);
+    ASSERT_TRUE(r.has_value()) << c.word;
+    EXPECT_EQ(static_cast<int>(r->reach), static_cast<int>(c.reach)) << c.word;
+    EXPECT_EQ(r->witness, c.witness) << c.word;
+    EXPECT_EQ(r->declared, c.declared) << c.word;
+    EXPECT_EQ(r->exact, c.exact) << c.word;
+  }
+  for (std::string word : {"/data/proj/build", "/data/proj/*.o", "/data/projects", "/data/p",
+                           "/dat", "/store/realm", "proj", "*", "~/proj", "/data/proj/x/*"}) {
+    EXPECT_FALSE(ReadDeclared(word, start, declared).has_value()) << word;
+  }
+  EXPECT_FALSE(ReadDeclared("/data/proj", start, DeclaredPaths()).has_value());
+  EXPECT_FALSE(ReadDeclared("/data/proj", start, DeclaredPaths({"data/proj"})).has_value());
+  // "*" does not match a leading dot: /data/* leaves /data/.proj alone.
+  EXPECT_FALSE(ReadDeclared("/data/*", start, DeclaredPaths({"/data/.proj"})).has_value());
+  EXPECT_TRUE(ReadDeclared("/data/.*", start, DeclaredPaths({"/data/.proj"})).has_value());
+}
+
+TEST(PathReadingTest, DeclaredPathsFollowDirectoryChanges) {
+  const DeclaredPaths declared({"/data/proj"});
+  WorkingDirectories cwd;
+  cwd.Change("/data");
+  EXPECT_TRUE(ReadDeclared("proj", cwd, declared).has_value());
+  EXPECT_TRUE(ReadDeclared("*", cwd, declared).has_value());
+  EXPECT_FALSE(ReadDeclared("proj/build", cwd, declared).has_value());
+  WorkingDirectories unknown;
+  unknown.Change("$D");
+  EXPECT_TRUE(ReadDeclared("x", unknown, declared).has_value());
+}
+
+// Below find's starting points a -name test narrows what `{}` can be, at any depth.
+TEST(PathReadingTest, BelowARootANameTestNarrowsTheDeclaredReading) {
+  const DeclaredPaths declared({"/data/a/b/c/d/e/proj"});
+  const WorkingDirectories start;
+  auto below = [&](std::string root, std::optional<NameTest> name) {
+    return ReadDeclared(".", start.Below({root}, name), declared);
+  };
+  EXPECT_TRUE(below("/data", std::nullopt).has_value());
+  EXPECT_TRUE(below("/data", NameTest{.pattern = "proj"}).has_value());
+  EXPECT_TRUE(below("/data", NameTest{.pattern = "c"}).has_value());  // Above it.
+  EXPECT_TRUE(below("/data", NameTest{.pattern = "PRO?", .ignore_case = true}).has_value());
+  EXPECT_FALSE(below("/data", NameTest{.pattern = "PROJ"}).has_value());
+  EXPECT_FALSE(below("/data", NameTest{.pattern = "*.pyc"}).has_value());
+  EXPECT_TRUE(below("/data/a/b/c/d/e/proj", NameTest{.pattern = "p*"}).has_value());
+  EXPECT_FALSE(below("/data/a/b/c/d/e/proj", NameTest{.pattern = "build"}).has_value());
+  EXPECT_FALSE(below("/data/a/b/c/d/e/proj/build", std::nullopt).has_value());
+}
+
 }  // namespace
 }  // namespace skillrt::path_reading

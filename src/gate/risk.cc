@@ -456,6 +456,17 @@ constexpr Rule kRules[] = {
      "--no-preserve-root disables rm's protection of /", risk::RmNoPreserveRoot},
     {"find-delete-system", RiskLevel::kCritical,
      "find -delete below /, a home or a system directory", risk::FindDelete},
+    // The run's own data: the paths its plan mounts (RiskContext). Removing one, a directory
+    // above one, or everything in one destroys what the skill was given to work on; removing
+    // something inside one is the ordinary work the skill was given it for.
+    {"rm-recursive-declared", RiskLevel::kCritical,
+     "recursive removal of a path the skill declared, of a directory holding one, or of all "
+     "its contents",
+     risk::RmDeclared},
+    {"find-delete-declared", RiskLevel::kCritical,
+     "find -delete of a path the skill declared, of a directory holding one, or of all its "
+     "contents, with no -name test narrowing what it removes",
+     risk::FindDeleteDeclared},
     {"disk-format", RiskLevel::kCritical, "formats, wipes or repartitions a disk", DiskFormat},
     {"write-device", RiskLevel::kCritical,
      "writes raw data to a device (dd of=, redirection, tee, cp)", WriteDevice},
@@ -499,6 +510,9 @@ constexpr Rule kRules[] = {
     {"write-system", RiskLevel::kHigh, "writes to a system path", WriteSystem},
     {"move-system", RiskLevel::kCritical, "moves /, a home or a system directory away",
      risk::MoveSystem},
+    {"move-declared", RiskLevel::kCritical,
+     "moves a path the skill declared, a directory holding one, or all its contents away",
+     risk::MoveDeclared},
     {"history-erase", RiskLevel::kHigh, "erases or disables shell history", HistoryErase},
     {"loader-environment", RiskLevel::kHigh,
      "sets a variable that changes which program runs or what it loads", LoaderEnvironment},
@@ -550,12 +564,13 @@ std::string_view RiskLevelName(RiskLevel level) {
   return "unknown";
 }
 
-RiskAssessment AssessRisk(const ParsedCommand& parsed) {
+RiskAssessment AssessRisk(const ParsedCommand& parsed, const RiskContext& context) {
   RiskAssessment out;
   std::set<std::pair<std::string_view, std::string>> seen;
   const path_reading::WorkingDirectories cwd = LineDirectories(parsed);
+  const path_reading::DeclaredPaths declared(context.declared_paths);
   for (const SimpleCommand& cmd : parsed.commands) {
-    View view(cmd, parsed, cwd);
+    View view(cmd, parsed, cwd, declared);
     for (const Rule& rule : kRules) {
       std::optional<std::string> detail = rule.match(view);
       if (!detail) continue;
@@ -576,7 +591,11 @@ RiskAssessment AssessRisk(const ParsedCommand& parsed) {
   return out;
 }
 
-RiskAssessment AssessShellRisk(std::string_view script) {
+RiskAssessment AssessRisk(const ParsedCommand& parsed) { return AssessRisk(parsed, {}); }
+
+RiskAssessment AssessShellRisk(std::string_view script) { return AssessShellRisk(script, {}); }
+
+RiskAssessment AssessShellRisk(std::string_view script, const RiskContext& context) {
   auto parsed = ParseShell(script);
   if (!parsed) {
     RiskAssessment out;
@@ -587,7 +606,7 @@ RiskAssessment AssessShellRisk(std::string_view script) {
                                      .command = std::string(script.substr(0, 200))});
     return out;
   }
-  return AssessRisk(*parsed);
+  return AssessRisk(*parsed, context);
 }
 
 }  // namespace skillrt

@@ -1,6 +1,7 @@
 // The removal rules of the risk table: what `rm -r`, `find -delete` and `mv` take away, judged
 // by the worst reading of each path (src/gate/path_reading.h), with the tools' options read as
-// the tools read them (src/gate/tool_options.h). Also the shells whose commands the guard
+// the tools read them (src/gate/tool_options.h): first against `/`, the homes and the system
+// paths, then against the paths the run declared. Also the shells whose commands the guard
 // cannot read at all. docs/risk-guard.md describes both.
 #include <string>
 #include <vector>
@@ -60,11 +61,36 @@ std::optional<std::string> RmDanger(const View& v, Danger want) {
   return FirstOf(v, rm->options.operands, want);
 }
 
+// The first path among `words` whose worst reading is a declared path, a directory above one,
+// or all the contents of one, as a detail. A path that can also be `/`, a home or a system
+// path is left to those rules, which name its worst class.
+std::optional<std::string> FirstDeclared(const View& v, const std::vector<std::string>& words) {
+  for (const std::string& word : words) {
+    if (v.Read(word).danger != Danger::kNone) continue;
+    if (auto reading = v.ReadDeclared(word)) return DeclaredDetail(word, *reading);
+  }
+  return std::nullopt;
+}
+
+// The sources of `mv`: every operand with -t, otherwise all but the destination; with xargs
+// appending operands, every operand written is a source too.
+std::vector<std::string> MoveSources(const View& v, const shell::ReadOptionsResult& options) {
+  std::vector<std::string> sources = options.operands;
+  if (!options.Has("t") && !sources.empty() && !v.AppendsOperands()) sources.pop_back();
+  return sources;
+}
+
 }  // namespace
 
 std::optional<std::string> RmRoot(const View& v) { return RmDanger(v, Danger::kRoot); }
 std::optional<std::string> RmHome(const View& v) { return RmDanger(v, Danger::kHome); }
 std::optional<std::string> RmSystem(const View& v) { return RmDanger(v, Danger::kSystem); }
+
+std::optional<std::string> RmDeclared(const View& v) {
+  std::optional<Rm> rm = ReadRm(v);
+  if (!rm || !rm->recursive) return std::nullopt;
+  return FirstDeclared(v, rm->options.operands);
+}
 
 std::optional<std::string> RmNoPreserveRoot(const View& v) {
   std::optional<Rm> rm = ReadRm(v);
@@ -98,15 +124,34 @@ std::optional<std::string> FindDelete(const View& v) {
   return std::nullopt;
 }
 
+// find -delete below a declared path removes all of it, unless a -name test before -delete
+// narrows what is removed: -delete removes a directory only once it is empty (it implies
+// -depth, and rmdir(2) refuses a directory with entries), so a name that not every entry has
+// leaves the declared directory standing.
+std::optional<std::string> FindDeleteDeclared(const View& v) {
+  if (!v.Is({"find"})) return std::nullopt;
+  const std::vector<std::string>& argv = v.cmd().argv;
+  const shell::FindArgs find = shell::ReadFind(argv);
+  if (find.roots_from_file) return std::nullopt;  // Any path: find-delete-system.
+  for (size_t i = find.expression; i < argv.size(); ++i) {
+    if (argv[i] != "-delete" || shell::FindNameFilter(argv, find.expression, i)) continue;
+    return FirstDeclared(v, find.roots);
+  }
+  return std::nullopt;
+}
+
 std::optional<std::string> MoveSystem(const View& v) {
   if (!v.Is({"mv"})) return std::nullopt;
-  shell::ReadOptionsResult options = v.Options(*CopyToolOptions("mv"));
-  std::vector<std::string> sources = options.operands;
-  if (!options.Has("t") && !sources.empty() && !v.AppendsOperands()) sources.pop_back();
+  const std::vector<std::string> sources = MoveSources(v, v.Options(*CopyToolOptions("mv")));
   for (Danger want : {Danger::kRoot, Danger::kHome, Danger::kSystem}) {
     if (auto detail = FirstOf(v, sources, want)) return detail;
   }
   return std::nullopt;
+}
+
+std::optional<std::string> MoveDeclared(const View& v) {
+  if (!v.Is({"mv"})) return std::nullopt;
+  return FirstDeclared(v, MoveSources(v, v.Options(*CopyToolOptions("mv"))));
 }
 
 // A shell whose commands the parser cannot read: a script file (`sh x.sh`, `sh < x.sh`), its

@@ -84,8 +84,8 @@ const OptionSpec* CopyToolOptions(std::string_view name) {
 }
 
 View::View(const SimpleCommand& cmd, const ParsedCommand& parsed,
-           const WorkingDirectories& line_cwd)
-    : cmd_(cmd), parsed_(parsed), line_cwd_(line_cwd), cwd_(line_cwd) {
+           const WorkingDirectories& line_cwd, const path_reading::DeclaredPaths& declared)
+    : cmd_(cmd), parsed_(parsed), line_cwd_(line_cwd), declared_(declared), cwd_(line_cwd) {
   if (!cmd.argv.empty()) name_ = shell::BaseName(cmd.argv[0]);
   const auto& operands = cmd.run_time_operands;
   if (operands && operands->in_found_directory) {
@@ -191,6 +191,31 @@ Reading View::Read(std::string_view word, Mode mode) const {
   return path_reading::ReadPath(word, cwd_, mode);
 }
 
+std::optional<path_reading::DeclaredReading> View::ReadDeclared(std::string_view word) const {
+  if (declared_.empty()) return std::nullopt;
+  const auto& operands = cmd_.run_time_operands;
+  if (operands && !operands->placeholder.empty() &&
+      word.find(operands->placeholder) != std::string_view::npos) {
+    const std::string& placeholder = operands->placeholder;
+    const path_reading::Directory anywhere{.anchor = path_reading::Directory::Anchor::kAnywhere};
+    const WorkingDirectories any_directory{.dirs = {anywhere}};
+    if (operands->roots.empty()) return path_reading::ReadDeclared(".", any_directory, declared_);
+    std::optional<path_reading::NameTest> name;
+    if (!operands->name_pattern.empty()) {
+      name = path_reading::NameTest{.pattern = operands->name_pattern,
+                                    .ignore_case = operands->name_ignores_case};
+    }
+    const WorkingDirectories found = line_cwd_.Below(operands->roots, name);
+    if (word == placeholder) return path_reading::ReadDeclared(".", found, declared_);
+    if (word.starts_with(placeholder + "/")) {
+      return path_reading::ReadDeclared(word.substr(placeholder.size() + 1), found, declared_);
+    }
+    // Text around the file name: read as any path.
+    return path_reading::ReadDeclared(".", any_directory, declared_);
+  }
+  return path_reading::ReadDeclared(word, cwd_, declared_);
+}
+
 bool View::AppendsOperands() const {
   return cmd_.run_time_operands && cmd_.run_time_operands->placeholder.empty();
 }
@@ -198,6 +223,22 @@ bool View::AppendsOperands() const {
 std::string PathDetail(std::string_view word, const Reading& reading) {
   if (reading.exact || reading.witness.empty()) return std::string(word);
   return std::string(word) + "' could name '" + reading.witness;
+}
+
+std::string DeclaredDetail(std::string_view word, const path_reading::DeclaredReading& reading) {
+  std::string out(word);
+  if (!reading.exact) out += "' could name '" + reading.witness;
+  switch (reading.reach) {
+    case path_reading::Reach::kItself:
+      break;
+    case path_reading::Reach::kAbove:
+      out += "', which holds the declared '" + reading.declared;
+      break;
+    case path_reading::Reach::kContents:
+      out += "', all of the declared '" + reading.declared;
+      break;
+  }
+  return out;
 }
 
 }  // namespace skillrt::risk

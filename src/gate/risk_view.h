@@ -15,12 +15,14 @@
 
 namespace skillrt::risk {
 
-/// One simple command of a parsed command line, with the directories it may run in.
-/// Borrows `cmd`, `parsed` and `line_cwd`, which must outlive it.
+/// One simple command of a parsed command line, with the directories it may run in and the
+/// paths its run declared. Borrows `cmd`, `parsed`, `line_cwd` and `declared`, which must
+/// outlive it.
 class View {
  public:
   View(const SimpleCommand& cmd, const ParsedCommand& parsed,
-       const path_reading::WorkingDirectories& line_cwd);
+       const path_reading::WorkingDirectories& line_cwd,
+       const path_reading::DeclaredPaths& declared);
 
   const SimpleCommand& cmd() const { return cmd_; }
   const ParsedCommand& parsed() const { return parsed_; }
@@ -46,6 +48,9 @@ class View {
   /// found below find's starting points, or any path.
   path_reading::Reading Read(std::string_view word,
                              path_reading::Mode mode = path_reading::Mode::kWorst) const;
+  /// The declared path the argument `word` can be, hold or empty at its worst reading (see
+  /// Read); a run-time placeholder is each file found, narrowed by find's -name test.
+  std::optional<path_reading::DeclaredReading> ReadDeclared(std::string_view word) const;
   /// True when xargs appends operands read from its input to this command.
   bool AppendsOperands() const;
   /// The directories the command line may be in (before find -execdir moves).
@@ -55,6 +60,7 @@ class View {
   const SimpleCommand& cmd_;
   const ParsedCommand& parsed_;
   const path_reading::WorkingDirectories& line_cwd_;
+  const path_reading::DeclaredPaths& declared_;
   path_reading::WorkingDirectories cwd_;  // Where this command runs.
   std::string name_;
 };
@@ -62,6 +68,10 @@ class View {
 /// The detail shown for a path: "WORD" when the word names the path as written, otherwise
 /// "WORD' could name 'WITNESS" (the reason wraps the detail in quotes).
 std::string PathDetail(std::string_view word, const path_reading::Reading& reading);
+
+/// The detail shown for a declared path: as PathDetail, then "', which holds the declared
+/// 'PATH" for a directory above it or "', all of the declared 'PATH" for its contents.
+std::string DeclaredDetail(std::string_view word, const path_reading::DeclaredReading& reading);
 
 /// The options of cp, mv, ln or install (whose destination is their last operand or the
 /// value of -t), or nullptr for another name.
@@ -75,6 +85,9 @@ using Match = std::optional<std::string> (*)(const View&);
 std::optional<std::string> RmRoot(const View& v);
 std::optional<std::string> RmHome(const View& v);
 std::optional<std::string> RmSystem(const View& v);
+std::optional<std::string> RmDeclared(const View& v);
+std::optional<std::string> FindDeleteDeclared(const View& v);
+std::optional<std::string> MoveDeclared(const View& v);
 std::optional<std::string> RmNoPreserveRoot(const View& v);
 std::optional<std::string> RmRecursiveForce(const View& v);
 std::optional<std::string> FindDelete(const View& v);

@@ -1087,6 +1087,10 @@ class Parser {
       RunTimeOperands found{.placeholder = "{}",
                             .roots = find.roots,
                             .in_found_directory = a == "-execdir" || a == "-okdir"};
+      if (auto name = FindNameFilter(text, find.expression, i)) {
+        found.name_pattern = name->pattern;
+        found.name_ignores_case = name->ignore_case;
+      }
       Nest nest(*this, "find " + a);
       Emit({}, rest, {}, w.at, false, sh_.out.commands.size(), std::move(found));
       i = end;

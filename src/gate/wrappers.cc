@@ -264,6 +264,73 @@ FindArgs ReadFind(const std::vector<std::string>& argv) {
   return out;
 }
 
+namespace {
+
+// find's primaries that take one argument (findutils 4.9 find/parser.c parse_table).
+constexpr std::string_view kFindUnary[] = {
+    "-amin", "-anewer", "-atime", "-cmin", "-cnewer", "-context", "-ctime", "-files0-from", "-fls",
+    "-fprint", "-fprint0", "-fstype", "-gid", "-group", "-ilname", "-iname", "-inum", "-ipath",
+    "-iregex", "-iwholename", "-links", "-lname", "-maxdepth", "-mindepth", "-mmin", "-mtime",
+    "-name", "-newer", "-path", "-perm", "-printf", "-regex", "-regextype", "-samefile", "-size",
+    "-type", "-uid", "-used", "-user", "-wholename", "-xtype"};
+
+// How many argument words follow the primary `word`: -fprintf takes two, -newerXY (any
+// "-newer" with two letters after it) one.
+size_t FindArgumentCount(std::string_view word) {
+  if (word == "-fprintf") return 2;
+  if (word.starts_with("-newer") && word.size() == 8) return 1;  // -newerXY.
+  for (std::string_view p : kFindUnary) {
+    if (word == p) return 1;
+  }
+  return 0;
+}
+
+// A -name pattern that may match any name: nothing but wildcards, bracket expressions and
+// dots, as a shell's "contents" pattern; or an expansion, whose value is unknown.
+bool MayMatchEveryName(std::string_view pattern) {
+  if (pattern.find_first_of("$`") != std::string_view::npos) return true;
+  bool wildcard = false;
+  for (size_t i = 0; i < pattern.size(); ++i) {
+    const char c = pattern[i];
+    if (c == '*' || c == '?') {
+      wildcard = true;
+    } else if (c == '[') {
+      size_t end = pattern.find(']', i + 2);
+      if (end == std::string_view::npos) return false;
+      i = end;
+      wildcard = true;
+    } else if (c != '.') {
+      return false;
+    }
+  }
+  return wildcard;
+}
+
+}  // namespace
+
+std::optional<path_reading::NameTest> FindNameFilter(const std::vector<std::string>& argv,
+                                                     size_t expression, size_t action) {
+  std::optional<path_reading::NameTest> found;
+  for (size_t i = expression; i < action && i < argv.size(); ++i) {
+    const std::string& a = argv[i];
+    if (a == "(" || a == ")" || a == "!" || a == "-not" || a == "-o" || a == "-or" ||
+        a == ",") {
+      return std::nullopt;
+    }
+    if (a == "-exec" || a == "-execdir" || a == "-ok" || a == "-okdir") {
+      while (i + 1 < action && argv[i + 1] != ";" && argv[i + 1] != "+") ++i;
+      ++i;  // The terminator.
+      continue;
+    }
+    if ((a == "-name" || a == "-iname") && i + 1 < action && !found &&
+        !MayMatchEveryName(argv[i + 1])) {
+      found = path_reading::NameTest{.pattern = argv[i + 1], .ignore_case = a == "-iname"};
+    }
+    i += FindArgumentCount(a);
+  }
+  return found;
+}
+
 std::optional<std::string> DirectoryChangeOf(const SimpleCommand& command) {
   if (command.argv.empty()) return std::nullopt;
   const std::string_view name = BaseName(command.argv[0]);

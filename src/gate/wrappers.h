@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "gate/path_reading.h"
 #include "gate/tool_options.h"
 #include "skillrt/risk.h"
 
@@ -78,6 +79,17 @@ struct FindArgs {
 
 /// Reads `argv` (argv[0] is find) as GNU find does.
 FindArgs ReadFind(const std::vector<std::string>& argv);
+
+/// The name test that every file reaching the action at `argv[action]` (-delete, -exec, ...)
+/// passes: the first -name or -iname before it, from `argv[expression]` on, whose pattern does
+/// not match every name, when everything before the action is a test, an option or an action
+/// joined by "and" (findutils evaluates an expression left to right and stops at the first
+/// false term of an "and"). nullopt when any file may reach the action: no such test, an
+/// operator that can route files around it (`-o`, `-or`, `!`, `-not`, `,`, parentheses), or
+/// only patterns that may match any name (wildcards and dots only: `*`, `.*`, `?*`; or an
+/// expansion, whose value is unknown).
+std::optional<path_reading::NameTest> FindNameFilter(const std::vector<std::string>& argv,
+                                                     size_t expression, size_t action);
 
 /// The directory `command` moves to: the shell's (`cd DIR`, `pushd DIR`; "~" for a bare `cd`,
 /// "-" for `cd -`) or that of the command it wraps (`env -C DIR`, `sudo -D DIR`). nullopt

@@ -156,6 +156,52 @@ TEST(WrappersTest, RunTimeOperandsAreRecorded) {
   EXPECT_FALSE(parsed->commands.front().run_time_operands.has_value());
 }
 
+TEST(WrappersTest, FindNameFilterIsTheNameEveryFileReachingTheActionHas) {
+  auto filter = [](std::vector<std::string> argv) -> std::optional<std::string> {
+    argv.insert(argv.begin(), "find");
+    const FindArgs find = ReadFind(argv);
+    size_t action = find.expression;
+    while (action < argv.size() && argv[action] != "-delete") ++action;
+    auto name = FindNameFilter(argv, find.expression, action);
+    if (!name) return std::nullopt;
+    return (name->ignore_case ? "i:" : "") + name->pattern;
+  };
+  EXPECT_EQ(filter({"/d", "-name", "*.pyc", "-delete"}), "*.pyc");
+  EXPECT_EQ(filter({"/d", "-iname", "*.PYC", "-delete"}), "i:*.PYC");
+  EXPECT_EQ(filter({"/d", "-type", "f", "-a", "-name", "x", "-delete"}), "x");
+  EXPECT_EQ(filter({"/d", "-name", "*", "-name", "x", "-delete"}), "x");
+  EXPECT_EQ(filter({"/d", "-newer", "-o", "-name", "x", "-delete"}), "x");  // "-o" is a file.
+  EXPECT_EQ(filter({"/d", "-exec", "t", "-o", ";", "-name", "x", "-delete"}), "x");
+  EXPECT_EQ(filter({"/d", "-name", "x", "-delete", "-o", "-print"}), "x");
+  for (std::vector<std::string> argv : std::vector<std::vector<std::string>>{
+           {"/d", "-delete"},
+           {"/d", "-type", "f", "-delete"},
+           {"/d", "-path", "*.pyc", "-delete"},
+           {"/d", "-name", "*", "-delete"},
+           {"/d", "-name", ".*", "-delete"},
+           {"/d", "-name", "[!.]*", "-delete"},
+           {"/d", "-name", "$P", "-delete"},
+           {"/d", "!", "-name", "x", "-delete"},
+           {"/d", "-not", "-name", "x", "-delete"},
+           {"/d", "-name", "x", "-o", "-delete"},
+           {"/d", "-name", "x", "-or", "-delete"},
+           {"/d", "-name", "x", ",", "-delete"},
+           {"/d", "(", "-name", "x", ")", "-delete"},
+           {"/d", "-delete", "-name", "x"},
+           {"/d", "-newer", "-name", "x", "-delete"},  // "-name" is -newer's file.
+       }) {
+    EXPECT_EQ(filter(argv), std::nullopt) << argv[1] << " " << argv[2];
+  }
+
+  auto parsed = ParseShell("find /d -type d -name __pycache__ -exec rm -rf {} + -o -iname X "
+                           "-exec rm {} +");
+  ASSERT_TRUE(parsed.has_value()) << parsed.error().message;
+  ASSERT_EQ(parsed->commands.size(), 3u);
+  EXPECT_EQ(parsed->commands[1].run_time_operands->name_pattern, "__pycache__");
+  EXPECT_FALSE(parsed->commands[1].run_time_operands->name_ignores_case);
+  EXPECT_TRUE(parsed->commands[2].run_time_operands->name_pattern.empty());  // After "-o".
+}
+
 TEST(WrappersTest, DirectoryChanges) {
   auto change = [](std::string_view script) -> std::optional<std::string> {
     auto parsed = ParseShell(script);
