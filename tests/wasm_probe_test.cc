@@ -655,16 +655,16 @@ TEST_F(WasmProbeTest, AFifoInPlaceOfTheModuleIsRefusedAtOnce) {
 // --- Compilation under the call's limits -----------------------------------------------------
 
 TEST_F(WasmProbeTest, CompilationEndsAtTheWallClockLimit) {
-  // A module that takes a few seconds to compile (bad/slow_compile.wasm): under a 300 ms limit
-  // the CLI returns a timeout at the limit instead of compiling first.
+  // A module that takes about a second to compile (bad/slow_compile.wasm): under a 100 ms
+  // limit the CLI returns a timeout at the limit instead of compiling first.
   const ProbeRun run = Run(MakeSkill("slow-compile", "bad/slow_compile.wasm", {},
-                                     {.wall_time_ms = 300, .memory_mb = 256}));
+                                     {.wall_time_ms = 100, .memory_mb = 1024}));
   EXPECT_EQ(run.status(), "timeout") << run.Describe();
   EXPECT_TRUE(run.LimitHit("wall_time")) << run.Describe();
   EXPECT_LT(run.elapsed, std::chrono::seconds(3)) << run.Describe();
   // Positive control: with time enough, the same module compiles and runs.
   const ProbeRun control = Run(MakeSkill("slow-compile", "bad/slow_compile.wasm", {},
-                                         {.wall_time_ms = 120000, .memory_mb = 256}));
+                                         {.wall_time_ms = 120000, .memory_mb = 1024}));
   EXPECT_EQ(control.status(), "ok") << control.Describe();
   EXPECT_GT(control.elapsed, run.elapsed) << "the module compiled too fast to show anything";
 }

@@ -63,7 +63,7 @@ def empty_start(extra_sections):
     return module(*sections)
 
 
-SLOW_FUNCTIONS = 400
+SLOW_FUNCTIONS = 1200
 SLOW_OPS = 2000
 
 
