@@ -3,6 +3,7 @@
 #define SKILLRT_REGISTRY_H_
 
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -18,13 +19,31 @@ struct SkillRef {
   std::filesystem::path dir;  ///< Canonical path of the skill directory.
 };
 
+class Catalogue;
+
 /// Finds skills in an ordered list of root directories. A skill is a directory holding a
 /// SKILL.md; roots are searched recursively, skipping hidden directories (".x") and
 /// directories already visited (symlink loops). A skill's subdirectories are not searched.
-/// Immutable after construction; thread-safe.
+///
+/// The registry keeps a catalogue of the roots: the first call walks them; later calls use
+/// what that walk found until a root changes. Each call first checks, with a few system calls
+/// (stat(2) of each root, one read(2) of an inotify(7) queue watching every directory the
+/// walk looked at), whether anything happened that could change the result, and walks again
+/// if so. So a skill added, removed or renamed, and a root created or removed, is seen by the
+/// next call that begins after the change; Load() and Describe() re-read a skill whose
+/// SKILL.md or skill.toml was edited. Where inotify is unavailable every call walks the roots.
+/// What inotify cannot see (another host's writes to a network filesystem, mounts over a
+/// watched directory, renames above the target of a symlinked directory) needs a new
+/// Registry. Tree hashes are never kept: Load() computes one on every call.
+///
+/// Thread-safe: every method may be called from any number of threads at once; a change to
+/// the roots during a call gives that call either the old or the new catalogue, never a mix.
+/// Copies share one catalogue. Holds one inotify instance (fs.inotify.max_user_instances)
+/// and one watch per directory walked (fs.inotify.max_user_watches) from the first call.
 class Registry {
  public:
-  /// `roots` in precedence order; missing roots are ignored.
+  /// `roots` in precedence order; missing roots are ignored (and looked for again on each
+  /// call). Does no I/O.
   explicit Registry(std::vector<std::filesystem::path> roots);
 
   /// The roots for a caller: each `--skills DIR`, then each entry of `$SKILLRT_PATH`
@@ -40,13 +59,22 @@ class Registry {
   /// directory with SKILL.md) or a skill name. kNotFound names what was searched.
   Result<SkillRef> Resolve(std::string_view name_or_path) const;
 
-  /// Resolve() then LoadSkill().
+  /// Resolve() then LoadSkill(): the skill as its files are now, with its tree hash. Errors
+  /// as Resolve() and LoadSkill().
   Result<Skill> Load(std::string_view name_or_path) const;
 
+  /// Resolve() then LoadSkillUnhashed(): the frontmatter and manifest, without the tree hash
+  /// (`tree_sha256` empty). For a skill found by name, the catalogue keeps what was read and
+  /// reads again only when SKILL.md, skill.toml or scripts/ changed (stat(2) stamps; see
+  /// src/skill/catalogue.h for the granularity). Errors as Resolve() and LoadSkill().
+  Result<Skill> Describe(std::string_view name_or_path) const;
+
+  /// The roots given at construction, in precedence order.
   const std::vector<std::filesystem::path>& roots() const { return roots_; }
 
  private:
   std::vector<std::filesystem::path> roots_;
+  std::shared_ptr<Catalogue> catalogue_;  // Never null; shared by copies.
 };
 
 }  // namespace skillrt

@@ -59,6 +59,12 @@ struct Skill {
 /// Thread-safe.
 Result<Skill> LoadSkill(const std::filesystem::path& dir);
 
+/// LoadSkill() without hashing the tree: the same checks, errors and warnings, with
+/// `tree_sha256` left empty. For describing a skill (listings, the registry's catalogue)
+/// where nothing is run or locked, so reading every file of the skill would be wasted.
+/// Thread-safe.
+Result<Skill> LoadSkillUnhashed(const std::filesystem::path& dir);
+
 /// Checks the skill in `dir` strictly against the Agent Skills specification and the
 /// manifest schema, returning every violation found (empty: valid). Never throws.
 std::vector<Diagnostic> ValidateSkill(const std::filesystem::path& dir);

@@ -382,6 +382,15 @@ std::vector<Diagnostic> ValidateSkill(const std::filesystem::path& dir) {
 }
 
 Result<Skill> LoadSkill(const std::filesystem::path& dir) {
+  auto skill = LoadSkillUnhashed(dir);
+  if (!skill) return skill;
+  auto hash = HashSkillTree(skill->dir);
+  if (!hash) return std::unexpected(hash.error());
+  skill->tree_sha256 = std::move(*hash);
+  return skill;
+}
+
+Result<Skill> LoadSkillUnhashed(const std::filesystem::path& dir) {
   std::error_code ec;
   fs::path canonical = fs::canonical(dir, ec);
   if (ec) return Fail(ErrorCode::kNotFound, dir.string() + ": no such skill directory");
@@ -420,10 +429,6 @@ Result<Skill> LoadSkill(const std::filesystem::path& dir) {
     skill.manifest = InferManifest(canonical);
   }
   SeedCommands(skill.meta, &skill.manifest);
-
-  auto hash = HashSkillTree(canonical);
-  if (!hash) return std::unexpected(hash.error());
-  skill.tree_sha256 = std::move(*hash);
   return skill;
 }
 
