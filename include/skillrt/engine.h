@@ -32,6 +32,10 @@ struct EngineOptions {
   std::filesystem::path home;
   /// Extra skill roots (`--skills DIR`), searched before $SKILLRT_PATH and <home>/skills.
   std::vector<std::filesystem::path> skill_roots;
+  /// Keep the catalogue of the skill roots between calls under an inotify watch (a
+  /// long-lived process). A one-shot caller (the CLI) turns it off: each call then walks the
+  /// roots, and no watch has to be torn down at exit (Registry's `watch`).
+  bool watch_skill_roots = true;
   /// Native sandbox options.
   NativeRuntimeOptions native;
   /// WebAssembly runtime options; an empty cache_dir means <home>/cache/wasm.

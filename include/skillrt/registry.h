@@ -43,8 +43,11 @@ class Catalogue;
 class Registry {
  public:
   /// `roots` in precedence order; missing roots are ignored (and looked for again on each
-  /// call). Does no I/O.
-  explicit Registry(std::vector<std::filesystem::path> roots);
+  /// call). Does no I/O. `watch`: keep the catalogue between calls, watched with inotify as
+  /// above (a long-lived process); false walks the roots on every call and holds no inotify
+  /// instance, for a one-shot process, where tearing the watches down at exit (an RCU grace
+  /// period, about 10 ms) costs more than the walks it saves.
+  explicit Registry(std::vector<std::filesystem::path> roots, bool watch = true);
 
   /// The roots for a caller: each `--skills DIR`, then each entry of `$SKILLRT_PATH`
   /// (colon-separated), then `<home>/skills`.

@@ -108,6 +108,7 @@ std::unique_ptr<Engine> OpenEngine(const GlobalOptions& global, int* exit_code,
   }
   // One command, at most one run: a sandbox spawned ahead of need would only be killed at exit.
   options.native.keep_prepared_sandbox = false;
+  options.watch_skill_roots = false;  // One call per process: nothing to watch for.
   auto engine = Engine::Open(std::move(options));
   if (!engine) {
     PrintError(engine.error().message);

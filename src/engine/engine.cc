@@ -349,7 +349,7 @@ Result<std::unique_ptr<Engine>> Engine::Open(EngineOptions options) {
   // silently drop its deny rules.
   auto policy = LoadPolicy(home, options.policy);
   if (!policy) return std::unexpected(policy.error());
-  Registry registry(Registry::DefaultRoots(options.skill_roots, home));
+  Registry registry(Registry::DefaultRoots(options.skill_roots, home), options.watch_skill_roots);
   // Compiled WebAssembly lives with the rest of the private state, where no skill can write.
   if (options.wasm.cache_dir.empty()) options.wasm.cache_dir = home / "cache" / "wasm";
   auto native = std::make_unique<LazyRuntime>(

@@ -228,7 +228,8 @@ struct Catalogue::Described {
   Skill skill;
 };
 
-Catalogue::Catalogue(std::vector<fs::path> roots) : roots_(std::move(roots)) {}
+Catalogue::Catalogue(std::vector<fs::path> roots, bool watch)
+    : roots_(std::move(roots)), watch_enabled_(watch) {}
 
 std::vector<Catalogue::RootId> Catalogue::IdentifyRoots() const {
   std::vector<RootId> ids;
@@ -255,7 +256,10 @@ std::shared_ptr<const CatalogueSnapshot> Catalogue::Current() {
   }
   watch_.reset();  // Its watches go with its descriptor.
   root_ids_ = IdentifyRoots();
-  auto watch = DirWatch::Open();
+  std::optional<DirWatch> watch;
+  if (watch_enabled_) {
+    if (auto opened = DirWatch::Open()) watch.emplace(std::move(*opened));
+  }
   auto snapshot = std::make_shared<CatalogueSnapshot>(
       WalkRoots(roots_, watch.has_value() ? &*watch : nullptr));
   if (snapshot->watched) watch_ = std::move(*watch);

@@ -66,7 +66,9 @@ CatalogueSnapshot WalkRoots(const std::vector<std::filesystem::path>& roots, Dir
 /// the snapshot handed out is immutable and outlives later rebuilds.
 class Catalogue {
  public:
-  explicit Catalogue(std::vector<std::filesystem::path> roots);
+  /// `watch`: keep snapshots between calls under an inotify watch; false walks on every
+  /// call and opens no inotify instance (Registry's `watch`).
+  explicit Catalogue(std::vector<std::filesystem::path> roots, bool watch = true);
 
   /// The snapshot for this call: the kept one if no root changed since it was built, else a
   /// new walk's. Never null.
@@ -88,6 +90,7 @@ class Catalogue {
   std::vector<RootId> IdentifyRoots() const;
 
   const std::vector<std::filesystem::path> roots_;
+  const bool watch_enabled_;
 
   std::mutex mu_;  // Guards the members below up to meta_mu_.
   std::shared_ptr<const CatalogueSnapshot> snapshot_;

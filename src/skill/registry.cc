@@ -59,8 +59,8 @@ Result<SkillRef> Lookup(const CatalogueSnapshot& snap, const std::string& name,
 
 }  // namespace
 
-Registry::Registry(std::vector<std::filesystem::path> roots)
-    : roots_(std::move(roots)), catalogue_(std::make_shared<Catalogue>(roots_)) {}
+Registry::Registry(std::vector<std::filesystem::path> roots, bool watch)
+    : roots_(std::move(roots)), catalogue_(std::make_shared<Catalogue>(roots_, watch)) {}
 
 std::vector<std::filesystem::path> Registry::DefaultRoots(
     const std::vector<std::filesystem::path>& extra, const std::filesystem::path& home) {
