@@ -144,7 +144,7 @@ std::vector<nlohmann::json> RunJournal::Abandoned() const {
         nlohmann::json::parse(ReadSmallFile(file.path()), nullptr, /*allow_exceptions=*/false);
     if (entry.is_discarded() || !entry.is_object()) {
       // Torn by a crash mid-write (WriteFileAtomic makes that unlikely): its owner is
-      // unknown, so judge by age rather than guess; an hour-old stub is abandoned.
+      // unknown, so judge by age rather than guess; an hour-old unreadable entry is abandoned.
       struct stat st{};
       if (::stat(file.path().c_str(), &st) == 0 && ::time(nullptr) - st.st_mtime > 3600) {
         out.push_back({{"run_id", run_id}, {"unreadable", true}});
