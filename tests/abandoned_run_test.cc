@@ -27,29 +27,11 @@ namespace {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 using skillrt::testing::Lines;
+using skillrt::testing::ProcessesWithEnv;
 using skillrt::testing::ReadFile;
 using skillrt::testing::RunCli;
 using skillrt::testing::TempDir;
 using skillrt::testing::WriteFile;
-
-// Processes whose environment holds `marker` ("NAME=value").
-std::vector<pid_t> ProcessesWith(const std::string& marker) {
-  std::vector<pid_t> found;
-  std::error_code ec;
-  for (const auto& entry : fs::directory_iterator("/proc", ec)) {
-    const std::string name = entry.path().filename().string();
-    if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
-    std::ifstream environ(entry.path() / "environ", std::ios::binary);
-    std::string var;
-    while (std::getline(environ, var, '\0')) {
-      if (var == marker) {
-        found.push_back(std::stoi(name));
-        break;
-      }
-    }
-  }
-  return found;
-}
 
 // Polls `done` every 20 ms for up to `limit`.
 template <typename F>
@@ -110,7 +92,7 @@ TEST_P(AbandonedRunTest, SandboxDiesWithTheCliAndTheRunIsRecordedAsAbandoned) {
   const pid_t cli = StartRun();
   ASSERT_GT(cli, 0);
   // Positive control: the skill is running in its sandbox while the CLI lives.
-  ASSERT_TRUE(WaitFor([&] { return !ProcessesWith(marker_).empty(); }, 20s))
+  ASSERT_TRUE(WaitFor([&] { return !ProcessesWithEnv(marker_).empty(); }, 20s))
       << "the sleeper never started";
   const std::vector<fs::path> journal = [&] {
     std::vector<fs::path> files;
@@ -125,8 +107,8 @@ TEST_P(AbandonedRunTest, SandboxDiesWithTheCliAndTheRunIsRecordedAsAbandoned) {
   int status = 0;
   ASSERT_EQ(::waitpid(cli, &status, 0), cli);
   // The sandbox goes with its supervisor, long before its 60 s sleep or 120 s limit.
-  EXPECT_TRUE(WaitFor([&] { return ProcessesWith(marker_).empty(); }, 5s))
-      << ProcessesWith(marker_).size() << " sandbox process(es) outlived the killed CLI";
+  EXPECT_TRUE(WaitFor([&] { return ProcessesWithEnv(marker_).empty(); }, 5s))
+      << ProcessesWithEnv(marker_).size() << " sandbox process(es) outlived the killed CLI";
 
   // The next engine to open the home ends the rest and records the run.
   const skillrt::testing::CliResult list =

@@ -195,35 +195,7 @@ std::string RunMarker() { return "SKILLRT_PROBE_TEST=" + std::to_string(getpid()
 
 // Host processes with real uid `uid` whose environment holds RunMarker().
 std::vector<pid_t> LeftoverProcesses(uid_t uid) {
-  std::vector<pid_t> found;
-  const std::string marker = RunMarker();
-  std::error_code ec;
-  for (const auto& entry : fs::directory_iterator("/proc", ec)) {
-    const std::string name = entry.path().filename().string();
-    if (name.empty() || !std::all_of(name.begin(), name.end(), ::isdigit)) continue;
-    std::ifstream status(entry.path() / "status");
-    std::string line;
-    bool same_uid = false;
-    while (std::getline(status, line)) {
-      if (line.rfind("Uid:", 0) == 0) {
-        std::istringstream fields(line.substr(4));
-        uid_t real = 0;
-        fields >> real;
-        same_uid = real == uid;
-        break;
-      }
-    }
-    if (!same_uid) continue;
-    std::ifstream environ(entry.path() / "environ", std::ios::binary);
-    std::string var;
-    while (std::getline(environ, var, '\0')) {
-      if (var == marker) {
-        found.push_back(std::stoi(name));
-        break;
-      }
-    }
-  }
-  return found;
+  return skillrt::testing::ProcessesWithEnv(RunMarker(), uid);
 }
 
 // A child process of the test that sleeps until killed: the host process that probes try to

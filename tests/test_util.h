@@ -3,9 +3,12 @@
 #define SKILLRT_TESTS_TEST_UTIL_H_
 
 #include <stdlib.h>
+#include <sys/types.h>
 
 #include <filesystem>
 #include <fstream>
+#include <optional>
+#include <sstream>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -51,6 +54,42 @@ class VarTmpDir {
  private:
   std::filesystem::path path_;
 };
+
+/// Host processes whose environment holds `marker` ("NAME=value"), and, when `uid` is given,
+/// whose real uid is `uid`: how tests find processes their runs left behind.
+inline std::vector<pid_t> ProcessesWithEnv(const std::string& marker,
+                                           std::optional<uid_t> uid = std::nullopt) {
+  std::vector<pid_t> found;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
+    if (uid) {
+      std::ifstream status(entry.path() / "status");
+      std::string line;
+      bool same_uid = false;
+      while (std::getline(status, line)) {
+        if (line.rfind("Uid:", 0) == 0) {
+          std::istringstream fields(line.substr(4));
+          uid_t real = 0;
+          fields >> real;
+          same_uid = real == *uid;
+          break;
+        }
+      }
+      if (!same_uid) continue;
+    }
+    std::ifstream environ(entry.path() / "environ", std::ios::binary);
+    std::string var;
+    while (std::getline(environ, var, '\0')) {
+      if (var == marker) {
+        found.push_back(static_cast<pid_t>(std::stoi(name)));
+        break;
+      }
+    }
+  }
+  return found;
+}
 
 /// Writes `content` to `path`, creating parent directories.
 inline void WriteFile(const std::filesystem::path& path, std::string_view content) {
