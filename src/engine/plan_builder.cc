@@ -17,7 +17,7 @@ namespace {
 
 constexpr std::string_view kSandboxPath = "/usr/local/bin:/usr/bin:/bin";
 
-// "1.5s", "30s": a duration as the --timeout flag spells it.
+// "1.5s", "30s": a duration in seconds, as overrides are spelled.
 std::string SecondsText(std::chrono::milliseconds ms) {
   if (ms.count() % 1000 == 0) return std::to_string(ms.count() / 1000) + "s";
   char buf[64];
@@ -27,7 +27,7 @@ std::string SecondsText(std::chrono::milliseconds ms) {
   return text + "s";
 }
 
-// "256", "0.5": bytes as MiB, the unit of --memory and memory_mb.
+// "256", "0.5": bytes as MiB, the unit of memory_mb.
 std::string MibText(uint64_t bytes) {
   if (bytes % (1ull << 20) == 0) return std::to_string(bytes >> 20);
   char buf[64];
@@ -103,22 +103,22 @@ Result<Limits> ApplyOverrides(const Limits& limits, const RunOverrides& override
   if (overrides.wall_time) {
     std::chrono::milliseconds wall = *overrides.wall_time;
     if (wall.count() <= 0) {
-      return Fail(ErrorCode::kInvalidArgument, "--timeout must be positive, got " +
+      return Fail(ErrorCode::kInvalidArgument, "the wall_time override must be positive, got " +
                                                    std::to_string(wall.count()) + " ms");
     }
     if (wall > limits.wall_time) {
       return Fail(ErrorCode::kInvalidArgument,
-                  "--timeout " + SecondsText(wall) + " exceeds the manifest's wall_time_ms " +
+                  "the wall_time override " + SecondsText(wall) + " exceeds the manifest's wall_time_ms " +
                       std::to_string(limits.wall_time.count()));
     }
     out.wall_time = wall;
   }
   if (overrides.memory_max_bytes) {
     uint64_t memory = *overrides.memory_max_bytes;
-    if (memory == 0) return Fail(ErrorCode::kInvalidArgument, "--memory must be positive");
+    if (memory == 0) return Fail(ErrorCode::kInvalidArgument, "the memory override must be positive");
     if (memory > limits.memory_max_bytes) {
       return Fail(ErrorCode::kInvalidArgument,
-                  "--memory " + MibText(memory) + " MB exceeds the manifest's memory_mb " +
+                  "the memory override " + MibText(memory) + " MB exceeds the manifest's memory_mb " +
                       MibText(limits.memory_max_bytes));
     }
     out.memory_max_bytes = memory;

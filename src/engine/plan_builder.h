@@ -35,8 +35,9 @@ std::vector<std::string> AllowedCommands(const Manifest& manifest);
 bool IsCommandAllowed(const std::vector<std::string>& allowed, std::string_view argv0);
 
 /// `limits` narrowed by `overrides`. An override larger than the manifest's value is
-/// kInvalidArgument naming the flag and the manifest key ("--timeout 100s exceeds the
-/// manifest's wall_time_ms 30000"), as is a zero or negative override; never widens.
+/// kInvalidArgument naming the override and the manifest key ("the wall_time override 100s
+/// exceeds the manifest's wall_time_ms 30000"), as is a zero or negative override; never
+/// widens.
 Result<Limits> ApplyOverrides(const Limits& limits, const RunOverrides& overrides);
 
 /// The plan of `run`: the skill's entry point with `stdin_data` (the input JSON text when

@@ -273,17 +273,17 @@ TEST(PlanBuilderTest, OverridesNarrowButNeverWiden) {
   auto wide = ApplyOverrides(manifest, Timeout(std::chrono::seconds(100)));
   ASSERT_FALSE(wide.has_value());
   EXPECT_EQ(wide.error().code, ErrorCode::kInvalidArgument);
-  EXPECT_EQ(wide.error().message, "--timeout 100s exceeds the manifest's wall_time_ms 30000");
+  EXPECT_EQ(wide.error().message, "the wall_time override 100s exceeds the manifest's wall_time_ms 30000");
 
   auto wide_fraction =
       ApplyOverrides(manifest, Timeout(std::chrono::milliseconds(30'500)));
   ASSERT_FALSE(wide_fraction.has_value());
   EXPECT_EQ(wide_fraction.error().message,
-            "--timeout 30.5s exceeds the manifest's wall_time_ms 30000");
+            "the wall_time override 30.5s exceeds the manifest's wall_time_ms 30000");
 
   auto more_memory = ApplyOverrides(manifest, Memory(512ull << 20));
   ASSERT_FALSE(more_memory.has_value());
-  EXPECT_EQ(more_memory.error().message, "--memory 512 MB exceeds the manifest's memory_mb 256");
+  EXPECT_EQ(more_memory.error().message, "the memory override 512 MB exceeds the manifest's memory_mb 256");
 
   EXPECT_FALSE(ApplyOverrides(manifest, Timeout(std::chrono::milliseconds(0))));
   EXPECT_FALSE(ApplyOverrides(manifest, Memory(0)));
