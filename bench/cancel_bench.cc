@@ -167,7 +167,7 @@ void WasmCase(benchmark::State& state, const std::string& wat, const std::string
   Plan plan;
   plan.skill_name = "cancel-bench";
   plan.skill_dir = SkillDir();
-  plan.argv = {"/skill/" + name};
+  plan.argv = {name};
   plan.limits.wall_time = 60s;
   Measure(state, **runtime, plan);
 }
@@ -177,7 +177,8 @@ void BM_CancelWasmLoop(benchmark::State& state) {
 }
 
 void BM_CancelWasmHostWait(benchmark::State& state) {
-  // poll_oneoff on a one-hour relative clock: the guest waits in the host.
+  // poll_oneoff on a one-hour relative clock: the guest sleeps in the host (in slices that
+  // look at the cancellation).
   WasmCase(state,
            Command("(i64.store (i32.const 64) (i64.const 42)) (i32.store8 (i32.const 72) "
                    "(i32.const 0)) (i32.store (i32.const 80) (i32.const 1)) (i64.store "

@@ -85,6 +85,9 @@ constexpr int kMaxAbandonedCalls = 16;
 // How long past a call's wall-clock limit its caller waits before giving it up: the epoch
 // tick, and the return from a host call interrupted at the deadline (host_wait.h).
 constexpr std::chrono::milliseconds kAbandonGrace{250};
+// How long a cancelled call's caller waits for it to end before giving it up: a cancelled call
+// owes its caller no outcome of its own, only a prompt end.
+constexpr std::chrono::milliseconds kCancelGrace{25};
 // How often, between the deadline and the end of the grace, threads waiting in the kernel
 // are interrupted again (a wait that began after the previous signal).
 constexpr std::chrono::milliseconds kInterruptEvery{25};
@@ -1024,7 +1027,7 @@ Result<Outcome> WasmRuntime::Execute(const Plan& plan, const RunContext& context
   // Past the deadline, or cancelled: the epoch tick ends a guest running WebAssembly; one
   // waiting in the host is interrupted there first.
   const bool cancelled = !pending->done && Clock::now() < deadline;
-  const Clock::time_point give_up = Clock::now() + kAbandonGrace;
+  const Clock::time_point give_up = Clock::now() + (cancelled ? kCancelGrace : kAbandonGrace);
   while (Clock::now() < give_up) {
     if (pending->done_cv.wait_for(lock, kTick * 2, done)) return finish();
     if (options_.interrupt_host_waits) {
