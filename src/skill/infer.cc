@@ -261,8 +261,9 @@ void ScanBody(std::string_view body, int body_line, Collector* out) {
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     std::size_t indent = line.find_first_not_of(' ');
     std::string_view trimmed = indent == std::string_view::npos ? "" : line.substr(indent);
-    const bool fence_line = indent != std::string_view::npos && indent <= 3 &&
-                            (trimmed.starts_with("```") || trimmed.starts_with("~~~"));
+    // Any indentation: fences inside list items are indented further than CommonMark's 3
+    // spaces at the top level, and reading a line too many only finds more to show.
+    const bool fence_line = trimmed.starts_with("```") || trimmed.starts_with("~~~");
     if (block == Block::kNone) {
       if (fence_line) {
         fence_char = trimmed[0];
