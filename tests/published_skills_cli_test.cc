@@ -111,6 +111,22 @@ TEST_F(PublishedSkillsTest, ListShowsShadowedSkillsAndLenientCorrections) {
   EXPECT_EQ(j["display_name"], "Word Counter");
 }
 
+TEST_F(PublishedSkillsTest, ValidateChecksShadowedSkillsToo) {
+  fs::path root = tmp_.path() / "root";
+  WriteReporter(root / "x/word-counter");
+  WriteReporter(root / "y/word-counter");
+  CliResult r = Cli({"validate", "--json", root.string()});
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  nlohmann::json j = nlohmann::json::parse(r.out);
+  ASSERT_EQ(j.size(), 2u) << r.out;
+  EXPECT_EQ(j[0]["path"], fs::canonical(root / "x/word-counter").string());
+  EXPECT_EQ(j[1]["path"], fs::canonical(root / "y/word-counter").string());
+  // Strictly, what lenient loading corrects is an error.
+  EXPECT_FALSE(j[0]["valid"].get<bool>());
+  EXPECT_EQ(j[0]["diagnostics"][0]["field"], "name");
+  EXPECT_EQ(j[0]["diagnostics"][0]["severity"], "error");
+}
+
 TEST_F(PublishedSkillsTest, InfoShowsInferredCommandsAndWhereTheyCameFrom) {
   WriteReporter(home_ / "skills/word-counter");
   CliResult r = Cli({"info", "word-counter"});
