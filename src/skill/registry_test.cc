@@ -158,7 +158,7 @@ TEST(RegistryTest, WithinARootTheFirstPathInSortedOrderWins) {
   EXPECT_EQ(registry.Resolve("pdf_tools")->dir, fs::canonical(tmp.path() / "B/pdf-tools"));
 }
 
-TEST(RegistryTest, SameDirectoryTwiceIsNotAConflict) {
+TEST(RegistryTest, SameDirectoryTwiceIsListedOnce) {
   TempDir tmp, store;
   MakeSkill(store.path() / "calc");
   fs::create_directories(tmp.path() / "x");
@@ -167,6 +167,7 @@ TEST(RegistryTest, SameDirectoryTwiceIsNotAConflict) {
   auto list = registry.List();
   ASSERT_TRUE(list.has_value()) << list.error().ToString();
   EXPECT_EQ(Names(*list), (std::vector<std::string>{"calc"}));
+  EXPECT_TRUE((*list)[0].shadowed.empty());
 }
 
 TEST(RegistryTest, ResolveByNameAndPath) {
