@@ -109,15 +109,11 @@ std::string CommandGrantText(const Skill& skill) {
            (full.empty() ? "none" : full);
   }
   std::string text = "the skill has no skill.toml; ";
-  if (full.empty() && scripts.empty()) {
-    text += "no command was inferred from its files";
-  } else {
-    text += "inferred from its files: ";
-    if (!scripts.empty()) text += scripts + " (only to run a file of the skill)";
-    if (!full.empty()) {
-      text += (scripts.empty() ? "" : "; ") + full + " (from SKILL.md allowed-tools)";
-    }
-  }
+  text += scripts.empty() ? "no command was inferred from its files"
+                          : "inferred from its files: " + scripts +
+                                " (only to run a file of the skill)";
+  // From allowed-tools or a grant: allowed without the rule.
+  if (!full.empty()) text += "; also allowed: " + full;
   return text + "; any other command needs a grant from the user (docs/inference.md)";
 }
 

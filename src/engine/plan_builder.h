@@ -34,7 +34,8 @@ std::vector<std::string> AllowedCommands(const Manifest& manifest);
 /// "<dir>/skill.toml capabilities.commands allows: a, b" ("none" when empty). An inferred
 /// manifest names no skill.toml that does not exist: "the skill has no skill.toml; inferred
 /// from its files: python3, python (only to run a file of the skill); any other command
-/// needs a grant from the user (docs/inference.md)". Pure.
+/// needs a grant from the user (docs/inference.md)", with "; also allowed: jq" before the
+/// last clause for commands allowed without the script rule (allowed-tools, grants). Pure.
 std::string CommandGrantText(const Skill& skill);
 
 /// True when `argv0` is one of `allowed`, compared as exact strings: a bare name matches

@@ -361,7 +361,7 @@ TEST(PlanBuilderTest, InferredInterpretersAreAllowedAndRefusalsNameNoSkillToml) 
   skill.manifest.capabilities.commands = {"jq"};
   EXPECT_EQ(CommandGrantText(skill),
             "the skill has no skill.toml; inferred from its files: python3, python (only to run "
-            "a file of the skill); jq (from SKILL.md allowed-tools); any other command needs a "
+            "a file of the skill); also allowed: jq; any other command needs a "
             "grant from the user (docs/inference.md)");
   Skill bare;
   bare.dir = "/srv/skills/doc";
