@@ -13,6 +13,7 @@
 #include "engine/run_state.h"
 #include "engine/secrets.h"
 #include "gate/approval_gate.h"
+#include "gate/script_rule.h"
 #include "skillrt/engine.h"
 #include "skillrt/lock.h"
 #include "skillrt/risk.h"
@@ -113,19 +114,20 @@ Result<std::vector<std::string>> GuardExec(const Skill& skill,
                                            std::vector<PolicyExecCommand>* commands,
                                            RiskAssessment* risk) {
   const std::vector<std::string> allowed = AllowedCommands(skill.manifest);
-  std::string list;
-  for (const std::string& command : allowed) list += (list.empty() ? "" : ", ") + command;
-  const std::string where = "; " + (skill.dir / "skill.toml").string() +
-                            " capabilities.commands allows: " + (list.empty() ? "none" : list);
+  const std::vector<std::string> script_only = ScriptOnlyCommands(skill.manifest);
+  const std::string where = "; " + CommandGrantText(skill);
   const bool shell_line = argv.size() == 1 && LooksLikeShell(argv[0]);
   auto parsed = shell_line ? ParseShell(argv[0]) : ParseArgv(argv);
   if (!parsed) return Fail(ErrorCode::kDenied, "exec refused: " + parsed.error().message);
   GuardVerdict verdict = GuardCommands(*parsed, allowed, context);
   if (!verdict.allowed) return Fail(ErrorCode::kDenied, verdict.message + where);
+  // Inferred interpreters run only the skill's own files (docs/inference.md).
+  auto scripts = CheckScriptRule(*parsed, script_only, skill.dir);
+  if (!scripts) return Fail(ErrorCode::kDenied, scripts.error().message + where);
   *commands = ExecCommands(*parsed, verdict.risk);
   *risk = verdict.risk;
   if (!shell_line) return argv;
-  if (!IsCommandAllowed(allowed, "sh")) {
+  if (!IsCommandAllowed(allowed, "sh") || IsCommandAllowed(script_only, "sh")) {
     // Never add a shell the manifest did not declare.
     return Fail(ErrorCode::kDenied,
                 "'" + argv[0] + "' is a shell command line, which needs 'sh'" + where);

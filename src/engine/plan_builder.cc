@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "container/launch_policy.h"
+#include "gate/script_rule.h"
 #include "util/path_pin.h"
 
 namespace skillrt {
@@ -90,7 +91,30 @@ std::vector<std::string> AllowedCommands(const Manifest& manifest) {
   };
   for (const std::string& command : manifest.capabilities.commands) add(command);
   if (manifest.entry && !manifest.entry->argv.empty()) add(manifest.entry->argv[0]);
+  for (const InferredCommand& command : manifest.script_commands) add(command.command);
   return allowed;
+}
+
+std::string CommandGrantText(const Skill& skill) {
+  const std::vector<std::string> allowed = AllowedCommands(skill.manifest);
+  const std::vector<std::string> script_only = ScriptOnlyCommands(skill.manifest);
+  std::string full, scripts;
+  for (const std::string& command : allowed) {
+    bool only = std::find(script_only.begin(), script_only.end(), command) != script_only.end();
+    std::string& list = only ? scripts : full;
+    list += (list.empty() ? "" : ", ") + command;
+  }
+  if (!skill.manifest.inferred) {
+    return (skill.dir / "skill.toml").string() + " capabilities.commands allows: " +
+           (full.empty() ? "none" : full);
+  }
+  std::string text = "the skill has no skill.toml; ";
+  text += scripts.empty() ? "no command was inferred from its files"
+                          : "inferred from its files: " + scripts +
+                                " (only to run a file of the skill)";
+  // From allowed-tools or a grant: allowed without the rule.
+  if (!full.empty()) text += "; also allowed: " + full;
+  return text + "; any other command needs a grant from the user (docs/inference.md)";
 }
 
 bool IsCommandAllowed(const std::vector<std::string>& allowed, std::string_view argv0) {
@@ -280,6 +304,10 @@ Result<void> CheckExecArgv(const Skill& skill, const std::vector<std::string>& a
   }
   std::vector<std::string> allowed = AllowedCommands(skill.manifest);
   if (!IsCommandAllowed(allowed, argv[0])) {
+    if (skill.manifest.inferred) {
+      return Fail(ErrorCode::kDenied,
+                  "command '" + argv[0] + "' is not allowed: " + CommandGrantText(skill));
+    }
     std::string list;
     for (const std::string& command : allowed) list += (list.empty() ? "" : ", ") + command;
     if (list.empty()) list = "none";

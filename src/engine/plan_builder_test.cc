@@ -342,6 +342,37 @@ TEST(PlanBuilderTest, ExecChecksArgv0) {
   EXPECT_EQ(empty.error().code, ErrorCode::kInvalidArgument);
 }
 
+TEST(PlanBuilderTest, InferredInterpretersAreAllowedAndRefusalsNameNoSkillToml) {
+  Skill skill;
+  skill.dir = "/srv/skills/pdf";
+  skill.manifest.inferred = true;
+  skill.manifest.script_commands = {InferredCommand{.command = "python3"},
+                                    InferredCommand{.command = "python"}};
+  EXPECT_EQ(AllowedCommands(skill.manifest), (std::vector<std::string>{"python3", "python"}));
+  EXPECT_TRUE(CheckExecArgv(skill, {"python", "scripts/x.py"}).has_value());
+  auto denied = CheckExecArgv(skill, {"curl", "x"});
+  ASSERT_FALSE(denied.has_value());
+  EXPECT_EQ(denied.error().code, ErrorCode::kDenied);
+  EXPECT_EQ(denied.error().message,
+            "command 'curl' is not allowed: the skill has no skill.toml; inferred from its "
+            "files: python3, python (only to run a file of the skill); any other command needs "
+            "a grant from the user (docs/inference.md)");
+  // A command from allowed-tools is a full grant and is named as such.
+  skill.manifest.capabilities.commands = {"jq"};
+  EXPECT_EQ(CommandGrantText(skill),
+            "the skill has no skill.toml; inferred from its files: python3, python (only to run "
+            "a file of the skill); also allowed: jq; any other command needs a "
+            "grant from the user (docs/inference.md)");
+  Skill bare;
+  bare.dir = "/srv/skills/doc";
+  bare.manifest.inferred = true;
+  EXPECT_EQ(CommandGrantText(bare),
+            "the skill has no skill.toml; no command was inferred from its files; any other "
+            "command needs a grant from the user (docs/inference.md)");
+  bare.manifest.inferred = false;
+  EXPECT_EQ(CommandGrantText(bare), "/srv/skills/doc/skill.toml capabilities.commands allows: none");
+}
+
 TEST(PlanBuilderTest, ExecPassesStdinThrough) {
   TempDir tmp;
   Skill skill = MakeSkill(tmp.path());
