@@ -385,6 +385,7 @@ Result<Outcome> Engine::Run(const RunRequest& request) {
       "run", loaded->manifest.entry ? loaded->manifest.entry->argv : std::vector<std::string>{},
       input_text);
   if (selector->instance) invocation["instance"] = *selector->instance;
+  if (request.overrides.workspace) invocation["workspace"] = request.overrides.workspace->string();
   auto prepared = Prepare(home_, *loaded, selector->instance, require_lock_, invocation);
   if (!prepared) {
     return Refuse(*audit_, *loaded, *run_id, invocation, request.overrides, prepared.error());
@@ -426,6 +427,7 @@ Result<Outcome> Engine::Exec(const ExecRequest& request) {
 
   nlohmann::json invocation = Invocation("exec", request.argv, request.stdin_data);
   if (selector->instance) invocation["instance"] = *selector->instance;
+  if (request.overrides.workspace) invocation["workspace"] = request.overrides.workspace->string();
   auto prepared = Prepare(home_, *loaded, selector->instance, require_lock_, invocation);
   if (!prepared) {
     return Refuse(*audit_, *loaded, *run_id, invocation, request.overrides, prepared.error());
@@ -452,7 +454,7 @@ Result<Outcome> Engine::Exec(const ExecRequest& request) {
   if (auto ok = CheckExecArgv(skill, *argv); !ok) {
     return Refuse(*audit_, skill, *run_id, invocation, request.overrides, ok.error());
   }
-  plan->argv = std::move(*argv);
+  plan->argv = WithSkillScript(*plan, std::move(*argv));
   AddCallEnvironment(*plan, prepared->instance, prepared->secrets);
   invocation["env"] = EnvNames(plan->env);
   return GateAndExecute(skill, std::move(*plan), invocation, request.overrides, request.argv,
@@ -648,7 +650,7 @@ Result<PolicyCheck> Engine::CheckPolicy(const std::string& skill_arg,
     auto checked = GuardExec(skill, argv, PlanRiskContext(*plan), &commands, &check.risk);
     if (!checked) return refused("command-guard", checked.error());
     if (auto ok = CheckExecArgv(skill, *checked); !ok) return refused("manifest", ok.error());
-    plan->argv = std::move(*checked);
+    plan->argv = WithSkillScript(*plan, std::move(*checked));
   }
   AddCallEnvironment(*plan, prepared->instance, prepared->secrets);
   check.decision = EvaluatePolicy(

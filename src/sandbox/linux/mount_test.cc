@@ -23,7 +23,7 @@ TEST(MountPlanTest, MinimalRootHasOnlyWhatInterpretersNeed) {
   Plan plan;
   plan.skill_dir = skill.path();
   RootPlan root;
-  ASSERT_TRUE(PlanRoot(plan, &root));
+  ASSERT_TRUE(PlanRoot(plan, false, &root));
   EXPECT_TRUE(HasOp(root, Op::Kind::kBind, "/usr"));
   EXPECT_TRUE(HasOp(root, Op::Kind::kBind, "/skill"));
   EXPECT_TRUE(HasOp(root, Op::Kind::kTmpfs, "/tmp"));
@@ -57,7 +57,7 @@ TEST(MountPlanTest, DeclaredPathsKeepTheirModeAndGetParents) {
   plan.mounts = {{.path = data.path() / "in", .writable = false},
                  {.path = data.path() / "out", .writable = true}};
   RootPlan root;
-  ASSERT_TRUE(PlanRoot(plan, &root));
+  ASSERT_TRUE(PlanRoot(plan, false, &root));
   int binds = 0;
   for (const Op& op : root.ops) {
     const std::string in = std::string(kStagingDir) + (data.path() / "in").string();
@@ -83,7 +83,7 @@ TEST(MountPlanTest, RefusesReservedAndMissingPaths) {
     plan.skill_dir = skill.path();
     plan.mounts = {{.path = bad}};
     RootPlan root;
-    auto r = PlanRoot(plan, &root);
+    auto r = PlanRoot(plan, false, &root);
     ASSERT_FALSE(r) << bad;
     EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument) << bad;
   }
@@ -91,7 +91,7 @@ TEST(MountPlanTest, RefusesReservedAndMissingPaths) {
   plan.skill_dir = skill.path();
   plan.mounts = {{.path = "/nonexistent/skillrt/path"}};
   RootPlan root;
-  auto r = PlanRoot(plan, &root);
+  auto r = PlanRoot(plan, false, &root);
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, ErrorCode::kNotFound);
   EXPECT_NE(r.error().message.find("/nonexistent/skillrt/path"), std::string::npos);
@@ -111,7 +111,7 @@ TEST(MountPlanTest, DeclaredSymlinksAreResolvedAndPinned) {
   plan.skill_dir = skill.path();
   plan.mounts = {{.path = data.path() / "to-root"}};
   RootPlan root;
-  auto refused = PlanRoot(plan, &root);
+  auto refused = PlanRoot(plan, false, &root);
   ASSERT_FALSE(refused);
   EXPECT_EQ(refused.error().code, ErrorCode::kDenied);
   EXPECT_NE(refused.error().message.find("resolves to /"), std::string::npos)
@@ -120,7 +120,7 @@ TEST(MountPlanTest, DeclaredSymlinksAreResolvedAndPinned) {
   // Positive control: the link to a plain directory is bound, with the target as source.
   plan.mounts = {{.path = data.path() / "to-real"}};
   RootPlan ok;
-  ASSERT_TRUE(PlanRoot(plan, &ok));
+  ASSERT_TRUE(PlanRoot(plan, false, &ok));
   struct stat st;
   ASSERT_EQ(::stat((data.path() / "real").c_str(), &st), 0);
   bool found = false;
