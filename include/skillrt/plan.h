@@ -43,6 +43,18 @@ struct CommandAlias {
 /// instructions assume (`python scripts/x.py`), whatever the host calls it.
 inline constexpr CommandAlias kCommandAliases[] = {{"python", "python3"}};
 
+/// True when the command names `a` and `b` are one command: equal, or a bare alias name and
+/// its target's bare name (kCommandAliases). Paths are compared exactly.
+constexpr bool SameCommand(std::string_view a, std::string_view b) {
+  if (a == b) return true;
+  for (const CommandAlias& alias : kCommandAliases) {
+    if ((a == alias.name && b == alias.target) || (a == alias.target && b == alias.name)) {
+      return true;
+    }
+  }
+  return false;
+}
+
 /// The host object a host path named when the plan was made. A path is resolved once
 /// (symbolic links followed), and every later step acts on the object it reached: the policy
 /// and the approval key judge `resolved`, and a runtime opens `resolved` again without

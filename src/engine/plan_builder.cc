@@ -141,13 +141,6 @@ std::vector<std::string> AllowedCommands(const Manifest& manifest) {
   };
   for (const std::string& command : manifest.capabilities.commands) add(command);
   if (manifest.entry && !manifest.entry->argv.empty()) add(manifest.entry->argv[0]);
-  // A command alias and its target are one program: allowing either allows both.
-  for (size_t i = 0, n = allowed.size(); i < n; ++i) {
-    for (const CommandAlias& alias : kCommandAliases) {
-      if (allowed[i] == alias.name) add(std::string(alias.target));
-      if (allowed[i] == alias.target) add(std::string(alias.name));
-    }
-  }
   return allowed;
 }
 
@@ -177,7 +170,8 @@ std::vector<std::string> WithSkillScript(const Plan& plan, std::vector<std::stri
 
 bool IsCommandAllowed(const std::vector<std::string>& allowed, std::string_view argv0) {
   if (argv0.empty()) return false;
-  return std::find(allowed.begin(), allowed.end(), argv0) != allowed.end();
+  return std::any_of(allowed.begin(), allowed.end(),
+                     [&](const std::string& command) { return SameCommand(command, argv0); });
 }
 
 Result<Limits> ApplyOverrides(const Limits& limits, const RunOverrides& overrides) {

@@ -27,9 +27,7 @@ std::vector<std::string> BaseEnvironment(std::string_view run_id);
 std::vector<std::string> EgressProxyEnvironment();
 
 /// The commands a call to `manifest`'s skill may start: `capabilities.commands`, then the
-/// entry point's argv[0] if not already listed, then the other name of each listed command
-/// alias or alias target (kCommandAliases: `python3` brings `python`, and the other way
-/// round). Order preserved, no duplicates.
+/// entry point's argv[0] if not already listed. Order preserved, no duplicates.
 std::vector<std::string> AllowedCommands(const Manifest& manifest);
 
 /// The workspace of a call of `skill` (RunOverrides::workspace): `path` resolved and pinned
@@ -51,10 +49,10 @@ Result<BindMount> WorkspaceMount(const Skill& skill, const PathPin& skill_pin,
 /// unchanged. Reads the file system (stat(2)).
 std::vector<std::string> WithSkillScript(const Plan& plan, std::vector<std::string> argv);
 
-/// True when `argv0` is one of `allowed`, compared as exact strings: a bare name matches
-/// only the same bare name (resolved on the sandbox PATH), an absolute path only the same
-/// absolute path. Nothing is normalised, so "./python3" or "/tmp/python3" never match
-/// "python3".
+/// True when `argv0` is one of `allowed`, compared as exact strings (SameCommand): a bare name
+/// matches only the same bare name (resolved on the sandbox PATH) or its command alias
+/// (`python` and `python3`, kCommandAliases), an absolute path only the same absolute path.
+/// Nothing is normalised, so "./python3" or "/tmp/python3" never match "python3".
 bool IsCommandAllowed(const std::vector<std::string>& allowed, std::string_view argv0);
 
 /// `limits` narrowed by `overrides`. An override larger than the manifest's value is
