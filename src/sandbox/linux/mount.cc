@@ -165,6 +165,9 @@ Result<void> PlanRoot(const Plan& plan, bool workspace_handed, RootPlan* out) {
   write_op("/etc/hostname", "skillrt\n");
   write_op("/etc/hosts", "127.0.0.1 localhost skillrt\n::1 localhost\n");
   write_op("/etc/nsswitch.conf", "passwd: files\ngroup: files\nhosts: files\n");
+  // git's system configuration: an author for commits made in the sandbox, which has no
+  // host identity to guess one from (a repository's own user.name and user.email win).
+  write_op("/etc/gitconfig", "[user]\n\tname = skill\n\temail = skill@skillrt.invalid\n");
   for (const char* file : kEtcFiles) {
     struct stat st;
     if (::stat(file, &st) != 0 || !S_ISREG(st.st_mode)) continue;
