@@ -62,7 +62,9 @@ struct stat Stat(const fs::path& path) {
 
 #define REQUIRE_ROOT()                                                 \
   do {                                                                 \
-    if (::geteuid() != 0) GTEST_SKIP() << "needs root on the host";    \
+    if (::geteuid() != 0) {                                            \
+      GTEST_SKIP() << "needs root on the host";                        \
+    }                                                                  \
   } while (0)
 
 class WorkspaceTest : public ::testing::Test {
