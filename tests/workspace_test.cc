@@ -94,7 +94,9 @@ class WorkspaceTest : public ::testing::Test {
     workspace_ = outer_.path() / "ws";
     fs::create_directory(workspace_);
     ::chmod(workspace_.c_str(), 0755);
-    if (::geteuid() == 0) ASSERT_EQ(::chown(workspace_.c_str(), kOwner, kOwner), 0);
+    if (::geteuid() == 0) {
+      ASSERT_EQ(::chown(workspace_.c_str(), kOwner, kOwner), 0);
+    }
   }
 
   // Copies probe `name` into the skill directory.
