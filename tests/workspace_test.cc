@@ -411,7 +411,8 @@ TEST_F(WorkspaceTest, DevShmIsPrivateAndBounded) {
 // With or without an egress allowlist, a skill serves and connects on its own loopback, and a
 // server on the host's 127.0.0.1 stays unreachable. Control: the host reaches that server.
 TEST_F(WorkspaceTest, LoopbackIsTheSandboxsOwn) {
-  const int server = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  // Non-blocking, so that counting the connections at the end never waits.
+  const int server = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   ASSERT_GE(server, 0);
   struct Closer {
     int fd;

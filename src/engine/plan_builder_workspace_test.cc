@@ -65,7 +65,8 @@ TEST(WorkspacePlanTest, ALinkedWorkspaceIsJudgedByItsTarget) {
 }
 
 TEST(WorkspacePlanTest, BadWorkspacesAreRefusedByName) {
-  TempDir skill_dir;
+  VarTmpDir skill_dir;  // Not under /tmp, so that overlapping it is what is refused.
+  TempDir in_tmp;
   VarTmpDir workspace;
   WriteFile(workspace.path() / "file", "x");
   const Skill skill = MakeSkill(skill_dir.path());
@@ -80,7 +81,7 @@ TEST(WorkspacePlanTest, BadWorkspacesAreRefusedByName) {
       {workspace.path() / "file", ErrorCode::kInvalidArgument, "is not a directory"},
       {"/etc", ErrorCode::kDenied, "reserved host path"},
       {skill_dir.path(), ErrorCode::kInvalidArgument, "overlaps the skill's own directory"},
-      {skill_dir.path().parent_path(), ErrorCode::kDenied, "reserved host path"},  // /tmp
+      {in_tmp.path(), ErrorCode::kDenied, "reserved host path"},  // The host's /tmp.
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.path.string());
