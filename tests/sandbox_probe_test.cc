@@ -374,8 +374,9 @@ TEST_F(SandboxProbeTest, RootDirectoryShowsOnlyTheMinimalRoot) {
   ASSERT_EQ(inside.status, Status::kOk) << Describe(inside);
   const json entries = Report(inside).value("entries", json::array());
   ASSERT_FALSE(entries.empty()) << Describe(inside);
-  const std::set<std::string> allowed = {"skill", "tmp",  "proc", "dev",   "etc",   "usr",
-                                         "bin",   "sbin", "lib",  "lib32", "lib64", "libx32"};
+  const std::set<std::string> allowed = {"skill", "tmp",  "proc",  "dev",    "etc",
+                                         "usr",   "bin",  "sbin",  "lib",    "lib32",
+                                         "lib64", "libx32", "skillrt"};
   for (const auto& entry : entries) {
     EXPECT_TRUE(allowed.count(entry.get<std::string>())) << "unexpected /" << entry;
   }
@@ -485,7 +486,10 @@ std::optional<std::string> HostResolver() {
   return std::nullopt;
 }
 
-TEST_F(SandboxProbeTest, TcpEgressIsBlocked) {
+// TCP sockets exist in the sandbox (for its own loopback), but its network namespace holds
+// nothing of the host's: the host's loopback server is another namespace's, and no other
+// address has a route.
+TEST_F(SandboxProbeTest, TcpToTheHostIsBlocked) {
   LocalSocket server(SOCK_STREAM);
   EXPECT_HOST_SUCCEEDS(RunOnHost("tcp_connect", {"127.0.0.1", server.port(), "1000"}));
   EXPECT_TRUE(server.Receive(1s));
@@ -495,7 +499,9 @@ TEST_F(SandboxProbeTest, TcpEgressIsBlocked) {
     SCOPED_TRACE(target);
     const Outcome inside = RunProbe("tcp_connect", {target, server.port(), "1000"});
     EXPECT_BLOCKED(inside);
-    EXPECT_EQ(Report(inside).value("errno", ""), "EPERM") << Describe(inside);
+    const std::string err = Report(inside).value("errno", "");
+    EXPECT_TRUE(err == "ECONNREFUSED" || err == "ENETUNREACH" || err == "EADDRNOTAVAIL")
+        << Describe(inside);
   }
   EXPECT_FALSE(server.Receive(200ms)) << "a connection from the sandbox reached the host";
 }
@@ -523,14 +529,18 @@ TEST_F(SandboxProbeTest, DnsQueriesAreBlocked) {
   EXPECT_EQ(dns.queries(), 1) << "a DNS query from the sandbox reached the host";
 }
 
-TEST_F(SandboxProbeTest, ListeningOnAPortIsBlocked) {
-  for (const char* address : {"127.0.0.1", "0.0.0.0", "::"}) {
+// A skill may serve on its own loopback (a local test server) and reach what it serves there;
+// the host's loopback stays out of reach (TcpToTheHostIsBlocked, and workspace_test.cc's
+// loopback test with and without egress).
+TEST_F(SandboxProbeTest, ListeningStaysOnTheSandboxsOwnLoopback) {
+  for (const char* address : {"127.0.0.1", "0.0.0.0"}) {
     SCOPED_TRACE(address);
     EXPECT_HOST_SUCCEEDS(RunOnHost("tcp_listen", {"0", address}));
     const Outcome inside = RunProbe("tcp_listen", {"0", address});
-    EXPECT_BLOCKED(inside);
-    EXPECT_EQ(Report(inside).value("errno", ""), "EPERM") << Describe(inside);
+    EXPECT_EQ(inside.status, Status::kOk) << Describe(inside);
   }
+  const Outcome echo = RunProbe("loopback_echo", {"127.0.0.1"});
+  EXPECT_EQ(echo.status, Status::kOk) << Describe(echo);
 }
 
 // --- Processes ------------------------------------------------------------------------------
