@@ -33,9 +33,9 @@ void WriteNotesSkill(const fs::path& dir) {
   WriteFile(dir / "SKILL.md",
             "---\nname: notes\ndescription: Sorts notes into a report and commits them.\n---\n"
             "Run `python scripts/report.py notes.txt` to write report.txt, then\n"
-            "`sh scripts/commit.sh` to commit it.\n");
+            "`python scripts/commit.py` to commit it.\n");
   WriteFile(dir / "skill.toml",
-            "runtime = \"native\"\n[capabilities]\ncommands = [\"python\", \"sh\"]\n"
+            "runtime = \"native\"\n[capabilities]\ncommands = [\"python\"]\n"
             "[limits]\nwall_time_ms = 60000\ncpu_time_ms = 30000\nmemory_mb = 512\n"
             "processes = 64\n");
   WriteFile(dir / "scripts" / "report.py",
@@ -45,9 +45,12 @@ void WriteNotesSkill(const fs::path& dir) {
             "                     input=lines, capture_output=True, text=True, check=True)\n"
             "open('report.txt', 'w').write(out.stdout.split()[1] + '\\n')\n"
             "print('wrote report.txt')\n");
-  WriteFile(dir / "scripts" / "commit.sh",
-            "set -e\ngit init -q .\ngit add report.txt\ngit commit -q -m report\n"
-            "git status --porcelain\ngit log --format=%s\n");
+  WriteFile(dir / "scripts" / "commit.py",
+            "import subprocess\n"
+            "for step in (['init', '-q', '.'], ['add', 'report.txt'],\n"
+            "             ['commit', '-q', '-m', 'report'], ['status', '--porcelain'],\n"
+            "             ['log', '--format=%s']):\n"
+            "    subprocess.run(['git'] + step, check=True)\n");
 }
 
 class WorkspaceCliTest : public ::testing::Test {
@@ -105,9 +108,9 @@ class WorkspaceCliTest : public ::testing::Test {
     EXPECT_EQ(report.out, "wrote report.txt\n");
     EXPECT_EQ(ReadFile(workspace_ / "report.txt"), "pear\n");
     EXPECT_EQ(OwnerOf(workspace_ / "report.txt"), owner);
-    const CliResult commit = Exec({"sh", "scripts/commit.sh"}, as_user, flags);
+    const CliResult commit = Exec({"python", "scripts/commit.py"}, as_user, flags);
     ASSERT_EQ(commit.exit_code, 0) << commit.out << commit.err;
-    EXPECT_EQ(commit.out, "report\n");
+    EXPECT_EQ(commit.out, "?? notes.txt\nreport\n");  // git status, then git log.
     EXPECT_EQ(OwnerOf(workspace_ / ".git" / "HEAD"), owner);
     EXPECT_EQ(OwnerOf(workspace_ / ".git" / "objects"), owner);
   }
