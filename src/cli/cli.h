@@ -53,6 +53,7 @@ struct RunFlags {
   std::optional<double> timeout_seconds;  ///< `--timeout`, decimals allowed.
   std::optional<uint64_t> memory_mb;      ///< `--memory`, MiB.
   std::string sandbox = "strict";         ///< `--sandbox strict|best-effort`.
+  std::optional<std::string> workspace;   ///< `--workspace DIR`, as typed.
 };
 
 struct RunCommand {
