@@ -40,6 +40,26 @@ while IFS=$'\t' read -r skill argv; do
   # shellcheck disable=SC2086  # argv is a word list by design
   step "${skillrt[@]}" exec "$skill" -- $argv </dev/null
 done < "$root/examples/demo-exec.tsv"
+# A skill as published collections write them (examples/public-style/repo-digest: no
+# skill.toml, `python scripts/digest.py`, git and sort|uniq|head pipelines, a relative output)
+# works on files in a workspace: a fresh local clone of this repository, made anew each time.
+workspace=$build/demo-workspace/skillrt
+rm -rf "$build/demo-workspace"
+mkdir -p "$build/demo-workspace"
+if git -C "$root" rev-parse --git-dir >/dev/null 2>&1; then
+  git clone --quiet "$root" "$workspace"
+else  # Not a git checkout (an unpacked archive): a small repository of its own.
+  git -c init.defaultBranch=main init --quiet "$workspace"
+  cp "$root/README.md" "$workspace/"
+  git -C "$workspace" add README.md
+  git -C "$workspace" -c user.name=demo -c user.email=demo@skillrt.invalid commit --quiet -m "README"
+fi
+public=("$build/skillrt" --skills "$root/examples/public-style" --policy "$root/examples/demo-policy.toml")
+step "${public[@]}" info repo-digest
+(cd "$workspace" && step "${public[@]}" exec --workspace . repo-digest -- \
+  python scripts/digest.py --top 3 </dev/null)
+step ls -l "$workspace/DIGEST.md"
+
 # web-fetch (native), web-fetch-wasm (WebAssembly) and web-fetch-container (podman) reach the
 # one host their manifests allow, a server on the host's loopback, through the egress proxy;
 # the metadata address, a private address and an undeclared host are refused.
