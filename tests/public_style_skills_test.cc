@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -318,6 +319,24 @@ TEST_P(PublicStyleSkillsTest, LogTriageShellScriptIsRefusedByTheGuardToday) {
   EXPECT_NE(ReadFile(workspace_ / "triage.txt").find("2 db: connection refused (attempt N)\n"),
             std::string::npos)
       << ReadFile(workspace_ / "triage.txt");
+}
+
+// The set is what the tests above cover, every skill passes strict validation, and none has a
+// skill.toml: what they may run comes from inference alone.
+TEST(PublicStyleSkillsSetTest, EverySkillIsTestedValidAndWithoutAManifest) {
+  std::set<std::string> on_disk;
+  for (const auto& entry : fs::directory_iterator(PublicStyleDir())) {
+    if (!entry.is_directory()) continue;
+    on_disk.insert(entry.path().filename().string());
+    EXPECT_TRUE(fs::exists(entry.path() / "SKILL.md")) << entry.path();
+    EXPECT_FALSE(fs::exists(entry.path() / "skill.toml")) << entry.path();
+  }
+  EXPECT_EQ(on_disk, (std::set<std::string>{"log-triage", "parallel-count", "pdf-pages",
+                                            "repo-digest", "sheet-report", "site-smoke"}));
+  VarTmpDir base;
+  const CliResult valid = RunCli(base.path(), base.path() / "home",
+                                 {"validate", PublicStyleDir().string()});
+  EXPECT_EQ(valid.exit_code, 0) << valid.out << valid.err;
 }
 
 INSTANTIATE_TEST_SUITE_P(Callers, PublicStyleSkillsTest,
