@@ -132,6 +132,10 @@ struct RiskContext {
   /// of them, a directory above one, or all the contents of one is critical
   /// (docs/risk-guard.md, "Declared paths").
   std::vector<std::string> declared_paths = {};
+  /// Script files, as the command line names them, whose contents the caller has read and
+  /// assessed itself (the engine does so for a skill's own shell scripts): a shell running
+  /// one of them does not run commands the guard cannot read (rule shell-script-unseen).
+  std::vector<std::string> seen_scripts = {};
 };
 
 /// Classifies every simple command of `parsed` against the rule table of docs/risk-guard.md.

@@ -438,5 +438,56 @@ TEST_F(EngineRunsTest, ExecRunsThroughTheSamePipeline) {
   EXPECT_EQ(runtime_->calls(), 1);
 }
 
+TEST_F(EngineRunsTest, ASkillsOwnShellScriptIsReadAndAssessed) {
+  // A skill without skill.toml whose instructions say `bash scripts/x.sh`.
+  const std::filesystem::path dir = skills_ / "shelly";
+  testing::WriteFile(dir / "SKILL.md",
+                     "---\nname: shelly\ndescription: Counts words.\n---\n"
+                     "Run `bash scripts/count.sh`.\n");
+  testing::WriteFile(dir / "scripts" / "count.sh", "#!/bin/bash\nls | sort | head -3\n");
+  testing::WriteFile(dir / "scripts" / "wipe.sh", "#!/bin/bash\nrm -rf / --no-preserve-root\n");
+  auto engine = Open(FakeRuntime::Prints("a\nb\n"));
+  auto ok = engine->Exec(ExecRequest{.skill = "shelly", .argv = {"bash", "scripts/count.sh"}});
+  ASSERT_TRUE(ok.has_value()) << ok.error().ToString();
+  EXPECT_EQ(ok->status, Status::kOk) << ok->message;
+  auto wipe = engine->Exec(ExecRequest{.skill = "shelly", .argv = {"bash", "scripts/wipe.sh"}});
+  ASSERT_TRUE(wipe.has_value());
+  EXPECT_EQ(wipe->status, Status::kDenied);
+  EXPECT_NE(wipe->message.find("scripts/wipe.sh"), std::string::npos) << wipe->message;
+  // A script that is not the skill's own stays unread, and refused.
+  auto other = engine->Exec(ExecRequest{.skill = "shelly", .argv = {"bash", "/tmp/x.sh"}});
+  ASSERT_TRUE(other.has_value());
+  EXPECT_EQ(other->status, Status::kDenied);
+  EXPECT_EQ(runtime_->calls(), 1);
+}
+
+TEST_F(EngineRunsTest, AWorkspaceHoldingTheStateDirectoryIsRefused) {
+  // Outside /tmp, which is reserved and would be refused for that reason alone.
+  testing::VarTmpDir root;
+  home_ = root.path() / "home";
+  std::filesystem::create_directories(home_);
+  std::filesystem::create_directories(root.path() / "work");
+  testing::WriteFile(home_ / "policy.toml",
+                     "[[rule]]\nname = \"work\"\neffect = \"allow\"\nwrite = [\"" +
+                         root.path().string() + "/**\", \"" + root.path().string() + "\"]\n");
+  auto engine = Open(FakeRuntime::Prints("{}"));
+  RunRequest request = Request("quiet");
+  request.overrides.workspace = root.path();  // Holds home_.
+  auto outcome = engine->Run(request);
+  ASSERT_TRUE(outcome.has_value()) << outcome.error().ToString();
+  EXPECT_EQ(outcome->status, Status::kDenied);
+  EXPECT_NE(outcome->message.find("state directory"), std::string::npos) << outcome->message;
+  request.overrides.workspace = home_;
+  auto inside = engine->Run(request);
+  ASSERT_TRUE(inside.has_value());
+  EXPECT_EQ(inside->status, Status::kDenied);
+  EXPECT_EQ(runtime_->calls(), 0);
+  // Positive control: a workspace beside it is fine.
+  request.overrides.workspace = root.path() / "work";
+  auto fine = engine->Run(request);
+  ASSERT_TRUE(fine.has_value()) << fine.error().ToString();
+  EXPECT_EQ(fine->status, Status::kOk) << fine->message;
+}
+
 }  // namespace
 }  // namespace skillrt

@@ -1,7 +1,12 @@
 // The pipeline of one call: prepare (load, lock, instance, secrets, plan, guard), decide
 // (policy, approval), execute, audit; emitting the run's events as it goes
 // (include/skillrt/engine.h, docs/events.md).
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <string>
+#include <system_error>
 #include <tuple>
 #include <utility>
 #include <variant>
@@ -14,6 +19,7 @@
 #include "engine/secrets.h"
 #include "gate/approval_gate.h"
 #include "gate/script_rule.h"
+#include "gate/shell_parse.h"
 #include "skillrt/engine.h"
 #include "skillrt/lock.h"
 #include "skillrt/risk.h"
@@ -102,6 +108,42 @@ Result<Outcome> AfterAudit(Result<void> audited, Result<Outcome> result) {
   return result;
 }
 
+// The largest shell script of a skill that the guard reads to assess it.
+constexpr uintmax_t kMaxSeenScriptBytes = 1 << 20;
+
+// `context` with the skill's own shell scripts that `parsed` runs (`bash scripts/x.sh`) read
+// and assessed: a script that is a regular file of the skill (SkillFileOf: below /skill, no
+// symbolic link) and parses is assessed as if its commands were on the line; a critical risk
+// in it refuses the call (kDenied), anything else marks it seen, so that the shell running it
+// is not a shell running what nobody read. Scripts elsewhere (the workspace, /tmp) stay unseen.
+Result<RiskContext> SkillScriptsSeen(const Skill& skill, const ParsedCommand& parsed,
+                                     RiskContext context, std::string_view cwd) {
+  for (const SimpleCommand& command : parsed.commands) {
+    if (command.argv.empty() || !shell::IsShell(command.argv[0]) ||
+        shell::SourceOf(command) != shell::ScriptSource::kFile) {
+      continue;
+    }
+    const size_t at = shell::ShellScriptOperand(command);
+    if (at >= command.argv.size()) continue;
+    const std::string& operand = command.argv[at];
+    auto file = SkillFileOf(operand, skill.dir, cwd);
+    if (!file) continue;
+    std::error_code ec;
+    if (std::filesystem::file_size(*file, ec) > kMaxSeenScriptBytes || ec) continue;
+    std::ifstream in(*file, std::ios::binary);
+    std::string text((std::istreambuf_iterator<char>(in)), {});
+    if (!in.good() && !in.eof()) continue;
+    RiskAssessment risk = AssessShellRisk(text, context);
+    if (risk.level == RiskLevel::kCritical) {
+      const RiskReason& why = risk.reasons.front();
+      return Fail(ErrorCode::kDenied, "exec refused: the skill's script " + operand + ": " +
+                                          why.reason + " (rule " + why.rule + ")");
+    }
+    context.seen_scripts.push_back(operand);
+  }
+  return context;
+}
+
 // The command guard of `exec` (docs/risk-guard.md): returns the argv to run, or kDenied.
 // A single word with shell syntax ("pytest && rm -rf /") is a shell command line: it is
 // parsed, and runs as `sh -c` only when sh itself is allowed. Any other argv is taken
@@ -121,7 +163,9 @@ Result<std::vector<std::string>> GuardExec(const Skill& skill,
   const bool shell_line = argv.size() == 1 && LooksLikeShell(argv[0]);
   auto parsed = shell_line ? ParseShell(argv[0]) : ParseArgv(argv);
   if (!parsed) return Fail(ErrorCode::kDenied, "exec refused: " + parsed.error().message);
-  GuardVerdict verdict = GuardCommands(*parsed, allowed, context);
+  auto seen = SkillScriptsSeen(skill, *parsed, context, cwd);
+  if (!seen) return Fail(ErrorCode::kDenied, seen.error().message + where);
+  GuardVerdict verdict = GuardCommands(*parsed, allowed, *seen);
   if (!verdict.allowed) return Fail(ErrorCode::kDenied, verdict.message + where);
   // Inferred interpreters run only the skill's own files (docs/inference.md).
   auto scripts = CheckScriptRule(*parsed, script_only, skill.dir, cwd);
@@ -143,6 +187,29 @@ nlohmann::json CapabilitiesShown(const Skill& skill, const Plan& plan, const nlo
   auto request = MakeApprovalRequest(skill, plan, invocation, argv, {}, {});
   if (!request) return nlohmann::json::object();
   return request->request.value("capabilities", nlohmann::json::object());
+}
+
+// kDenied when a host path of `plan` (a declared path, a workspace, a grant) is `home`, lies
+// inside it, or holds it. Paths are compared as they resolved (pinned), lexically.
+Result<void> ExposesHome(const Plan& plan, const std::filesystem::path& home) {
+  std::error_code ec;
+  std::filesystem::path state = std::filesystem::weakly_canonical(home, ec);
+  if (ec) state = home.lexically_normal();
+  auto within = [](const std::filesystem::path& inner, const std::filesystem::path& outer) {
+    auto [end, _] = std::mismatch(outer.begin(), outer.end(), inner.begin(), inner.end());
+    return end == outer.end();
+  };
+  for (const BindMount& mount : plan.mounts) {
+    const std::filesystem::path host =
+        (mount.pin ? mount.pin->resolved : mount.path).lexically_normal();
+    if (within(host, state) || within(state, host)) {
+      return Fail(ErrorCode::kDenied,
+                  "host path " + mount.path.string() + " (" + host.string() +
+                      ") is or holds skillrt's state directory " + state.string() +
+                      ", which is never given to a skill");
+    }
+  }
+  return {};
 }
 
 }  // namespace
@@ -270,6 +337,11 @@ std::expected<Engine::Prepared, Engine::Refusal> Engine::Prepare(Call& call,
     if (!argv) return refuse(skill, argv.error(), "command-guard");
     if (auto ok = CheckExecArgv(skill, *argv); !ok) return refuse(skill, ok.error(), "manifest");
     prepared.plan.argv = std::move(*argv);
+  }
+  // skillrt's own state (policy, approvals, audit log, grants, lock) is never handed to a
+  // skill, whatever path reaches it: a workspace of ~ would let the skill rewrite its policy.
+  if (auto exposed = ExposesHome(prepared.plan, home_); !exposed) {
+    return refuse(skill, exposed.error(), "manifest");
   }
   // The environment once, complete: the manifest's (in the plan), the instance's, secrets.
   AddCallEnvironment(prepared.plan, prepared.instance, prepared.secrets);

@@ -574,6 +574,11 @@ RiskAssessment AssessRisk(const ParsedCommand& parsed, const RiskContext& contex
     for (const Rule& rule : kRules) {
       std::optional<std::string> detail = rule.match(view);
       if (!detail) continue;
+      if (rule.id == "shell-script-unseen" &&
+          std::find(context.seen_scripts.begin(), context.seen_scripts.end(), *detail) !=
+              context.seen_scripts.end()) {
+        continue;  // Read and assessed by the caller.
+      }
       // A wrapped command shares its wrapper's redirections: report each finding once.
       std::string key = detail->empty() ? "command:" + shell::JoinArgv(cmd) : "at:" + *detail;
       if (!seen.emplace(rule.id, std::move(key)).second) continue;
