@@ -294,31 +294,34 @@ TEST_P(PublicStyleSkillsTest, ParallelCountUsesAProcessPool) {
   EXPECT_EQ(OwnerOf(workspace_ / "top-words.txt"), owner_);
 }
 
-// log-triage: its SKILL.md says `bash scripts/triage.sh app.log`. The command guard refuses a
-// shell running a script file as `shell-script-unseen` (critical: it cannot read what the
-// shell will run), and that rule sits above the script rule, so today the call is refused
-// before anything runs, even under a policy that allows everything. This test pins that down;
-// the control runs the same script on the host, where it works.
-TEST_P(PublicStyleSkillsTest, LogTriageShellScriptIsRefusedByTheGuardToday) {
+// log-triage: `bash scripts/triage.sh app.log`, as its SKILL.md says. The guard reads the
+// skill's own script (docs/risk-guard.md, "A skill's own shell scripts"), so the shell does not
+// run unseen commands; inside, awk, grep, sed, sort, uniq, head and cut do the work.
+TEST_P(PublicStyleSkillsTest, LogTriageRunsItsShellScript) {
   WriteFile(workspace_ / "app.log",
             "2024-05-01T10:00:00Z INFO server: listening on port 8080\n"
             "2024-05-01T10:00:03Z ERROR db: connection refused (attempt 1)\n"
             "2024-05-01T10:00:05Z ERROR db: connection refused (attempt 2)\n"
             "2024-05-01T10:01:00Z FATAL worker: out of memory\n");
+  // The same shell on a script that is not the skill's: nobody read it, so it is refused.
+  WriteFile(workspace_ / "mine.sh", "echo not the skill's\n");
   HandOver();
-  const CliResult refused = Exec("log-triage", {"bash", "scripts/triage.sh", "app.log"});
-  EXPECT_EQ(refused.exit_code, 3) << refused.out << refused.err;
-  EXPECT_NE(refused.err.find("rule shell-script-unseen"), std::string::npos) << refused.err;
-  EXPECT_FALSE(fs::exists(workspace_ / "triage.txt"));
 
-  const fs::path script = PublicStyleDir() / "log-triage" / "scripts" / "triage.sh";
-  ASSERT_EQ(std::system(("cd '" + workspace_.string() + "' && bash '" + script.string() +
-                         "' app.log >/dev/null")
-                            .c_str()),
-            0);
-  EXPECT_NE(ReadFile(workspace_ / "triage.txt").find("2 db: connection refused (attempt N)\n"),
-            std::string::npos)
-      << ReadFile(workspace_ / "triage.txt");
+  const CliResult triage = Exec("log-triage", {"bash", "scripts/triage.sh", "app.log"});
+  ASSERT_EQ(triage.exit_code, 0) << triage.out << triage.err;
+  const std::string expected =
+      "log: app.log (4 lines)\n\nentries per level:\n      2 ERROR\n      1 FATAL\n"
+      "      1 INFO\n\nmost frequent errors:\n      2 db: connection refused (attempt N)\n"
+      "      1 worker: out of memory\n\n"
+      "first error: 2024-05-01T10:00:03Z ERROR db: connection refused (attempt 1)\n"
+      "last error:  2024-05-01T10:01:00Z FATAL worker: out of memory\n";
+  EXPECT_EQ(triage.out, expected);
+  EXPECT_EQ(ReadFile(workspace_ / "triage.txt"), expected);
+  EXPECT_EQ(OwnerOf(workspace_ / "triage.txt"), owner_);
+
+  const CliResult unseen = Exec("log-triage", {"bash", "mine.sh"});
+  EXPECT_EQ(unseen.exit_code, 3) << unseen.out << unseen.err;
+  EXPECT_NE(unseen.err.find("rule shell-script-unseen"), std::string::npos) << unseen.err;
 }
 
 // The set is what the tests above cover, every skill passes strict validation, and none has a

@@ -6,8 +6,7 @@ set -euo pipefail
 log=${1:?usage: triage.sh LOGFILE [OUTPUT]}
 out=${2:-triage.txt}
 top=${TOP:-5}
-[[ -r $log ]] || { echo "triage: cannot read $log" >&2; exit 1; }
-[[ $top =~ ^[0-9]+$ ]] || { echo "triage: TOP must be a number, not '$top'" >&2; exit 1; }
+test -r "$log" || { echo "triage: cannot read $log" >&2; exit 1; }
 
 levels() {
   awk '{ lvl = ($2 ~ /^(TRACE|DEBUG|INFO|WARN|WARNING|ERROR|FATAL)$/) ? $2 : "OTHER"; print lvl }' "$log" |
