@@ -133,7 +133,9 @@ Result<RiskContext> SkillScriptsSeen(const Skill& skill, const ParsedCommand& pa
     std::ifstream in(*file, std::ios::binary);
     std::string text((std::istreambuf_iterator<char>(in)), {});
     if (!in.good() && !in.eof()) continue;
-    RiskAssessment risk = AssessShellRisk(text, context);
+    auto script = ParseShell(text);
+    if (!script) continue;  // Unparsable: it stays unseen, and the guard refuses it as such.
+    RiskAssessment risk = AssessRisk(*script, context);
     if (risk.level == RiskLevel::kCritical) {
       const RiskReason& why = risk.reasons.front();
       return Fail(ErrorCode::kDenied, "exec refused: the skill's script " + operand + ": " +
