@@ -18,6 +18,7 @@
 #include "skillrt/approval.h"
 #include "skillrt/audit.h"
 #include "skillrt/error.h"
+#include "skillrt/grants.h"
 #include "skillrt/outcome.h"
 #include "skillrt/plan.h"
 #include "skillrt/policy.h"
@@ -55,11 +56,17 @@ struct EngineOptions {
   std::string approver_name = "callback";
 };
 
-/// Caller-side narrowing of a run; fields left empty keep the manifest's values.
+/// Caller-side narrowing of a run; fields left empty keep the manifest's values. `grants`
+/// is the one widening, and it is judged by the policy.
 struct RunOverrides {
   std::optional<std::chrono::milliseconds> wall_time;  ///< May only narrow the manifest's.
   std::optional<uint64_t> memory_max_bytes;            ///< May only narrow the manifest's.
   SandboxLevel level = SandboxLevel::kStrict;
+  /// Commands and host paths granted for this call only, beyond the manifest and the grants
+  /// file (docs/grants.md): checked like the manifest's (kInvalidArgument otherwise), each
+  /// a policy subject ("grant command git", asked by default), in the approval key and the
+  /// audit record. `python` must be empty: dependencies are prepared, not granted per call.
+  Grants grants = {};
 };
 
 /// `run`: execute the skill's entry point with `input`.

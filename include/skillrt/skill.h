@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "skillrt/error.h"
+#include "skillrt/grants.h"
 #include "skillrt/manifest.h"
 
 namespace skillrt {
@@ -48,6 +49,9 @@ struct Skill {
   Manifest manifest;
   std::string tree_sha256;  ///< HashSkillTree(dir), lower-case hex.
   std::vector<Diagnostic> warnings;  ///< Lenient-load deviations (extra keys and the like).
+  /// What the engine adds for one call: the user's grants and the prepared dependencies
+  /// (grants.h). Empty as loaded; `manifest` is not widened by loading.
+  CallGrants grants = {};
 };
 
 /// Loads the skill in `dir` leniently: spec deviations that real skills commonly have become

@@ -13,6 +13,7 @@
 #include <utility>
 #include <variant>
 
+#include "engine/call_grants.h"
 #include "engine/gatekeeper.h"
 #include "engine/plan_builder.h"
 #include "engine/run_journal.h"
@@ -265,7 +266,7 @@ struct Prepared {
 // `invocation` for the audit record. Errors are refusals for the caller to audit.
 Result<Prepared> Prepare(const std::filesystem::path& home, Skill skill,
                          const std::optional<std::string>& requested, bool require_lock,
-                         nlohmann::json& invocation) {
+                         const Grants& grants, nlohmann::json& invocation) {
   const std::filesystem::path lock_file = LockFilePath(home);
   auto lock = ReadLockFile(lock_file);
   if (!lock) return std::unexpected(lock.error());
@@ -284,6 +285,13 @@ Result<Prepared> Prepare(const std::filesystem::path& home, Skill skill,
     auto narrowed = ApplyInstance(skill.manifest, **instance, instances_file);
     if (!narrowed) return std::unexpected(narrowed.error());
     skill.manifest = std::move(*narrowed);
+  }
+  // The user's grants and the prepared dependencies (docs/grants.md, docs/dependencies.md).
+  const std::optional<std::string> instance_name =
+      *instance ? std::optional<std::string>((*instance)->name) : std::nullopt;
+  if (auto granted = ApplyCallGrants(home, *lock, grants, instance_name, skill, invocation);
+      !granted) {
+    return std::unexpected(granted.error());
   }
   auto secrets = ResolveSecrets(skill.manifest, skill.meta.name, *instance, instances_file);
   if (!secrets) return std::unexpected(secrets.error());
@@ -385,7 +393,8 @@ Result<Outcome> Engine::Run(const RunRequest& request) {
       "run", loaded->manifest.entry ? loaded->manifest.entry->argv : std::vector<std::string>{},
       input_text);
   if (selector->instance) invocation["instance"] = *selector->instance;
-  auto prepared = Prepare(home_, *loaded, selector->instance, require_lock_, invocation);
+  auto prepared = Prepare(home_, *loaded, selector->instance, require_lock_,
+                          request.overrides.grants, invocation);
   if (!prepared) {
     return Refuse(*audit_, *loaded, *run_id, invocation, request.overrides, prepared.error());
   }
@@ -426,7 +435,8 @@ Result<Outcome> Engine::Exec(const ExecRequest& request) {
 
   nlohmann::json invocation = Invocation("exec", request.argv, request.stdin_data);
   if (selector->instance) invocation["instance"] = *selector->instance;
-  auto prepared = Prepare(home_, *loaded, selector->instance, require_lock_, invocation);
+  auto prepared = Prepare(home_, *loaded, selector->instance, require_lock_,
+                          request.overrides.grants, invocation);
   if (!prepared) {
     return Refuse(*audit_, *loaded, *run_id, invocation, request.overrides, prepared.error());
   }
@@ -626,7 +636,8 @@ Result<PolicyCheck> Engine::CheckPolicy(const std::string& skill_arg,
   std::string input_text = argv.empty() ? DumpText(nlohmann::json::object()) : "";
   nlohmann::json invocation = Invocation(check.kind, argv, input_text);
   if (selector->instance) invocation["instance"] = *selector->instance;
-  auto prepared = Prepare(home_, *loaded, selector->instance, require_lock_, invocation);
+  auto prepared = Prepare(home_, *loaded, selector->instance, require_lock_, overrides.grants,
+                          invocation);
   if (!prepared) return refused("lock", prepared.error());
   const Skill& skill = prepared->skill;
   std::vector<PolicyExecCommand> commands;

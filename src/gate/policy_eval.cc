@@ -71,7 +71,7 @@ std::string NormalPath(std::string_view path) {
 
 // A subject of one call: something the policy decides.
 struct Subject {
-  enum class Kind { kRead, kWrite, kNetwork, kEnv, kCommand, kExec, kSandbox, kLimit };
+  enum class Kind { kRead, kWrite, kNetwork, kEnv, kCommand, kExec, kSandbox, kLimit, kGrant };
   Kind kind;
   std::string value;  // Path, name or command text; empty for network and sandbox.
   RiskLevel risk = RiskLevel::kLow;
@@ -86,6 +86,7 @@ struct Subject {
       case Kind::kExec: return "exec " + value;
       case Kind::kSandbox: return "sandbox best-effort";
       case Kind::kLimit: return "limit " + value;
+      case Kind::kGrant: return "grant " + value;
     }
     return value;
   }
@@ -133,6 +134,18 @@ bool SubjectMatches(const PolicyRule& rule, const Subject& s) {
       return !rule.risk || s.risk >= *rule.risk;
     case Subject::Kind::kSandbox: return rule.best_effort;
     case Subject::Kind::kLimit: return false;  // Decided by call rules or the default.
+    case Subject::Kind::kGrant: {
+      if (!rule.grants) return false;
+      // "command git", "read /data", "write /repo": the kind, then what is granted.
+      const size_t space = s.value.find(' ');
+      const std::string_view kind = std::string_view(s.value).substr(0, space);
+      const std::string_view what = std::string_view(s.value).substr(space + 1);
+      if (rule.commands.empty() && rule.read.empty() && rule.write.empty()) return true;
+      if (kind == "command") return !rule.commands.empty() && AnyName(rule.commands, what);
+      if (kind == "read") return !rule.read.empty() && AnyPath(rule.read, NormalPath(what));
+      if (kind == "write") return !rule.write.empty() && AnyPath(rule.write, NormalPath(what));
+      return false;
+    }
   }
   return false;
 }
@@ -180,6 +193,11 @@ PolicyMatch Default(const Subject& s) {
     case Subject::Kind::kLimit:
       m.name = "default-limit";
       m.reason = "asks for more of this machine than its ceiling gives without approval";
+      break;
+    case Subject::Kind::kGrant:
+      m.name = "default-grant";
+      m.reason = "a user grant widens the skill beyond its manifest; whoever makes the call "
+                 "may have added it";
       break;
   }
   return m;
@@ -235,7 +253,7 @@ std::string_view PolicyLayerName(PolicyLayer layer) {
 
 bool PolicyRule::IsCapabilityRule() const {
   return network || !read.empty() || !write.empty() || !env.empty() || !commands.empty() ||
-         !exec.empty() || risk.has_value() || best_effort;
+         !exec.empty() || risk.has_value() || best_effort || grants;
 }
 
 bool NameGlobMatch(std::string_view pattern, std::string_view text) {
@@ -261,6 +279,7 @@ PolicyDecision EvaluatePolicy(const Policy& policy, const PolicyRequest& request
   for (const auto& command : request.commands) subjects.push_back({K::kCommand, command});
   for (const auto& e : request.exec) subjects.push_back({K::kExec, e.text, e.risk});
   if (request.sandbox == SandboxLevel::kBestEffort) subjects.push_back({K::kSandbox, ""});
+  for (const auto& grant : request.grants) subjects.push_back({K::kGrant, grant});
   if (request.limits) {
     for (const LimitField& field : LimitFields()) {
       const uint64_t asked = field.get(*request.limits);
@@ -320,7 +339,9 @@ PolicyDecision EvaluatePolicy(const Policy& policy, const PolicyRequest& request
     PolicyEffect effect;
     if (!subject_rules[i].empty()) {
       effect = DecideSubject(subject_rules[i], label, &decision.rules);
-    } else if (!call_rules.empty()) {
+    } else if (!call_rules.empty() && subjects[i].kind != Subject::Kind::kGrant) {
+      // A call rule decides what the manifest asks for; a grant goes beyond the manifest, so
+      // only a rule that names grants decides it.
       effect = DecideSubject(call_rules, label, &decision.rules);
     } else {
       PolicyMatch m = Default(subjects[i]);
