@@ -143,6 +143,29 @@ TEST_F(GrantsCliTest, WriteGrantMountsThePathAndIsInTheApprovalKey) {
   EXPECT_NE(with_write, with_read);
 }
 
+TEST_F(GrantsCliTest, LimitGrantRaisesTheManifestsLimitThroughThePolicy) {
+  CliResult asked = Cli({"policy", "check", "tool", "--limit", "wall_time_ms=45000", "--", "python3",
+                         "-c", "1"});
+  EXPECT_EQ(asked.exit_code, 6) << asked.out << asked.err;
+  EXPECT_TRUE(Has(asked.out, "grant limit wall_time_ms 45000")) << asked.out;
+  AllowGrants("");
+  CliResult ran = Cli({"exec", "tool", "--json", "--limit", "wall_time_ms=45000", "--", "python3",
+                       "-c", "print(1)"});
+  ASSERT_EQ(ran.exit_code, 0) << ran.err;
+  nlohmann::json run;
+  for (const nlohmann::json& r : Audit()) {
+    if (r.value("event", "") == "run") run = r;
+  }
+  EXPECT_EQ(run["limits"]["wall_time_ms"], 45000);
+  EXPECT_EQ(run["invocation"]["grants"]["widened"]["limits"]["wall_time_ms"], 45000);
+  // Positive control: without the grant the manifest's default applies.
+  ASSERT_EQ(Cli({"exec", "tool", "--", "python3", "-c", "print(1)"}).exit_code, 0);
+  EXPECT_EQ(Audit().back()["limits"]["wall_time_ms"], 30000);
+  CliResult bad = Cli({"exec", "tool", "--limit", "wall_time=5", "--", "python3", "-c", "1"});
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_TRUE(Has(bad.err, "unknown limit 'wall_time'")) << bad.err;
+}
+
 TEST_F(GrantsCliTest, GrantFileCommandsAndTheirEffect) {
   CliResult granted = Cli({"grant", "tool", "--allow-command", "sort", "--read", work_.string()});
   ASSERT_EQ(granted.exit_code, 0) << granted.err;

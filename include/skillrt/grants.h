@@ -37,6 +37,10 @@ struct Grants {
   /// skill whose author declared none (`python`; docs/dependencies.md). Only in the grants
   /// file: a call cannot change what was prepared.
   std::vector<std::string> python = {};
+  /// Limits raised above the manifest's (`--limit KEY=VALUE`, `[skills."..".limits]`), by
+  /// manifest key ("wall_time_ms", "memory_mb", ...) in the manifest's units: the one limits
+  /// table, util/limit_fields.h. A value at or below the manifest's changes nothing.
+  std::map<std::string, uint64_t> limits = {};
 
   /// True when nothing is granted.
   bool empty() const;
@@ -46,7 +50,8 @@ struct Grants {
 /// Checks and normalizes `grants` with the manifest's rules: each command as
 /// `capabilities.commands` (a name without '/' or a normalized absolute path), each path as
 /// `capabilities.read`/`write` (absolute, no "..", not a reserved host location), each
-/// Python requirement as CheckPythonRequirement; duplicates are dropped. `source` names
+/// Python requirement as CheckPythonRequirement, each limit as the manifest's `[limits]`
+/// (a known key, 0 < value <= the key's maximum); duplicates are dropped. `source` names
 /// where the grants came from in errors ("--write", "/h/grants.toml: skills.x.write[0]").
 /// Errors: kInvalidArgument naming the entry and what is wrong. Thread-safe.
 Result<Grants> CheckGrants(const Grants& grants, std::string_view source);
@@ -58,19 +63,20 @@ Result<Grants> CheckGrants(const Grants& grants, std::string_view source);
 /// user's choice of index, never the skill's. Pure; thread-safe.
 std::optional<std::string> CheckPythonRequirement(std::string_view requirement);
 
-/// `a` with every entry of `b` it lacks appended. Pure.
+/// `a` with every entry of `b` it lacks appended; of two limits, the larger. Pure.
 Grants MergeGrants(const Grants& a, const Grants& b);
 
-/// `a` without the entries of `b`. Pure.
+/// `a` without the entries of `b` (a limit by its key, whatever its value). Pure.
 Grants RemoveGrants(const Grants& a, const Grants& b);
 
 /// Entries of `now` that `before` does not grant, as "command git", "read /data",
-/// "write /repo", "python pypdf" (a path counts as granted when it is, or lies under, a path
-/// of `before` of the same or the wider kind: write covers read). Pure.
+/// "write /repo", "python pypdf", "limit memory_mb 1024" (a path counts as granted when it
+/// is, or lies under, a path of `before` of the same or the wider kind: write covers read; a
+/// limit when `before` grants at least as much). Pure.
 std::vector<std::string> WidenedGrants(const Grants& before, const Grants& now);
 
-/// {"commands": [...], "read": [...], "write": [...], "python": [...]}, each key present
-/// only when its list is not empty. For audit records, approval keys and the lock. Pure.
+/// {"commands": [...], "read": [...], "write": [...], "python": [...], "limits": {KEY: N}},
+/// each key present only when it is not empty. For audit records, approval keys and the lock. Pure.
 nlohmann::json GrantsToJson(const Grants& grants);
 
 /// The inverse of GrantsToJson; unknown keys and wrong types are kValidation naming `where`.

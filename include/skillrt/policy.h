@@ -75,7 +75,7 @@ struct PolicyRule {
   /// `sandbox = "best-effort"`: matches a call that asks for SandboxLevel::kBestEffort.
   bool best_effort = false;
   /// `grants = true`: matches what the user's grants add to a call (grants.h): each granted
-  /// command, read path and write path beyond the manifest. When the rule also sets
+  /// command, read path, write path and raised limit beyond the manifest. When the rule also sets
   /// `commands`, `read` or `write`, a granted command or path must match that list too, and
   /// grants of a kind the rule does not list are not matched. Only a rule with this selector
   /// decides a grant; call rules do not (docs/policy.md, "Grants").
@@ -169,8 +169,9 @@ struct PolicyRequest {
   std::vector<std::string> env_pass = {};  ///< Host variables passed in (names only).
   std::vector<std::string> commands = {};  ///< Commands the sandbox lets the call start.
   std::vector<PolicyExecCommand> exec = {};  ///< For "exec": every simple command it would run.
-  /// What the user's grants add beyond the manifest, each "command git", "read /data" or
-  /// "write /repo" (paths resolved as they will be mounted); each is a subject "grant ...".
+  /// What the user's grants add beyond the manifest, each "command git", "read /data",
+  /// "write /repo" (paths resolved as they will be mounted) or "limit memory_mb 1024"; each
+  /// is a subject "grant ...".
   std::vector<std::string> grants = {};
   /// The run's limits; each one above Policy::ceilings is a subject ("limit memory_mb 8192
   /// above the ceiling 4096"). Unset: limits are not judged.

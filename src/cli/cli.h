@@ -46,13 +46,14 @@ struct GlobalOptions {
   std::optional<std::filesystem::path> policy_file;
 };
 
-/// The grant flags (docs/grants.md): `--allow-command`, `--read`, `--write` (and, for
-/// `grant` and `revoke`, `--python`). Each is repeatable.
+/// The grant flags (docs/grants.md): `--allow-command`, `--read`, `--write`, `--limit` (and,
+/// for `grant` and `revoke`, `--python`). Each is repeatable.
 struct GrantFlags {
   std::vector<std::string> commands;
   std::vector<std::string> read;   ///< Host paths; relative ones are taken from the cwd.
   std::vector<std::string> write;
   std::vector<std::string> python;
+  std::vector<std::string> limits;  ///< `--limit KEY=VALUE`, manifest keys and units.
 };
 
 /// Adds the grant flags to `command`, which keeps pointers into `flags`.

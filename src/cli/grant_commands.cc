@@ -42,6 +42,9 @@ std::string DescribeGrants(const std::string& selector, const Grants& grants) {
   for (const fs::path& p : grants.read_paths) parts.push_back("read " + p.string());
   for (const fs::path& p : grants.write_paths) parts.push_back("write " + p.string());
   for (const std::string& r : grants.python) parts.push_back("python " + r);
+  for (const auto& [key, value] : grants.limits) {
+    parts.push_back("limit " + key + "=" + std::to_string(value));
+  }
   std::string text = selector + ":";
   for (size_t i = 0; i < parts.size(); ++i) text += (i ? "; " : " ") + parts[i];
   return text;
@@ -65,6 +68,10 @@ void AddGrantFlags(CLI::App* command, GrantFlags* flags, bool with_python) {
                       "Also make this host path readable and writable, at the same path "
                       "(repeatable)")
       ->allow_extra_args(false);
+  command->add_option("--limit", flags->limits,
+                      "Raise a limit above the manifest's: KEY=VALUE in the manifest's keys and "
+                      "units, e.g. wall_time_ms=600000 (repeatable)")
+      ->allow_extra_args(false);
   if (with_python) {
     command->add_option("--python", flags->python,
                         "A Python requirement to prepare when the skill declares none "
@@ -87,6 +94,16 @@ Result<Grants> GrantsFromFlags(const GrantFlags& flags) {
     while (normal.size() > 1 && normal.back() == '/') normal.pop_back();
     return fs::path(normal);
   };
+  for (const std::string& text : flags.limits) {
+    const size_t eq = text.find('=');
+    const std::string value = eq == std::string::npos ? "" : text.substr(eq + 1);
+    if (eq == std::string::npos || value.empty() ||
+        value.find_first_not_of("0123456789") != std::string::npos || value.size() > 19) {
+      return Fail(ErrorCode::kInvalidArgument,
+                  "--limit: expected KEY=VALUE with a positive integer VALUE, got '" + text + "'");
+    }
+    grants.limits[text.substr(0, eq)] = std::stoull(value);
+  }
   for (const std::string& p : flags.read) {
     auto path = absolute(p);
     if (!path) return Fail(ErrorCode::kInvalidArgument, "--read: " + path.error().message);
@@ -145,7 +162,7 @@ int GrantCommand(const GlobalOptions& global, const GrantCommandFlags& command) 
   if (!given) return Failed(given.error());
   if (given->empty() && !command.all) {
     PrintError(std::string(command.revoke ? "revoke" : "grant") +
-               ": nothing given (--allow-command, --read, --write, --python" +
+               ": nothing given (--allow-command, --read, --write, --limit, --python" +
                (command.revoke ? ", or --all)" : ")"));
     return kExitUsage;
   }

@@ -8,6 +8,7 @@
 
 #include "engine/plan_builder.h"
 #include "skillrt/dependencies.h"
+#include "util/limit_fields.h"
 #include "util/path_pin.h"
 
 namespace skillrt {
@@ -28,8 +29,8 @@ bool CoveredByAny(const std::vector<fs::path>& bases, const fs::path& path) {
 }
 
 // What `grants` adds to `manifest`: commands it does not allow, paths its read and write
-// paths do not cover (write covers read). Python requirements are not a widening of what
-// the skill reaches; they are handled as dependencies.
+// paths do not cover (write covers read), limits above its own. Python requirements are not
+// a widening of what the skill reaches; they are handled as dependencies.
 Grants Widening(const Manifest& manifest, const Grants& grants) {
   const std::vector<std::string> allowed = AllowedCommands(manifest);
   std::vector<fs::path> readable = manifest.capabilities.read_paths;
@@ -46,6 +47,12 @@ Grants Widening(const Manifest& manifest, const Grants& grants) {
     // A path also granted writable is mounted once, writable.
     if (!CoveredByAny(readable, path) && !CoveredByAny(out.write_paths, path)) {
       out.read_paths.push_back(path);
+    }
+  }
+  for (const LimitField& field : LimitFields()) {
+    auto it = grants.limits.find(std::string(field.key));
+    if (it != grants.limits.end() && it->second > field.get(manifest.limits)) {
+      out.limits[it->first] = it->second;
     }
   }
   return out;
@@ -126,6 +133,13 @@ Result<void> ApplyCallGrants(const fs::path& home, const LockFile& lock, const G
   for (const std::string& command : skill.grants.widened.commands) {
     skill.manifest.capabilities.commands.push_back(command);
   }
+  // Raised limits are the plan's limits; the host's ceilings still apply through the policy.
+  for (const LimitField& field : LimitFields()) {
+    if (auto it = skill.grants.widened.limits.find(std::string(field.key));
+        it != skill.grants.widened.limits.end()) {
+      field.set(skill.manifest.limits, it->second);
+    }
+  }
   if (!skill.grants.call.empty() || !skill.grants.file.empty()) {
     invocation["grants"] = {{"call", GrantsToJson(skill.grants.call)},
                             {"file", GrantsToJson(skill.grants.file)},
@@ -178,6 +192,9 @@ std::vector<std::string> GrantSubjects(const Skill& skill, const Plan& plan) {
     const fs::path resolved = mount.pin ? mount.pin->resolved : mount.path;
     out.push_back((mount.writable ? "write " : "read ") + resolved.string());
   }
+  for (const auto& [key, value] : skill.grants.widened.limits) {
+    out.push_back("limit " + key + " " + std::to_string(value));
+  }
   return out;
 }
 
@@ -185,6 +202,7 @@ Json GrantsForApproval(const Skill& skill, const Plan& plan) {
   Json out = Json::object();
   Grants granted;
   granted.commands = skill.grants.widened.commands;
+  granted.limits = skill.grants.widened.limits;
   for (const BindMount& mount : plan.mounts) {
     if (mount.origin != MountOrigin::kGrant) continue;
     const fs::path resolved = mount.pin ? mount.pin->resolved : mount.path;

@@ -25,8 +25,8 @@ namespace skillrt {
 /// the call gets beyond its files, in order: checks `call` (CheckGrants); reads the grants
 /// file of `home` and takes the entries for the skill and `instance`; refuses when the
 /// skill is locked and those entries are wider than the lock recorded; merges both into
-/// `skill.grants.widened` (what the manifest does not already grant) and adds the granted
-/// commands to the manifest's allowlist; finds the skill's Python requirements and their
+/// `skill.grants.widened` (what the manifest does not already grant), adds the granted
+/// commands to the manifest's allowlist and raises its limits to the granted ones; finds the skill's Python requirements and their
 /// prepared environment. Records the grants and the environment in `invocation` ("grants",
 /// "dependencies") for the audit record. Errors: kInvalidArgument for a bad call grant;
 /// kValidation/kParse/kIo from the grants file; kDenied for grants widened since the lock,
@@ -50,10 +50,12 @@ Result<void> CheckStateDirectory(const std::filesystem::path& state_dir, const P
 Result<void> AddPythonEnvironment(const Skill& skill, Plan& plan);
 
 /// The policy subjects of what the grants add to `plan`: "command CMD" for each granted
-/// command, "read PATH" / "write PATH" for each granted mount (resolved). Pure.
+/// command, "read PATH" / "write PATH" for each granted mount (resolved), "limit KEY VALUE"
+/// for each raised limit. Pure.
 std::vector<std::string> GrantSubjects(const Skill& skill, const Plan& plan);
 
-/// The approval key's part for grants and dependencies: {"grants": {commands, read, write}}
+/// The approval key's part for grants and dependencies: {"grants": {commands, read, write,
+/// limits}}
 /// with resolved paths, and {"dependencies": {"python": ID}}; each key only when there is
 /// something to name, so that calls without either keep their keys. Pure.
 nlohmann::json GrantsForApproval(const Skill& skill, const Plan& plan);

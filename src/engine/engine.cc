@@ -261,9 +261,11 @@ struct Prepared {
 };
 
 // The steps between loading a skill and planning its call, in order: the drift gate on the
-// skill as it is on disk (docs/install-lock.md), the instance (docs/instances.md), the
-// secrets (docs/secrets.md). Records the instance, the lock state and the secret names in
-// `invocation` for the audit record. Errors are refusals for the caller to audit.
+// skill as it is on disk (docs/install-lock.md), the instance (docs/instances.md), the user's
+// `grants` and the prepared dependencies (docs/grants.md, docs/dependencies.md), the secrets
+// (docs/secrets.md). Records the instance, the lock state, the grants, the dependency
+// environment and the secret names in `invocation` for the audit record. Errors are refusals
+// for the caller to audit.
 Result<Prepared> Prepare(const std::filesystem::path& home, Skill skill,
                          const std::optional<std::string>& requested, bool require_lock,
                          const Grants& grants, nlohmann::json& invocation) {

@@ -154,6 +154,14 @@ Result<Plan> BuildPlan(const Skill& skill, std::vector<std::string> argv, std::s
     return Fail(ErrorCode::kInvalidArgument, "skill directory " + skill.dir.string() +
                                                  " is not a directory");
   }
+  // Installed skills live in the state directory, and are mounted read-only; a skill
+  // directory that is or contains the state directory would show the skill its own grants.
+  if (const std::string state = skill.grants.state_dir.string(),
+      dir = skill_pin->resolved.string();
+      !state.empty() && (state == dir || state.starts_with(dir == "/" ? dir : dir + "/"))) {
+    return Fail(ErrorCode::kDenied, "skill directory " + dir + " contains skillrt's state "
+                                    "directory " + state + ", which no sandbox may reach");
+  }
   plan.skill_dir_pin = std::move(*skill_pin);
   plan.argv = std::move(argv);
   plan.stdin_data = std::move(stdin_data);

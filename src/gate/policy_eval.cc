@@ -136,7 +136,8 @@ bool SubjectMatches(const PolicyRule& rule, const Subject& s) {
     case Subject::Kind::kLimit: return false;  // Decided by call rules or the default.
     case Subject::Kind::kGrant: {
       if (!rule.grants) return false;
-      // "command git", "read /data", "write /repo": the kind, then what is granted.
+      // "command git", "read /data", "write /repo", "limit memory_mb 1024": the kind, then
+      // what is granted. Limits are matched only by a rule that lists no commands or paths.
       const size_t space = s.value.find(' ');
       const std::string_view kind = std::string_view(s.value).substr(0, space);
       const std::string_view what = std::string_view(s.value).substr(space + 1);

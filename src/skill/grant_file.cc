@@ -118,12 +118,19 @@ class Parser {
     Grants grants;
     for (const auto& [key, value] : *table) {
       const std::string key_path = path + "." + std::string(key.str());
+      if (key.str() == "limits") {
+        auto limits = LimitsTable(value, key_path);
+        if (!limits) return std::unexpected(limits.error());
+        grants = MergeGrants(grants, *limits);
+        continue;
+      }
       const GrantKey* known = nullptr;
       for (const GrantKey& candidate : kGrantKeys) {
         if (candidate.key == key.str()) known = &candidate;
       }
       if (known == nullptr) {
-        return Bad(value, key_path, "unknown key (expected commands, read, write or python)");
+        return Bad(value, key_path,
+                   "unknown key (expected commands, read, write, python or limits)");
       }
       const toml::array* array = value.as_array();
       if (array == nullptr) {
@@ -146,6 +153,32 @@ class Parser {
         }
         grants = MergeGrants(grants, *checked);
       }
+    }
+    return grants;
+  }
+
+  // [skills."...".limits]: manifest keys and units, checked by CheckGrants.
+  Result<Grants> LimitsTable(const toml::node& node, const std::string& path) {
+    const toml::table* table = node.as_table();
+    if (table == nullptr) return Bad(node, path, "expected a table, got " + TomlTypeName(node));
+    Grants grants;
+    for (const auto& [key, value] : *table) {
+      const std::string key_path = path + "." + std::string(key.str());
+      const auto* n = value.as_integer();
+      if (n == nullptr || n->get() <= 0) {
+        return Bad(value, key_path, "expected a positive integer, got " +
+                                        (n ? std::to_string(n->get()) : TomlTypeName(value)));
+      }
+      Grants one;
+      one.limits[std::string(key.str())] = static_cast<uint64_t>(n->get());
+      auto checked = CheckGrants(one, source_ + ":" + std::to_string(LineOf(value)) + ": " +
+                                          key_path);
+      if (!checked) {
+        Error error = checked.error();
+        error.code = ErrorCode::kValidation;
+        return std::unexpected(std::move(error));
+      }
+      grants = MergeGrants(grants, *checked);
     }
     return grants;
   }
@@ -223,6 +256,13 @@ std::string GrantFileToToml(const GrantFile& file) {
         for (const fs::path& p : grants.*(key.paths)) items.push_back(p.string());
       }
       if (!items.empty()) entry.insert(key.key, ToArray(items));
+    }
+    if (!grants.limits.empty()) {
+      toml::table limits;
+      for (const auto& [key, value] : grants.limits) {
+        limits.insert(key, static_cast<int64_t>(value));
+      }
+      entry.insert("limits", std::move(limits));
     }
     skills.insert(selector, std::move(entry));
   }

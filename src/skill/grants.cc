@@ -7,6 +7,7 @@
 #include <set>
 
 #include "skill/manifest_internal.h"
+#include "util/limit_fields.h"
 
 namespace skillrt {
 namespace {
@@ -63,7 +64,8 @@ size_t NameLength(std::string_view text) {
 }  // namespace
 
 bool Grants::empty() const {
-  return commands.empty() && read_paths.empty() && write_paths.empty() && python.empty();
+  return commands.empty() && read_paths.empty() && write_paths.empty() && python.empty() &&
+         limits.empty();
 }
 
 std::optional<std::string> CheckPythonRequirement(std::string_view requirement) {
@@ -127,6 +129,24 @@ Result<Grants> CheckGrants(const Grants& grants, std::string_view source) {
     }
     AppendNew(out.python, {requirement});
   }
+  for (const auto& [key, value] : grants.limits) {
+    const LimitField* field = nullptr;
+    for (const LimitField& f : LimitFields()) {
+      if (f.key == key) field = &f;
+    }
+    if (field == nullptr) {
+      std::string known;
+      for (const LimitField& f : LimitFields()) known += (known.empty() ? "" : ", ") + std::string(f.key);
+      return Fail(ErrorCode::kInvalidArgument,
+                  where + ": unknown limit '" + key + "' (expected " + known + ")");
+    }
+    if (value == 0 || value > static_cast<uint64_t>(field->max)) {
+      return Fail(ErrorCode::kInvalidArgument,
+                  where + ": limit " + key + " must be between 1 and " +
+                      std::to_string(field->max) + ", got " + std::to_string(value));
+    }
+    out.limits[key] = value;
+  }
   return out;
 }
 
@@ -136,14 +156,18 @@ Grants MergeGrants(const Grants& a, const Grants& b) {
   AppendNew(out.read_paths, b.read_paths);
   AppendNew(out.write_paths, b.write_paths);
   AppendNew(out.python, b.python);
+  for (const auto& [key, value] : b.limits) out.limits[key] = std::max(out.limits[key], value);
   return out;
 }
 
 Grants RemoveGrants(const Grants& a, const Grants& b) {
-  return Grants{.commands = Without(a.commands, b.commands),
-                .read_paths = Without(a.read_paths, b.read_paths),
-                .write_paths = Without(a.write_paths, b.write_paths),
-                .python = Without(a.python, b.python)};
+  Grants out{.commands = Without(a.commands, b.commands),
+             .read_paths = Without(a.read_paths, b.read_paths),
+             .write_paths = Without(a.write_paths, b.write_paths),
+             .python = Without(a.python, b.python),
+             .limits = a.limits};
+  for (const auto& [key, value] : b.limits) out.limits.erase(key);
+  return out;
 }
 
 std::vector<std::string> WidenedGrants(const Grants& before, const Grants& now) {
@@ -168,6 +192,12 @@ std::vector<std::string> WidenedGrants(const Grants& before, const Grants& now) 
       out.push_back("python " + requirement);
     }
   }
+  for (const auto& [key, value] : now.limits) {
+    auto it = before.limits.find(key);
+    if (it == before.limits.end() || it->second < value) {
+      out.push_back("limit " + key + " " + std::to_string(value));
+    }
+  }
   return out;
 }
 
@@ -177,6 +207,7 @@ Json GrantsToJson(const Grants& grants) {
   if (!grants.read_paths.empty()) out["read"] = PathList(grants.read_paths);
   if (!grants.write_paths.empty()) out["write"] = PathList(grants.write_paths);
   if (!grants.python.empty()) out["python"] = StringList(grants.python);
+  if (!grants.limits.empty()) out["limits"] = grants.limits;
   return out;
 }
 
@@ -185,6 +216,19 @@ Result<Grants> GrantsFromJson(const Json& value, std::string_view where) {
   if (!value.is_object()) return Fail(ErrorCode::kValidation, at + ": expected an object");
   Grants out;
   for (const auto& [key, list] : value.items()) {
+    if (key == "limits") {
+      if (!list.is_object()) {
+        return Fail(ErrorCode::kValidation, at + ".limits: expected an object");
+      }
+      for (const auto& [name, limit] : list.items()) {
+        if (!limit.is_number_unsigned()) {
+          return Fail(ErrorCode::kValidation,
+                      at + ".limits." + name + ": expected a positive integer");
+        }
+        out.limits[name] = limit.get<uint64_t>();
+      }
+      continue;
+    }
     if (!list.is_array()) {
       return Fail(ErrorCode::kValidation, at + "." + key + ": expected an array of strings");
     }

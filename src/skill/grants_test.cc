@@ -38,6 +38,9 @@ TEST(GrantsTest, CheckGrantsRefusesWhatTheManifestWouldRefuse) {
       {{.read_paths = {"/"}}, "reserved"},
       {{.write_paths = {"/proc/1"}}, "reserved"},
       {{.python = {"--index-url=https://evil.example/simple"}}, "installer option"},
+      {{.limits = {{"memory", 1}}}, "unknown limit 'memory' (expected wall_time_ms"},
+      {{.limits = {{"memory_mb", 0}}}, "between 1 and 65536, got 0"},
+      {{.limits = {{"wall_time_ms", 86'400'001}}}, "between 1 and 86400000"},
   };
   for (const Case& c : cases) {
     auto checked = CheckGrants(c.grants, "--flag");
@@ -72,13 +75,23 @@ TEST(GrantsTest, MergeRemoveAndWiden) {
   // A read under a granted write path is no widening; /srv and make are.
   EXPECT_EQ(WidenedGrants(a, merged), (std::vector<std::string>{"command make", "read /srv"}));
   EXPECT_TRUE(WidenedGrants(merged, a).empty());
+  // Limits: the larger wins a merge; only a raise is a widening; revoking is by key.
+  Grants low{.limits = {{"memory_mb", 512}}}, high{.limits = {{"memory_mb", 1024}}};
+  EXPECT_EQ(MergeGrants(high, low).limits.at("memory_mb"), 1024u);
+  EXPECT_EQ(WidenedGrants(low, high), (std::vector<std::string>{"limit memory_mb 1024"}));
+  EXPECT_TRUE(WidenedGrants(high, low).empty());
+  EXPECT_TRUE(RemoveGrants(high, low).empty());
   // A write where only a read was granted is a widening.
   EXPECT_EQ(WidenedGrants(Grants{.read_paths = {"/x"}}, Grants{.write_paths = {"/x"}}),
             (std::vector<std::string>{"write /x"}));
 }
 
 TEST(GrantsTest, GrantsJsonRoundTrips) {
-  Grants g{.commands = {"git"}, .read_paths = {"/a"}, .write_paths = {"/b"}, .python = {"six"}};
+  Grants g{.commands = {"git"},
+           .read_paths = {"/a"},
+           .write_paths = {"/b"},
+           .python = {"six"},
+           .limits = {{"wall_time_ms", 600000}}};
   auto back = GrantsFromJson(GrantsToJson(g), "x");
   ASSERT_TRUE(back) << back.error().message;
   EXPECT_EQ(*back, g);
@@ -99,6 +112,9 @@ python = ["pypdf>=4"]
 
 [skills."pdf-tools@work"]
 write = ["/home/u/work"]
+
+[skills."pdf-tools@work".limits]
+wall_time_ms = 600000
 )";
 
 TEST(GrantFileTest, ParsesSelectsAndRoundTrips) {
@@ -112,6 +128,8 @@ TEST(GrantFileTest, ParsesSelectsAndRoundTrips) {
   Grants work = FileGrantsFor(*file, "pdf-tools", "work");
   EXPECT_EQ(work.write_paths, (std::vector<fs::path>{"/home/u/work"}));
   EXPECT_EQ(work.commands, (std::vector<std::string>{"git"}));
+  EXPECT_EQ(work.limits, (std::map<std::string, uint64_t>{{"wall_time_ms", 600000}}));
+  EXPECT_TRUE(plain.limits.empty());
   EXPECT_TRUE(FileGrantsFor(*file, "other", std::nullopt).empty());
 
   auto again = ParseGrantFile(GrantFileToToml(*file), "again");
@@ -134,6 +152,8 @@ TEST(GrantFileTest, ErrorsNameFileLineAndKey) {
       {"[python]\nindex = \"x\"\n", "python.index: unknown key"},
       {"extra = 1\n", "extra: unknown key"},
       {"[skills.x\n", "/h/grants.toml:1:"},
+      {"[skills.x.limits]\nmemory_mb = -1\n", "skills.x.limits.memory_mb: expected a positive"},
+      {"[skills.x.limits]\ncpu = 5\n", "/h/grants.toml:2: skills.x.limits.cpu: unknown limit"},
   };
   for (const Case& c : cases) {
     auto file = ParseGrantFile(c.text, "/h/grants.toml");
@@ -192,7 +212,7 @@ TEST(GrantFileTest, WidenedSinceLockComparesBySelector) {
   GrantFile narrower = *file;
   narrower.entries.erase("pdf-tools@work");
   EXPECT_TRUE(GrantsWidenedSinceLock(locked, narrower, "pdf-tools").empty());
-  EXPECT_EQ(GrantsWidenedSinceLock(nlohmann::json::object(), *file, "pdf-tools").size(), 4u);
+  EXPECT_EQ(GrantsWidenedSinceLock(nlohmann::json::object(), *file, "pdf-tools").size(), 5u);
 }
 
 }  // namespace
