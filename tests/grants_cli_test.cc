@@ -144,8 +144,8 @@ TEST_F(GrantsCliTest, WriteGrantMountsThePathAndIsInTheApprovalKey) {
 }
 
 TEST_F(GrantsCliTest, LimitGrantRaisesTheManifestsLimitThroughThePolicy) {
-  CliResult asked = Cli({"policy", "check", "tool", "--limit", "wall_time_ms=45000", "--", "python3",
-                         "-c", "1"});
+  CliResult asked = Cli({"policy", "check", "tool", "--limit", "wall_time_ms=45000", "--",
+                         "python3", "-c", "1"});
   EXPECT_EQ(asked.exit_code, 6) << asked.out << asked.err;
   EXPECT_TRUE(Has(asked.out, "grant limit wall_time_ms 45000")) << asked.out;
   AllowGrants("");

@@ -182,7 +182,8 @@ int GrantCommand(const GlobalOptions& global, const GrantCommandFlags& command) 
   if (command.json) {
     WriteOut(Dump({{"skill", *selector}, {"grants", GrantsToJson(result)}}, 2) + "\n");
   } else if (!global.quiet) {
-    WriteOut(result.empty() ? *selector + ": no grants\n" : DescribeGrants(*selector, result) + "\n");
+    WriteOut(result.empty() ? *selector + ": no grants\n"
+                            : DescribeGrants(*selector, result) + "\n");
     // A locked skill keeps what the lock recorded until the user approves the change.
     const std::string name = selector->substr(0, selector->find('@'));
     auto lock = ReadLockFile(LockFilePath(engine->home()));

@@ -26,12 +26,12 @@ namespace skillrt {
 /// file of `home` and takes the entries for the skill and `instance`; refuses when the
 /// skill is locked and those entries are wider than the lock recorded; merges both into
 /// `skill.grants.widened` (what the manifest does not already grant), adds the granted
-/// commands to the manifest's allowlist and raises its limits to the granted ones; finds the skill's Python requirements and their
-/// prepared environment. Records the grants and the environment in `invocation` ("grants",
-/// "dependencies") for the audit record. Errors: kInvalidArgument for a bad call grant;
-/// kValidation/kParse/kIo from the grants file; kDenied for grants widened since the lock,
-/// for dependencies of a non-native skill, and for requirements that were never prepared
-/// (naming `skillrt prepare`).
+/// commands to the manifest's allowlist and raises its limits to the granted ones; finds
+/// the skill's Python requirements and their prepared environment. Records the grants and
+/// the environment in `invocation` ("grants", "dependencies") for the audit record.
+/// Errors: kInvalidArgument for a bad call grant; kValidation/kParse/kIo from the grants
+/// file; kDenied for grants widened since the lock, for dependencies of a non-native
+/// skill, and for requirements that were never prepared (naming `skillrt prepare`).
 Result<void> ApplyCallGrants(const std::filesystem::path& home, const LockFile& lock,
                              const Grants& call, const std::optional<std::string>& instance,
                              Skill& skill, nlohmann::json& invocation);

@@ -173,7 +173,8 @@ Result<PythonRequirements> FindPythonRequirements(const Skill& skill, const Gran
   }
   const fs::path requirements_file = skill.dir / "requirements.txt";
   std::error_code ec;
-  if (found.requirements.empty() && fs::is_regular_file(fs::symlink_status(requirements_file, ec))) {
+  if (found.requirements.empty() &&
+      fs::is_regular_file(fs::symlink_status(requirements_file, ec))) {
     auto listed = ParseRequirementsFile(requirements_file);
     if (!listed) return std::unexpected(listed.error());
     if (!listed->empty()) {

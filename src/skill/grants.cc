@@ -92,7 +92,8 @@ std::optional<std::string> CheckPythonRequirement(std::string_view requirement) 
   // Extras, version specifiers and markers use only these characters (PEP 508 grammar).
   constexpr std::string_view kAllowed = "[]<>=!~.,*;:'\"()_- \t+";
   for (char c : rest) {
-    if (!std::isalnum(static_cast<unsigned char>(c)) && kAllowed.find(c) == std::string_view::npos) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) &&
+        kAllowed.find(c) == std::string_view::npos) {
       return quoted + ": unexpected character '" + std::string(1, c) + "'";
     }
   }
@@ -136,7 +137,9 @@ Result<Grants> CheckGrants(const Grants& grants, std::string_view source) {
     }
     if (field == nullptr) {
       std::string known;
-      for (const LimitField& f : LimitFields()) known += (known.empty() ? "" : ", ") + std::string(f.key);
+      for (const LimitField& f : LimitFields()) {
+        known += (known.empty() ? "" : ", ") + std::string(f.key);
+      }
       return Fail(ErrorCode::kInvalidArgument,
                   where + ": unknown limit '" + key + "' (expected " + known + ")");
     }

@@ -55,7 +55,9 @@ std::string FindOnHostPath(std::string_view name) {
 Result<void> SetTreeWritable(const fs::path& dir, bool writable) {
   auto apply = [writable](const fs::path& path) -> Result<void> {
     struct stat st {};
-    if (::lstat(path.c_str(), &st) != 0) return FailErrno(ErrorCode::kIo, "lstat(" + path.string() + ")", errno);
+    if (::lstat(path.c_str(), &st) != 0) {
+      return FailErrno(ErrorCode::kIo, "lstat(" + path.string() + ")", errno);
+    }
     if (S_ISLNK(st.st_mode)) return {};
     mode_t mode;
     if (S_ISDIR(st.st_mode)) {
