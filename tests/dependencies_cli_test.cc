@@ -208,6 +208,29 @@ TEST_F(DependenciesCliTest, PrepareInstallsReadOnlyAndRunsImportThem) {
   EXPECT_EQ(control.exit_code, 0) << control.err << control.out;
 }
 
+// A failed installation is audited and leaves nothing behind; the run stays refused.
+TEST_F(DependenciesCliTest, AFailedPreparationIsAuditedAndLeavesNothing) {
+  // Nothing listens on port 9 of the loopback: the installer fails at once (one try).
+  ::setenv("PIP_RETRIES", "0", 1);
+  CliResult failed = Cli({"prepare", "pdf", "--index-url", "http://127.0.0.1:9/simple"});
+  ::unsetenv("PIP_RETRIES");
+  EXPECT_EQ(failed.exit_code, 70) << failed.err << failed.out;
+  EXPECT_TRUE(Has(failed.err, "failed")) << failed.err;
+  nlohmann::json event;
+  for (const nlohmann::json& r : Audit()) {
+    if (r.value("event", "") == "prepare") event = r;
+  }
+  ASSERT_FALSE(event.is_null());
+  EXPECT_EQ(event["status"], "error");
+  EXPECT_EQ(event["index_url"], "http://127.0.0.1:9/simple");
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(home_ / "envs", ec)) {
+    ADD_FAILURE() << "left behind: " << entry.path();
+  }
+  CliResult run = Cli({"exec", "pdf", "--", "python3", "scripts/info.py"});
+  EXPECT_EQ(run.exit_code, 3) << run.err;
+}
+
 TEST_F(DependenciesCliTest, TheGrantsFileNamesPackagesForASkillThatDeclaresNone) {
   WriteFile(skills_ / "pdf/scripts/info.py",
             "import pypdf\nprint('pypdf', pypdf.__version__)\n");
