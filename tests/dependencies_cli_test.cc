@@ -125,6 +125,11 @@ TEST_F(DependenciesCliTest, UnpreparedPackagesRefuseTheRun) {
   const auto records = Audit();
   ASSERT_FALSE(records.empty());
   EXPECT_EQ(records.back()["event"], "refusal");
+  CliResult info = Cli({"info", "pdf"});
+  EXPECT_TRUE(Has(info.out, "not prepared: run `skillrt prepare pdf`")) << info.out;
+  nlohmann::json shown = nlohmann::json::parse(Cli({"info", "pdf", "--json"}).out);
+  EXPECT_EQ(shown["user"]["python"]["requirements"], nlohmann::json({"pypdf"}));
+  EXPECT_TRUE(shown["user"]["python"]["environment"].is_null());
   // Positive control: the same skill without the metadata runs.
   WriteFile(skills_ / "pdf/scripts/info.py", "print('no packages')\n");
   CliResult ran = Cli({"exec", "pdf", "--", "python3", "scripts/info.py"});

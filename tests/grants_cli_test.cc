@@ -226,6 +226,12 @@ TEST_F(GrantsCliTest, LockRecordsGrantsAndAWiderGrantIsNotFileDrift) {
   EXPECT_TRUE(Has(refused.err, "tool: command sort")) << refused.err;
   EXPECT_FALSE(Has(refused.err, "drifted")) << refused.err;
 
+  nlohmann::json info = nlohmann::json::parse(Cli({"info", "tool", "--json"}).out);
+  EXPECT_EQ(info["user"]["grants"]["commands"], nlohmann::json({"sort"}));
+  EXPECT_TRUE(Has(info["user"]["lock"].get<std::string>(),
+                  "user grants widened since: tool: command sort"))
+      << info["user"]["lock"];
+
   CliResult check = Cli({"lock", "--check", "--json", "tool"});
   EXPECT_EQ(check.exit_code, 1) << check.err;
   nlohmann::json report = nlohmann::json::parse(check.out);
