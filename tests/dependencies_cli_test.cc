@@ -8,10 +8,12 @@
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <fcntl.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <optional>
 #include <sstream>
@@ -211,6 +213,55 @@ TEST_F(DependenciesCliTest, PrepareInstallsReadOnlyAndRunsImportThem) {
             "import sys\nopen('/tmp/' + sys.argv[1], 'w').write('x')\nprint('wrote')\n");
   CliResult control = Cli({"exec", "pdf", "--", "python3", "scripts/control.py", "evil.py"});
   EXPECT_EQ(control.exit_code, 0) << control.err << control.out;
+}
+
+// As an unprivileged user (uid 65534): the environment belongs to that user, is read-only to
+// it too, and `--force` can still replace it (the old tree is made writable to be removed).
+TEST_F(DependenciesCliTest, PrepareAsAnUnprivilegedUser) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to switch to uid 65534";
+  if (::access("/usr/bin/setpriv", X_OK) != 0) GTEST_SKIP() << "needs /usr/bin/setpriv";
+  if (auto why = IndexUnreachable()) {
+    GTEST_SKIP() << "the package index is unreachable (" << *why << "): nothing was installed";
+  }
+  fs::create_directories(home_);
+  for (const auto& entry : fs::recursive_directory_iterator(tmp_.path())) {
+    ASSERT_EQ(::lchown(entry.path().c_str(), 65534, 65534), 0) << entry.path();
+  }
+  ASSERT_EQ(::chown(tmp_.path().c_str(), 65534, 65534), 0);
+  auto as_nobody = [&](const std::string& args) {
+    const fs::path out = tmp_.path() / "out", err = tmp_.path() / "err";
+    const std::string command =
+        "/usr/bin/setpriv --reuid 65534 --regid 65534 --clear-groups /usr/bin/env HOME=" +
+        tmp_.path().string() + " SKILLRT_HOME=" + home_.string() + " " + SKILLRT_CLI_PATH +
+        " --skills " + skills_.string() + " " + args + " >" + out.string() + " 2>" + err.string();
+    const int status = std::system(command.c_str());
+    return std::make_pair(WIFEXITED(status) ? WEXITSTATUS(status) : -1,
+                          ReadFile(out) + ReadFile(err));
+  };
+  auto [code, text] = as_nobody("prepare pdf --json");
+  ASSERT_EQ(code, 0) << text;
+  const fs::path env = nlohmann::json::parse(text.substr(0, text.rfind('}') + 1))["python"]
+                                           ["environment"]
+                                               .get<std::string>();
+  struct stat st {};
+  ASSERT_EQ(::stat(env.c_str(), &st), 0);
+  EXPECT_EQ(st.st_uid, 65534u);
+  EXPECT_EQ(st.st_mode & 0777, 0555u);
+  // The owner cannot write into it either (a control: the same user writes its home).
+  const std::string probe = "/usr/bin/setpriv --reuid 65534 --regid 65534 --clear-groups "
+                            "/usr/bin/touch ";
+  const fs::path evil = env / "site-packages/evil.py";
+  EXPECT_NE(std::system((probe + evil.string() + " 2>/dev/null").c_str()), 0);
+  EXPECT_EQ(std::system((probe + (home_ / "ok").string()).c_str()), 0);
+
+  auto [again, again_text] = as_nobody("prepare pdf --force --json");
+  ASSERT_EQ(again, 0) << again_text;
+  EXPECT_TRUE(Has(again_text, "\"created\": true")) << again_text;
+  ASSERT_EQ(::stat(env.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0555u);
+  for (const auto& entry : fs::directory_iterator(home_ / "envs")) {
+    EXPECT_FALSE(entry.path().filename().string().starts_with(".tmp-")) << entry.path();
+  }
 }
 
 // A failed installation is audited and leaves nothing behind; the run stays refused.
