@@ -156,6 +156,25 @@ struct PolicyExecCommand {
   RiskLevel risk = RiskLevel::kLow;  ///< The highest risk the guard gave it.
 };
 
+/// One thing a user grant (grants.h) adds to a call beyond its manifest.
+struct PolicyGrant {
+  enum class Kind {
+    kCommand,  ///< A command: `value` is its name or absolute path.
+    kRead,     ///< A readable host path: `value` is the path as resolved.
+    kWrite,    ///< A writable host path: `value` is the path as resolved.
+    kLimit,    ///< A raised limit: `value` is "KEY VALUE" in the manifest's units.
+  };
+  Kind kind = Kind::kCommand;
+  std::string value = {};
+
+  /// "command git", "read /data", "write /repo", "limit memory_mb 1024".
+  std::string Label() const;
+  bool operator==(const PolicyGrant&) const = default;
+};
+
+/// Returns "command", "read", "write" or "limit".
+std::string_view PolicyGrantKindName(PolicyGrant::Kind kind);
+
 /// What one call asks for: the subjects the policy decides. Built from the skill and its plan.
 struct PolicyRequest {
   std::string skill = {};
@@ -169,10 +188,9 @@ struct PolicyRequest {
   std::vector<std::string> env_pass = {};  ///< Host variables passed in (names only).
   std::vector<std::string> commands = {};  ///< Commands the sandbox lets the call start.
   std::vector<PolicyExecCommand> exec = {};  ///< For "exec": every simple command it would run.
-  /// What the user's grants add beyond the manifest, each "command git", "read /data",
-  /// "write /repo" (paths resolved as they will be mounted) or "limit memory_mb 1024"; each
-  /// is a subject "grant ...".
-  std::vector<std::string> grants = {};
+  /// What the user's grants add beyond the manifest (paths resolved as they will be
+  /// mounted); each is a subject "grant " + PolicyGrant::Label().
+  std::vector<PolicyGrant> grants = {};
   /// The run's limits; each one above Policy::ceilings is a subject ("limit memory_mb 8192
   /// above the ceiling 4096"). Unset: limits are not judged.
   std::optional<Limits> limits = std::nullopt;

@@ -182,18 +182,19 @@ Result<void> AddPythonEnvironment(const Skill& skill, Plan& plan) {
   return {};
 }
 
-std::vector<std::string> GrantSubjects(const Skill& skill, const Plan& plan) {
-  std::vector<std::string> out;
+std::vector<PolicyGrant> GrantSubjects(const Skill& skill, const Plan& plan) {
+  using Kind = PolicyGrant::Kind;
+  std::vector<PolicyGrant> out;
   for (const std::string& command : skill.grants.widened.commands) {
-    out.push_back("command " + command);
+    out.push_back({.kind = Kind::kCommand, .value = command});
   }
   for (const BindMount& mount : plan.mounts) {
     if (mount.origin != MountOrigin::kGrant) continue;
     const fs::path resolved = mount.pin ? mount.pin->resolved : mount.path;
-    out.push_back((mount.writable ? "write " : "read ") + resolved.string());
+    out.push_back({.kind = mount.writable ? Kind::kWrite : Kind::kRead, .value = resolved});
   }
   for (const auto& [key, value] : skill.grants.widened.limits) {
-    out.push_back("limit " + key + " " + std::to_string(value));
+    out.push_back({.kind = Kind::kLimit, .value = key + " " + std::to_string(value)});
   }
   return out;
 }

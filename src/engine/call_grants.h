@@ -17,6 +17,7 @@
 #include "skillrt/grants.h"
 #include "skillrt/lock.h"
 #include "skillrt/plan.h"
+#include "skillrt/policy.h"
 #include "skillrt/skill.h"
 
 namespace skillrt {
@@ -49,10 +50,9 @@ Result<void> CheckStateDirectory(const std::filesystem::path& state_dir, const P
 /// Errors: as PinHostPath, naming the environment.
 Result<void> AddPythonEnvironment(const Skill& skill, Plan& plan);
 
-/// The policy subjects of what the grants add to `plan`: "command CMD" for each granted
-/// command, "read PATH" / "write PATH" for each granted mount (resolved), "limit KEY VALUE"
-/// for each raised limit. Pure.
-std::vector<std::string> GrantSubjects(const Skill& skill, const Plan& plan);
+/// The policy subjects of what the grants add to `plan`: each granted command, each granted
+/// mount (read or write, its path resolved) and each raised limit ("KEY VALUE"). Pure.
+std::vector<PolicyGrant> GrantSubjects(const Skill& skill, const Plan& plan);
 
 /// The approval key's part for grants and dependencies: {"grants": {commands, read, write,
 /// limits}}

@@ -75,6 +75,7 @@ struct Subject {
   Kind kind;
   std::string value;  // Path, name or command text; empty for network and sandbox.
   RiskLevel risk = RiskLevel::kLow;
+  PolicyGrant grant = {};  // For kGrant: what is granted (`value` is its label).
 
   std::string Label() const {
     switch (kind) {
@@ -136,15 +137,16 @@ bool SubjectMatches(const PolicyRule& rule, const Subject& s) {
     case Subject::Kind::kLimit: return false;  // Decided by call rules or the default.
     case Subject::Kind::kGrant: {
       if (!rule.grants) return false;
-      // "command git", "read /data", "write /repo", "limit memory_mb 1024": the kind, then
-      // what is granted. Limits are matched only by a rule that lists no commands or paths.
-      const size_t space = s.value.find(' ');
-      const std::string_view kind = std::string_view(s.value).substr(0, space);
-      const std::string_view what = std::string_view(s.value).substr(space + 1);
+      // A rule that lists commands or paths matches only the grants those lists match; a
+      // raised limit only a rule that lists none.
       if (rule.commands.empty() && rule.read.empty() && rule.write.empty()) return true;
-      if (kind == "command") return !rule.commands.empty() && AnyName(rule.commands, what);
-      if (kind == "read") return !rule.read.empty() && AnyPath(rule.read, NormalPath(what));
-      if (kind == "write") return !rule.write.empty() && AnyPath(rule.write, NormalPath(what));
+      const std::string& what = s.grant.value;
+      switch (s.grant.kind) {
+        case PolicyGrant::Kind::kCommand: return AnyName(rule.commands, what);
+        case PolicyGrant::Kind::kRead: return AnyPath(rule.read, NormalPath(what));
+        case PolicyGrant::Kind::kWrite: return AnyPath(rule.write, NormalPath(what));
+        case PolicyGrant::Kind::kLimit: return false;
+      }
       return false;
     }
   }
@@ -243,6 +245,20 @@ std::string_view PolicyEffectName(PolicyEffect effect) {
   return "deny";
 }
 
+std::string_view PolicyGrantKindName(PolicyGrant::Kind kind) {
+  switch (kind) {
+    case PolicyGrant::Kind::kCommand: return "command";
+    case PolicyGrant::Kind::kRead: return "read";
+    case PolicyGrant::Kind::kWrite: return "write";
+    case PolicyGrant::Kind::kLimit: return "limit";
+  }
+  return "command";
+}
+
+std::string PolicyGrant::Label() const {
+  return std::string(PolicyGrantKindName(kind)) + " " + value;
+}
+
 std::string_view PolicyLayerName(PolicyLayer layer) {
   switch (layer) {
     case PolicyLayer::kUser: return "user";
@@ -280,7 +296,9 @@ PolicyDecision EvaluatePolicy(const Policy& policy, const PolicyRequest& request
   for (const auto& command : request.commands) subjects.push_back({K::kCommand, command});
   for (const auto& e : request.exec) subjects.push_back({K::kExec, e.text, e.risk});
   if (request.sandbox == SandboxLevel::kBestEffort) subjects.push_back({K::kSandbox, ""});
-  for (const auto& grant : request.grants) subjects.push_back({K::kGrant, grant});
+  for (const PolicyGrant& grant : request.grants) {
+    subjects.push_back({.kind = K::kGrant, .value = grant.Label(), .grant = grant});
+  }
   if (request.limits) {
     for (const LimitField& field : LimitFields()) {
       const uint64_t asked = field.get(*request.limits);

@@ -24,7 +24,8 @@ PolicyRequest Granted() {
                        .kind = "exec",
                        .write = {"/home/u/repo"},
                        .commands = {"python3", "git"},
-                       .grants = {"command git", "write /home/u/repo"}};
+                       .grants = {{.kind = PolicyGrant::Kind::kCommand, .value = "git"},
+                                  {.kind = PolicyGrant::Kind::kWrite, .value = "/home/u/repo"}}};
 }
 
 const PolicyMatch* Find(const PolicyDecision& d, std::string_view subject) {
@@ -76,7 +77,7 @@ write = ["{home}/repo/**"]
 
   // A grant of another kind or path is not matched by it.
   PolicyRequest other = Granted();
-  other.grants.push_back("read /srv/data");
+  other.grants.push_back({.kind = PolicyGrant::Kind::kRead, .value = "/srv/data"});
   other.read.push_back("/srv/data");
   const PolicyDecision d = EvaluatePolicy(p, other);
   EXPECT_EQ(d.effect, PolicyEffect::kAsk);
@@ -107,6 +108,17 @@ commands = ["git"]
   const PolicyDecision d = EvaluatePolicy(p, Granted());
   EXPECT_EQ(d.effect, PolicyEffect::kDeny);
   EXPECT_NE(d.Summary().find("no-git-grants"), std::string::npos) << d.Summary();
+}
+
+TEST(PolicyGrantsTest, RaisedLimitsOnlyByARuleWithoutLists) {
+  PolicyRequest r = Granted();
+  r.grants = {{.kind = PolicyGrant::Kind::kLimit, .value = "wall_time_ms 600000"}};
+  Policy named = Parse("[[rule]]\nname = \"git\"\neffect = \"allow\"\ngrants = true\n"
+                       "commands = [\"git\"]\n");
+  const PolicyDecision d = EvaluatePolicy(named, r);
+  EXPECT_EQ(Find(d, "grant limit wall_time_ms 600000")->name, "default-grant");
+  Policy all = Parse("[[rule]]\nname = \"all\"\neffect = \"allow\"\ngrants = true\n");
+  EXPECT_EQ(Find(EvaluatePolicy(all, r), "grant limit wall_time_ms 600000")->name, "all");
 }
 
 TEST(PolicyGrantsTest, GrantsSelectorIsStrict) {
