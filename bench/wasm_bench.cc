@@ -252,9 +252,9 @@ void BM_NativeStats(benchmark::State& state) {
     std::string prefix;
     Numbered(Runtime& r, Plan* p, std::string pre) : inner(r), plan(p), prefix(std::move(pre)) {}
     std::string_view Name() const override { return inner.Name(); }
-    Result<Outcome> Run(const Plan&) override {
+    Result<Outcome> Execute(const Plan&, const RunContext& context) override {
       plan->run_id = prefix + std::to_string(runs++);
-      return inner.Run(*plan);
+      return inner.Execute(*plan, context);
     }
   } numbered(**runtime, &plan, prefix);
   MeasureWarm(state, numbered, plan);

@@ -1,7 +1,8 @@
 // skillrt killed while a skill runs: the sandbox must die with it, and the next engine to open
 // the home must end what is left (the run's cgroup) and record the run as abandoned.
 // The CLI (SKILLRT_CLI_PATH) runs a native skill that sleeps; the test kills the CLI with
-// SIGKILL or SIGTERM and watches the sandbox's processes, which carry a marker variable.
+// SIGKILL, or signals it with SIGTERM or SIGINT (which cancel the run instead), and watches the
+// sandbox's processes, which carry a marker variable.
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -136,10 +137,52 @@ TEST_P(AbandonedRunTest, SandboxDiesWithTheCliAndTheRunIsRecordedAsAbandoned) {
   EXPECT_EQ(verify.exit_code, 0) << verify.out << verify.err;
 }
 
-INSTANTIATE_TEST_SUITE_P(Signals, AbandonedRunTest, ::testing::Values(SIGKILL, SIGTERM),
-                         [](const ::testing::TestParamInfo<int>& info) {
-                           return std::string(sigabbrev_np(info.param));
-                         });
+// SIGINT and SIGTERM are not a kill: the CLI cancels its run, which ends cleaned up and
+// recorded as cancelled by the CLI itself, and exits 130.
+class CancelledRunTest : public AbandonedRunTest {};
+
+TEST_P(CancelledRunTest, SignalledCliCancelsItsRunAndLeavesNothing) {
+  const int signal = GetParam();
+  const pid_t cli = StartRun();
+  ASSERT_GT(cli, 0);
+  ASSERT_TRUE(WaitFor([&] { return !ProcessesWithEnv(marker_).empty(); }, 20s))
+      << "the sleeper never started";
+  ASSERT_EQ(::kill(cli, signal), 0);
+  int status = 0;
+  ASSERT_EQ(::waitpid(cli, &status, 0), cli);
+  ASSERT_TRUE(WIFEXITED(status)) << "the CLI died of the signal instead of cancelling";
+  EXPECT_EQ(WEXITSTATUS(status), 130);
+  EXPECT_TRUE(ProcessesWithEnv(marker_).empty())
+      << "a sandbox process outlived the cancelled run";
+  std::error_code ec;
+  EXPECT_TRUE(fs::is_empty(home_ / "runs", ec)) << "the run is still journaled as in flight";
+  int cancelled = 0;
+  std::string run_id;
+  for (const std::string& line : Lines(ReadFile(home_ / "audit.log"))) {
+    const nlohmann::json record = nlohmann::json::parse(line, nullptr, false);
+    if (record.is_object() && record.value("status", "") == "cancelled") {
+      ++cancelled;
+      run_id = record.value("run_id", "");
+      EXPECT_NE(record.value("message", "").find(sigabbrev_np(signal)), std::string::npos)
+          << record.dump();
+    }
+  }
+  EXPECT_EQ(cancelled, 1) << ReadFile(home_ / "audit.log");
+  for (const auto& e : fs::recursive_directory_iterator("/sys/fs/cgroup", ec)) {
+    if (e.is_directory(ec) && e.path().filename() == run_id) {
+      ADD_FAILURE() << "cgroup left behind: " << e.path();
+      break;
+    }
+  }
+}
+
+std::string SignalName(const ::testing::TestParamInfo<int>& info) {
+  return sigabbrev_np(info.param);
+}
+
+INSTANTIATE_TEST_SUITE_P(Signals, AbandonedRunTest, ::testing::Values(SIGKILL), SignalName);
+INSTANTIATE_TEST_SUITE_P(Signals, CancelledRunTest, ::testing::Values(SIGTERM, SIGINT),
+                         SignalName);
 
 }  // namespace
 }  // namespace skillrt

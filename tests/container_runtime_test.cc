@@ -251,6 +251,32 @@ TEST_F(ContainerRuntimeTest, TimeoutKillsAndRemovesTheContainer) {
   EXPECT_EQ(Leftovers(plan.run_id), "") << "the timed-out container is still there";
 }
 
+// Cancels the run once its first output arrives.
+class CancelOnOutput : public RunObserver {
+ public:
+  explicit CancelOnOutput(CancelToken& token) : token_(token) {}
+  void OnOutput(OutputStream, std::string_view) override { token_.Cancel("stopped by the test"); }
+
+ private:
+  CancelToken& token_;
+};
+
+TEST_F(ContainerRuntimeTest, CancelKillsAndRemovesTheContainer) {
+  Plan plan = ScriptPlan("echo started; sleep 60");
+  plan.limits.wall_time = std::chrono::seconds(60);
+  CancelToken token;
+  CancelOnOutput observer(token);
+  const auto started = std::chrono::steady_clock::now();
+  auto outcome = runtime_->Execute(plan, RunContext{.cancel = &token, .observer = &observer});
+  const auto took = std::chrono::steady_clock::now() - started;
+  ASSERT_TRUE(outcome.has_value()) << outcome.error().ToString();
+  EXPECT_EQ(outcome->status, Status::kCancelled) << outcome->message;
+  EXPECT_NE(outcome->message.find("stopped by the test"), std::string::npos);
+  EXPECT_EQ(outcome->stdout_stream.data, "started\n");
+  EXPECT_LT(took, std::chrono::seconds(30));
+  EXPECT_EQ(Leftovers(plan.run_id), "") << "the cancelled container is still there";
+}
+
 TEST_F(ContainerRuntimeTest, OutputLimitStopsAFlood) {
   Plan plan = ScriptPlan("yes skillrt");
   plan.limits.output_max_bytes = 4096;

@@ -118,6 +118,12 @@ TEST(ExamplesTest, ManifestsDeclareWhatTheSkillsUse) {
   EXPECT_EQ(units->manifest.entry->argv,
             (std::vector<std::string>{"python3", "scripts/convert.py"}));
   EXPECT_FALSE(fs::exists(ExampleSkill("unit-converter") / "skill.toml"));
+  // Its script needs Python, which inference grants only to run the skill's own files.
+  std::vector<std::string> interpreters;
+  for (const InferredCommand& c : units->manifest.script_commands) {
+    interpreters.push_back(c.command);
+  }
+  EXPECT_EQ(interpreters, (std::vector<std::string>{"python3", "python"}));
 }
 
 // --- Running through the engine -----------------------------------------------------------------

@@ -753,6 +753,74 @@ TEST_F(SandboxProbeTest, SleepIsKilledAtTheWallClockLimit) {
   EXPECT_LT(elapsed, 10s);
 }
 
+// Reports when the skill started, and what it wrote.
+class RecordingObserver : public RunObserver {
+ public:
+  void OnStarted(const std::vector<std::string>& layers) override {
+    layers_ = layers;
+    started_.store(true);
+  }
+  void OnOutput(OutputStream stream, std::string_view bytes) override {
+    if (stream == OutputStream::kStdout) output_ += bytes;
+  }
+  bool started() const { return started_.load(); }
+  std::vector<std::string> layers_;
+  std::string output_;
+
+ private:
+  std::atomic<bool> started_{false};
+};
+
+TEST_F(SandboxProbeTest, CancelKillsTheRunAndLeavesNothing) {
+  // Positive control: without a cancel, the same sleep runs to its end.
+  Plan short_sleep = MakePlan("sleep_for", {"0.3"});
+  const Outcome ok = RunInSandbox(short_sleep);
+  EXPECT_EQ(ok.status, Status::kOk) << Describe(ok);
+
+  Plan sleep = MakePlan("sleep_for", {"60"});
+  sleep.limits.wall_time = 30s;
+  CancelToken token;
+  RecordingObserver observer;
+  std::thread canceller([&] {
+    for (int i = 0; i < 500 && !observer.started(); ++i) std::this_thread::sleep_for(10ms);
+    std::this_thread::sleep_for(100ms);
+    token.Cancel("stopped by the test");
+  });
+  const auto start = std::chrono::steady_clock::now();
+  auto outcome = runtime_->Execute(sleep, RunContext{.cancel = &token, .observer = &observer});
+  const auto elapsed = std::chrono::steady_clock::now() - start;
+  canceller.join();
+  ASSERT_TRUE(outcome.has_value()) << outcome.error().ToString();
+  EXPECT_EQ(outcome->status, Status::kCancelled) << Describe(*outcome);
+  EXPECT_EQ(outcome->message, "stopped by the test");
+  EXPECT_TRUE(observer.started());
+  EXPECT_EQ(observer.layers_, outcome->layers);
+  EXPECT_LT(elapsed, 10s);
+  // TearDown asserts that no process of the sandbox's user is left.
+}
+
+TEST_F(SandboxProbeTest, CancelledBeforeStartRunsNothing) {
+  Plan plan = MakePlan("sleep_for", {"60"});
+  CancelToken token;
+  token.Cancel("never mind");
+  RecordingObserver observer;
+  auto outcome = runtime_->Execute(plan, RunContext{.cancel = &token, .observer = &observer});
+  ASSERT_TRUE(outcome.has_value());
+  EXPECT_EQ(outcome->status, Status::kCancelled);
+  EXPECT_FALSE(observer.started());
+}
+
+TEST_F(SandboxProbeTest, OutputReachesTheObserverAsItIsWritten) {
+  Plan plan = MakePlan("output_flood", {"32768"});
+  RecordingObserver observer;
+  auto outcome = runtime_->Execute(plan, RunContext{.observer = &observer});
+  ASSERT_TRUE(outcome.has_value());
+  EXPECT_EQ(outcome->status, Status::kOk) << Describe(*outcome);
+  EXPECT_EQ(observer.output_.size(), outcome->stdout_stream.data.size());
+  EXPECT_TRUE(observer.output_ == outcome->stdout_stream.data);
+  EXPECT_EQ(observer.output_.size(), 32768u);
+}
+
 TEST_F(SandboxProbeTest, OutputFloodIsCutAtTheOutputLimit) {
   Plan small = MakePlan("output_flood", {"32768"});
   small.limits.output_max_bytes = 64 << 10;

@@ -5,12 +5,18 @@
 #define SKILLRT_ENGINE_H_
 
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
+#include <expected>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <thread>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -18,6 +24,7 @@
 #include "skillrt/approval.h"
 #include "skillrt/audit.h"
 #include "skillrt/error.h"
+#include "skillrt/events.h"
 #include "skillrt/grants.h"
 #include "skillrt/outcome.h"
 #include "skillrt/plan.h"
@@ -54,6 +61,21 @@ struct EngineOptions {
   /// How `approver` is named in audit records and messages ("callback"; the CLI's prompt
   /// is "tty").
   std::string approver_name = "callback";
+  /// Without `approver`: how long a run the policy asks about waits for Engine::Approve
+  /// (emitting `approval_requested`) before the request counts as denied (via "timeout").
+  /// Zero: nobody is asked and the call is denied at once (via "none"). Front ends that show
+  /// pending approvals to a person (the HTTP service, the MCP server) set it.
+  std::chrono::milliseconds approval_timeout{0};
+  /// The most bytes of output (and egress) events held per run for readers of its events;
+  /// past it the oldest are dropped, counted, and readers see the gap (docs/events.md).
+  /// What the Outcome holds is not affected.
+  uint64_t event_buffer_bytes = 1ull << 20;
+  /// Runtimes to use instead of the ones the engine would make (tests, embedders with their
+  /// own runtime). Null: the engine makes the native, WebAssembly or container runtime the
+  /// first time a skill needs it. Shared: a runtime may serve several engines.
+  std::shared_ptr<Runtime> native_runtime;
+  std::shared_ptr<Runtime> wasm_runtime;
+  std::shared_ptr<Runtime> container_runtime;
 };
 
 /// Caller-side narrowing of a run; fields left empty keep the manifest's values. `grants`
@@ -74,16 +96,66 @@ struct RunRequest {
   /// Name or path, optionally followed by "@INSTANCE" (ParseSkillSelector in instance.h).
   std::string skill;
   nlohmann::json input = nlohmann::json::object();
-  RunOverrides overrides;
+  RunOverrides overrides = {};
+  /// The run id to use: 1-64 characters of [A-Za-z0-9_-], not the id of a run in flight.
+  /// Empty: the engine makes one (time-sortable, random).
+  std::string run_id = {};
 };
 
 /// `exec`: run `argv` in the skill's sandbox, cwd = the skill directory.
 struct ExecRequest {
   /// Name or path, optionally followed by "@INSTANCE" (ParseSkillSelector in instance.h).
   std::string skill;
-  std::vector<std::string> argv;  ///< Non-empty; argv[0] must be an allowed command.
-  std::string stdin_data;
-  RunOverrides overrides;
+  std::vector<std::string> argv = {};  ///< Non-empty; argv[0] must be an allowed command.
+  std::string stdin_data = {};
+  RunOverrides overrides = {};
+  /// As RunRequest::run_id.
+  std::string run_id = {};
+};
+
+class RunState;
+
+/// A run in flight or finished: its id, its events, its cancellation and its result.
+/// Copyable; copies refer to the same run. Thread-safe: any thread may read events, cancel
+/// or wait. A handle keeps what the run produced (events, outcome) alive, not the Engine: it
+/// stays usable after the Engine is destroyed (the run was cancelled and finished then).
+class RunHandle {
+ public:
+  /// The run id, known as soon as Start returns.
+  const std::string& run_id() const;
+
+  /// Asks the run to stop. Before the skill starts, it is not started; while it waits for
+  /// approval, the wait ends; while it runs, its runtime stops it (docs/events.md,
+  /// "Cancellation"). The outcome is Status::kCancelled with `reason` as its message, audited
+  /// once. No effect once the run finished, or after an earlier Cancel. Never blocks on the
+  /// run. Returns true when this call cancelled a run that had not finished.
+  bool Cancel(std::string reason = "cancelled");
+
+  /// Blocks until the run ends; then returns what Engine::Run would have. May be called any
+  /// number of times, from any thread.
+  Result<Outcome> Wait() const;
+
+  /// True once the run has ended (its `finished` event is emitted).
+  bool done() const;
+
+  /// The run's events with sequence number > `after` (0 for all), at most `max`, waiting up
+  /// to `wait` for the first one when none is there yet. A reader that keeps the last seq it
+  /// saw reads every event once; events never wait for readers (EventBatch::dropped).
+  EventBatch ReadEvents(uint64_t after = 0, size_t max = 1024,
+                        std::chrono::milliseconds wait = std::chrono::milliseconds(0)) const;
+
+ private:
+  friend class Engine;
+  explicit RunHandle(std::shared_ptr<RunState> state) : state_(std::move(state)) {}
+  std::shared_ptr<RunState> state_;
+};
+
+/// An approval request that waits for Engine::Approve.
+struct PendingApproval {
+  std::string run_id;
+  ApprovalRequest request;  ///< What is asked, its key, risk and the policy's rules.
+  std::chrono::system_clock::time_point since;
+  std::chrono::system_clock::time_point deadline;  ///< When it counts as denied.
 };
 
 /// What the policy says about a call, without running it (`skillrt policy check`).
@@ -128,6 +200,33 @@ class Engine {
   /// approved and how, are in the audit record (docs/audit.md, "Decisions").
   Result<Outcome> Run(const RunRequest& request);
 
+  /// Starts `request` on a thread of its own and returns at once with its handle: what Run
+  /// does, watched through the handle's events (docs/events.md), cancelled with its Cancel,
+  /// and waiting, when the policy asks, for an approver or Approve while other runs go on.
+  /// Errors, before anything runs: kInvalidArgument for a malformed RunRequest::run_id,
+  /// kConflict when it is the id of a run in flight; kIo when no thread can be made. Every
+  /// other failure is the handle's result, as Run would return it.
+  Result<RunHandle> Start(RunRequest request);
+
+  /// As Start, for Exec.
+  Result<RunHandle> Start(ExecRequest request);
+
+  /// The handle of the run in flight with this id, if there is one.
+  std::optional<RunHandle> FindRun(std::string_view run_id) const;
+
+  /// Answers the approval that the run `run_id_or_key` waits for (or, given an approval key,
+  /// every pending request with that key), as an approver would: kApproveSession and
+  /// kApproveAlways also answer other pending requests with the same key; `via` names who
+  /// answered, for the events and the audit record ("http:alice", "mcp"). Returns how many
+  /// requests were answered. kNotFound when nothing is pending under that name (it was
+  /// answered, timed out or its run was cancelled); kInvalidArgument for an empty `via`.
+  /// Thread-safe.
+  Result<size_t> Approve(std::string_view run_id_or_key, ApprovalDecision decision,
+                         std::string via, std::string message = {});
+
+  /// The approval requests now waiting for Approve, oldest first.
+  std::vector<PendingApproval> PendingApprovals() const;
+
   /// Runs `argv` inside the skill's sandbox. The risk guard (risk.h, docs/risk-guard.md)
   /// checks it first: a single argument holding shell syntax is parsed as a command line (and
   /// run with `sh -c` only if `sh` is allowed); wrappers such as `bash -c`, `env`, `xargs` and
@@ -136,6 +235,10 @@ class Engine {
   /// naming the command and the reason (audited); lock, instances, secrets, the policy,
   /// approvals and other errors as for Run.
   Result<Outcome> Exec(const ExecRequest& request);
+
+  /// Cancels every run in flight with `reason`; the destructor does this ("engine closing")
+  /// and then waits for them to finish.
+  void CancelAll(const std::string& reason);
 
   /// The policy's decision on `run` of `skill` (when `argv` is empty) or on `exec` of `argv`,
   /// and every rule that led to it. Prepares the call as Run would (lock, instance, secrets:
@@ -158,35 +261,39 @@ class Engine {
   AuditLog& audit() { return *audit_; }
 
  private:
-  Engine(std::filesystem::path home, Registry registry, std::unique_ptr<AuditLog> audit,
-         std::unique_ptr<Runtime> native, std::unique_ptr<Runtime> wasm,
-         std::unique_ptr<Runtime> container);
-  struct GateVerdict;
-  // `secrets` are redacted from the runtime's outcome once its output is parsed, before it is
-  // audited or returned, and from a runtime's error; `decision` is the gate's, for the audit
-  // record.
-  Result<Outcome> Execute(const Skill& skill, Plan plan, const nlohmann::json& invocation,
-                          const std::vector<ResolvedSecret>& secrets,
+  struct Call;      // One call as it moves through the pipeline (src/engine/call.h).
+  struct Prepared;  // A call loaded, checked, planned and guarded.
+  struct Refusal;   // Why preparing a call stopped.
+  class EventRelay;
+
+  Engine(std::filesystem::path home, Registry registry, std::unique_ptr<AuditLog> audit);
+  // Registers the run and runs `call` on this thread (`detach` false) or a new one.
+  Result<RunHandle> Launch(Call call, bool detach);
+  // The pipeline of one call: prepare, decide, approve, execute, audit.
+  Result<Outcome> Pipeline(Call& call, RunState& state);
+  std::expected<Prepared, Refusal> Prepare(Call& call, bool validate_input);
+  Result<Outcome> Refuse(const Call& call, const Refusal& refusal,
+                         const nlohmann::json& decision);
+  Result<Outcome> Execute(Call& call, Prepared& prepared, RunState& state,
                           const nlohmann::json& decision);
-  Result<GateVerdict> Gate(const Skill& skill, const Plan& plan, const nlohmann::json& invocation,
-                           const std::vector<std::string>& argv, RiskAssessment risk,
-                           std::vector<PolicyExecCommand> exec);
-  // Gates `plan`; refuses (audited) what the gate does not allow, else runs it with Execute.
-  Result<Outcome> GateAndExecute(const Skill& skill, Plan plan, const nlohmann::json& invocation,
-                                 const RunOverrides& overrides,
-                                 const std::vector<std::string>& argv, RiskAssessment risk,
-                                 std::vector<PolicyExecCommand> exec,
-                                 const std::vector<ResolvedSecret>& secrets);
+  Runtime& RuntimeFor(RuntimeKind kind);
 
   std::filesystem::path home_;
   Registry registry_;
   std::unique_ptr<AuditLog> audit_;
-  std::unique_ptr<Runtime> native_;
-  std::unique_ptr<Runtime> wasm_;
-  std::unique_ptr<Runtime> container_;
+  std::shared_ptr<Runtime> native_;
+  std::shared_ptr<Runtime> wasm_;
+  std::shared_ptr<Runtime> container_;
   bool require_lock_ = false;
   Policy policy_;
   std::unique_ptr<ApprovalGate> approvals_;
+  uint64_t event_buffer_bytes_ = 1ull << 20;
+
+  mutable std::mutex runs_mu_;
+  std::condition_variable runs_cv_;  // Signalled when a run leaves `active_`.
+  std::map<std::string, std::shared_ptr<RunState>, std::less<>> active_;  // By run id.
+  std::vector<std::thread> threads_;  // Of Start; joined by Launch (when done) and ~Engine.
+  std::vector<std::thread::id> done_threads_;  // Threads whose run finished.
 };
 
 /// $SKILLRT_HOME if set and non-empty, else $HOME/.skillrt.

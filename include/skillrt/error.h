@@ -18,7 +18,7 @@ enum class ErrorCode {
   kNotFound,         ///< A skill, file or key that was asked for does not exist.
   kParse,            ///< A file could not be parsed (SKILL.md, skill.toml, JSON).
   kValidation,       ///< A file parsed but violates its schema or specification.
-  kConflict,         ///< Two things claim one identity (e.g. two skills with one name).
+  kConflict,         ///< Two things claim one identity (e.g. two skills with one name to lock).
   kDenied,           ///< A capability or permission that the request needs is not granted.
   kSandbox,          ///< An isolation layer could not be applied; the run was refused.
   kIo,               ///< A system call on a file or process failed.

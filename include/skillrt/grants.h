@@ -146,6 +146,8 @@ struct CallGrants {
   /// The prepared Python environment of the call, mounted read-only; nullopt when the skill
   /// needs no Python packages.
   std::optional<PythonEnvironment> python = std::nullopt;
+  /// Where its requirements were found ("skill.toml", "requirements.txt", ...).
+  std::string python_source = {};
 };
 
 }  // namespace skillrt

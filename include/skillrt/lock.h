@@ -62,9 +62,11 @@ Result<void> UpdateLockFile(const std::filesystem::path& file,
 Result<std::map<std::string, std::string>> HashSkillFiles(const std::filesystem::path& dir);
 
 /// The canonical grant of `manifest`: {"capabilities": {"commands", "env_pass", "network",
-/// "read", "write"[, "egress"]}, "limits": {...in base units}, "secrets": {NAME: {"redact"}}},
-/// lists sorted; `commands` includes the entry point's argv[0]; `egress` (present only with
-/// network) holds each allowlist entry as "host:port[ via address,...]".
+/// "read", "write"[, "script_commands"][, "egress"]}, "limits": {...in base units}, "secrets":
+/// {NAME: {"redact"}}}, lists sorted; `commands` includes the entry point's argv[0];
+/// `script_commands` (present only when inference found some, docs/inference.md) holds the
+/// interpreters allowed under the script rule; `egress` (present only with network) holds
+/// each allowlist entry as "host:port[ via address,...]".
 nlohmann::json GrantOf(const Manifest& manifest);
 
 /// The canonical rest of `manifest` that decides what runs: {"runtime", "entry",

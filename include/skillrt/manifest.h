@@ -9,6 +9,7 @@
 #define SKILLRT_MANIFEST_H_
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <map>
@@ -173,6 +174,32 @@ struct Dependencies {
   std::vector<std::string> python = {};
 };
 
+/// Where inference found a command (docs/inference.md).
+struct CommandSource {
+  /// The file, relative to the skill directory: "SKILL.md", "scripts/x.py".
+  std::filesystem::path file = {};
+  /// 1-based line in `file` of the command; 0 when the file itself is the reason (a script
+  /// with the interpreter's extension or shebang).
+  int line = 0;
+  /// What was found: the command as SKILL.md writes it ("python scripts/x.py"), or for a
+  /// script "extension .py" or the shebang line ("#!/usr/bin/env python3").
+  std::string text = {};
+
+  bool operator==(const CommandSource&) const = default;
+};
+
+/// A command that inference found, with every place it was found (at most
+/// kMaxCommandSources of them, in file order).
+struct InferredCommand {
+  std::string command = {};  ///< A command name: "python3", "curl".
+  std::vector<CommandSource> sources = {};
+
+  bool operator==(const InferredCommand&) const = default;
+};
+
+/// The most places kept per inferred command; more would only repeat the same reason.
+inline constexpr std::size_t kMaxCommandSources = 8;
+
 /// A parsed skill.toml, or the manifest inferred for a skill that has none.
 struct Manifest {
   RuntimeKind runtime = RuntimeKind::kNative;
@@ -187,6 +214,16 @@ struct Manifest {
   std::optional<ContainerSpec> container;
   /// True when there was no skill.toml and the manifest was inferred.
   bool inferred = false;
+  /// Inferred manifests only (empty otherwise): the standard interpreters (python3, python,
+  /// bash, sh, node, ...) that the skill's own files need, each allowed to start only when it
+  /// runs a file inside the skill directory (docs/inference.md, "The script rule"). Part of
+  /// the commands the sandbox may execute; in `exec`, a name also in `capabilities.commands`
+  /// is allowed without the rule.
+  std::vector<InferredCommand> script_commands = {};
+  /// Inferred manifests only: commands SKILL.md tells the agent to run that inference does
+  /// not grant (anything but a standard interpreter running the skill's own file), for the
+  /// user to see and grant if they choose. Grants nothing.
+  std::vector<InferredCommand> mentioned_commands = {};
   /// Declared secrets by variable name (`[secrets]`); names match [A-Za-z_][A-Za-z0-9_]* and
   /// are distinct from `capabilities.env` names and from variables skillrt reserves.
   std::map<std::string, SecretSpec> secrets = {};

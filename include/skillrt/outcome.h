@@ -11,6 +11,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "skillrt/manifest.h"
+
 namespace skillrt {
 
 /// How a run ended.
@@ -20,9 +22,13 @@ enum class Status {
   kTimeout,  ///< The wall-clock limit passed; the process tree was killed.
   kKilled,   ///< Stopped by a limit (memory, CPU, output, file size) or a signal.
   kDenied,   ///< Refused before starting: a capability the call needs is not granted.
+  /// Cancelled by its caller (RunHandle::Cancel, a signal to the CLI, an engine shutting down):
+  /// whatever had started was stopped and cleaned up as at a timeout; Outcome::message holds
+  /// the reason given.
+  kCancelled,
 };
 
-/// Returns "ok", "error", "timeout", "killed" or "denied".
+/// Returns "ok", "error", "timeout", "killed", "denied" or "cancelled".
 std::string_view StatusName(Status status);
 
 /// A captured output stream, cut at the run's output limit.
@@ -82,12 +88,21 @@ struct Outcome {
   /// Every connection the run asked the egress proxy for, in the order they ended. Empty for a
   /// run without network access.
   std::vector<EgressRecord> egress;
+  /// The limits in force for the run: the manifest's, narrowed by the instance and the
+  /// caller. Empty only for a call refused before its skill was planned.
+  std::optional<Limits> limits;
 };
 
 /// The JSON form documented in docs/cli.md: run_id, skill, status, exit_code, signal,
 /// output, stdout, stderr, stdout_truncated, stderr_truncated, duration_ms, cpu_ms,
-/// max_rss_kb, limits_hit, layers, message, and egress (an array of EgressRecordToJson).
+/// max_rss_kb, limits_hit, layers, message, egress (an array of EgressRecordToJson) and
+/// limits (LimitsToJson, or null).
 nlohmann::json OutcomeToJson(const Outcome& outcome);
+
+/// The JSON form of `limits` used by outcomes, run events, audit records and approval keys:
+/// wall_time_ms, cpu_time_ms, memory_bytes, pids, output_bytes, file_size_bytes,
+/// scratch_bytes, open_files.
+nlohmann::json LimitsToJson(const Limits& limits);
 
 /// {"method", "host", "port", "address", "decision" ("allowed" or "refused"), "reason", "rule",
 /// "bytes_sent", "bytes_received", "duration_ms"}.

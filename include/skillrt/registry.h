@@ -13,10 +13,22 @@
 
 namespace skillrt {
 
+/// A skill directory hidden by another with the same name found earlier in precedence order.
+struct ShadowedSkill {
+  std::filesystem::path dir;   ///< Canonical path of the hidden skill directory.
+  std::filesystem::path root;  ///< The root it was found under, as given to the Registry.
+};
+
 /// A skill found under a root: its name and directory, without loading it.
 struct SkillRef {
-  std::string name;           ///< The directory name (the spec requires it to equal `name`).
-  std::filesystem::path dir;  ///< Canonical path of the skill directory.
+  /// The directory name (the spec requires it to equal `name`), in its NormalizeSkillName()
+  /// form when it has one ("PDF_Tools" -> "pdf-tools"), else as it is.
+  std::string name;
+  std::filesystem::path dir;   ///< Canonical path of the skill directory.
+  std::filesystem::path root = {};  ///< The root it was found under, as given to the Registry.
+  /// Other directories with this name that this one hides, in precedence order. Each can
+  /// still be named by its path. Empty for a SkillRef made from a path.
+  std::vector<ShadowedSkill> shadowed = {};
 };
 
 class Catalogue;
@@ -54,12 +66,18 @@ class Registry {
   static std::vector<std::filesystem::path> DefaultRoots(
       const std::vector<std::filesystem::path>& extra, const std::filesystem::path& home);
 
-  /// Every skill under the roots, sorted by name. kConflict if two directories hold skills
-  /// with one name (the message names both paths).
+  /// Every skill name under the roots, sorted by name, each with the directory it resolves
+  /// to. Precedence when two directories have one name: the earlier root wins (the order
+  /// given, which DefaultRoots makes `--skills`, then $SKILLRT_PATH, then installed skills);
+  /// within one root, the directory whose path sorts first (component by component, in byte
+  /// order: the walk's order). The others are in the winner's `shadowed`. Never fails today;
+  /// a Result so that a future failure (an unreadable catalogue) has a place to go.
   Result<std::vector<SkillRef>> List() const;
 
   /// Resolves `name_or_path`: a path to a skill directory (contains '/' or names an existing
-  /// directory with SKILL.md) or a skill name. kNotFound names what was searched.
+  /// directory with SKILL.md) or a skill name, looked up as given and then in its
+  /// NormalizeSkillName() form; a name resolves to the directory that wins by List()'s
+  /// precedence. kNotFound names what was searched.
   Result<SkillRef> Resolve(std::string_view name_or_path) const;
 
   /// Resolve() then LoadSkill(): the skill as its files are now, with its tree hash. Errors

@@ -2,11 +2,14 @@
 #ifndef SKILLRT_RUNTIME_H_
 #define SKILLRT_RUNTIME_H_
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -16,6 +19,88 @@
 #include "skillrt/plan.h"
 
 namespace skillrt {
+
+/// The cancellation of one run, shared by whoever may cancel it (a RunHandle, a signal
+/// handler's thread, the engine at shutdown) and the runtime that runs it. Cancelling is
+/// idempotent and the first reason is kept. Thread-safe; not copyable or movable (runtimes
+/// hold a pointer to it for the run's duration).
+class CancelToken {
+ public:
+  /// Creates the token and its eventfd(2). If the eventfd cannot be made (EMFILE), fd()
+  /// returns -1 and pollers must also check cancelled() at their own deadline.
+  CancelToken();
+  ~CancelToken();
+  CancelToken(const CancelToken&) = delete;
+  CancelToken& operator=(const CancelToken&) = delete;
+
+  /// Cancels the run: cancelled() becomes true, fd() becomes readable, and every callback
+  /// added with OnCancel runs once, on this thread, with no lock held. Returns true for the
+  /// call that cancelled, false if the token was already cancelled (`reason` is then dropped).
+  bool Cancel(std::string reason);
+
+  /// True once Cancel was called.
+  bool cancelled() const { return cancelled_.load(std::memory_order_acquire); }
+
+  /// The first Cancel's reason; empty until then.
+  std::string reason() const;
+
+  /// An eventfd, readable (POLLIN) once the token is cancelled and never drained, for runtimes
+  /// that wait in poll(2). Owned by the token; -1 when none could be made.
+  int fd() const { return fd_; }
+
+  /// Runs `callback` when the token is cancelled, or at once on this thread if it already is.
+  /// The callback must be cheap and must not block (it runs on the cancelling thread); it is
+  /// kept, with what it captures, until Forget(returned id) or the token's destruction.
+  uint64_t OnCancel(std::function<void()> callback) const;
+
+  /// Drops the callback `id` returned by OnCancel. When it returns, the callback is not
+  /// running and never will. Must not be called from a callback.
+  void Forget(uint64_t id) const;
+
+ private:
+  // Callbacks are registered through const references: they do not change what the token
+  // says, only who hears of it.
+  mutable std::mutex mu_;
+  mutable std::mutex running_mu_;  // Held while callbacks run, so that Forget can wait.
+  std::atomic<bool> cancelled_{false};
+  std::string reason_;  // Guarded by mu_.
+  mutable std::vector<std::pair<uint64_t, std::function<void()>>> callbacks_;  // Guarded by mu_.
+  mutable uint64_t next_callback_ = 1;  // Guarded by mu_.
+  int fd_ = -1;
+};
+
+/// Which captured stream a chunk of output belongs to.
+enum class OutputStream { kStdout, kStderr };
+
+/// "stdout" or "stderr".
+std::string_view OutputStreamName(OutputStream stream);
+
+/// What a runtime reports while a run is under way, for the run's events (docs/events.md).
+/// Called on the runtime's threads, never concurrently for one run, and never with a lock
+/// of the runtime held; an implementation must return quickly (it must not wait for a
+/// consumer: buffer or drop instead). The default implementations ignore everything.
+class RunObserver {
+ public:
+  virtual ~RunObserver() = default;
+  /// The skill's code is about to run inside its isolation, with these `layers` applied
+  /// (the same names as Outcome::layers).
+  virtual void OnStarted(const std::vector<std::string>& layers) { (void)layers; }
+  /// Bytes the skill wrote, as they arrive, only those that Outcome's captured stream keeps
+  /// (within the output cap and kCapturedStreamMaxBytes). Not redacted: the engine redacts.
+  virtual void OnOutput(OutputStream stream, std::string_view bytes) {
+    (void)stream;
+    (void)bytes;
+  }
+  /// A connection through the egress proxy ended (allowed) or was refused.
+  virtual void OnEgress(const EgressRecord& record) { (void)record; }
+};
+
+/// What a runtime gets besides the plan: a way to be cancelled and somewhere to report
+/// progress. Both pointers are borrowed for the duration of the Execute call and may be null.
+struct RunContext {
+  const CancelToken* cancel = nullptr;
+  RunObserver* observer = nullptr;
+};
 
 /// Executes plans. Implementations are thread-safe: Run may be called concurrently.
 class Runtime {
@@ -28,8 +113,21 @@ class Runtime {
   /// Runs `plan` to completion and returns what the skill did. Returns an Error only when
   /// skillrt could not run it as planned (kSandbox when an isolation layer cannot be applied
   /// at SandboxLevel::kStrict; kIo for host failures). Blocks the calling thread.
-  virtual Result<Outcome> Run(const Plan& plan) = 0;
+  ///
+  /// Cancellation (`context.cancel`): once the token is cancelled the runtime stops the run
+  /// as it would at its wall-clock limit (the native process tree killed and reaped, the
+  /// WebAssembly call interrupted at its next epoch tick, the container killed and removed),
+  /// cleans up the same way, and returns an Outcome with Status::kCancelled whose message is
+  /// the token's reason. A token cancelled before the run starts makes it return at once
+  /// without starting anything.
+  virtual Result<Outcome> Execute(const Plan& plan, const RunContext& context) = 0;
+
+  /// Execute without cancellation or observer.
+  Result<Outcome> Run(const Plan& plan) { return Execute(plan, RunContext{}); }
 };
+
+/// The Outcome of a run cancelled before its runtime started anything.
+Outcome CancelledBeforeStart(const Plan& plan, const CancelToken& token);
 
 /// Options of the native Linux sandbox.
 struct NativeRuntimeOptions {

@@ -8,6 +8,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "skillrt/error.h"
@@ -31,10 +32,19 @@ struct Diagnostic {
 
 /// The frontmatter of SKILL.md plus its body.
 struct SkillMetadata {
-  std::string name;         ///< 1-64 of [a-z0-9-], no leading/trailing/double hyphen.
-  std::string description;  ///< 1-1024 characters.
+  /// 1-64 of [a-z0-9-], no leading/trailing/double hyphen. When loading leniently, the
+  /// NormalizeSkillName() form of what SKILL.md says (or of the directory name when SKILL.md
+  /// names none).
+  std::string name;
+  /// The name as SKILL.md writes it, for display; equal to `name` when nothing was normalised.
+  std::string display_name;
+  /// Non-blank. The specification allows at most 1024 characters; a longer one is kept whole
+  /// when loading leniently (with a warning).
+  std::string description;
   std::optional<std::string> license;
   std::optional<std::string> compatibility;  ///< At most 500 characters.
+  /// `metadata`. When loading leniently a value that is not a string (a list, a map, null) is
+  /// kept as its JSON text (null as ""), with a warning.
   std::map<std::string, std::string> metadata;
   /// `allowed-tools` split into entries, e.g. {"Bash(python3:*)", "Read"}. The spec gives a
   /// space-delimited string; a YAML list is accepted with a warning.
@@ -48,19 +58,25 @@ struct Skill {
   SkillMetadata meta;
   Manifest manifest;
   std::string tree_sha256;  ///< HashSkillTree(dir), lower-case hex.
-  std::vector<Diagnostic> warnings;  ///< Lenient-load deviations (extra keys and the like).
+  /// What lenient loading accepted against the specification or corrected, in file order:
+  /// extra keys, a normalised name, an over-long description, converted metadata values, a
+  /// list for `allowed-tools` (docs/skill-format.md). Each names the file, line and key.
+  std::vector<Diagnostic> warnings;
   /// What the engine adds for one call: the user's grants and the prepared dependencies
   /// (grants.h). Empty as loaded; `manifest` is not widened by loading.
   CallGrants grants = {};
 };
 
 /// Loads the skill in `dir` leniently: spec deviations that real skills commonly have become
-/// warnings; what would make the skill unsafe or unrunnable is an error (kParse/kValidation
-/// naming file, line and field; kNotFound if there is no SKILL.md). When skill.toml is
-/// absent, the manifest is inferred: least privilege and, if `scripts/` holds exactly one
-/// `.py` or `.sh`, an entry running it with python3 or bash; `allowed-tools` entries such as
-/// `Bash(python3:*)` seed `capabilities.commands` when the manifest names none.
-/// Thread-safe.
+/// warnings (Skill::warnings, docs/skill-format.md); what would make the skill unsafe or
+/// unrunnable is an error (kParse/kValidation naming file, line and field; kNotFound if there
+/// is no SKILL.md). When skill.toml is absent, the manifest is inferred: least privilege;
+/// if `scripts/` holds exactly one `.py` or `.sh`, an entry running it with python3 or bash;
+/// the standard interpreters the skill's own files need, each allowed only to run a file of
+/// the skill, and the commands SKILL.md mentions that are not granted
+/// (Manifest::script_commands and mentioned_commands, docs/inference.md). `allowed-tools`
+/// entries such as `Bash(python3:*)` seed `capabilities.commands` when the manifest names
+/// none. Thread-safe.
 Result<Skill> LoadSkill(const std::filesystem::path& dir);
 
 /// LoadSkill() without hashing the tree: the same checks, errors and warnings, with
@@ -79,8 +95,16 @@ std::vector<Diagnostic> ValidateSkill(const std::filesystem::path& dir);
 /// Symlinks are not followed. Independent of mtimes and directory iteration order.
 Result<std::string> HashSkillTree(const std::filesystem::path& dir);
 
-/// True when `name` is a valid skill name per the specification.
+/// True when `name` is a valid skill name per the specification: 1-64 characters of a-z, 0-9
+/// and '-', neither starting nor ending with '-', without "--".
 bool IsValidSkillName(std::string_view name);
+
+/// The specification's form of a name as published skills write it: ASCII letters lowered;
+/// '_', ' ', tab and '-' are separators, each run of them one '-', none at either end. So
+/// "PDF_Tools" and "pdf tools" give "pdf-tools". nullopt when any other character occurs
+/// (non-ASCII, '/', '.', ...) or the result is not valid (empty, over 64 characters): such a
+/// name has no form that keeps its meaning. A valid name is returned unchanged. Pure.
+std::optional<std::string> NormalizeSkillName(std::string_view name);
 
 }  // namespace skillrt
 

@@ -35,6 +35,7 @@ enum ExitCode : int {
   kExitKilled = 5,    ///< Killed by a limit (memory, CPU, output, file size) or a signal.
   kExitAsk = 6,       ///< `policy check`: the policy would ask for approval.
   kExitInternal = 70, ///< skillrt itself failed: sandbox setup, I/O, missing feature (EX_SOFTWARE).
+  kExitCancelled = 130,  ///< The run was cancelled (SIGINT or SIGTERM): 128 + SIGINT, as shells do.
 };
 
 /// Options that apply to every command.
@@ -126,6 +127,10 @@ struct LockFlags {
 
 /// Prints "skillrt: <message>" as one line on stderr (newlines in `message` become spaces).
 void PrintError(std::string_view message);
+
+/// `message` with the library's names for options replaced by the CLI's flags ("the
+/// wall_time override" becomes "--timeout"), so that errors speak of what the user typed.
+std::string InCliTerms(std::string_view message);
 
 /// The exit code for an Error that stopped a command.
 int ExitCodeFor(const Error& error);

@@ -69,6 +69,44 @@ nlohmann::json DiagnosticJson(const Diagnostic& d) {
           {"field", d.field},                     {"message", d.message}};
 }
 
+// Inferred commands with where each was found (docs/inference.md).
+nlohmann::json InferredJson(const std::vector<InferredCommand>& commands) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const InferredCommand& c : commands) {
+    nlohmann::json sources = nlohmann::json::array();
+    for (const CommandSource& source : c.sources) {
+      sources.push_back(
+          {{"file", source.file.string()}, {"line", source.line}, {"text", source.text}});
+    }
+    out.push_back({{"command", c.command}, {"sources", sources}});
+  }
+  return out;
+}
+
+// "SKILL.md:12: python scripts/x.py" or "scripts/x.py: extension .py".
+std::string SourceText(const CommandSource& source) {
+  std::string out = source.file.string();
+  if (source.line > 0) out += ":" + std::to_string(source.line);
+  return out + ": " + source.text;
+}
+
+// One line per inferred command: "  python3 <- scripts/x.py: extension .py; SKILL.md:4: ...".
+std::string InferredLines(const std::vector<InferredCommand>& commands) {
+  std::string out;
+  for (const InferredCommand& c : commands) {
+    std::vector<std::string> sources;
+    for (const CommandSource& source : c.sources) sources.push_back(SourceText(source));
+    out += "  " + c.command + " <- " + Join(sources, "; ") + "\n";
+  }
+  return out;
+}
+
+std::vector<std::string> CommandNames(const std::vector<InferredCommand>& commands) {
+  std::vector<std::string> out;
+  for (const InferredCommand& c : commands) out.push_back(c.command);
+  return out;
+}
+
 // Secret declarations: names and how they are handled, never values.
 nlohmann::json SecretsJson(const Manifest& m) {
   nlohmann::json out = nlohmann::json::object();
@@ -117,6 +155,8 @@ nlohmann::json InfoJson(const Skill& skill) {
   for (const Diagnostic& d : skill.warnings) warnings.push_back(DiagnosticJson(d));
   return {
       {"name", skill.meta.name},
+      {"display_name",
+       skill.meta.display_name.empty() ? skill.meta.name : skill.meta.display_name},
       {"description", skill.meta.description},
       {"path", skill.dir.string()},
       {"license", skill.meta.license ? nlohmann::json(*skill.meta.license) : nullptr},
@@ -138,6 +178,8 @@ nlohmann::json InfoJson(const Skill& skill) {
           {"egress", EgressJson(m.capabilities.egress)},
           {"commands", m.capabilities.commands},
           {"env", {{"pass", m.capabilities.env.pass}, {"set", m.capabilities.env.set}}}}},
+        {"script_commands", InferredJson(m.script_commands)},
+        {"mentioned_commands", InferredJson(m.mentioned_commands)},
         {"limits", ManifestLimitsJson(m.limits)},
         {"secrets", SecretsJson(m)}}},
       {"warnings", warnings},
@@ -187,7 +229,10 @@ void PrintInfo(const Skill& skill, const UserView& view) {
   auto line = [&out](std::string_view key, const std::string& value) {
     out += Pad(std::string(key) + ":", 14) + value + "\n";
   };
-  line("name", skill.meta.name);
+  const std::string& written = skill.meta.display_name;
+  line("name", skill.meta.name +
+                   (written.empty() || written == skill.meta.name ? ""
+                                                                  : " (written '" + written + "')"));
   line("description", skill.meta.description);
   line("path", skill.dir.string());
   if (skill.meta.license) line("license", *skill.meta.license);
@@ -208,6 +253,18 @@ void PrintInfo(const Skill& skill, const UserView& view) {
   }
   line("input schema", m.input_schema ? "declared" : "none");
   line("commands", Join(m.capabilities.commands));
+  if (m.inferred) {
+    line("inferred", m.script_commands.empty()
+                         ? "-"
+                         : Join(CommandNames(m.script_commands)) +
+                               " (only to run a file of the skill; docs/inference.md)");
+    out += InferredLines(m.script_commands);
+    line("mentioned", m.mentioned_commands.empty()
+                          ? "-"
+                          : Join(CommandNames(m.mentioned_commands)) +
+                                " (in SKILL.md; not granted: a grant from the user allows them)");
+    out += InferredLines(m.mentioned_commands);
+  }
   line("read", Join(PathStrings(m.capabilities.read_paths)));
   line("write", Join(PathStrings(m.capabilities.write_paths)));
   std::vector<std::string> hosts;
@@ -281,7 +338,11 @@ Result<std::vector<std::filesystem::path>> ExpandValidatePath(const std::string&
   if (!refs) return std::unexpected(refs.error());
   if (refs->empty()) return std::vector<std::filesystem::path>{path};
   std::vector<std::filesystem::path> dirs;
-  for (const SkillRef& ref : *refs) dirs.push_back(ref.dir);
+  for (const SkillRef& ref : *refs) {
+    dirs.push_back(ref.dir);
+    // Validation checks every skill, the shadowed ones included.
+    for (const ShadowedSkill& hidden : ref.shadowed) dirs.push_back(hidden.dir);
+  }
   return dirs;
 }
 
@@ -300,22 +361,35 @@ int ListSkills(const GlobalOptions& global, bool json) {
   std::vector<std::array<std::string, 3>> rows;
   for (const SkillRef& ref : *refs) {
     nlohmann::json item = {{"name", ref.name}, {"path", ref.dir.string()}};
-    auto skill = LoadSkill(ref.dir);
+    auto skill = LoadSkillUnhashed(ref.dir);  // Nothing is run or locked: no tree hash.
     std::string description;
     if (skill) {
       description = FirstLine(skill->meta.description);
       item["description"] = skill->meta.description;
       item["runtime"] = RuntimeKindName(skill->manifest.runtime);
       item["has_entry"] = skill->manifest.entry.has_value();
+      nlohmann::json warnings = nlohmann::json::array();
+      for (const Diagnostic& d : skill->warnings) warnings.push_back(DiagnosticJson(d));
+      item["warnings"] = std::move(warnings);
     } else {
       description = "(invalid: " + FirstLine(skill.error().message) + ")";
       item["description"] = nullptr;
       item["runtime"] = nullptr;
       item["has_entry"] = false;
       item["error"] = skill.error().message;
+      item["warnings"] = nlohmann::json::array();
     }
+    nlohmann::json shadowed = nlohmann::json::array();
+    for (const ShadowedSkill& hidden : ref.shadowed) {
+      shadowed.push_back({{"path", hidden.dir.string()}, {"root", hidden.root.string()}});
+    }
+    item["root"] = ref.root.string();
+    item["shadowed"] = std::move(shadowed);
     array.push_back(std::move(item));
     rows.push_back({ref.name, description, ref.dir.string()});
+    for (const ShadowedSkill& hidden : ref.shadowed) {
+      rows.push_back({ref.name, "(shadowed by " + ref.dir.string() + ")", hidden.dir.string()});
+    }
   }
   if (json) {
     WriteOut(Dump(array, 2) + "\n");

@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <string>
+#include <utility>
 
 #include "cli/cli.h"
 
@@ -31,9 +32,27 @@ std::string Decimal(double value) {
 
 }  // namespace
 
+std::string InCliTerms(std::string_view message) {
+  // The library names its own options; on the command line they are flags.
+  static constexpr std::pair<std::string_view, std::string_view> kTerms[] = {
+      {"the wall_time override", "--timeout"},
+      {"the memory override", "--memory"},
+      {"the best-effort sandbox level", "--sandbox best-effort"},
+      {"(EngineOptions::home)", "(--home)"},
+  };
+  std::string text(message);
+  for (const auto& [library, flag] : kTerms) {
+    for (size_t at = text.find(library); at != std::string::npos;
+         at = text.find(library, at + flag.size())) {
+      text.replace(at, library.size(), flag);
+    }
+  }
+  return text;
+}
+
 void PrintError(std::string_view message) {
   std::string line = "skillrt: ";
-  for (char c : message) line += (c == '\n' || c == '\r') ? ' ' : c;
+  for (char c : InCliTerms(message)) line += (c == '\n' || c == '\r') ? ' ' : c;
   line += '\n';
   std::fflush(stdout);
   WriteAll(STDERR_FILENO, line);
@@ -65,6 +84,7 @@ int ExitCodeFor(Status status) {
     case Status::kDenied: return kExitDenied;
     case Status::kTimeout: return kExitTimeout;
     case Status::kKilled: return kExitKilled;
+    case Status::kCancelled: return kExitCancelled;
   }
   return kExitInternal;
 }

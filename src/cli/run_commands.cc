@@ -1,4 +1,6 @@
 // `skillrt run` and `skillrt exec`.
+#include <pthread.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -6,6 +8,8 @@
 #include <fstream>
 #include <string.h>
 #include <iterator>
+#include <atomic>
+#include <thread>
 
 #include "cli/cli.h"
 #include "skillrt/instance.h"
@@ -96,28 +100,8 @@ Result<RunOverrides> Overrides(const RunFlags& flags) {
   return overrides;
 }
 
-// The wall-clock limit a run of `skill_arg` ("name" or "name@instance") had: the manifest's,
-// narrowed by the instance. Nothing if it cannot be worked out again.
-std::optional<std::chrono::milliseconds> EffectiveWallTime(const Engine& engine,
-                                                           const std::string& skill_arg) {
-  auto selector = ParseSkillSelector(skill_arg);
-  if (!selector) return std::nullopt;
-  auto skill = engine.registry().Load(selector->skill);
-  if (!skill) return std::nullopt;
-  const std::filesystem::path file = InstanceFilePath(engine.home());
-  auto instances = ReadInstanceFile(file);
-  if (!instances) return std::nullopt;
-  auto instance = SelectInstance(*instances, skill->meta.name, selector->instance);
-  if (!instance) return std::nullopt;
-  if (!*instance) return skill->manifest.limits.wall_time;
-  auto narrowed = ApplyInstance(skill->manifest, **instance, file);
-  if (!narrowed) return std::nullopt;
-  return narrowed->limits.wall_time;
-}
-
 // One line saying why a run was not ok: "timeout after 30000 ms (limits: wall_time)".
-std::string Summary(const Engine& engine, const Outcome& outcome, const RunOverrides& overrides,
-                    const std::string& skill_arg) {
+std::string Summary(const Outcome& outcome) {
   std::string text;
   switch (outcome.status) {
     case Status::kOk:
@@ -127,12 +111,11 @@ std::string Summary(const Engine& engine, const Outcome& outcome, const RunOverr
       text = outcome.exit_code ? "exited with code " + std::to_string(*outcome.exit_code)
                                : std::string("failed");
       break;
-    case Status::kTimeout: {
-      std::chrono::milliseconds wall = overrides.wall_time.value_or(std::chrono::milliseconds(0));
-      if (!overrides.wall_time) wall = EffectiveWallTime(engine, skill_arg).value_or(wall);
-      text = "timeout after " + std::to_string(wall.count()) + " ms";
+    case Status::kTimeout:
+      text = outcome.limits
+                 ? "timeout after " + std::to_string(outcome.limits->wall_time.count()) + " ms"
+                 : std::string("timeout");
       break;
-    }
     case Status::kKilled:
       text = "killed";
       if (outcome.signal) {
@@ -142,6 +125,9 @@ std::string Summary(const Engine& engine, const Outcome& outcome, const RunOverr
       break;
     case Status::kDenied:
       text = "denied";
+      break;
+    case Status::kCancelled:
+      text = "cancelled";
       break;
   }
   // An exit code or the timeout already says what the runtime's message would repeat.
@@ -175,8 +161,8 @@ bool HasInexactInteger(const nlohmann::json& value) {
 }
 
 // Prints what a run or exec produced and returns the exit code.
-int Report(const GlobalOptions& global, const Engine& engine, const RunFlags& flags,
-           const RunOverrides& overrides, const Result<Outcome>& result, bool is_run) {
+int Report(const GlobalOptions& global, const RunFlags& flags, const Result<Outcome>& result,
+           bool is_run) {
   if (!result) {
     PrintError(result.error().message);
     return ExitCodeFor(result.error());
@@ -194,8 +180,70 @@ int Report(const GlobalOptions& global, const Engine& engine, const RunFlags& fl
   WriteErr(outcome.stderr_stream.data);
   // For exec, a non-zero exit speaks for itself through the command's own stderr.
   bool summarize = outcome.status != Status::kOk && (is_run || outcome.status != Status::kError);
-  if (summarize && !global.quiet) PrintError(Summary(engine, outcome, overrides, flags.skill));
+  if (summarize && !global.quiet) PrintError(Summary(outcome));
   return ExitCodeFor(outcome.status);
+}
+
+// SIGINT and SIGTERM, while a run lasts, cancel it (status `cancelled`, cleaned up and
+// audited like any other end) instead of killing skillrt and leaving the run to the next
+// engine's clean-up. The signals are blocked from construction, before any thread exists, so
+// that every thread inherits the block and only the watcher receives them (sigtimedwait(2)).
+// A second signal, for a run that cannot stop at once (an approval prompt waiting on the
+// terminal), ends skillrt as the signal would have.
+class CancelOnSignal {
+ public:
+  CancelOnSignal() {
+    sigemptyset(&signals_);
+    sigaddset(&signals_, SIGINT);
+    sigaddset(&signals_, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &signals_, &previous_);
+  }
+
+  // Starts cancelling `handle` on the first signal.
+  void Watch(RunHandle handle) {
+    watcher_ = std::thread([this, handle]() mutable {
+      const timespec tick = {0, 50'000'000};
+      bool cancelled = false;
+      while (!stop_.load()) {
+        const int sig = ::sigtimedwait(&signals_, nullptr, &tick);
+        if (sig <= 0) continue;
+        if (!cancelled) {
+          cancelled = true;
+          handle.Cancel(std::string("interrupted by SIG") + ::sigabbrev_np(sig));
+          continue;
+        }
+        ::signal(sig, SIG_DFL);
+        sigset_t one;
+        sigemptyset(&one);
+        sigaddset(&one, sig);
+        pthread_sigmask(SIG_UNBLOCK, &one, nullptr);
+        ::raise(sig);
+      }
+    });
+  }
+
+  ~CancelOnSignal() {
+    stop_.store(true);
+    if (watcher_.joinable()) watcher_.join();
+    pthread_sigmask(SIG_SETMASK, &previous_, nullptr);
+  }
+
+ private:
+  sigset_t signals_;
+  sigset_t previous_;
+  std::atomic<bool> stop_{false};
+  std::thread watcher_;
+};
+
+// Starts the run, cancels it on SIGINT or SIGTERM, and waits for its end. Nothing before this
+// may have started a thread (the engine makes its runtimes, and their threads, on first use).
+template <typename Request>
+Result<Outcome> StartAndWait(Engine& engine, Request request) {
+  CancelOnSignal signals;
+  auto handle = engine.Start(std::move(request));
+  if (!handle) return std::unexpected(handle.error());
+  signals.Watch(*handle);
+  return handle->Wait();
 }
 
 }  // namespace
@@ -219,7 +267,7 @@ int RunSkill(const GlobalOptions& global, const RunCommand& command) {
   request.skill = command.flags.skill;
   request.input = std::move(*input);
   request.overrides = *overrides;
-  return Report(global, *engine, command.flags, *overrides, engine->Run(request), true);
+  return Report(global, command.flags, StartAndWait(*engine, std::move(request)), true);
 }
 
 int ExecInSkill(const GlobalOptions& global, const ExecCommand& command) {
@@ -249,7 +297,7 @@ int ExecInSkill(const GlobalOptions& global, const ExecCommand& command) {
     }
     request.stdin_data = std::move(*data);
   }
-  return Report(global, *engine, command.flags, *overrides, engine->Exec(request), false);
+  return Report(global, command.flags, StartAndWait(*engine, std::move(request)), false);
 }
 
 }  // namespace skillrt::cli

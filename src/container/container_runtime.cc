@@ -183,7 +183,7 @@ class ContainerRuntime final : public Runtime {
   }
 
   std::string_view Name() const override { return "container"; }
-  Result<Outcome> Run(const Plan& plan) override;
+  Result<Outcome> Execute(const Plan& plan, const RunContext& context) override;
 
  private:
   // Kills and removes the run's container, then checks that nothing with its label is left.
@@ -209,8 +209,11 @@ class ContainerRuntime final : public Runtime {
   uint64_t nproc_limit_ = kNprocCeiling;
 };
 
-Result<Outcome> ContainerRuntime::Run(const Plan& plan) {
+Result<Outcome> ContainerRuntime::Execute(const Plan& plan, const RunContext& context) {
   const auto started = Clock::now();
+  if (context.cancel != nullptr && context.cancel->cancelled()) {
+    return CancelledBeforeStart(plan, *context.cancel);
+  }
   Outcome outcome;
   outcome.run_id = plan.run_id;
   outcome.skill = plan.skill_name;
@@ -304,13 +307,28 @@ Result<Outcome> ContainerRuntime::Run(const Plan& plan) {
     }
   }
 
+  std::vector<std::string> layers = {engine_.name,
+                                     "cap-drop:ALL",
+                                     "no-new-privileges",
+                                     "read-only-root",
+                                     "tmpfs:/tmp",
+                                     proxy ? "network:egress_proxy" : "network:none",
+                                     "user:" + plan.container->user.substr(
+                                                   0, plan.container->user.find(':')),
+                                     "pids-limit",
+                                     "memory-limit"};
+  if (plan.container->cpus > 0) layers.push_back("cpu-limit");
+  if (stats_version != 0) layers.push_back("cgroup:v" + std::to_string(stats_version));
+
   auto process = container::StartEngine(container::BuildRunArgv(engine_, launch));
   if (!process) return std::unexpected(process.error());
+  // The engine applies the layers as it starts the container; the run is under way.
+  if (context.observer != nullptr) context.observer->OnStarted(layers);
   const pid_t pid = std::exchange(process->pid, 0);
   auto sup = sandbox::Supervise(pid, std::move(process->fds), plan.stdin_data,
                                 plan.limits.wall_time, plan.limits.output_max_bytes,
-                                &outcome.stdout_stream, &outcome.stderr_stream);
-  const bool stopped = !sup || sup->timed_out || sup->output_exceeded;
+                                &outcome.stdout_stream, &outcome.stderr_stream, context);
+  const bool stopped = !sup || sup->timed_out || sup->output_exceeded || sup->cancelled;
   // The engine CLI was killed, not the container: stop and remove the container by name.
   Result<void> removed = stopped ? Remove(plan.run_id) : Result<void>();
   // The container is gone: cut what is still open and collect the records.
@@ -322,22 +340,17 @@ Result<Outcome> ContainerRuntime::Run(const Plan& plan) {
   if (!sup) return std::unexpected(sup.error());
   if (!removed) return std::unexpected(removed.error());
 
-  outcome.layers = {engine_.name,
-                    "cap-drop:ALL",
-                    "no-new-privileges",
-                    "read-only-root",
-                    "tmpfs:/tmp",
-                    proxy ? "network:egress_proxy" : "network:none",
-                    "user:" + plan.container->user.substr(0, plan.container->user.find(':')),
-                    "pids-limit",
-                    "memory-limit"};
-  if (plan.container->cpus > 0) outcome.layers.push_back("cpu-limit");
-  if (stats_version != 0) outcome.layers.push_back("cgroup:v" + std::to_string(stats_version));
+  outcome.layers = std::move(layers);
   outcome.cpu = std::chrono::microseconds(stats.cpu_usage_us);
   outcome.max_rss_kb = stats.memory_peak_bytes >> 10;
   auto hit = [&](const char* limit) { outcome.limits_hit.push_back(limit); };
   if (stats.pids_limit_hit) hit("processes");
 
+  if (sup->cancelled) {
+    outcome.status = Status::kCancelled;
+    outcome.message = context.cancel->reason() + "; the container was killed and removed";
+    return outcome;
+  }
   if (sup->timed_out) {
     outcome.status = Status::kTimeout;
     MarkLimitReached(outcome, "wall_time", plan.limits,

@@ -66,8 +66,7 @@ std::string JoinList(const std::vector<std::string>& items) {
 
 // Finds the skill's requirements and their prepared environment.
 Result<void> ApplyDependencies(const fs::path& home, const GrantFile& file,
-                               const std::optional<std::string>& instance, Skill& skill,
-                               Json& invocation) {
+                               const std::optional<std::string>& instance, Skill& skill) {
   auto requirements = FindPythonRequirements(skill, &file, instance);
   if (!requirements) return std::unexpected(requirements.error());
   if (requirements->requirements.empty()) return {};
@@ -86,18 +85,15 @@ Result<void> ApplyDependencies(const fs::path& home, const GrantFile& file,
                     "); the skill never installs them itself: run `skillrt prepare " +
                     skill.meta.name + "` to install them");
   }
-  invocation["dependencies"] = {{"python", (*environment)->id},
-                                {"requirements", requirements->requirements},
-                                {"source", requirements->source}};
   skill.grants.python = std::move(**environment);
+  skill.grants.python_source = requirements->source;
   return {};
 }
 
 }  // namespace
 
 Result<void> ApplyCallGrants(const fs::path& home, const LockFile& lock, const Grants& call,
-                             const std::optional<std::string>& instance, Skill& skill,
-                             Json& invocation) {
+                             const std::optional<std::string>& instance, Skill& skill) {
   if (!call.python.empty()) {
     return Fail(ErrorCode::kInvalidArgument,
                 "Python requirements are granted in the grants file and prepared before a "
@@ -140,12 +136,22 @@ Result<void> ApplyCallGrants(const fs::path& home, const LockFile& lock, const G
       field.set(skill.manifest.limits, it->second);
     }
   }
-  if (!skill.grants.call.empty() || !skill.grants.file.empty()) {
-    invocation["grants"] = {{"call", GrantsToJson(skill.grants.call)},
-                            {"file", GrantsToJson(skill.grants.file)},
-                            {"widened", GrantsToJson(skill.grants.widened)}};
+  return ApplyDependencies(home, *file, instance, skill);
+}
+
+Json CallGrantsRecord(const CallGrants& grants) {
+  Json out = Json::object();
+  if (!grants.call.empty() || !grants.file.empty()) {
+    out["grants"] = {{"call", GrantsToJson(grants.call)},
+                     {"file", GrantsToJson(grants.file)},
+                     {"widened", GrantsToJson(grants.widened)}};
   }
-  return ApplyDependencies(home, *file, instance, skill, invocation);
+  if (grants.python) {
+    out["dependencies"] = {{"python", grants.python->id},
+                           {"requirements", grants.python->requirements},
+                           {"source", grants.python_source}};
+  }
+  return out;
 }
 
 Result<void> CheckStateDirectory(const fs::path& state_dir, const PathPin& pin,

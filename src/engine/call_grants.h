@@ -28,14 +28,19 @@ namespace skillrt {
 /// skill is locked and those entries are wider than the lock recorded; merges both into
 /// `skill.grants.widened` (what the manifest does not already grant), adds the granted
 /// commands to the manifest's allowlist and raises its limits to the granted ones; finds
-/// the skill's Python requirements and their prepared environment. Records the grants and
-/// the environment in `invocation` ("grants", "dependencies") for the audit record.
-/// Errors: kInvalidArgument for a bad call grant; kValidation/kParse/kIo from the grants
+/// the skill's Python requirements and their prepared environment (CallGrantsRecord is
+/// what the audit record shows of it). Errors: kInvalidArgument for a bad call grant; kValidation/kParse/kIo from the grants
 /// file; kDenied for grants widened since the lock, for dependencies of a non-native
 /// skill, and for requirements that were never prepared (naming `skillrt prepare`).
 Result<void> ApplyCallGrants(const std::filesystem::path& home, const LockFile& lock,
                              const Grants& call, const std::optional<std::string>& instance,
-                             Skill& skill, nlohmann::json& invocation);
+                             Skill& skill);
+
+/// The audit record's view of `grants` (the invocation's "grants" and "dependencies"):
+/// {"grants": {"call", "file", "widened"}} when the user granted anything, each as
+/// GrantsToJson, and {"dependencies": {"python": ID, "requirements", "source"}} when a
+/// prepared environment is used; an empty object otherwise. Pure.
+nlohmann::json CallGrantsRecord(const CallGrants& grants);
 
 /// kDenied when `pin` is `state_dir`, lies under it, or contains it: skillrt's state (the
 /// grants file, the policy, approvals, the audit log, installed skills) is never handed to

@@ -56,8 +56,7 @@ TEST_F(ApplyCallGrantsTest, WidensOnlyBeyondTheManifestAndPlansIt) {
               .read_paths = {tmp_.path() / "data/sub", tmp_.path() / "out"},
               .write_paths = {tmp_.path() / "out"},
               .limits = {{"wall_time_ms", 90'000}, {"memory_mb", 16}}};
-  nlohmann::json invocation = nlohmann::json::object();
-  auto applied = ApplyCallGrants(home_, LockFile{}, call, std::nullopt, *skill, invocation);
+  auto applied = ApplyCallGrants(home_, LockFile{}, call, std::nullopt, *skill);
   ASSERT_TRUE(applied) << applied.error().message;
   // python3 and data/sub the manifest gives already; out is granted once, writable.
   // memory_mb 16 is below the manifest's 256: no widening, and the limit stays.
@@ -67,8 +66,10 @@ TEST_F(ApplyCallGrantsTest, WidensOnlyBeyondTheManifestAndPlansIt) {
   EXPECT_EQ(skill->manifest.limits.wall_time, std::chrono::milliseconds(90'000));
   EXPECT_EQ(skill->manifest.limits.memory_max_bytes, 256ull << 20);
   EXPECT_EQ(AllowedCommands(skill->manifest), (std::vector<std::string>{"python3", "sort"}));
-  EXPECT_EQ(invocation["grants"]["widened"]["write"],
+  const nlohmann::json record = CallGrantsRecord(skill->grants);
+  EXPECT_EQ(record["grants"]["widened"]["write"],
             nlohmann::json({(tmp_.path() / "out").string()}));
+  EXPECT_FALSE(record.contains("dependencies"));
   EXPECT_EQ(skill->grants.state_dir, fs::canonical(home_));
 
   auto plan = BuildPlan(*skill, {"sort"}, "", RunOverrides{}, "r1");
@@ -91,16 +92,15 @@ TEST_F(ApplyCallGrantsTest, WidensOnlyBeyondTheManifestAndPlansIt) {
 TEST_F(ApplyCallGrantsTest, RefusesBadCallGrantsAndPerCallPackages) {
   auto skill = LoadSkill(tmp_.path() / "tool");
   ASSERT_TRUE(skill);
-  nlohmann::json invocation = nlohmann::json::object();
   auto relative = ApplyCallGrants(home_, LockFile{}, Grants{.read_paths = {"data"}},
-                                  std::nullopt, *skill, invocation);
+                                  std::nullopt, *skill);
   ASSERT_FALSE(relative);
   EXPECT_EQ(relative.error().code, ErrorCode::kInvalidArgument);
-  auto python = ApplyCallGrants(home_, LockFile{}, Grants{.python = {"six"}}, std::nullopt,
-                                *skill, invocation);
+  auto python =
+      ApplyCallGrants(home_, LockFile{}, Grants{.python = {"six"}}, std::nullopt, *skill);
   ASSERT_FALSE(python);
   EXPECT_EQ(python.error().code, ErrorCode::kInvalidArgument);
-  EXPECT_FALSE(invocation.contains("grants"));
+  EXPECT_TRUE(CallGrantsRecord(skill->grants).empty());
 }
 
 TEST_F(ApplyCallGrantsTest, PlanRefusesAManifestPathContainingTheStateDirectory) {
@@ -109,8 +109,7 @@ TEST_F(ApplyCallGrantsTest, PlanRefusesAManifestPathContainingTheStateDirectory)
                 "\"]\n");
   auto skill = LoadSkill(tmp_.path() / "tool");
   ASSERT_TRUE(skill) << skill.error().message;
-  nlohmann::json invocation = nlohmann::json::object();
-  ASSERT_TRUE(ApplyCallGrants(home_, LockFile{}, Grants{}, std::nullopt, *skill, invocation));
+  ASSERT_TRUE(ApplyCallGrants(home_, LockFile{}, Grants{}, std::nullopt, *skill));
   auto plan = BuildPlan(*skill, {"python3"}, "", RunOverrides{}, "r2");
   ASSERT_FALSE(plan);
   EXPECT_EQ(plan.error().code, ErrorCode::kDenied);
@@ -127,16 +126,14 @@ TEST_F(ApplyCallGrantsTest, PlanRefusesASkillDirectoryHoldingTheStateDirectory) 
   fs::create_directories(inner);
   auto skill = LoadSkill(tmp_.path() / "tool");
   ASSERT_TRUE(skill) << skill.error().message;
-  nlohmann::json invocation = nlohmann::json::object();
-  ASSERT_TRUE(ApplyCallGrants(inner, LockFile{}, Grants{}, std::nullopt, *skill, invocation));
+  ASSERT_TRUE(ApplyCallGrants(inner, LockFile{}, Grants{}, std::nullopt, *skill));
   auto plan = BuildPlan(*skill, {"python3"}, "", RunOverrides{}, "r4");
   ASSERT_FALSE(plan);
   EXPECT_EQ(plan.error().code, ErrorCode::kDenied);
   EXPECT_NE(plan.error().message.find("contains skillrt's state directory"), std::string::npos)
       << plan.error().message;
   // Positive control: the state directory beside the skill is fine.
-  nlohmann::json again = nlohmann::json::object();
-  ASSERT_TRUE(ApplyCallGrants(home_, LockFile{}, Grants{}, std::nullopt, *skill, again));
+  ASSERT_TRUE(ApplyCallGrants(home_, LockFile{}, Grants{}, std::nullopt, *skill));
   EXPECT_TRUE(BuildPlan(*skill, {"python3"}, "", RunOverrides{}, "r5"));
 }
 

@@ -13,11 +13,12 @@
 #include <utility>
 #include <variant>
 
-#include "engine/call_grants.h"
+#include "engine/call.h"
 #include "engine/gatekeeper.h"
 #include "engine/plan_builder.h"
 #include "engine/run_journal.h"
 #include "engine/run_id.h"
+#include "engine/run_state.h"
 #include "engine/secrets.h"
 #include "gate/approval_gate.h"
 #include "skillrt/instance.h"
@@ -40,7 +41,7 @@ class LazyRuntime : public Runtime {
 
   std::string_view Name() const override { return name_; }
 
-  Result<Outcome> Run(const Plan& plan) override {
+  Result<Outcome> Execute(const Plan& plan, const RunContext& context) override {
     std::call_once(once_, [this] {
       auto runtime = factory_();
       if (runtime) {
@@ -53,7 +54,7 @@ class LazyRuntime : public Runtime {
       return std::unexpected(error_.value_or(Error::Make(
           ErrorCode::kInternal, std::string(name_) + " runtime could not be created")));
     }
-    return inner_->Run(plan);
+    return inner_->Execute(plan, context);
   }
 
  private:
@@ -66,26 +67,6 @@ class LazyRuntime : public Runtime {
 
 std::string DumpText(const nlohmann::json& value) {
   return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-}
-
-// What was asked, without the input itself: its hash and size stand in for it, so the log
-// proves what ran without recording data or secrets that may be in it.
-nlohmann::json Invocation(std::string_view kind, const std::vector<std::string>& argv,
-                          std::string_view input_text) {
-  return {
-      {"kind", kind},
-      {"argv", argv},
-      {"input_sha256", Sha256Hex(input_text)},
-      {"input_bytes", input_text.size()},
-      {"env", nlohmann::json::array()},
-  };
-}
-
-// Variable names only: values may hold secrets passed from the host.
-nlohmann::json EnvNames(const std::vector<std::string>& env) {
-  nlohmann::json names = nlohmann::json::array();
-  for (const std::string& entry : env) names.push_back(entry.substr(0, entry.find('=')));
-  return names;
 }
 
 // Runs started by a process that is gone (killed, crashed) never got their audit record:
@@ -117,201 +98,7 @@ void FinishAbandonedRuns(const std::filesystem::path& home, AuditLog& audit) {
   }
 }
 
-// The audit record's fields that do not depend on how the run ended.
-nlohmann::json BaseRecord(const Skill& skill, const std::string& run_id, std::string_view event,
-                          nlohmann::json invocation, SandboxLevel level, const Limits& limits) {
-  std::string kind = invocation.value("kind", "run");
-  invocation.erase("kind");
-  nlohmann::json instance = nullptr;
-  if (invocation.contains("instance")) {
-    instance = invocation["instance"];
-    invocation.erase("instance");
-  }
-  return {
-      {"run_id", run_id},
-      {"event", event},
-      {"kind", kind},
-      {"instance", instance},
-      {"skill", skill.meta.name},
-      {"skill_dir", skill.dir.string()},
-      {"tree_sha256", skill.tree_sha256},
-      {"invocation", std::move(invocation)},
-      {"sandbox_level", SandboxLevelName(level)},
-      {"limits", LimitsToJson(limits)},
-  };
-}
-
-void AddOutcome(nlohmann::json& record, const Outcome& outcome) {
-  nlohmann::json full = OutcomeToJson(outcome);
-  record["status"] = full["status"];
-  record["exit_code"] = full["exit_code"];
-  record["signal"] = full["signal"];
-  record["limits_hit"] = full["limits_hit"];
-  record["layers"] = full["layers"];
-  record["duration_ms"] = full["duration_ms"];
-  record["cpu_ms"] = full["cpu_ms"];
-  record["max_rss_kb"] = full["max_rss_kb"];
-  record["stdout_bytes"] = outcome.stdout_stream.total_bytes;
-  record["stderr_bytes"] = outcome.stderr_stream.total_bytes;
-  record["message"] = full["message"];
-  uint64_t refused = 0;
-  for (const EgressRecord& connection : outcome.egress) refused += connection.allowed ? 0 : 1;
-  record["egress_connections"] = outcome.egress.size();
-  record["egress_refused"] = refused;
-}
-
-void AddError(nlohmann::json& record, const Error& error) {
-  Outcome empty;
-  empty.message = error.message;
-  AddOutcome(record, empty);
-  record["status"] = "error";
-  record["error_code"] = ErrorCodeName(error.code);
-}
-
-// Audits a call refused before it ran, with the policy's `decision` when there was one.
-// Returns the audit failure, if any.
-Result<void> AuditRefusal(AuditLog& audit, const Skill& skill, const std::string& run_id,
-                          const nlohmann::json& invocation, const RunOverrides& overrides,
-                          const std::variant<Outcome, Error>& why,
-                          const nlohmann::json& decision) {
-  nlohmann::json record =
-      BaseRecord(skill, run_id, "refusal", invocation, overrides.level, skill.manifest.limits);
-  if (!decision.is_null()) record["decision"] = decision;
-  if (const Outcome* outcome = std::get_if<Outcome>(&why)) {
-    AddOutcome(record, *outcome);
-  } else {
-    AddError(record, std::get<Error>(why));
-  }
-  return audit.Append(record);
-}
-
-// Returns the audit failure if there was one, else `result`.
-Result<Outcome> AfterAudit(Result<void> audited, Result<Outcome> result) {
-  if (!audited) {
-    return Fail(audited.error().code, "audit log: " + audited.error().message);
-  }
-  return result;
-}
-
-// Turns a planning failure into what the caller sees: kDenied becomes a denied Outcome,
-// anything else stays an Error. Both are audited, with the policy's `decision` if any.
-Result<Outcome> Refuse(AuditLog& audit, const Skill& skill, const std::string& run_id,
-                       const nlohmann::json& invocation, const RunOverrides& overrides,
-                       const Error& error, const nlohmann::json& decision = nullptr) {
-  if (error.code == ErrorCode::kDenied) {
-    Outcome outcome;
-    outcome.run_id = run_id;
-    outcome.skill = skill.meta.name;
-    outcome.status = Status::kDenied;
-    outcome.message = error.message;
-    auto audited = AuditRefusal(audit, skill, run_id, invocation, overrides, outcome, decision);
-    return AfterAudit(std::move(audited), std::move(outcome));
-  }
-  auto audited = AuditRefusal(audit, skill, run_id, invocation, overrides, error, decision);
-  return AfterAudit(std::move(audited), std::unexpected(error));
-}
-
-std::string_view Trim(std::string_view text) {
-  constexpr std::string_view kSpace = " \t\r\n";
-  size_t begin = text.find_first_not_of(kSpace);
-  if (begin == std::string_view::npos) return {};
-  size_t end = text.find_last_not_of(kSpace);
-  return text.substr(begin, end - begin + 1);
-}
-
-// The command guard of `exec` (docs/risk-guard.md): returns the argv to run, or kDenied.
-// A single word with shell syntax ("pytest && rm -rf /") is a shell command line: it is
-// parsed, and runs as `sh -c` only when sh itself is allowed. Any other argv is taken
-// literally, with wrappers (`bash -c`, `env`, `find -exec`, ...) unwrapped. Either way every
-// simple command must be allowed on its own and no critical risk may be present, with the
-// paths of `context` declared. On success `commands` receives every simple command with its
-// risk, and `risk` the assessment.
-Result<std::vector<std::string>> GuardExec(const Skill& skill,
-                                           const std::vector<std::string>& argv,
-                                           const RiskContext& context,
-                                           std::vector<PolicyExecCommand>* commands,
-                                           RiskAssessment* risk) {
-  const std::vector<std::string> allowed = AllowedCommands(skill.manifest);
-  std::string list;
-  for (const std::string& command : allowed) list += (list.empty() ? "" : ", ") + command;
-  const std::string where = "; " + (skill.dir / "skill.toml").string() +
-                            " capabilities.commands allows: " + (list.empty() ? "none" : list);
-  const bool shell_line = argv.size() == 1 && LooksLikeShell(argv[0]);
-  auto parsed = shell_line ? ParseShell(argv[0]) : ParseArgv(argv);
-  if (!parsed) return Fail(ErrorCode::kDenied, "exec refused: " + parsed.error().message);
-  GuardVerdict verdict = GuardCommands(*parsed, allowed, context);
-  if (!verdict.allowed) return Fail(ErrorCode::kDenied, verdict.message + where);
-  *commands = ExecCommands(*parsed, verdict.risk);
-  *risk = verdict.risk;
-  if (!shell_line) return argv;
-  if (!IsCommandAllowed(allowed, "sh")) {
-    // Never add a shell the manifest did not declare.
-    return Fail(ErrorCode::kDenied,
-                "'" + argv[0] + "' is a shell command line, which needs 'sh'" + where);
-  }
-  return std::vector<std::string>{"sh", "-c", argv[0]};
-}
-
-// A skill made ready for one call: checked against the lock, narrowed by its instance, with
-// its secrets resolved.
-struct Prepared {
-  Skill skill;  // The manifest is the instance's narrowing of the skill's.
-  std::optional<Instance> instance;
-  std::vector<ResolvedSecret> secrets;
-};
-
-// The steps between loading a skill and planning its call, in order: the drift gate on the
-// skill as it is on disk (docs/install-lock.md), the instance (docs/instances.md), the user's
-// `grants` and the prepared dependencies (docs/grants.md, docs/dependencies.md), the secrets
-// (docs/secrets.md). Records the instance, the lock state, the grants, the dependency
-// environment and the secret names in `invocation` for the audit record. Errors are refusals
-// for the caller to audit.
-Result<Prepared> Prepare(const std::filesystem::path& home, Skill skill,
-                         const std::optional<std::string>& requested, bool require_lock,
-                         const Grants& grants, nlohmann::json& invocation) {
-  const std::filesystem::path lock_file = LockFilePath(home);
-  auto lock = ReadLockFile(lock_file);
-  if (!lock) return std::unexpected(lock.error());
-  auto drift = CheckLock(skill, *lock, lock_file, require_lock);
-  if (!drift) return std::unexpected(drift.error());
-  const bool locked = lock->skills.contains(skill.meta.name);
-  invocation["lock"] = !locked ? "unlocked" : drift->tree_changed ? "narrowed" : "locked";
-
-  const std::filesystem::path instances_file = InstanceFilePath(home);
-  auto instances = ReadInstanceFile(instances_file);
-  if (!instances) return std::unexpected(instances.error());
-  auto instance = SelectInstance(*instances, skill.meta.name, requested);
-  if (!instance) return std::unexpected(instance.error());
-  if (*instance) {
-    invocation["instance"] = (*instance)->name;
-    auto narrowed = ApplyInstance(skill.manifest, **instance, instances_file);
-    if (!narrowed) return std::unexpected(narrowed.error());
-    skill.manifest = std::move(*narrowed);
-  }
-  // The user's grants and the prepared dependencies (docs/grants.md, docs/dependencies.md).
-  const std::optional<std::string> instance_name =
-      *instance ? std::optional<std::string>((*instance)->name) : std::nullopt;
-  if (auto granted = ApplyCallGrants(home, *lock, grants, instance_name, skill, invocation);
-      !granted) {
-    return std::unexpected(granted.error());
-  }
-  auto secrets = ResolveSecrets(skill.manifest, skill.meta.name, *instance, instances_file);
-  if (!secrets) return std::unexpected(secrets.error());
-  nlohmann::json names = nlohmann::json::array();
-  for (const ResolvedSecret& secret : *secrets) names.push_back(secret.name);
-  invocation["secrets"] = std::move(names);
-  return Prepared{.skill = std::move(skill), .instance = std::move(*instance),
-                  .secrets = std::move(*secrets)};
-}
-
 }  // namespace
-
-// What the gate decided about one planned call.
-struct Engine::GateVerdict {
-  bool allowed = false;
-  std::string message;      // Why not, for the denied Outcome.
-  nlohmann::json decision;  // The audit record's `decision` field.
-};
 
 std::filesystem::path DefaultHome() {
   if (const char* home = ::getenv("SKILLRT_HOME"); home != nullptr && *home != '\0') {
@@ -323,23 +110,23 @@ std::filesystem::path DefaultHome() {
   return {};
 }
 
-Engine::Engine(std::filesystem::path home, Registry registry, std::unique_ptr<AuditLog> audit,
-               std::unique_ptr<Runtime> native, std::unique_ptr<Runtime> wasm,
-               std::unique_ptr<Runtime> container)
-    : home_(std::move(home)),
-      registry_(std::move(registry)),
-      audit_(std::move(audit)),
-      native_(std::move(native)),
-      wasm_(std::move(wasm)),
-      container_(std::move(container)) {}
+Engine::Engine(std::filesystem::path home, Registry registry, std::unique_ptr<AuditLog> audit)
+    : home_(std::move(home)), registry_(std::move(registry)), audit_(std::move(audit)) {}
 
-Engine::~Engine() = default;
+Engine::~Engine() {
+  CancelAll("engine closing");
+  std::unique_lock lock(runs_mu_);
+  runs_cv_.wait(lock, [this] { return active_.empty(); });
+  std::vector<std::thread> threads = std::move(threads_);
+  lock.unlock();
+  for (std::thread& thread : threads) thread.join();
+}
 
 Result<std::unique_ptr<Engine>> Engine::Open(EngineOptions options) {
   std::filesystem::path home = options.home.empty() ? DefaultHome() : options.home;
   if (home.empty()) {
     return Fail(ErrorCode::kInvalidArgument,
-                "no state directory: set SKILLRT_HOME or HOME, or pass --home");
+                "no state directory: set SKILLRT_HOME or HOME, or give one (EngineOptions::home)");
   }
   std::error_code ec;
   home = std::filesystem::absolute(home, ec);
@@ -362,314 +149,239 @@ Result<std::unique_ptr<Engine>> Engine::Open(EngineOptions options) {
   Registry registry(Registry::DefaultRoots(options.skill_roots, home), options.watch_skill_roots);
   // Compiled WebAssembly lives with the rest of the private state, where no skill can write.
   if (options.wasm.cache_dir.empty()) options.wasm.cache_dir = home / "cache" / "wasm";
-  auto native = std::make_unique<LazyRuntime>(
-      "native", [native_options = options.native] { return MakeNativeRuntime(native_options); });
-  auto wasm = std::make_unique<LazyRuntime>(
-      "wasm", [wasm_options = options.wasm] { return MakeWasmRuntime(wasm_options); });
-  auto container = std::make_unique<LazyRuntime>(
-      "container", [container_options = options.container] {
-        return MakeContainerRuntime(container_options);
-      });
+  // Runtimes the caller gave are used as they are; the others are made when first needed.
+  auto lazy = [](std::shared_ptr<Runtime> given, std::string_view name,
+                 LazyRuntime::Factory factory) -> std::shared_ptr<Runtime> {
+    if (given) return given;
+    return std::make_shared<LazyRuntime>(name, std::move(factory));
+  };
   std::unique_ptr<Engine> engine(new Engine(home, std::move(registry),
-                                            std::make_unique<AuditLog>(std::move(*audit)),
-                                            std::move(native), std::move(wasm),
-                                            std::move(container)));
+                                            std::make_unique<AuditLog>(std::move(*audit))));
+  engine->native_ = lazy(options.native_runtime, "native",
+                         [native_options = options.native] { return MakeNativeRuntime(native_options); });
+  engine->wasm_ = lazy(options.wasm_runtime, "wasm",
+                       [wasm_options = options.wasm] { return MakeWasmRuntime(wasm_options); });
+  engine->container_ = lazy(options.container_runtime, "container",
+                            [container_options = options.container] {
+                              return MakeContainerRuntime(container_options);
+                            });
+  engine->event_buffer_bytes_ = options.event_buffer_bytes;
   FinishAbandonedRuns(home, *engine->audit_);
   engine->require_lock_ = options.require_lock;
   engine->policy_ = std::move(*policy);
   engine->approvals_ = std::make_unique<ApprovalGate>(home, std::move(options.approver),
-                                                      std::move(options.approver_name));
+                                                      std::move(options.approver_name),
+                                                      options.approval_timeout);
   return engine;
 }
 
-Result<Outcome> Engine::Run(const RunRequest& request) {
-  auto selector = ParseSkillSelector(request.skill);
-  if (!selector) return std::unexpected(selector.error());
-  auto loaded = registry_.Load(selector->skill);
-  if (!loaded) return std::unexpected(loaded.error());
-  auto run_id = NewRunId();
-  if (!run_id) return std::unexpected(run_id.error());
 
-  std::string input_text = DumpText(request.input);
-  nlohmann::json invocation = Invocation(
-      "run", loaded->manifest.entry ? loaded->manifest.entry->argv : std::vector<std::string>{},
-      input_text);
-  if (selector->instance) invocation["instance"] = *selector->instance;
-  auto prepared = Prepare(home_, *loaded, selector->instance, require_lock_,
-                          request.overrides.grants, invocation);
-  if (!prepared) {
-    return Refuse(*audit_, *loaded, *run_id, invocation, request.overrides, prepared.error());
+// RunHandle.
+
+const std::string& RunHandle::run_id() const { return state_->run_id(); }
+
+bool RunHandle::Cancel(std::string reason) {
+  if (state_->finished()) return false;
+  return state_->cancel().Cancel(std::move(reason));
+}
+
+Result<Outcome> RunHandle::Wait() const { return state_->Wait(); }
+
+bool RunHandle::done() const { return state_->finished(); }
+
+EventBatch RunHandle::ReadEvents(uint64_t after, size_t max,
+                                 std::chrono::milliseconds wait) const {
+  return state_->Read(after, max, wait);
+}
+
+// Starting, finding and ending runs.
+
+Result<RunHandle> Engine::Launch(Call call, bool detach) {
+  if (call.run_id.empty()) {
+    auto made = NewRunId();
+    if (!made) return std::unexpected(made.error());
+    call.run_id = std::move(*made);
+  } else if (!IsValidRunId(call.run_id)) {
+    return Fail(ErrorCode::kInvalidArgument,
+                "run id '" + call.run_id + "': expected 1-64 characters of [A-Za-z0-9_-]");
   }
-  const Skill& skill = prepared->skill;
-  const Manifest& manifest = skill.manifest;
+  auto selector = ParseSkillSelector(call.selector);
+  if (!selector) return std::unexpected(selector.error());
+  call.parsed = std::move(*selector);
 
-  auto plan = BuildRunPlan(skill, request, *run_id);
-  if (!plan) return Refuse(*audit_, skill, *run_id, invocation, request.overrides, plan.error());
-  if (manifest.input_schema) {
-    auto valid = ValidateAgainstSchema(*manifest.input_schema, request.input);
-    if (!valid) {
-      // The validator names the place ("input at /a/0: ..."); keep one "input" prefix.
-      std::string detail = valid.error().message;
-      if (!detail.starts_with("input")) detail = "input: " + detail;
-      return Refuse(*audit_, skill, *run_id, invocation, request.overrides,
-                    Error::Make(ErrorCode::kInvalidArgument, std::move(detail)));
+  auto state = std::make_shared<RunState>(call.run_id, event_buffer_bytes_);
+  std::vector<std::thread> finished;
+  {
+    std::lock_guard lock(runs_mu_);
+    if (active_.contains(call.run_id)) {
+      return Fail(ErrorCode::kConflict, "run id '" + call.run_id + "' is already in use");
+    }
+    active_.emplace(call.run_id, state);
+    // Threads of runs that have ended are joined here, so that they do not pile up.
+    for (auto it = threads_.begin(); it != threads_.end();) {
+      if (std::find(done_threads_.begin(), done_threads_.end(), it->get_id()) !=
+          done_threads_.end()) {
+        std::erase(done_threads_, it->get_id());
+        finished.push_back(std::move(*it));
+        it = threads_.erase(it);
+      } else {
+        ++it;
+      }
     }
   }
-  AddCallEnvironment(*plan, prepared->instance, prepared->secrets);
-  invocation["env"] = EnvNames(plan->env);
-  RiskAssessment risk;
-  if (auto parsed = ParseArgv(plan->argv)) risk = AssessRisk(*parsed, PlanRiskContext(*plan));
-  const std::vector<std::string> argv = plan->argv;
-  return GateAndExecute(skill, std::move(*plan), invocation, request.overrides, argv,
-                        std::move(risk), {}, prepared->secrets);
+  for (std::thread& thread : finished) thread.join();
+
+  auto body = [this, state, call = std::move(call), detach]() mutable {
+    Result<Outcome> result = Pipeline(call, *state);
+    {
+      // Out of the runs in flight before anyone waiting sees it end, so that its id is free
+      // again and FindRun no longer finds it once Wait returns.
+      std::lock_guard lock(runs_mu_);
+      active_.erase(state->run_id());
+      if (detach) done_threads_.push_back(std::this_thread::get_id());
+    }
+    state->Finish(std::move(result));
+    runs_cv_.notify_all();
+  };
+  if (!detach) {
+    body();
+    return RunHandle(state);
+  }
+  try {
+    std::lock_guard lock(runs_mu_);
+    threads_.emplace_back(std::move(body));
+  } catch (const std::system_error& e) {
+    std::lock_guard lock(runs_mu_);
+    active_.erase(state->run_id());
+    runs_cv_.notify_all();
+    return FailErrno(ErrorCode::kIo, "std::thread (run " + state->run_id() + ")", e.code().value());
+  }
+  return RunHandle(state);
+}
+
+Result<RunHandle> Engine::Start(RunRequest request) {
+  Call call{.kind = CallKind::kRun,
+            .selector = std::move(request.skill),
+            .run_id = std::move(request.run_id),
+            .input = std::move(request.input),
+            .overrides = request.overrides};
+  call.input_text = DumpText(call.input);
+  return Launch(std::move(call), /*detach=*/true);
+}
+
+Result<RunHandle> Engine::Start(ExecRequest request) {
+  if (request.argv.empty() || request.argv[0].empty()) {
+    return Fail(ErrorCode::kInvalidArgument, "exec: a command is required");
+  }
+  Call call{.kind = CallKind::kExec,
+            .selector = std::move(request.skill),
+            .run_id = std::move(request.run_id),
+            .argv = std::move(request.argv),
+            .input_text = std::move(request.stdin_data),
+            .overrides = request.overrides};
+  return Launch(std::move(call), /*detach=*/true);
+}
+
+Result<Outcome> Engine::Run(const RunRequest& request) {
+  Call call{.kind = CallKind::kRun,
+            .selector = request.skill,
+            .run_id = request.run_id,
+            .input = request.input,
+            .overrides = request.overrides};
+  call.input_text = DumpText(call.input);
+  auto handle = Launch(std::move(call), /*detach=*/false);
+  if (!handle) return std::unexpected(handle.error());
+  return handle->Wait();
 }
 
 Result<Outcome> Engine::Exec(const ExecRequest& request) {
   if (request.argv.empty() || request.argv[0].empty()) {
-    return Fail(ErrorCode::kInvalidArgument, "exec: a command is required after '--'");
+    return Fail(ErrorCode::kInvalidArgument, "exec: a command is required");
   }
-  auto selector = ParseSkillSelector(request.skill);
-  if (!selector) return std::unexpected(selector.error());
-  auto loaded = registry_.Load(selector->skill);
-  if (!loaded) return std::unexpected(loaded.error());
-  auto run_id = NewRunId();
-  if (!run_id) return std::unexpected(run_id.error());
-
-  nlohmann::json invocation = Invocation("exec", request.argv, request.stdin_data);
-  if (selector->instance) invocation["instance"] = *selector->instance;
-  auto prepared = Prepare(home_, *loaded, selector->instance, require_lock_,
-                          request.overrides.grants, invocation);
-  if (!prepared) {
-    return Refuse(*audit_, *loaded, *run_id, invocation, request.overrides, prepared.error());
-  }
-  const Skill& skill = prepared->skill;
-  const Manifest& manifest = skill.manifest;
-  if (manifest.runtime != RuntimeKind::kNative) {
-    return Refuse(*audit_, skill, *run_id, invocation, request.overrides,
-                  Error::Make(ErrorCode::kUnsupported,
-                              "exec runs commands in the native sandbox; skill '" +
-                                  skill.meta.name + "' uses the " +
-                                  std::string(RuntimeKindName(manifest.runtime)) +
-                                  " runtime (use run)"));
-  }
-  // Planned first: the guard judges removals against the paths this call is granted, as the
-  // plan pinned them. The plan then runs the argv the guard returns instead of the caller's;
-  // a refusal is audited like any other, and the audit record keeps the caller's argv.
-  auto plan = BuildPlan(skill, request.argv, request.stdin_data, request.overrides, *run_id);
-  if (!plan) return Refuse(*audit_, skill, *run_id, invocation, request.overrides, plan.error());
-  std::vector<PolicyExecCommand> commands;
-  RiskAssessment risk;
-  auto argv = GuardExec(skill, request.argv, PlanRiskContext(*plan), &commands, &risk);
-  if (!argv) return Refuse(*audit_, skill, *run_id, invocation, request.overrides, argv.error());
-  if (auto ok = CheckExecArgv(skill, *argv); !ok) {
-    return Refuse(*audit_, skill, *run_id, invocation, request.overrides, ok.error());
-  }
-  plan->argv = std::move(*argv);
-  AddCallEnvironment(*plan, prepared->instance, prepared->secrets);
-  invocation["env"] = EnvNames(plan->env);
-  return GateAndExecute(skill, std::move(*plan), invocation, request.overrides, request.argv,
-                        std::move(risk), std::move(commands), prepared->secrets);
+  Call call{.kind = CallKind::kExec,
+            .selector = request.skill,
+            .run_id = request.run_id,
+            .argv = request.argv,
+            .input_text = request.stdin_data,
+            .overrides = request.overrides};
+  auto handle = Launch(std::move(call), /*detach=*/false);
+  if (!handle) return std::unexpected(handle.error());
+  return handle->Wait();
 }
 
-Result<Outcome> Engine::GateAndExecute(const Skill& skill, Plan plan,
-                                       const nlohmann::json& invocation,
-                                       const RunOverrides& overrides,
-                                       const std::vector<std::string>& argv, RiskAssessment risk,
-                                       std::vector<PolicyExecCommand> exec,
-                                       const std::vector<ResolvedSecret>& secrets) {
-  auto verdict = Gate(skill, plan, invocation, argv, std::move(risk), std::move(exec));
-  if (!verdict) {
-    return Refuse(*audit_, skill, plan.run_id, invocation, overrides, verdict.error());
-  }
-  if (!verdict->allowed) {
-    return Refuse(*audit_, skill, plan.run_id, invocation, overrides,
-                  Error::Make(ErrorCode::kDenied, verdict->message), verdict->decision);
-  }
-  return Execute(skill, std::move(plan), invocation, secrets, verdict->decision);
+std::optional<RunHandle> Engine::FindRun(std::string_view run_id) const {
+  std::lock_guard lock(runs_mu_);
+  auto it = active_.find(run_id);
+  if (it == active_.end()) return std::nullopt;
+  return RunHandle(it->second);
 }
 
-Result<Outcome> Engine::Execute(const Skill& skill, Plan plan, const nlohmann::json& invocation,
-                                const std::vector<ResolvedSecret>& secrets,
-                                const nlohmann::json& decision) {
-  const bool is_run = invocation.value("kind", "run") == "run";
-  nlohmann::json record =
-      BaseRecord(skill, plan.run_id, "run", invocation, plan.level, plan.limits);
-  record["decision"] = decision;
+void Engine::CancelAll(const std::string& reason) {
+  std::vector<std::shared_ptr<RunState>> runs;
+  {
+    std::lock_guard lock(runs_mu_);
+    for (const auto& [id, state] : active_) runs.push_back(state);
+  }
+  for (const auto& state : runs) state->cancel().Cancel(reason);
+}
 
-  Runtime& runtime = skill.manifest.runtime == RuntimeKind::kWasm        ? *wasm_
-                     : skill.manifest.runtime == RuntimeKind::kContainer ? *container_
-                                                                         : *native_;
-  // Nothing runs that could not be recorded: room for its records is set aside, and its
-  // start is written down, so that a run outliving this process is found and ended by the
-  // next engine to open this home (FinishAbandonedRuns).
-  if (auto reserved = audit_->Reserve(); !reserved) {
-    AddError(record, reserved.error());
-    return AfterAudit(audit_->Append(record), std::unexpected(reserved.error()));
+Result<size_t> Engine::Approve(std::string_view run_id_or_key, ApprovalDecision decision,
+                               std::string via, std::string message) {
+  return approvals_->Answer(run_id_or_key, decision, std::move(via), std::move(message));
+}
+
+std::vector<PendingApproval> Engine::PendingApprovals() const {
+  std::vector<PendingApproval> out;
+  for (WaitingApproval& waiting : approvals_->Pending()) {
+    out.push_back(PendingApproval{.run_id = std::move(waiting.run_id),
+                                  .request = std::move(waiting.request),
+                                  .since = waiting.since,
+                                  .deadline = waiting.deadline});
   }
-  RunJournal journal(home_);
-  if (auto begun = journal.Begin(plan.run_id, {{"skill", skill.meta.name},
-                                               {"kind", is_run ? "run" : "exec"},
-                                               {"runtime", RuntimeKindName(skill.manifest.runtime)}});
-      !begun) {
-    AddError(record, begun.error());
-    return AfterAudit(audit_->Append(record), std::unexpected(begun.error()));
-  }
-  struct EndJournal {
-    RunJournal& journal;
-    const std::string& run_id;
-    ~EndJournal() { journal.End(run_id); }
-  } end_journal{journal, plan.run_id};
-  auto result = runtime.Run(plan);
-  if (!result) {
-    Error error = result.error();
-    RedactError(error, secrets);
-    AddError(record, error);
-    return AfterAudit(audit_->Append(record), std::unexpected(std::move(error)));
-  }
-  Outcome& outcome = *result;
-  outcome.run_id = plan.run_id;
-  outcome.skill = skill.meta.name;
-  const bool wants_json = !is_run || !skill.manifest.entry ||
-                          skill.manifest.entry->output == OutputMode::kJson;
-  if (outcome.status == Status::kOk && wants_json) {
-    // The output is stdout only when all of it is one JSON object; anything else stays text
-    // and the status is unchanged.
-    std::string_view text = Trim(outcome.stdout_stream.data);
-    if (!outcome.stdout_stream.truncated && !text.empty() && text.front() == '{') {
-      nlohmann::json parsed = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-      if (!parsed.is_discarded() && parsed.is_object()) outcome.output = std::move(parsed);
-    }
-  }
-  // Before anything else reads the outcome (the audit records, the caller): the streams as
-  // written and the output as parsed, so that neither a value nor its JSON-escaped spelling
-  // gets through.
-  RedactOutcome(outcome, secrets);
-  AddOutcome(record, outcome);
-  // Each connection through the egress proxy is its own record, ahead of the run's, which
-  // counts them: the log says what the skill reached, or tried to, while it ran.
-  for (const EgressRecord& connection : outcome.egress) {
-    nlohmann::json entry = EgressRecordToJson(connection);
-    entry["run_id"] = plan.run_id;
-    entry["event"] = "egress";
-    entry["skill"] = skill.meta.name;
-    if (auto audited = audit_->Append(entry); !audited) {
-      return AfterAudit(std::move(audited), std::move(outcome));
-    }
-  }
-  return AfterAudit(audit_->Append(record), std::move(outcome));
+  return out;
 }
 
 bool Engine::approvals_aborted() const { return approvals_->aborted(); }
 
-Result<Engine::GateVerdict> Engine::Gate(const Skill& skill, const Plan& plan,
-                                         const nlohmann::json& invocation,
-                                         const std::vector<std::string>& argv,
-                                         RiskAssessment risk,
-                                         std::vector<PolicyExecCommand> exec) {
-  const std::string kind = invocation.value("kind", "run");
-  PolicyDecision decision =
-      EvaluatePolicy(policy_, MakePolicyRequest(skill, plan, kind, std::move(exec)));
-  GateVerdict verdict;
-  if (decision.effect != PolicyEffect::kAsk) {
-    verdict.allowed = decision.effect == PolicyEffect::kAllow;
-    if (!verdict.allowed) verdict.message = "policy: " + decision.Summary();
-    verdict.decision = DecisionRecord(decision, nullptr, nullptr);
-    return verdict;
-  }
-  auto request = MakeApprovalRequest(skill, plan, invocation, argv, std::move(risk), decision);
-  if (!request) return std::unexpected(request.error());
-  auto approval = approvals_->Resolve(*request);
-  if (!approval) return std::unexpected(approval.error());
-  verdict.decision = DecisionRecord(decision, &*request, &*approval);
-  // The answer is recorded as soon as it is known, before anything runs.
-  nlohmann::json event = {
-      {"event", "approval"},
-      {"run_id", plan.run_id},
-      {"kind", kind},
-      {"instance", invocation.value("instance", nlohmann::json())},
-      {"skill", skill.meta.name},
-      {"skill_dir", skill.dir.string()},
-      {"tree_sha256", skill.tree_sha256},
-      {"approval_key", request->key},
-      {"answer", ApprovalDecisionName(approval->decision)},
-      {"via", approval->via},
-      {"asked_by", PolicyRulesToJson(decision.Deciding())},
-      // One line for `audit tail` and `audit query`, which show `message`.
-      {"message", std::string(ApprovalDecisionName(approval->decision)) + " via " +
-                      approval->via + "; " + decision.Summary()},
-  };
-  if (auto ok = audit_->Append(event); !ok) {
-    return Fail(ok.error().code, "audit log: " + ok.error().message);
-  }
-  verdict.allowed = IsApproved(approval->decision);
-  if (!verdict.allowed) {
-    verdict.message = "approval " + std::string(ApprovalDecisionName(approval->decision)) +
-                      " (via " + approval->via + ")";
-    if (!approval->message.empty()) verdict.message += ": " + approval->message;
-    verdict.message += "; policy: " + decision.Summary();
-  }
-  return verdict;
-}
-
 Result<PolicyCheck> Engine::CheckPolicy(const std::string& skill_arg,
                                         const std::vector<std::string>& argv,
                                         const RunOverrides& overrides) {
-  auto selector = ParseSkillSelector(skill_arg);
-  if (!selector) return std::unexpected(selector.error());
-  auto loaded = registry_.Load(selector->skill);
-  if (!loaded) return std::unexpected(loaded.error());
   auto run_id = NewRunId();
   if (!run_id) return std::unexpected(run_id.error());
+  auto selector = ParseSkillSelector(skill_arg);
+  if (!selector) return std::unexpected(selector.error());
+  Call call{.kind = argv.empty() ? CallKind::kRun : CallKind::kExec,
+            .selector = skill_arg,
+            .parsed = std::move(*selector),
+            .run_id = std::move(*run_id),
+            .argv = argv,
+            .overrides = overrides};
+  if (call.kind == CallKind::kRun) call.input_text = DumpText(call.input);
   PolicyCheck check;
-  check.skill = loaded->meta.name;
-  check.kind = argv.empty() ? "run" : "exec";
-  // A refusal before the policy is reached is shown as the built-in rule that refused.
-  auto refused = [&](std::string name, const Error& error) -> Result<PolicyCheck> {
-    if (error.code != ErrorCode::kDenied) return std::unexpected(error);
+  check.kind = std::string(CallKindName(call.kind));
+  auto prepared = Prepare(call, /*validate_input=*/false);
+  if (!prepared) {
+    const Refusal& refusal = prepared.error();
+    if (!refusal.skill) return std::unexpected(refusal.error);
+    check.skill = refusal.skill->meta.name;
+    // A refusal before the policy is reached is shown as the built-in rule that refused.
+    if (refusal.error.code != ErrorCode::kDenied) return std::unexpected(refusal.error);
     check.decision.effect = PolicyEffect::kDeny;
     check.decision.rules.push_back(PolicyMatch{.source = "built-in",
-                                               .name = std::move(name),
+                                               .name = refusal.stage,
                                                .effect = PolicyEffect::kDeny,
-                                               .reason = error.message,
+                                               .reason = refusal.error.message,
                                                .subject = "skill " + check.skill});
     return check;
-  };
-
-  std::string input_text = argv.empty() ? DumpText(nlohmann::json::object()) : "";
-  nlohmann::json invocation = Invocation(check.kind, argv, input_text);
-  if (selector->instance) invocation["instance"] = *selector->instance;
-  auto prepared = Prepare(home_, *loaded, selector->instance, require_lock_, overrides.grants,
-                          invocation);
-  if (!prepared) return refused("lock", prepared.error());
-  const Skill& skill = prepared->skill;
-  std::vector<PolicyExecCommand> commands;
-  Result<Plan> plan = std::unexpected(Error{});
-  if (argv.empty()) {
-    RunRequest request;
-    request.skill = skill_arg;
-    request.overrides = overrides;
-    plan = BuildRunPlan(skill, request, *run_id);
-    if (!plan) return refused("manifest", plan.error());
-    if (auto parsed = ParseArgv(plan->argv)) {
-      check.risk = AssessRisk(*parsed, PlanRiskContext(*plan));
-    }
-    invocation["argv"] = plan->argv;
-  } else {
-    // As Exec: planned first, so that the guard knows the paths the call is granted.
-    plan = BuildPlan(skill, argv, "", overrides, *run_id);
-    if (!plan) return refused("manifest", plan.error());
-    auto checked = GuardExec(skill, argv, PlanRiskContext(*plan), &commands, &check.risk);
-    if (!checked) return refused("command-guard", checked.error());
-    if (auto ok = CheckExecArgv(skill, *checked); !ok) return refused("manifest", ok.error());
-    plan->argv = std::move(*checked);
   }
-  AddCallEnvironment(*plan, prepared->instance, prepared->secrets);
+  const Skill& skill = prepared->skill;
+  check.skill = skill.meta.name;
+  check.risk = prepared->risk;
   check.decision = EvaluatePolicy(
-      policy_, MakePolicyRequest(skill, *plan, check.kind, std::move(commands)));
+      policy_, MakePolicyRequest(skill, prepared->plan, check.kind, std::move(prepared->exec)));
   if (check.decision.effect == PolicyEffect::kAsk) {
-    auto request = MakeApprovalRequest(skill, *plan, invocation,
-                                       argv.empty() ? plan->argv : argv, check.risk,
-                                       check.decision);
+    auto request = MakeApprovalRequest(skill, prepared->plan, call.Invocation(), call.argv,
+                                       check.risk, check.decision);
     if (!request) return std::unexpected(request.error());
     check.approval_key = request->key;
     auto stored = ApprovalStore(home_).Contains(request->key);

@@ -10,19 +10,6 @@
 
 namespace skillrt {
 
-nlohmann::json LimitsToJson(const Limits& limits) {
-  return {
-      {"wall_time_ms", limits.wall_time.count()},
-      {"cpu_time_ms", limits.cpu_time.count()},
-      {"memory_bytes", limits.memory_max_bytes},
-      {"pids", limits.pids_max},
-      {"output_bytes", limits.output_max_bytes},
-      {"file_size_bytes", limits.file_size_max_bytes},
-      {"scratch_bytes", limits.scratch_max_bytes},
-      {"open_files", limits.open_files_max},
-  };
-}
-
 std::vector<PolicyExecCommand> ExecCommands(const ParsedCommand& parsed,
                                             const RiskAssessment& risk) {
   std::vector<PolicyExecCommand> out;

@@ -19,10 +19,6 @@
 
 namespace skillrt {
 
-/// The JSON form of `limits` used by audit records and approval keys: wall_time_ms,
-/// cpu_time_ms, memory_bytes, pids, output_bytes, file_size_bytes, scratch_bytes, open_files.
-nlohmann::json LimitsToJson(const Limits& limits);
-
 /// Every simple command of `parsed` with the highest risk `risk` gave it (for `exec`).
 std::vector<PolicyExecCommand> ExecCommands(const ParsedCommand& parsed,
                                             const RiskAssessment& risk);

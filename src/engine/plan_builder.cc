@@ -11,6 +11,7 @@
 
 #include "container/launch_policy.h"
 #include "engine/call_grants.h"
+#include "gate/script_rule.h"
 #include "util/path_pin.h"
 
 namespace skillrt {
@@ -18,7 +19,7 @@ namespace {
 
 constexpr std::string_view kSandboxPath = "/usr/local/bin:/usr/bin:/bin";
 
-// "1.5s", "30s": a duration as the --timeout flag spells it.
+// "1.5s", "30s": a duration in seconds, as overrides are spelled.
 std::string SecondsText(std::chrono::milliseconds ms) {
   if (ms.count() % 1000 == 0) return std::to_string(ms.count() / 1000) + "s";
   char buf[64];
@@ -28,7 +29,7 @@ std::string SecondsText(std::chrono::milliseconds ms) {
   return text + "s";
 }
 
-// "256", "0.5": bytes as MiB, the unit of --memory and memory_mb.
+// "256", "0.5": bytes as MiB, the unit of memory_mb.
 std::string MibText(uint64_t bytes) {
   if (bytes % (1ull << 20) == 0) return std::to_string(bytes >> 20);
   char buf[64];
@@ -91,7 +92,30 @@ std::vector<std::string> AllowedCommands(const Manifest& manifest) {
   };
   for (const std::string& command : manifest.capabilities.commands) add(command);
   if (manifest.entry && !manifest.entry->argv.empty()) add(manifest.entry->argv[0]);
+  for (const InferredCommand& command : manifest.script_commands) add(command.command);
   return allowed;
+}
+
+std::string CommandGrantText(const Skill& skill) {
+  const std::vector<std::string> allowed = AllowedCommands(skill.manifest);
+  const std::vector<std::string> script_only = ScriptOnlyCommands(skill.manifest);
+  std::string full, scripts;
+  for (const std::string& command : allowed) {
+    bool only = std::find(script_only.begin(), script_only.end(), command) != script_only.end();
+    std::string& list = only ? scripts : full;
+    list += (list.empty() ? "" : ", ") + command;
+  }
+  if (!skill.manifest.inferred) {
+    return (skill.dir / "skill.toml").string() + " capabilities.commands allows: " +
+           (full.empty() ? "none" : full);
+  }
+  std::string text = "the skill has no skill.toml; ";
+  text += scripts.empty() ? "no command was inferred from its files"
+                          : "inferred from its files: " + scripts +
+                                " (only to run a file of the skill)";
+  // From allowed-tools or a grant: allowed without the rule.
+  if (!full.empty()) text += "; also allowed: " + full;
+  return text + "; any other command needs a grant from the user (docs/inference.md)";
 }
 
 bool IsCommandAllowed(const std::vector<std::string>& allowed, std::string_view argv0) {
@@ -104,22 +128,22 @@ Result<Limits> ApplyOverrides(const Limits& limits, const RunOverrides& override
   if (overrides.wall_time) {
     std::chrono::milliseconds wall = *overrides.wall_time;
     if (wall.count() <= 0) {
-      return Fail(ErrorCode::kInvalidArgument, "--timeout must be positive, got " +
+      return Fail(ErrorCode::kInvalidArgument, "the wall_time override must be positive, got " +
                                                    std::to_string(wall.count()) + " ms");
     }
     if (wall > limits.wall_time) {
       return Fail(ErrorCode::kInvalidArgument,
-                  "--timeout " + SecondsText(wall) + " exceeds the manifest's wall_time_ms " +
+                  "the wall_time override " + SecondsText(wall) + " exceeds the manifest's wall_time_ms " +
                       std::to_string(limits.wall_time.count()));
     }
     out.wall_time = wall;
   }
   if (overrides.memory_max_bytes) {
     uint64_t memory = *overrides.memory_max_bytes;
-    if (memory == 0) return Fail(ErrorCode::kInvalidArgument, "--memory must be positive");
+    if (memory == 0) return Fail(ErrorCode::kInvalidArgument, "the memory override must be positive");
     if (memory > limits.memory_max_bytes) {
       return Fail(ErrorCode::kInvalidArgument,
-                  "--memory " + MibText(memory) + " MB exceeds the manifest's memory_mb " +
+                  "the memory override " + MibText(memory) + " MB exceeds the manifest's memory_mb " +
                       MibText(limits.memory_max_bytes));
     }
     out.memory_max_bytes = memory;
@@ -318,6 +342,10 @@ Result<void> CheckExecArgv(const Skill& skill, const std::vector<std::string>& a
   }
   std::vector<std::string> allowed = AllowedCommands(skill.manifest);
   if (!IsCommandAllowed(allowed, argv[0])) {
+    if (skill.manifest.inferred) {
+      return Fail(ErrorCode::kDenied,
+                  "command '" + argv[0] + "' is not allowed: " + CommandGrantText(skill));
+    }
     std::string list;
     for (const std::string& command : allowed) list += (list.empty() ? "" : ", ") + command;
     if (list.empty()) list = "none";

@@ -25,8 +25,18 @@ std::vector<std::string> BaseEnvironment(std::string_view run_id);
 std::vector<std::string> EgressProxyEnvironment();
 
 /// The commands a call to `manifest`'s skill may start: `capabilities.commands`, then the
-/// entry point's argv[0] if not already listed. Order preserved, no duplicates.
+/// entry point's argv[0], then the inferred `script_commands` (which `exec` allows only under
+/// the script rule, src/gate/script_rule.h), each if not already listed. Order preserved, no
+/// duplicates.
 std::vector<std::string> AllowedCommands(const Manifest& manifest);
+
+/// What grants commands to `skill`, for refusals, in one clause. A skill with skill.toml:
+/// "<dir>/skill.toml capabilities.commands allows: a, b" ("none" when empty). An inferred
+/// manifest names no skill.toml that does not exist: "the skill has no skill.toml; inferred
+/// from its files: python3, python (only to run a file of the skill); any other command
+/// needs a grant from the user (docs/inference.md)", with "; also allowed: jq" before the
+/// last clause for commands allowed without the script rule (allowed-tools, grants). Pure.
+std::string CommandGrantText(const Skill& skill);
 
 /// True when `argv0` is one of `allowed`, compared as exact strings: a bare name matches
 /// only the same bare name (resolved on the sandbox PATH), an absolute path only the same
@@ -35,8 +45,9 @@ std::vector<std::string> AllowedCommands(const Manifest& manifest);
 bool IsCommandAllowed(const std::vector<std::string>& allowed, std::string_view argv0);
 
 /// `limits` narrowed by `overrides`. An override larger than the manifest's value is
-/// kInvalidArgument naming the flag and the manifest key ("--timeout 100s exceeds the
-/// manifest's wall_time_ms 30000"), as is a zero or negative override; never widens.
+/// kInvalidArgument naming the override and the manifest key ("the wall_time override 100s
+/// exceeds the manifest's wall_time_ms 30000"), as is a zero or negative override; never
+/// widens.
 Result<Limits> ApplyOverrides(const Limits& limits, const RunOverrides& overrides);
 
 /// The plan of `run`: the skill's entry point with `stdin_data` (the input JSON text when
@@ -49,8 +60,8 @@ Result<Plan> BuildRunPlan(const Skill& skill, const RunRequest& request, std::st
 Result<Plan> BuildExecPlan(const Skill& skill, const ExecRequest& request, std::string run_id);
 
 /// Whether `argv` may be the argv of an `exec` call of `skill`: kInvalidArgument for an empty
-/// argv or argv[0]; kDenied, naming the allowed commands, when argv[0] is not allowed
-/// (IsCommandAllowed).
+/// argv or argv[0]; kDenied, naming the allowed commands (CommandGrantText for an inferred
+/// manifest), when argv[0] is not allowed (IsCommandAllowed).
 Result<void> CheckExecArgv(const Skill& skill, const std::vector<std::string>& argv);
 
 /// The common part: environment (BaseEnvironment, then `capabilities.env.pass` variables set

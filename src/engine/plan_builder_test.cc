@@ -273,17 +273,17 @@ TEST(PlanBuilderTest, OverridesNarrowButNeverWiden) {
   auto wide = ApplyOverrides(manifest, Timeout(std::chrono::seconds(100)));
   ASSERT_FALSE(wide.has_value());
   EXPECT_EQ(wide.error().code, ErrorCode::kInvalidArgument);
-  EXPECT_EQ(wide.error().message, "--timeout 100s exceeds the manifest's wall_time_ms 30000");
+  EXPECT_EQ(wide.error().message, "the wall_time override 100s exceeds the manifest's wall_time_ms 30000");
 
   auto wide_fraction =
       ApplyOverrides(manifest, Timeout(std::chrono::milliseconds(30'500)));
   ASSERT_FALSE(wide_fraction.has_value());
   EXPECT_EQ(wide_fraction.error().message,
-            "--timeout 30.5s exceeds the manifest's wall_time_ms 30000");
+            "the wall_time override 30.5s exceeds the manifest's wall_time_ms 30000");
 
   auto more_memory = ApplyOverrides(manifest, Memory(512ull << 20));
   ASSERT_FALSE(more_memory.has_value());
-  EXPECT_EQ(more_memory.error().message, "--memory 512 MB exceeds the manifest's memory_mb 256");
+  EXPECT_EQ(more_memory.error().message, "the memory override 512 MB exceeds the manifest's memory_mb 256");
 
   EXPECT_FALSE(ApplyOverrides(manifest, Timeout(std::chrono::milliseconds(0))));
   EXPECT_FALSE(ApplyOverrides(manifest, Memory(0)));
@@ -340,6 +340,37 @@ TEST(PlanBuilderTest, ExecChecksArgv0) {
   auto empty = BuildExecPlan(skill, ExecReq({}), "r");
   ASSERT_FALSE(empty.has_value());
   EXPECT_EQ(empty.error().code, ErrorCode::kInvalidArgument);
+}
+
+TEST(PlanBuilderTest, InferredInterpretersAreAllowedAndRefusalsNameNoSkillToml) {
+  Skill skill;
+  skill.dir = "/srv/skills/pdf";
+  skill.manifest.inferred = true;
+  skill.manifest.script_commands = {InferredCommand{.command = "python3"},
+                                    InferredCommand{.command = "python"}};
+  EXPECT_EQ(AllowedCommands(skill.manifest), (std::vector<std::string>{"python3", "python"}));
+  EXPECT_TRUE(CheckExecArgv(skill, {"python", "scripts/x.py"}).has_value());
+  auto denied = CheckExecArgv(skill, {"curl", "x"});
+  ASSERT_FALSE(denied.has_value());
+  EXPECT_EQ(denied.error().code, ErrorCode::kDenied);
+  EXPECT_EQ(denied.error().message,
+            "command 'curl' is not allowed: the skill has no skill.toml; inferred from its "
+            "files: python3, python (only to run a file of the skill); any other command needs "
+            "a grant from the user (docs/inference.md)");
+  // A command from allowed-tools is a full grant and is named as such.
+  skill.manifest.capabilities.commands = {"jq"};
+  EXPECT_EQ(CommandGrantText(skill),
+            "the skill has no skill.toml; inferred from its files: python3, python (only to run "
+            "a file of the skill); also allowed: jq; any other command needs a "
+            "grant from the user (docs/inference.md)");
+  Skill bare;
+  bare.dir = "/srv/skills/doc";
+  bare.manifest.inferred = true;
+  EXPECT_EQ(CommandGrantText(bare),
+            "the skill has no skill.toml; no command was inferred from its files; any other "
+            "command needs a grant from the user (docs/inference.md)");
+  bare.manifest.inferred = false;
+  EXPECT_EQ(CommandGrantText(bare), "/srv/skills/doc/skill.toml capabilities.commands allows: none");
 }
 
 TEST(PlanBuilderTest, ExecPassesStdinThrough) {

@@ -355,4 +355,31 @@ void RedactError(Error& error, const std::vector<ResolvedSecret>& secrets) {
   error.message = RedactSecrets(std::move(error.message), secrets, false);
 }
 
+StreamRedactor::StreamRedactor(const std::vector<ResolvedSecret>& secrets) : secrets_(secrets) {
+  for (const ResolvedSecret& secret : secrets_) {
+    if (secret.redact && !secret.value.empty()) hold_ = std::max(hold_, 6 * secret.value.size());
+  }
+}
+
+std::string StreamRedactor::Push(std::string_view bytes) {
+  if (hold_ == 0) return std::string(bytes);
+  pending_.append(bytes);
+  if (pending_.size() <= hold_) return {};
+  // An occurrence that begins in what is released ends within `pending_` (it is at most
+  // hold_ bytes long), so redacting the whole buffer has already replaced it.
+  std::string redacted = RedactSecrets(std::move(pending_), secrets_, /*cut=*/false);
+  if (redacted.size() <= hold_) {
+    pending_ = std::move(redacted);
+    return {};
+  }
+  pending_ = redacted.substr(redacted.size() - hold_);
+  redacted.resize(redacted.size() - hold_);
+  return redacted;
+}
+
+std::string StreamRedactor::Flush(bool cut) {
+  if (hold_ == 0) return {};
+  return RedactSecrets(std::exchange(pending_, {}), secrets_, cut);
+}
+
 }  // namespace skillrt

@@ -77,6 +77,27 @@ void RedactOutcome(Outcome& outcome, const std::vector<ResolvedSecret>& secrets)
 /// outcome.
 void RedactError(Error& error, const std::vector<ResolvedSecret>& secrets);
 
+/// Redacts a stream that arrives in pieces (a run's output events) as RedactSecrets redacts
+/// it whole: a value split across pieces is still found, because the last bytes that could
+/// begin one (six times the longest value: its JSON-escaped spelling) are held back until
+/// more arrives or Flush. Not thread-safe; borrows `secrets`, which must outlive it.
+class StreamRedactor {
+ public:
+  explicit StreamRedactor(const std::vector<ResolvedSecret>& secrets);
+
+  /// Adds `bytes`; returns what can be released, redacted (possibly empty).
+  std::string Push(std::string_view bytes);
+
+  /// Releases what was held back, redacted; a tail that is the start of a value is redacted
+  /// too when `cut` (the stream was truncated).
+  std::string Flush(bool cut);
+
+ private:
+  const std::vector<ResolvedSecret>& secrets_;
+  size_t hold_ = 0;  // Bytes held back; 0 when nothing needs redacting.
+  std::string pending_;
+};
+
 }  // namespace skillrt
 
 #endif  // SKILLRT_ENGINE_SECRETS_H_

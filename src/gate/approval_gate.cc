@@ -7,47 +7,53 @@
 namespace skillrt {
 
 ApprovalGate::ApprovalGate(std::filesystem::path home, ApprovalCallback approver,
-                           std::string approver_name)
+                           std::string approver_name, std::chrono::milliseconds wait)
     : store_(std::move(home)),
       approver_(std::move(approver)),
-      approver_name_(std::move(approver_name)) {}
+      approver_name_(std::move(approver_name)),
+      wait_(wait) {}
 
 bool ApprovalGate::aborted() const {
   std::lock_guard lock(mu_);
   return aborted_;
 }
 
-Result<ApprovalOutcome> ApprovalGate::Resolve(ApprovalRequest request) {
-  auto from_session = [&]() -> std::optional<ApprovalOutcome> {
-    std::lock_guard lock(mu_);
-    if (aborted_) {
-      return ApprovalOutcome{.decision = ApprovalDecision::kAbort,
-                             .via = "session",
-                             .message = "approvals were aborted earlier in this session"};
-    }
-    if (session_.contains(request.key)) {
-      return ApprovalOutcome{.decision = ApprovalDecision::kApproveSession, .via = "session"};
-    }
-    request.previous_denials = denials_.contains(request.key) ? denials_.at(request.key) : 0;
-    return std::nullopt;
-  };
-  if (auto known = from_session()) return *known;
+std::optional<ApprovalOutcome> ApprovalGate::FromSession(ApprovalRequest& request) {
+  std::lock_guard lock(mu_);
+  if (aborted_) {
+    return ApprovalOutcome{.decision = ApprovalDecision::kAbort,
+                           .via = "session",
+                           .message = "approvals were aborted earlier in this session"};
+  }
+  if (session_.contains(request.key)) {
+    return ApprovalOutcome{.decision = ApprovalDecision::kApproveSession, .via = "session"};
+  }
+  request.previous_denials = denials_.contains(request.key) ? denials_.at(request.key) : 0;
+  return std::nullopt;
+}
+
+Result<ApprovalOutcome> ApprovalGate::Resolve(
+    const std::string& run_id, ApprovalRequest request, const CancelToken* cancel,
+    const std::function<void(std::chrono::milliseconds)>& asking) {
+  if (auto known = FromSession(request)) return *known;
   auto stored = store_.Contains(request.key);
   if (!stored) return std::unexpected(stored.error());
   if (*stored) {
     return ApprovalOutcome{.decision = ApprovalDecision::kApproveAlways, .via = "stored"};
   }
-  if (!approver_) {
+  if (!approver_ && wait_.count() <= 0) {
     return ApprovalOutcome{.decision = ApprovalDecision::kDeny,
                            .via = "none",
                            .message = "no approver is available (no controlling terminal, no callback); "
                                       "approve it at a terminal or allow it with a policy rule "
                                       "(docs/policy.md)"};
   }
+  if (!approver_) return Wait(run_id, request, cancel, asking);
 
   std::lock_guard one_at_a_time(approver_mu_);
   // Another thread may have answered the same key while this one waited.
-  if (auto known = from_session()) return *known;
+  if (auto known = FromSession(request)) return *known;
+  if (asking) asking(std::chrono::milliseconds(0));
   ApprovalDecision decision = ApprovalDecision::kDeny;
   try {
     decision = approver_(request);
@@ -56,14 +62,108 @@ Result<ApprovalOutcome> ApprovalGate::Resolve(ApprovalRequest request) {
   } catch (...) {
     decision = ApprovalDecision::kDeny;
   }
-  ApprovalOutcome outcome{.decision = decision, .via = approver_name_};
+  return Record(request, decision, approver_name_, "");
+}
+
+Result<ApprovalOutcome> ApprovalGate::Wait(
+    const std::string& run_id, const ApprovalRequest& request, const CancelToken* cancel,
+    const std::function<void(std::chrono::milliseconds)>& asking) {
+  const auto now = std::chrono::system_clock::now();
+  std::unique_lock lock(mu_);
+  auto waiter = waiting_.insert(
+      waiting_.end(),
+      Waiter{.info = {.run_id = run_id, .request = request, .since = now, .deadline = now + wait_}});
+  // Listed as pending before anyone is told it is asked, so that an answer always finds it.
+  lock.unlock();
+  if (asking) asking(wait_);
+  uint64_t wake_on_cancel = 0;
+  if (cancel != nullptr) {
+    wake_on_cancel = cancel->OnCancel([this] {
+      std::lock_guard wake(mu_);
+      answered_cv_.notify_all();
+    });
+  }
+  lock.lock();
+  const bool answered = answered_cv_.wait_until(lock, waiter->info.deadline, [&] {
+    return waiter->decision.has_value() || (cancel != nullptr && cancel->cancelled());
+  });
+  Waiter done = std::move(*waiter);
+  waiting_.erase(waiter);
+  lock.unlock();
+  if (cancel != nullptr) cancel->Forget(wake_on_cancel);
+  if (done.decision) return Record(request, *done.decision, done.via, done.message);
+  if (answered) {
+    return ApprovalOutcome{.decision = ApprovalDecision::kDeny,
+                           .via = "cancelled",
+                           .message = "the run was cancelled while it waited for approval",
+                           .asked = true};
+  }
+  return ApprovalOutcome{.decision = ApprovalDecision::kDeny,
+                         .via = "timeout",
+                         .message = "not answered within " + std::to_string(wait_.count()) +
+                                    " ms",
+                         .asked = true};
+}
+
+Result<size_t> ApprovalGate::Answer(std::string_view run_id_or_key, ApprovalDecision decision,
+                                    std::string via, std::string message) {
+  if (via.empty()) return Fail(ErrorCode::kInvalidArgument, "approval: `via` must name who answered");
+  size_t answered = 0;
+  {
+    std::lock_guard lock(mu_);
+    bool by_run = false;
+    for (const Waiter& waiter : waiting_) by_run |= waiter.info.run_id == run_id_or_key;
+    std::set<std::string> keys;
+    for (Waiter& waiter : waiting_) {
+      const bool named = by_run ? waiter.info.run_id == run_id_or_key
+                                : waiter.info.request.key == run_id_or_key;
+      if (!named || waiter.decision) continue;
+      waiter.decision = decision;
+      waiter.via = via;
+      waiter.message = message;
+      keys.insert(waiter.info.request.key);
+      ++answered;
+    }
+    // An approval for the session covers every pending request with the same key.
+    if (decision == ApprovalDecision::kApproveSession ||
+        decision == ApprovalDecision::kApproveAlways) {
+      for (Waiter& waiter : waiting_) {
+        if (waiter.decision || !keys.contains(waiter.info.request.key)) continue;
+        waiter.decision = ApprovalDecision::kApproveSession;
+        waiter.via = "session";
+        ++answered;
+      }
+    }
+  }
+  if (answered == 0) {
+    return Fail(ErrorCode::kNotFound, "no approval is pending for run or key '" +
+                                          std::string(run_id_or_key) + "'");
+  }
+  answered_cv_.notify_all();
+  return answered;
+}
+
+std::vector<WaitingApproval> ApprovalGate::Pending() const {
+  std::lock_guard lock(mu_);
+  std::vector<WaitingApproval> out;
+  for (const Waiter& waiter : waiting_) {
+    if (!waiter.decision) out.push_back(waiter.info);
+  }
+  return out;
+}
+
+Result<ApprovalOutcome> ApprovalGate::Record(const ApprovalRequest& request,
+                                             ApprovalDecision decision, std::string via,
+                                             std::string message) {
+  ApprovalOutcome outcome{.decision = decision, .via = via, .asked = true};
   if (decision == ApprovalDecision::kApproveAlways) {
-    if (auto ok = store_.Add(request, approver_name_); !ok) {
+    if (auto ok = store_.Add(request, via); !ok) {
       return std::unexpected(Error::Make(ok.error().code,
                                          "approval could not be stored: " + ok.error().message));
     }
   }
   std::lock_guard lock(mu_);
+  const std::string why = message.empty() ? "" : ": " + message;
   switch (decision) {
     case ApprovalDecision::kApproveOnce:
       break;
@@ -78,12 +178,12 @@ Result<ApprovalOutcome> ApprovalGate::Resolve(ApprovalRequest request) {
         outcome.message = "denied " + std::to_string(kDenialsBeforeAbort) +
                           " times: approvals aborted for this session";
       } else {
-        outcome.message = "denied by the approver (" + approver_name_ + ")";
+        outcome.message = "denied by the approver (" + via + ")" + why;
       }
       break;
     case ApprovalDecision::kAbort:
       aborted_ = true;
-      outcome.message = "aborted by the approver (" + approver_name_ + ")";
+      outcome.message = "aborted by the approver (" + via + ")" + why;
       break;
   }
   return outcome;

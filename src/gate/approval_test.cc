@@ -102,30 +102,30 @@ class ApprovalGateTest : public ::testing::Test {
 
 TEST_F(ApprovalGateTest, NoApproverDenies) {
   ApprovalGate gate(tmp_.path(), nullptr, "callback");
-  auto outcome = gate.Resolve(Request("a"));
+  auto outcome = gate.Resolve("run", Request("a"));
   ASSERT_TRUE(outcome.has_value());
   EXPECT_EQ(outcome->decision, ApprovalDecision::kDeny);
   EXPECT_EQ(outcome->via, "none");
   // Denials without an approver never add up to an abort.
-  for (int i = 0; i < 5; ++i) ASSERT_TRUE(gate.Resolve(Request("a")).has_value());
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(gate.Resolve("run", Request("a")).has_value());
   EXPECT_FALSE(gate.aborted());
 }
 
 TEST_F(ApprovalGateTest, OnceAsksEveryTimeSessionOnlyOnce) {
   ApprovalGate gate(tmp_.path(), Scripted({ApprovalDecision::kApproveOnce}), "callback");
-  EXPECT_EQ(gate.Resolve(Request("a"))->decision, ApprovalDecision::kApproveOnce);
-  EXPECT_EQ(gate.Resolve(Request("a"))->via, "callback");
+  EXPECT_EQ(gate.Resolve("run", Request("a"))->decision, ApprovalDecision::kApproveOnce);
+  EXPECT_EQ(gate.Resolve("run", Request("a"))->via, "callback");
   EXPECT_EQ(calls_, 2);
 
   ApprovalGate session(tmp_.path(), Scripted({ApprovalDecision::kApproveSession}), "callback");
   calls_ = 0;
-  EXPECT_EQ(session.Resolve(Request("a"))->via, "callback");
-  auto again = session.Resolve(Request("a"));
+  EXPECT_EQ(session.Resolve("run", Request("a"))->via, "callback");
+  auto again = session.Resolve("run", Request("a"));
   EXPECT_EQ(again->decision, ApprovalDecision::kApproveSession);
   EXPECT_EQ(again->via, "session");
   EXPECT_EQ(calls_, 1);
   // Another key is asked again.
-  EXPECT_EQ(session.Resolve(Request("b"))->via, "callback");
+  EXPECT_EQ(session.Resolve("run", Request("b"))->via, "callback");
   EXPECT_EQ(calls_, 2);
   EXPECT_FALSE(std::filesystem::exists(tmp_.path() / "approvals.json"));
 }
@@ -133,18 +133,18 @@ TEST_F(ApprovalGateTest, OnceAsksEveryTimeSessionOnlyOnce) {
 TEST_F(ApprovalGateTest, RepeatedDenialOfOneKeyAborts) {
   ApprovalGate gate(tmp_.path(), Scripted({ApprovalDecision::kDeny}), "callback");
   for (int i = 1; i < kDenialsBeforeAbort; ++i) {
-    auto outcome = gate.Resolve(Request("a"));
+    auto outcome = gate.Resolve("run", Request("a"));
     EXPECT_EQ(outcome->decision, ApprovalDecision::kDeny) << i;
     EXPECT_EQ(last_denials_, i - 1);
   }
   // A denial of another key is counted apart.
-  EXPECT_EQ(gate.Resolve(Request("b"))->decision, ApprovalDecision::kDeny);
+  EXPECT_EQ(gate.Resolve("run", Request("b"))->decision, ApprovalDecision::kDeny);
   EXPECT_FALSE(gate.aborted());
-  auto last = gate.Resolve(Request("a"));
+  auto last = gate.Resolve("run", Request("a"));
   EXPECT_EQ(last->decision, ApprovalDecision::kAbort);
   EXPECT_TRUE(gate.aborted());
   const int calls = calls_;
-  auto after = gate.Resolve(Request("c"));
+  auto after = gate.Resolve("run", Request("c"));
   EXPECT_EQ(after->decision, ApprovalDecision::kAbort);
   EXPECT_EQ(after->via, "session");
   EXPECT_EQ(calls_, calls) << "an aborted session asked again";
@@ -152,20 +152,20 @@ TEST_F(ApprovalGateTest, RepeatedDenialOfOneKeyAborts) {
 
 TEST_F(ApprovalGateTest, AbortStopsAskingAndAThrowingApproverDenies) {
   ApprovalGate gate(tmp_.path(), Scripted({ApprovalDecision::kAbort}), "callback");
-  EXPECT_EQ(gate.Resolve(Request("a"))->decision, ApprovalDecision::kAbort);
-  EXPECT_EQ(gate.Resolve(Request("b"))->decision, ApprovalDecision::kAbort);
+  EXPECT_EQ(gate.Resolve("run", Request("a"))->decision, ApprovalDecision::kAbort);
+  EXPECT_EQ(gate.Resolve("run", Request("b"))->decision, ApprovalDecision::kAbort);
   EXPECT_EQ(calls_, 1);
 
   ApprovalGate thrower(tmp_.path(), [](const ApprovalRequest&) -> ApprovalDecision {
     throw std::runtime_error("approver crashed");
   }, "callback");
-  EXPECT_EQ(thrower.Resolve(Request("a"))->decision, ApprovalDecision::kDeny);
+  EXPECT_EQ(thrower.Resolve("run", Request("a"))->decision, ApprovalDecision::kDeny);
 }
 
 TEST_F(ApprovalGateTest, AlwaysIsStoredPrivatelyAndReusedByTheNextSession) {
   {
     ApprovalGate gate(tmp_.path(), Scripted({ApprovalDecision::kApproveAlways}), "tty");
-    EXPECT_EQ(gate.Resolve(Request("a"))->decision, ApprovalDecision::kApproveAlways);
+    EXPECT_EQ(gate.Resolve("run", Request("a"))->decision, ApprovalDecision::kApproveAlways);
   }
   const auto file = tmp_.path() / "approvals.json";
   struct stat st {};
@@ -178,17 +178,17 @@ TEST_F(ApprovalGateTest, AlwaysIsStoredPrivatelyAndReusedByTheNextSession) {
   EXPECT_EQ(doc["approvals"][0]["skill"], "calc");
 
   ApprovalGate next(tmp_.path(), nullptr, "callback");  // No approver needed.
-  auto outcome = next.Resolve(Request("a"));
+  auto outcome = next.Resolve("run", Request("a"));
   EXPECT_EQ(outcome->decision, ApprovalDecision::kApproveAlways);
   EXPECT_EQ(outcome->via, "stored");
-  EXPECT_EQ(next.Resolve(Request("b"))->decision, ApprovalDecision::kDeny);
+  EXPECT_EQ(next.Resolve("run", Request("b"))->decision, ApprovalDecision::kDeny);
 
   // Adding twice keeps one entry; a store others can write is not trusted.
   ApprovalStore store(tmp_.path());
   ASSERT_TRUE(store.Add(Request("a"), "tty").has_value());
   EXPECT_EQ(nlohmann::json::parse(ReadFile(file))["approvals"].size(), 1u);
   ::chmod(file.c_str(), 0622);
-  auto untrusted = next.Resolve(Request("a"));
+  auto untrusted = next.Resolve("run", Request("a"));
   ASSERT_FALSE(untrusted.has_value());
   EXPECT_NE(untrusted.error().message.find("writable by group or others"), std::string::npos);
 }
@@ -198,7 +198,7 @@ TEST_F(ApprovalGateTest, BadStoreIsAnErrorAndIsLeftAlone) {
   WriteFile(file, "{\"version\": 1, \"approvals\": [{\"key\": 7}]}");
   ::chmod(file.c_str(), 0600);
   ApprovalGate gate(tmp_.path(), Scripted({ApprovalDecision::kApproveAlways}), "callback");
-  auto outcome = gate.Resolve(Request("a"));
+  auto outcome = gate.Resolve("run", Request("a"));
   ASSERT_FALSE(outcome.has_value());
   EXPECT_NE(outcome.error().message.find("/approvals/0/key"), std::string::npos)
       << outcome.error().message;

@@ -37,6 +37,7 @@ class Walker {
       : out_(out), watch_(watch), watched_(watched) {}
 
   void Root(const fs::path& root) {
+    root_ = root;
     if (!Enter(root)) return;
     int wd = -1;
     if (!Watch(root, &wd)) return;
@@ -87,7 +88,9 @@ class Walker {
       if (ec) return;
     }
     if (name.empty()) name = canonical.filename().string();
-    out_->push_back(SkillRef{.name = std::move(name), .dir = std::move(canonical)});
+    // "PDF_Tools/" is the skill pdf-tools, as its SKILL.md would be read leniently.
+    if (std::optional<std::string> normal = NormalizeSkillName(name)) name = std::move(*normal);
+    out_->push_back(SkillRef{.name = std::move(name), .dir = std::move(canonical), .root = root_});
   }
 
   // `canonical` is dir's canonical path, or empty when unknown. A child that is not a
@@ -137,12 +140,8 @@ class Walker {
   DirWatch* watch_;  // Borrowed for the walk; may be null.
   bool* watched_;
   std::set<std::pair<dev_t, ino_t>> visited_;
+  fs::path root_;  // The root being walked, as given.
 };
-
-std::unexpected<Error> Conflict(const std::string& name, const fs::path& a, const fs::path& b) {
-  return Fail(ErrorCode::kConflict, "two skills are named '" + name + "': " + a.string() +
-                                        " and " + b.string());
-}
 
 }  // namespace
 
@@ -154,16 +153,20 @@ CatalogueSnapshot WalkRoots(const std::vector<fs::path>& roots, DirWatch* watch)
     Walker walker(&all, watch, &snap.watched);
     walker.Root(root);
   }
-  // Each canonical directory once per name (a root listed twice, a symlink into another root).
+  // Each canonical directory once per name (a root listed twice, a symlink into another
+  // root). The first directory of a name wins; later ones are shadowed by it. `all` is in
+  // root order, and within a root in walk order (sorted path order), so the rule is the
+  // documented precedence.
   std::set<std::pair<std::string, std::string>> seen;
   for (SkillRef& ref : all) {
     if (!seen.insert({ref.name, ref.dir.string()}).second) continue;
-    std::vector<std::size_t>& same = snap.by_name[ref.name];
-    if (same.size() == 1 && !snap.conflict) {
-      snap.conflict = Conflict(ref.name, snap.found[same.front()].dir, ref.dir).error();
+    auto [it, first] = snap.by_name.try_emplace(ref.name, snap.found.size());
+    if (first) {
+      snap.found.push_back(std::move(ref));
+    } else {
+      snap.found[it->second].shadowed.push_back(
+          ShadowedSkill{.dir = std::move(ref.dir), .root = std::move(ref.root)});
     }
-    same.push_back(snap.found.size());
-    snap.found.push_back(std::move(ref));
   }
   snap.sorted = snap.found;
   std::stable_sort(snap.sorted.begin(), snap.sorted.end(),

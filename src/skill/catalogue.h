@@ -22,14 +22,13 @@ namespace skillrt {
 /// One walk of the roots, indexed. Immutable once built, so it is shared between threads
 /// without a lock.
 struct CatalogueSnapshot {
-  /// Every skill found, each (name, canonical dir) once, in root order then walk order.
+  /// The skill each name resolves to, in root order then walk order: the first directory
+  /// found with that name, its `shadowed` listing the later ones (Registry::List).
   std::vector<SkillRef> found;
-  /// `found` sorted by name (stable): what List() returns when `conflict` is empty.
+  /// `found` sorted by name: what List() returns.
   std::vector<SkillRef> sorted;
-  /// The first name held by two directories, in the order of `found`, as List() reports it.
-  std::optional<Error> conflict;
-  /// Indices into `found` by name, in the order of `found`.
-  std::unordered_map<std::string, std::vector<std::size_t>> by_name;
+  /// Index into `found` by name.
+  std::unordered_map<std::string, std::size_t> by_name;
   /// True when every directory walked is watched: the snapshot stays valid until an event
   /// or a root's identity says otherwise. False: it is valid for one call only.
   bool watched = false;

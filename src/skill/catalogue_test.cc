@@ -94,16 +94,21 @@ TEST(CatalogueTest, SeesRootsCreatedRemovedAndRetargeted) {
   EXPECT_EQ(Names(linked), V({}));
 }
 
-TEST(CatalogueTest, ConflictAppearsAndGoes) {
+TEST(CatalogueTest, ShadowAppearsAndGoes) {
   TempDir a, b;
   MakeSkill(a.path() / "pdf");
   Registry registry({a.path(), b.path()});
   ASSERT_TRUE(registry.Resolve("pdf").has_value());
   MakeSkill(b.path() / "nested/pdf");
-  EXPECT_EQ(registry.List().error().code, ErrorCode::kConflict);
-  EXPECT_EQ(registry.Resolve("pdf").error().code, ErrorCode::kConflict);
-  fs::remove_all(b.path() / "nested");
+  auto list = registry.List();
+  ASSERT_TRUE(list.has_value());
+  ASSERT_EQ(list->size(), 1u);
+  ASSERT_EQ((*list)[0].shadowed.size(), 1u);
+  EXPECT_EQ((*list)[0].shadowed[0].dir, fs::canonical(b.path() / "nested/pdf"));
   EXPECT_EQ(registry.Resolve("pdf")->dir, fs::canonical(a.path() / "pdf"));
+  fs::remove_all(a.path() / "pdf");
+  EXPECT_EQ(registry.Resolve("pdf")->dir, fs::canonical(b.path() / "nested/pdf"));
+  EXPECT_TRUE(registry.List()->front().shadowed.empty());
 }
 
 TEST(CatalogueTest, DescribeAndLoadSeeEditedFiles) {

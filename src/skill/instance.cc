@@ -13,6 +13,7 @@
 
 #include <toml++/toml.h>
 
+#include "gate/script_rule.h"
 #include "skill/manifest_internal.h"
 #include "skillrt/skill.h"
 #include "util/limit_fields.h"
@@ -423,6 +424,7 @@ Result<Manifest> ApplyInstance(const Manifest& manifest, const Instance& instanc
   if (narrow.commands) {
     std::vector<std::string> allowed = caps.commands;
     if (manifest.entry && !manifest.entry->argv.empty()) allowed.push_back(manifest.entry->argv[0]);
+    for (const InferredCommand& c : manifest.script_commands) allowed.push_back(c.command);
     for (size_t i = 0; i < narrow.commands->size(); ++i) {
       const std::string& c = (*narrow.commands)[i];
       if (std::find(allowed.begin(), allowed.end(), c) == allowed.end()) {
@@ -431,7 +433,18 @@ Result<Manifest> ApplyInstance(const Manifest& manifest, const Instance& instanc
                          ")");
       }
     }
-    out.capabilities.commands = *narrow.commands;
+    // A command the manifest allows only under the script rule stays under it; inferred
+    // interpreters the instance does not name are dropped.
+    const std::vector<std::string> script_only = ScriptOnlyCommands(manifest);
+    auto named = [](const std::vector<std::string>& list, const std::string& c) {
+      return std::find(list.begin(), list.end(), c) != list.end();
+    };
+    out.capabilities.commands.clear();
+    for (const std::string& c : *narrow.commands) {
+      if (!named(script_only, c)) out.capabilities.commands.push_back(c);
+    }
+    std::erase_if(out.script_commands,
+                  [&](const InferredCommand& c) { return !named(*narrow.commands, c.command); });
   }
   if (narrow.env_pass) {
     for (size_t i = 0; i < narrow.env_pass->size(); ++i) {

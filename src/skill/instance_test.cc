@@ -212,6 +212,27 @@ TEST_F(InstanceTest, FileWritableByOthersIsRefused) {
   EXPECT_TRUE(missing->skills.empty());
 }
 
+TEST_F(InstanceTest, NarrowingKeepsInferredInterpretersUnderTheScriptRule) {
+  Manifest manifest;
+  manifest.inferred = true;
+  manifest.script_commands = {InferredCommand{.command = "python3"},
+                              InferredCommand{.command = "python"},
+                              InferredCommand{.command = "bash"}};
+  manifest.capabilities.commands = {"jq"};
+  auto file = Read("[calc.prod]\ncapabilities = { commands = [\"python3\", \"jq\"] }\n");
+  ASSERT_TRUE(file.has_value()) << file.error().ToString();
+  auto m = ApplyInstance(manifest, file->skills.at("calc").at("prod"), Path());
+  ASSERT_TRUE(m.has_value()) << m.error().ToString();
+  // python3 stays allowed only to run the skill's files: it is not moved to the full grants.
+  EXPECT_EQ(m->capabilities.commands, (std::vector<std::string>{"jq"}));
+  ASSERT_EQ(m->script_commands.size(), 1u);
+  EXPECT_EQ(m->script_commands[0].command, "python3");
+  // Naming a command neither granted nor inferred is a widening.
+  file = Read("[calc.prod]\ncapabilities = { commands = [\"node\"] }\n");
+  ASSERT_TRUE(file.has_value()) << file.error().ToString();
+  EXPECT_FALSE(ApplyInstance(manifest, file->skills.at("calc").at("prod"), Path()).has_value());
+}
+
 }  // namespace
 }  // namespace skillrt
 

@@ -101,7 +101,7 @@ void CompareGrants(const Json& locked, const Json& now, Drift* drift) {
       }
     }
   }
-  for (const char* key : {"commands", "env_pass", "egress"}) {
+  for (const char* key : {"commands", "script_commands", "env_pass", "egress"}) {
     std::vector<std::string> before = Strings(lc.value(key, Json::array()));
     std::vector<std::string> after = Strings(nc.value(key, Json::array()));
     const std::string name = std::string("capabilities.") + key;
@@ -299,6 +299,13 @@ Json GrantOf(const Manifest& manifest) {
                   {"env_pass", SortedStrings(caps.env.pass)}}},
                 {"limits", LimitsOf(manifest.limits)},
                 {"secrets", secrets}};
+  // Inferred interpreters under the script rule (docs/inference.md); absent when there are
+  // none, so that locks of skills with skill.toml are unchanged.
+  if (!manifest.script_commands.empty()) {
+    std::vector<std::string> scripts;
+    for (const InferredCommand& c : manifest.script_commands) scripts.push_back(c.command);
+    grant["capabilities"]["script_commands"] = SortedStrings(scripts);
+  }
   // The egress allowlist, one string per entry with the addresses it may resolve to and " tls"
   // when it is TLS-only (so that dropping the flag is drift too); absent
   // without network, so that locks of skills without it are unchanged.

@@ -264,5 +264,25 @@ TEST_F(LockTest, EgressHostsAreGrants) {
             drift.narrowed.end());
 }
 
+TEST_F(LockTest, InferredInterpretersAreGrants) {
+  fs::remove(dir_ / "skill.toml");
+  const LockedSkill locked = Lock();
+  EXPECT_EQ(locked.grant["capabilities"]["script_commands"],
+            nlohmann::json::array({"python", "python3"}));
+  // A skill with skill.toml records none, so its lock is as before.
+  Manifest declared;
+  declared.capabilities.commands = {"python3"};
+  EXPECT_FALSE(GrantOf(declared)["capabilities"].contains("script_commands"));
+
+  // A new script that needs another interpreter is a widening the lock names (besides the
+  // changed tree).
+  WriteFile(dir_ / "scripts/run.sh", "echo\n");
+  Drift drift = Compare(locked);
+  EXPECT_FALSE(drift.allowed);
+  EXPECT_NE(std::find(drift.widened.begin(), drift.widened.end(),
+                      "capabilities.script_commands: +bash"),
+            drift.widened.end());
+}
+
 }  // namespace
 }  // namespace skillrt

@@ -31,14 +31,20 @@ std::optional<Result<SkillRef>> ResolvePath(const std::string& arg) {
   if (!HasSkillFile(canonical)) {
     return Fail(ErrorCode::kNotFound, "no SKILL.md in " + canonical.string());
   }
-  return SkillRef{.name = canonical.filename().string(), .dir = canonical};
+  std::string name = canonical.filename().string();
+  return SkillRef{.name = NormalizeSkillName(name).value_or(name), .dir = canonical};
 }
 
-// The skill named `name` in `snap`: kConflict if two directories hold it, kNotFound (naming
-// the roots searched) if none does.
+// The skill named `name` in `snap` (as given, then normalised): the directory that wins by
+// precedence. kNotFound, naming the roots searched, if none has the name.
 Result<SkillRef> Lookup(const CatalogueSnapshot& snap, const std::string& name,
                         const std::vector<fs::path>& roots) {
   auto it = snap.by_name.find(name);
+  if (it == snap.by_name.end()) {
+    if (std::optional<std::string> normal = NormalizeSkillName(name)) {
+      it = snap.by_name.find(*normal);
+    }
+  }
   if (it == snap.by_name.end()) {
     std::string searched;
     for (const fs::path& root : roots) {
@@ -48,13 +54,7 @@ Result<SkillRef> Lookup(const CatalogueSnapshot& snap, const std::string& name,
                 "unknown skill '" + name + "' (searched: " +
                     (searched.empty() ? std::string("no roots") : searched) + ")");
   }
-  const std::vector<std::size_t>& at = it->second;
-  if (at.size() > 1) {
-    return Fail(ErrorCode::kConflict, "two skills are named '" + name +
-                                          "': " + snap.found[at[0]].dir.string() + " and " +
-                                          snap.found[at[1]].dir.string());
-  }
-  return snap.found[at.front()];
+  return snap.found[it->second];
 }
 
 }  // namespace
@@ -80,9 +80,7 @@ std::vector<std::filesystem::path> Registry::DefaultRoots(
 }
 
 Result<std::vector<SkillRef>> Registry::List() const {
-  std::shared_ptr<const CatalogueSnapshot> snap = catalogue_->Current();
-  if (snap->conflict) return std::unexpected(*snap->conflict);
-  return snap->sorted;
+  return catalogue_->Current()->sorted;
 }
 
 Result<SkillRef> Registry::Resolve(std::string_view name_or_path) const {

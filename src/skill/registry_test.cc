@@ -110,28 +110,55 @@ TEST(RegistryTest, DepthIsBounded) {
   EXPECT_EQ(Names(*list), (std::vector<std::string>{"shallow"}));
 }
 
-TEST(RegistryTest, ConflictNamesBothPaths) {
-  TempDir a, b;
+TEST(RegistryTest, EarlierRootShadowsLaterOnes) {
+  TempDir a, b, c;
   MakeSkill(a.path() / "pdf");
   MakeSkill(b.path() / "nested/pdf");
   MakeSkill(b.path() / "other");
-  Registry registry({a.path(), b.path()});
+  MakeSkill(c.path() / "pdf");
+  Registry registry({a.path(), b.path(), c.path()});
   auto list = registry.List();
-  ASSERT_FALSE(list.has_value());
-  EXPECT_EQ(list.error().code, ErrorCode::kConflict);
-  EXPECT_NE(list.error().message.find(fs::canonical(a.path() / "pdf").string()),
-            std::string::npos);
-  EXPECT_NE(list.error().message.find(fs::canonical(b.path() / "nested/pdf").string()),
-            std::string::npos);
-  auto resolved = registry.Resolve("pdf");
-  ASSERT_FALSE(resolved.has_value());
-  EXPECT_EQ(resolved.error().code, ErrorCode::kConflict);
-  // A conflict elsewhere does not stop resolving an unrelated name.
-  auto other = registry.Resolve("other");
-  ASSERT_TRUE(other.has_value()) << other.error().ToString();
+  ASSERT_TRUE(list.has_value()) << list.error().ToString();
+  EXPECT_EQ(Names(*list), (std::vector<std::string>{"other", "pdf"}));
+  const SkillRef& pdf = (*list)[1];
+  EXPECT_EQ(pdf.dir, fs::canonical(a.path() / "pdf"));
+  EXPECT_EQ(pdf.root, a.path());
+  ASSERT_EQ(pdf.shadowed.size(), 2u);
+  EXPECT_EQ(pdf.shadowed[0].dir, fs::canonical(b.path() / "nested/pdf"));
+  EXPECT_EQ(pdf.shadowed[0].root, b.path());
+  EXPECT_EQ(pdf.shadowed[1].dir, fs::canonical(c.path() / "pdf"));
+  EXPECT_TRUE((*list)[0].shadowed.empty());
+  // The name resolves to the winner; a shadowed skill is still reachable by its path.
+  EXPECT_EQ(registry.Resolve("pdf")->dir, fs::canonical(a.path() / "pdf"));
+  auto hidden = registry.Resolve((b.path() / "nested/pdf").string());
+  ASSERT_TRUE(hidden.has_value()) << hidden.error().ToString();
+  EXPECT_EQ(hidden->dir, fs::canonical(b.path() / "nested/pdf"));
+  EXPECT_EQ(registry.Load((c.path() / "pdf").string())->dir, fs::canonical(c.path() / "pdf"));
+  // The order of the roots is the precedence.
+  Registry reversed({c.path(), b.path(), a.path()});
+  EXPECT_EQ(reversed.Resolve("pdf")->dir, fs::canonical(c.path() / "pdf"));
 }
 
-TEST(RegistryTest, SameDirectoryTwiceIsNotAConflict) {
+TEST(RegistryTest, WithinARootTheFirstPathInSortedOrderWins) {
+  TempDir tmp;
+  // One normalised name, three spellings; "B/pdf-tools" < "a/PDF_Tools" < "a/pdf-tools".
+  MakeSkill(tmp.path() / "a/pdf-tools");
+  MakeSkill(tmp.path() / "a/PDF_Tools");
+  MakeSkill(tmp.path() / "B/pdf-tools");
+  Registry registry({tmp.path()});
+  auto list = registry.List();
+  ASSERT_TRUE(list.has_value()) << list.error().ToString();
+  ASSERT_EQ(Names(*list), (std::vector<std::string>{"pdf-tools"}));
+  EXPECT_EQ((*list)[0].dir, fs::canonical(tmp.path() / "B/pdf-tools"));
+  ASSERT_EQ((*list)[0].shadowed.size(), 2u);
+  EXPECT_EQ((*list)[0].shadowed[0].dir, fs::canonical(tmp.path() / "a/PDF_Tools"));
+  EXPECT_EQ((*list)[0].shadowed[1].dir, fs::canonical(tmp.path() / "a/pdf-tools"));
+  // A name as written loosely finds the normalised one.
+  EXPECT_EQ(registry.Resolve("PDF Tools")->dir, fs::canonical(tmp.path() / "B/pdf-tools"));
+  EXPECT_EQ(registry.Resolve("pdf_tools")->dir, fs::canonical(tmp.path() / "B/pdf-tools"));
+}
+
+TEST(RegistryTest, SameDirectoryTwiceIsListedOnce) {
   TempDir tmp, store;
   MakeSkill(store.path() / "calc");
   fs::create_directories(tmp.path() / "x");
@@ -140,6 +167,7 @@ TEST(RegistryTest, SameDirectoryTwiceIsNotAConflict) {
   auto list = registry.List();
   ASSERT_TRUE(list.has_value()) << list.error().ToString();
   EXPECT_EQ(Names(*list), (std::vector<std::string>{"calc"}));
+  EXPECT_TRUE((*list)[0].shadowed.empty());
 }
 
 TEST(RegistryTest, ResolveByNameAndPath) {

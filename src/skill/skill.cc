@@ -6,8 +6,12 @@
 #include <algorithm>
 #include <set>
 
+#include <nlohmann/json.hpp>
+
 #include "skill/frontmatter.h"
+#include "skill/infer.h"
 #include "skill/manifest_internal.h"
+#include "skill/skill_name.h"
 
 namespace skillrt {
 namespace {
@@ -16,7 +20,6 @@ namespace fs = std::filesystem;
 using frontmatter::MapEntry;
 using frontmatter::YamlNode;
 
-constexpr std::size_t kMaxNameChars = 64;
 constexpr std::size_t kMaxDescriptionChars = 1024;
 constexpr std::size_t kMaxCompatibilityChars = 500;
 
@@ -29,27 +32,6 @@ std::size_t CodePoints(std::string_view s) {
 
 bool IsBlank(std::string_view s) {
   return s.find_first_not_of(" \t\r\n") == std::string_view::npos;
-}
-
-// Why `name` is not a valid skill name, or an empty string when it is.
-std::string NameProblem(std::string_view name) {
-  if (name.empty()) return "must not be empty";
-  if (name.size() > kMaxNameChars) {
-    return "is " + std::to_string(name.size()) + " characters long, at most 64 are allowed";
-  }
-  for (char c : name) {
-    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) {
-      return "'" + std::string(name) +
-             "' may only contain lower-case letters, digits and hyphens (a-z, 0-9, -)";
-    }
-  }
-  if (name.front() == '-' || name.back() == '-') {
-    return "'" + std::string(name) + "' must not start or end with a hyphen";
-  }
-  if (name.find("--") != std::string_view::npos) {
-    return "'" + std::string(name) + "' must not contain consecutive hyphens";
-  }
-  return "";
 }
 
 // Splits `allowed-tools` on spaces (and commas, which some skills use) outside parentheses,
@@ -111,7 +93,7 @@ class FrontmatterChecker {
              "allowed-tools)");
       }
     }
-    if (!has_name) Hard(1, "name", "required key is missing");
+    if (!has_name) MissingName(meta);
     if (!has_description) Hard(1, "description", "required key is missing");
     meta->body = doc.body;
     if (IsBlank(doc.body)) {
@@ -121,6 +103,27 @@ class FrontmatterChecker {
   }
 
  private:
+  // A YAML value as JSON: scalars are strings (YAML 1.2 core types are not guessed), null is null.
+  static nlohmann::json AsJson(const YamlNode& v) {
+    switch (v.kind) {
+      case YamlNode::Kind::kNull:
+        return nullptr;
+      case YamlNode::Kind::kScalar:
+        return v.scalar;
+      case YamlNode::Kind::kSequence: {
+        nlohmann::json out = nlohmann::json::array();
+        for (const YamlNode& item : v.items) out.push_back(AsJson(item));
+        return out;
+      }
+      case YamlNode::Kind::kMap: {
+        nlohmann::json out = nlohmann::json::object();
+        for (const MapEntry& e : v.entries) out[e.key] = AsJson(e.value);
+        return out;
+      }
+    }
+    return nullptr;
+  }
+
   static std::string ExpectedString(const YamlNode& v) {
     return "expected a string, got " + std::string(frontmatter::KindName(v));
   }
@@ -150,15 +153,38 @@ class FrontmatterChecker {
       Hard(entry.line, "name", ExpectedString(v));
       return;
     }
-    if (std::string problem = NameProblem(v.scalar); !problem.empty()) {
-      Hard(entry.line, "name", problem);
-      return;
+    meta->display_name = v.scalar;
+    std::string name = v.scalar;
+    if (std::string problem = skill_name::Problem(v.scalar); !problem.empty()) {
+      std::optional<std::string> normal = NormalizeSkillName(v.scalar);
+      if (mode_ == Mode::kStrict || !normal) {
+        Hard(entry.line, "name", problem);
+        return;
+      }
+      Soft(entry.line, "name", problem + "; normalised to '" + *normal + "'");
+      name = *normal;
     }
-    meta->name = v.scalar;
-    if (v.scalar != dir_name_) {
+    meta->name = name;
+    // A directory written the same loose way ("PDF_Tools/") matches its normalised name.
+    std::string dir_normal = NormalizeSkillName(dir_name_).value_or(dir_name_);
+    const bool matches = mode_ == Mode::kStrict ? name == dir_name_
+                                                : name == dir_name_ || name == dir_normal;
+    if (!matches) {
       Soft(entry.line, "name",
            "'" + v.scalar + "' does not match the directory name '" + dir_name_ + "'");
     }
+  }
+
+  // Without `name`, lenient loading names the skill after its directory, as the registry does.
+  void MissingName(SkillMetadata* meta) {
+    std::optional<std::string> normal = NormalizeSkillName(dir_name_);
+    if (mode_ == Mode::kStrict || !normal) {
+      Hard(1, "name", "required key is missing");
+      return;
+    }
+    Soft(1, "name", "required key is missing; the directory name '" + *normal + "' is used");
+    meta->name = *normal;
+    meta->display_name = dir_name_;
   }
 
   void Description(const MapEntry& entry, SkillMetadata* meta) {
@@ -173,9 +199,11 @@ class FrontmatterChecker {
       return;
     }
     if (std::size_t n = CodePoints(v.scalar); n > kMaxDescriptionChars) {
-      Hard(entry.line, "description",
-           "is " + std::to_string(n) + " characters long, at most 1024 are allowed");
-      return;
+      // Kept whole when lenient: a description is only shown, and cutting it loses meaning.
+      Soft(entry.line, "description",
+           "is " + std::to_string(n) + " characters long, at most 1024 are allowed" +
+               (mode_ == Mode::kLenient ? " (kept whole)" : ""));
+      if (mode_ == Mode::kStrict) return;
     }
     meta->description = v.scalar;
   }
@@ -207,7 +235,18 @@ class FrontmatterChecker {
     }
     for (const MapEntry& item : v.entries) {
       if (item.value.kind != YamlNode::Kind::kScalar) {
-        Soft(item.line, "metadata." + item.key, ExpectedString(item.value));
+        if (mode_ == Mode::kStrict) {
+          Soft(item.line, "metadata." + item.key, ExpectedString(item.value));
+          continue;
+        }
+        std::string text = item.value.kind == YamlNode::Kind::kNull
+                               ? std::string()
+                               : AsJson(item.value).dump(-1, ' ', false,
+                                                         nlohmann::json::error_handler_t::replace);
+        Soft(item.line, "metadata." + item.key,
+             ExpectedString(item.value) + "; kept as the text " +
+                 (text.empty() ? std::string("\"\"") : text));
+        meta->metadata[item.key] = std::move(text);
         continue;
       }
       meta->metadata[item.key] = item.value.scalar;
@@ -263,6 +302,7 @@ std::string ErrorText(const Diagnostic& d) {
 }
 
 // An inferred manifest: least privilege, and an entry running the one script in scripts/.
+// The commands are added by the caller (src/skill/infer.h).
 Manifest InferManifest(const fs::path& dir) {
   Manifest manifest;
   manifest.inferred = true;
@@ -320,8 +360,6 @@ void SeedCommands(const SkillMetadata& meta, Manifest* manifest) {
 }
 
 }  // namespace
-
-bool IsValidSkillName(std::string_view name) { return NameProblem(name).empty(); }
 
 std::string Diagnostic::ToString() const {
   std::string out = file.string();
@@ -427,6 +465,9 @@ Result<Skill> LoadSkillUnhashed(const std::filesystem::path& dir) {
     skill.manifest = std::move(*manifest);
   } else {
     skill.manifest = InferManifest(canonical);
+    infer::Commands commands = infer::InferCommands(canonical, doc->body, doc->body_line);
+    skill.manifest.script_commands = std::move(commands.script_commands);
+    skill.manifest.mentioned_commands = std::move(commands.mentioned_commands);
   }
   SeedCommands(skill.meta, &skill.manifest);
   return skill;

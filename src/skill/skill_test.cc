@@ -117,14 +117,15 @@ TEST(LoadSkillTest, NameAndDescriptionProblemsAreErrors) {
     std::string expected;  // Suffix of the message after the file.
   };
   std::vector<Case> cases = {
-      {"description: d\n", ":1: name: required key is missing"},
       {"name: s\n", ":1: description: required key is missing"},
-      {"name: S\ndescription: d\n", ":2: name: 'S' may only contain lower-case letters"},
+      {"name: caf\xC3\xA9\ndescription: d\n",
+       ":2: name: 'caf\xC3\xA9' may only contain lower-case letters"},
+      {"name: a/b\ndescription: d\n", ":2: name: 'a/b' may only contain lower-case letters"},
+      {"name: " + std::string(65, 'a') + "\ndescription: d\n",
+       ":2: name: is 65 characters long, at most 64 are allowed"},
       {"name:\ndescription: d\n", ":2: name: must not be empty"},
       {"name: [s]\ndescription: d\n", ":2: name: expected a string, got list"},
       {"name: s\ndescription: \"  \"\n", ":3: description: must not be empty"},
-      {"name: s\ndescription: " + std::string(1025, 'x') + "\n",
-       ":3: description: is 1025 characters long, at most 1024 are allowed"},
       {"name: s\ndescription: {a: b}\n", ":3: description: expected a string, got map"},
   };
   for (const Case& c : cases) {
@@ -139,6 +140,98 @@ TEST(LoadSkillTest, NameAndDescriptionProblemsAreErrors) {
   fs::path ok = MakeSkill(tmp.path(), "s", "name: s\ndescription: " + std::string(1024, 'x') +
                                                "\n");
   EXPECT_TRUE(LoadSkill(ok).has_value());
+  // A directory name that has no spec form cannot stand in for a missing name.
+  fs::path unnamed = MakeSkill(tmp.path(), "caf\xC3\xA9", "description: d\n");
+  auto skill = LoadSkill(unnamed);
+  ASSERT_FALSE(skill.has_value());
+  EXPECT_NE(skill.error().message.find(":1: name: required key is missing"), std::string::npos);
+}
+
+TEST(LoadSkillTest, LenientLoadingNormalisesNamesAndKeepsTheOriginal) {
+  TempDir tmp;
+  struct Case {
+    std::string dir, written, normal;
+  };
+  std::vector<Case> cases = {
+      {"pdf-tools", "PDF Tools", "pdf-tools"},
+      {"PDF_Tools", "PDF_Tools", "pdf-tools"},
+      {"x", "My__Great  Skill_", "my-great-skill"},
+      {"data-2", "Data-2", "data-2"},
+  };
+  for (const Case& c : cases) {
+    fs::path dir = MakeSkill(tmp.path(), c.dir, "name: " + c.written + "\ndescription: d\n");
+    auto skill = LoadSkill(dir);
+    ASSERT_TRUE(skill.has_value()) << c.written << ": " << skill.error().ToString();
+    EXPECT_EQ(skill->meta.name, c.normal);
+    EXPECT_EQ(skill->meta.display_name, c.written);
+    ASSERT_FALSE(skill->warnings.empty()) << c.written;
+    EXPECT_EQ(skill->warnings[0].field, "name");
+    EXPECT_EQ(skill->warnings[0].line, 2);
+    EXPECT_NE(skill->warnings[0].message.find("normalised to '" + c.normal + "'"),
+              std::string::npos)
+        << skill->warnings[0].message;
+    // Only the case with a directory that does not normalise to the name warns twice.
+    EXPECT_EQ(skill->warnings.size(), c.dir == "x" ? 2u : 1u) << c.written;
+    // Strictly, the name is an error.
+    EXPECT_EQ(ErrorKeys(ValidateSkill(dir)).front(), "2 name") << c.written;
+  }
+  fs::path plain = MakeSkill(tmp.path(), "plain", Basic("plain"));
+  EXPECT_EQ(LoadSkill(plain)->meta.display_name, "plain");
+}
+
+TEST(LoadSkillTest, LenientLoadingNamesASkillWithoutNameAfterItsDirectory) {
+  TempDir tmp;
+  fs::path dir = MakeSkill(tmp.path(), "Web_Fetch", "description: Fetches pages.\n");
+  auto skill = LoadSkill(dir);
+  ASSERT_TRUE(skill.has_value()) << skill.error().ToString();
+  EXPECT_EQ(skill->meta.name, "web-fetch");
+  EXPECT_EQ(skill->meta.display_name, "Web_Fetch");
+  ASSERT_EQ(skill->warnings.size(), 1u);
+  EXPECT_EQ(skill->warnings[0].message,
+            "required key is missing; the directory name 'web-fetch' is used");
+  EXPECT_EQ(ErrorKeys(ValidateSkill(dir)), (std::vector<std::string>{"1 name"}));
+}
+
+TEST(LoadSkillTest, LenientLoadingKeepsALongDescriptionWhole) {
+  TempDir tmp;
+  // 1068 characters, some of them two bytes: the limit counts characters.
+  std::string accents;
+  for (int i = 0; i < 34; ++i) accents += "\xC3\xA9";
+  std::string description = std::string(1000, 'x') + std::string(34, ' ') + accents;
+  fs::path dir = MakeSkill(tmp.path(), "s", "name: s\ndescription: \"" + description + "\"\n");
+  auto skill = LoadSkill(dir);
+  ASSERT_TRUE(skill.has_value()) << skill.error().ToString();
+  EXPECT_EQ(skill->meta.description, description);
+  ASSERT_EQ(skill->warnings.size(), 1u);
+  EXPECT_EQ(skill->warnings[0].field, "description");
+  EXPECT_EQ(skill->warnings[0].message,
+            "is 1068 characters long, at most 1024 are allowed (kept whole)");
+  EXPECT_EQ(ErrorKeys(ValidateSkill(dir)), (std::vector<std::string>{"3 description"}));
+}
+
+TEST(LoadSkillTest, LenientLoadingKeepsNonStringMetadataAsText) {
+  TempDir tmp;
+  fs::path dir = MakeSkill(tmp.path(), "s",
+                           Basic("s") +
+                               "metadata:\n"                    // 4
+                               "  version: 2\n"                 // 5
+                               "  tags: [pdf, \"forms\"]\n"     // 6
+                               "  owner: {team: docs, id: 7}\n" // 7
+                               "  empty:\n");                   // 8
+  auto skill = LoadSkill(dir);
+  ASSERT_TRUE(skill.has_value()) << skill.error().ToString();
+  EXPECT_EQ(skill->meta.metadata.at("version"), "2");
+  EXPECT_EQ(skill->meta.metadata.at("tags"), "[\"pdf\",\"forms\"]");
+  EXPECT_EQ(skill->meta.metadata.at("owner"), "{\"id\":\"7\",\"team\":\"docs\"}");
+  EXPECT_EQ(skill->meta.metadata.at("empty"), "");
+  ASSERT_EQ(skill->warnings.size(), 3u);
+  EXPECT_EQ(skill->warnings[0].field, "metadata.tags");
+  EXPECT_EQ(skill->warnings[0].line, 6);
+  EXPECT_EQ(skill->warnings[0].message,
+            "expected a string, got list; kept as the text [\"pdf\",\"forms\"]");
+  EXPECT_EQ(skill->warnings[2].message, "expected a string, got null; kept as the text \"\"");
+  EXPECT_EQ(ErrorKeys(ValidateSkill(dir)),
+            (std::vector<std::string>{"6 metadata.tags", "7 metadata.owner", "8 metadata.empty"}));
 }
 
 TEST(LoadSkillTest, NameMustMatchDirectoryStrictly) {

@@ -3,6 +3,7 @@
 #ifndef SKILLRT_UTIL_UTF8_H_
 #define SKILLRT_UTIL_UTF8_H_
 
+#include <string>
 #include <string_view>
 
 namespace skillrt {
@@ -14,6 +15,11 @@ int Utf8SequenceLength(std::string_view s);
 
 /// True when all of `s` is well-formed UTF-8 (the empty string is). Pure; thread-safe.
 bool IsWellFormedUtf8(std::string_view s);
+
+/// `text` with every byte sequence that is not well-formed UTF-8 (RFC 3629: no overlongs, no
+/// surrogates, nothing above U+10FFFF) replaced by U+FFFD, so that JSON built from a skill's
+/// raw bytes can always be serialised. Pure.
+std::string ToValidUtf8(std::string_view text);
 
 }  // namespace skillrt
 

@@ -5,6 +5,7 @@
 #ifndef SKILLRT_WASM_CALL_STATE_H_
 #define SKILLRT_WASM_CALL_STATE_H_
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 
@@ -22,6 +23,10 @@ struct CallState {
   uint64_t next_scratch_check = 0;  ///< The tick at which the scratch is checked next.
   const ScratchSpace* scratch = nullptr;  ///< The guest's /tmp (scratch.h).
   GuestHttp* http = nullptr;              ///< The call's outgoing HTTP state (http_imports.h).
+  /// Set by the run's CancelToken (through a callback, so that a call given up and still
+  /// running never reads a token that is gone); read at each epoch tick.
+  const std::atomic<bool>* cancel_requested = nullptr;
+  bool cancelled = false;  ///< The call ended because it was cancelled.
   bool timed_out = false;
   bool cpu_exceeded = false;
   bool output_exceeded = false;

@@ -130,14 +130,28 @@ wasm_trap_t* PollOneoff(void*, wasmtime_caller_t* caller, const wasmtime_val_t* 
   const auto now = std::chrono::steady_clock::now();
   const int64_t left_ns =
       std::chrono::duration_cast<std::chrono::nanoseconds>(state->deadline - now).count();
+  // Sleeps in slices, so that a cancelled call ends within one slice.
+  auto sleep_until = [state](std::chrono::steady_clock::time_point until) {
+    constexpr std::chrono::milliseconds kSlice{5};
+    while (std::chrono::steady_clock::now() < until) {
+      if (state->cancel_requested != nullptr &&
+          state->cancel_requested->load(std::memory_order_acquire)) {
+        state->cancelled = true;
+        return false;
+      }
+      std::this_thread::sleep_until(std::min(until, std::chrono::steady_clock::now() + kSlice));
+    }
+    return true;
+  };
+  constexpr std::string_view kCancelled = "cancelled during poll_oneoff";
   if (wait_ns >= left_ns) {
-    std::this_thread::sleep_until(state->deadline);
+    if (!sleep_until(state->deadline)) return wasmtime_trap_new(kCancelled.data(), kCancelled.size());
     state->timed_out = true;
     constexpr std::string_view kMessage = "wall-clock limit reached during poll_oneoff";
     return wasmtime_trap_new(kMessage.data(), kMessage.size());
   }
   const auto wake = now + std::chrono::nanoseconds(wait_ns);
-  std::this_thread::sleep_until(wake);
+  if (!sleep_until(wake)) return wasmtime_trap_new(kCancelled.data(), kCancelled.size());
   // The guest may reuse `memory` only after we return; the pointer is still valid because
   // nothing ran in between that could grow the memory.
   WriteEvent(memory + out, userdata, kEventClock);

@@ -85,6 +85,9 @@ constexpr int kMaxAbandonedCalls = 16;
 // How long past a call's wall-clock limit its caller waits before giving it up: the epoch
 // tick, and the return from a host call interrupted at the deadline (host_wait.h).
 constexpr std::chrono::milliseconds kAbandonGrace{250};
+// How long a cancelled call's caller waits for it to end before giving it up: a cancelled call
+// owes its caller no outcome of its own, only a prompt end.
+constexpr std::chrono::milliseconds kCancelGrace{25};
 // How often, between the deadline and the end of the grace, threads waiting in the kernel
 // are interrupted again (a wait that began after the previous signal).
 constexpr std::chrono::milliseconds kInterruptEvery{25};
@@ -147,11 +150,33 @@ struct Shared {
   std::atomic<int> abandoned_components{0};
 };
 
+// The run's observer as seen from the call thread, which may outlive the run (a call given
+// up at its deadline or when cancelled): the caller detaches it before it returns.
+struct ObserverRelay {
+  std::mutex mu;
+  RunObserver* observer = nullptr;  // Guarded by mu; null once the caller stopped waiting.
+
+  void Started(const std::vector<std::string>& layers) {
+    std::lock_guard lock(mu);
+    if (observer != nullptr) observer->OnStarted(layers);
+  }
+  void Output(OutputStream stream, std::string_view bytes) {
+    std::lock_guard lock(mu);
+    if (observer != nullptr) observer->OnOutput(stream, bytes);
+  }
+  void Detach() {
+    std::lock_guard lock(mu);
+    observer = nullptr;
+  }
+};
+
 // One captured stream: keeps the first `cap` bytes, counts the rest.
 struct Sink {
   CapturedStream* stream;
   uint64_t cap;
   CallState* state;
+  OutputStream which;
+  ObserverRelay* relay;  // Null when nobody observes the run.
 };
 
 ptrdiff_t WriteToSink(void* data, const unsigned char* bytes, size_t size) {
@@ -162,6 +187,9 @@ ptrdiff_t WriteToSink(void* data, const unsigned char* bytes, size_t size) {
   if (stream.data.size() < keep) {
     size_t take = std::min<uint64_t>(size, keep - stream.data.size());
     stream.data.append(reinterpret_cast<const char*>(bytes), take);
+    if (sink->relay != nullptr) {
+      sink->relay->Output(sink->which, {reinterpret_cast<const char*>(bytes), take});
+    }
   }
   if (stream.total_bytes > keep) stream.truncated = true;
   if (stream.total_bytes > sink->cap) {
@@ -185,6 +213,11 @@ wasmtime_error_t* OnEpochDeadline(wasmtime_context_t*, void* data, uint64_t* del
                                   wasmtime_update_deadline_kind_t* kind) {
   CallState* state = static_cast<CallState*>(data);
   ++state->ticks;
+  if (state->cancel_requested != nullptr &&
+      state->cancel_requested->load(std::memory_order_acquire)) {
+    state->cancelled = true;
+    return wasmtime_error_new("cancelled");
+  }
   if (Clock::now() >= state->deadline) {
     state->timed_out = true;
     return wasmtime_error_new("wall-clock limit reached");
@@ -322,7 +355,7 @@ class WasmRuntime : public Runtime {
 
   std::string_view Name() const override { return "wasm"; }
 
-  Result<Outcome> Run(const Plan& plan) override;
+  Result<Outcome> Execute(const Plan& plan, const RunContext& context) override;
 
  private:
   void Tick() {
@@ -604,9 +637,12 @@ void NameLimitsAtTheirEnd(Outcome& outcome, const Plan& plan, bool memory_at_lim
 // One call of compiled code: a fresh store and instance, the guest run to its end or its
 // limits, the outcome classified. Uses only what it is given, so that it can run on a thread
 // that outlives the runtime (Run, for components).
-Result<Outcome> Execute(const WasmRuntimeOptions& options, const Shared& shared,
-                        ScratchProvider& scratch_provider, const Plan& plan, const Compiled& code,
-                        Clock::time_point start, Clock::time_point deadline) {
+// `cancel_requested` and `relay` are shared with the caller and outlive the call.
+Result<Outcome> ExecuteCall(const WasmRuntimeOptions& options, const Shared& shared,
+                            ScratchProvider& scratch_provider, const Plan& plan,
+                            const Compiled& code, Clock::time_point start,
+                            Clock::time_point deadline, const std::atomic<bool>* cancel_requested,
+                            ObserverRelay* relay) {
   auto acquired = scratch_provider.Acquire(plan.limits.scratch_max_bytes);
   if (!acquired) return std::unexpected(acquired.error());
   const ScratchSpace scratch = std::move(*acquired);
@@ -616,6 +652,7 @@ Result<Outcome> Execute(const WasmRuntimeOptions& options, const Shared& shared,
                     "epoch-deadline"};
   if (scratch.kind() == ScratchKind::kTmpfs) outcome.layers.push_back("scratch-tmpfs");
   CallState state;
+  state.cancel_requested = cancel_requested;
   // Every call gets the HTTP interface; without an allowlist each request is refused (and
   // recorded), so a module that imports it still instantiates and learns why.
   wasm::GuestHttp http(plan.egress, shared.resolver,
@@ -626,8 +663,10 @@ Result<Outcome> Execute(const WasmRuntimeOptions& options, const Shared& shared,
   state.deadline = deadline;
   state.cpu_limit_ns = std::chrono::nanoseconds(plan.limits.cpu_time).count();
   state.scratch = &scratch;
-  Sink out{&outcome.stdout_stream, plan.limits.output_max_bytes, &state};
-  Sink err{&outcome.stderr_stream, plan.limits.output_max_bytes, &state};
+  Sink out{&outcome.stdout_stream, plan.limits.output_max_bytes, &state, OutputStream::kStdout,
+           relay};
+  Sink err{&outcome.stderr_stream, plan.limits.output_max_bytes, &state, OutputStream::kStderr,
+           relay};
   // The skillrt world returns its output; what such a component prints is its log.
   Sink* stdout_sink = code.skillrt_world ? &err : &out;
 
@@ -713,6 +752,7 @@ Result<Outcome> Execute(const WasmRuntimeOptions& options, const Shared& shared,
   wasmtime_store_epoch_deadline_callback(store.get(), OnEpochDeadline, &state, nullptr);
   wasmtime_context_set_epoch_deadline(context, 1);
   state.cpu_start_ns = ThreadCpuNs();
+  if (relay != nullptr) relay->Started(outcome.layers);
 
   std::string failure;  // Set when the guest did not finish normally.
   std::optional<int> exit_code;
@@ -827,7 +867,10 @@ Result<Outcome> Execute(const WasmRuntimeOptions& options, const Shared& shared,
   outcome.duration = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start);
   outcome.exit_code = exit_code;
 
-  if (state.timed_out) {
+  if (state.cancelled) {
+    outcome.status = Status::kCancelled;
+    outcome.message = "cancelled";  // The caller puts the token's reason here.
+  } else if (state.timed_out) {
     outcome.status = Status::kTimeout;
     MarkLimitReached(outcome, "wall_time", plan.limits);
   } else if (state.cpu_exceeded) {
@@ -884,8 +927,11 @@ Outcome StoppedOutcome(const Plan& plan, Clock::time_point start, const Code& st
   return outcome;
 }
 
-Result<Outcome> WasmRuntime::Run(const Plan& plan) {
+Result<Outcome> WasmRuntime::Execute(const Plan& plan, const RunContext& context) {
   const Clock::time_point start = Clock::now();
+  if (context.cancel != nullptr && context.cancel->cancelled()) {
+    return CancelledBeforeStart(plan, *context.cancel);
+  }
   // The wall-clock limit covers the whole call: reading and compiling the module (unless it is
   // cached), instantiating it and running it.
   const Clock::time_point deadline = start + plan.limits.wall_time;
@@ -898,6 +944,9 @@ Result<Outcome> WasmRuntime::Run(const Plan& plan) {
   auto loaded = Load(plan, deadline);
   if (!loaded) return std::unexpected(loaded.error());
   if (!loaded->compiled) return StoppedOutcome(plan, start, *loaded);
+  if (context.cancel != nullptr && context.cancel->cancelled()) {
+    return CancelledBeforeStart(plan, *context.cancel);
+  }
   const std::shared_ptr<const Compiled>& compiled = loaded->compiled;
 
   // The guest can wait in the host where epoch interruption cannot reach it: a WASI call
@@ -924,13 +973,30 @@ Result<Outcome> WasmRuntime::Run(const Plan& plan) {
     bool done = false;          // Guarded by mutex.
     bool abandoned = false;     // Guarded by mutex.
     std::optional<Result<Outcome>> result;  // Guarded by mutex.
+    std::atomic<bool> cancel_requested{false};
+    ObserverRelay relay;
   };
   auto pending = std::make_shared<Pending>();
+  pending->relay.observer = context.observer;
+  // The call thread and the token's callback hold `pending`, not the token or the observer:
+  // both belong to the caller, who may be gone before a call given up ends.
+  struct DetachRelay {
+    Pending& pending;
+    ~DetachRelay() { pending.relay.Detach(); }
+  } detach_relay{*pending};
+  if (context.cancel != nullptr) {
+    context.cancel->OnCancel([pending] {
+      pending->cancel_requested.store(true, std::memory_order_release);
+      std::lock_guard lock(pending->mutex);
+      pending->done_cv.notify_all();
+    });
+  }
   auto submitted = call_threads_.Run([pending, options = options_, shared = shared_,
                                       scratch = scratch_, plan = plan, code = compiled, start,
                                       deadline, &abandoned] {
     // `abandoned` lives in `shared`, which this job holds.
-    Result<Outcome> result = Execute(options, *shared, *scratch, plan, *code, start, deadline);
+    Result<Outcome> result = ExecuteCall(options, *shared, *scratch, plan, *code, start,
+                                         deadline, &pending->cancel_requested, &pending->relay);
     std::lock_guard lock(pending->mutex);
     if (pending->abandoned) {
       abandoned.fetch_sub(1);
@@ -942,11 +1008,28 @@ Result<Outcome> WasmRuntime::Run(const Plan& plan) {
   });
   if (!submitted) return std::unexpected(submitted.error());
 
+  // The call's own outcome, with the token's reason when it was cancelled.
+  auto finish = [&]() -> Result<Outcome> {
+    Result<Outcome> result = std::move(*pending->result);
+    if (result && result->status == Status::kCancelled && context.cancel != nullptr) {
+      result->message = context.cancel->reason();
+    }
+    return result;
+  };
   std::unique_lock lock(pending->mutex);
   auto done = [&] { return pending->done; };
-  if (pending->done_cv.wait_until(lock, deadline, done)) return std::move(*pending->result);
-  const Clock::time_point give_up = Clock::now() + kAbandonGrace;
+  auto done_or_cancelled = [&] {
+    return pending->done || pending->cancel_requested.load(std::memory_order_acquire);
+  };
+  if (pending->done_cv.wait_until(lock, deadline, done_or_cancelled) && pending->done) {
+    return finish();
+  }
+  // Past the deadline, or cancelled: the epoch tick ends a guest running WebAssembly; one
+  // waiting in the host is interrupted there first.
+  const bool cancelled = !pending->done && Clock::now() < deadline;
+  const Clock::time_point give_up = Clock::now() + (cancelled ? kCancelGrace : kAbandonGrace);
   while (Clock::now() < give_up) {
+    if (pending->done_cv.wait_for(lock, kTick * 2, done)) return finish();
     if (options_.interrupt_host_waits) {
       lock.unlock();
       wasm::InterruptHostWaits();
@@ -954,11 +1037,22 @@ Result<Outcome> WasmRuntime::Run(const Plan& plan) {
     }
     if (pending->done_cv.wait_until(lock, std::min(give_up, Clock::now() + kInterruptEvery),
                                     done)) {
-      return std::move(*pending->result);
+      return finish();
     }
   }
   pending->abandoned = true;
   abandoned.fetch_add(1);
+  if (cancelled) {
+    Outcome outcome = StoppedOutcome(plan, start,
+                                     Code{.stopped_at = "wall_time", .detail = "",
+                                          .layer = "abandoned-host-wait"});
+    outcome.status = Status::kCancelled;
+    outcome.limits_hit.clear();
+    outcome.message = context.cancel->reason() +
+                      " (while the guest waited in the host; its instance is released when "
+                      "that wait ends, and its output is discarded)";
+    return outcome;
+  }
   return StoppedOutcome(plan, start,
                         Code{.stopped_at = "wall_time",
                              .detail = " while the guest waited in the host; its instance is "

@@ -6,6 +6,7 @@
 #include <unistd.h>
 #include <wasmtime.h>
 
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <optional>
@@ -139,6 +140,51 @@ TEST_F(WasmRuntimeTest, InfiniteLoopTimesOut) {
   EXPECT_EQ(RunOk(PlanFor(Command(""))).status, Status::kOk);
 }
 
+// Cancels `token` once the observed call has started, after `delay`.
+class CancelWhenStarted : public RunObserver {
+ public:
+  explicit CancelWhenStarted(CancelToken& token) : token_(token) {}
+  void OnStarted(const std::vector<std::string>&) override { started_.store(true); }
+  void CancelSoon(std::chrono::milliseconds delay) {
+    thread_ = std::thread([this, delay] {
+      for (int i = 0; i < 1000 && !started_.load(); ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      }
+      std::this_thread::sleep_for(delay);
+      token_.Cancel("stopped by the test");
+    });
+  }
+  ~CancelWhenStarted() {
+    if (thread_.joinable()) thread_.join();
+  }
+  bool started() const { return started_.load(); }
+
+ private:
+  CancelToken& token_;
+  std::atomic<bool> started_{false};
+  std::thread thread_;
+};
+
+TEST_F(WasmRuntimeTest, CancelEndsARunningCallAtTheNextTick) {
+  Plan plan = PlanFor(Command("(loop $l (br $l))"));
+  plan.limits.wall_time = std::chrono::seconds(20);
+  CancelToken token;
+  CancelWhenStarted observer(token);
+  observer.CancelSoon(std::chrono::milliseconds(50));
+  const auto start = std::chrono::steady_clock::now();
+  auto out = runtime_->Execute(plan, RunContext{.cancel = &token, .observer = &observer});
+  const auto elapsed = std::chrono::steady_clock::now() - start;
+  ASSERT_TRUE(out.has_value()) << out.error().ToString();
+  EXPECT_EQ(out->status, Status::kCancelled) << out->message;
+  EXPECT_EQ(out->message, "stopped by the test");
+  EXPECT_TRUE(out->limits_hit.empty());
+  EXPECT_TRUE(observer.started());
+  EXPECT_LT(elapsed, std::chrono::seconds(5));
+  EXPECT_EQ(StrayScratchFiles(), 0);
+  // Positive control: the runtime still runs a well-behaved module afterwards.
+  EXPECT_EQ(RunOk(PlanFor(Command(""))).status, Status::kOk);
+}
+
 // A subscription (48 bytes at 64): userdata 42, tag clock, monotonic, relative `ns`.
 std::string Sleep(std::string_view ns) {
   return "(i64.store (i32.const 64) (i64.const 42)) (i32.store8 (i32.const 72) (i32.const 0))"
@@ -148,6 +194,19 @@ std::string Sleep(std::string_view ns) {
          "(i32.store16 (i32.const 104) (i32.const 0))"
          "(call $proc_exit (call $poll_oneoff (i32.const 64) (i32.const 128) (i32.const 1) "
          "(i32.const 160)))";
+}
+
+TEST_F(WasmRuntimeTest, CancelEndsACallWaitingInTheHost) {
+  Plan plan = PlanFor(Command(Sleep("3600000000000")));  // An hour.
+  plan.limits.wall_time = std::chrono::seconds(20);
+  CancelToken token;
+  CancelWhenStarted observer(token);
+  observer.CancelSoon(std::chrono::milliseconds(50));
+  const auto start = std::chrono::steady_clock::now();
+  auto out = runtime_->Execute(plan, RunContext{.cancel = &token, .observer = &observer});
+  ASSERT_TRUE(out.has_value()) << out.error().ToString();
+  EXPECT_EQ(out->status, Status::kCancelled) << out->message;
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
 }
 
 TEST_F(WasmRuntimeTest, SleepInPollOneoffEndsAtTheDeadline) {

@@ -70,7 +70,7 @@ class NativeRuntime final : public Runtime {
   }
 
   std::string_view Name() const override { return "native"; }
-  Result<Outcome> Run(const Plan& plan) override;
+  Result<Outcome> Execute(const Plan& plan, const RunContext& context) override;
 
  private:
   sandbox::SpawnConfig ConfigFor(const Limits& limits, std::string cgroup_name,
@@ -154,8 +154,11 @@ class NativeRuntime final : public Runtime {
   std::thread spare_thread_;
 };
 
-Result<Outcome> NativeRuntime::Run(const Plan& plan) {
+Result<Outcome> NativeRuntime::Execute(const Plan& plan, const RunContext& context) {
   const auto started = Clock::now();
+  if (context.cancel != nullptr && context.cancel->cancelled()) {
+    return CancelledBeforeStart(plan, *context.cancel);
+  }
   Outcome outcome;
   outcome.run_id = plan.run_id;
   outcome.skill = plan.skill_name;
@@ -204,14 +207,14 @@ Result<Outcome> NativeRuntime::Run(const Plan& plan) {
   if (landlock_abi == 0 && strict) {
     return Fail(ErrorCode::kSandbox,
                 "Landlock is not available on this kernel; refusing to run without it "
-                "(--sandbox best-effort runs without it and records that)");
+                "(the best-effort sandbox level runs without it and records that)");
   }
   const cgroup::Probe& cgroups = cgroup::Detect();
   const bool use_cgroup = cgroups.version != cgroup::Version::kNone;
   if (!use_cgroup && strict) {
     return Fail(ErrorCode::kSandbox, "cgroups are not usable (" + cgroups.reason +
                                          "); refusing to run without memory, process and CPU "
-                                         "limits (--sandbox best-effort uses rlimits only)");
+                                         "limits (the best-effort sandbox level uses rlimits only)");
   }
 
   // Everything the child reads, computed here: it may not allocate.
@@ -282,6 +285,15 @@ Result<Outcome> NativeRuntime::Run(const Plan& plan) {
   }
   process->net_r.Reset();
 
+  // Every layer is in place once the child was started: it waits only for its release.
+  std::vector<std::string> layers = {"userns", "mountns", "pidns", "netns", "ipcns", "utsns"};
+  if (use_cgroup) layers.push_back("cgroupns");
+  layers.insert(layers.end(), {"pivot_root", "caps_dropped", "no_new_privs", "rlimits", "seccomp"});
+  if (landlock_abi > 0) layers.push_back("landlock:v" + std::to_string(landlock_abi));
+  if (plan.network) layers.push_back("egress_proxy");
+  if (use_cgroup) layers.push_back("cgroup:" + std::string(cgroup::VersionName(cgroups.version)));
+  if (context.observer != nullptr) context.observer->OnStarted(layers);
+
   const pid_t pid = process->pid;
   sandbox::SupervisedFds fds = {.pidfd = std::move(process->pidfd),
                                 .stdin_w = std::move(process->stdin_w),
@@ -291,7 +303,7 @@ Result<Outcome> NativeRuntime::Run(const Plan& plan) {
   Result<sandbox::Supervision> sup =
       sandbox::Supervise(pid, std::move(fds), plan.stdin_data, plan.limits.wall_time,
                          plan.limits.output_max_bytes, &outcome.stdout_stream,
-                         &outcome.stderr_stream);
+                         &outcome.stderr_stream, context);
   process->pid = 0;  // Reaped by Supervise (or killed and reaped on its error path).
   // Every process of the sandbox is gone: cut what is still open and collect the records.
   if (proxy) outcome.egress = proxy->Stop();
@@ -308,15 +320,7 @@ Result<Outcome> NativeRuntime::Run(const Plan& plan) {
     return FailErrno(ErrorCode::kSandbox, sup->failure->what, sup->failure->err);
   }
 
-  outcome.layers = {"userns", "mountns", "pidns", "netns", "ipcns", "utsns"};
-  if (use_cgroup) outcome.layers.push_back("cgroupns");
-  outcome.layers.insert(outcome.layers.end(),
-                        {"pivot_root", "caps_dropped", "no_new_privs", "rlimits", "seccomp"});
-  if (landlock_abi > 0) outcome.layers.push_back("landlock:v" + std::to_string(landlock_abi));
-  if (plan.network) outcome.layers.push_back("egress_proxy");
-  if (use_cgroup) {
-    outcome.layers.push_back("cgroup:" + std::string(cgroup::VersionName(cgroups.version)));
-  }
+  outcome.layers = std::move(layers);
 
   const auto& ru = sup->usage;
   const auto rusage_cpu = std::chrono::seconds(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
@@ -337,6 +341,9 @@ Result<Outcome> NativeRuntime::Run(const Plan& plan) {
     outcome.signal.reset();
     outcome.message =
         Error::FromErrno(ErrorCode::kIo, sup->failure->what, sup->failure->err).message;
+  } else if (sup->cancelled) {
+    outcome.status = Status::kCancelled;
+    outcome.message = context.cancel->reason();
   } else if (sup->timed_out) {
     outcome.status = Status::kTimeout;
     MarkLimitReached(outcome, "wall_time", plan.limits);

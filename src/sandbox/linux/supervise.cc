@@ -22,7 +22,9 @@ constexpr std::chrono::milliseconds kDrainGrace{250};
 // Reads what is available into `stream`, keeping at most `cap` bytes (and never more than
 // kCapturedStreamMaxBytes in memory). Returns false at EOF or on a read error, and sets
 // *exceeded when the stream has gone past the cap.
-bool Drain(int fd, uint64_t cap, CapturedStream* stream, bool* exceeded) {
+// What is kept is also reported to `observer` (may be null) as `which`.
+bool Drain(int fd, uint64_t cap, CapturedStream* stream, bool* exceeded, RunObserver* observer,
+           OutputStream which) {
   const uint64_t keep = std::min(cap, kCapturedStreamMaxBytes);
   std::array<char, 65536> buf;
   while (true) {
@@ -30,7 +32,9 @@ bool Drain(int fd, uint64_t cap, CapturedStream* stream, bool* exceeded) {
     if (n > 0) {
       stream->total_bytes += static_cast<uint64_t>(n);
       const uint64_t room = keep > stream->data.size() ? keep - stream->data.size() : 0;
-      stream->data.append(buf.data(), std::min<uint64_t>(room, static_cast<uint64_t>(n)));
+      const size_t kept = static_cast<size_t>(std::min<uint64_t>(room, static_cast<uint64_t>(n)));
+      stream->data.append(buf.data(), kept);
+      if (observer != nullptr && kept > 0) observer->OnOutput(which, {buf.data(), kept});
       if (static_cast<uint64_t>(n) > room) stream->truncated = true;
       if (stream->total_bytes > cap) *exceeded = true;
       if (static_cast<size_t>(n) < buf.size()) return true;
@@ -68,8 +72,13 @@ class ScopedBlockSigpipe {
 
 Result<Supervision> Supervise(pid_t pid, SupervisedFds fds, std::string_view input,
                               std::chrono::milliseconds wall_time, uint64_t output_max_bytes,
-                              CapturedStream* stdout_stream, CapturedStream* stderr_stream) {
+                              CapturedStream* stdout_stream, CapturedStream* stderr_stream,
+                              const RunContext& context) {
   ScopedBlockSigpipe block_sigpipe;
+  const CancelToken* cancel = context.cancel;
+  const int cancel_fd = cancel != nullptr ? cancel->fd() : -1;
+  // Without an eventfd the token is looked at on every wake-up, at least this often.
+  constexpr std::chrono::milliseconds kCancelCheck{20};
   Supervision sup;
   const auto deadline = Clock::now() + wall_time;
   std::optional<Clock::time_point> exited_at;
@@ -87,7 +96,7 @@ Result<Supervision> Supervise(pid_t pid, SupervisedFds fds, std::string_view inp
   if (input.empty()) fds.stdin_w.Reset();
 
   while (true) {
-    std::array<pollfd, 5> pfds;
+    std::array<pollfd, 6> pfds;
     nfds_t n = 0;
     auto watch = [&](const UniqueFd& fd, short events) {
       if (fd) pfds[n++] = {.fd = fd.get(), .events = events, .revents = 0};
@@ -97,11 +106,22 @@ Result<Supervision> Supervise(pid_t pid, SupervisedFds fds, std::string_view inp
     watch(fds.err_r, POLLIN);
     watch(fds.stdin_w, POLLOUT);
     if (!exited_at) watch(fds.pidfd, POLLIN);
+    if (!exited_at && !killed && cancel_fd >= 0) {
+      pfds[n++] = {.fd = cancel_fd, .events = POLLIN, .revents = 0};
+    }
     if (exited_at && !fds.stdout_r && !fds.stderr_r && !fds.err_r) break;
 
     const auto now = Clock::now();
     auto until = exited_at ? *exited_at + kDrainGrace : deadline;
     if (exited_at && now >= until) break;
+    if (!exited_at && !killed && cancel != nullptr && cancel->cancelled()) {
+      sup.cancelled = true;
+      kill_child();
+      continue;  // The cancel fd is no longer watched; the pidfd says when the child is gone.
+    }
+    if (!exited_at && !killed && cancel != nullptr && cancel_fd < 0) {
+      until = std::min(until, now + kCancelCheck);
+    }
     if (!exited_at && now >= deadline && !killed) {
       sup.timed_out = true;
       kill_child();
@@ -123,7 +143,8 @@ Result<Supervision> Supervise(pid_t pid, SupervisedFds fds, std::string_view inp
       if (p.fd == fds.stdout_r.get() || p.fd == fds.stderr_r.get()) {
         const bool is_out = p.fd == fds.stdout_r.get();
         bool exceeded = false;
-        if (!Drain(p.fd, output_max_bytes, is_out ? stdout_stream : stderr_stream, &exceeded)) {
+        if (!Drain(p.fd, output_max_bytes, is_out ? stdout_stream : stderr_stream, &exceeded,
+                   context.observer, is_out ? OutputStream::kStdout : OutputStream::kStderr)) {
           (is_out ? fds.stdout_r : fds.stderr_r).Reset();
         }
         if (exceeded && !sup.output_exceeded) {

@@ -13,6 +13,7 @@
 #include "sandbox/linux/child.h"
 #include "skillrt/error.h"
 #include "skillrt/outcome.h"
+#include "skillrt/runtime.h"
 #include "util/fd.h"
 
 namespace skillrt::sandbox {
@@ -30,6 +31,7 @@ struct SupervisedFds {
 struct Supervision {
   bool timed_out = false;        ///< The wall-clock deadline passed; the child was killed.
   bool output_exceeded = false;  ///< A stream passed the output cap; the child was killed.
+  bool cancelled = false;        ///< The run's CancelToken was cancelled; the child was killed.
   std::optional<ChildFailure> failure;  ///< Reported by the child before execve.
   int wait_status = 0;           ///< As from wait4(2).
   struct rusage usage = {};      ///< Of the child and the descendants it reaped.
@@ -38,12 +40,15 @@ struct Supervision {
 /// Runs until the child `pid` has exited and been reaped. Writes `input` to stdin (then
 /// closes it), captures stdout and stderr into `stdout_stream`/`stderr_stream` keeping at
 /// most `output_max_bytes` of each, and kills the child (and so its pid namespace) when the
-/// deadline `wall_time` passes or a stream exceeds the cap. SIGPIPE from writing stdin is
-/// blocked in the calling thread only. Errors: kIo if polling or reaping fails (the child is
-/// killed first).
+/// deadline `wall_time` passes, a stream exceeds the cap or `context.cancel` is cancelled
+/// (within one poll wake-up: the token's eventfd is polled with the pipes). What is captured
+/// is also passed to `context.observer` as it arrives. SIGPIPE from writing stdin is blocked
+/// in the calling thread only. Errors: kIo if polling or reaping fails (the child is killed
+/// first).
 Result<Supervision> Supervise(pid_t pid, SupervisedFds fds, std::string_view input,
                               std::chrono::milliseconds wall_time, uint64_t output_max_bytes,
-                              CapturedStream* stdout_stream, CapturedStream* stderr_stream);
+                              CapturedStream* stdout_stream, CapturedStream* stderr_stream,
+                              const RunContext& context = {});
 
 }  // namespace skillrt::sandbox
 

@@ -7,54 +7,10 @@
 
 #include "skillrt/outcome.h"
 #include "skillrt/plan.h"
+#include "util/utf8.h"
 
 namespace skillrt {
 namespace {
-
-// Returns `text` with every byte sequence that is not well-formed UTF-8 (RFC 3629: no
-// overlongs, no surrogates, nothing above U+10FFFF) replaced by U+FFFD, so that the JSON
-// built from a skill's raw output can always be serialised.
-std::string SanitizeUtf8(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  const auto* s = reinterpret_cast<const unsigned char*>(text.data());
-  size_t n = text.size();
-  size_t i = 0;
-  while (i < n) {
-    unsigned char c = s[i];
-    if (c < 0x80) {
-      out += static_cast<char>(c);
-      ++i;
-      continue;
-    }
-    size_t len = 0;
-    uint32_t lo = 0x80, hi = 0xBF;  // Allowed range of the second byte.
-    if (c >= 0xC2 && c <= 0xDF) {
-      len = 2;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-      len = 3;
-      if (c == 0xE0) lo = 0xA0;  // No overlongs.
-      if (c == 0xED) hi = 0x9F;  // No UTF-16 surrogates.
-    } else if (c >= 0xF0 && c <= 0xF4) {
-      len = 4;
-      if (c == 0xF0) lo = 0x90;  // No overlongs.
-      if (c == 0xF4) hi = 0x8F;  // Nothing above U+10FFFF.
-    }
-    bool valid = len != 0 && i + len <= n;
-    for (size_t k = 1; valid && k < len; ++k) {
-      unsigned char b = s[i + k];
-      valid = k == 1 ? (b >= lo && b <= hi) : (b >= 0x80 && b <= 0xBF);
-    }
-    if (valid) {
-      out.append(text.substr(i, len));
-      i += len;
-    } else {
-      out += "\xEF\xBF\xBD";
-      ++i;
-    }
-  }
-  return out;
-}
 
 // Milliseconds with three decimals from a microsecond count.
 double Millis(std::chrono::microseconds us) { return static_cast<double>(us.count()) / 1000.0; }
@@ -72,6 +28,7 @@ std::string_view StatusName(Status status) {
     case Status::kTimeout: return "timeout";
     case Status::kKilled: return "killed";
     case Status::kDenied: return "denied";
+    case Status::kCancelled: return "cancelled";
   }
   return "unknown";
 }
@@ -87,7 +44,7 @@ std::string_view SandboxLevelName(SandboxLevel level) {
 nlohmann::json OutcomeToJson(const Outcome& outcome) {
   nlohmann::json j = nlohmann::json::object();
   j["run_id"] = outcome.run_id;
-  j["skill"] = SanitizeUtf8(outcome.skill);
+  j["skill"] = ToValidUtf8(outcome.skill);
   j["status"] = StatusName(outcome.status);
   j["exit_code"] = OptionalInt(outcome.exit_code);
   j["signal"] = OptionalInt(outcome.signal);
@@ -100,8 +57,8 @@ nlohmann::json OutcomeToJson(const Outcome& outcome) {
   }
   j["signal_name"] = std::move(signal_name);
   j["output"] = outcome.output.is_object() ? outcome.output : nlohmann::json(nullptr);
-  j["stdout"] = SanitizeUtf8(outcome.stdout_stream.data);
-  j["stderr"] = SanitizeUtf8(outcome.stderr_stream.data);
+  j["stdout"] = ToValidUtf8(outcome.stdout_stream.data);
+  j["stderr"] = ToValidUtf8(outcome.stderr_stream.data);
   j["stdout_truncated"] = outcome.stdout_stream.truncated;
   j["stderr_truncated"] = outcome.stderr_stream.truncated;
   j["duration_ms"] = Millis(outcome.duration);
@@ -109,22 +66,36 @@ nlohmann::json OutcomeToJson(const Outcome& outcome) {
   j["max_rss_kb"] = outcome.max_rss_kb;
   j["limits_hit"] = outcome.limits_hit;
   j["layers"] = outcome.layers;
-  j["message"] = SanitizeUtf8(outcome.message);
+  j["message"] = ToValidUtf8(outcome.message);
   nlohmann::json egress = nlohmann::json::array();
   for (const EgressRecord& record : outcome.egress) egress.push_back(EgressRecordToJson(record));
   j["egress"] = std::move(egress);
+  j["limits"] = outcome.limits ? LimitsToJson(*outcome.limits) : nlohmann::json(nullptr);
   return j;
+}
+
+nlohmann::json LimitsToJson(const Limits& limits) {
+  return {
+      {"wall_time_ms", limits.wall_time.count()},
+      {"cpu_time_ms", limits.cpu_time.count()},
+      {"memory_bytes", limits.memory_max_bytes},
+      {"pids", limits.pids_max},
+      {"output_bytes", limits.output_max_bytes},
+      {"file_size_bytes", limits.file_size_max_bytes},
+      {"scratch_bytes", limits.scratch_max_bytes},
+      {"open_files", limits.open_files_max},
+  };
 }
 
 nlohmann::json EgressRecordToJson(const EgressRecord& record) {
   return {
-      {"method", SanitizeUtf8(record.method)},
-      {"host", SanitizeUtf8(record.host)},
+      {"method", ToValidUtf8(record.method)},
+      {"host", ToValidUtf8(record.host)},
       {"port", record.port},
       {"address", record.address},
       {"decision", record.allowed ? "allowed" : "refused"},
-      {"reason", SanitizeUtf8(record.reason)},
-      {"rule", SanitizeUtf8(record.rule)},
+      {"reason", ToValidUtf8(record.reason)},
+      {"rule", ToValidUtf8(record.rule)},
       {"bytes_sent", record.bytes_sent},
       {"bytes_received", record.bytes_received},
       {"duration_ms", Millis(record.duration)},

@@ -45,10 +45,11 @@ TEST(OutcomeToJsonTest, HasEveryDocumentedKey) {
   for (const char* key :
        {"run_id", "skill", "status", "exit_code", "signal", "signal_name", "output", "stdout",
         "stderr", "stdout_truncated", "stderr_truncated", "duration_ms", "cpu_ms", "max_rss_kb",
-        "limits_hit", "layers", "message", "egress"}) {
+        "limits_hit", "layers", "message", "egress", "limits"}) {
     EXPECT_TRUE(j.contains(key)) << key;
   }
-  EXPECT_EQ(j.size(), 18u);
+  EXPECT_EQ(j.size(), 19u);
+  EXPECT_TRUE(j["limits"].is_null());
   EXPECT_EQ(j["egress"], nlohmann::json::array());
   EXPECT_EQ(j["run_id"], "r1");
   EXPECT_EQ(j["status"], "ok");
