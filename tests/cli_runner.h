@@ -3,11 +3,13 @@
 #define SKILLRT_TESTS_CLI_RUNNER_H_
 
 #include <fcntl.h>
+#include <grp.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstring>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -29,10 +31,12 @@ struct CliResult {
 /// the test's without any SKILLRT_ variable, plus SKILLRT_HOME=`home`. The CLI runs in a new
 /// session without a controlling terminal, as under a service manager or in CI, so that no
 /// approval prompt can reach the terminal the tests were started from. `cwd`, when given, is
-/// its working directory.
+/// its working directory. `as_user`, when given, is the uid (and gid) the CLI runs as, without
+/// supplementary groups; it needs a root caller.
 inline CliResult RunCli(const std::filesystem::path& io_dir, const std::filesystem::path& home,
                         const std::vector<std::string>& args, const std::string& stdin_data = "",
-                        const std::filesystem::path& cwd = {}) {
+                        const std::filesystem::path& cwd = {},
+                        std::optional<uid_t> as_user = std::nullopt) {
   const std::filesystem::path in = io_dir / "stdin", out = io_dir / "stdout",
                               err = io_dir / "stderr";
   WriteFile(in, stdin_data);
@@ -56,6 +60,10 @@ inline CliResult RunCli(const std::filesystem::path& io_dir, const std::filesyst
     const int fd_err = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (fd_in < 0 || fd_out < 0 || fd_err < 0) ::_exit(126);
     if (::setsid() < 0) ::_exit(126);
+    if (as_user && (::setgroups(0, nullptr) != 0 || ::setresgid(*as_user, *as_user, *as_user) != 0 ||
+                    ::setresuid(*as_user, *as_user, *as_user) != 0)) {
+      ::_exit(126);
+    }
     if (!cwd.empty() && ::chdir(cwd.c_str()) != 0) ::_exit(126);
     ::dup2(fd_in, 0);
     ::dup2(fd_out, 1);

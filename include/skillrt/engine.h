@@ -89,6 +89,14 @@ struct RunOverrides {
   /// a policy subject ("grant command git", asked by default), in the approval key and the
   /// audit record. `python` must be empty: dependencies are prepared, not granted per call.
   Grants grants = {};
+  /// A host directory the call may read and write: bound at its own path, the working
+  /// directory of the program, with the skill directory still read-only at /skill. It widens
+  /// the call, so the policy judges it as a path the call writes, and the approval key and
+  /// the audit record name it (resolved and pinned like a declared path). Native skills only.
+  /// Absolute; kInvalidArgument otherwise, kNotFound when missing, kDenied for a reserved host
+  /// path. Files the skill creates there belong to the directory's owner (docs/sandbox.md,
+  /// "Workspace").
+  std::optional<std::filesystem::path> workspace;
 };
 
 /// `run`: execute the skill's entry point with `input`.
@@ -102,7 +110,8 @@ struct RunRequest {
   std::string run_id = {};
 };
 
-/// `exec`: run `argv` in the skill's sandbox, cwd = the skill directory.
+/// `exec`: run `argv` in the skill's sandbox, cwd = the workspace if there is one, else the
+/// skill directory.
 struct ExecRequest {
   /// Name or path, optionally followed by "@INSTANCE" (ParseSkillSelector in instance.h).
   std::string skill;

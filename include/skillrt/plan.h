@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "skillrt/manifest.h"
@@ -29,6 +30,30 @@ std::string_view SandboxLevelName(SandboxLevel level);
 /// The TCP port of the egress proxy on the native sandbox's loopback (127.0.0.1). The sandbox
 /// has its own network namespace, so the port never collides with the host's.
 inline constexpr uint16_t kEgressProxyPort = 3128;
+
+/// A command name the native sandbox provides for another: `name` runs the program that
+/// `target` names on the sandbox PATH. A name and its target are one command for the
+/// allowlist: allowing either allows both.
+struct CommandAlias {
+  std::string_view name;
+  std::string_view target;
+};
+
+/// The sandbox's command aliases. `python` runs Python 3, as most published skills' own
+/// instructions assume (`python scripts/x.py`), whatever the host calls it.
+inline constexpr CommandAlias kCommandAliases[] = {{"python", "python3"}};
+
+/// True when the command names `a` and `b` are one command: equal, or a bare alias name and
+/// its target's bare name (kCommandAliases). Paths are compared exactly.
+constexpr bool SameCommand(std::string_view a, std::string_view b) {
+  if (a == b) return true;
+  for (const CommandAlias& alias : kCommandAliases) {
+    if ((a == alias.name && b == alias.target) || (a == alias.target && b == alias.name)) {
+      return true;
+    }
+  }
+  return false;
+}
 
 /// The host object a host path named when the plan was made. A path is resolved once
 /// (symbolic links followed), and every later step acts on the object it reached: the policy
@@ -63,6 +88,26 @@ struct BindMount {
   std::optional<PathPin> pin = std::nullopt;
   /// Why the path is in the plan.
   MountOrigin origin = MountOrigin::kManifest;
+  /// The run's workspace (RunOverrides::workspace): a writable directory that is the working
+  /// directory of the program, whose files the skill sees as its own and whose new files
+  /// belong to the directory's owner on the host; not executable (noexec), and without the
+  /// mounts below it. At most one mount of a plan has it, and it must be `writable`. The
+  /// native runtime only; the others refuse such a plan (docs/sandbox.md, "Workspace").
+  bool workspace = false;
+};
+
+/// Which files a sandboxed process may execute (docs/sandbox.md, "Execution profile").
+/// Whatever the profile, the caller may start only the plan's `commands`; the profile governs
+/// what those programs start in turn.
+enum class ExecProfile {
+  /// Only the plan's commands and their interpreters. A script that starts `sh` or `sort`
+  /// without declaring them fails with EACCES.
+  kDeclared,
+  /// The plan's commands, and every program in the read-only system directories (/usr, /bin,
+  /// /sbin, /lib*) and the sandbox's command aliases (/skillrt/bin): the utilities a script
+  /// expects (a shell, coreutils, git, Python). Never the skill's other files, the workspace,
+  /// declared paths or scratch (default).
+  kSystem,
 };
 
 /// Everything a runtime needs for one run. Plain data.
@@ -70,7 +115,8 @@ struct Plan {
   /// Unique id of the run, [A-Za-z0-9_-]; also names its cgroup when one is spawned for it.
   std::string run_id;
   std::string skill_name;
-  std::filesystem::path skill_dir;  ///< Host path; mounted read-only at /skill, the cwd.
+  /// Host path; mounted read-only at /skill, the working directory unless there is a workspace.
+  std::filesystem::path skill_dir;
   /// The object `skill_dir` named when the plan was made (see PathPin); empty in a hand-built
   /// plan, when the runtime resolves `skill_dir` itself.
   std::optional<PathPin> skill_dir_pin = std::nullopt;
@@ -78,7 +124,7 @@ struct Plan {
   /// the sandbox. Never empty.
   std::vector<std::string> argv;
   std::vector<std::string> env;  ///< The complete environment, "NAME=value".
-  std::vector<BindMount> mounts;  ///< Declared paths.
+  std::vector<BindMount> mounts;  ///< Declared paths and the workspace, if any.
   /// Executables that may be started (command names or absolute in-sandbox paths). Landlock
   /// grants execute only on these (and the dynamic loader); argv[0] must be among them.
   std::vector<std::string> commands;
@@ -90,6 +136,8 @@ struct Plan {
   Limits limits;
   std::string stdin_data;  ///< Written to stdin, then stdin is closed.
   SandboxLevel level = SandboxLevel::kStrict;
+  /// What the started programs may execute in turn.
+  ExecProfile exec_profile = ExecProfile::kSystem;
   /// How to launch the container, for the container runtime only (the manifest's
   /// `[container]`); argv is then the command run inside the image.
   std::optional<ContainerSpec> container;

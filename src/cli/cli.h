@@ -72,6 +72,7 @@ struct RunFlags {
   std::optional<uint64_t> memory_mb;      ///< `--memory`, MiB.
   std::string sandbox = "strict";         ///< `--sandbox strict|best-effort`.
   GrantFlags grants;                      ///< Grants for this call only.
+  std::optional<std::string> workspace;   ///< `--workspace DIR`, as typed.
 };
 
 /// `skillrt grant SKILL[@INSTANCE] ...`, `skillrt grant --list [SKILL]` and

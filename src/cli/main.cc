@@ -49,6 +49,10 @@ void AddRunFlags(CLI::App* command, RunFlags* flags) {
                       "strict (default): every isolation layer or nothing runs; best-effort: "
                       "skip optional layers (Landlock, cgroups) the host lacks");
   AddGrantFlags(command, &flags->grants, /*with_python=*/false);
+  command->add_option("--workspace", flags->workspace,
+                      "Directory the skill may read and write, at its own path, as its working "
+                      "directory; its new files belong to the directory's owner (native "
+                      "skills; docs/sandbox.md)");
 }
 
 int Main(int argc, char** argv) {

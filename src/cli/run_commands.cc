@@ -97,6 +97,20 @@ Result<RunOverrides> Overrides(const RunFlags& flags) {
   auto grants = GrantsFromFlags(flags.grants);
   if (!grants) return std::unexpected(grants.error());
   overrides.grants = std::move(*grants);
+  if (flags.workspace) {
+    if (flags.workspace->empty()) {
+      return Fail(ErrorCode::kInvalidArgument, "--workspace: expected a directory");
+    }
+    // Relative to the current directory; symbolic links are resolved (and pinned) by the
+    // engine, which judges the object they reach.
+    std::error_code ec;
+    std::filesystem::path dir = std::filesystem::absolute(*flags.workspace, ec);
+    if (ec) {
+      return FailErrno(ErrorCode::kInvalidArgument, "--workspace " + *flags.workspace,
+                       ec.value());
+    }
+    overrides.workspace = dir.lexically_normal();
+  }
   return overrides;
 }
 

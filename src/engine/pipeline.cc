@@ -33,6 +33,7 @@ nlohmann::json Engine::Call::Invocation() const {
       {"env", env_names},
   };
   if (instance) invocation["instance"] = *instance;
+  if (overrides.workspace) invocation["workspace"] = overrides.workspace->string();
   if (lock) invocation["lock"] = *lock;
   if (secret_names) invocation["secrets"] = *secret_names;
   if (grants) invocation.update(CallGrantsRecord(*grants));
@@ -108,11 +109,12 @@ Result<Outcome> AfterAudit(Result<void> audited, Result<Outcome> result) {
 // parsed, and runs as `sh -c` only when sh itself is allowed. Any other argv is taken
 // literally, with wrappers (`bash -c`, `env`, `find -exec`, ...) unwrapped. Either way every
 // simple command must be allowed on its own and no critical risk may be present, with the
-// paths of `context` declared. On success `commands` receives every simple command with its
+// paths of `context` declared. Relative operands are read against `cwd`, the working
+// directory inside the sandbox. On success `commands` receives every simple command with its
 // risk, and `risk` the assessment.
 Result<std::vector<std::string>> GuardExec(const Skill& skill,
                                            const std::vector<std::string>& argv,
-                                           const RiskContext& context,
+                                           const RiskContext& context, std::string_view cwd,
                                            std::vector<PolicyExecCommand>* commands,
                                            RiskAssessment* risk) {
   const std::vector<std::string> allowed = AllowedCommands(skill.manifest);
@@ -124,7 +126,7 @@ Result<std::vector<std::string>> GuardExec(const Skill& skill,
   GuardVerdict verdict = GuardCommands(*parsed, allowed, context);
   if (!verdict.allowed) return Fail(ErrorCode::kDenied, verdict.message + where);
   // Inferred interpreters run only the skill's own files (docs/inference.md).
-  auto scripts = CheckScriptRule(*parsed, script_only, skill.dir);
+  auto scripts = CheckScriptRule(*parsed, script_only, skill.dir, cwd);
   if (!scripts) return Fail(ErrorCode::kDenied, scripts.error().message + where);
   *commands = ExecCommands(*parsed, verdict.risk);
   *risk = verdict.risk;
@@ -266,8 +268,15 @@ std::expected<Engine::Prepared, Engine::Refusal> Engine::Prepare(Call& call,
     auto plan = BuildPlan(skill, call.argv, call.input_text, call.overrides, call.run_id);
     if (!plan) return refuse(skill, plan.error(), "manifest");
     prepared.plan = std::move(*plan);
-    auto argv = GuardExec(skill, call.argv, PlanRiskContext(prepared.plan), &prepared.exec,
-                          &prepared.risk);
+    // With a workspace as the working directory, a skill's own script named as its
+    // instructions spell it ("python scripts/x.py") is passed by its path in the skill
+    // (WithSkillScript); the guard then judges what will run, against that directory.
+    std::string cwd(kSandboxSkillDir);
+    for (const BindMount& mount : prepared.plan.mounts) {
+      if (mount.workspace) cwd = mount.path.lexically_normal().string();
+    }
+    auto argv = GuardExec(skill, WithSkillScript(prepared.plan, call.argv),
+                          PlanRiskContext(prepared.plan), cwd, &prepared.exec, &prepared.risk);
     if (!argv) return refuse(skill, argv.error(), "command-guard");
     if (auto ok = CheckExecArgv(skill, *argv); !ok) return refuse(skill, ok.error(), "manifest");
     prepared.plan.argv = std::move(*argv);

@@ -17,7 +17,12 @@
 namespace skillrt {
 namespace {
 
-constexpr std::string_view kSandboxPath = "/usr/local/bin:/usr/bin:/bin";
+// The command aliases (/skillrt/bin, kCommandAliases) first, so that `python` is Python 3 even
+// on a host whose /usr/bin/python is something else.
+constexpr std::string_view kSandboxPath = "/skillrt/bin:/usr/local/bin:/usr/bin:/bin";
+
+// Where the skill directory appears inside the sandbox.
+constexpr std::string_view kSkillMount = "/skill";
 
 // "1.5s", "30s": a duration in seconds, as overrides are spelled.
 std::string SecondsText(std::chrono::milliseconds ms) {
@@ -57,13 +62,59 @@ Result<void> CheckEnvName(const std::filesystem::path& manifest_file, std::strin
 
 }  // namespace
 
+Result<BindMount> WorkspaceMount(const Skill& skill, const PathPin& skill_pin,
+                                 const std::filesystem::path& path) {
+  const std::string shown = path.string();
+  if (skill.manifest.runtime != RuntimeKind::kNative) {
+    return Fail(ErrorCode::kInvalidArgument,
+                "workspace " + shown + ": skill '" + skill.meta.name + "' runs in the " +
+                    std::string(RuntimeKindName(skill.manifest.runtime)) +
+                    " runtime; a workspace is available to native skills only");
+  }
+  if (!path.is_absolute()) {
+    return Fail(ErrorCode::kInvalidArgument, "workspace " + shown + " is not an absolute path");
+  }
+  const std::filesystem::path normal = path.lexically_normal();
+  // The sandbox shows it at this path: without a trailing slash or "." and ".." parts.
+  std::filesystem::path inside = normal;
+  if (inside.has_parent_path() && !inside.has_filename()) inside = inside.parent_path();
+  Result<PathPin> pin = PinHostPath(inside);
+  if (!pin) {
+    Error error = pin.error();
+    if (error.code == ErrorCode::kNotFound) error.message = "workspace " + shown + " does not exist";
+    return std::unexpected(std::move(error));
+  }
+  if (!pin->directory) {
+    return Fail(ErrorCode::kInvalidArgument, "workspace " + shown + " is not a directory");
+  }
+  if (std::optional<std::string_view> reserved = ReservedHostPath(pin->resolved.string())) {
+    return Fail(ErrorCode::kDenied, "workspace " + shown + " resolves to " +
+                                        pin->resolved.string() + ", which is or lies under '" +
+                                        std::string(*reserved) +
+                                        "', a reserved host path that cannot be granted");
+  }
+  // The skill's code stays read-only: a workspace may neither be its directory, nor hold it,
+  // nor lie inside it.
+  const std::string ws = pin->resolved.string(), code = skill_pin.resolved.string();
+  auto under = [](const std::string& path, const std::string& dir) {
+    return path == dir || dir == "/" ||
+           (path.starts_with(dir) && path.size() > dir.size() && path[dir.size()] == '/');
+  };
+  if (under(ws, code) || under(code, ws)) {
+    return Fail(ErrorCode::kInvalidArgument,
+                "workspace " + shown + " overlaps the skill's own directory " + code +
+                    ", which stays read-only");
+  }
+  return BindMount{.path = inside, .writable = true, .pin = std::move(*pin), .workspace = true};
+}
+
 std::vector<std::string> BaseEnvironment(std::string_view run_id) {
   return {
       "PATH=" + std::string(kSandboxPath),
       "HOME=/tmp",  // The only writable place every sandbox has.
       "TMPDIR=/tmp",
       "LANG=C.UTF-8",
-      "SKILL_DIR=/skill",
+      "SKILL_DIR=" + std::string(kSkillMount),
       "SKILLRT_RUN_ID=" + std::string(run_id),
   };
 }
@@ -118,9 +169,34 @@ std::string CommandGrantText(const Skill& skill) {
   return text + "; any other command needs a grant from the user (docs/inference.md)";
 }
 
+std::vector<std::string> WithSkillScript(const Plan& plan, std::vector<std::string> argv) {
+  const BindMount* workspace = nullptr;
+  for (const BindMount& m : plan.mounts) {
+    if (m.workspace) workspace = &m;
+  }
+  if (workspace == nullptr) return argv;
+  for (size_t i = 1; i < argv.size(); ++i) {
+    const std::string& word = argv[i];
+    if (word.empty() || word[0] == '-') continue;
+    const std::filesystem::path relative = std::filesystem::path(word).lexically_normal();
+    // Only the first operand, and only a path that stays inside the skill directory.
+    if (relative.is_absolute() || relative.empty() || *relative.begin() == "..") return argv;
+    std::error_code ec;
+    const std::filesystem::path host_dir = workspace->pin ? workspace->pin->resolved
+                                                          : workspace->path;
+    if (std::filesystem::is_regular_file(plan.skill_dir / relative, ec) &&
+        !std::filesystem::exists(std::filesystem::symlink_status(host_dir / relative, ec))) {
+      argv[i] = std::string(kSkillMount) + "/" + relative.string();
+    }
+    return argv;
+  }
+  return argv;
+}
+
 bool IsCommandAllowed(const std::vector<std::string>& allowed, std::string_view argv0) {
   if (argv0.empty()) return false;
-  return std::find(allowed.begin(), allowed.end(), argv0) != allowed.end();
+  return std::any_of(allowed.begin(), allowed.end(),
+                     [&](const std::string& command) { return SameCommand(command, argv0); });
 }
 
 Result<Limits> ApplyOverrides(const Limits& limits, const RunOverrides& overrides) {
@@ -310,6 +386,21 @@ Result<Plan> BuildPlan(const Skill& skill, std::vector<std::string> argv, std::s
     return std::unexpected(ok.error());
   }
   if (auto ok = AddPythonEnvironment(skill, plan); !ok) return std::unexpected(ok.error());
+  if (overrides.workspace) {
+    auto workspace = WorkspaceMount(skill, *plan.skill_dir_pin, *overrides.workspace);
+    if (!workspace) return std::unexpected(workspace.error());
+    // A workspace is a writable host path like any other: never the state directory.
+    if (workspace->pin) {
+      if (auto ok = CheckStateDirectory(skill.grants.state_dir, *workspace->pin,
+                                        "workspace " + overrides.workspace->string());
+          !ok) {
+        return std::unexpected(ok.error());
+      }
+    }
+    plan.mounts.push_back(std::move(*workspace));
+  }
+  plan.exec_profile = ExecProfile::kSystem;
+  plan.argv = WithSkillScript(plan, std::move(plan.argv));
 
   auto limits = ApplyOverrides(manifest.limits, overrides);
   if (!limits) return std::unexpected(limits.error());

@@ -3,6 +3,7 @@
 #ifndef SKILLRT_ENGINE_PLAN_BUILDER_H_
 #define SKILLRT_ENGINE_PLAN_BUILDER_H_
 
+#include <filesystem>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -15,7 +16,8 @@
 namespace skillrt {
 
 /// The environment every sandboxed process starts from, before the manifest's variables
-/// (`NAME=value`, in this order): PATH, HOME=/tmp, TMPDIR=/tmp, LANG=C.UTF-8, SKILL_DIR=/skill,
+/// (`NAME=value`, in this order): PATH (the command aliases' /skillrt/bin, then
+/// /usr/local/bin:/usr/bin:/bin), HOME=/tmp, TMPDIR=/tmp, LANG=C.UTF-8, SKILL_DIR=/skill,
 /// SKILLRT_RUN_ID=<run_id>. Nothing of the host's environment is in it.
 std::vector<std::string> BaseEnvironment(std::string_view run_id);
 
@@ -38,10 +40,29 @@ std::vector<std::string> AllowedCommands(const Manifest& manifest);
 /// last clause for commands allowed without the script rule (allowed-tools, grants). Pure.
 std::string CommandGrantText(const Skill& skill);
 
-/// True when `argv0` is one of `allowed`, compared as exact strings: a bare name matches
-/// only the same bare name (resolved on the sandbox PATH), an absolute path only the same
-/// absolute path. Nothing is normalised, so "./python3" or "/tmp/python3" never match
-/// "python3".
+/// The workspace of a call of `skill` (RunOverrides::workspace): `path` resolved and pinned
+/// (util/path_pin.h), as a writable BindMount with the workspace flag, shown inside at
+/// `path` (lexically normalized). Errors, each naming the workspace: kInvalidArgument for a
+/// skill that is not native, a relative path, something other than a directory, or a
+/// directory that is, holds or lies in the skill directory (`skill_pin`); kNotFound when it
+/// does not exist; kDenied for a reserved host path (ReservedHostPath); kConflict when it
+/// changed while being resolved.
+Result<BindMount> WorkspaceMount(const Skill& skill, const PathPin& skill_pin,
+                                 const std::filesystem::path& path);
+
+/// `argv` with the first operand (the first word after argv[0] not starting with '-') written
+/// as /skill/<operand> when `plan` has a workspace, the operand is a relative path naming a
+/// regular file in the skill directory without leaving it, and it names nothing in the
+/// workspace. So `python scripts/x.py in.pdf`, as a skill's instructions spell it, runs the
+/// skill's script while relative data paths stay in the working directory, the workspace.
+/// Without a workspace the skill directory is the working directory and `argv` is returned
+/// unchanged. Reads the file system (stat(2)).
+std::vector<std::string> WithSkillScript(const Plan& plan, std::vector<std::string> argv);
+
+/// True when `argv0` is one of `allowed`, compared as exact strings (SameCommand): a bare name
+/// matches only the same bare name (resolved on the sandbox PATH) or its command alias
+/// (`python` and `python3`, kCommandAliases), an absolute path only the same absolute path.
+/// Nothing is normalised, so "./python3" or "/tmp/python3" never match "python3".
 bool IsCommandAllowed(const std::vector<std::string>& allowed, std::string_view argv0);
 
 /// `limits` narrowed by `overrides`. An override larger than the manifest's value is
@@ -64,11 +85,12 @@ Result<Plan> BuildExecPlan(const Skill& skill, const ExecRequest& request, std::
 /// manifest), when argv[0] is not allowed (IsCommandAllowed).
 Result<void> CheckExecArgv(const Skill& skill, const std::vector<std::string>& argv);
 
-/// The common part: environment (BaseEnvironment, then `capabilities.env.pass` variables set
+/// The common part (the argv then passes through WithSkillScript): environment (BaseEnvironment, then `capabilities.env.pass` variables set
 /// on the host, then `capabilities.env.set`, which wins, then EgressProxyEnvironment for a
 /// native skill with an egress allowlist), the allowlist itself, mounts (each declared path must
-/// exist: kNotFound "<dir>/skill.toml: capabilities.read: /x does not exist"), commands,
-/// limits (ApplyOverrides) and level. kValidation for an env name that is empty, contains
+/// exist: kNotFound "<dir>/skill.toml: capabilities.read: /x does not exist"), the workspace
+/// (WorkspaceMount, after the declared paths), commands, limits (ApplyOverrides), level and
+/// the system execution profile. kValidation for an env name that is empty, contains
 /// '=', or is reserved (SKILL_DIR, SKILLRT_RUN_ID, and the proxy variables when the skill has
 /// an egress allowlist). Reads the host environment with getenv(3):
 /// thread-safe as long as no thread modifies the environment.

@@ -85,7 +85,7 @@ TEST(PlanBuilderTest, RunPlanHasEntryArgvBaseEnvAndInputOnStdin) {
   EXPECT_EQ(plan->skill_name, "calc");
   EXPECT_EQ(plan->skill_dir, tmp.path());
   EXPECT_EQ(plan->argv, (std::vector<std::string>{"python3", "scripts/calc.py"}));
-  EXPECT_EQ(plan->env, (std::vector<std::string>{"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=/tmp",
+  EXPECT_EQ(plan->env, (std::vector<std::string>{"PATH=/skillrt/bin:/usr/local/bin:/usr/bin:/bin", "HOME=/tmp",
                                                  "TMPDIR=/tmp", "LANG=C.UTF-8", "SKILL_DIR=/skill",
                                                  "SKILLRT_RUN_ID=run-1"}));
   EXPECT_EQ(nlohmann::json::parse(plan->stdin_data), request.input);

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "gate/shell_parse.h"
+#include "skillrt/plan.h"
 #include "skillrt/risk.h"
 
 namespace skillrt {
@@ -50,7 +51,8 @@ GuardVerdict GuardCommands(const ParsedCommand& parsed, const std::vector<std::s
     }
     if (cmd.argv.empty()) continue;
     const std::string& name = cmd.argv[0];
-    if (std::find(allowed.begin(), allowed.end(), name) == allowed.end()) {
+    if (std::none_of(allowed.begin(), allowed.end(),
+                     [&](const std::string& command) { return SameCommand(command, name); })) {
       return Deny(std::move(verdict),
                   "command '" + name + "'" + Where(cmd) + " is not allowed", name);
     }

@@ -185,6 +185,11 @@ Result<Hierarchy> OpenParent(const std::string& base, uint32_t controllers) {
   }
   h.parent_dir.Reset(::open(h.parent_path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!h.parent_dir) return FailErrno(ErrorCode::kSandbox, "open(" + h.parent_path + ")", errno);
+  // A parent another user made (root's runs, seen by an unprivileged skillrt) opens but takes
+  // no run cgroups: a usable hierarchy is one this process can create them in.
+  if (::faccessat(h.parent_dir.get(), ".", W_OK | X_OK, AT_EACCESS) != 0) {
+    return FailErrno(ErrorCode::kSandbox, "access(" + h.parent_path + ", W_OK)", errno);
+  }
   return h;
 }
 

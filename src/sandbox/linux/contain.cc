@@ -128,23 +128,25 @@ void ArmParentDeath(int sync_fd, int err_fd) {
   // A new session has no controlling terminal: the caller's terminal cannot be reached.
   if (::setsid() < 0) ChildFail(err_fd, "setsid", errno);
   if (::sethostname("skillrt", 7) != 0) ChildFail(err_fd, "sethostname", errno);
-  // Egress: the namespace gets loopback only, and the proxy's listener on it goes to the
+  // The network namespace has its loopback and nothing else: the skill may listen and connect
+  // there, and nothing beyond it exists. With egress, the proxy's listener on it goes to the
   // supervisor, whose proxy thread accepts there and connects out from the host's namespace.
   // Both need the namespace's capabilities, which are dropped below.
-  if (spec.proxy_port != 0) {
-    netns::BringUpLoopback(err_fd);
-    netns::HandOverListener(spec.proxy_port, boot.net_fd, err_fd);
-  }
+  netns::BringUpLoopback(err_fd);
+  if (spec.proxy_port != 0) netns::HandOverListener(spec.proxy_port, boot.net_fd, err_fd);
+  // The workspace's ID-mapped tree, sent by the supervisor before it released us.
+  const int handed =
+      mount::NeedsHandedTree(spec.root) ? mount::ReceiveHandedTree(boot.net_fd, err_fd) : -1;
   ::close(boot.net_fd);
 
   // The root: sources are opened with the supervisor's host credentials, then the child
   // becomes the skill's user (mapped, so the new root's files get an owner) and builds it.
   int sources[mount::kMaxSources];
-  mount::OpenSources(spec.root, sources, err_fd);
+  mount::OpenSources(spec.root, handed, sources, err_fd);
   userns::SwitchIds(boot.clear_groups, err_fd);
   ArmParentDeath(boot.sync_fd, err_fd);
   mount::BuildRoot(spec.root, sources, err_fd);
-  if (::chdir("/skill") != 0) ChildFail(err_fd, "chdir(/skill)", errno);
+  if (::chdir(spec.cwd) != 0) ChildFailCall(err_fd, "chdir", spec.cwd, errno);
 
   rlimit::Apply(spec.rlimits, spec.rlimit_count, err_fd);
   userns::DropCapabilities(boot.cap_last, err_fd);

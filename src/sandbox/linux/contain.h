@@ -24,10 +24,11 @@ struct ChildSpec {
   const sock_filter* seccomp = nullptr;
   size_t seccomp_count = 0;
   const char* exec_path = nullptr;  ///< Sandbox path of the program.
+  const char* cwd = "/skill";       ///< Sandbox path of the working directory.
   char* const* argv = nullptr;      ///< NULL-terminated.
   char* const* envp = nullptr;      ///< NULL-terminated; the complete environment.
-  /// Non-zero when the run has egress: bring `lo` up and hand a listener on 127.0.0.1:port to
-  /// the supervisor (netns.h). Zero: the namespace stays empty, `lo` down.
+  /// Non-zero when the run has egress: hand a listener on 127.0.0.1:port to the supervisor
+  /// (netns.h). `lo` is up either way: the sandbox's own loopback is its to use.
   uint16_t proxy_port = 0;
 };
 
@@ -42,7 +43,9 @@ struct ChildBoot {
   int stderr_fd = -1;  ///< Becomes fd 2.
   int sync_fd = -1;    ///< Read end: one byte arrives when the ChildSpec is published.
   int err_fd = -1;     ///< Write end of the error pipe (O_CLOEXEC).
-  int net_fd = -1;     ///< The child's end of an AF_UNIX channel for the egress listener.
+  /// The child's end of an AF_UNIX channel: the egress listener goes out on it, the workspace's
+  /// mount tree (mount.h, ReceiveHandedTree) comes in.
+  int net_fd = -1;
   /// cgroup v1: `tasks` files of the run's cgroups; the child writes "0" to each to move
   /// itself in (cgroup.h, OpenSelfAttachFds). Empty on v2 (clone3 placed it) or without cgroups.
   int cgroup_tasks_fds[kMaxCgroupFds] = {};

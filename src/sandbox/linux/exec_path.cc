@@ -9,6 +9,7 @@
 #include <array>
 #include <sstream>
 
+#include "sandbox/linux/mount.h"
 #include "util/fd.h"
 
 namespace skillrt::exec_path {
@@ -91,6 +92,10 @@ std::optional<std::string> HostPathOf(const Plan& plan, std::string_view inside)
   if (inside.empty() || inside[0] != '/') return std::nullopt;
   if (IsUnder(inside, "/skill")) {
     return plan.skill_dir.string() + std::string(inside.substr(6));
+  }
+  const std::string_view aliases = mount::kAliasDir;
+  if (inside.size() > aliases.size() + 1 && IsUnder(inside, aliases)) {
+    return mount::AliasTarget(inside.substr(aliases.size() + 1));
   }
   for (std::string_view system : {"/usr", "/bin", "/sbin", "/lib", "/lib64", "/lib32", "/libx32"}) {
     if (IsUnder(inside, system)) return std::string(inside);

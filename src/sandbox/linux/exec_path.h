@@ -12,7 +12,8 @@
 namespace skillrt::exec_path {
 
 /// The host path that backs sandbox path `inside` under `plan`'s root (mount.h), or nullopt
-/// when nothing executable backs it (/tmp, /proc, /dev, /etc, or outside every mount).
+/// when nothing executable backs it (/tmp, /proc, /dev, /etc, or outside every mount). A
+/// command alias (/skillrt/bin/NAME) is backed by the program it stands for.
 std::optional<std::string> HostPathOf(const Plan& plan, std::string_view inside);
 
 /// Resolves `command` to a sandbox path: a name is looked up in the PATH of `plan.env`

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include "sandbox/linux/mount.h"
 #include "test_util.h"
 
 namespace skillrt::exec_path {
@@ -40,6 +41,22 @@ TEST(ExecPathTest, ResolvesNamesOnThePlanPath) {
   EXPECT_EQ(Resolve(plan, "no-such-command-anywhere"), std::nullopt);
   plan.env = {"PATH=/nonexistent"};
   EXPECT_EQ(Resolve(plan, "sh"), std::nullopt);
+}
+
+// `python` is an alias in /skillrt/bin, backed by the host's python3 (mount.h, AliasTarget).
+TEST(ExecPathTest, ThePythonAliasIsBackedByPython3) {
+  if (!mount::AliasTarget("python")) GTEST_SKIP() << "no python3 on this host";
+  TempDir dir;
+  Plan plan = PlanFor(dir.path());
+  plan.env = {"PATH=/skillrt/bin:/usr/local/bin:/usr/bin:/bin"};
+  EXPECT_EQ(Resolve(plan, "python"), "/skillrt/bin/python");
+  EXPECT_EQ(HostPathOf(plan, "/skillrt/bin/python"), mount::AliasTarget("python"));
+  EXPECT_EQ(HostPathOf(plan, "/skillrt/bin/sh"), std::nullopt);
+  EXPECT_EQ(HostPathOf(plan, "/skillrt/bin"), std::nullopt);
+  // Its closure is the program and its loader, as for python3 itself.
+  const std::vector<std::string> closure = Closure(plan, "/skillrt/bin/python");
+  ASSERT_FALSE(closure.empty());
+  EXPECT_EQ(closure.front(), "/skillrt/bin/python");
 }
 
 TEST(ExecPathTest, ResolvesRelativePathsAgainstTheSkill) {

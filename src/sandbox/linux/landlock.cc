@@ -27,12 +27,7 @@ constexpr long kSysCreateRuleset = 444;
 constexpr long kSysAddRule = 445;
 constexpr long kSysRestrictSelf = 446;
 constexpr uint32_t kCreateRulesetVersion = 1u << 0;
-struct NetPortAttr {  // ABI >= 4
-  uint64_t allowed_access;
-  uint64_t port;
-};
 constexpr int kRulePathBeneath = 1;
-constexpr int kRuleNetPort = 2;
 
 constexpr uint64_t kExecute = 1ull << 0;
 constexpr uint64_t kWriteFile = 1ull << 1;
@@ -50,8 +45,6 @@ constexpr uint64_t kMakeSym = 1ull << 12;
 constexpr uint64_t kRefer = 1ull << 13;     // ABI >= 2
 constexpr uint64_t kTruncate = 1ull << 14;  // ABI >= 3
 constexpr uint64_t kIoctlDev = 1ull << 15;  // ABI >= 5
-constexpr uint64_t kNetBindTcp = 1ull << 0;     // ABI >= 4
-constexpr uint64_t kNetConnectTcp = 1ull << 1;  // ABI >= 4
 constexpr uint64_t kScopeAbstractUnix = 1ull << 0;  // ABI >= 6
 constexpr uint64_t kScopeSignal = 1ull << 1;        // ABI >= 6
 
@@ -85,12 +78,10 @@ void PlanRuleset(const Plan& plan, const std::vector<std::string>& exec_paths, i
   Ruleset& rs = *out;
   rs.abi = abi;
   rs.handled_fs = HandledFs(abi);
-  // With both handled, TCP bind(2) always fails (no rule grants it: a skill serves nothing),
-  // and connect(2) fails except to the egress proxy's port when the plan has network access.
-  // The port is the only thing Landlock can name; that it is the proxy on 127.0.0.1 follows
-  // from the namespace having no interface but loopback.
-  rs.handled_net = abi >= 4 ? (kNetBindTcp | kNetConnectTcp) : 0;
-  rs.tcp_connect_port = abi >= 4 && plan.network ? kEgressProxyPort : 0;
+  // TCP is not handled: a skill may listen and connect on its namespace's loopback, the only
+  // interface there is. Landlock names ports, not addresses, so it could not say "loopback
+  // only"; the network namespace does (docs/sandbox.md, "Network").
+  rs.handled_net = 0;
   // Signals and abstract Unix sockets only within the sandbox's own Landlock domain.
   rs.scoped = abi >= 6 ? (kScopeAbstractUnix | kScopeSignal) : 0;
   auto add = [&](std::string path, uint64_t access, bool optional = false, bool exact = false) {
@@ -101,9 +92,13 @@ void PlanRuleset(const Plan& plan, const std::vector<std::string>& exec_paths, i
                         .exact = exact});
   };
   add("/", kReadDir);  // Listing the root shows only the minimal tree.
+  // The system directories; with the system execution profile their programs may be run by
+  // whatever the skill starts (docs/sandbox.md, "Execution profile").
+  const uint64_t system = plan.exec_profile == ExecProfile::kSystem ? kRead | kExecute : kRead;
   for (const char* dir : {"/usr", "/bin", "/sbin", "/lib", "/lib64", "/lib32", "/libx32"}) {
-    add(dir, kRead, /*optional=*/true);
+    add(dir, system, /*optional=*/true);
   }
+  add("/skillrt", kRead);  // Command aliases: links into the system directories.
   add("/etc", kRead);
   add("/skill", kRead);
   add("/proc", kRead);
@@ -115,6 +110,7 @@ void PlanRuleset(const Plan& plan, const std::vector<std::string>& exec_paths, i
   add("/dev/random", kReadFile);
   add("/dev/urandom", kReadFile);
   add("/tmp", kRead | kWrite);
+  add("/dev/shm", kRead | kWrite);
   for (const BindMount& m : plan.mounts) {
     add(m.path.string(), m.writable ? (kRead | kWrite) : kRead, /*optional=*/false,
         /*exact=*/true);
@@ -146,12 +142,6 @@ void Restrict(const RulesetView& rs, int err_fd) {
       sandbox::ChildFailCall(err_fd, "landlock_add_rule", rule.path, errno);
     }
     ::close(fd);
-  }
-  if (rs.tcp_connect_port != 0) {
-    NetPortAttr port = {.allowed_access = kNetConnectTcp, .port = rs.tcp_connect_port};
-    if (::syscall(kSysAddRule, ruleset, kRuleNetPort, &port, 0) != 0) {
-      sandbox::ChildFail(err_fd, "landlock_add_rule(net port)", errno);
-    }
   }
   if (::syscall(kSysRestrictSelf, ruleset, 0) != 0) {
     sandbox::ChildFail(err_fd, "landlock_restrict_self", errno);

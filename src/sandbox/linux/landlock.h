@@ -35,8 +35,6 @@ struct RulesetView {
   uint64_t scoped = 0;
   const Rule* rules = nullptr;
   size_t rule_count = 0;
-  /// ABI >= 4: the one TCP port connect(2) may reach (the egress proxy's); 0 for none.
-  uint16_t tcp_connect_port = 0;
 };
 
 /// The ruleset for one run. Not copyable (Rules point into `strings`).
@@ -51,21 +49,20 @@ struct Ruleset {
   uint64_t scoped = 0;
   std::vector<Rule> rules;
   std::deque<std::string> strings;
-  uint16_t tcp_connect_port = 0;
 
   /// A view of this ruleset; valid while it lives and is not modified.
   RulesetView View() const {
     return {.abi = abi, .handled_fs = handled_fs, .handled_net = handled_net, .scoped = scoped,
-            .rules = rules.data(), .rule_count = rules.size(),
-            .tcp_connect_port = tcp_connect_port};
+            .rules = rules.data(), .rule_count = rules.size()};
   }
 };
 
 /// Computes the ruleset for `plan` at `abi` (>= 1): read and list the system directories,
-/// /etc, /skill, /proc and declared readable paths; write only /tmp and declared writable
-/// paths; execute only `exec_paths` (sandbox paths); no TCP bind, and TCP connect only to the
-/// egress proxy's port when the plan has network access (ABI >= 4); no
-/// signals or abstract Unix sockets beyond the sandbox (ABI >= 6).
+/// /etc, /skill, /proc, the command aliases and declared readable paths; write only /tmp,
+/// /dev/shm, declared writable paths and the workspace; execute `exec_paths` (sandbox paths)
+/// and, with ExecProfile::kSystem, the system directories; TCP is left to the network
+/// namespace (loopback only); no signals or abstract Unix sockets beyond the sandbox
+/// (ABI >= 6).
 void PlanRuleset(const Plan& plan, const std::vector<std::string>& exec_paths, int abi,
                  Ruleset* out);
 

@@ -2,9 +2,11 @@
 
 #include <fcntl.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <climits>
 #include <set>
@@ -50,9 +52,22 @@ constexpr std::array<const char*, 5> kDevNodes = {"/dev/null", "/dev/zero", "/de
 constexpr std::array<const char*, 1> kMaskedProcFiles = {"/proc/cmdline"};
 
 // Sandbox paths that skillrt owns; declared paths may not be, or lie under, these.
-constexpr std::array<std::string_view, 9> kReserved = {"/skill", "/tmp", "/proc", "/dev",
-                                                       "/etc",   "/usr", "/bin",  "/sbin",
-                                                       "/lib"};
+constexpr std::array<std::string_view, 10> kReserved = {"/skill", "/tmp", "/proc", "/dev",
+                                                        "/etc",   "/usr", "/bin",  "/sbin",
+                                                        "/lib",   "/skillrt"};
+
+// Attributes of the workspace when the child binds it itself (workspace.cc sets the same on
+// the ID-mapped tree it hands over): writable data, never executed (like /tmp).
+constexpr uint64_t kWorkspaceBind = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC;
+
+// Where a program named by an alias is looked for on the host: the sandbox's system PATH,
+// which is the same path inside (the system directories are bound at their own paths).
+constexpr std::array<const char*, 3> kAliasSearch = {"/usr/local/bin", "/usr/bin", "/bin"};
+
+// The number of components of `path`: parents sort before what they contain.
+size_t Depth(const std::filesystem::path& path) {
+  return static_cast<size_t>(std::distance(path.begin(), path.end()));
+}
 
 bool IsUnder(std::string_view path, std::string_view prefix) {
   return path == prefix || (path.starts_with(prefix) && path.size() > prefix.size() &&
@@ -65,12 +80,30 @@ std::string Staged(std::string_view inside) {
 
 }  // namespace
 
+std::optional<std::string> AliasTarget(std::string_view name) {
+  for (const CommandAlias& alias : kCommandAliases) {
+    if (alias.name != name) continue;
+    for (const char* dir : kAliasSearch) {
+      std::string target = std::string(dir) + "/" + std::string(alias.target);
+      struct stat st;
+      if (::stat(target.c_str(), &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0111) != 0) {
+        return target;
+      }
+    }
+  }
+  return std::nullopt;
+}
+
+uint64_t ShmBytes(const Limits& limits) {
+  return std::min(limits.scratch_max_bytes, limits.memory_max_bytes / 2);
+}
+
 const char* RootPlan::Keep(std::string s) {
   strings.push_back(std::move(s));
   return strings.back().c_str();
 }
 
-Result<void> PlanRoot(const Plan& plan, RootPlan* out) {
+Result<void> PlanRoot(const Plan& plan, bool workspace_handed, RootPlan* out) {
   RootPlan& root = *out;
   auto add_source = [&](std::string host) {
     root.sources.push_back({.path = root.Keep(std::move(host))});
@@ -85,6 +118,15 @@ Result<void> PlanRoot(const Plan& plan, RootPlan* out) {
   };
   auto mkdir_op = [&](std::string_view inside) {
     root.ops.push_back({.kind = Op::Kind::kMkdir, .path = root.Keep(Staged(inside))});
+  };
+  // The workspace arrives as a tree (ID-mapped) when the supervisor made one.
+  auto add_handed = [&](const PathPin& pin) {
+    root.sources.push_back({.path = root.Keep(pin.resolved.string()),
+                            .pinned = true,
+                            .handed = true,
+                            .device = pin.device,
+                            .inode = pin.inode});
+    return static_cast<int>(root.sources.size() - 1);
   };
 
   for (const char* dir : kSystemDirs) {
@@ -123,6 +165,9 @@ Result<void> PlanRoot(const Plan& plan, RootPlan* out) {
   write_op("/etc/hostname", "skillrt\n");
   write_op("/etc/hosts", "127.0.0.1 localhost skillrt\n::1 localhost\n");
   write_op("/etc/nsswitch.conf", "passwd: files\ngroup: files\nhosts: files\n");
+  // git's system configuration: an author for commits made in the sandbox, which has no
+  // host identity to guess one from (a repository's own user.name and user.email win).
+  write_op("/etc/gitconfig", "[user]\n\tname = skill\n\temail = skill@skillrt.invalid\n");
   for (const char* file : kEtcFiles) {
     struct stat st;
     if (::stat(file, &st) != 0 || !S_ISREG(st.st_mode)) continue;
@@ -152,9 +197,36 @@ Result<void> PlanRoot(const Plan& plan, RootPlan* out) {
                       .recursive = true,
                       .attr_set = kReadOnlyBind});
 
-  // Declared paths, at their own absolute paths.
+  // Command aliases: links to the system program each stands for, where the host has it.
+  mkdir_op("/skillrt");
+  mkdir_op(kAliasDir);
+  for (const CommandAlias& alias : kCommandAliases) {
+    if (std::optional<std::string> target = AliasTarget(alias.name)) {
+      root.ops.push_back({.kind = Op::Kind::kSymlink,
+                          .path = root.Keep(Staged(std::string(kAliasDir) + "/" +
+                                                   std::string(alias.name))),
+                          .arg = root.Keep(std::move(*target))});
+    }
+  }
+
+  // Declared paths and the workspace, at their own absolute paths; parents first, so that a
+  // mount never hides one made before it inside its own tree.
+  std::vector<const BindMount*> mounts;
+  for (const BindMount& m : plan.mounts) mounts.push_back(&m);
+  std::stable_sort(mounts.begin(), mounts.end(), [](const BindMount* a, const BindMount* b) {
+    return Depth(a->path) < Depth(b->path);
+  });
+  if (std::count_if(mounts.begin(), mounts.end(), [](const BindMount* m) {
+        return m->workspace;
+      }) > 1) {
+    return Fail(ErrorCode::kInvalidArgument, "plan: more than one workspace");
+  }
   std::set<std::string> made = {"/", "/etc"};
-  for (const BindMount& m : plan.mounts) {
+  for (const BindMount* mount : mounts) {
+    const BindMount& m = *mount;
+    if (m.workspace && !m.writable) {
+      return Fail(ErrorCode::kInvalidArgument, "plan: the workspace must be writable");
+    }
     const std::string p = m.path.lexically_normal().string();
     if (!m.path.is_absolute() || p != m.path.string() || p == "/") {
       return Fail(ErrorCode::kInvalidArgument,
@@ -185,12 +257,29 @@ Result<void> PlanRoot(const Plan& plan, RootPlan* out) {
         root.ops.push_back({.kind = Op::Kind::kMkdir, .path = root.Keep(Staged(dir))});
       }
     }
+    if (m.workspace) {
+      if (!pin->directory) {
+        return Fail(ErrorCode::kInvalidArgument, "workspace " + p + " is not a directory");
+      }
+      // Not recursive: what is mounted below the workspace on the host stays out.
+      root.ops.push_back(
+          workspace_handed
+              ? Op{.kind = Op::Kind::kAttach, .path = root.Keep(Staged(p)),
+                   .source = add_handed(*pin)}
+              : Op{.kind = Op::Kind::kBind, .path = root.Keep(Staged(p)),
+                   .source = add_pinned(*pin), .attr_set = kWorkspaceBind});
+      continue;
+    }
     root.ops.push_back({.kind = Op::Kind::kBind,
                         .path = root.Keep(Staged(p)),
                         .source = add_pinned(*pin),
                         .source_is_dir = pin->directory,
                         .recursive = true,
                         .attr_set = m.writable ? kWritableBind : kReadOnlyBind});
+  }
+  if (workspace_handed &&
+      std::none_of(mounts.begin(), mounts.end(), [](const BindMount* m) { return m->workspace; })) {
+    return Fail(ErrorCode::kInvalidArgument, "plan: a workspace tree but no workspace");
   }
 
   // Private scratch: a size-limited tmpfs owned by the skill's user, gone with the mount
@@ -225,6 +314,16 @@ Result<void> PlanRoot(const Plan& plan, RootPlan* out) {
                         .source_is_dir = false,
                         .attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC});
   }
+  // POSIX shared memory and semaphores (shm_open(3), sem_open(3); Python's multiprocessing
+  // locks): a private tmpfs like /tmp, bounded by ShmBytes. Its pages are charged to the
+  // run's memory cgroup like any tmpfs page the run writes.
+  root.ops.push_back(
+      {.kind = Op::Kind::kTmpfs,
+       .path = root.Keep(Staged("/dev/shm")),
+       .arg = root.Keep("mode=0700,uid=" + std::to_string(userns::kInsideUid) +
+                        ",gid=" + std::to_string(userns::kInsideGid) +
+                        ",size=" + std::to_string(ShmBytes(plan.limits)) + ",nr_inodes=1024"),
+       .attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC});
   const std::array<std::pair<const char*, const char*>, 4> dev_links = {
       {{"/dev/fd", "/proc/self/fd"},
        {"/dev/stdin", "/proc/self/fd/0"},
@@ -352,6 +451,33 @@ void RunOp(const Op& op, const int* fds, int err_fd) {
       ::close(mounted);
       return;
     }
+    case Op::Kind::kAttach: {
+      // As for a bind: the mount point made and opened with no symbolic link followed. The
+      // tree's attributes (ID mapping, noexec, nosuid, nodev) were set by the supervisor,
+      // which alone may set an ID mapping.
+      const char* name = nullptr;
+      const int parent = OpenParent(op.path, &name);
+      if (parent < 0) fail("open(parent)");
+      if (::mkdirat(parent, name, 0755) != 0 && errno != EEXIST) fail("mkdir");
+      const int target = ::openat(parent, name, O_PATH | O_NOFOLLOW | O_DIRECTORY | O_CLOEXEC);
+      if (target < 0) fail("open(mount point)");
+      ::close(parent);
+      if (::move_mount(fds[op.source], "", target, "",
+                       MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) != 0) {
+        fail("move_mount");
+      }
+      ::close(target);
+      const int mounted = OpenNoSymlinks(op.path, O_PATH);
+      if (mounted < 0) fail("open(mounted)");
+      struct stat want, got;
+      if (::fstat(fds[op.source], &want) != 0 || ::fstat(mounted, &got) != 0) fail("fstat");
+      if (want.st_dev != got.st_dev || want.st_ino != got.st_ino) {
+        errno = ESTALE;
+        fail("move_mount");
+      }
+      ::close(mounted);
+      return;
+    }
     case Op::Kind::kTmpfs:
       if (::mkdir(op.path, 0755) != 0 && errno != EEXIST) fail("mkdir");
       if (::mount("tmpfs", op.path, "tmpfs", MountFlags(op.attr_set), op.arg) != 0) fail("mount");
@@ -367,12 +493,59 @@ void RunOp(const Op& op, const int* fds, int err_fd) {
 
 }  // namespace
 
-void OpenSources(const RootView& root, int* fds, int err_fd) {
+bool NeedsHandedTree(const RootView& root) {
+  for (size_t i = 0; i < root.source_count; ++i) {
+    if (root.sources[i].handed) return true;
+  }
+  return false;
+}
+
+int ReceiveHandedTree(int channel_fd, int err_fd) {
+  char byte = 0;
+  struct iovec iov = {.iov_base = &byte, .iov_len = 1};
+  alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))];
+  struct msghdr msg = {};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof(control);
+  ssize_t n;
+  do {
+    n = ::recvmsg(channel_fd, &msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) sandbox::ChildFail(err_fd, "recvmsg(workspace tree)", errno);
+  struct cmsghdr* c = CMSG_FIRSTHDR(&msg);
+  if (n != 1 || (msg.msg_flags & MSG_CTRUNC) != 0 || c == nullptr ||
+      c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS ||
+      c->cmsg_len != CMSG_LEN(sizeof(int))) {
+    sandbox::ChildFail(err_fd, "recvmsg(workspace tree): no descriptor", EPROTO);
+  }
+  int fd;
+  const unsigned char* data = CMSG_DATA(c);
+  unsigned char* out = reinterpret_cast<unsigned char*>(&fd);
+  for (size_t i = 0; i < sizeof(int); ++i) out[i] = data[i];
+  return fd;
+}
+
+void OpenSources(const RootView& root, int handed_fd, int* fds, int err_fd) {
   if (root.source_count > kMaxSources) sandbox::ChildFail(err_fd, "too many bind sources", E2BIG);
   // Open every source before anything covers it, so that host paths under the staging
   // directory stay reachable; O_PATH pins the object without needing read permission.
   for (size_t i = 0; i < root.source_count; ++i) {
     const Source& source = root.sources[i];
+    if (source.handed) {
+      // The tree the supervisor made from the pinned directory: checked all the same.
+      fds[i] = handed_fd;
+      struct stat st;
+      if (handed_fd < 0 || ::fstat(handed_fd, &st) != 0) {
+        sandbox::ChildFailCall(err_fd, "fstat(workspace tree)", source.path, EBADF);
+      }
+      if (static_cast<uint64_t>(st.st_dev) != source.device ||
+          static_cast<uint64_t>(st.st_ino) != source.inode) {
+        sandbox::ChildFailCall(err_fd, "open", source.path, ESTALE);
+      }
+      continue;
+    }
     if (!source.pinned) {
       fds[i] = ::open(source.path, O_PATH | O_CLOEXEC);
       if (fds[i] < 0) sandbox::ChildFailCall(err_fd, "open", source.path, errno);

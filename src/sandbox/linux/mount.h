@@ -7,7 +7,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "skillrt/error.h"
@@ -28,6 +30,9 @@ struct Op {
     kBind,       ///< Bind source `source` onto `path` (created as a dir or empty file).
     kTmpfs,      ///< Mount a tmpfs on `path` with options `arg`.
     kProc,       ///< Mount a procfs of the child's pid namespace on `path`.
+    /// Attach the detached mount tree `source` (handed over by the supervisor, its attributes
+    /// already set) on `path`, created as a directory (move_mount(2)).
+    kAttach,
   };
   Kind kind = Kind::kMkdir;
   const char* path = nullptr;
@@ -44,6 +49,9 @@ struct Op {
 struct Source {
   const char* path = nullptr;  ///< Absolute host path; for a pinned source, the resolved one.
   bool pinned = false;
+  /// The descriptor is the mount tree the supervisor sends over the channel at start
+  /// (ReceiveHandedTree), not opened from `path`; `device` and `inode` are its root's.
+  bool handed = false;
   uint64_t device = 0;  ///< Pinned: the st_dev the object must have.
   uint64_t inode = 0;   ///< Pinned: the st_ino the object must have.
 };
@@ -81,8 +89,29 @@ struct RootPlan {
 /// Computes the root for `plan`. Declared paths must exist (kNotFound names the path);
 /// reserved sandbox paths cannot be declared (kInvalidArgument), and a declared path whose
 /// pinned object is a reserved host path (util/path_pin.h) is refused (kDenied). Paths the
-/// plan did not pin are resolved and pinned here.
-Result<void> PlanRoot(const Plan& plan, RootPlan* out);
+/// plan did not pin are resolved and pinned here. Mounts are made parents first, whatever
+/// their order in the plan, so that none hides another. The workspace (if any) is attached
+/// from the tree the supervisor hands over when `workspace_handed` (an ID-mapped mount,
+/// workspace.h), else bound from its pinned directory; either way without the mounts below
+/// it, and noexec.
+Result<void> PlanRoot(const Plan& plan, bool workspace_handed, RootPlan* out);
+
+/// Bytes of the sandbox's private /dev/shm tmpfs: half the run's memory limit, and never more
+/// than its scratch size (`scratch_max_bytes`, the size of /tmp). Shared memory is memory:
+/// every page written there is charged to the run's memory cgroup, so half leaves the other
+/// half to the processes that share it.
+uint64_t ShmBytes(const Limits& limits);
+
+/// The sandbox path of the directory holding the command aliases (kCommandAliases in
+/// skillrt/plan.h): symbolic links to the system programs they stand for, made in the root
+/// tmpfs. First on the sandbox PATH.
+inline constexpr const char* kAliasDir = "/skillrt/bin";
+
+/// The sandbox path (the same as the host path: the system directories are bound at their own
+/// paths) of the program the alias `name` stands for: its target's name looked up in
+/// /usr/local/bin, /usr/bin and /bin, as the sandbox PATH would. nullopt when `name` is no
+/// alias or the host lacks the program; then the sandbox has no such command.
+std::optional<std::string> AliasTarget(std::string_view name);
 
 /// Upper bound on RootPlan::sources, so that the child can keep their fds in a stack array.
 inline constexpr size_t kMaxSources = 128;
@@ -92,8 +121,18 @@ inline constexpr size_t kMaxSources = 128;
 /// supervisor may search (e.g. /root) can be reached; O_PATH needs no read permission. A
 /// pinned source is opened with no symbolic link followed and must have the pinned device and
 /// inode, else the child fails with ESTALE ("changed since it was resolved").
+/// A handed source gets `handed_fd` (ReceiveHandedTree), checked the same way.
 /// REQUIRES: in the new mount namespace (bind sources must belong to it).
-void OpenSources(const RootView& root, int* fds, int err_fd);
+void OpenSources(const RootView& root, int handed_fd, int* fds, int err_fd);
+
+/// True when `root` has a handed source, so that the child must receive its tree.
+bool NeedsHandedTree(const RootView& root);
+
+/// Child side: receives the one descriptor the supervisor sent on the AF_UNIX `channel_fd`
+/// (SCM_RIGHTS, unix(7)) before releasing the child, and returns it (O_CLOEXEC).
+/// Async-signal-safe. On failure (nothing or not exactly one descriptor) reports on `err_fd`
+/// and exits.
+int ReceiveHandedTree(int channel_fd, int err_fd);
 
 /// Child side: mounts the staging tmpfs, runs the ops, pivots into the new root, detaches the
 /// old one and makes the root read-only. Mount points are reached without following symbolic

@@ -23,7 +23,7 @@ TEST(MountPlanTest, MinimalRootHasOnlyWhatInterpretersNeed) {
   Plan plan;
   plan.skill_dir = skill.path();
   RootPlan root;
-  ASSERT_TRUE(PlanRoot(plan, &root));
+  ASSERT_TRUE(PlanRoot(plan, false, &root));
   EXPECT_TRUE(HasOp(root, Op::Kind::kBind, "/usr"));
   EXPECT_TRUE(HasOp(root, Op::Kind::kBind, "/skill"));
   EXPECT_TRUE(HasOp(root, Op::Kind::kTmpfs, "/tmp"));
@@ -57,7 +57,7 @@ TEST(MountPlanTest, DeclaredPathsKeepTheirModeAndGetParents) {
   plan.mounts = {{.path = data.path() / "in", .writable = false},
                  {.path = data.path() / "out", .writable = true}};
   RootPlan root;
-  ASSERT_TRUE(PlanRoot(plan, &root));
+  ASSERT_TRUE(PlanRoot(plan, false, &root));
   int binds = 0;
   for (const Op& op : root.ops) {
     const std::string in = std::string(kStagingDir) + (data.path() / "in").string();
@@ -83,7 +83,7 @@ TEST(MountPlanTest, RefusesReservedAndMissingPaths) {
     plan.skill_dir = skill.path();
     plan.mounts = {{.path = bad}};
     RootPlan root;
-    auto r = PlanRoot(plan, &root);
+    auto r = PlanRoot(plan, false, &root);
     ASSERT_FALSE(r) << bad;
     EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument) << bad;
   }
@@ -91,7 +91,7 @@ TEST(MountPlanTest, RefusesReservedAndMissingPaths) {
   plan.skill_dir = skill.path();
   plan.mounts = {{.path = "/nonexistent/skillrt/path"}};
   RootPlan root;
-  auto r = PlanRoot(plan, &root);
+  auto r = PlanRoot(plan, false, &root);
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, ErrorCode::kNotFound);
   EXPECT_NE(r.error().message.find("/nonexistent/skillrt/path"), std::string::npos);
@@ -111,7 +111,7 @@ TEST(MountPlanTest, DeclaredSymlinksAreResolvedAndPinned) {
   plan.skill_dir = skill.path();
   plan.mounts = {{.path = data.path() / "to-root"}};
   RootPlan root;
-  auto refused = PlanRoot(plan, &root);
+  auto refused = PlanRoot(plan, false, &root);
   ASSERT_FALSE(refused);
   EXPECT_EQ(refused.error().code, ErrorCode::kDenied);
   EXPECT_NE(refused.error().message.find("resolves to /"), std::string::npos)
@@ -120,7 +120,7 @@ TEST(MountPlanTest, DeclaredSymlinksAreResolvedAndPinned) {
   // Positive control: the link to a plain directory is bound, with the target as source.
   plan.mounts = {{.path = data.path() / "to-real"}};
   RootPlan ok;
-  ASSERT_TRUE(PlanRoot(plan, &ok));
+  ASSERT_TRUE(PlanRoot(plan, false, &ok));
   struct stat st;
   ASSERT_EQ(::stat((data.path() / "real").c_str(), &st), 0);
   bool found = false;
@@ -133,6 +133,78 @@ TEST(MountPlanTest, DeclaredSymlinksAreResolvedAndPinned) {
   }
   EXPECT_TRUE(found);
   EXPECT_TRUE(HasOp(ok, Op::Kind::kBind, (data.path() / "to-real").string()));
+}
+
+// The surface script-style skills need: /dev/shm sized by the limits, the python alias, and
+// /skillrt reserved for it.
+TEST(MountPlanTest, ShmAndCommandAliases) {
+  TempDir skill;
+  Plan plan;
+  plan.skill_dir = skill.path();
+  plan.limits.scratch_max_bytes = 64ull << 20;
+  plan.limits.memory_max_bytes = 64ull << 20;
+  EXPECT_EQ(ShmBytes(plan.limits), 32ull << 20);
+  plan.limits.memory_max_bytes = 1ull << 30;
+  EXPECT_EQ(ShmBytes(plan.limits), 64ull << 20);
+  RootPlan root;
+  ASSERT_TRUE(PlanRoot(plan, false, &root));
+  for (const Op& op : root.ops) {
+    if (op.kind == Op::Kind::kTmpfs && std::string_view(op.path) == "/tmp/dev/shm") {
+      EXPECT_NE(std::string_view(op.arg).find("size=67108864"), std::string_view::npos) << op.arg;
+      EXPECT_TRUE(op.attr_set & MOUNT_ATTR_NOEXEC);
+    }
+  }
+  EXPECT_TRUE(HasOp(root, Op::Kind::kTmpfs, "/dev/shm"));
+  EXPECT_TRUE(HasOp(root, Op::Kind::kMkdir, kAliasDir));
+  if (AliasTarget("python")) {
+    EXPECT_TRUE(HasOp(root, Op::Kind::kSymlink, std::string(kAliasDir) + "/python"));
+    EXPECT_TRUE(AliasTarget("python")->ends_with("/python3"));
+  }
+  EXPECT_FALSE(AliasTarget("python3"));  // Not an alias: found on PATH as itself.
+  plan.mounts = {{.path = "/skillrt/bin"}};
+  RootPlan reserved;
+  EXPECT_FALSE(PlanRoot(plan, false, &reserved));
+}
+
+// The workspace is bound not recursively and noexec (or attached from the handed tree), and a
+// mount is never made before one that contains it, whatever the plan's order.
+TEST(MountPlanTest, WorkspaceOpsAndParentsFirst) {
+  TempDir skill;
+  VarTmpDir data;
+  std::filesystem::create_directories(data.path() / "ws" / "ref");
+  Plan plan;
+  plan.skill_dir = skill.path();
+  plan.mounts = {{.path = data.path() / "ws" / "ref"},
+                 {.path = data.path() / "ws", .writable = true, .workspace = true}};
+  for (bool handed : {false, true}) {
+    RootPlan root;
+    ASSERT_TRUE(PlanRoot(plan, handed, &root));
+    const std::string ws = std::string(kStagingDir) + (data.path() / "ws").string();
+    const std::string ref = std::string(kStagingDir) + (data.path() / "ws" / "ref").string();
+    size_t ws_at = root.ops.size(), ref_at = root.ops.size();
+    for (size_t i = 0; i < root.ops.size(); ++i) {
+      const Op& op = root.ops[i];
+      if (op.path == ws && op.kind != Op::Kind::kMkdir) {
+        ws_at = i;
+        EXPECT_EQ(op.kind, handed ? Op::Kind::kAttach : Op::Kind::kBind);
+        EXPECT_FALSE(op.recursive);
+        EXPECT_EQ(root.sources[op.source].handed, handed);
+        if (!handed) {
+          EXPECT_TRUE(op.attr_set & MOUNT_ATTR_NOEXEC);
+          EXPECT_FALSE(op.attr_set & MOUNT_ATTR_RDONLY);
+        }
+      }
+      if (op.path == ref && op.kind == Op::Kind::kBind) ref_at = i;
+    }
+    ASSERT_LT(ws_at, root.ops.size());
+    ASSERT_LT(ref_at, root.ops.size());
+    EXPECT_LT(ws_at, ref_at) << "the workspace must be mounted before the path inside it";
+    EXPECT_EQ(NeedsHandedTree(root.View()), handed);
+  }
+  // A read-only workspace is a malformed plan.
+  plan.mounts = {{.path = data.path() / "ws", .writable = false, .workspace = true}};
+  RootPlan root;
+  EXPECT_FALSE(PlanRoot(plan, false, &root));
 }
 
 }  // namespace

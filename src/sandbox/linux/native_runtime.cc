@@ -30,6 +30,7 @@
 #include "sandbox/linux/spawn.h"
 #include "sandbox/linux/supervise.h"
 #include "sandbox/linux/userns.h"
+#include "sandbox/linux/workspace.h"
 #include "skillrt/runtime.h"
 #include "util/limit_text.h"
 
@@ -39,12 +40,26 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using sandbox::SandboxProcess;
 
+// argv[0] is allowed when it is one of the plan's commands, or resolves to the program one of
+// them resolves to (a command alias and its target are one program).
 bool ArgvAllowed(const Plan& plan, const std::string& resolved) {
+  const std::optional<std::string> program = exec_path::HostPathOf(plan, resolved);
   for (const std::string& command : plan.commands) {
     if (command == plan.argv[0]) return true;
-    if (auto r = exec_path::Resolve(plan, command); r && *r == resolved) return true;
+    const std::optional<std::string> r = exec_path::Resolve(plan, command);
+    if (r && (*r == resolved || (program && exec_path::HostPathOf(plan, *r) == program))) {
+      return true;
+    }
   }
   return false;
+}
+
+// The plan's workspace, if any.
+const BindMount* WorkspaceOf(const Plan& plan) {
+  for (const BindMount& m : plan.mounts) {
+    if (m.workspace) return &m;
+  }
+  return nullptr;
 }
 
 cgroup::CgroupLimits CgroupLimitsFor(const Limits& limits) {
@@ -217,14 +232,26 @@ Result<Outcome> NativeRuntime::Execute(const Plan& plan, const RunContext& conte
                                          "limits (the best-effort sandbox level uses rlimits only)");
   }
 
+  // The workspace: bound by the child, or (as root, for an owner other than the sandbox's
+  // host ids) handed over as an ID-mapped tree made here.
+  const BindMount* workspace = WorkspaceOf(plan);
+  std::optional<workspace::Prepared> prepared;
+  if (workspace != nullptr) {
+    Result<workspace::Prepared> made = workspace::Prepare(*workspace, ids_);
+    if (!made) return std::unexpected(made.error());
+    prepared.emplace(std::move(*made));
+  }
+  const bool handed = prepared && prepared->tree;
+  const std::string cwd = workspace != nullptr ? workspace->path.string() : "/skill";
+
   // Everything the child reads, computed here: it may not allocate.
   mount::RootPlan root;
-  if (auto r = mount::PlanRoot(plan, &root); !r) return std::unexpected(r.error());
+  if (auto r = mount::PlanRoot(plan, handed, &root); !r) return std::unexpected(r.error());
   landlock::Ruleset ruleset;
   if (landlock_abi > 0) landlock::PlanRuleset(plan, executable, landlock_abi, &ruleset);
   const landlock::RulesetView ruleset_view = ruleset.View();
   const std::vector<rlimit::Setting> rlimits = rlimit::ForLimits(plan.limits, use_cgroup);
-  Result<const seccomp::Program*> filter = seccomp::Filter(plan.network);
+  Result<const seccomp::Program*> filter = seccomp::Filter();
   if (!filter) return std::unexpected(filter.error());
   std::vector<char*> argv, envp;
   for (const std::string& a : plan.argv) argv.push_back(const_cast<char*>(a.c_str()));
@@ -239,6 +266,7 @@ Result<Outcome> NativeRuntime::Execute(const Plan& plan, const RunContext& conte
       .seccomp = (*filter)->instructions.data(),
       .seccomp_count = (*filter)->instructions.size(),
       .exec_path = exe->c_str(),
+      .cwd = cwd.c_str(),
       .argv = argv.data(),
       .envp = envp.data(),
       .proxy_port = plan.network ? kEgressProxyPort : uint16_t{0},
@@ -266,7 +294,10 @@ Result<Outcome> NativeRuntime::Execute(const Plan& plan, const RunContext& conte
     if (!spawned) return std::unexpected(spawned.error());
     process.emplace(std::move(*spawned));
   }
-  if (auto r = sandbox::Start(*process, spec); !r) return std::unexpected(r.error());
+  if (auto r = sandbox::Start(*process, spec, handed ? prepared->tree.get() : -1); !r) {
+    return std::unexpected(r.error());
+  }
+  if (prepared) prepared->tree.Reset();  // The child holds it now.
 
   // Egress: the child hands over the listener it made on its loopback; the proxy accepts
   // there and connects out from this (the host's) namespace. The proxy lives exactly as long
@@ -290,6 +321,8 @@ Result<Outcome> NativeRuntime::Execute(const Plan& plan, const RunContext& conte
   if (use_cgroup) layers.push_back("cgroupns");
   layers.insert(layers.end(), {"pivot_root", "caps_dropped", "no_new_privs", "rlimits", "seccomp"});
   if (landlock_abi > 0) layers.push_back("landlock:v" + std::to_string(landlock_abi));
+  layers.push_back(plan.exec_profile == ExecProfile::kSystem ? "exec:system" : "exec:declared");
+  if (prepared) layers.push_back(handed ? "workspace:idmapped" : "workspace:owner");
   if (plan.network) layers.push_back("egress_proxy");
   if (use_cgroup) layers.push_back("cgroup:" + std::string(cgroup::VersionName(cgroups.version)));
   if (context.observer != nullptr) context.observer->OnStarted(layers);
@@ -405,10 +438,8 @@ Result<void> ReapNativeRun(std::string_view run_id) {
 Result<std::unique_ptr<Runtime>> MakeNativeRuntime(const NativeRuntimeOptions& options) {
   auto ids = userns::ChooseIdMap(options.sandbox_host_uid, options.sandbox_host_gid);
   if (!ids) return std::unexpected(ids.error());
-  // Compile the seccomp programs now so the first run does not pay for it.
-  for (bool network : {false, true}) {
-    if (auto f = seccomp::Filter(network); !f) return std::unexpected(f.error());
-  }
+  // Compile the seccomp program now so the first run does not pay for it.
+  if (auto f = seccomp::Filter(); !f) return std::unexpected(f.error());
   (void)landlock::Abi();
   SweepSpareCgroups(cgroup::Detect());
   auto fixed = net::ParseFixedHosts(options.egress_fixed_hosts);

@@ -7,11 +7,14 @@
 #include <sys/mman.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <memory>
 #include <mutex>
+#include <string_view>
 
 #include "sandbox/linux/child.h"
 #include "util/fd.h"
@@ -91,14 +94,38 @@ constexpr Denial kDenied[] = {
 constexpr uint64_t kNamespaceFlags[] = {CLONE_NEWNS,  CLONE_NEWUTS, CLONE_NEWIPC,   CLONE_NEWUSER,
                                         CLONE_NEWPID, CLONE_NEWNET, CLONE_NEWCGROUP};
 
+int ResolveSyscall(const char* name);
+
 int AddErrno(scmp_filter_ctx ctx, int err, const char* name, unsigned count = 0,
              const scmp_arg_cmp* cmps = nullptr) {
-  const int nr = seccomp_syscall_resolve_name(name);
+  const int nr = ResolveSyscall(name);
   if (nr == __NR_SCMP_ERROR) return 0;  // Unknown on this architecture: nothing to refuse.
   return seccomp_rule_add_array(ctx, SCMP_ACT_ERRNO(err), nr, count, cmps);
 }
 
-Result<Program> Compile(bool network) {
+// System calls that set a file's mode, with the index of the mode argument and, for open
+// calls, of the flags argument that says whether a file is created (-1: it always is, or the
+// mode applies to an existing file).
+struct ModeCall {
+  const char* name;
+  int mode_arg;
+  int flags_arg;
+};
+constexpr ModeCall kModeCalls[] = {
+    {"chmod", 1, -1},  {"fchmod", 1, -1},  {"fchmodat", 2, -1}, {"fchmodat2", 2, -1},
+    {"creat", 1, -1},  {"mknod", 1, -1},   {"mknodat", 2, -1},  {"open", 2, 1},
+    {"openat", 3, 2},
+};
+// fchmodat2(2) is newer than the libseccomp some hosts have; refused by number there.
+constexpr int kFchmodat2Nr = 452;  // x86_64, include/uapi/asm-generic/unistd.h.
+
+int ResolveSyscall(const char* name) {
+  const int nr = seccomp_syscall_resolve_name(name);
+  if (nr == __NR_SCMP_ERROR && std::string_view(name) == "fchmodat2") return kFchmodat2Nr;
+  return nr;
+}
+
+Result<Program> Compile() {
   // Default allow, explicit refusals: the filter removes dangerous calls; the namespaces,
   // Landlock and the read-only root contain the rest.
   std::unique_ptr<void, void (*)(scmp_filter_ctx)> ctx(seccomp_init(SCMP_ACT_ALLOW),
@@ -170,8 +197,45 @@ Result<Program> Compile(bool network) {
       return FailErrno(ErrorCode::kSandbox, "seccomp_rule_add(socket AF_UNIX)", -rc);
     }
   }
-  // Socket families: only AF_UNIX (pairs, above), plus AF_INET/AF_INET6 when the plan has
-  // egress (TCP only, below).
+  // Set-user-ID and set-group-ID bits: a file the skill marks so in a writable host directory
+  // (the workspace, a declared path) would run with its owner's ids for whoever starts it on
+  // the host, outside any sandbox. On the workspace the owner is the workspace's, possibly
+  // root (workspace.h), so no mode with either bit may be set or created. Mounts inside are
+  // nosuid; the host's view of those files is not. openat2(2) carries its mode in memory the
+  // filter cannot read: ENOSYS makes the C library and runtimes fall back to openat(2).
+  for (const ModeCall& call : kModeCalls) {
+    for (uint64_t bit : {uint64_t{S_ISUID}, uint64_t{S_ISGID}}) {
+      const scmp_arg_cmp mode = {.arg = static_cast<unsigned>(call.mode_arg),
+                                 .op = SCMP_CMP_MASKED_EQ,
+                                 .datum_a = bit,
+                                 .datum_b = bit};
+      if (call.flags_arg < 0) {
+        if (int rc = AddErrno(c, EPERM, call.name, 1, &mode); rc != 0) {
+          return FailErrno(ErrorCode::kSandbox, std::string("seccomp_rule_add(") + call.name + ")",
+                           -rc);
+        }
+        continue;
+      }
+      // open/openat: the mode matters only when a file is made (O_CREAT, or O_TMPFILE whose
+      // distinguishing bit is __O_TMPFILE); otherwise the argument may hold anything.
+      for (uint64_t create : {uint64_t{O_CREAT}, uint64_t{__O_TMPFILE}}) {
+        const scmp_arg_cmp cmps[2] = {{.arg = static_cast<unsigned>(call.flags_arg),
+                                       .op = SCMP_CMP_MASKED_EQ,
+                                       .datum_a = create,
+                                       .datum_b = create},
+                                      mode};
+        if (int rc = AddErrno(c, EPERM, call.name, 2, cmps); rc != 0) {
+          return FailErrno(ErrorCode::kSandbox, std::string("seccomp_rule_add(") + call.name + ")",
+                           -rc);
+        }
+      }
+    }
+  }
+  if (int rc = AddErrno(c, ENOSYS, "openat2"); rc != 0) {
+    return FailErrno(ErrorCode::kSandbox, "seccomp_rule_add(openat2)", -rc);
+  }
+
+  // Socket families: only AF_UNIX (pairs, above) and AF_INET/AF_INET6 (TCP only, below).
   // Everything else (netlink: kernel configuration interfaces; packet: raw frames; and the
   // long tail of rarely used protocol families with their history of bugs) is refused.
   // libseccomp cannot express "not in a set" on one argument, so the refusal is written as
@@ -186,8 +250,7 @@ Result<Program> Compile(bool network) {
     return {};
   };
   for (uint64_t family = 0; family <= AF_INET6; ++family) {
-    const bool allowed =
-        family == AF_UNIX || (network && (family == AF_INET || family == AF_INET6));
+    const bool allowed = family == AF_UNIX || family == AF_INET || family == AF_INET6;
     if (allowed) continue;
     const scmp_arg_cmp cmp = SCMP_A0(SCMP_CMP_EQ, family);
     if (auto r = deny_socket(1, &cmp); !r) return std::unexpected(r.error());
@@ -196,13 +259,13 @@ Result<Program> Compile(bool network) {
     const scmp_arg_cmp cmp = SCMP_A0(SCMP_CMP_GT, AF_INET6);
     if (auto r = deny_socket(1, &cmp); !r) return std::unexpected(r.error());
   }
-  if (network) {
-    // With egress, the only way out is a TCP connection to the proxy on the sandbox's
-    // loopback, so AF_INET/AF_INET6 sockets must be TCP streams. Every other kind is refused:
-    // datagrams (UDP, ICMP "ping" sockets) would carry DNS or anything else past the proxy
-    // if a route ever existed, raw sockets forge packets, SCTP and MPTCP streams are large
-    // protocol stacks a skill never needs. The type's low 4 bits hold the kind (SOCK_NONBLOCK
-    // and SOCK_CLOEXEC are masked off); the protocol must be 0 or IPPROTO_TCP.
+  {
+    // AF_INET/AF_INET6 sockets are TCP streams: a skill's own servers and clients on its
+    // loopback, and with egress the connection to the proxy there. Every other kind is
+    // refused: datagrams (UDP, ICMP "ping" sockets) would carry DNS or anything else past the
+    // proxy if a route ever existed, raw sockets forge packets, SCTP and MPTCP streams are
+    // large protocol stacks a skill never needs. The type's low 4 bits hold the kind
+    // (SOCK_NONBLOCK and SOCK_CLOEXEC are masked off); the protocol must be 0 or IPPROTO_TCP.
     for (uint64_t family : {uint64_t{AF_INET}, uint64_t{AF_INET6}}) {
       for (uint64_t kind = 0; kind <= 0xf; ++kind) {
         if (kind == SOCK_STREAM) continue;
@@ -241,14 +304,12 @@ Result<Program> Compile(bool network) {
 
 }  // namespace
 
-Result<const Program*> Filter(bool network) {
-  static std::once_flag once[2];
-  static Result<Program> programs[2] = {Fail(ErrorCode::kInternal, "unset"),
-                                        Fail(ErrorCode::kInternal, "unset")};
-  const int i = network ? 1 : 0;
-  std::call_once(once[i], [&] { programs[i] = Compile(network); });
-  if (!programs[i]) return std::unexpected(programs[i].error());
-  return &*programs[i];
+Result<const Program*> Filter() {
+  static std::once_flag once;
+  static Result<Program> program = Fail(ErrorCode::kInternal, "unset");
+  std::call_once(once, [&] { program = Compile(); });
+  if (!program) return std::unexpected(program.error());
+  return &*program;
 }
 
 std::vector<std::string> DeniedSyscalls() {

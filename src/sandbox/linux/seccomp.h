@@ -17,10 +17,10 @@ struct Program {
   std::vector<sock_filter> instructions;
 };
 
-/// The filter for a sandbox with (`network`: TCP sockets of AF_INET/AF_INET6 allowed, for the
-/// egress proxy) or without network access (AF_UNIX only), compiled once per process with
-/// libseccomp and exported as BPF. Thread-safe. kSandbox if libseccomp fails.
-Result<const Program*> Filter(bool network);
+/// The sandbox's filter (AF_UNIX socket pairs and AF_INET/AF_INET6 TCP sockets, whose reach
+/// the network namespace bounds; no set-user-ID or set-group-ID file modes), compiled once per
+/// process with libseccomp and exported as BPF. Thread-safe. kSandbox if libseccomp fails.
+Result<const Program*> Filter();
 
 /// The names of the system calls the filter refuses outright (any arguments), for docs and
 /// tests.

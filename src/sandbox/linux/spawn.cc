@@ -121,6 +121,7 @@ class Copier {
     }
     spec.seccomp = Array(in.seccomp, in.seccomp_count);
     spec.exec_path = Str(in.exec_path);
+    spec.cwd = Str(in.cwd);
     spec.argv = StrArray(in.argv);
     spec.envp = StrArray(in.envp);
     return Array(&spec, 1);
@@ -279,7 +280,7 @@ size_t ArenaBytesFor(const ChildSpec& spec) {
   return counter.bytes();
 }
 
-Result<void> Start(SandboxProcess& process, const ChildSpec& spec) {
+Result<void> Start(SandboxProcess& process, const ChildSpec& spec, int handed_fd) {
   if (!process.arena || ArenaBytesFor(spec) > process.arena->capacity()) {
     return Fail(ErrorCode::kInvalidArgument, "run does not fit the spawn arena");
   }
@@ -289,6 +290,27 @@ Result<void> Start(SandboxProcess& process, const ChildSpec& spec) {
     return Fail(ErrorCode::kInvalidArgument, "run does not fit the spawn arena");
   }
   *process.arena->spec_slot() = published;
+  if (handed_fd >= 0) {
+    // Queued on the channel before the release, so the child finds it without waiting.
+    char byte = 'T';
+    struct iovec iov = {.iov_base = &byte, .iov_len = 1};
+    alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+    struct msghdr msg = {};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof(control);
+    struct cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
+    cmsg->cmsg_level = SOL_SOCKET;
+    cmsg->cmsg_type = SCM_RIGHTS;
+    cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+    std::memcpy(CMSG_DATA(cmsg), &handed_fd, sizeof(int));
+    ssize_t sent;
+    do {
+      sent = ::sendmsg(process.net_r.get(), &msg, MSG_NOSIGNAL);
+    } while (sent < 0 && errno == EINTR);
+    if (sent != 1) return FailErrno(ErrorCode::kSandbox, "sendmsg(workspace tree)", errno);
+  }
   // The pipe hands the byte, and with it everything written before, to the child.
   if (::write(process.sync_w.get(), "g", 1) != 1) {
     return FailErrno(ErrorCode::kSandbox, "write(sync pipe)", errno);

@@ -77,7 +77,9 @@ struct SandboxProcess {
   pid_t pid = 0;  ///< 0 once reaped.
   UniqueFd pidfd;
   UniqueFd stdin_w, stdout_r, stderr_r, err_r, sync_w;  ///< The supervisor's ends.
-  UniqueFd net_r;  ///< The supervisor's end of the egress listener channel (netns.h).
+  /// The supervisor's end of the channel: the egress listener comes in (netns.h), the
+  /// workspace's tree goes out (Start).
+  UniqueFd net_r;
   std::optional<SharedArena> arena;
   std::optional<cgroup::RunCgroup> cgroup;
   cgroup::CgroupLimits cgroup_limits;  ///< What the cgroup holds now.
@@ -86,9 +88,12 @@ struct SandboxProcess {
 /// Spawns a child that waits for Start. Errors: kSandbox (clone3, id maps, cgroup), kIo.
 Result<SandboxProcess> Spawn(const SpawnConfig& config);
 
-/// Copies `spec` (and everything it points to) into the child's arena and releases the child.
-/// kInvalidArgument if it does not fit (the caller spawns a child with a larger arena).
-Result<void> Start(SandboxProcess& process, const ChildSpec& spec);
+/// Copies `spec` (and everything it points to) into the child's arena, sends `handed_fd` (when
+/// not -1: the workspace's mount tree, which `spec.root` then expects) over the channel, and
+/// releases the child. kInvalidArgument if the spec does not fit (the caller spawns a child
+/// with a larger arena); kSandbox if the descriptor cannot be sent. `handed_fd` stays the
+/// caller's.
+Result<void> Start(SandboxProcess& process, const ChildSpec& spec, int handed_fd = -1);
 
 /// Bytes of arena that Start needs for `spec`.
 size_t ArenaBytesFor(const ChildSpec& spec);
