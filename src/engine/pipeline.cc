@@ -12,6 +12,7 @@
 #include <variant>
 
 #include "engine/call.h"
+#include "engine/call_grants.h"
 #include "engine/gatekeeper.h"
 #include "engine/plan_builder.h"
 #include "engine/run_journal.h"
@@ -41,6 +42,7 @@ nlohmann::json Engine::Call::Invocation() const {
   if (overrides.workspace) invocation["workspace"] = overrides.workspace->string();
   if (lock) invocation["lock"] = *lock;
   if (secret_names) invocation["secrets"] = *secret_names;
+  if (grants) invocation.update(CallGrantsRecord(*grants));
   return invocation;
 }
 
@@ -285,6 +287,14 @@ std::expected<Engine::Prepared, Engine::Refusal> Engine::Prepare(Call& call,
     if (!narrowed) return refuse(skill, narrowed.error(), "lock");
     skill.manifest = std::move(*narrowed);
   }
+  // The user's grants and the prepared dependencies (docs/grants.md, docs/dependencies.md).
+  const std::optional<std::string> instance_name =
+      prepared.instance ? std::optional<std::string>(prepared.instance->name) : std::nullopt;
+  if (auto granted = ApplyCallGrants(home_, *lock, call.overrides.grants, instance_name, skill);
+      !granted) {
+    return refuse(skill, granted.error(), "lock");
+  }
+  call.grants = skill.grants;
   auto secrets = ResolveSecrets(skill.manifest, skill.meta.name, prepared.instance,
                                 instances_file);
   if (!secrets) return refuse(skill, secrets.error(), "lock");
