@@ -3,8 +3,10 @@
 // before it.
 #include "skillrt/approval.h"
 #include "skillrt/audit.h"
+#include "skillrt/dependencies.h"
 #include "skillrt/engine.h"
 #include "skillrt/error.h"
+#include "skillrt/grants.h"
 #include "skillrt/install.h"
 #include "skillrt/instance.h"
 #include "skillrt/lock.h"
@@ -19,8 +21,10 @@
 // Second time through.
 #include "skillrt/approval.h"
 #include "skillrt/audit.h"
+#include "skillrt/dependencies.h"
 #include "skillrt/engine.h"
 #include "skillrt/error.h"
+#include "skillrt/grants.h"
 #include "skillrt/install.h"
 #include "skillrt/instance.h"
 #include "skillrt/lock.h"

@@ -25,6 +25,7 @@
 #include "skillrt/audit.h"
 #include "skillrt/error.h"
 #include "skillrt/events.h"
+#include "skillrt/grants.h"
 #include "skillrt/outcome.h"
 #include "skillrt/plan.h"
 #include "skillrt/policy.h"
@@ -77,11 +78,17 @@ struct EngineOptions {
   std::shared_ptr<Runtime> container_runtime;
 };
 
-/// Caller-side narrowing of a run; fields left empty keep the manifest's values.
+/// Caller-side narrowing of a run; fields left empty keep the manifest's values. `grants`
+/// is the one widening, and it is judged by the policy.
 struct RunOverrides {
   std::optional<std::chrono::milliseconds> wall_time;  ///< May only narrow the manifest's.
   std::optional<uint64_t> memory_max_bytes;            ///< May only narrow the manifest's.
   SandboxLevel level = SandboxLevel::kStrict;
+  /// Commands and host paths granted for this call only, beyond the manifest and the grants
+  /// file (docs/grants.md): checked like the manifest's (kInvalidArgument otherwise), each
+  /// a policy subject ("grant command git", asked by default), in the approval key and the
+  /// audit record. `python` must be empty: dependencies are prepared, not granted per call.
+  Grants grants = {};
   /// A host directory the call may read and write: bound at its own path, the working
   /// directory of the program, with the skill directory still read-only at /skill. It widens
   /// the call, so the policy judges it as a path the call writes, and the approval key and

@@ -9,6 +9,7 @@
 #include <expected>
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace skillrt {
 
@@ -49,9 +50,16 @@ struct Error {
   std::string ToString() const;
 };
 
-/// The value of a fallible call, or the Error that prevented it.
+/// The value of a fallible call, or the Error that prevented it: std::expected, marked
+/// [[nodiscard]] so that an ignored error does not compile (-Werror=unused-result). Drop one
+/// on purpose with `(void)`, saying why.
 template <typename T>
-using Result = std::expected<T, Error>;
+class [[nodiscard]] Result : public std::expected<T, Error> {
+ public:
+  using std::expected<T, Error>::expected;
+  Result(std::expected<T, Error> value)  // NOLINT: implicit, as std::expected's own.
+      : std::expected<T, Error>(std::move(value)) {}
+};
 
 /// Shorthand for returning an error: `return Fail(ErrorCode::kParse, "...")`.
 inline std::unexpected<Error> Fail(ErrorCode code, std::string message) {

@@ -28,6 +28,11 @@ struct LockedSkill {
   nlohmann::json grant;      ///< GrantOf(manifest): what the skill may touch and use.
   nlohmann::json behaviour;  ///< BehaviourOf(manifest): what it runs and how.
   std::string locked_at;     ///< RFC 3339 UTC time of `skillrt lock`.
+  /// The user's grants for the skill when it was locked (FileGrantsJson in grants.h: by
+  /// selector, "NAME" and "NAME@INSTANCE"); an empty object when there were none. Grants
+  /// are the user's, not the skill's files: a grant widened since is reported as such
+  /// (GrantsWidenedSinceLock), never as drift of the tree.
+  nlohmann::json user_grants = nlohmann::json::object();
 };
 
 /// The whole lock file.

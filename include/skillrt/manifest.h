@@ -166,6 +166,14 @@ struct SecretSpec {
   bool redact = true;
 };
 
+/// Packages the skill needs, installed by `skillrt prepare` outside the sandbox and mounted
+/// read-only (`[dependencies]`; docs/dependencies.md). Native runtime only.
+struct Dependencies {
+  /// Python requirements (`python`): PEP 508 names with optional extras, version specifiers
+  /// and markers; no options, URLs or paths (CheckPythonRequirement in grants.h).
+  std::vector<std::string> python = {};
+};
+
 /// Where inference found a command (docs/inference.md).
 struct CommandSource {
   /// The file, relative to the skill directory: "SKILL.md", "scripts/x.py".
@@ -219,6 +227,8 @@ struct Manifest {
   /// Declared secrets by variable name (`[secrets]`); names match [A-Za-z_][A-Za-z0-9_]* and
   /// are distinct from `capabilities.env` names and from variables skillrt reserves.
   std::map<std::string, SecretSpec> secrets = {};
+  /// Declared packages (`[dependencies]`).
+  Dependencies dependencies = {};
 };
 
 /// Parses the skill.toml at `file`. `skill_dir` is used to resolve `entry.input_schema`.

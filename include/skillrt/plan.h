@@ -68,7 +68,17 @@ struct PathPin {
   bool directory = false;          ///< A directory; otherwise a regular file.
 };
 
-/// A host path made visible inside the sandbox at the same absolute path.
+/// Who asked for a host path to be made visible to a sandbox.
+enum class MountOrigin {
+  kManifest,      ///< The manifest's `capabilities.read`/`write` (as an instance narrowed it).
+  kGrant,         ///< A user grant (grants.h): a policy subject of its own, "grant read PATH".
+  /// skillrt's prepared dependency environment (dependencies.h): read-only code the user
+  /// prepared, mounted at a fixed path; not a policy subject, named in the approval key.
+  kDependencies,
+};
+
+/// A host path made visible inside the sandbox (at the same absolute path, except for
+/// dependency environments).
 struct BindMount {
   /// Absolute, as declared: where the object appears inside the sandbox. Must exist.
   std::filesystem::path path;
@@ -76,6 +86,8 @@ struct BindMount {
   /// The host object to bind. Set by the plan builder; a runtime given a plan without it
   /// resolves `path` itself before anything else.
   std::optional<PathPin> pin = std::nullopt;
+  /// Why the path is in the plan.
+  MountOrigin origin = MountOrigin::kManifest;
   /// The run's workspace (RunOverrides::workspace): a writable directory that is the working
   /// directory of the program, whose files the skill sees as its own and whose new files
   /// belong to the directory's owner on the host; not executable (noexec), and without the

@@ -74,6 +74,12 @@ struct PolicyRule {
   std::optional<RiskLevel> risk;
   /// `sandbox = "best-effort"`: matches a call that asks for SandboxLevel::kBestEffort.
   bool best_effort = false;
+  /// `grants = true`: matches what the user's grants add to a call (grants.h): each granted
+  /// command, read path, write path and raised limit beyond the manifest. When the rule also sets
+  /// `commands`, `read` or `write`, a granted command or path must match that list too, and
+  /// grants of a kind the rule does not list are not matched. Only a rule with this selector
+  /// decides a grant; call rules do not (docs/policy.md, "Grants").
+  bool grants = false;
 
   /// True when this rule sets any capability selector.
   bool IsCapabilityRule() const;
@@ -150,6 +156,25 @@ struct PolicyExecCommand {
   RiskLevel risk = RiskLevel::kLow;  ///< The highest risk the guard gave it.
 };
 
+/// One thing a user grant (grants.h) adds to a call beyond its manifest.
+struct PolicyGrant {
+  enum class Kind {
+    kCommand,  ///< A command: `value` is its name or absolute path.
+    kRead,     ///< A readable host path: `value` is the path as resolved.
+    kWrite,    ///< A writable host path: `value` is the path as resolved.
+    kLimit,    ///< A raised limit: `value` is "KEY VALUE" in the manifest's units.
+  };
+  Kind kind = Kind::kCommand;
+  std::string value = {};
+
+  /// "command git", "read /data", "write /repo", "limit memory_mb 1024".
+  std::string Label() const;
+  bool operator==(const PolicyGrant&) const = default;
+};
+
+/// Returns "command", "read", "write" or "limit".
+std::string_view PolicyGrantKindName(PolicyGrant::Kind kind);
+
 /// What one call asks for: the subjects the policy decides. Built from the skill and its plan.
 struct PolicyRequest {
   std::string skill = {};
@@ -163,6 +188,9 @@ struct PolicyRequest {
   std::vector<std::string> env_pass = {};  ///< Host variables passed in (names only).
   std::vector<std::string> commands = {};  ///< Commands the sandbox lets the call start.
   std::vector<PolicyExecCommand> exec = {};  ///< For "exec": every simple command it would run.
+  /// What the user's grants add beyond the manifest (paths resolved as they will be
+  /// mounted); each is a subject "grant " + PolicyGrant::Label().
+  std::vector<PolicyGrant> grants = {};
   /// The run's limits; each one above Policy::ceilings is a subject ("limit memory_mb 8192
   /// above the ceiling 4096"). Unset: limits are not judged.
   std::optional<Limits> limits = std::nullopt;
@@ -177,7 +205,7 @@ struct PolicyMatch {
   PolicyEffect effect = PolicyEffect::kAsk;
   std::string reason = {};
   /// The subject it decided: "skill calculator", "read /data", "write /x", "network",
-  /// "env HOME", "command python3", "exec rm -rf x", "sandbox best-effort",
+  /// "env HOME", "command python3", "exec rm -rf x", "sandbox best-effort", "grant write /x",
   /// "limit memory_mb 8192 (ceiling 4096)".
   std::string subject = {};
   /// Why the rule did not count, e.g. a project `allow` without trust, or a rule overruled

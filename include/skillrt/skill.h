@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "skillrt/error.h"
+#include "skillrt/grants.h"
 #include "skillrt/manifest.h"
 
 namespace skillrt {
@@ -61,6 +62,9 @@ struct Skill {
   /// extra keys, a normalised name, an over-long description, converted metadata values, a
   /// list for `allowed-tools` (docs/skill-format.md). Each names the file, line and key.
   std::vector<Diagnostic> warnings;
+  /// What the engine adds for one call: the user's grants and the prepared dependencies
+  /// (grants.h). Empty as loaded; `manifest` is not widened by loading.
+  CallGrants grants = {};
 };
 
 /// Loads the skill in `dir` leniently: spec deviations that real skills commonly have become

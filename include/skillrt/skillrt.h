@@ -4,8 +4,10 @@
 
 #include "skillrt/approval.h"
 #include "skillrt/audit.h"
+#include "skillrt/dependencies.h"
 #include "skillrt/engine.h"
 #include "skillrt/error.h"
+#include "skillrt/grants.h"
 #include "skillrt/install.h"
 #include "skillrt/instance.h"
 #include "skillrt/lock.h"

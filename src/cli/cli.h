@@ -16,6 +16,7 @@
 
 #include "skillrt/engine.h"
 #include "skillrt/error.h"
+#include "skillrt/grants.h"
 #include "skillrt/outcome.h"
 
 namespace CLI {
@@ -46,6 +47,23 @@ struct GlobalOptions {
   std::optional<std::filesystem::path> policy_file;
 };
 
+/// The grant flags (docs/grants.md): `--allow-command`, `--read`, `--write`, `--limit` (and,
+/// for `grant` and `revoke`, `--python`). Each is repeatable.
+struct GrantFlags {
+  std::vector<std::string> commands;
+  std::vector<std::string> read;   ///< Host paths; relative ones are taken from the cwd.
+  std::vector<std::string> write;
+  std::vector<std::string> python;
+  std::vector<std::string> limits;  ///< `--limit KEY=VALUE`, manifest keys and units.
+};
+
+/// Adds the grant flags to `command`, which keeps pointers into `flags`.
+void AddGrantFlags(CLI::App* command, GrantFlags* flags, bool with_python);
+
+/// The Grants the flags name, paths made absolute against the current directory and
+/// checked (CheckGrants). kInvalidArgument naming the flag at fault.
+Result<Grants> GrantsFromFlags(const GrantFlags& flags);
+
 /// Options shared by `run` and `exec`.
 struct RunFlags {
   std::string skill;
@@ -53,8 +71,30 @@ struct RunFlags {
   std::optional<double> timeout_seconds;  ///< `--timeout`, decimals allowed.
   std::optional<uint64_t> memory_mb;      ///< `--memory`, MiB.
   std::string sandbox = "strict";         ///< `--sandbox strict|best-effort`.
+  GrantFlags grants;                      ///< Grants for this call only.
   std::optional<std::string> workspace;   ///< `--workspace DIR`, as typed.
 };
+
+/// `skillrt grant SKILL[@INSTANCE] ...`, `skillrt grant --list [SKILL]` and
+/// `skillrt revoke SKILL[@INSTANCE] ... | --all`.
+struct GrantCommandFlags {
+  std::string selector;  ///< SKILL or SKILL@INSTANCE; empty with --list: every entry.
+  GrantFlags grants;
+  bool revoke = false;   ///< `revoke` rather than `grant`.
+  bool all = false;      ///< `revoke --all`: drop the whole entry.
+  bool list = false;     ///< `grant --list`.
+  bool json = false;
+};
+int GrantCommand(const GlobalOptions& global, const GrantCommandFlags& command);
+
+/// `skillrt prepare SKILL`.
+struct PrepareFlags {
+  std::string skill;
+  std::string index_url;  ///< `--index-url`: instead of the grants file's [python] index_url.
+  bool force = false;     ///< `--force`: install again and replace the environment.
+  bool json = false;
+};
+int PrepareCommand(const GlobalOptions& global, const PrepareFlags& flags);
 
 struct RunCommand {
   RunFlags flags;
@@ -71,6 +111,7 @@ struct InstallFlags {
   std::string path;
   bool force = false;  ///< `--force`: replace an installed skill of the same name.
   bool lock = false;   ///< `--lock`: lock the installed skill too.
+  bool prepare = true; ///< Prepare its dependencies (`--no-prepare` turns it off).
   bool json = false;
 };
 
@@ -128,6 +169,7 @@ std::optional<ApprovalCallback> TtyApprover();
 /// `skillrt policy check SKILL [-- ARGV...]`.
 struct PolicyCheckCommand {
   std::string skill;
+  GrantFlags grants;  ///< Grants for the checked call.
   std::vector<std::string> argv;  ///< After `--`: check `exec` of it; empty: check `run`.
   bool json = false;
   std::string sandbox = "strict";

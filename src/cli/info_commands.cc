@@ -5,6 +5,8 @@
 
 #include "cli/cli.h"
 #include "net/egress_policy.h"
+#include "skillrt/dependencies.h"
+#include "skillrt/grants.h"
 #include "skillrt/instance.h"
 #include "skillrt/lock.h"
 #include "skillrt/registry.h"
@@ -190,6 +192,9 @@ struct UserView {
   std::vector<std::string> instances;
   std::optional<std::string> default_instance;
   std::optional<Instance> instance;  // The selected one (explicit or default).
+  Grants grants;  // The grants file's entries for the skill (and the instance).
+  PythonRequirements python;  // Its Python requirements and where they are declared.
+  std::optional<PythonEnvironment> environment;  // Their prepared environment, if any.
 };
 
 nlohmann::json UserViewJson(const UserView& view) {
@@ -206,7 +211,16 @@ nlohmann::json UserViewJson(const UserView& view) {
           {"instances", view.instances},
           {"default_instance",
            view.default_instance ? nlohmann::json(*view.default_instance) : nullptr},
-          {"instance", instance}};
+          {"instance", instance},
+          {"grants", GrantsToJson(view.grants)},
+          {"python",
+           view.python.requirements.empty()
+               ? nlohmann::json(nullptr)
+               : nlohmann::json{{"requirements", view.python.requirements},
+                                {"source", view.python.source},
+                                {"environment", view.environment
+                                                    ? nlohmann::json(view.environment->dir)
+                                                    : nlohmann::json(nullptr)}}}};
 }
 
 void PrintInfo(const Skill& skill, const UserView& view) {
@@ -289,6 +303,23 @@ void PrintInfo(const Skill& skill, const UserView& view) {
       refs.push_back(name + " <- " + ref.ToString());
     }
     line("secret refs", Join(refs));
+  }
+  // What the user added (docs/grants.md) and the packages it needs (docs/dependencies.md).
+  std::vector<std::string> grants;
+  for (const auto& c : view.grants.commands) grants.push_back("command " + c);
+  for (const auto& p : view.grants.read_paths) grants.push_back("read " + p.string());
+  for (const auto& p : view.grants.write_paths) grants.push_back("write " + p.string());
+  for (const auto& [key, value] : view.grants.limits) {
+    grants.push_back("limit " + key + "=" + std::to_string(value));
+  }
+  line("user grants", Join(grants));
+  if (!view.python.requirements.empty()) {
+    line("python", Join(view.python.requirements) + " (from " + view.python.source + "; " +
+                       (view.environment ? "prepared" : "not prepared: run `skillrt prepare " +
+                                                            skill.meta.name + "`") +
+                       ")");
+  } else if (!view.python.source.empty()) {
+    line("python", view.python.source);  // Why the requirements cannot be read.
   }
   for (const Diagnostic& d : skill.warnings) out += d.ToString() + "\n";
   WriteOut(out);
@@ -420,6 +451,24 @@ int ShowInfo(const GlobalOptions& global, const std::string& name, bool json) {
   auto instance = SelectInstance(*instances, skill->meta.name, selector->instance);
   if (!instance) return fail(instance.error());
   view.instance = *instance;
+  auto grants = ReadGrantFile(GrantFilePath(engine->home()));
+  if (!grants) return fail(grants.error());
+  const std::optional<std::string> instance_name =
+      view.instance ? std::optional<std::string>(view.instance->name) : std::nullopt;
+  view.grants = FileGrantsFor(*grants, skill->meta.name, instance_name);
+  if (auto it = lock->skills.find(skill->meta.name); it != lock->skills.end()) {
+    const std::vector<std::string> widened =
+        GrantsWidenedSinceLock(it->second.user_grants, *grants, skill->meta.name);
+    if (!widened.empty()) view.lock += "; user grants widened since: " + Join(widened);
+  }
+  if (auto python = FindPythonRequirements(*skill, &*grants, instance_name)) {
+    view.python = std::move(*python);
+    if (auto environment = FindPythonEnvironment(engine->home(), view.python.requirements)) {
+      view.environment = std::move(*environment);
+    }
+  } else {
+    view.python.source = python.error().message;
+  }
   Skill shown = *skill;
   if (view.instance) {
     // The manifest as the instance narrows it: what a run of this instance may do.

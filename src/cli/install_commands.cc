@@ -5,6 +5,8 @@
 #include <vector>
 
 #include "cli/cli.h"
+#include "skillrt/dependencies.h"
+#include "skillrt/grants.h"
 #include "skillrt/install.h"
 #include "skillrt/lock.h"
 #include "skillrt/registry.h"
@@ -23,12 +25,16 @@ Result<std::vector<LockedSkill>> LockNamed(const Engine& engine,
     if (!refs) return std::unexpected(refs.error());
     for (const SkillRef& ref : *refs) targets.push_back(ref.dir.string());
   }
+  auto grants = ReadGrantFile(GrantFilePath(engine.home()));
+  if (!grants) return std::unexpected(grants.error());
   std::vector<LockedSkill> entries;
   for (const std::string& target : targets) {
     auto skill = engine.registry().Load(target);
     if (!skill) return std::unexpected(skill.error());
     auto entry = LockSkill(*skill);
     if (!entry) return std::unexpected(entry.error());
+    // The user's grants are approved with the skill, and recorded apart from its files.
+    entry->user_grants = FileGrantsJson(*grants, entry->name);
     entries.push_back(std::move(*entry));
   }
   std::set<std::string> seen;
@@ -69,6 +75,12 @@ int InstallCommand(const GlobalOptions& global, const InstallFlags& flags) {
       PrintError(entry.error().message);
       return ExitCodeFor(entry.error());
     }
+    auto grants = ReadGrantFile(GrantFilePath(engine->home()));
+    if (!grants) {
+      PrintError(grants.error().message);
+      return ExitCodeFor(grants.error());
+    }
+    entry->user_grants = FileGrantsJson(*grants, entry->name);
     auto add = [&](LockFile& lock) -> Result<void> {
       lock.skills[entry->name] = *entry;
       return {};
@@ -86,6 +98,29 @@ int InstallCommand(const GlobalOptions& global, const InstallFlags& flags) {
     WriteOut(std::string(installed->replaced ? "replaced " : "installed ") + installed->name +
              " at " + installed->dir.string() + " (tree sha256 " + Short(installed->tree_sha256) +
              (flags.lock ? ", locked" : "") + ")\n");
+  }
+  if (!flags.prepare) return kExitOk;
+  // Its dependencies, as `skillrt prepare` would: a skill that needs none prints nothing.
+  auto skill = LoadSkill(installed->dir);
+  auto grants = ReadGrantFile(GrantFilePath(engine->home()));
+  if (!skill || !grants) {
+    PrintError(!skill ? skill.error().message : grants.error().message);
+    return kExitFailed;
+  }
+  auto found = FindPythonRequirements(*skill, &*grants, std::nullopt);
+  if (!found) {
+    PrintError("installed, but its dependencies cannot be prepared: " + found.error().message);
+    return kExitFailed;
+  }
+  if (found->requirements.empty()) return kExitOk;
+  PrepareFlags prepare;
+  prepare.skill = installed->dir.string();
+  GlobalOptions quiet_global = global;
+  quiet_global.quiet = global.quiet || flags.json;
+  if (int code = PrepareCommand(quiet_global, prepare); code != kExitOk) {
+    PrintError("installed " + installed->name + ", but its dependencies are not prepared; run "
+               "`skillrt prepare " + installed->name + "` to try again");
+    return code;
   }
   return kExitOk;
 }
@@ -124,9 +159,27 @@ int LockCommand(const GlobalOptions& global, const LockFlags& flags) {
       auto checked = CheckLock(*skill, *lock, file, /*require=*/true);
       std::string message = checked ? (checked->tree_changed ? "ok (narrowed)" : "ok")
                                     : checked.error().message;
-      all_ok = all_ok && checked.has_value();
-      nlohmann::json item = {{"skill", skill->meta.name}, {"ok", checked.has_value()},
-                             {"message", message}};
+      // The user's grants are compared apart from the skill's files (docs/grants.md).
+      std::vector<std::string> grants_widened;
+      if (auto it = lock->skills.find(skill->meta.name); it != lock->skills.end()) {
+        auto grants = ReadGrantFile(GrantFilePath(engine->home()));
+        if (!grants) {
+          PrintError(grants.error().message);
+          return ExitCodeFor(grants.error());
+        }
+        grants_widened = GrantsWidenedSinceLock(it->second.user_grants, *grants,
+                                                skill->meta.name);
+      }
+      if (!grants_widened.empty()) {
+        std::string widened;
+        for (const std::string& g : grants_widened) widened += (widened.empty() ? "" : ", ") + g;
+        message = (checked ? "" : message + "; ") + "user grants widened since the lock: " +
+                  widened;
+      }
+      const bool ok = checked.has_value() && grants_widened.empty();
+      all_ok = all_ok && ok;
+      nlohmann::json item = {{"skill", skill->meta.name}, {"ok", ok}, {"message", message},
+                             {"grants_widened", grants_widened}};
       if (auto it = lock->skills.find(skill->meta.name); it != lock->skills.end()) {
         // The drift itself, for tools: which files and which grants.
         if (auto drift = CompareWithLock(*skill, it->second)) {

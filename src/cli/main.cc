@@ -48,6 +48,7 @@ void AddRunFlags(CLI::App* command, RunFlags* flags) {
   command->add_option("--sandbox", flags->sandbox,
                       "strict (default): every isolation layer or nothing runs; best-effort: "
                       "skip optional layers (Landlock, cgroups) the host lacks");
+  AddGrantFlags(command, &flags->grants, /*with_python=*/false);
   command->add_option("--workspace", flags->workspace,
                       "Directory the skill may read and write, at its own path, as its working "
                       "directory; its new files belong to the directory's owner (native "
@@ -103,6 +104,8 @@ int Main(int argc, char** argv) {
   install_cmd->add_option("PATH", install.path, "The skill directory to install")->required();
   install_cmd->add_flag("--force", install.force, "Replace an installed skill of the same name");
   install_cmd->add_flag("--lock", install.lock, "Also lock the installed skill");
+  install_cmd->add_flag("!--no-prepare", install.prepare,
+                        "Do not install the skill's Python dependencies");
   install_cmd->add_flag("--json", install.json, "Print a JSON object");
 
   LockFlags lock;
@@ -117,6 +120,35 @@ int Main(int argc, char** argv) {
   lock_cmd->add_flag("--no-require", lock.no_require, "Let unlocked skills run again");
   lock_cmd->add_flag("--json", lock.json, "Print JSON");
 
+  GrantCommandFlags grant;
+  CLI::App* grant_cmd = app.add_subcommand(
+      "grant", "Let a skill do more than its manifest declares, kept in $SKILLRT_HOME/grants.toml");
+  grant_cmd->add_option("SKILL", grant.selector, "Skill name or path, optionally @INSTANCE");
+  AddGrantFlags(grant_cmd, &grant.grants, /*with_python=*/true);
+  grant_cmd->add_flag("--list", grant.list, "Show the grants (of SKILL, or all)");
+  grant_cmd->add_flag("--json", grant.json, "Print JSON");
+
+  GrantCommandFlags revoke;
+  revoke.revoke = true;
+  CLI::App* revoke_cmd = app.add_subcommand("revoke", "Take back grants given with `grant`");
+  revoke_cmd->add_option("SKILL", revoke.selector, "Skill name or path, optionally @INSTANCE")
+      ->required();
+  AddGrantFlags(revoke_cmd, &revoke.grants, /*with_python=*/true);
+  revoke_cmd->add_flag("--all", revoke.all, "Take back every grant of SKILL[@INSTANCE]");
+  revoke_cmd->add_flag("--json", revoke.json, "Print JSON");
+
+  PrepareFlags prepare;
+  CLI::App* prepare_cmd = app.add_subcommand(
+      "prepare", "Install a skill's Python dependencies into $SKILLRT_HOME/envs (outside the "
+                 "sandbox, from your package index)");
+  prepare_cmd->add_option("SKILL", prepare.skill, "Skill name or path, optionally @INSTANCE")
+      ->required();
+  prepare_cmd->add_option("--index-url", prepare.index_url,
+                          "Package index to install from (default: grants.toml [python] "
+                          "index_url, else the installer's configuration)");
+  prepare_cmd->add_flag("--force", prepare.force, "Install again, replacing the environment");
+  prepare_cmd->add_flag("--json", prepare.json, "Print a JSON object");
+
   AuditCommands audit(app.add_subcommand("audit", "Read, query and verify the audit log"));
 
   CLI::App* policy_cmd = app.add_subcommand("policy", "Inspect the policy");
@@ -130,9 +162,11 @@ int Main(int argc, char** argv) {
   check_cmd->add_option("ARGV", check.argv, "The exec command and its arguments, after --");
   check_cmd->add_flag("--json", check.json, "Print one JSON object");
   check_cmd->add_option("--sandbox", check.sandbox, "strict (default) or best-effort");
+  AddGrantFlags(check_cmd, &check.grants, /*with_python=*/false);
 
-  std::vector<CLI::App*> commands = {run_cmd,      exec_cmd,    list_cmd, info_cmd,
-                                     validate_cmd, install_cmd, lock_cmd, check_cmd};
+  std::vector<CLI::App*> commands = {run_cmd,     exec_cmd,   list_cmd,    info_cmd,
+                                     validate_cmd, install_cmd, lock_cmd,  check_cmd,
+                                     grant_cmd,   revoke_cmd, prepare_cmd};
   for (CLI::App* audit_sub : audit.subcommands()) commands.push_back(audit_sub);
   for (CLI::App* command : commands) AddGlobalFlags(command, &flag_sets.emplace_back());
 
@@ -163,6 +197,9 @@ int Main(int argc, char** argv) {
   if (*install_cmd) return InstallCommand(global, install);
   if (*lock_cmd) return LockCommand(global, lock);
   if (*check_cmd) return CheckPolicyCommand(global, check);
+  if (*grant_cmd) return GrantCommand(global, grant);
+  if (*revoke_cmd) return GrantCommand(global, revoke);
+  if (*prepare_cmd) return PrepareCommand(global, prepare);
   if (auto code = audit.Run(global)) return *code;
   PrintError("no command given; see skillrt --help");
   return kExitUsage;

@@ -39,6 +39,12 @@ int CheckPolicyCommand(const GlobalOptions& global, const PolicyCheckCommand& co
     PrintError("--sandbox: expected strict or best-effort, got '" + command.sandbox + "'");
     return kExitUsage;
   }
+  auto grants = GrantsFromFlags(command.grants);
+  if (!grants) {
+    PrintError(grants.error().message);
+    return ExitCodeFor(grants.error());
+  }
+  overrides.grants = std::move(*grants);
   int exit_code = 0;
   std::unique_ptr<Engine> engine = OpenEngine(global, &exit_code);
   if (!engine) return exit_code;

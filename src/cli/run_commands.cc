@@ -94,6 +94,9 @@ Result<RunOverrides> Overrides(const RunFlags& flags) {
     return Fail(ErrorCode::kInvalidArgument,
                 "--sandbox: expected strict or best-effort, got '" + flags.sandbox + "'");
   }
+  auto grants = GrantsFromFlags(flags.grants);
+  if (!grants) return std::unexpected(grants.error());
+  overrides.grants = std::move(*grants);
   if (flags.workspace) {
     if (flags.workspace->empty()) {
       return Fail(ErrorCode::kInvalidArgument, "--workspace: expected a directory");

@@ -12,6 +12,7 @@
 
 #include "engine/secrets.h"
 #include "skillrt/engine.h"
+#include "skillrt/grants.h"
 #include "skillrt/instance.h"
 #include "skillrt/policy.h"
 #include "skillrt/risk.h"
@@ -44,9 +45,11 @@ struct Engine::Call {
   std::optional<std::string> lock = {};       ///< "locked", "narrowed" or "unlocked".
   std::optional<std::vector<std::string>> secret_names = {};
   std::vector<std::string> env_names = {};    ///< Variable names of the plan's environment.
+  /// The user's grants and the prepared dependencies applied (docs/grants.md).
+  std::optional<CallGrants> grants = {};
 
   /// {"kind", "argv", "input_sha256", "input_bytes", "env", and, once known, "instance",
-  /// "lock", "secrets"}: what was asked, without the input itself (its hash and size stand
+  /// "lock", "secrets", "grants", "dependencies" (CallGrantsRecord)}: what was asked, without the input itself (its hash and size stand
   /// in for it) and without values of variables (names only).
   nlohmann::json Invocation() const;
 };

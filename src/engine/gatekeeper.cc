@@ -6,6 +6,8 @@
 #include <system_error>
 #include <utility>
 
+#include "engine/call_grants.h"
+
 namespace skillrt {
 
 std::vector<PolicyExecCommand> ExecCommands(const ParsedCommand& parsed,
@@ -43,6 +45,9 @@ PolicyRequest MakePolicyRequest(const Skill& skill, const Plan& plan, std::strin
   request.kind = std::string(kind);
   request.sandbox = plan.level;
   for (const BindMount& mount : plan.mounts) {
+    // The prepared dependency environment is read-only code the user installed on purpose,
+    // like the skill's own directory: named in the approval key, not a path to judge.
+    if (mount.origin == MountOrigin::kDependencies) continue;
     // The policy judges the object the mount will bind (pinned when the plan was made), not
     // the declared name: a symlink under an allowed directory pointing elsewhere is judged by
     // its target, and cannot be re-pointed afterwards.
@@ -54,6 +59,7 @@ PolicyRequest MakePolicyRequest(const Skill& skill, const Plan& plan, std::strin
   request.commands = plan.commands;
   request.exec = std::move(exec);
   request.limits = plan.limits;
+  request.grants = GrantSubjects(skill, plan);
   return request;
 }
 
@@ -83,6 +89,7 @@ Result<ApprovalRequest> MakeApprovalRequest(const Skill& skill, const Plan& plan
   // The key covers the object each path resolved to, so a stored "always" never carries over
   // to a path that has since been re-pointed; the declared name is shown beside it.
   for (const BindMount& mount : plan.mounts) {
+    if (mount.origin == MountOrigin::kDependencies) continue;  // In "dependencies" below.
     const std::string resolved = mount.pin ? mount.pin->resolved.string() : mount.path.string();
     (mount.writable ? write : read)
         .push_back(resolved == mount.path.string() ? nlohmann::json(resolved)
@@ -106,6 +113,9 @@ Result<ApprovalRequest> MakeApprovalRequest(const Skill& skill, const Plan& plan
        }},
       {"limits", LimitsToJson(plan.limits)},
   };
+  // What the user's grants add and the dependency environment, named apart from what the
+  // manifest asks for: an approval of a granted path never carries over to a declared one.
+  request.request.update(GrantsForApproval(skill, plan));
   auto key = ApprovalKey(request.skill, request.tree_sha256, request.invocation, request.request);
   if (!key) return std::unexpected(key.error());
   request.key = std::move(*key);

@@ -12,6 +12,7 @@
 #include <variant>
 
 #include "engine/call.h"
+#include "engine/call_grants.h"
 #include "engine/gatekeeper.h"
 #include "engine/plan_builder.h"
 #include "engine/run_journal.h"
@@ -41,6 +42,7 @@ nlohmann::json Engine::Call::Invocation() const {
   if (overrides.workspace) invocation["workspace"] = overrides.workspace->string();
   if (lock) invocation["lock"] = *lock;
   if (secret_names) invocation["secrets"] = *secret_names;
+  if (grants) invocation.update(CallGrantsRecord(*grants));
   return invocation;
 }
 
@@ -191,29 +193,6 @@ nlohmann::json CapabilitiesShown(const Skill& skill, const Plan& plan, const nlo
   return request->request.value("capabilities", nlohmann::json::object());
 }
 
-// kDenied when a host path of `plan` (a declared path, a workspace, a grant) is `home`, lies
-// inside it, or holds it. Paths are compared as they resolved (pinned), lexically.
-Result<void> ExposesHome(const Plan& plan, const std::filesystem::path& home) {
-  std::error_code ec;
-  std::filesystem::path state = std::filesystem::weakly_canonical(home, ec);
-  if (ec) state = home.lexically_normal();
-  auto within = [](const std::filesystem::path& inner, const std::filesystem::path& outer) {
-    auto [end, _] = std::mismatch(outer.begin(), outer.end(), inner.begin(), inner.end());
-    return end == outer.end();
-  };
-  for (const BindMount& mount : plan.mounts) {
-    const std::filesystem::path host =
-        (mount.pin ? mount.pin->resolved : mount.path).lexically_normal();
-    if (within(host, state) || within(state, host)) {
-      return Fail(ErrorCode::kDenied,
-                  "host path " + mount.path.string() + " (" + host.string() +
-                      ") is or holds skillrt's state directory " + state.string() +
-                      ", which is never given to a skill");
-    }
-  }
-  return {};
-}
-
 }  // namespace
 
 // Turns what a runtime reports into the run's events: output redacted as the outcome will
@@ -285,6 +264,14 @@ std::expected<Engine::Prepared, Engine::Refusal> Engine::Prepare(Call& call,
     if (!narrowed) return refuse(skill, narrowed.error(), "lock");
     skill.manifest = std::move(*narrowed);
   }
+  // The user's grants and the prepared dependencies (docs/grants.md, docs/dependencies.md).
+  const std::optional<std::string> instance_name =
+      prepared.instance ? std::optional<std::string>(prepared.instance->name) : std::nullopt;
+  if (auto granted = ApplyCallGrants(home_, *lock, call.overrides.grants, instance_name, skill);
+      !granted) {
+    return refuse(skill, granted.error(), "lock");
+  }
+  call.grants = skill.grants;
   auto secrets = ResolveSecrets(skill.manifest, skill.meta.name, prepared.instance,
                                 instances_file);
   if (!secrets) return refuse(skill, secrets.error(), "lock");
@@ -339,11 +326,6 @@ std::expected<Engine::Prepared, Engine::Refusal> Engine::Prepare(Call& call,
     if (!argv) return refuse(skill, argv.error(), "command-guard");
     if (auto ok = CheckExecArgv(skill, *argv); !ok) return refuse(skill, ok.error(), "manifest");
     prepared.plan.argv = std::move(*argv);
-  }
-  // skillrt's own state (policy, approvals, audit log, grants, lock) is never handed to a
-  // skill, whatever path reaches it: a workspace of ~ would let the skill rewrite its policy.
-  if (auto exposed = ExposesHome(prepared.plan, home_); !exposed) {
-    return refuse(skill, exposed.error(), "manifest");
   }
   // The environment once, complete: the manifest's (in the plan), the instance's, secrets.
   AddCallEnvironment(prepared.plan, prepared.instance, prepared.secrets);

@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "container/launch_policy.h"
+#include "engine/call_grants.h"
 #include "gate/script_rule.h"
 #include "util/path_pin.h"
 
@@ -253,6 +254,14 @@ Result<Plan> BuildPlan(const Skill& skill, std::vector<std::string> argv, std::s
     return Fail(ErrorCode::kInvalidArgument, "skill directory " + skill.dir.string() +
                                                  " is not a directory");
   }
+  // Installed skills live in the state directory, and are mounted read-only; a skill
+  // directory that is or contains the state directory would show the skill its own grants.
+  if (const std::string state = skill.grants.state_dir.string(),
+      dir = skill_pin->resolved.string();
+      !state.empty() && (state == dir || state.starts_with(dir == "/" ? dir : dir + "/"))) {
+    return Fail(ErrorCode::kDenied, "skill directory " + dir + " contains skillrt's state "
+                                    "directory " + state + ", which no sandbox may reach");
+  }
   plan.skill_dir_pin = std::move(*skill_pin);
   plan.argv = std::move(argv);
   plan.stdin_data = std::move(stdin_data);
@@ -312,45 +321,82 @@ Result<Plan> BuildPlan(const Skill& skill, std::vector<std::string> argv, std::s
     size_t eq = entry.find('=');
     set_var(entry.substr(0, eq), entry.substr(eq + 1));
   }
+  if (skill.grants.python) {
+    // The prepared packages come first on the module path; a manifest's own PYTHONPATH
+    // (env.set) follows them.
+    std::string path = std::string(kPythonEnvMount) + "/site-packages";
+    for (const auto& [name, value] : env) {
+      if (name == "PYTHONPATH" && !value.empty()) path += ":" + value;
+    }
+    set_var("PYTHONPATH", std::move(path));
+  }
   plan.env.reserve(env.size());
   for (auto& [name, value] : env) plan.env.push_back(name + "=" + value);
 
+  // `where` names the source in messages ("<dir>/skill.toml: capabilities.read", "grant
+  // --write").
   auto add_mounts = [&](const std::vector<std::filesystem::path>& paths, bool writable,
-                        std::string_view key) -> Result<void> {
+                        const std::string& where, MountOrigin origin) -> Result<void> {
     for (const std::filesystem::path& path : paths) {
       if (!path.is_absolute()) {
-        return Fail(ErrorCode::kValidation, manifest_file.string() + ": " + std::string(key) +
-                                                ": " + path.string() + " is not absolute");
+        return Fail(ErrorCode::kValidation, where + ": " + path.string() + " is not absolute");
       }
       // Resolved once, here: the policy, the approval key and the runtime all see this one
       // object, never whatever the path names later.
       Result<PathPin> pin = PinHostPath(path);
       if (!pin) {
         Error error = pin.error();
-        error.message = manifest_file.string() + ": " + std::string(key) + ": " +
-                        (error.code == ErrorCode::kNotFound ? path.string() + " does not exist"
-                                                            : error.message);
+        error.message = where + ": " + (error.code == ErrorCode::kNotFound
+                                            ? path.string() + " does not exist"
+                                            : error.message);
         return std::unexpected(std::move(error));
       }
       if (std::optional<std::string_view> reserved = ReservedHostPath(pin->resolved.string())) {
         return Fail(ErrorCode::kDenied,
-                    manifest_file.string() + ": " + std::string(key) + ": " + path.string() +
-                        " resolves to " + pin->resolved.string() + ", which is or lies under '" +
-                        std::string(*reserved) + "', a reserved host path that cannot be granted");
+                    where + ": " + path.string() + " resolves to " + pin->resolved.string() +
+                        ", which is or lies under '" + std::string(*reserved) +
+                        "', a reserved host path that cannot be granted");
       }
-      plan.mounts.push_back(BindMount{.path = path, .writable = writable, .pin = std::move(*pin)});
+      if (auto ok = CheckStateDirectory(skill.grants.state_dir, *pin, where + ": " + path.string());
+          !ok) {
+        return ok;
+      }
+      plan.mounts.push_back(BindMount{
+          .path = path, .writable = writable, .pin = std::move(*pin), .origin = origin});
     }
     return {};
   };
-  if (auto ok = add_mounts(manifest.capabilities.read_paths, false, "capabilities.read"); !ok) {
+  const std::string manifest_key = manifest_file.string() + ": capabilities.";
+  if (auto ok = add_mounts(manifest.capabilities.read_paths, false, manifest_key + "read",
+                           MountOrigin::kManifest);
+      !ok) {
     return std::unexpected(ok.error());
   }
-  if (auto ok = add_mounts(manifest.capabilities.write_paths, true, "capabilities.write"); !ok) {
+  if (auto ok = add_mounts(manifest.capabilities.write_paths, true, manifest_key + "write",
+                           MountOrigin::kManifest);
+      !ok) {
     return std::unexpected(ok.error());
   }
+  // The user's grants beyond the manifest (grants.h), pinned and checked the same way.
+  const Grants& granted = skill.grants.widened;
+  if (auto ok = add_mounts(granted.read_paths, false, "grant read", MountOrigin::kGrant); !ok) {
+    return std::unexpected(ok.error());
+  }
+  if (auto ok = add_mounts(granted.write_paths, true, "grant write", MountOrigin::kGrant); !ok) {
+    return std::unexpected(ok.error());
+  }
+  if (auto ok = AddPythonEnvironment(skill, plan); !ok) return std::unexpected(ok.error());
   if (overrides.workspace) {
     auto workspace = WorkspaceMount(skill, *plan.skill_dir_pin, *overrides.workspace);
     if (!workspace) return std::unexpected(workspace.error());
+    // A workspace is a writable host path like any other: never the state directory.
+    if (workspace->pin) {
+      if (auto ok = CheckStateDirectory(skill.grants.state_dir, *workspace->pin,
+                                        "workspace " + overrides.workspace->string());
+          !ok) {
+        return std::unexpected(ok.error());
+      }
+    }
     plan.mounts.push_back(std::move(*workspace));
   }
   plan.exec_profile = ExecProfile::kSystem;

@@ -239,6 +239,17 @@ std::string FormatApprovalPrompt(const ApprovalRequest& r) {
   out += "    commands:   " + JoinJson(caps.value("commands", nlohmann::json::array())) + "\n";
   out += "    secrets:    " + JoinJson(caps.value("secrets", nlohmann::json::array())) + "\n";
   out += "    sandbox:    " + Visible(r.request.value("sandbox_level", "strict")) + "\n";
+  // What the user's grants add beyond the manifest (docs/grants.md): shown apart, since
+  // whoever makes the call may have added them.
+  if (r.request.contains("grants") && r.request["grants"].is_object()) {
+    const nlohmann::json& grants = r.request["grants"];
+    out += "  granted beyond the manifest:\n";
+    for (const char* key : {"commands", "read", "write"}) {
+      if (!grants.contains(key)) continue;
+      out += "    " + std::string(key) + ":" + std::string(11 - std::string(key).size(), ' ') +
+             JoinJson(grants[key]) + "\n";
+    }
+  }
   out += "  risk:         " + std::string(RiskLevelName(r.risk.level)) + "\n";
   for (const RiskReason& reason : r.risk.reasons) {
     out += "    " + std::string(RiskLevelName(reason.level)) + " " + Visible(reason.rule) + ": " +

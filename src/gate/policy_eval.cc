@@ -71,10 +71,11 @@ std::string NormalPath(std::string_view path) {
 
 // A subject of one call: something the policy decides.
 struct Subject {
-  enum class Kind { kRead, kWrite, kNetwork, kEnv, kCommand, kExec, kSandbox, kLimit };
+  enum class Kind { kRead, kWrite, kNetwork, kEnv, kCommand, kExec, kSandbox, kLimit, kGrant };
   Kind kind;
   std::string value;  // Path, name or command text; empty for network and sandbox.
   RiskLevel risk = RiskLevel::kLow;
+  PolicyGrant grant = {};  // For kGrant: what is granted (`value` is its label).
 
   std::string Label() const {
     switch (kind) {
@@ -86,6 +87,7 @@ struct Subject {
       case Kind::kExec: return "exec " + value;
       case Kind::kSandbox: return "sandbox best-effort";
       case Kind::kLimit: return "limit " + value;
+      case Kind::kGrant: return "grant " + value;
     }
     return value;
   }
@@ -133,6 +135,20 @@ bool SubjectMatches(const PolicyRule& rule, const Subject& s) {
       return !rule.risk || s.risk >= *rule.risk;
     case Subject::Kind::kSandbox: return rule.best_effort;
     case Subject::Kind::kLimit: return false;  // Decided by call rules or the default.
+    case Subject::Kind::kGrant: {
+      if (!rule.grants) return false;
+      // A rule that lists commands or paths matches only the grants those lists match; a
+      // raised limit only a rule that lists none.
+      if (rule.commands.empty() && rule.read.empty() && rule.write.empty()) return true;
+      const std::string& what = s.grant.value;
+      switch (s.grant.kind) {
+        case PolicyGrant::Kind::kCommand: return AnyName(rule.commands, what);
+        case PolicyGrant::Kind::kRead: return AnyPath(rule.read, NormalPath(what));
+        case PolicyGrant::Kind::kWrite: return AnyPath(rule.write, NormalPath(what));
+        case PolicyGrant::Kind::kLimit: return false;
+      }
+      return false;
+    }
   }
   return false;
 }
@@ -181,6 +197,11 @@ PolicyMatch Default(const Subject& s) {
       m.name = "default-limit";
       m.reason = "asks for more of this machine than its ceiling gives without approval";
       break;
+    case Subject::Kind::kGrant:
+      m.name = "default-grant";
+      m.reason = "a user grant widens the skill beyond its manifest; whoever makes the call "
+                 "may have added it";
+      break;
   }
   return m;
 }
@@ -224,6 +245,20 @@ std::string_view PolicyEffectName(PolicyEffect effect) {
   return "deny";
 }
 
+std::string_view PolicyGrantKindName(PolicyGrant::Kind kind) {
+  switch (kind) {
+    case PolicyGrant::Kind::kCommand: return "command";
+    case PolicyGrant::Kind::kRead: return "read";
+    case PolicyGrant::Kind::kWrite: return "write";
+    case PolicyGrant::Kind::kLimit: return "limit";
+  }
+  return "command";
+}
+
+std::string PolicyGrant::Label() const {
+  return std::string(PolicyGrantKindName(kind)) + " " + value;
+}
+
 std::string_view PolicyLayerName(PolicyLayer layer) {
   switch (layer) {
     case PolicyLayer::kUser: return "user";
@@ -235,7 +270,7 @@ std::string_view PolicyLayerName(PolicyLayer layer) {
 
 bool PolicyRule::IsCapabilityRule() const {
   return network || !read.empty() || !write.empty() || !env.empty() || !commands.empty() ||
-         !exec.empty() || risk.has_value() || best_effort;
+         !exec.empty() || risk.has_value() || best_effort || grants;
 }
 
 bool NameGlobMatch(std::string_view pattern, std::string_view text) {
@@ -261,6 +296,9 @@ PolicyDecision EvaluatePolicy(const Policy& policy, const PolicyRequest& request
   for (const auto& command : request.commands) subjects.push_back({K::kCommand, command});
   for (const auto& e : request.exec) subjects.push_back({K::kExec, e.text, e.risk});
   if (request.sandbox == SandboxLevel::kBestEffort) subjects.push_back({K::kSandbox, ""});
+  for (const PolicyGrant& grant : request.grants) {
+    subjects.push_back({.kind = K::kGrant, .value = grant.Label(), .grant = grant});
+  }
   if (request.limits) {
     for (const LimitField& field : LimitFields()) {
       const uint64_t asked = field.get(*request.limits);
@@ -320,7 +358,9 @@ PolicyDecision EvaluatePolicy(const Policy& policy, const PolicyRequest& request
     PolicyEffect effect;
     if (!subject_rules[i].empty()) {
       effect = DecideSubject(subject_rules[i], label, &decision.rules);
-    } else if (!call_rules.empty()) {
+    } else if (!call_rules.empty() && subjects[i].kind != Subject::Kind::kGrant) {
+      // A call rule decides what the manifest asks for; a grant goes beyond the manifest, so
+      // only a rule that names grants decides it.
       effect = DecideSubject(call_rules, label, &decision.rules);
     } else {
       PolicyMatch m = Default(subjects[i]);

@@ -278,6 +278,14 @@ class Parser {
                                   "the network, or omit the key");
         }
         rule.network = true;
+      } else if (k == "grants") {
+        const auto* b = value.as_boolean();
+        if (b == nullptr) return Bad(value, path, "expected true, got " + TomlTypeName(value));
+        if (!b->get()) {
+          return Bad(value, path, "false matches nothing; use true to match what user grants "
+                                  "add to a call, or omit the key");
+        }
+        rule.grants = true;
       } else if (k == "risk") {
         const auto* s = value.as_string();
         std::optional<RiskLevel> level;
@@ -301,7 +309,7 @@ class Parser {
       } else {
         return BadLine(static_cast<int>(key.source().begin.line), path,
                        "unknown key (expected name, effect, reason, skills, runtimes, kinds, "
-                       "network, read, write, env, commands, exec, risk or sandbox)");
+                       "network, read, write, env, commands, exec, risk, sandbox or grants)");
       }
     }
     if (!has_effect) {

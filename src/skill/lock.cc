@@ -154,12 +154,17 @@ void CompareGrants(const Json& locked, const Json& now, Drift* drift) {
 }
 
 Json EntryToJson(const LockedSkill& entry) {
-  return {{"dir", entry.dir.string()},
-          {"tree_sha256", entry.tree_sha256},
-          {"files", entry.files},
-          {"grant", entry.grant},
-          {"behaviour", entry.behaviour},
-          {"locked_at", entry.locked_at}};
+  Json out = {{"dir", entry.dir.string()},
+              {"tree_sha256", entry.tree_sha256},
+              {"files", entry.files},
+              {"grant", entry.grant},
+              {"behaviour", entry.behaviour},
+              {"locked_at", entry.locked_at}};
+  // Only when there are any, so that entries of skills without user grants are unchanged.
+  if (entry.user_grants.is_object() && !entry.user_grants.empty()) {
+    out["user_grants"] = entry.user_grants;
+  }
+  return out;
 }
 
 Result<LockedSkill> EntryFromJson(const std::string& name, const Json& value,
@@ -192,6 +197,12 @@ Result<LockedSkill> EntryFromJson(const std::string& name, const Json& value,
   }
   entry.grant = value["grant"];
   entry.behaviour = value["behaviour"];
+  if (value.contains("user_grants")) {
+    if (!value["user_grants"].is_object()) {
+      return Fail(ErrorCode::kValidation, key + ".user_grants: expected an object");
+    }
+    entry.user_grants = value["user_grants"];
+  }
   return entry;
 }
 

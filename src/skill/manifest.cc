@@ -12,6 +12,7 @@
 
 #include "container/launch_policy.h"
 #include "net/egress_policy.h"
+#include "skillrt/grants.h"
 #include "skill/frontmatter.h"
 #include "skill/manifest_internal.h"
 #include "util/limit_fields.h"
@@ -133,7 +134,8 @@ class Parser {
       out_.issues.push_back(Issue{.code = ErrorCode::kParse, .message = e.what()});
       return std::move(out_);
     }
-    Unknown(root, "", {"runtime", "entry", "capabilities", "limits", "secrets", "container"});
+    Unknown(root, "",
+            {"runtime", "entry", "capabilities", "limits", "secrets", "container", "dependencies"});
     if (const toml::node* n = root.get("runtime")) Runtime(*n);
     const toml::node* container = root.get("container");
     if (out_.manifest.runtime == RuntimeKind::kContainer) {
@@ -175,6 +177,9 @@ class Parser {
     }
     if (const toml::node* n = root.get("secrets")) {
       if (const toml::table* t = Table(*n, "secrets")) Secrets(*t);
+    }
+    if (const toml::node* n = root.get("dependencies")) {
+      if (const toml::table* t = Table(*n, "dependencies")) DependenciesTable(*t);
     }
     return std::move(out_);
   }
@@ -442,6 +447,29 @@ class Parser {
     }
   }
 
+  // [dependencies]: packages installed outside the sandbox (docs/dependencies.md).
+  void DependenciesTable(const toml::table& table) {
+    Unknown(table, "dependencies", {"python"});
+    if (out_.manifest.runtime != RuntimeKind::kNative) {
+      Add(LineOf(table), "dependencies",
+          "only the native runtime mounts a dependency environment");
+      return;
+    }
+    if (const toml::node* n = table.get("python")) {
+      std::set<std::string> seen;
+      Strings(*n, "dependencies.python",
+              [&](const std::string& req, const toml::node& element, const std::string& path) {
+                if (auto problem = CheckPythonRequirement(req)) {
+                  Add(LineOf(element), path, *problem);
+                } else if (!seen.insert(req).second) {
+                  Add(LineOf(element), path, "duplicate entry '" + req + "'");
+                } else {
+                  out_.manifest.dependencies.python.push_back(req);
+                }
+              });
+    }
+  }
+
   void Caps(const toml::table& table) {
     Unknown(table, "capabilities", {"read", "write", "network", "commands", "env"});
     Capabilities& caps = out_.manifest.capabilities;
@@ -701,6 +729,10 @@ bool IsReservedVariable(std::string_view name) {
 
 std::optional<std::string> CheckGrantPath(std::string_view path, std::string* normal) {
   return CheckHostPath(path, normal);
+}
+
+std::optional<std::string> CheckCommandName(std::string_view command) {
+  return CheckCommand(command);
 }
 
 ParseOutput ParseAll(std::string_view toml_text, const fs::path& skill_dir) {

@@ -50,6 +50,10 @@ bool IsReservedVariable(std::string_view name);
 /// as `capabilities.read` and `capabilities.write` in docs/manifest.md.
 std::optional<std::string> CheckGrantPath(std::string_view path, std::string* normal);
 
+/// Why `command` cannot be an allowed command (`capabilities.commands`: a name without '/'
+/// or a normalized absolute path, no whitespace), or nothing.
+std::optional<std::string> CheckCommandName(std::string_view command);
+
 /// Formats `issue` as "<source>: <key.path>: <what>", or "<source>:<line>:<col>: <what>" for
 /// a syntax error.
 std::string FormatIssue(std::string_view source, const Issue& issue);
