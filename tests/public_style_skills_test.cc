@@ -76,9 +76,7 @@ class PublicStyleSkillsTest : public ::testing::TestWithParam<Caller> {
   // Hands the test's files to whoever they belong to: the workspace to its owner, and when
   // skillrt runs unprivileged, everything (its state directory too) to that user. Call after
   // writing the workspace's inputs.
-  void HandOver() {
-    ChownAll(GetParam() == Caller::kRoot ? workspace_ : base_.path(), owner_);
-  }
+  void HandOver() { ChownAll(GetParam() == Caller::kRoot ? workspace_ : base_.path(), owner_); }
 
   void ChownAll(const fs::path& dir, uid_t uid) {
     ASSERT_EQ(::chown(dir.c_str(), uid, uid), 0);
@@ -107,8 +105,8 @@ class PublicStyleSkillsTest : public ::testing::TestWithParam<Caller> {
   void Prepare(const std::string& skill) {
     const CliResult prepared = Skillrt({"prepare", skill});
     if (prepared.exit_code != 0 && !PackageIndexReachable(base_.path() / "pip-probe")) {
-      GTEST_SKIP() << "the Python package index cannot be reached from this machine, so "
-                   << skill << "'s packages cannot be prepared: " << prepared.err;
+      GTEST_SKIP() << "the Python package index cannot be reached from this machine, so " << skill
+                   << "'s packages cannot be prepared: " << prepared.err;
     }
     ASSERT_EQ(prepared.exit_code, 0) << prepared.out << prepared.err;
     EXPECT_NE(prepared.out.find(skill + ": prepared"), std::string::npos) << prepared.out;
@@ -134,11 +132,10 @@ TEST_P(PublicStyleSkillsTest, PdfPagesMakesMergesAndReadsPdfs) {
             "Quarterly notes\nRevenue grew (a little).\n---\nSecond page\n---\nThird page\n");
   HandOver();
   // Before `prepare` the skill cannot import pypdf, and skillrt says what to do.
-  const CliResult unprepared = Exec("pdf-pages", {"python", "scripts/text_to_pdf.py",
-                                                  "notes.txt", "notes.pdf"});
+  const CliResult unprepared =
+      Exec("pdf-pages", {"python", "scripts/text_to_pdf.py", "notes.txt", "notes.pdf"});
   EXPECT_EQ(unprepared.exit_code, 3) << unprepared.out << unprepared.err;
-  EXPECT_NE(unprepared.err.find("skillrt prepare pdf-pages"), std::string::npos)
-      << unprepared.err;
+  EXPECT_NE(unprepared.err.find("skillrt prepare pdf-pages"), std::string::npos) << unprepared.err;
   ASSERT_NO_FATAL_FAILURE(Prepare("pdf-pages"));
   if (IsSkipped()) return;
 
@@ -191,8 +188,8 @@ TEST_P(PublicStyleSkillsTest, SheetReportWritesAWorkbookFromACsv) {
             "# Summary\nregion\trows\ttotal amount\neast\t1\t15\nnorth\t2\t160\n"
             "south\t1\t80.5\nall\t4\t255.5\n");
   // A column the CSV lacks is named, with the ones it has.
-  const CliResult bad = Exec("sheet-report", {"python", "scripts/csv_to_xlsx.py", "sales.csv",
-                                              "--group-by", "country"});
+  const CliResult bad = Exec(
+      "sheet-report", {"python", "scripts/csv_to_xlsx.py", "sales.csv", "--group-by", "country"});
   EXPECT_EQ(bad.exit_code, 1);
   EXPECT_NE(bad.err.find("no column 'country' (columns: date, region, product, amount)"),
             std::string::npos)
@@ -202,18 +199,19 @@ TEST_P(PublicStyleSkillsTest, SheetReportWritesAWorkbookFromACsv) {
 // repo-digest: git log/status and sort|uniq|head pipelines on a repository in the workspace;
 // git accepts the repository as the skill's own (no "dubious ownership").
 TEST_P(PublicStyleSkillsTest, RepoDigestSummarisesARepository) {
-  const std::string git = "cd '" + workspace_.string() +
-                          "' && GIT_AUTHOR_DATE=2024-03-01T10:00:00Z "
-                          "GIT_COMMITTER_DATE=2024-03-01T10:00:00Z git -c init.defaultBranch=main";
-  const std::string ada = " -c user.name='Ada L' -c user.email=ada@example.com";
-  const std::string bob = " -c user.name=Bob -c user.email=bob@example.com";
-  ASSERT_EQ(std::system((git + " init -q . && echo a > a.txt && " + git + " add a.txt && " +
-                         git + ada + " commit -qm 'Add a' && echo b > b.txt && echo a >> a.txt" +
-                         " && " + git + " add . && " + git + bob +
-                         " commit -qm 'Add b' && echo a >> a.txt && " + git + ada +
-                         " commit -qam 'More a' && echo x > untracked.txt")
-                            .c_str()),
-            0);
+  // Three commits by two authors, at a fixed time, and one untracked file; made on the host.
+  const std::string script = "set -e; cd '" + workspace_.string() + "'\n" + R"(
+export GIT_AUTHOR_DATE=2024-03-01T10:00:00Z GIT_COMMITTER_DATE=2024-03-01T10:00:00Z
+export GIT_AUTHOR_EMAIL=dev@example.com GIT_COMMITTER_EMAIL=dev@example.com
+commit() { GIT_AUTHOR_NAME="$1" GIT_COMMITTER_NAME="$1" git commit -q -m "$2" "$3"; }
+git -c init.defaultBranch=main init -q .
+echo a > a.txt; git add a.txt; commit 'Ada L' 'Add a' --
+echo b > b.txt; echo a >> a.txt; git add .; commit Bob 'Add b' --
+echo a >> a.txt; commit 'Ada L' 'More a' -a
+echo x > untracked.txt
+)";
+  WriteFile(base_.path() / "make-repo.sh", script);
+  ASSERT_EQ(std::system(("sh " + (base_.path() / "make-repo.sh").string()).c_str()), 0);
   HandOver();
 
   const CliResult digest = Exec("repo-digest", {"python", "scripts/digest.py", "--top", "2"});
@@ -239,9 +237,10 @@ TEST_P(PublicStyleSkillsTest, RepoDigestSummarisesARepository) {
 // site-smoke: the script serves the workspace's site with `python -m http.server` on the
 // sandbox's 127.0.0.1 and crawls it with urllib; one broken link fails the check.
 TEST_P(PublicStyleSkillsTest, SiteSmokeServesAndChecksASiteOnTheLoopback) {
-  WriteFile(workspace_ / "public" / "index.html",
-            "<html><body><a href=\"about.html\">About</a> <a href=\"docs/\">Docs</a>"
-            "<img src=\"logo.png\"> <a href=\"https://example.org/\">elsewhere</a></body></html>\n");
+  WriteFile(
+      workspace_ / "public" / "index.html",
+      "<html><body><a href=\"about.html\">About</a> <a href=\"docs/\">Docs</a>"
+      "<img src=\"logo.png\"> <a href=\"https://example.org/\">elsewhere</a></body></html>\n");
   WriteFile(workspace_ / "public" / "about.html",
             "<html><body><a href=\"/\">Home</a> <a href=\"missing.html\">gone</a></body></html>\n");
   WriteFile(workspace_ / "public" / "docs" / "index.html",
@@ -280,8 +279,8 @@ TEST_P(PublicStyleSkillsTest, ParallelCountUsesAProcessPool) {
   WriteFile(workspace_ / "docs" / "skipped.bin", "not text\n");
   HandOver();
 
-  const CliResult counted =
-      Exec("parallel-count", {"python", "scripts/count.py", "docs", "--workers", "4", "--top", "3"});
+  const CliResult counted = Exec(
+      "parallel-count", {"python", "scripts/count.py", "docs", "--workers", "4", "--top", "3"});
   ASSERT_EQ(counted.exit_code, 0) << counted.out << counted.err;
   EXPECT_EQ(counted.out,
             "counted 7 file(s) with a pool of 4 worker process(es): 14 lines, 64 words\n");
@@ -337,8 +336,8 @@ TEST(PublicStyleSkillsSetTest, EverySkillIsTestedValidAndWithoutAManifest) {
   EXPECT_EQ(on_disk, (std::set<std::string>{"log-triage", "parallel-count", "pdf-pages",
                                             "repo-digest", "sheet-report", "site-smoke"}));
   VarTmpDir base;
-  const CliResult valid = RunCli(base.path(), base.path() / "home",
-                                 {"validate", PublicStyleDir().string()});
+  const CliResult valid =
+      RunCli(base.path(), base.path() / "home", {"validate", PublicStyleDir().string()});
   EXPECT_EQ(valid.exit_code, 0) << valid.out << valid.err;
 }
 
