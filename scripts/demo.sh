@@ -43,9 +43,12 @@ done < "$root/examples/demo-exec.tsv"
 # A skill as published collections write them (examples/public-style/repo-digest: no
 # skill.toml, `python scripts/digest.py`, git and sort|uniq|head pipelines, a relative output)
 # works on files in a workspace: a fresh local clone of this repository, made anew each time.
-workspace=$build/demo-workspace/skillrt
-rm -rf "$build/demo-workspace"
-mkdir -p "$build/demo-workspace"
+# Under /var/tmp, wherever this checkout is: the host's /tmp is a reserved path that is never
+# granted to a skill (docs/sandbox.md), and a checkout may well live there.
+demo_dir=/var/tmp/skillrt-demo
+workspace=$demo_dir/demo-workspace/skillrt
+rm -rf "$demo_dir"
+mkdir -p "$demo_dir/demo-workspace"
 if git -C "$root" rev-parse --git-dir >/dev/null 2>&1; then
   git clone --quiet "$root" "$workspace"
 else  # Not a git checkout (an unpacked archive): a small repository of its own.
