@@ -43,7 +43,7 @@
 #include "skillrt/runtime.h"
 #include "probe_runner.h"
 #include "test_util.h"
-#include "util/path_pin.h"
+#include "runtime/path_pin.h"
 
 namespace skillrt {
 namespace {

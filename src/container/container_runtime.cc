@@ -32,8 +32,8 @@
 #include "sandbox/linux/supervise.h"
 #include "skillrt/runtime.h"
 #include "util/fd.h"
-#include "util/limit_text.h"
-#include "util/path_pin.h"
+#include "runtime/limit_text.h"
+#include "runtime/path_pin.h"
 
 namespace skillrt {
 namespace {

@@ -8,8 +8,8 @@
 
 #include "engine/plan_builder.h"
 #include "skillrt/dependencies.h"
-#include "util/limit_fields.h"
-#include "util/path_pin.h"
+#include "skill/limit_fields.h"
+#include "runtime/path_pin.h"
 
 namespace skillrt {
 namespace {

@@ -12,7 +12,7 @@
 #include "container/launch_policy.h"
 #include "engine/call_grants.h"
 #include "gate/script_rule.h"
-#include "util/path_pin.h"
+#include "runtime/path_pin.h"
 
 namespace skillrt {
 namespace {

@@ -41,7 +41,7 @@ std::vector<std::string> AllowedCommands(const Manifest& manifest);
 std::string CommandGrantText(const Skill& skill);
 
 /// The workspace of a call of `skill` (RunOverrides::workspace): `path` resolved and pinned
-/// (util/path_pin.h), as a writable BindMount with the workspace flag, shown inside at
+/// (runtime/path_pin.h), as a writable BindMount with the workspace flag, shown inside at
 /// `path` (lexically normalized). Errors, each naming the workspace: kInvalidArgument for a
 /// skill that is not native, a relative path, something other than a directory, or a
 /// directory that is, holds or lies in the skill directory (`skill_pin`); kNotFound when it

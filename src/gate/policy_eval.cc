@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "skillrt/policy.h"
-#include "util/limit_fields.h"
+#include "skill/limit_fields.h"
 
 namespace skillrt {
 namespace {

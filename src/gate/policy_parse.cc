@@ -13,7 +13,7 @@
 #include <toml++/toml.h>
 
 #include "skillrt/policy.h"
-#include "util/limit_fields.h"
+#include "skill/limit_fields.h"
 #include "util/toml_type.h"
 
 namespace skillrt {

@@ -7,7 +7,7 @@
 #include <set>
 
 #include "skill/manifest_internal.h"
-#include "util/limit_fields.h"
+#include "skill/limit_fields.h"
 
 namespace skillrt {
 namespace {

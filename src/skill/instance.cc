@@ -16,7 +16,7 @@
 #include "gate/script_rule.h"
 #include "skill/manifest_internal.h"
 #include "skillrt/skill.h"
-#include "util/limit_fields.h"
+#include "skill/limit_fields.h"
 #include "util/fd.h"
 #include "util/toml_type.h"
 

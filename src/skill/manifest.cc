@@ -15,8 +15,8 @@
 #include "skillrt/grants.h"
 #include "skill/frontmatter.h"
 #include "skill/manifest_internal.h"
-#include "util/limit_fields.h"
-#include "util/path_pin.h"
+#include "skill/limit_fields.h"
+#include "runtime/path_pin.h"
 #include "util/toml_type.h"
 
 namespace skillrt {
@@ -56,7 +56,7 @@ std::optional<std::string> CheckHostPath(std::string_view path, std::string* nor
   std::string norm = fs::path(path).lexically_normal().string();
   while (norm.size() > 1 && norm.back() == '/') norm.pop_back();
   // The declared form is checked here, the resolved one again when a plan is made
-  // (util/path_pin.h): a declared path may be a symbolic link into one of these.
+  // (runtime/path_pin.h): a declared path may be a symbolic link into one of these.
   if (std::optional<std::string_view> reserved = ReservedHostPath(norm)) {
     return "'" + norm + "' is or lies under '" + std::string(*reserved) +
            "', a reserved or system path that cannot be granted (reserved: " +

@@ -36,8 +36,8 @@
 #include "net/resolver.h"
 #include "skillrt/runtime.h"
 #include "util/fd.h"
-#include "util/limit_text.h"
-#include "util/path_pin.h"
+#include "runtime/limit_text.h"
+#include "runtime/path_pin.h"
 #include "util/sha256.h"
 #include "wasm/call_state.h"
 #include "wasm/call_threads.h"
@@ -698,7 +698,7 @@ Result<Outcome> ExecuteCall(const WasmRuntimeOptions& options, const Shared& sha
     std::string guest;
     bool writable;
   };
-  // Host directories are opened as the pinned objects (util/path_pin.h) and handed to
+  // Host directories are opened as the pinned objects (runtime/path_pin.h) and handed to
   // Wasmtime through /proc/self/fd, so a path re-pointed since the plan cannot redirect them.
   std::vector<UniqueFd> pinned;
   auto pinned_host = [&](const std::optional<PathPin>& pin,

@@ -6,7 +6,7 @@
 #include <unistd.h>
 
 #include "sandbox/linux/child.h"
-#include "util/path_pin.h"
+#include "runtime/path_pin.h"
 #include "sandbox/linux/sys.h"
 
 namespace skillrt::landlock {

@@ -22,7 +22,7 @@ struct Rule {
   const char* path = nullptr;  ///< Sandbox path.
   uint64_t access = 0;         ///< LANDLOCK_ACCESS_FS_* rights (trimmed to files in the child).
   bool optional = false;       ///< A missing path is skipped rather than an error.
-  /// Opened with no symbolic link followed (util/path_pin.h): the rule of a declared path
+  /// Opened with no symbolic link followed (runtime/path_pin.h): the rule of a declared path
   /// must reach the bind made for it, not wherever a link planted since would lead.
   bool exact = false;
 };

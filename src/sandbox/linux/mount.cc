@@ -15,7 +15,7 @@
 #include "sandbox/linux/child.h"
 #include "sandbox/linux/sys.h"
 #include "sandbox/linux/userns.h"
-#include "util/path_pin.h"
+#include "runtime/path_pin.h"
 
 namespace skillrt::mount {
 namespace {

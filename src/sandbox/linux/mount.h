@@ -88,7 +88,7 @@ struct RootPlan {
 
 /// Computes the root for `plan`. Declared paths must exist (kNotFound names the path);
 /// reserved sandbox paths cannot be declared (kInvalidArgument), and a declared path whose
-/// pinned object is a reserved host path (util/path_pin.h) is refused (kDenied). Paths the
+/// pinned object is a reserved host path (runtime/path_pin.h) is refused (kDenied). Paths the
 /// plan did not pin are resolved and pinned here. Mounts are made parents first, whatever
 /// their order in the plan, so that none hides another. The workspace (if any) is attached
 /// from the tree the supervisor hands over when `workspace_handed` (an ID-mapped mount,

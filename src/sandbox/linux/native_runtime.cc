@@ -32,7 +32,7 @@
 #include "sandbox/linux/userns.h"
 #include "sandbox/linux/workspace.h"
 #include "skillrt/runtime.h"
-#include "util/limit_text.h"
+#include "runtime/limit_text.h"
 
 namespace skillrt {
 namespace {

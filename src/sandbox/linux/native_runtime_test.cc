@@ -9,7 +9,7 @@
 
 #include "skillrt/runtime.h"
 #include "test_util.h"
-#include "util/path_pin.h"
+#include "runtime/path_pin.h"
 
 namespace skillrt {
 namespace {

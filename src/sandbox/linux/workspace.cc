@@ -11,7 +11,7 @@
 #include <string>
 
 #include "sandbox/linux/sys.h"
-#include "util/path_pin.h"
+#include "runtime/path_pin.h"
 
 namespace skillrt::workspace {
 namespace {

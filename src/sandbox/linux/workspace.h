@@ -35,7 +35,7 @@ struct Prepared {
 };
 
 /// Supervisor side: reopens `mount`'s pinned directory (no symbolic link followed, the same
-/// device and inode: util/path_pin.h) and decides how it is mounted for the sandbox whose
+/// device and inode: runtime/path_pin.h) and decides how it is mounted for the sandbox whose
 /// inside ids map to `ids`. Errors: kInvalidArgument when it is not a directory, or when
 /// skillrt runs unprivileged and the directory's owner is not the caller (naming both uids);
 /// kConflict when the path changed since it was pinned; kSandbox when the ID-mapped mount

@@ -6,8 +6,8 @@
 // exactly once, here, and every later open goes through ReopenPinned (or, in the sandbox
 // child, OpenNoSymlinks plus an identity check): the resolved path is walked without
 // following any symbolic link, and the object found must be the one that was judged.
-#ifndef SKILLRT_UTIL_PATH_PIN_H_
-#define SKILLRT_UTIL_PATH_PIN_H_
+#ifndef SKILLRT_RUNTIME_PATH_PIN_H_
+#define SKILLRT_RUNTIME_PATH_PIN_H_
 
 #include <fcntl.h>
 #include <linux/openat2.h>
@@ -68,4 +68,4 @@ std::string_view ReservedHostPathList();
 
 }  // namespace skillrt
 
-#endif  // SKILLRT_UTIL_PATH_PIN_H_
+#endif  // SKILLRT_RUNTIME_PATH_PIN_H_

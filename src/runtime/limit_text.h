@@ -1,7 +1,7 @@
 // How every runtime reports that a run reached one of its limits: the name in
 // Outcome::limits_hit and the message, so that the same limit reads the same in every runtime.
-#ifndef SKILLRT_UTIL_LIMIT_TEXT_H_
-#define SKILLRT_UTIL_LIMIT_TEXT_H_
+#ifndef SKILLRT_RUNTIME_LIMIT_TEXT_H_
+#define SKILLRT_RUNTIME_LIMIT_TEXT_H_
 
 #include <string>
 #include <string_view>
@@ -23,4 +23,4 @@ void MarkLimitReached(Outcome& outcome, std::string_view limit, const Limits& li
 
 }  // namespace skillrt
 
-#endif  // SKILLRT_UTIL_LIMIT_TEXT_H_
+#endif  // SKILLRT_RUNTIME_LIMIT_TEXT_H_

@@ -1,4 +1,4 @@
-#include "util/limit_text.h"
+#include "runtime/limit_text.h"
 
 #include <gtest/gtest.h>
 

@@ -1,8 +1,8 @@
 // The limits of a run as a table: each field's manifest key, unit and upper bound, and how to
 // read and write it in Limits. One definition for the manifest's [limits], the policy's
 // [ceilings] and every comparison between the two.
-#ifndef SKILLRT_UTIL_LIMIT_FIELDS_H_
-#define SKILLRT_UTIL_LIMIT_FIELDS_H_
+#ifndef SKILLRT_SKILL_LIMIT_FIELDS_H_
+#define SKILLRT_SKILL_LIMIT_FIELDS_H_
 
 #include <array>
 #include <cstdint>
@@ -28,4 +28,4 @@ const std::array<LimitField, 8>& LimitFields();
 
 }  // namespace skillrt
 
-#endif  // SKILLRT_UTIL_LIMIT_FIELDS_H_
+#endif  // SKILLRT_SKILL_LIMIT_FIELDS_H_

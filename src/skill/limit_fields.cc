@@ -1,5 +1,5 @@
-// The limits of a run as a table (src/util/limit_fields.h).
-#include "util/limit_fields.h"
+// The limits of a run as a table (src/skill/limit_fields.h).
+#include "skill/limit_fields.h"
 
 #include <chrono>
 

@@ -1,5 +1,5 @@
-// Host paths resolved once and pinned (src/util/path_pin.h).
-#include "util/path_pin.h"
+// Host paths resolved once and pinned (src/runtime/path_pin.h).
+#include "runtime/path_pin.h"
 
 #include <sys/stat.h>
 
