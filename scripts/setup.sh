@@ -10,7 +10,7 @@ packages=(
   build-essential cmake ninja-build pkg-config
   libseccomp-dev libre2-dev libyaml-cpp-dev libtomlplusplus-dev nlohmann-json3-dev libcli11-dev
   libssl-dev libcurl4-openssl-dev openssl ca-certificates libgtest-dev libgmock-dev libbenchmark-dev
-  python3 python3-pip bash bubblewrap git
+  python3 python3-pip python3-venv bash bubblewrap git
   clang-14 lld-14 wasi-libc libclang-rt-14-dev-wasm32
   podman runc busybox-static
 )
@@ -28,6 +28,8 @@ if ((${#missing[@]})); then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+
+"$root/scripts/python-env.sh" "$build" >/dev/null
 
 if [[ ! -f $build/build.ninja ]]; then
   cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
