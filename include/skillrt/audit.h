@@ -156,6 +156,17 @@ class AuditLog {
   int fd_ = -1;  // Owned.
 };
 
+/// Reads a chain head file (`<log>.head`, docs/audit.md "The head") as a pin for
+/// VerifyAuditLog. nullopt when the file does not exist; kParse when it is not a head file;
+/// kIo when it cannot be read.
+Result<std::optional<AuditPin>> ReadAuditHead(const std::filesystem::path& head_file);
+
+/// Parses a time bound of an audit query: an RFC 3339 date-time or full-date, or an age before
+/// `now`: a non-negative integer followed by `s`, `m`, `h`, `d` or `w` (`90s`, `30m`, `1h`,
+/// `2d`, `1w`). kInvalidArgument quoting `text` and the accepted forms. Pure.
+Result<std::chrono::system_clock::time_point> ParseAuditTimeBound(
+    std::string_view text, std::chrono::system_clock::time_point now);
+
 }  // namespace skillrt
 
 #endif  // SKILLRT_AUDIT_H_

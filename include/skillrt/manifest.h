@@ -84,6 +84,11 @@ struct EgressRule {
   bool operator==(const EgressRule&) const = default;
 };
 
+/// `rule` as one string in the manifest's own syntax: "api.example.com:443",
+/// "*.example.com:*", "[fd00::1]:8443" (an IPv6 address in brackets; port 0 as `*`).
+/// Thread-safe.
+std::string EgressRuleText(const EgressRule& rule);
+
 /// What the skill may touch (`[capabilities]`).
 struct Capabilities {
   /// Absolute host paths mounted read-only at the same path inside the sandbox (`read`).

@@ -13,6 +13,8 @@
 #include <string_view>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "skillrt/error.h"
 #include "skillrt/manifest.h"
 #include "skillrt/plan.h"
@@ -234,6 +236,11 @@ bool NameGlobMatch(std::string_view pattern, std::string_view text);
 /// True when the absolute path `path` matches the path glob `pattern` (PolicyRule::read).
 /// Both are compared after lexical normalization; a leading `!` negates.
 bool PathGlobMatch(std::string_view pattern, std::string_view path);
+
+/// `rules` (a decision's matches) as JSON objects: source, index, line, name, effect,
+/// subject, reason, and `ignored` when set. The form of the audit record's `decision.rules`
+/// (docs/audit.md) and of `skillrt policy check --json`. Thread-safe.
+nlohmann::json PolicyRulesToJson(const std::vector<PolicyMatch>& rules);
 
 }  // namespace skillrt
 

@@ -76,8 +76,9 @@ enum class OutputStream { kStdout, kStderr };
 std::string_view OutputStreamName(OutputStream stream);
 
 /// What a runtime reports while a run is under way, for the run's events (docs/events.md).
-/// Called on the runtime's threads, never concurrently for one run, and never with a lock
-/// of the runtime held; an implementation must return quickly (it must not wait for a
+/// Called on the runtime's threads, never with a lock of the runtime held; OnStarted and
+/// OnOutput never concurrently for one run, OnEgress possibly at the same time as them (from
+/// the egress proxy's connection threads); an implementation must return quickly (it must not wait for a
 /// consumer: buffer or drop instead). The default implementations ignore everything.
 class RunObserver {
  public:
@@ -91,7 +92,8 @@ class RunObserver {
     (void)stream;
     (void)bytes;
   }
-  /// A connection through the egress proxy ended (allowed) or was refused.
+  /// A connection through the egress proxy ended (allowed) or was refused, as it happens
+  /// (each record also ends up in Outcome::egress). Not redacted: the engine redacts.
   virtual void OnEgress(const EgressRecord& record) { (void)record; }
 };
 

@@ -117,3 +117,12 @@ Result<TimePoint> ParseTimeBound(std::string_view text, TimePoint now) {
 }
 
 }  // namespace skillrt::audit
+
+namespace skillrt {
+
+Result<std::chrono::system_clock::time_point> ParseAuditTimeBound(
+    std::string_view text, std::chrono::system_clock::time_point now) {
+  return audit::ParseTimeBound(text, now);
+}
+
+}  // namespace skillrt

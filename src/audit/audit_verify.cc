@@ -241,4 +241,11 @@ Result<AuditVerification> VerifyAuditLog(const std::filesystem::path& file,
   return checker.Finish();
 }
 
+Result<std::optional<AuditPin>> ReadAuditHead(const std::filesystem::path& head_file) {
+  auto head = audit::ReadHead(head_file);
+  if (!head) return std::unexpected(head.error());
+  if (!*head) return std::optional<AuditPin>();
+  return std::optional<AuditPin>(AuditPin{.seq = (*head)->seq, .hash = (*head)->hash});
+}
+
 }  // namespace skillrt

@@ -10,8 +10,6 @@
 
 #include <CLI/CLI.hpp>
 
-#include "audit/audit_chain.h"
-#include "audit/audit_time.h"
 #include "cli/cli.h"
 #include "skillrt/audit.h"
 
@@ -164,7 +162,7 @@ int Query(const GlobalOptions& global, const QueryFlags& flags) {
   for (auto [name, text, bound] : {std::tuple{"--since", &flags.since, &query.since},
                                    std::tuple{"--until", &flags.until, &query.until}}) {
     if (text->empty()) continue;
-    auto parsed = audit::ParseTimeBound(*text, now);
+    auto parsed = ParseAuditTimeBound(*text, now);
     if (!parsed) {
       PrintError(std::string("audit query: ") + name + ": " + parsed.error().message);
       return kExitUsage;
@@ -199,13 +197,13 @@ Result<AuditPin> ParsePin(const std::string& text) {
     } catch (const std::exception&) {  // Out of range: reported below.
     }
   }
-  auto head = audit::ReadHead(text);
+  auto head = ReadAuditHead(text);
   if (!head) return std::unexpected(head.error());
   if (!*head) {
     return Fail(ErrorCode::kInvalidArgument,
                 "'" + text + "' is neither SEQ:HASH (64 lower-case hex) nor an existing head file");
   }
-  return AuditPin{.seq = (*head)->seq, .hash = (*head)->hash};
+  return **head;
 }
 
 int Verify(const GlobalOptions& global, const std::string& log, const std::string& pin_text,

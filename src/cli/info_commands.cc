@@ -4,7 +4,6 @@
 #include <system_error>
 
 #include "cli/cli.h"
-#include "net/egress_policy.h"
 #include "skillrt/dependencies.h"
 #include "skillrt/grants.h"
 #include "skillrt/instance.h"
@@ -269,7 +268,7 @@ void PrintInfo(const Skill& skill, const UserView& view) {
   line("write", Join(PathStrings(m.capabilities.write_paths)));
   std::vector<std::string> hosts;
   for (const EgressRule& rule : m.capabilities.egress) {
-    std::string text = net::EgressRuleText(rule);
+    std::string text = EgressRuleText(rule);
     if (!rule.addresses.empty()) text += " (addresses " + Join(rule.addresses) + ")";
     if (rule.tls) text += " (TLS only)";
     hosts.push_back(std::move(text));

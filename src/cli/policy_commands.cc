@@ -2,7 +2,7 @@
 #include <string>
 
 #include "cli/cli.h"
-#include "engine/gatekeeper.h"
+#include "skillrt/policy.h"
 
 namespace skillrt::cli {
 namespace {

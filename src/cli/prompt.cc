@@ -10,7 +10,6 @@
 #include <string>
 
 #include "cli/cli.h"
-#include "util/fd.h"
 
 namespace skillrt::cli {
 namespace {
@@ -84,10 +83,14 @@ ApprovalDecision Ask(int fd, const ApprovalRequest& request) {
 std::optional<ApprovalCallback> TtyApprover() {
   // /dev/tty is the controlling terminal whatever stdin, stdout and stderr are; a process
   // without one (a daemon, a pipeline under setsid, CI) gets ENXIO and has no approver.
-  auto fd = std::make_shared<UniqueFd>(::open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC));
-  if (!fd->valid()) return std::nullopt;
-  return ApprovalCallback(
-      [fd](const ApprovalRequest& request) { return Ask(fd->get(), request); });
+  const int tty = ::open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (tty < 0) return std::nullopt;
+  // Shared by the copies of the callback; closed with the last of them.
+  auto fd = std::shared_ptr<const int>(new int(tty), [](const int* owned) {
+    ::close(*owned);
+    delete owned;
+  });
+  return ApprovalCallback([fd](const ApprovalRequest& request) { return Ask(*fd, request); });
 }
 
 }  // namespace skillrt::cli

@@ -28,8 +28,9 @@
 #include "net/egress_policy.h"
 #include "net/egress_proxy.h"
 #include "net/resolver.h"
-#include "sandbox/linux/netns.h"
-#include "sandbox/linux/supervise.h"
+#include "runtime/egress_namespace.h"
+#include "runtime/report.h"
+#include "runtime/supervise.h"
 #include "skillrt/runtime.h"
 #include "util/fd.h"
 #include "runtime/limit_text.h"
@@ -301,7 +302,8 @@ Result<Outcome> ContainerRuntime::Execute(const Plan& plan, const RunContext& co
     launch.network_namespace =
         "/proc/" + std::to_string(::getpid()) + "/fd/" + std::to_string(egress_ns->ns.get());
     proxy.emplace(std::move(*policy), resolver_,
-                  net::EgressProxyOptions{.connect_timeout = options_.egress_connect_timeout});
+                  net::EgressProxyOptions{.connect_timeout = options_.egress_connect_timeout,
+                                           .on_record = EgressReporter(context)});
     if (auto served = proxy->Serve(std::move(made->listener)); !served) {
       return std::unexpected(served.error());
     }
@@ -325,12 +327,25 @@ Result<Outcome> ContainerRuntime::Execute(const Plan& plan, const RunContext& co
   // The engine applies the layers as it starts the container; the run is under way.
   if (context.observer != nullptr) context.observer->OnStarted(layers);
   const pid_t pid = std::exchange(process->pid, 0);
-  auto sup = sandbox::Supervise(pid, std::move(process->fds), plan.stdin_data,
-                                plan.limits.wall_time, plan.limits.output_max_bytes,
-                                &outcome.stdout_stream, &outcome.stderr_stream, context);
+  // To stop the run, kill the container's processes through its cgroup parent: the engine
+  // CLI then sees its container exit, removes it (`--rm`) and exits, with no engine command
+  // of ours on the way (each costs ~0.1 s). Without a cgroup parent of skillrt's, or when the
+  // CLI has not exited in time, the CLI is killed and the container removed by name.
+  StopHook stop_container;
+  if (stats_version != 0) {
+    stop_container = [&] {
+      return container::KillRunProcesses(stats_version, launch.cgroup_parent) > 0;
+    };
+  }
+  auto sup = Supervise(pid, std::move(process->fds), plan.stdin_data, plan.limits.wall_time,
+                       plan.limits.output_max_bytes, &outcome.stdout_stream,
+                       &outcome.stderr_stream, context, stop_container);
   const bool stopped = !sup || sup->timed_out || sup->output_exceeded || sup->cancelled;
-  // The engine CLI was killed, not the container: stop and remove the container by name.
-  Result<void> removed = stopped ? Remove(plan.run_id) : Result<void>();
+  // The CLI reports a container killed by SIGKILL as 137; any other status (say, the kill
+  // met the container still being created) leaves the removal to us.
+  const bool removed_by_engine = sup && sup->stopped_by_hook && WIFEXITED(sup->wait_status) &&
+                                 WEXITSTATUS(sup->wait_status) == 128 + SIGKILL;
+  Result<void> removed = stopped && !removed_by_engine ? Remove(plan.run_id) : Result<void>();
   // The container is gone: cut what is still open and collect the records.
   if (proxy) outcome.egress = proxy->Stop();
   egress_ns.reset();

@@ -12,7 +12,6 @@
 #include <filesystem>
 #include <utility>
 
-#include "sandbox/linux/sys.h"
 
 extern char** environ;
 
@@ -90,7 +89,7 @@ EngineProcess& EngineProcess::operator=(EngineProcess&& other) noexcept {
 EngineProcess::~EngineProcess() {
   if (pid > 0) {
     if (fds.pidfd) {
-      sys::PidfdSendSignal(fds.pidfd.get(), SIGKILL);
+      ::syscall(SYS_pidfd_send_signal, fds.pidfd.get(), SIGKILL, nullptr, 0);
     } else {
       ::kill(pid, SIGKILL);
     }
@@ -156,7 +155,7 @@ Result<CommandResult> RunEngineCommand(const std::vector<std::string>& argv,
   if (!process) return std::unexpected(process.error());
   CapturedStream out, err;
   const pid_t pid = std::exchange(process->pid, 0);
-  auto sup = sandbox::Supervise(pid, std::move(process->fds), "", timeout, kCommandOutputCap,
+  auto sup = Supervise(pid, std::move(process->fds), "", timeout, kCommandOutputCap,
                                 &out, &err);
   if (!sup) return std::unexpected(sup.error());
   CommandResult result;

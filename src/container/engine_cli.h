@@ -10,7 +10,7 @@
 #include <string_view>
 #include <vector>
 
-#include "sandbox/linux/supervise.h"
+#include "runtime/supervise.h"
 #include "skillrt/error.h"
 
 namespace skillrt::container {
@@ -39,7 +39,7 @@ Result<std::string> FindEngine(std::string_view requested);
 Result<EngineInfo> ProbeEngine(const std::string& path);
 
 /// A started engine CLI process with the parent's ends of its pipes. Supervise it with
-/// sandbox::Supervise (which reaps it), or destroy it to kill and reap it. Move-only.
+/// Supervise (which reaps it), or destroy it to kill and reap it. Move-only.
 struct EngineProcess {
   EngineProcess() = default;
   EngineProcess(EngineProcess&& other) noexcept { *this = std::move(other); }
@@ -47,7 +47,7 @@ struct EngineProcess {
   ~EngineProcess();
 
   pid_t pid = 0;  ///< 0 once handed to Supervise or reaped.
-  sandbox::SupervisedFds fds;
+  SupervisedFds fds;
 };
 
 /// Starts `argv` (argv[0] an absolute path) with posix_spawn: stdin, stdout and stderr on

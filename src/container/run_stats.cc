@@ -1,6 +1,7 @@
 #include "container/run_stats.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -8,6 +9,7 @@
 #include <fstream>
 #include <sstream>
 #include <thread>
+#include <vector>
 
 namespace skillrt::container {
 namespace {
@@ -47,6 +49,38 @@ void RemoveDir(const fs::path& dir) {
 }
 
 }  // namespace
+
+size_t KillRunProcesses(int version, const std::string& parent) {
+  const std::string rel = parent.starts_with("/") ? parent.substr(1) : parent;
+  if (rel.empty()) return 0;
+  if (version == 2) {
+    std::ofstream kill_file(fs::path(kCgroupRoot) / rel / "cgroup.kill");
+    kill_file << "1";
+    kill_file.flush();
+    return kill_file.good() ? 1 : 0;
+  }
+  if (version != 1) return 0;
+  // Every hierarchy holds every process of the run; one that counts them all will do.
+  size_t signalled = 0;
+  for (const char* hierarchy : {"pids", "memory", "cpuacct"}) {
+    const fs::path top = fs::path(kCgroupRoot) / hierarchy / rel;
+    std::error_code ec;
+    if (!fs::is_directory(top, ec)) continue;
+    std::vector<fs::path> dirs = {top};
+    for (fs::recursive_directory_iterator it(top, ec), end; !ec && it != end; it.increment(ec)) {
+      if (it->is_directory(ec)) dirs.push_back(it->path());
+    }
+    for (const fs::path& dir : dirs) {
+      std::ifstream procs(dir / "cgroup.procs");
+      pid_t pid = 0;
+      while (procs >> pid) {
+        if (pid > 0 && ::kill(pid, SIGKILL) == 0) ++signalled;
+      }
+    }
+    break;
+  }
+  return signalled;
+}
 
 std::string RunCgroupParent(const std::string& run_id) { return "/skillrt.container/" + run_id; }
 

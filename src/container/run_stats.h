@@ -30,6 +30,16 @@ struct RunStats {
 /// "/skillrt.container/<run_id>": the cgroup parent of a run, relative to each hierarchy root.
 std::string RunCgroupParent(const std::string& run_id);
 
+/// Sends SIGKILL to every process under the cgroup `parent` (RunCgroupParent) on cgroup
+/// `version` 1 or 2: on v2 by writing "1" to its cgroup.kill (cgroups(7), Linux 5.14), on v1
+/// by signalling each pid in the cgroup.procs files below it in one hierarchy (the container's
+/// init is among them, and its death takes its pid namespace with it). The engine's own
+/// monitor (conmon) is outside the parent (`--cgroups no-conmon`), so it sees the container
+/// exit and the engine CLI removes it. Returns how many processes were signalled (v2: 1 when
+/// cgroup.kill was written); 0 when nothing could be, and the caller must stop the run another
+/// way.
+size_t KillRunProcesses(int version, const std::string& parent);
+
 /// Reads the accounting of `parent` (RunCgroupParent) under /sys/fs/cgroup on cgroup
 /// `version` 1 or 2, then removes the parent in every hierarchy where it exists (retrying
 /// briefly while the engine is still removing the container's cgroup below it). Missing files

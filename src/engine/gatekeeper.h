@@ -44,9 +44,6 @@ Result<ApprovalRequest> MakeApprovalRequest(const Skill& skill, const Plan& plan
                                             const std::vector<std::string>& argv,
                                             RiskAssessment risk, PolicyDecision decision);
 
-/// `decision`'s rules as JSON objects: source, index, line, name, effect, subject, reason,
-/// and ignored when set.
-nlohmann::json PolicyRulesToJson(const std::vector<PolicyMatch>& rules);
 
 /// The `decision` field of a run or refusal record: {"policy": allow|ask|deny, "result":
 /// allow|deny|approved|approved_session|approved_always|denied|aborted, "rules": [...]}, plus

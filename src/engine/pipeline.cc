@@ -200,7 +200,7 @@ nlohmann::json CapabilitiesShown(const Skill& skill, const Plan& plan, const nlo
 class Engine::EventRelay : public RunObserver {
  public:
   EventRelay(RunState& state, const std::vector<ResolvedSecret>& secrets)
-      : state_(state), out_(secrets), err_(secrets) {}
+      : state_(state), secrets_(secrets), out_(secrets), err_(secrets) {}
 
   void OnStarted(const std::vector<std::string>& layers) override {
     state_.Emit(StartedEvent{.layers = layers});
@@ -210,8 +210,12 @@ class Engine::EventRelay : public RunObserver {
     std::string data = redactor.Push(bytes);
     if (!data.empty()) state_.Emit(OutputEvent{.stream = stream, .data = std::move(data)});
   }
+  // From the egress proxy's threads, as each connection ends: redacted as the outcome's
+  // records will be. Stateless, so concurrent calls are safe (RunState::Emit locks).
   void OnEgress(const EgressRecord& record) override {
-    state_.Emit(EgressEvent{.record = record});
+    EgressRecord shown = record;
+    RedactEgressRecord(shown, secrets_);
+    state_.Emit(EgressEvent{.record = std::move(shown)});
   }
   // What the redactors held back, once the run is over.
   void Flush(const Outcome& outcome) {
@@ -225,6 +229,7 @@ class Engine::EventRelay : public RunObserver {
 
  private:
   RunState& state_;
+  const std::vector<ResolvedSecret>& secrets_;
   StreamRedactor out_;
   StreamRedactor err_;
 };
@@ -525,9 +530,9 @@ Result<Outcome> Engine::Execute(Call& call, Prepared& prepared, RunState& state,
   relay.Flush(outcome);
   AddOutcome(record, outcome);
   // Each connection through the egress proxy is its own record, ahead of the run's, which
-  // counts them: the log says what the skill reached, or tried to, while it ran.
+  // counts them: the log says what the skill reached, or tried to, while it ran. (Its event
+  // went out as the connection ended: EventRelay::OnEgress.)
   for (const EgressRecord& connection : outcome.egress) {
-    state.Emit(EgressEvent{.record = connection});
     nlohmann::json entry = EgressRecordToJson(connection);
     entry["run_id"] = plan.run_id;
     entry["event"] = "egress";

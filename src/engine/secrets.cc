@@ -343,11 +343,13 @@ void RedactOutcome(Outcome& outcome, const std::vector<ResolvedSecret>& secrets)
   // A skill chooses the names it asks the egress proxy for: a secret spelled into one must not
   // reach the audit log through the connection's record (nor, lower-cased by the proxy, past
   // an exact comparison: RedactSecrets ignores ASCII case).
-  for (EgressRecord& connection : outcome.egress) {
-    for (std::string* field : {&connection.method, &connection.host, &connection.address,
-                               &connection.reason, &connection.rule}) {
-      *field = RedactSecrets(std::move(*field), secrets, false);
-    }
+  for (EgressRecord& connection : outcome.egress) RedactEgressRecord(connection, secrets);
+}
+
+void RedactEgressRecord(EgressRecord& record, const std::vector<ResolvedSecret>& secrets) {
+  for (std::string* field :
+       {&record.method, &record.host, &record.address, &record.reason, &record.rule}) {
+    *field = RedactSecrets(std::move(*field), secrets, false);
   }
 }
 

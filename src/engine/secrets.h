@@ -73,6 +73,11 @@ void RedactJson(nlohmann::json& value, const std::vector<ResolvedSecret>& secret
 /// reads the outcome.
 void RedactOutcome(Outcome& outcome, const std::vector<ResolvedSecret>& secrets);
 
+/// Redacts every field of one egress record that a skill chooses or influences (method, host,
+/// address, reason, rule), ignoring ASCII case as the proxy lower-cases host names. Used for
+/// the outcome's records and for each `egress` event as it is emitted.
+void RedactEgressRecord(EgressRecord& record, const std::vector<ResolvedSecret>& secrets);
+
 /// Redacts `error`'s message (RedactSecrets): the error a runtime returns instead of an
 /// outcome.
 void RedactError(Error& error, const std::vector<ResolvedSecret>& secrets);

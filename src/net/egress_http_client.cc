@@ -374,7 +374,10 @@ std::expected<HttpResponse, HttpError> EgressHttpClient::Send(const HttpRequest&
   if (!any_allowed && refused != nullptr && !unsent) {
     denied = HttpError{HttpFailure::kDenied, "egress refused: " + refused->reason};
   }
-  for (EgressRecord& record : records) records_.push_back(std::move(record));
+  for (EgressRecord& record : records) {
+    if (options_.on_record) options_.on_record(record);
+    records_.push_back(std::move(record));
+  }
   if (denied) return std::unexpected(std::move(*denied));
 
   if (rc == CURLE_OK) {

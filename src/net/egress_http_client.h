@@ -15,6 +15,7 @@
 #define SKILLRT_NET_EGRESS_HTTP_CLIENT_H_
 
 #include <chrono>
+#include <functional>
 #include <cstdint>
 #include <expected>
 #include <filesystem>
@@ -75,6 +76,9 @@ struct EgressHttpClientOptions {
   size_t max_header_bytes = 64 << 10;
   /// Requests one client may make; later ones fail with kInvalid.
   uint32_t max_requests = 256;
+  /// Called with each connection's record as the request that made it ends, on the calling
+  /// thread, before the request returns. Empty: none.
+  std::function<void(const EgressRecord&)> on_record = {};
 };
 
 /// One client, usually serving one call of one skill. Not thread-safe: a call makes its

@@ -164,11 +164,6 @@ Result<EgressRule> ParseEgressRule(std::string_view text,
   return rule;
 }
 
-std::string EgressRuleText(const EgressRule& rule) {
-  std::string host = rule.host.find(':') != std::string::npos ? "[" + rule.host + "]" : rule.host;
-  return host + ":" + (rule.port == 0 ? std::string("*") : std::to_string(rule.port));
-}
-
 Result<EgressPolicy> EgressPolicy::Create(const std::vector<EgressRule>& rules) {
   EgressPolicy policy;
   policy.rules_ = rules;

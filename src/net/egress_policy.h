@@ -30,8 +30,6 @@ namespace skillrt::net {
 Result<EgressRule> ParseEgressRule(std::string_view host_port,
                                    const std::vector<std::string>& addresses);
 
-/// "api.example.com:443", "*.example.com:*", "[fd00::1]:8443": a rule as one string.
-std::string EgressRuleText(const EgressRule& rule);
 
 /// A host name of a request, lower-cased, with one trailing dot removed; nullopt when it is
 /// not a valid DNS name as ParseEgressRule defines it (so "0x7f.1", "127.1", "a..b" and names

@@ -252,6 +252,7 @@ void EgressProxy::Untrack(int fd) {
 }
 
 void EgressProxy::Finish(EgressRecord record) {
+  if (options_.on_record) options_.on_record(record);
   std::lock_guard lock(mu_);
   if (records_.size() >= options_.max_records) {
     ++dropped_;

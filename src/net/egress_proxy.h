@@ -12,6 +12,7 @@
 #define SKILLRT_NET_EGRESS_PROXY_H_
 
 #include <chrono>
+#include <functional>
 #include <condition_variable>
 #include <cstdint>
 #include <map>
@@ -41,6 +42,10 @@ struct EgressProxyOptions {
   uint32_t max_connections = 64;
   /// Records kept; later connections are still served and counted in dropped_records().
   size_t max_records = 10'000;
+  /// Called with each connection's record as the connection ends (whether or not it is
+  /// kept), on the thread that served it: several calls may run at once. Must not block for
+  /// long or call back into the proxy. Empty: none.
+  std::function<void(const EgressRecord&)> on_record = {};
 };
 
 /// One proxy instance, usually serving one run. Thread-safe. Each connection is served on its

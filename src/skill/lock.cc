@@ -11,7 +11,6 @@
 #include <set>
 #include <utility>
 
-#include "net/egress_policy.h"
 #include "util/atomic_file.h"
 #include "util/fd.h"
 
@@ -312,7 +311,7 @@ Json GrantOf(const Manifest& manifest) {
   if (caps.network && !caps.egress.empty()) {
     std::vector<std::string> egress;
     for (const EgressRule& rule : caps.egress) {
-      std::string text = net::EgressRuleText(rule);
+      std::string text = EgressRuleText(rule);
       std::vector<std::string> addresses = rule.addresses;
       std::sort(addresses.begin(), addresses.end());
       for (size_t i = 0; i < addresses.size(); ++i) {

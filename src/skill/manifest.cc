@@ -566,8 +566,8 @@ class Parser {
         Add(LineOf(element), path, rule.error().message);
         continue;
       }
-      if (!seen.insert(net::EgressRuleText(*rule)).second) {
-        Add(LineOf(element), path, "duplicate entry '" + net::EgressRuleText(*rule) + "'");
+      if (!seen.insert(EgressRuleText(*rule)).second) {
+        Add(LineOf(element), path, "duplicate entry '" + EgressRuleText(*rule) + "'");
         continue;
       }
       rule->tls = tls;
@@ -810,6 +810,11 @@ EnvNameOwner EnvNameOwnerOf(std::string_view name) {
     return EnvNameOwner::kBase;
   }
   return EnvNameOwner::kAnyone;
+}
+
+std::string EgressRuleText(const EgressRule& rule) {
+  std::string host = rule.host.find(':') != std::string::npos ? "[" + rule.host + "]" : rule.host;
+  return host + ":" + (rule.port == 0 ? std::string("*") : std::to_string(rule.port));
 }
 
 }  // namespace skillrt

@@ -164,6 +164,10 @@ struct ObserverRelay {
     std::lock_guard lock(mu);
     if (observer != nullptr) observer->OnOutput(stream, bytes);
   }
+  void Egress(const EgressRecord& record) {
+    std::lock_guard lock(mu);
+    if (observer != nullptr) observer->OnEgress(record);
+  }
   void Detach() {
     std::lock_guard lock(mu);
     observer = nullptr;
@@ -656,8 +660,12 @@ Result<Outcome> ExecuteCall(const WasmRuntimeOptions& options, const Shared& sha
   // Every call gets the HTTP interface; without an allowlist each request is refused (and
   // recorded), so a module that imports it still instantiates and learns why.
   wasm::GuestHttp http(plan.egress, shared.resolver,
-                 net::EgressHttpClientOptions{.connect_timeout = options.egress_connect_timeout,
-                                              .ca_file = options.egress_ca_file},
+                 net::EgressHttpClientOptions{
+                     .connect_timeout = options.egress_connect_timeout,
+                     .ca_file = options.egress_ca_file,
+                     .on_record = [relay](const EgressRecord& record) {
+                       if (relay != nullptr) relay->Egress(record);
+                     }},
                  plan.limits.memory_max_bytes);
   state.http = &http;
   state.deadline = deadline;

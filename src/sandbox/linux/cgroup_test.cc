@@ -353,10 +353,11 @@ std::pair<uint64_t, int64_t> SpinUnder(uint32_t percent) {
 
 TEST(CgroupTest, CpuUsageIsAccounted) {
   SKIP_WITHOUT_CGROUPS();
+  // CPU time only: how long it took on the wall depends on what else the machine runs.
   auto [usage_us, wall_ms] = SpinUnder(100);
+  (void)wall_ms;
   EXPECT_GE(usage_us, 190'000u);
   EXPECT_LT(usage_us, 2'000'000u);
-  EXPECT_LT(wall_ms, 1000);
 }
 
 TEST(CgroupTest, CpuQuotaThrottles) {

@@ -9,14 +9,9 @@
 #ifndef SKILLRT_SANDBOX_LINUX_CHILD_H_
 #define SKILLRT_SANDBOX_LINUX_CHILD_H_
 
-namespace skillrt::sandbox {
+#include "runtime/child_failure.h"
 
-/// What the child reports when a setup step fails. Fixed-size, written with one write(2).
-struct ChildFailure {
-  int err = 0;          ///< errno of the failing call.
-  bool exec = false;    ///< True if execve itself failed (a skill problem, not a layer).
-  char what[240] = {};  ///< The call and its argument, e.g. "mount(/usr)".
-};
+namespace skillrt::sandbox {
 
 /// Reports `what` failing with `err` on `err_fd` and exits the child with status 127.
 /// Async-signal-safe.
@@ -25,9 +20,6 @@ struct ChildFailure {
 /// As ChildFail, with `what` formatted as "<call>(<arg>)", e.g. "mount(/usr)".
 [[noreturn]] void ChildFailCall(int err_fd, const char* call, const char* arg, int err,
                                 bool exec = false);
-
-/// Exit status the child uses after reporting a failure.
-inline constexpr int kChildFailureExit = 127;
 
 }  // namespace skillrt::sandbox
 

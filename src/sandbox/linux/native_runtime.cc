@@ -28,7 +28,8 @@
 #include "sandbox/linux/netns.h"
 #include "sandbox/linux/seccomp.h"
 #include "sandbox/linux/spawn.h"
-#include "sandbox/linux/supervise.h"
+#include "runtime/report.h"
+#include "runtime/supervise.h"
 #include "sandbox/linux/userns.h"
 #include "sandbox/linux/workspace.h"
 #include "skillrt/runtime.h"
@@ -310,7 +311,8 @@ Result<Outcome> NativeRuntime::Execute(const Plan& plan, const RunContext& conte
     if (!listener) return std::unexpected(listener.error());
     if (*listener) {
       proxy.emplace(std::move(*policy), resolver_,
-                    net::EgressProxyOptions{.connect_timeout = connect_timeout_});
+                    net::EgressProxyOptions{.connect_timeout = connect_timeout_,
+                                           .on_record = EgressReporter(context)});
       if (auto r = proxy->Serve(std::move(*listener)); !r) return std::unexpected(r.error());
     }
   }
@@ -328,13 +330,13 @@ Result<Outcome> NativeRuntime::Execute(const Plan& plan, const RunContext& conte
   if (context.observer != nullptr) context.observer->OnStarted(layers);
 
   const pid_t pid = process->pid;
-  sandbox::SupervisedFds fds = {.pidfd = std::move(process->pidfd),
+  SupervisedFds fds = {.pidfd = std::move(process->pidfd),
                                 .stdin_w = std::move(process->stdin_w),
                                 .stdout_r = std::move(process->stdout_r),
                                 .stderr_r = std::move(process->stderr_r),
                                 .err_r = std::move(process->err_r)};
-  Result<sandbox::Supervision> sup =
-      sandbox::Supervise(pid, std::move(fds), plan.stdin_data, plan.limits.wall_time,
+  Result<Supervision> sup =
+      Supervise(pid, std::move(fds), plan.stdin_data, plan.limits.wall_time,
                          plan.limits.output_max_bytes, &outcome.stdout_stream,
                          &outcome.stderr_stream, context);
   process->pid = 0;  // Reaped by Supervise (or killed and reaped on its error path).

@@ -1,16 +1,16 @@
-#include "sandbox/linux/supervise.h"
+#include "runtime/supervise.h"
 
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <array>
 
-#include "sandbox/linux/sys.h"
-
-namespace skillrt::sandbox {
+namespace skillrt {
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -73,7 +73,7 @@ class ScopedBlockSigpipe {
 Result<Supervision> Supervise(pid_t pid, SupervisedFds fds, std::string_view input,
                               std::chrono::milliseconds wall_time, uint64_t output_max_bytes,
                               CapturedStream* stdout_stream, CapturedStream* stderr_stream,
-                              const RunContext& context) {
+                              const RunContext& context, const StopHook& stop) {
   ScopedBlockSigpipe block_sigpipe;
   const CancelToken* cancel = context.cancel;
   const int cancel_fd = cancel != nullptr ? cancel->fd() : -1;
@@ -84,12 +84,24 @@ Result<Supervision> Supervise(pid_t pid, SupervisedFds fds, std::string_view inp
   std::optional<Clock::time_point> exited_at;
   size_t written = 0;
   bool killed = false;
+  // Set once the stop hook has been called: the child has until then to exit by itself.
+  std::optional<Clock::time_point> stop_deadline;
   auto kill_child = [&] {
     if (!killed) {
-      sys::PidfdSendSignal(fds.pidfd.get(), SIGKILL);
+      ::syscall(SYS_pidfd_send_signal, fds.pidfd.get(), SIGKILL, nullptr, 0);
       killed = true;
     }
   };
+  // Stops the child: through the hook the first time, when there is one.
+  auto stop_child = [&] {
+    if (killed || stop_deadline) return;
+    if (stop && stop()) {
+      stop_deadline = Clock::now() + kStopGrace;
+    } else {
+      kill_child();
+    }
+  };
+  auto stopping = [&] { return killed || stop_deadline.has_value(); };
   for (int fd : {fds.stdin_w.get(), fds.stdout_r.get(), fds.stderr_r.get()}) {
     ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
   }
@@ -106,25 +118,34 @@ Result<Supervision> Supervise(pid_t pid, SupervisedFds fds, std::string_view inp
     watch(fds.err_r, POLLIN);
     watch(fds.stdin_w, POLLOUT);
     if (!exited_at) watch(fds.pidfd, POLLIN);
-    if (!exited_at && !killed && cancel_fd >= 0) {
+    if (!exited_at && !stopping() && cancel_fd >= 0) {
       pfds[n++] = {.fd = cancel_fd, .events = POLLIN, .revents = 0};
     }
     if (exited_at && !fds.stdout_r && !fds.stderr_r && !fds.err_r) break;
 
     const auto now = Clock::now();
-    auto until = exited_at ? *exited_at + kDrainGrace : deadline;
+    // What the next wake-up is for: the end of the drain, the end of the stop hook's grace,
+    // the pidfd of a killed child (woken by it, so any bound will do), or the deadline.
+    auto until = exited_at       ? *exited_at + kDrainGrace
+                 : killed        ? now + kDrainGrace
+                 : stop_deadline ? *stop_deadline
+                                 : deadline;
     if (exited_at && now >= until) break;
-    if (!exited_at && !killed && cancel != nullptr && cancel->cancelled()) {
+    if (!exited_at && !stopping() && cancel != nullptr && cancel->cancelled()) {
       sup.cancelled = true;
-      kill_child();
+      stop_child();
       continue;  // The cancel fd is no longer watched; the pidfd says when the child is gone.
     }
-    if (!exited_at && !killed && cancel != nullptr && cancel_fd < 0) {
+    if (!exited_at && !stopping() && cancel != nullptr && cancel_fd < 0) {
       until = std::min(until, now + kCancelCheck);
     }
-    if (!exited_at && now >= deadline && !killed) {
+    if (!exited_at && now >= deadline && !stopping()) {
       sup.timed_out = true;
-      kill_child();
+      stop_child();
+      until = stop_deadline && !killed ? *stop_deadline : now + kDrainGrace;
+    }
+    if (!exited_at && stop_deadline && !killed && now >= *stop_deadline) {
+      kill_child();  // The hook did not make it exit in time.
       until = now + kDrainGrace;
     }
     const auto wait_ms =
@@ -150,7 +171,7 @@ Result<Supervision> Supervise(pid_t pid, SupervisedFds fds, std::string_view inp
         if (exceeded && !sup.output_exceeded) {
           // A flood: stop the producer rather than let it spin; what was captured stays.
           sup.output_exceeded = true;
-          kill_child();
+          stop_child();
         }
       } else if (p.fd == fds.err_r.get()) {
         ChildFailure failure;
@@ -174,10 +195,11 @@ Result<Supervision> Supervise(pid_t pid, SupervisedFds fds, std::string_view inp
     if (exited_at && Clock::now() >= *exited_at + kDrainGrace) break;
   }
   if (!exited_at) kill_child();
+  sup.stopped_by_hook = stop_deadline.has_value() && !killed;
   while (::wait4(pid, &sup.wait_status, 0, &sup.usage) < 0) {
     if (errno != EINTR) return FailErrno(ErrorCode::kIo, "wait4(sandbox)", errno);
   }
   return sup;
 }
 
-}  // namespace skillrt::sandbox
+}  // namespace skillrt
