@@ -345,6 +345,49 @@ TEST_F(EgressTest, UndeclaredPrivateAndMetadataDestinationsAreRefused) {
   EXPECT_EQ(refused, static_cast<int>(requests.size()) - 1);
 }
 
+TEST_F(EgressTest, EachConnectionIsAnEventAsItEnds) {
+  // The client makes its requests one after another and prints its results once all are done:
+  // an event sent as each connection ends comes before any output, one sent at the end of the
+  // run after it.
+  HttpTestServer origin("origin");
+  const uint16_t port = origin.port();
+  WriteSkill("net", "[{ host = \"api.test:" + std::to_string(port) +
+                        "\", addresses = [\"127.0.0.1\"] }]");
+  RunRequest request;
+  request.skill = "net";
+  request.input = {{"requests", {Get("api.test", port), Get("undeclared.test", port)}}};
+  auto handle = engine_->Start(request);
+  ASSERT_TRUE(handle) << handle.error().ToString();
+  auto outcome = handle->Wait();
+  if (!outcome && outcome.error().code == ErrorCode::kUnsupported) {
+    GTEST_SKIP() << "the native sandbox is not available on this host";
+  }
+  ASSERT_TRUE(outcome) << outcome.error().ToString();
+  ASSERT_EQ(outcome->status, Status::kOk) << outcome->message << outcome->stderr_stream.data;
+  std::vector<const EgressRecord*> egress;
+  uint64_t first_output = 0, last_egress = 0;
+  EventBatch batch = handle->ReadEvents(0, 10'000, 1s);
+  ASSERT_TRUE(batch.finished);
+  for (const RunEvent& event : batch.events) {
+    if (auto* e = std::get_if<EgressEvent>(&event.payload)) {
+      egress.push_back(&e->record);
+      last_egress = event.seq;
+    }
+    if (std::holds_alternative<OutputEvent>(event.payload) && first_output == 0) {
+      first_output = event.seq;
+    }
+  }
+  ASSERT_EQ(egress.size(), 2u);
+  EXPECT_TRUE(egress[0]->allowed);
+  EXPECT_EQ(egress[0]->host, "api.test");
+  EXPECT_FALSE(egress[1]->allowed);
+  EXPECT_EQ(egress[1]->host, "undeclared.test");
+  ASSERT_GT(first_output, 0u);
+  EXPECT_LT(last_egress, first_output) << "egress events were held until the run ended";
+  // Each connection is in the audit log once, as before.
+  EXPECT_EQ(EgressAudit().size(), 2u);
+}
+
 TEST_F(EgressTest, StandardClientsUseTheProxyFromTheEnvironment) {
   HttpTestServer origin("origin");
   const std::string url = "http://api.test:" + std::to_string(origin.port()) + "/std";
