@@ -28,7 +28,7 @@ rm -rf "$wheels"
 mkdir -p "$wheels"
 echo "python-wheel: building the skillrt wheel in $build" >&2
 "$python" -m pip wheel --disable-pip-version-check --no-build-isolation --no-deps -q \
-  -w "$wheels" -C build-dir="$build" -C cmake.build-type="${build_type:-RelWithDebInfo}" \
+  -w "$wheels" --config-settings=build-dir="$build" --config-settings=cmake.build-type="${build_type:-RelWithDebInfo}" \
   "$root" >&2
 "$python" -m pip install --disable-pip-version-check --no-deps --force-reinstall -q \
   "$wheels"/skillrt-*.whl >&2

@@ -29,7 +29,7 @@ with tempfile.TemporaryDirectory() as home:
                         approver=approver) as engine:
         outcome = engine.run("calculator", {"expression": "6*7"})
         print(f"calculator: {outcome.status} {outcome.output}")
-        for record in engine.audit_query(skill="calculator"):
+        for record in engine.audit_query(skill="calculator", event="run"):
             decision = record["decision"]
             print(f"audit: {record['status']} policy={decision['policy']}"
                   f" result={decision['result']} via={decision['approval']['via']}")

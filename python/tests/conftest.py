@@ -18,13 +18,14 @@ EXAMPLES = SOURCE / "examples" / "skills"
 BUILD = pathlib.Path(os.environ.get("SKILLRT_BUILD_DIR") or SOURCE / "build")
 CLI = os.environ.get("SKILLRT_CLI") or str(BUILD / "skillrt")
 
-# tick prints "tick N" every `interval` seconds, `count` times, then a JSON object.
+# tick writes "tick N" to stderr every `interval` seconds, `count` times, then prints a JSON
+# object on stdout.
 TICK_PY = textwrap.dedent(
     """\
     import json, sys, time
     args = json.load(sys.stdin)
     for i in range(args.get("count", 3)):
-        print(f"tick {i}", flush=True)
+        print(f"tick {i}", file=sys.stderr, flush=True)
         time.sleep(args.get("interval", 0.01))
     print(json.dumps({"ticks": args.get("count", 3)}))
     """
@@ -63,6 +64,17 @@ commands = ["python3"]
 [limits]
 wall_time_ms = 30000
 """
+
+
+def pytest_configure(config):
+    # The suite imports the installed wheel; a module rebuilt since would go untested.
+    installed = pathlib.Path(skillrt._skillrt.__file__)
+    for built in BUILD.glob("python/_skillrt.*.so"):
+        if built.stat().st_mtime > installed.stat().st_mtime:
+            pytest.exit(
+                f"{installed} is older than {built}: run scripts/python-wheel.sh {BUILD}",
+                returncode=1,
+            )
 
 
 @pytest.fixture

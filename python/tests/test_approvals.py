@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 
@@ -25,8 +26,10 @@ def test_a_python_approver_is_asked_and_its_answer_holds(home, skills_dir):
         denied = engine.run("calculator", {"expression": "1+1"})
         assert denied.status == "denied"
         assert engine.run("calculator", {"expression": "1+2"}).status == "ok"
-        records = engine.audit_query(skill="calculator")
+        records = [r for r in engine.audit_query(skill="calculator") if r["event"] != "approval"]
+        approvals = engine.audit_query(event="approval")
     assert len(seen) == 3
+    assert len(approvals) == 3
     request = seen[0]
     assert request.skill == "calculator"
     assert request.kind == "run"
@@ -37,9 +40,11 @@ def test_a_python_approver_is_asked_and_its_answer_holds(home, skills_dir):
     assert records[0]["decision"]["approval"]["via"] == "python"
 
 
-def test_an_approver_that_raises_or_answers_nonsense_denies(home):
+def test_an_approver_that_raises_or_answers_nonsense_denies(home, monkeypatch):
     ask_about(home, "calculator")
     calls = []
+    reported: list[BaseException] = []
+    monkeypatch.setattr(sys, "unraisablehook", lambda u: reported.append(u.exc_value))
 
     def approver(request):
         calls.append(request.key)
@@ -51,6 +56,10 @@ def test_an_approver_that_raises_or_answers_nonsense_denies(home):
         assert engine.run("calculator", {"expression": "1"}).status == "denied"
         assert engine.run("calculator", {"expression": "2"}).status == "denied"
     assert len(calls) == 2
+    # Both are reported, not swallowed.
+    assert [type(e) for e in reported] == [RuntimeError, ValueError]
+    assert "approver is broken" in str(reported[0])
+    assert "'once', 'session'" in str(reported[1])
 
 
 def test_session_approval_answers_later_calls_without_asking(home):

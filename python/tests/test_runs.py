@@ -21,8 +21,8 @@ def test_events_come_in_order_and_end_with_finished(engine):
     types = [e["type"] for e in events]
     assert types[:4] == ["accepted", "planned", "decided", "started"]
     assert types[-1] == "finished"
-    printed = "".join(e["data"] for e in events if e["type"] == "output" and e["stream"] == "stdout")
-    assert printed.splitlines()[:5] == [f"tick {i}" for i in range(5)]
+    ticks = "".join(e["data"] for e in events if e["type"] == "output" and e["stream"] == "stderr")
+    assert ticks.splitlines() == [f"tick {i}" for i in range(5)]
     assert events[-1]["outcome"]["output"] == {"ticks": 5}
     outcome = handle.wait()
     assert outcome.status == "ok" and outcome.run_id == handle.run_id

@@ -1,5 +1,7 @@
 #include "convert.h"
 
+#include <nanobind/stl/string.h>
+
 #include <Python.h>
 
 #include <cmath>

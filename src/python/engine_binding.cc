@@ -54,10 +54,10 @@ void BindEngine(nb::module_& m) {
       .def(
           "exec",
           [](PyEngine& e, const std::string& skill, const std::vector<std::string>& argv,
-             const std::string& stdin_data, std::optional<int64_t> timeout_ms,
+             nb::bytes stdin_data, std::optional<int64_t> timeout_ms,
              std::optional<uint64_t> memory_bytes, std::optional<std::string> run_id,
              std::optional<std::string> workspace, bool best_effort) {
-            return e.Exec(skill, argv, stdin_data,
+            return e.Exec(skill, argv, std::string(stdin_data.c_str(), stdin_data.size()),
                           Args(timeout_ms, memory_bytes, std::move(run_id), std::move(workspace),
                                best_effort));
           },
@@ -76,10 +76,10 @@ void BindEngine(nb::module_& m) {
       .def(
           "start_exec",
           [](PyEngine& e, const std::string& skill, const std::vector<std::string>& argv,
-             const std::string& stdin_data, std::optional<int64_t> timeout_ms,
+             nb::bytes stdin_data, std::optional<int64_t> timeout_ms,
              std::optional<uint64_t> memory_bytes, std::optional<std::string> run_id,
              std::optional<std::string> workspace, bool best_effort) {
-            return e.StartExec(skill, argv, stdin_data,
+            return e.StartExec(skill, argv, std::string(stdin_data.c_str(), stdin_data.size()),
                                Args(timeout_ms, memory_bytes, std::move(run_id),
                                     std::move(workspace), best_effort));
           },

@@ -1,9 +1,13 @@
 #include "errors.h"
 
+#include <nanobind/stl/string.h>
+
 #include <Python.h>
 
 #include <array>
 #include <string_view>
+
+#include "convert.h"
 
 namespace skillrt::python {
 namespace {
@@ -32,17 +36,14 @@ void Translate(const std::exception_ptr& pointer, void*) {
       return;
     }
     std::string_view code = ErrorCodeName(error.code);
-    PyObject* args = Py_BuildValue("(s#)", error.message.data(),
-                                   static_cast<Py_ssize_t>(error.message.size()));
-    PyObject* kwargs = Py_BuildValue("{s:s#,s:i}", "code", code.data(),
-                                     static_cast<Py_ssize_t>(code.size()), "errno",
-                                     error.sys_errno);
-    PyObject* instance = (args && kwargs) ? PyObject_Call(cls, args, kwargs) : nullptr;
-    Py_XDECREF(args);
-    Py_XDECREF(kwargs);
-    if (instance == nullptr) return;  // The failure to build it is the exception raised.
-    PyErr_SetObject(reinterpret_cast<PyObject*>(Py_TYPE(instance)), instance);
-    Py_DECREF(instance);
+    try {
+      nb::object instance = nb::handle(cls)(DecodeText(error.message),
+                                            nb::arg("code") = nb::str(code.data(), code.size()),
+                                            nb::arg("errno") = error.sys_errno);
+      PyErr_SetObject(reinterpret_cast<PyObject*>(Py_TYPE(instance.ptr())), instance.ptr());
+    } catch (nb::python_error& e) {
+      e.restore();  // The failure to build the exception is the exception raised.
+    }
   }
 }
 

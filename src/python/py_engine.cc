@@ -1,5 +1,7 @@
 #include "py_engine.h"
 
+#include <nanobind/stl/string.h>
+
 #include <Python.h>
 #include <unistd.h>
 
@@ -214,7 +216,14 @@ PyRunHandle PyEngine::StartExec(const std::string& skill, const std::vector<std:
 }
 
 std::optional<PyRunHandle> PyEngine::FindRun(const std::string& run_id) {
-  std::optional<RunHandle> handle = Get()->FindRun(run_id);
+  std::shared_ptr<Engine> engine = Get();
+  std::optional<RunHandle> handle;
+  {
+    // The engine's locks may be held by a run that waits for the GIL (a Python approver).
+    nb::gil_scoped_release release;
+    handle = engine->FindRun(run_id);
+    engine.reset();
+  }
   if (!handle) return std::nullopt;
   return PyRunHandle(std::move(*handle), owner_);
 }
@@ -238,15 +247,29 @@ size_t PyEngine::Approve(const std::string& target, const std::string& decision_
 }
 
 nb::list PyEngine::PendingApprovals() {
+  std::shared_ptr<Engine> engine = Get();
+  std::vector<PendingApproval> pending_list;
+  {
+    nb::gil_scoped_release release;
+    pending_list = engine->PendingApprovals();
+    engine.reset();
+  }
   nb::list out;
-  for (const PendingApproval& pending : Get()->PendingApprovals()) {
+  for (const PendingApproval& pending : pending_list) {
     out.append(ToPython(PendingApprovalJson(pending)));
   }
   return out;
 }
 
 nb::list PyEngine::Skills() {
-  std::vector<SkillRef> refs = Unwrap(Get()->registry().List());
+  std::shared_ptr<Engine> engine = Get();
+  Result<std::vector<SkillRef>> listed = [&] {
+    nb::gil_scoped_release release;
+    Result<std::vector<SkillRef>> out = engine->registry().List();
+    engine.reset();
+    return out;
+  }();
+  std::vector<SkillRef> refs = Unwrap(std::move(listed));
   nb::list out;
   for (const SkillRef& ref : refs) out.append(ToPython(SkillRefJson(ref)));
   return out;
