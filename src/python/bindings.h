@@ -5,7 +5,6 @@
 #define SKILLRT_PYTHON_BINDINGS_H_
 
 #include <nanobind/nanobind.h>
-
 #include <sys/types.h>
 
 #include "skillrt/error.h"

@@ -1,8 +1,7 @@
 #include "convert.h"
 
-#include <nanobind/stl/string.h>
-
 #include <Python.h>
+#include <nanobind/stl/string.h>
 
 #include <cmath>
 #include <string>
@@ -22,8 +21,8 @@ nb::object Steal(PyObject* object) {
 }
 
 [[noreturn]] void NotJson(const std::string& path, nb::handle object, std::string_view why) {
-  std::string type = nb::cast<std::string>(nb::str(nb::handle(
-      reinterpret_cast<PyObject*>(Py_TYPE(object.ptr()))).attr("__name__")));
+  std::string type = nb::cast<std::string>(
+      nb::str(nb::handle(reinterpret_cast<PyObject*>(Py_TYPE(object.ptr()))).attr("__name__")));
   ThrowError(ErrorCode::kInvalidArgument, path + ": " + std::string(why) + " (a " + type + ")");
 }
 
@@ -80,8 +79,7 @@ nlohmann::json Convert(nb::handle object, const std::string& path, int depth) {
     Py_ssize_t size = PySequence_Fast_GET_SIZE(o);
     PyObject** items = PySequence_Fast_ITEMS(o);
     for (Py_ssize_t i = 0; i < size; ++i) {
-      out.push_back(Convert(nb::handle(items[i]), path + "[" + std::to_string(i) + "]",
-                            depth + 1));
+      out.push_back(Convert(nb::handle(items[i]), path + "[" + std::to_string(i) + "]", depth + 1));
     }
     return out;
   }

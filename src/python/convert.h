@@ -5,9 +5,8 @@
 
 #include <nanobind/nanobind.h>
 
-#include <string_view>
-
 #include <nlohmann/json.hpp>
+#include <string_view>
 
 namespace skillrt::python {
 

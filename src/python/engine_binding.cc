@@ -26,10 +26,11 @@ CallArgs Args(std::optional<int64_t> timeout_ms, std::optional<uint64_t> memory_
 }
 
 // The keyword arguments every run, exec and start takes, after the call's own.
-#define SKILLRT_CALL_ARGS                                                             \
-  nb::kw_only(), nb::arg("timeout_ms").none() = nb::none(),                         \
-      nb::arg("memory_bytes").none() = nb::none(), nb::arg("run_id").none() = nb::none(), \
-      nb::arg("workspace").none() = nb::none(), nb::arg("best_effort") = false
+#define SKILLRT_CALL_ARGS                                                                         \
+  nb::kw_only(), nb::arg("timeout_ms").none() = nb::none(),                                       \
+                 nb::arg("memory_bytes").none() = nb::none(),                                     \
+                 nb::arg("run_id").none() = nb::none(), nb::arg("workspace").none() = nb::none(), \
+                 nb::arg("best_effort") = false
 
 }  // namespace
 
@@ -85,15 +86,15 @@ void BindEngine(nb::module_& m) {
           },
           nb::arg("skill"), nb::arg("argv"), nb::arg("stdin"), SKILLRT_CALL_ARGS)
       .def("find_run", &PyEngine::FindRun, nb::arg("run_id"))
-      .def("approve", &PyEngine::Approve, nb::arg("target"), nb::arg("decision"),
-           nb::arg("via"), nb::arg("message"))
+      .def("approve", &PyEngine::Approve, nb::arg("target"), nb::arg("decision"), nb::arg("via"),
+           nb::arg("message"))
       .def("pending_approvals", &PyEngine::PendingApprovals)
       .def("skills", &PyEngine::Skills)
       .def("info", &PyEngine::Info, nb::arg("name"))
       .def("check_policy", &PyEngine::CheckPolicy, nb::arg("skill"), nb::arg("argv"))
-      .def("audit_query", &PyEngine::AuditQuery, nb::arg("skill").none(),
-           nb::arg("status").none(), nb::arg("event").none(), nb::arg("since").none(),
-           nb::arg("until").none(), nb::arg("limit"))
+      .def("audit_query", &PyEngine::AuditQuery, nb::arg("skill").none(), nb::arg("status").none(),
+           nb::arg("event").none(), nb::arg("since").none(), nb::arg("until").none(),
+           nb::arg("limit"))
       .def("audit_verify", &PyEngine::AuditVerify, nb::arg("pin_seq").none(),
            nb::arg("pin_hash").none())
       .def_prop_ro("home", &PyEngine::home)

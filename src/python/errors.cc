@@ -1,8 +1,7 @@
 #include "errors.h"
 
-#include <nanobind/stl/string.h>
-
 #include <Python.h>
+#include <nanobind/stl/string.h>
 
 #include <array>
 #include <string_view>
@@ -14,10 +13,9 @@ namespace {
 
 // Every ErrorCode, in declaration order; the registry below is indexed by it.
 constexpr std::array kCodes = {
-    ErrorCode::kInvalidArgument, ErrorCode::kNotFound, ErrorCode::kParse,
-    ErrorCode::kValidation,      ErrorCode::kConflict, ErrorCode::kDenied,
-    ErrorCode::kSandbox,         ErrorCode::kIo,       ErrorCode::kUnsupported,
-    ErrorCode::kInternal,
+    ErrorCode::kInvalidArgument, ErrorCode::kNotFound, ErrorCode::kParse,   ErrorCode::kValidation,
+    ErrorCode::kConflict,        ErrorCode::kDenied,   ErrorCode::kSandbox, ErrorCode::kIo,
+    ErrorCode::kUnsupported,     ErrorCode::kInternal,
 };
 
 // The class for each code, owned (one reference each) for the life of the process: the
@@ -63,9 +61,8 @@ void RegisterErrors(nb::module_& module) {
         for (ErrorCode code : kCodes) {
           nb::str name(ErrorCodeName(code).data(), ErrorCodeName(code).size());
           if (!classes.contains(name)) {
-            throw nb::key_error(("no exception class for error code " +
-                                 std::string(ErrorCodeName(code)))
-                                    .c_str());
+            throw nb::key_error(
+                ("no exception class for error code " + std::string(ErrorCodeName(code))).c_str());
           }
           nb::object cls = classes[name];
           if (!PyExceptionClass_Check(cls.ptr())) {

@@ -1,8 +1,7 @@
 #include "py_engine.h"
 
-#include <nanobind/stl/string.h>
-
 #include <Python.h>
+#include <nanobind/stl/string.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -22,7 +21,7 @@ using std::chrono::milliseconds;
 
 // The decisions a Python approver returns, by name (docs/python.md, "Approvals").
 constexpr std::pair<std::string_view, ApprovalDecision> kDecisions[] = {
-    {"once", ApprovalDecision::kApproveOnce}, {"session", ApprovalDecision::kApproveSession},
+    {"once", ApprovalDecision::kApproveOnce},     {"session", ApprovalDecision::kApproveSession},
     {"always", ApprovalDecision::kApproveAlways}, {"deny", ApprovalDecision::kDeny},
     {"abort", ApprovalDecision::kAbort},
 };
@@ -76,7 +75,8 @@ RunOverrides Overrides(const CallArgs& args) {
     overrides.wall_time = milliseconds(*args.timeout_ms);
   }
   if (args.memory_bytes) {
-    if (*args.memory_bytes == 0) ThrowError(ErrorCode::kInvalidArgument, "memory: must be positive");
+    if (*args.memory_bytes == 0)
+      ThrowError(ErrorCode::kInvalidArgument, "memory: must be positive");
     overrides.memory_max_bytes = *args.memory_bytes;
   }
   overrides.level = args.best_effort ? SandboxLevel::kBestEffort : SandboxLevel::kStrict;
@@ -189,8 +189,7 @@ Outcome PyEngine::Exec(const std::string& skill, const std::vector<std::string>&
   return Unwrap(std::move(result));
 }
 
-PyRunHandle PyEngine::StartRun(const std::string& skill, nb::handle input,
-                               const CallArgs& args) {
+PyRunHandle PyEngine::StartRun(const std::string& skill, nb::handle input, const CallArgs& args) {
   std::shared_ptr<Engine> engine = Get();
   RunRequest request = MakeRun(skill, input, args);
   Result<RunHandle> handle = [&] {
@@ -360,8 +359,7 @@ bool PyEngine::closed() {
   return engine_ == nullptr;
 }
 
-std::vector<double> PyEngine::BenchRun(const std::string& skill, nb::handle input,
-                                       size_t count) {
+std::vector<double> PyEngine::BenchRun(const std::string& skill, nb::handle input, size_t count) {
   std::shared_ptr<Engine> engine = Get();
   RunRequest request = MakeRun(skill, input, CallArgs{});
   std::vector<double> micros;

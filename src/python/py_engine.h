@@ -4,7 +4,6 @@
 #define SKILLRT_PYTHON_PY_ENGINE_H_
 
 #include <nanobind/nanobind.h>
-
 #include <sys/types.h>
 
 #include <cstdint>
@@ -24,11 +23,11 @@ namespace nb = nanobind;
 /// What Engine.run, exec and start take besides the skill: the overrides in the units the
 /// engine uses (the Python layer converts seconds and MiB).
 struct CallArgs {
-  std::optional<int64_t> timeout_ms;       ///< Narrows the manifest's wall time.
-  std::optional<uint64_t> memory_bytes;    ///< Narrows the manifest's memory limit.
-  std::string run_id;                      ///< Empty: the engine makes one.
-  std::optional<std::string> workspace;    ///< RunOverrides::workspace.
-  bool best_effort = false;                ///< SandboxLevel::kBestEffort instead of kStrict.
+  std::optional<int64_t> timeout_ms;     ///< Narrows the manifest's wall time.
+  std::optional<uint64_t> memory_bytes;  ///< Narrows the manifest's memory limit.
+  std::string run_id;                    ///< Empty: the engine makes one.
+  std::optional<std::string> workspace;  ///< RunOverrides::workspace.
+  bool best_effort = false;              ///< SandboxLevel::kBestEffort instead of kStrict.
 };
 
 /// One skillrt::Engine shared by Python threads. Thread-safe: every call copies the engine's

@@ -18,6 +18,10 @@ if(NOT nanobind_rc EQUAL 0)
 endif()
 find_package(nanobind CONFIG REQUIRED PATHS "${nanobind_cmake_dir}" NO_DEFAULT_PATH)
 
+# A shared module can only hold position-independent code; the CLI, tests and probes keep
+# their own flags.
+set_target_properties(skillrt PROPERTIES POSITION_INDEPENDENT_CODE ON)
+
 file(GLOB SKILLRT_PYTHON_SOURCES CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/src/python/*.cc)
 list(FILTER SKILLRT_PYTHON_SOURCES EXCLUDE REGEX "_test\\.cc$")
 # NB_STATIC: nanobind's runtime is linked into the module (one module, no shared libnanobind).

@@ -4,7 +4,6 @@
 #define SKILLRT_PYTHON_RUN_HANDLE_H_
 
 #include <nanobind/nanobind.h>
-
 #include <sys/types.h>
 
 #include <cstdint>
