@@ -364,19 +364,26 @@ class Engine:
         tool_definitions = self._tool_api("tool_definitions")
         return tool_definitions(format, [] if only is None else list(only))
 
-    def handle_tool_calls(self, response: Any) -> list[dict[str, Any]]:
-        """Runs the tool calls of a model's ``response`` through the engine and returns the
-        messages to append to the conversation.
+    def handle_tool_calls(
+        self, response: Any, *, timeout: Optional[float] = None, max_concurrency: int = 4
+    ) -> list[dict[str, Any]]:
+        """Runs the tool calls of a model's ``response`` through the engine (the policy, the
+        approver, the sandbox, the audit log) and returns the messages to append to the
+        conversation, in the provider's format: for OpenAI Chat ``role: tool`` messages, for
+        Responses ``function_call_output`` items, for Anthropic one ``user`` message of
+        ``tool_result`` blocks. A response without calls gives [].
 
         ``response``: an ``openai`` ChatCompletion (or its message), a Responses ``Response``
         (or its output items), an ``anthropic`` Message (or its content), the same as dicts,
-        or JSON text (skillrt.tools.response_to_dict).
+        or JSON text (skillrt.response_to_dict). ``timeout`` (seconds) narrows every call's
+        wall time; at most ``max_concurrency`` calls run at once. An unknown tool, bad
+        arguments or a refused call is an error result for the model, not an exception.
 
         Raises InvalidArgumentError for a response of no known shape, UnsupportedError when
         this build has no tool API."""
         payload = response_to_dict(response)
         handle = self._tool_api("handle_tool_calls")
-        return handle(payload)
+        return handle(payload, timeout_ms=_timeout_ms(timeout), max_concurrency=max_concurrency)
 
     def _tool_api(self, name: str) -> Any:
         function = getattr(self._core, name, None)

@@ -5,7 +5,10 @@ are built from recorded responses (python/tests/data/); nothing goes to the netw
 from __future__ import annotations
 
 import json
+import os
 import pathlib
+import subprocess
+import sys
 
 import anthropic.types
 import openai.types.chat
@@ -13,6 +16,7 @@ import openai.types.responses
 import pytest
 
 import skillrt
+from conftest import SOURCE
 
 DATA = pathlib.Path(__file__).parent / "data"
 
@@ -86,3 +90,84 @@ def test_what_is_not_a_response_is_named():
 def test_tool_formats_are_checked_before_the_core_is_asked(engine):
     with pytest.raises(skillrt.InvalidArgumentError, match="openai, responses, anthropic, mcp"):
         engine.tools(format="gemini")
+
+
+# With the core's tool API (include/skillrt/tools.h): the same SDK objects, run for real.
+needs_tool_api = pytest.mark.skipif(
+    not hasattr(skillrt._skillrt.Engine, "handle_tool_calls"),
+    reason="this build's core has no tool API (include/skillrt/tools.h)",
+)
+
+
+@needs_tool_api
+def test_tools_lists_the_skills_in_each_format(engine):
+    openai_tools = engine.tools("openai")
+    calculator = next(t for t in openai_tools if t["function"]["name"] == "calculator")
+    assert calculator["type"] == "function"
+    assert calculator["function"]["parameters"]["required"] == ["expression"]
+    anthropic_tools = engine.tools("anthropic", only=["calculator"])
+    assert [t["name"] for t in anthropic_tools] == ["calculator"]
+    assert "input_schema" in anthropic_tools[0]
+    with pytest.raises(skillrt.NotFoundError):
+        engine.tools("mcp", only=["no-such-skill"])
+
+
+@needs_tool_api
+def test_handle_tool_calls_with_an_openai_chat_completion(engine):
+    completion = openai.types.chat.ChatCompletion.model_validate(
+        recorded("openai_chat_tool_calls.json"))
+    messages = engine.handle_tool_calls(completion)
+    assert [m["role"] for m in messages] == ["tool", "tool"]
+    assert [m["tool_call_id"] for m in messages] == ["call_q1Xw6c2oYhN8bAe4",
+                                                     "call_Z7kP0sVb3LmR9tQe"]
+    assert "14" in messages[0]["content"]
+    assert engine.audit_query(skill="calculator")[-1]["status"] == "ok"
+
+
+@needs_tool_api
+def test_handle_tool_calls_with_a_responses_response(engine):
+    response = openai.types.responses.Response.model_validate(
+        recorded("openai_responses_function_call.json"))
+    (item,) = engine.handle_tool_calls(response)
+    assert item["type"] == "function_call_output"
+    assert item["call_id"] == "call_Jr4bT9wqXe2LmN0a"
+    assert "2" in item["output"]
+
+
+@needs_tool_api
+def test_handle_tool_calls_with_an_anthropic_message(engine):
+    message = anthropic.types.Message.model_validate(recorded("anthropic_tool_use.json"))
+    (reply,) = engine.handle_tool_calls(message)
+    assert reply["role"] == "user"
+    (block,) = reply["content"]
+    assert block["type"] == "tool_result"
+    assert block["tool_use_id"] == "toolu_01A9bC3dE5fG7hJ9kL1mN3pQ"
+    assert not block["is_error"]
+    assert "14" in json.dumps(block["content"])
+
+
+@needs_tool_api
+def test_handle_tool_calls_rejects_a_response_of_no_known_shape(engine):
+    with pytest.raises(skillrt.InvalidArgumentError):
+        engine.handle_tool_calls({"hello": "world"})
+    assert engine.handle_tool_calls(
+        {"role": "assistant", "content": "no calls", "tool_calls": []}) == []
+
+
+@needs_tool_api
+def test_the_agent_loop_example_runs_against_a_local_fake_backend(home):
+    from fake_openai import FakeOpenAI
+
+    example = SOURCE / "examples" / "python" / "agent_loop.py"
+    with FakeOpenAI() as backend:
+        env = {**os.environ, "OPENAI_BASE_URL": backend.url, "OPENAI_API_KEY": "test",
+               "SKILLRT_HOME": str(home), "MODEL": "fake-model"}
+        proc = subprocess.run([sys.executable, str(example)], env=env, capture_output=True,
+                              text=True, timeout=120, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert 'tool call: calculator({"expression": "2*(3+4)"})' in proc.stdout
+    assert "The calculator says:" in proc.stdout and "14" in proc.stdout
+    first, second = backend.requests
+    assert any(t["function"]["name"] == "calculator" for t in first["tools"])
+    assert second["messages"][-1]["role"] == "tool"
+    assert second["messages"][-1]["tool_call_id"] == "call_1"

@@ -19,6 +19,13 @@ void BindOutcome(nb::module_& module);
 /// `Engine`: open, run, exec, start, approvals, the catalogue, validation and the audit log.
 void BindEngine(nb::module_& module);
 
+class PyEngine;
+
+/// Adds `tool_definitions(format, only)` and `handle_tool_calls(response, timeout_ms,
+/// max_concurrency)` to `engine` when the core has the tool API (include/skillrt/tools.h);
+/// adds nothing otherwise.
+void BindTools(nb::class_<PyEngine>& engine);
+
 /// Throws kUnsupported when the calling process is not `owner`, the process that opened the
 /// engine or started the run: after fork(2) only the forking thread exists in the child, so
 /// the engine's run threads and the locks they held are gone (fork(2), "Notes").

@@ -35,7 +35,8 @@ CallArgs Args(std::optional<int64_t> timeout_ms, std::optional<uint64_t> memory_
 }  // namespace
 
 void BindEngine(nb::module_& m) {
-  nb::class_<PyEngine>(m, "Engine", "skillrt's engine (internal; use skillrt.Engine).")
+  nb::class_<PyEngine> engine(m, "Engine", "skillrt's engine (internal; use skillrt.Engine).");
+  engine
       .def(nb::init<std::optional<std::string>, std::vector<std::string>,
                     std::optional<std::string>, bool, nb::object, int64_t, bool, bool>(),
            nb::arg("home").none(), nb::arg("skills"), nb::arg("policy").none(),
@@ -104,6 +105,7 @@ void BindEngine(nb::module_& m) {
       .def("close", &PyEngine::Close)
       .def("bench_run", &PyEngine::BenchRun, nb::arg("skill"), nb::arg("input").none(),
            nb::arg("count"));
+  BindTools(engine);
 
   m.def(
       "validate",

@@ -83,10 +83,12 @@ class PyEngine {
   /// Engine.run against in the same process. Raises on an Error or an outcome not ok.
   std::vector<double> BenchRun(const std::string& skill, nb::handle input, size_t count);
 
- private:
-  // The engine, or UnsupportedError in a forked child, or InvalidArgumentError once closed.
-  // REQUIRES: the GIL is held.
+  /// The engine, or UnsupportedError in a forked child, or InvalidArgumentError once closed.
+  /// A caller that releases the GIL lets go of the copy before taking the GIL again, so that
+  /// the engine is never destroyed with the GIL held. REQUIRES: the GIL is held.
   std::shared_ptr<Engine> Get();
+
+ private:
 
   pid_t owner_;
   std::mutex mu_;  // Guards engine_.
