@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 import threading
 import time
 
 import pytest
 
 import skillrt
+from conftest import EXAMPLES, ask_about
 
 
 def test_events_come_in_order_and_end_with_finished(engine):
@@ -162,3 +165,31 @@ def test_closing_the_engine_cancels_runs_and_handles_stay_usable(home, skills_di
     outcome = handle.wait(timeout=20)
     assert outcome.status == "cancelled"
     assert list(handle.events())[-1]["type"] == "finished"
+
+
+def test_interpreter_exit_with_runs_in_flight_ends_promptly(tmp_path, skills_dir):
+    # One run in its sandbox, one waiting on a Python approver: exit closes the engine (atexit),
+    # cancelling both while the approver can still take the GIL.
+    home = tmp_path / "exit-home"
+    ask_about(home, "calculator")
+    script = f"""
+import time, skillrt
+def approver(request):
+    time.sleep(0.5)
+    return "once"
+engine = skillrt.Engine(home={str(home)!r}, skills=[{str(skills_dir)!r}, {str(EXAMPLES)!r}],
+                        approver=approver)
+engine.start("tick", {{"count": 100000, "interval": 0.01}})
+engine.start("calculator", {{"expression": "1"}})
+time.sleep(0.2)
+print("leaving", flush=True)
+"""
+    begin = time.monotonic()
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=60, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "leaving\n"
+    assert time.monotonic() - begin < 30
+    statuses = sorted(r["status"] for r in
+                      skillrt.Engine(home=home, skills=[skills_dir]).audit_query(event="run"))
+    assert "cancelled" in statuses
