@@ -91,4 +91,6 @@ else
   kill "$server" 2>/dev/null || true
   step "${skillrt[@]}" audit query --event egress -n 12
 fi
+# The Python SDK (docs/python.md): the same engine in-process, from a short script.
+step "$build/pyenv/bin/python" "$root/examples/python/minimal.py" </dev/null
 step "${skillrt[@]}" audit tail -n 3
