@@ -1,0 +1,232 @@
+// tools/list and tools/call (MCP 2025-11-25 "Tools"), and the watch over a run a tool call
+// starts: progress from its events, cancellation, approvals.
+#include <thread>
+#include <variant>
+
+#include "mcp/tool_table.h"
+#include "skillrt/approval.h"
+#include "skillrt/instance.h"
+
+namespace skillrt::mcp {
+namespace {
+
+using nlohmann::json;
+
+// Cursors are the decimal offset of the next item, prefixed so that a stale or foreign
+// cursor is recognised as such.
+std::optional<size_t> ParseCursor(const json& cursor, std::string_view prefix) {
+  if (cursor.is_null()) return 0;
+  if (!cursor.is_string()) return std::nullopt;
+  const std::string& text = cursor.get_ref<const std::string&>();
+  if (text.rfind(prefix, 0) != 0) return std::nullopt;
+  const std::string digits = text.substr(prefix.size());
+  if (digits.empty() || digits.size() > 9 ||
+      digits.find_first_not_of("0123456789") != std::string::npos) {
+    return std::nullopt;
+  }
+  return std::stoul(digits);
+}
+
+std::string ProgressMessage(const RunEvent& event) {
+  std::string text(event.type());
+  if (const auto* output = std::get_if<OutputEvent>(&event.payload)) {
+    std::string data = output->data.substr(0, 200);
+    while (!data.empty() && (data.back() == '\n' || data.back() == '\r')) data.pop_back();
+    text += ": " + data;
+  } else if (const auto* finished = std::get_if<FinishedEvent>(&event.payload)) {
+    if (finished->outcome) text += ": " + std::string(StatusName(finished->outcome->status));
+  }
+  return text;
+}
+
+// Puts an approval request to the client as a form elicitation (2025-11-25 "Elicitation").
+ApprovalDecision Elicit(RequestContext& c, const ApprovalRequestedEvent& asked,
+                        const std::string& skill) {
+  json form = {
+      {"mode", "form"},
+      {"message", "skillrt asks for approval: the policy wants a person to approve this call "
+                  "of skill '" + skill + "' (approval key " + asked.approval_key +
+                  ").\nRisk: " + std::string(RiskLevelName(asked.risk.level)) +
+                  "\nWhat it may use: " + asked.request.dump()},
+      {"requestedSchema",
+       {{"type", "object"},
+        {"properties",
+         {{"decision",
+           {{"type", "string"},
+            {"title", "Decision"},
+            {"enum", {"approve_once", "approve_session", "deny"}},
+            {"description", "approve_once runs this call; approve_session also runs the same "
+                            "call again while this server runs; deny refuses it."}}}}},
+        {"required", {"decision"}}}}};
+  auto answer = c.channel.Request("elicitation/create", form, c.server.options().elicitation_timeout);
+  if (!answer || !answer->is_object() || answer->value("action", "") != "accept") {
+    return ApprovalDecision::kDeny;
+  }
+  const std::string decision = answer->value("content", json::object()).value("decision", "");
+  if (decision == "approve_once") return ApprovalDecision::kApproveOnce;
+  if (decision == "approve_session") return ApprovalDecision::kApproveSession;
+  return ApprovalDecision::kDeny;
+}
+
+bool ClientCanElicit(const RequestContext& c) {
+  return c.client_capabilities.is_object() && c.client_capabilities.contains("elicitation");
+}
+
+// Answers the approval the run waits for: the client's elicitation when the operator allowed
+// it and the client can, else a refusal that names the key and how a person approves it.
+void AnswerApproval(RequestContext& c, const RunHandle& run, const ApprovalRequestedEvent& asked,
+                    const std::string& skill, std::string* refusal) {
+  if (c.server.options().elicit_approvals && ClientCanElicit(c)) {
+    const ApprovalDecision decision = Elicit(c, asked, skill);
+    (void)c.server.engine().Approve(run.run_id(), decision, "mcp-elicitation:" + c.client_name,
+                                    IsApproved(decision) ? "" : "declined through the client");
+    return;
+  }
+  *refusal = "This call needs a person's approval (approval key " + asked.approval_key +
+             "). Approval through an MCP client is " +
+             (c.server.options().elicit_approvals ? "allowed but this client cannot elicit"
+                                                   : "not enabled on this server") +
+             ". A person approves it by adding a policy rule that allows it "
+             "(docs/policy.md), by running the same call with `skillrt run` at a terminal and "
+             "answering 'always' (stored in approvals.json under this key), or by starting the "
+             "server with `skillrt mcp --elicit-approvals`.";
+  (void)c.server.engine().Approve(run.run_id(), ApprovalDecision::kDeny, "mcp",
+                                  "no approver reachable through the MCP client");
+}
+
+}  // namespace
+
+json ToolError(std::string text) {
+  return {{"content", {{{"type", "text"}, {"text", std::move(text)}}}}, {"isError", true}};
+}
+
+std::shared_ptr<const Server::ToolTable> Server::tools() const {
+  std::lock_guard lock(tools_mu_);
+  if (!tools_) tools_ = BuildTools();
+  return tools_;
+}
+
+std::shared_ptr<const Server::ToolTable> Server::BuildTools() const {
+  auto table = std::make_shared<ToolTable>();
+  for (const BuiltinTool& tool : BuiltinTools()) {
+    table->definitions.push_back(
+        {{"name", tool.name},
+         {"title", tool.title},
+         {"description", tool.description},
+         {"inputSchema", json::parse(tool.input_schema)},
+         {"annotations",
+          {{"title", tool.title},
+           {"readOnlyHint", tool.read_only},
+           // run and exec reach what the skill's manifest grants: not known to be harmless.
+           {"destructiveHint", !tool.read_only},
+           {"idempotentHint", tool.read_only},
+           {"openWorldHint", !tool.read_only}}}});
+  }
+  auto instances = ReadInstanceFile(InstanceFilePath(engine_.home()));
+  const InstanceFile* file = instances ? &*instances : nullptr;
+  std::optional<ToolSet> skills;
+  if (!options_.expose_skills.empty()) {
+    auto built = BuildToolSet(engine_.registry(), file, {.only = options_.expose_skills});
+    if (built) skills = std::move(*built);
+  } else if (options_.expose_all_max > 0) {
+    auto built = BuildToolSet(engine_.registry(), file, {});
+    if (built && built->tools.size() <= options_.expose_all_max) skills = std::move(*built);
+  }
+  if (skills) {
+    // A skill whose tool name equals a built-in's is reachable through run_skill only.
+    std::erase_if(skills->tools, [](const ToolEntry& t) {
+      for (const BuiltinTool& b : BuiltinTools()) {
+        if (b.name == t.name) return true;
+      }
+      return false;
+    });
+    for (const ToolEntry& t : skills->tools) {
+      table->definitions.push_back(ToolDefinition(t, ToolFormat::kMcp));
+    }
+    table->skills = std::move(*skills);
+  }
+  return table;
+}
+
+RpcResult ToolsList(RequestContext& c) {
+  auto table = c.server.tools();
+  auto offset = ParseCursor(c.params.value("cursor", json()), "t:");
+  if (!offset || *offset > table->definitions.size()) {
+    return RpcFail(kInvalidParams, "invalid cursor");
+  }
+  const size_t page = std::max<size_t>(c.server.options().page_size, 1);
+  const size_t end = std::min(table->definitions.size(), *offset + page);
+  json tools = json::array();
+  for (size_t i = *offset; i < end; ++i) tools.push_back(table->definitions[i]);
+  json result = {{"tools", std::move(tools)}};
+  if (end < table->definitions.size()) result["nextCursor"] = "t:" + std::to_string(end);
+  return result;
+}
+
+RpcResult ToolsCall(RequestContext& c) {
+  const json name = c.params.value("name", json());
+  if (!name.is_string()) return RpcFail(kInvalidParams, "tools/call needs a tool name");
+  json arguments = c.params.value("arguments", json::object());
+  if (arguments.is_null()) arguments = json::object();
+  if (!arguments.is_object()) return RpcFail(kInvalidParams, "arguments must be an object");
+  if (!c.session.Track(c.request_key)) {
+    return RpcFail(kInvalidRequest, "a request with this id is already in flight");
+  }
+  struct Untrack {
+    RequestContext& c;
+    ~Untrack() { c.session.Untrack(c.request_key); }
+  } untrack{c};
+  for (const BuiltinTool& tool : BuiltinTools()) {
+    if (tool.name == name.get<std::string>()) return tool.call(c, arguments);
+  }
+  auto table = c.server.tools();
+  const ToolEntry* skill = table->skills.Find(name.get<std::string>());
+  if (skill == nullptr) {
+    // 2025-11-25 "Error Handling": an unknown tool is a protocol error.
+    return RpcFail(kInvalidParams, "unknown tool: " + name.get<std::string>());
+  }
+  return RunAndWatch(c, RunRequest{.skill = skill->Selector(), .input = arguments});
+}
+
+RpcResult RunAndWatch(RequestContext& c, std::variant<RunRequest, ExecRequest> request) {
+  const std::string skill =
+      std::visit([](const auto& r) { return r.skill; }, request);
+  Result<RunHandle> started = std::visit(
+      [&](auto& r) { return c.server.engine().Start(std::move(r)); }, request);
+  if (!started) return ToolError("error: " + started.error().ToString());
+  RunHandle run = *started;
+  c.session.Attach(c.request_key, run);
+  c.Log("info", {{"run_id", run.run_id()}, {"skill", skill}, {"event", "started"}});
+  std::string refusal;
+  uint64_t after = 0;
+  double progress = 0;
+  for (bool finished = false; !finished;) {
+    EventBatch batch = run.ReadEvents(after, 64, std::chrono::milliseconds(250));
+    for (const RunEvent& event : batch.events) {
+      after = event.seq;
+      if (const auto* asked = std::get_if<ApprovalRequestedEvent>(&event.payload)) {
+        AnswerApproval(c, run, *asked, skill, &refusal);
+      }
+      if (c.progress_token) {
+        c.channel.Send(NotificationMessage("notifications/progress",
+                                           {{"progressToken", *c.progress_token},
+                                            {"progress", ++progress},
+                                            {"message", ProgressMessage(event)}}));
+      }
+    }
+    finished = batch.finished || run.done();
+    if (!finished && !c.channel.Alive()) run.Cancel("the MCP client went away");
+  }
+  Result<Outcome> outcome = run.Wait();
+  if (!outcome) return ToolError("error: " + outcome.error().ToString());
+  ToolCallResult result =
+      ToolResultFromOutcome(*outcome, c.server.options().output_budget_bytes);
+  std::string text = refusal.empty() ? result.text : refusal + "\n" + result.text;
+  c.Log(outcome->status == Status::kOk ? "info" : "warning",
+        {{"run_id", outcome->run_id}, {"skill", skill}, {"status", StatusName(outcome->status)}});
+  return json{{"content", {{{"type", "text"}, {"text", text}}}},
+              {"structuredContent", std::move(result.structured)},
+              {"isError", result.is_error}};
+}
+
+}  // namespace skillrt::mcp
