@@ -31,6 +31,12 @@ if ((${#missing[@]})); then
 fi
 
 "$root/scripts/python-env.sh" "$build" >/dev/null
+# npm installs Node 22 and the MCP conformance suite (scripts/node-env.sh). A machine whose
+# nodejs already carries npm keeps it; otherwise Debian's npm is installed.
+if ! command -v npm >/dev/null; then
+  [[ $(id -u) -eq 0 ]] && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null
+fi
+"$root/scripts/node-env.sh" "$build" >/dev/null
 
 if [[ ! -f $build/build.ninja ]]; then
   cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null

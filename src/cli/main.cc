@@ -169,8 +169,8 @@ int Main(int argc, char** argv) {
   mcp_cmd->add_option("--allow-origin", mcp.allowed_origins,
                       "An Origin allowed besides the loopback ones (repeatable)");
   mcp_cmd->add_option("--expose", mcp.expose,
-                      "Also offer this skill as a tool of its own (repeatable; name or "
-                      "name@instance)");
+                      "Offer this skill as a tool of its own (repeatable): SKILL (name or "
+                      "name@instance) or TOOL=SKILL to choose the tool's name");
   mcp_cmd->add_option("--expose-all-max", mcp.expose_all_max,
                       "Offer every skill as a tool of its own when there are at most N (default "
                       "16; 0: never)");

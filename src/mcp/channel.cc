@@ -13,7 +13,7 @@ void WriterChannel::Send(const json& message) {
 Result<json> WriterChannel::Request(std::string_view method, const json& params,
                                     std::chrono::milliseconds timeout) {
   std::unique_lock lock(mu_);
-  if (closed_) return Fail(ErrorCode::kIo, "the client is gone");
+  if (closed_ || input_ended_) return Fail(ErrorCode::kIo, "the client is gone");
   // Ids of server requests are strings with a prefix, so they never look like a client's.
   const std::string id = "skillrt-" + std::to_string(next_id_++);
   const std::string key = Dump(json(id));
@@ -25,7 +25,7 @@ Result<json> WriterChannel::Request(std::string_view method, const json& params,
     return Fail(ErrorCode::kIo, "the client is gone");
   }
   const bool done = answered_.wait_for(lock, timeout, [&] {
-    return closed_ || pending_[key].has_value();
+    return closed_ || input_ended_ || pending_[key].has_value();
   });
   std::optional<json> response = std::move(pending_[key]);
   pending_.erase(key);
@@ -54,6 +54,12 @@ bool WriterChannel::Alive() {
   if (closed_) return false;
   if (alive_ && !alive_()) closed_ = true;
   return !closed_;
+}
+
+void WriterChannel::EndInput() {
+  std::lock_guard lock(mu_);
+  input_ended_ = true;
+  answered_.notify_all();
 }
 
 void WriterChannel::Close() {

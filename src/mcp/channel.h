@@ -35,6 +35,10 @@ class WriterChannel : public ClientChannel {
   /// The client is gone: every waiting Request fails at once, later ones too.
   void Close();
 
+  /// The client sends no more (its input ended) but may still read: Requests fail at once,
+  /// since no answer can come; Send still delivers.
+  void EndInput();
+
  private:
   std::function<bool(const nlohmann::json&)> write_;
   std::function<bool()> alive_;
@@ -42,6 +46,7 @@ class WriterChannel : public ClientChannel {
   std::condition_variable answered_;
   uint64_t next_id_ = 1;
   bool closed_ = false;
+  bool input_ended_ = false;
   std::map<std::string, std::optional<nlohmann::json>> pending_;  // By id text.
 };
 

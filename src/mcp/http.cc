@@ -13,6 +13,7 @@
 #include <deque>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -78,6 +79,9 @@ struct Stream {
   std::condition_variable cv;
   std::deque<std::string> events;
   bool closed = false;   // No more events (the request finished, or the session ended).
+  // When the stream ends on its own (a GET stream: the client reconnects if it still wants
+  // one), so that idle listeners do not hold connection threads for ever.
+  std::optional<std::chrono::steady_clock::time_point> deadline;
   bool gone = false;     // The client stopped reading.
   size_t bytes = 0;
   static constexpr size_t kMaxQueuedBytes = 8u << 20;  // A client too slow loses the stream.
@@ -104,8 +108,10 @@ struct Stream {
   // closed connection is noticed, and ends when closed and drained.
   bool Pump(httplib::DataSink& sink) {
     std::unique_lock lock(mu);
-    cv.wait_for(lock, std::chrono::seconds(15), [&] { return !events.empty() || closed || gone; });
+    cv.wait_for(lock, std::chrono::seconds(deadline ? 1 : 15),
+                [&] { return !events.empty() || closed || gone; });
     if (gone) return false;
+    if (deadline && std::chrono::steady_clock::now() >= *deadline) closed = true;
     if (events.empty()) {
       if (closed) {
         sink.done();
@@ -369,12 +375,13 @@ class HttpFront {
                  "GET needs the Mcp-Session-Id of a session");
       return;
     }
-    if (streams_.fetch_add(1) >= options_.max_streams) {
-      streams_.fetch_sub(1);
-      ErrorReply(res, 503, kInternalError, "too many open streams");
+    if (listeners_.fetch_add(1) >= options_.max_listeners) {
+      listeners_.fetch_sub(1);
+      ErrorReply(res, 503, kInternalError, "too many open GET streams");
       return;
     }
     auto stream = std::make_shared<mcp::Stream>();
+    stream->deadline = std::chrono::steady_clock::now() + options_.listener_lifetime;
     {
       std::lock_guard lock(session->mu);
       if (session->listener) session->listener->Close();  // One listener per session.
@@ -386,7 +393,7 @@ class HttpFront {
         [stream](size_t, httplib::DataSink& sink) { return stream->Pump(sink); },
         [this, stream](bool) {
           stream->MarkGone();
-          streams_.fetch_sub(1);
+          listeners_.fetch_sub(1);
         });
   }
 
@@ -424,7 +431,8 @@ class HttpFront {
   const HttpOptions& options_;
   std::mutex mu_;
   std::map<std::string, std::shared_ptr<HttpSession>> sessions_;
-  std::atomic<size_t> streams_{0};
+  std::atomic<size_t> streams_{0};    // POST responses on SSE.
+  std::atomic<size_t> listeners_{0};  // GET streams.
 };
 
 }  // namespace
@@ -488,8 +496,12 @@ Result<void> ServeHttp(Server& server, const HttpOptions& options) {
     return Fail(ErrorCode::kInvalidArgument,
                 "listening on " + options.host + " (not the loopback) needs a bearer token");
   }
+  ::signal(SIGPIPE, SIG_IGN);  // A client gone mid-write is an error of that write only.
   httplib::Server http;
-  const size_t threads = std::max<size_t>(options.threads, 2);
+  // Streams hold a connection thread each: fewer streams than threads leaves room for the
+  // plain requests of every other client.
+  const size_t threads =
+      std::max<size_t>(options.threads, options.max_streams + options.max_listeners + 4);
   http.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   http.set_payload_max_length(options.max_body_bytes);
   http.set_read_timeout(options.io_timeout);

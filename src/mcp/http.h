@@ -61,9 +61,14 @@ struct HttpOptions {
   /// Origins allowed besides http(s)://localhost, 127.0.0.1 and [::1] on any port.
   std::vector<std::string> allowed_origins = {};
   size_t max_body_bytes = 4u << 20;   ///< Larger requests get 413.
-  size_t threads = 8;                 ///< Connections served at once.
+  /// Connections served at once; at least max_streams + max_listeners + 4, so that open
+  /// streams never take every thread.
+  size_t threads = 32;
   size_t max_sessions = 256;          ///< Beyond it, initialize gets 503.
-  size_t max_streams = 32;            ///< SSE streams open at once; beyond it, 503.
+  size_t max_streams = 16;            ///< POST responses on SSE at once; beyond it, 503.
+  size_t max_listeners = 8;           ///< GET streams at once; beyond it, 503.
+  /// A GET stream ends after this long (the client opens another if it wants one).
+  std::chrono::seconds listener_lifetime{60};
   std::chrono::seconds io_timeout{30};  ///< Read and write timeout of a connection.
   /// Called with the bound port once listening.
   std::function<void(uint16_t)> on_listening = nullptr;

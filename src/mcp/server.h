@@ -30,7 +30,9 @@ namespace skillrt::mcp {
 
 /// How the server is set up (the CLI fills it from `skillrt mcp` flags).
 struct ServerOptions {
-  /// Skills also offered as tools of their own, by name ("name" or "name@instance").
+  /// Skills also offered as tools of their own: "SKILL" (name or name@instance) under the
+  /// tool name the skill gives, or "TOOL=SKILL" under a name of the operator's choosing (a
+  /// name that is not a valid tool name is ignored). With entries here, no other skill is.
   std::vector<std::string> expose_skills = {};
   /// Every skill is offered as a tool of its own when there are at most this many (0: never,
   /// unless named in `expose_skills`).

@@ -1,6 +1,7 @@
 // ServeStdio: one reader (this thread), a worker per request up to a bound, one writer lock.
 #include "mcp/stdio.h"
 
+#include <signal.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -51,6 +52,8 @@ class Slots {
 }  // namespace
 
 Result<void> ServeStdio(Server& server, const StdioOptions& options) {
+  // A client that closed stdout makes write(2) fail with EPIPE instead of killing the server.
+  ::signal(SIGPIPE, SIG_IGN);
   WriterChannel channel([fd = options.out_fd](const json& message) {
     return WriteAll(fd, Dump(message) + "\n");
   });
@@ -135,11 +138,14 @@ Result<void> ServeStdio(Server& server, const StdioOptions& options) {
     }
   }
   if (!skipping && !buffer.empty()) handle_line(buffer);
-  // The client is gone: nobody will read the results, so stop what runs for it.
-  session.CancelAll("the MCP client closed the connection");
-  channel.Close();
+  // End of input: requests in flight finish and their results are written, since the client
+  // may still read them (a pipe closed on one side). A client that is gone entirely is seen
+  // when a write fails: the channel closes, and each watch cancels its run.
+  channel.EndInput();
   poller.request_stop();
   workers.clear();  // Joins.
+  session.CancelAll("the MCP client closed the connection");
+  channel.Close();
   return result;
 }
 

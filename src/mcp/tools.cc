@@ -1,5 +1,7 @@
 // tools/list and tools/call (MCP 2025-11-25 "Tools"), and the watch over a run a tool call
 // starts: progress from its events, cancellation, approvals.
+#include <algorithm>
+#include <map>
 #include <thread>
 #include <variant>
 
@@ -126,8 +128,27 @@ std::shared_ptr<const Server::ToolTable> Server::BuildTools() const {
   const InstanceFile* file = instances ? &*instances : nullptr;
   std::optional<ToolSet> skills;
   if (!options_.expose_skills.empty()) {
-    auto built = BuildToolSet(engine_.registry(), file, {.only = options_.expose_skills});
-    if (built) skills = std::move(*built);
+    // "TOOL=SKILL" names the tool; "SKILL" keeps the tool name the skill gives.
+    std::map<std::string, std::string> aliases;  // Selector -> tool name.
+    std::vector<std::string> selectors;
+    for (const std::string& entry : options_.expose_skills) {
+      const size_t eq = entry.find('=');
+      if (eq == std::string::npos) {
+        selectors.push_back(entry);
+      } else if (IsValidToolName(entry.substr(0, eq))) {
+        selectors.push_back(entry.substr(eq + 1));
+        aliases[entry.substr(eq + 1)] = entry.substr(0, eq);
+      }
+    }
+    auto built = BuildToolSet(engine_.registry(), file, {.only = selectors});
+    if (built) {
+      for (ToolEntry& tool : built->tools) {
+        if (auto it = aliases.find(tool.Selector()); it != aliases.end()) tool.name = it->second;
+      }
+      std::sort(built->tools.begin(), built->tools.end(),
+                [](const ToolEntry& a, const ToolEntry& b) { return a.name < b.name; });
+      skills = std::move(*built);
+    }
   } else if (options_.expose_all_max > 0) {
     auto built = BuildToolSet(engine_.registry(), file, {});
     if (built && built->tools.size() <= options_.expose_all_max) skills = std::move(*built);
@@ -204,6 +225,7 @@ RpcResult RunAndWatch(RequestContext& c, std::variant<RunRequest, ExecRequest> r
     EventBatch batch = run.ReadEvents(after, 64, std::chrono::milliseconds(250));
     for (const RunEvent& event : batch.events) {
       after = event.seq;
+      c.Log("debug", {{"run_id", run.run_id()}, {"event", ProgressMessage(event)}});
       if (const auto* asked = std::get_if<ApprovalRequestedEvent>(&event.payload)) {
         AnswerApproval(c, run, *asked, skill, &refusal);
       }
