@@ -91,4 +91,7 @@ else
   kill "$server" 2>/dev/null || true
   step "${skillrt[@]}" audit query --event egress -n 12
 fi
+# An MCP client (the official Python SDK, from <build>/pyenv) connects to `skillrt mcp` over
+# stdio, lists the tools, loads a skill and runs it in its sandbox (docs/mcp.md).
+step "$build/pyenv/bin/python" "$root/scripts/mcp_demo.py" "${skillrt[@]}"
 step "${skillrt[@]}" audit tail -n 3

@@ -530,9 +530,11 @@ Result<void> ServeHttp(Server& server, const HttpOptions& options) {
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   std::atomic<bool> stopping{false};
+  std::atomic<bool> signalled{false};
   std::jthread stopper([&] {
     int signal = 0;
     sigwait(&signals, &signal);
+    signalled = true;
     stopping = true;
     http.stop();
   });
@@ -540,12 +542,18 @@ Result<void> ServeHttp(Server& server, const HttpOptions& options) {
     (void)server.PollListChanged();
     while (!stop.stop_requested() && !stopping) {
       std::this_thread::sleep_for(std::chrono::milliseconds(500));
+      if (options.stop.stop_requested()) {
+        stopping = true;
+        http.stop();
+        break;
+      }
       auto notes = server.PollListChanged();
       if (!notes.empty()) front.Broadcast(notes);
     }
   });
   http.listen_after_bind();
-  if (!stopping) pthread_kill(stopper.native_handle(), SIGTERM);
+  stopping = true;
+  if (!signalled) pthread_kill(stopper.native_handle(), SIGTERM);  // Ends its sigwait.
   return {};
 }
 

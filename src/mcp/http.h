@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <stop_token>
 #include <string>
 #include <vector>
 
@@ -57,7 +58,7 @@ struct HttpOptions {
   uint16_t port = 8765;            ///< 0: any free port (see `on_listening`).
   std::string path = "/mcp";       ///< The endpoint.
   /// Required for every request when set; ServeHttp refuses a non-loopback `host` without one.
-  std::shared_ptr<const TokenCheck> token;
+  std::shared_ptr<const TokenCheck> token = nullptr;
   /// Origins allowed besides http(s)://localhost, 127.0.0.1 and [::1] on any port.
   std::vector<std::string> allowed_origins = {};
   size_t max_body_bytes = 4u << 20;   ///< Larger requests get 413.
@@ -72,6 +73,9 @@ struct HttpOptions {
   std::chrono::seconds io_timeout{30};  ///< Read and write timeout of a connection.
   /// Called with the bound port once listening.
   std::function<void(uint16_t)> on_listening = nullptr;
+  /// Stops the server when requested (an embedder's or a benchmark's way out; the CLI stops
+  /// on SIGINT and SIGTERM).
+  std::stop_token stop = {};
 };
 
 /// True for 127.0.0.0/8, ::1 and "localhost".
