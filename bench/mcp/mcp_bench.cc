@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -44,6 +45,20 @@ void Print(const Row& row) {
   for (double ms : row.ms) total += ms;
   std::printf("| %-34s | %8.3f | %8.3f | %8.0f |\n", row.name.c_str(), Percentile(row.ms, 0.5),
               Percentile(row.ms, 0.99), 1000.0 * static_cast<double>(row.ms.size()) / total);
+}
+
+// The calls of several rows, in turns, so that every row sees the same load on the machine.
+void Interleave(int calls, std::vector<std::pair<Row*, std::function<void()>>> rows) {
+  for (int i = 0; i < 10; ++i) {
+    for (auto& [row, call] : rows) call();  // Warm: compile cache, catalogue, connections.
+  }
+  for (int i = 0; i < calls; ++i) {
+    for (auto& [row, call] : rows) {
+      const auto start = Clock::now();
+      call();
+      row->ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - start).count());
+    }
+  }
 }
 
 template <typename F>
@@ -135,19 +150,19 @@ int main(int argc, char** argv) {
   {
     auto engine = OpenEngine(tmp / "home", kExamples);
     skillrt::mcp::Server server(*engine, {});
-    Print(Measure("engine.Run (direct)", calls, [&] {
+    auto direct = [&] {
       auto outcome = engine->Run({.skill = "number-stats", .input = kInput});
       Check(outcome && outcome->status == skillrt::Status::kOk, "direct run failed");
-    }));
+    };
 
     StdioClient stdio(server);
     stdio.Call(Request(0, "initialize", kInit));
     int id = 1;
-    Print(Measure("MCP over stdio", calls, [&] {
+    auto over_stdio = [&] {
       json reply = stdio.Call(Request(id++, "tools/call",
                                       {{"name", "number-stats"}, {"arguments", kInput}}));
       Check(reply.contains("result") && !reply["result"]["isError"].get<bool>(), reply.dump());
-    }));
+    };
 
     std::stop_source stop;
     std::atomic<uint16_t> port{0};
@@ -159,12 +174,13 @@ int main(int argc, char** argv) {
     while (port == 0) std::this_thread::sleep_for(std::chrono::milliseconds(5));
     httplib::Client client("127.0.0.1", port);
     client.set_keep_alive(true);
+    client.set_tcp_nodelay(true);
     httplib::Headers headers = {{"Accept", "application/json"}};
     auto init = client.Post("/mcp", headers, Request(0, "initialize", kInit).dump(),
                             "application/json");
     Check(init && init->status == 200, "HTTP initialize");
     headers.emplace("Mcp-Session-Id", init->get_header_value("Mcp-Session-Id"));
-    Print(Measure("MCP over Streamable HTTP", calls, [&] {
+    auto over_http = [&] {
       auto res = client.Post("/mcp", headers,
                              Request(id++, "tools/call",
                                      {{"name", "number-stats"}, {"arguments", kInput}})
@@ -172,7 +188,16 @@ int main(int argc, char** argv) {
                              "application/json");
       Check(res && res->status == 200 && !json::parse(res->body)["result"]["isError"].get<bool>(),
             res ? res->body : "HTTP error");
-    }));
+    };
+    Row rows[3] = {{"engine.Run (direct)", {}},
+                   {"MCP over stdio", {}},
+                   {"MCP over Streamable HTTP", {}}};
+    Interleave(calls, {{&rows[0], direct}, {&rows[1], over_stdio}, {&rows[2], over_http}});
+    for (const Row& row : rows) Print(row);
+    std::vector<double> added;
+    for (size_t i = 0; i < rows[0].ms.size(); ++i) added.push_back(rows[1].ms[i] - rows[0].ms[i]);
+    std::printf("\nAdded by stdio, p50 of the per-call difference: %.3f ms\n",
+                Percentile(added, 0.5));
     stop.request_stop();
     http_thread.join();
   }

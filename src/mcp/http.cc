@@ -508,6 +508,8 @@ Result<void> ServeHttp(Server& server, const HttpOptions& options) {
   http.set_write_timeout(options.io_timeout);
   http.set_keep_alive_timeout(5);
   http.set_keep_alive_max_count(100);
+  // Small responses go out at once, not after a delayed ACK (Nagle's algorithm, RFC 896).
+  http.set_tcp_nodelay(true);
   HttpFront front(server, options);
   front.Install(http);
 
