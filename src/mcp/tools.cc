@@ -5,6 +5,7 @@
 #include <thread>
 #include <variant>
 
+#include "mcp/request_state.h"
 #include "mcp/tool_table.h"
 #include "skillrt/approval.h"
 #include "skillrt/instance.h"
@@ -41,15 +42,14 @@ std::string ProgressMessage(const RunEvent& event) {
   return text;
 }
 
-// Puts an approval request to the client as a form elicitation (2025-11-25 "Elicitation").
-ApprovalDecision Elicit(RequestContext& c, const ApprovalRequestedEvent& asked,
-                        const std::string& skill) {
-  json form = {
+// The form that asks a person for an approval (2025-11-25 "Elicitation", form mode).
+json ApprovalForm(const ApprovalRequestedEvent& asked, const std::string& skill) {
+  return {
       {"mode", "form"},
       {"message", "skillrt asks for approval: the policy wants a person to approve this call "
                   "of skill '" + skill + "' (approval key " + asked.approval_key +
                   ").\nRisk: " + std::string(RiskLevelName(asked.risk.level)) +
-                  "\nWhat it may use: " + asked.request.dump()},
+                  "\nWhat it may use: " + Dump(asked.request)},
       {"requestedSchema",
        {{"type", "object"},
         {"properties",
@@ -60,15 +60,41 @@ ApprovalDecision Elicit(RequestContext& c, const ApprovalRequestedEvent& asked,
             {"description", "approve_once runs this call; approve_session also runs the same "
                             "call again while this server runs; deny refuses it."}}}}},
         {"required", {"decision"}}}}};
-  auto answer = c.channel.Request("elicitation/create", form, c.server.options().elicitation_timeout);
-  if (!answer || !answer->is_object() || answer->value("action", "") != "accept") {
-    return ApprovalDecision::kDeny;
-  }
-  const std::string decision = answer->value("content", json::object()).value("decision", "");
+}
+
+// The decision in an ElicitResult; anything but an accepted approval is a denial.
+ApprovalDecision DecisionFrom(const json& answer) {
+  if (!answer.is_object() || answer.value("action", "") != "accept") return ApprovalDecision::kDeny;
+  const json content = answer.value("content", json::object());
+  const std::string decision = content.is_object() ? content.value("decision", "") : "";
   if (decision == "approve_once") return ApprovalDecision::kApproveOnce;
   if (decision == "approve_session") return ApprovalDecision::kApproveSession;
   return ApprovalDecision::kDeny;
 }
+
+// Puts an approval request to the client as a form elicitation on the session's channel.
+ApprovalDecision Elicit(RequestContext& c, const ApprovalRequestedEvent& asked,
+                        const std::string& skill) {
+  auto answer = c.channel.Request("elicitation/create", ApprovalForm(asked, skill),
+                                  c.server.options().elicitation_timeout);
+  return answer ? DecisionFrom(*answer) : ApprovalDecision::kDeny;
+}
+
+// A stateless retry's answer to an earlier input_required: the client's elicitation result,
+// counted only when the sealed requestState names this very approval key.
+std::optional<ApprovalDecision> RetriedAnswer(RequestContext& c, const std::string& key) {
+  const json state = c.params.value("requestState", json());
+  const json responses = c.params.value("inputResponses", json::object());
+  if (!state.is_string() || !responses.is_object() || !responses.contains("approval")) {
+    return std::nullopt;
+  }
+  auto sealed = OpenApprovalState(c.server.engine().home(), state.get<std::string>());
+  if (!sealed || *sealed != key) return std::nullopt;
+  return DecisionFrom(responses["approval"]);
+}
+
+// How long a client has to come back with the answer to an input_required approval.
+constexpr std::chrono::seconds kApprovalStateLifetime{600};
 
 bool ClientCanElicit(const RequestContext& c) {
   return c.client_capabilities.is_object() && c.client_capabilities.contains("elicitation");
@@ -76,9 +102,30 @@ bool ClientCanElicit(const RequestContext& c) {
 
 // Answers the approval the run waits for: the client's elicitation when the operator allowed
 // it and the client can, else a refusal that names the key and how a person approves it.
-void AnswerApproval(RequestContext& c, const RunHandle& run, const ApprovalRequestedEvent& asked,
-                    const std::string& skill, std::string* refusal) {
-  if (c.server.options().elicit_approvals && ClientCanElicit(c)) {
+void AnswerApproval(RequestContext& c, RunHandle& run, const ApprovalRequestedEvent& asked,
+                    const std::string& skill, std::string* refusal, json* input_required) {
+  if (c.server.options().elicit_approvals && ClientCanElicit(c) && c.stateless) {
+    // 2026-07-28: no request to the client mid-call; the answer comes with a retry that
+    // carries the sealed state back (input_required, "Multi round-trip requests").
+    if (auto answer = RetriedAnswer(c, asked.approval_key)) {
+      (void)c.server.engine().Approve(run.run_id(), *answer, "mcp-elicitation:" + c.client_name,
+                                      IsApproved(*answer) ? "" : "declined through the client");
+      return;
+    }
+    auto state = SealApprovalState(c.server.engine().home(), asked.approval_key,
+                                   kApprovalStateLifetime);
+    if (state) {
+      *input_required = {
+          {"resultType", "input_required"},
+          {"inputRequests",
+           {{"approval", {{"method", "elicitation/create"}, {"params", ApprovalForm(asked, skill)}}}}},
+          {"requestState", *state}};
+      // Not a denial (it would count toward aborting): the call is asked again on the retry.
+      run.Cancel("approval asked of the client (input_required)");
+      return;
+    }
+  }
+  if (c.server.options().elicit_approvals && ClientCanElicit(c) && !c.stateless) {
     const ApprovalDecision decision = Elicit(c, asked, skill);
     (void)c.server.engine().Approve(run.run_id(), decision, "mcp-elicitation:" + c.client_name,
                                     IsApproved(decision) ? "" : "declined through the client");
@@ -219,6 +266,7 @@ RpcResult RunAndWatch(RequestContext& c, std::variant<RunRequest, ExecRequest> r
   c.session.Attach(c.request_key, run);
   c.Log("info", {{"run_id", run.run_id()}, {"skill", skill}, {"event", "started"}});
   std::string refusal;
+  json input_required;
   uint64_t after = 0;
   double progress = 0;
   for (bool finished = false; !finished;) {
@@ -227,7 +275,7 @@ RpcResult RunAndWatch(RequestContext& c, std::variant<RunRequest, ExecRequest> r
       after = event.seq;
       c.Log("debug", {{"run_id", run.run_id()}, {"event", ProgressMessage(event)}});
       if (const auto* asked = std::get_if<ApprovalRequestedEvent>(&event.payload)) {
-        AnswerApproval(c, run, *asked, skill, &refusal);
+        AnswerApproval(c, run, *asked, skill, &refusal, &input_required);
       }
       if (c.progress_token) {
         c.channel.Send(NotificationMessage("notifications/progress",
@@ -240,6 +288,7 @@ RpcResult RunAndWatch(RequestContext& c, std::variant<RunRequest, ExecRequest> r
     if (!finished && !c.channel.Alive()) run.Cancel("the MCP client went away");
   }
   Result<Outcome> outcome = run.Wait();
+  if (!input_required.is_null()) return input_required;
   if (!outcome) return ToolError("error: " + outcome.error().ToString());
   ToolCallResult result =
       ToolResultFromOutcome(*outcome, c.server.options().output_budget_bytes);

@@ -138,7 +138,10 @@ def ask_policy(home):
         '[[rule]]\nname = "ask-calculator"\neffect = "ask"\nskills = ["calculator"]\n')
 
 
-def test_approval_by_elicitation(skills, home):
+@pytest.mark.parametrize("mode", MODES)
+def test_approval_by_elicitation(skills, home, mode):
+    """2025-11-25: a form elicitation mid-call; 2026-07-28: an input_required result whose
+    sealed requestState the client brings back with its answer."""
     ask_policy(home)
     asked = []
 
@@ -147,7 +150,7 @@ def test_approval_by_elicitation(skills, home):
         return types.ElicitResult(action="accept", content={"decision": "approve_once"})
 
     async def main():
-        async with Client(stdio(skills, home, "--elicit-approvals"), mode="legacy",
+        async with Client(stdio(skills, home, "--elicit-approvals"), mode=mode,
                           elicitation_callback=elicit,
                           client_info=types.Implementation(name="pytest-client",
                                                            version="1")) as client:

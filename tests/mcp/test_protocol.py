@@ -19,8 +19,8 @@ MODERN_META = {"io.modelcontextprotocol/protocolVersion": "2026-07-28",
 
 
 class StdioPeer:
-    def __init__(self, skills, home):
-        self.proc = subprocess.Popen([CLI, *server_args(skills, home)], stdin=subprocess.PIPE,
+    def __init__(self, skills, home, *extra):
+        self.proc = subprocess.Popen([CLI, *server_args(skills, home, *extra)], stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
     def send_raw(self, data: bytes):
@@ -171,6 +171,34 @@ def test_hostile_stdio_client(peer):
                                                    "path": "/etc/passwd"}}})["result"]
     assert absolute["isError"] is True and "root:" not in json.dumps(absolute)
     assert peer.call(ping(13))["result"] == {}
+
+
+def test_forged_request_state_approves_nothing(skills, home):
+    (home / "policy.toml").write_text(
+        '[[rule]]\nname = "ask-calculator"\neffect = "ask"\nskills = ["calculator"]\n')
+    peer = StdioPeer(skills, home, "--elicit-approvals")
+    meta = dict(MODERN_META, **{"io.modelcontextprotocol/clientCapabilities":
+                                {"elicitation": {"form": {}}}})
+    call = {"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+            "params": {"_meta": meta, "name": "run_skill",
+                       "arguments": {"skill": "calculator", "input": {"expression": "1+1"}}}}
+    first = peer.call(call)["result"]
+    assert first["resultType"] == "input_required"
+    assert "approval" in first["inputRequests"]
+    state = first["requestState"]
+    approve = {"approval": {"action": "accept", "content": {"decision": "approve_once"}}}
+    payload, mac = state.split(".")
+    for forged in ["deadbeef.00", payload + "." + "0" * len(mac), "not a state"]:
+        retry = dict(call, id=2, params=dict(call["params"], requestState=forged,
+                                             inputResponses=approve))
+        again = peer.call(retry)["result"]
+        assert again["resultType"] == "input_required", again  # Asked again, not approved.
+    good = dict(call, id=3, params=dict(call["params"], requestState=state,
+                                        inputResponses=approve))
+    done = peer.call(good)["result"]
+    assert done["resultType"] == "complete" and done["structuredContent"]["output"]["result"] == 2
+    assert (home / "mcp-state.key").stat().st_mode & 0o777 == 0o600
+    peer.proc.kill()
 
 
 # HTTP ------------------------------------------------------------------------------------
