@@ -120,6 +120,14 @@ std::string BaseToolName(std::string_view skill, const std::optional<std::string
 Result<ToolSet> BuildToolSet(const Registry& registry, const InstanceFile* instances,
                              const ToolSetOptions& options);
 
+/// BuildToolSet for `engine`: its registry and the instances of <home>/instances.toml (none
+/// when that file cannot be read). Errors as BuildToolSet. Thread-safe.
+Result<ToolSet> EngineToolSet(const Engine& engine, const ToolSetOptions& options = {});
+
+/// EngineToolSet then ToolDefinitions: the JSON array a binding hands to an LLM API as it is.
+Result<nlohmann::json> EngineToolDefinitions(const Engine& engine, ToolFormat format,
+                                             const ToolSetOptions& options = {});
+
 /// The definitions of every tool of `tools` in `format`, as a JSON array in the set's order.
 /// Pure.
 nlohmann::json ToolDefinitions(const ToolSet& tools, ToolFormat format);
@@ -134,8 +142,7 @@ const nlohmann::json& ToolOutputSchema();
 
 /// How HandleToolCalls runs the calls of one response.
 struct ToolCallOptions {
-  /// The tools the calls may name; empty: BuildToolSet(engine.registry(), the engine's
-  /// instances file, {}) for this response.
+  /// The tools the calls may name; empty: EngineToolSet(engine) for this response.
   std::optional<ToolSet> tools = std::nullopt;
   /// Calls of one response that run at once (at least 1).
   size_t max_concurrency = 4;

@@ -323,7 +323,11 @@ std::string Server::Instructions() const {
     if (skill) {
       std::string description = skill->meta.description.substr(
           0, skill->meta.description.find('\n'));
-      if (description.size() > 120) description = description.substr(0, 117) + "...";
+      if (description.size() > 120) {
+        size_t cut = 117;  // Whole UTF-8 sequences only.
+        while (cut > 0 && (static_cast<unsigned char>(description[cut]) & 0xC0) == 0x80) --cut;
+        description = description.substr(0, cut) + "...";
+      }
       line += ": " + description;
     }
     line += "\n";

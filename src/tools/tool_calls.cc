@@ -201,6 +201,18 @@ ToolCallResult RunToolCall(Engine& engine, const ToolSet& tools, const ToolCall&
   return result;
 }
 
+Result<ToolSet> EngineToolSet(const Engine& engine, const ToolSetOptions& options) {
+  auto instances = ReadInstanceFile(InstanceFilePath(engine.home()));
+  return BuildToolSet(engine.registry(), instances ? &*instances : nullptr, options);
+}
+
+Result<json> EngineToolDefinitions(const Engine& engine, ToolFormat format,
+                                   const ToolSetOptions& options) {
+  auto tools = EngineToolSet(engine, options);
+  if (!tools) return std::unexpected(tools.error());
+  return ToolDefinitions(*tools, format);
+}
+
 Result<json> HandleToolCalls(Engine& engine, const json& response,
                              const ToolCallOptions& options) {
   auto parsed = ParseToolCalls(response);
@@ -209,8 +221,7 @@ Result<json> HandleToolCalls(Engine& engine, const json& response,
   ToolSet owned;
   const ToolSet* tools = options.tools ? &*options.tools : nullptr;
   if (tools == nullptr && !calls.empty()) {
-    auto instances = ReadInstanceFile(InstanceFilePath(engine.home()));
-    auto built = BuildToolSet(engine.registry(), instances ? &*instances : nullptr, {});
+    auto built = EngineToolSet(engine);
     if (!built) return std::unexpected(built.error());
     owned = std::move(*built);
     tools = &owned;

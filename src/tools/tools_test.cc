@@ -166,6 +166,9 @@ TEST_F(ToolsTest, DefinitionsInTheFourFormats) {
   EXPECT_EQ(hints["openWorldHint"], false);
 
   EXPECT_EQ(ToolDefinitions(tools, ToolFormat::kAnthropic).size(), 3u);
+  auto through_engine = EngineToolDefinitions(*engine, ToolFormat::kOpenAIResponses);
+  ASSERT_TRUE(through_engine.has_value());
+  EXPECT_EQ(*through_engine, ToolDefinitions(tools, ToolFormat::kOpenAIResponses));
   EXPECT_FALSE(BuildToolSet(engine->registry(), nullptr, {.only = {"nope"}}).has_value());
 }
 

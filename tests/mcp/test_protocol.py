@@ -173,6 +173,26 @@ def test_hostile_stdio_client(peer):
     assert peer.call(ping(13))["result"] == {}
 
 
+def test_list_changed_when_a_skill_appears(peer, skills):
+    import select
+    import time
+    from conftest import write_skill
+    peer.call(INIT)
+    peer.send({"jsonrpc": "2.0", "method": "notifications/initialized"})
+    before = [t["name"] for t in peer.call({"jsonrpc": "2.0", "id": 2, "method": "tools/list"})
+              ["result"]["tools"]]
+    assert "fresh" not in before
+    write_skill(skills, "fresh", '[entry]\nargv = ["true"]\n')
+    seen, deadline = [], time.time() + 15
+    while time.time() < deadline and "notifications/tools/list_changed" not in seen:
+        if select.select([peer.proc.stdout], [], [], 1)[0]:
+            seen.append(peer.receive().get("method"))
+    assert "notifications/tools/list_changed" in seen
+    after = [t["name"] for t in peer.call({"jsonrpc": "2.0", "id": 3, "method": "tools/list"})
+             ["result"]["tools"]]
+    assert "fresh" in after
+
+
 def test_forged_request_state_approves_nothing(skills, home):
     (home / "policy.toml").write_text(
         '[[rule]]\nname = "ask-calculator"\neffect = "ask"\nskills = ["calculator"]\n')
