@@ -140,9 +140,16 @@ struct Stream {
   }
 };
 
+int64_t NowSeconds() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
 struct HttpSession {
   explicit HttpSession(std::string id) : session(id) {}
   Session session;
+  std::atomic<int64_t> last_used{NowSeconds()};  // Steady-clock seconds of the last request.
   std::mutex mu;
   std::set<WriterChannel*> channels;        // Of requests in flight, for client responses.
   std::shared_ptr<Stream> listener;         // The GET stream, if one is open.
@@ -229,7 +236,33 @@ class HttpFront {
   std::shared_ptr<HttpSession> FindSession(const std::string& id) {
     std::lock_guard lock(mu_);
     auto it = sessions_.find(id);
-    return it == sessions_.end() ? nullptr : it->second;
+    if (it == sessions_.end()) return nullptr;
+    it->second->last_used = NowSeconds();
+    return it->second;
+  }
+
+  // At the session limit, the least recently used session idle for longer than
+  // `session_idle` makes room (clients that never send DELETE would otherwise fill the table).
+  // REQUIRES: mu_ held.
+  bool MakeRoom() {
+    if (sessions_.size() < options_.max_sessions) return true;
+    auto oldest = sessions_.end();
+    for (auto it = sessions_.begin(); it != sessions_.end(); ++it) {
+      if (oldest == sessions_.end() || it->second->last_used < oldest->second->last_used) {
+        oldest = it;
+      }
+    }
+    if (oldest == sessions_.end() ||
+        NowSeconds() - oldest->second->last_used < options_.session_idle.count()) {
+      return false;
+    }
+    oldest->second->session.CancelAll("the MCP session expired");
+    {
+      std::lock_guard session_lock(oldest->second->mu);
+      if (oldest->second->listener) oldest->second->listener->Close();
+    }
+    sessions_.erase(oldest);
+    return true;
   }
 
   void Post(const httplib::Request& req, httplib::Response& res) {
@@ -274,7 +307,7 @@ class HttpFront {
     std::shared_ptr<HttpSession> session;
     if (method == "initialize" && !stateless) {
       std::lock_guard lock(mu_);
-      if (sessions_.size() >= options_.max_sessions) {
+      if (!MakeRoom()) {
         ErrorReply(res, 503, kInternalError, "too many sessions");
         return;
       }

@@ -65,7 +65,10 @@ struct HttpOptions {
   /// Connections served at once; at least max_streams + max_listeners + 4, so that open
   /// streams never take every thread.
   size_t threads = 32;
-  size_t max_sessions = 256;          ///< Beyond it, initialize gets 503.
+  /// Sessions at once. At the limit the least recently used one idle for `session_idle`
+  /// gives way to a new one; if none is that idle, initialize gets 503.
+  size_t max_sessions = 256;
+  std::chrono::seconds session_idle{600};
   size_t max_streams = 16;            ///< POST responses on SSE at once; beyond it, 503.
   size_t max_listeners = 8;           ///< GET streams at once; beyond it, 503.
   /// A GET stream ends after this long (the client opens another if it wants one).
