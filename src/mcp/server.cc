@@ -202,6 +202,21 @@ json Server::ParseErrorResponse(std::string_view detail) {
 
 std::optional<json> Server::Handle(const json& message, Session& session,
                                    ClientChannel& channel) {
+  // A value of an unexpected type anywhere in a message (a clientInfo.name that is a number)
+  // makes nlohmann::json throw; it is the client's error, answered as such.
+  try {
+    return HandleMessage(message, session, channel);
+  } catch (const json::exception& e) {
+    const json id = message.is_object() ? message.value("id", json()) : json();
+    return ErrorMessage(id.is_string() || id.is_number_integer() ? id : json(),
+                        RpcError{kInvalidParams, std::string("invalid params: ") + e.what()});
+  } catch (const std::exception& e) {
+    return ErrorMessage(nullptr, RpcError{kInternalError, e.what()});
+  }
+}
+
+std::optional<json> Server::HandleMessage(const json& message, Session& session,
+                                          ClientChannel& channel) {
   std::string why;
   const MessageKind kind = Classify(message, &why);
   const json id = message.is_object() && message.contains("id") ? message["id"] : json();

@@ -160,6 +160,8 @@ class Server {
 
  private:
   friend struct RequestContext;
+  std::optional<nlohmann::json> HandleMessage(const nlohmann::json& message, Session& session,
+                                              ClientChannel& channel);
   RpcResult Dispatch(RequestContext& context);
   std::shared_ptr<const ToolTable> BuildTools() const;
 

@@ -170,6 +170,14 @@ def test_hostile_stdio_client(peer):
                                      "arguments": {"skill": "calculator",
                                                    "path": "/etc/passwd"}}})["result"]
     assert absolute["isError"] is True and "root:" not in json.dumps(absolute)
+    # Values of the wrong type inside valid JSON-RPC.
+    typed = peer.call({"jsonrpc": "2.0", "id": 14, "method": "tools/list",
+                       "params": {"_meta": dict(MODERN_META, **{
+                           "io.modelcontextprotocol/clientInfo": {"name": 5}})}})
+    assert typed["error"]["code"] == -32602
+    args = peer.call({"jsonrpc": "2.0", "id": 15, "method": "tools/call",
+                      "params": {"name": "list_skills", "arguments": {"limit": "ten"}}})
+    assert args["result"]["isError"] is True
     assert peer.call(ping(13))["result"] == {}
 
 
