@@ -93,4 +93,7 @@ else
 fi
 # The Python SDK (docs/python.md): the same engine in-process, from a short script.
 step "$build/pyenv/bin/python" "$root/examples/python/minimal.py" </dev/null
+# An MCP client (the official Python SDK, from <build>/pyenv) connects to `skillrt mcp` over
+# stdio, lists the tools, loads a skill and runs it in its sandbox (docs/mcp.md).
+step "$build/pyenv/bin/python" "$root/scripts/mcp_demo.py" "${skillrt[@]}"
 step "${skillrt[@]}" audit tail -n 3

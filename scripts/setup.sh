@@ -13,6 +13,7 @@ packages=(
   python3 python3-pip python3-venv python3-dev bash bubblewrap git
   clang-14 lld-14 wasi-libc libclang-rt-14-dev-wasm32
   podman runc busybox-static
+  libcpp-httplib-dev
 )
 missing=()
 for p in "${packages[@]}"; do
@@ -30,6 +31,12 @@ if ((${#missing[@]})); then
 fi
 
 "$root/scripts/python-env.sh" "$build" >/dev/null
+# npm installs Node 22 and the MCP conformance suite (scripts/node-env.sh). A machine whose
+# nodejs already carries npm keeps it; otherwise Debian's npm is installed.
+if ! command -v npm >/dev/null; then
+  [[ $(id -u) -eq 0 ]] && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null
+fi
+"$root/scripts/node-env.sh" "$build" >/dev/null
 
 if [[ ! -f $build/build.ninja ]]; then
   cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null

@@ -18,6 +18,7 @@
 #include "skillrt/runtime.h"
 #include "skillrt/skill.h"
 #include "skillrt/skillrt.h"
+#include "skillrt/tools.h"
 // Second time through.
 #include "skillrt/approval.h"
 #include "skillrt/audit.h"
@@ -36,6 +37,7 @@
 #include "skillrt/runtime.h"
 #include "skillrt/skill.h"
 #include "skillrt/skillrt.h"
+#include "skillrt/tools.h"
 
 #include <gtest/gtest.h>
 

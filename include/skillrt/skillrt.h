@@ -18,5 +18,6 @@
 #include "skillrt/registry.h"
 #include "skillrt/runtime.h"
 #include "skillrt/skill.h"
+#include "skillrt/tools.h"
 
 #endif  // SKILLRT_SKILLRT_H_

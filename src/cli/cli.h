@@ -176,6 +176,36 @@ struct PolicyCheckCommand {
 };
 int CheckPolicyCommand(const GlobalOptions& global, const PolicyCheckCommand& command);
 
+/// `skillrt tools [SKILL...] --format openai|responses|anthropic|mcp [--json]`.
+struct ToolsFlags {
+  std::vector<std::string> skills;  ///< Only these (name or name@instance); empty: all.
+  std::string format = "openai";
+  bool json = false;
+};
+int ToolsCommand(const GlobalOptions& global, const ToolsFlags& flags);
+
+/// `skillrt mcp [--http [--listen ADDR:PORT] [--token-ref REF]] ...` (docs/mcp.md).
+struct McpFlags {
+  bool http = false;                    ///< Streamable HTTP instead of stdio.
+  std::string listen = "127.0.0.1:8765";  ///< `--listen ADDR:PORT`.
+  std::string token_ref;                ///< `--token-ref env:NAME|file:PATH`.
+  std::vector<std::string> allowed_origins;  ///< `--allow-origin`, beyond the loopback ones.
+  std::vector<std::string> expose;      ///< `--expose SKILL`: also a tool of its own.
+  size_t expose_all_max = 16;           ///< `--expose-all-max N`.
+  size_t page_size = 0;                 ///< `--page-size N` of tools/list; 0: default.
+  bool elicit_approvals = false;        ///< `--elicit-approvals`.
+};
+int McpCommand(const GlobalOptions& global, const McpFlags& flags);
+
+}  // namespace skillrt::cli
+namespace skillrt::mcp {
+class Server;
+}  // namespace skillrt::mcp
+namespace skillrt::cli {
+
+/// `skillrt mcp --http`: serves `server` over Streamable HTTP (mcp_http_command.cc).
+int McpHttpCommand(const GlobalOptions& global, const McpFlags& flags, mcp::Server& server);
+
 /// The commands; each returns the process exit code.
 int RunSkill(const GlobalOptions& global, const RunCommand& command);
 int ExecInSkill(const GlobalOptions& global, const ExecCommand& command);

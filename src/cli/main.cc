@@ -149,6 +149,36 @@ int Main(int argc, char** argv) {
   prepare_cmd->add_flag("--force", prepare.force, "Install again, replacing the environment");
   prepare_cmd->add_flag("--json", prepare.json, "Print a JSON object");
 
+  ToolsFlags tools;
+  CLI::App* tools_cmd = app.add_subcommand(
+      "tools", "Print the skills as tool definitions for an LLM API or MCP (docs/tools.md)");
+  tools_cmd->add_option("SKILL", tools.skills, "Only these skills (name or name@instance)");
+  tools_cmd->add_option("--format", tools.format, "openai (default), responses, anthropic or mcp");
+  tools_cmd->add_flag("--json", tools.json, "Print the definitions as a JSON array");
+
+  McpFlags mcp;
+  CLI::App* mcp_cmd = app.add_subcommand(
+      "mcp", "Serve the skills to an MCP client over stdio, or Streamable HTTP (docs/mcp.md)");
+  mcp_cmd->add_flag("--http", mcp.http, "Serve Streamable HTTP instead of stdio");
+  mcp_cmd->add_option("--listen", mcp.listen,
+                      "ADDR:PORT for --http (default 127.0.0.1:8765); a non-loopback address "
+                      "requires a bearer token");
+  mcp_cmd->add_option("--token-ref", mcp.token_ref,
+                      "Bearer token for --http: env:NAME or file:PATH (default for a non-loopback "
+                      "listen: one made under $SKILLRT_HOME and printed once)");
+  mcp_cmd->add_option("--allow-origin", mcp.allowed_origins,
+                      "An Origin allowed besides the loopback ones (repeatable)");
+  mcp_cmd->add_option("--expose", mcp.expose,
+                      "Offer this skill as a tool of its own (repeatable): SKILL (name or "
+                      "name@instance) or TOOL=SKILL to choose the tool's name");
+  mcp_cmd->add_option("--expose-all-max", mcp.expose_all_max,
+                      "Offer every skill as a tool of its own when there are at most N (default "
+                      "16; 0: never)");
+  mcp_cmd->add_option("--page-size", mcp.page_size, "Tools per tools/list page (default 100)");
+  mcp_cmd->add_flag("--elicit-approvals", mcp.elicit_approvals,
+                    "Count the client's elicitation answers as approvals (recorded as "
+                    "mcp-elicitation); off: asked calls are refused with their approval key");
+
   AuditCommands audit(app.add_subcommand("audit", "Read, query and verify the audit log"));
 
   CLI::App* policy_cmd = app.add_subcommand("policy", "Inspect the policy");
@@ -166,7 +196,7 @@ int Main(int argc, char** argv) {
 
   std::vector<CLI::App*> commands = {run_cmd,     exec_cmd,   list_cmd,    info_cmd,
                                      validate_cmd, install_cmd, lock_cmd,  check_cmd,
-                                     grant_cmd,   revoke_cmd, prepare_cmd};
+                                     grant_cmd,   revoke_cmd, prepare_cmd, tools_cmd, mcp_cmd};
   for (CLI::App* audit_sub : audit.subcommands()) commands.push_back(audit_sub);
   for (CLI::App* command : commands) AddGlobalFlags(command, &flag_sets.emplace_back());
 
@@ -200,6 +230,8 @@ int Main(int argc, char** argv) {
   if (*grant_cmd) return GrantCommand(global, grant);
   if (*revoke_cmd) return GrantCommand(global, revoke);
   if (*prepare_cmd) return PrepareCommand(global, prepare);
+  if (*tools_cmd) return ToolsCommand(global, tools);
+  if (*mcp_cmd) return McpCommand(global, mcp);
   if (auto code = audit.Run(global)) return *code;
   PrintError("no command given; see skillrt --help");
   return kExitUsage;
