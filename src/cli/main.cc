@@ -9,6 +9,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/cli.h"
+#include "cli/service_commands.h"
 
 namespace skillrt::cli {
 namespace {
@@ -150,6 +151,7 @@ int Main(int argc, char** argv) {
   prepare_cmd->add_flag("--json", prepare.json, "Print a JSON object");
 
   AuditCommands audit(app.add_subcommand("audit", "Read, query and verify the audit log"));
+  ServiceCommands service(&app);
 
   CLI::App* policy_cmd = app.add_subcommand("policy", "Inspect the policy");
   policy_cmd->require_subcommand(1);
@@ -168,6 +170,7 @@ int Main(int argc, char** argv) {
                                      validate_cmd, install_cmd, lock_cmd,  check_cmd,
                                      grant_cmd,   revoke_cmd, prepare_cmd};
   for (CLI::App* audit_sub : audit.subcommands()) commands.push_back(audit_sub);
+  for (CLI::App* service_sub : service.subcommands()) commands.push_back(service_sub);
   for (CLI::App* command : commands) AddGlobalFlags(command, &flag_sets.emplace_back());
 
   try {
@@ -201,6 +204,7 @@ int Main(int argc, char** argv) {
   if (*revoke_cmd) return GrantCommand(global, revoke);
   if (*prepare_cmd) return PrepareCommand(global, prepare);
   if (auto code = audit.Run(global)) return *code;
+  if (auto code = service.Run(global)) return *code;
   PrintError("no command given; see skillrt --help");
   return kExitUsage;
 }

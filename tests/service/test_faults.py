@@ -1,0 +1,104 @@
+"""Faults on the SQLite queue: 1,000 jobs of a WebAssembly skill through 4 workers in 2
+processes (the server and a `skillrt worker`); the worker is killed with SIGKILL in the middle,
+then the server is killed and restarted. Every job ends succeeded (exactly one terminal state),
+none is lost or left running, killed attempts ran again, the audit log verifies and no process
+of the killed ones is left behind."""
+import os
+import signal
+import subprocess
+import time
+
+import pytest
+
+from conftest import CLI, SKILLS, Server, make_token, wasm_built
+
+pytestmark = pytest.mark.skipif(not wasm_built(), reason="WebAssembly skills not built "
+                                "(scripts/build-wasm.sh)")
+
+JOBS = int(os.environ.get("SKILLRT_FAULT_JOBS", "1000"))
+
+
+def counts(server, token):
+    text = server.request("GET", "/v1/metrics", token=token).body
+    out = {}
+    for line in text.splitlines():
+        if line.startswith("skillrt_jobs{"):
+            state = line.split('"')[1]
+            out[state] = int(line.rsplit(" ", 1)[1])
+    return out
+
+
+def processes_using(home):
+    hits = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == os.getpid():
+            continue
+        try:
+            with open("/proc/%s/cmdline" % entry, "rb") as f:
+                if str(home).encode() in f.read():
+                    hits.append(int(entry))
+        except OSError:
+            continue
+    return hits
+
+
+def test_kill_worker_and_server_every_job_ends_once(home):
+    lease = ["--lease", "2"]
+    server = Server(home, extra=["--workers", "2"] + lease).start()
+    worker = None
+    try:
+        run = make_token(home, "run")
+        admin = make_token(home, "admin")
+        t0 = time.monotonic()
+        ids = []
+        for i in range(JOBS):
+            r = server.request("POST", "/v1/jobs", token=run,
+                               body={"skill": "number-stats", "input": {"numbers": [i, i + 1]},
+                                     "idempotency_key": "fault-%d" % i, "max_attempts": 5,
+                                     "backoff_ms": 0})
+            assert r.status == 201, r.body
+            ids.append(r.json()["id"])
+        worker = subprocess.Popen(
+            [CLI, "--home", str(home), "--skills", str(SKILLS), "worker",
+             "--queue", "sqlite:%s" % (home / "jobs.db"), "--workers", "2"] + lease,
+            stderr=open(home / "worker.log", "ab"), start_new_session=True)
+
+        # Kill the worker process in the middle, with its jobs running.
+        while counts(server, admin).get("succeeded", 0) < JOBS // 3:
+            time.sleep(0.05)
+        os.killpg(worker.pid, signal.SIGKILL)
+        worker.wait()
+        # Then the server, and start it again on the same queue.
+        while counts(server, admin).get("succeeded", 0) < JOBS // 2:
+            time.sleep(0.05)
+        server.kill()
+        server.start()
+
+        deadline = time.monotonic() + 600
+        while time.monotonic() < deadline:
+            c = counts(server, admin)
+            if c.get("queued", 0) == 0 and c.get("running", 0) == 0:
+                break
+            time.sleep(0.2)
+        elapsed = time.monotonic() - t0
+        c = counts(server, admin)
+        assert c.get("queued", 0) == 0 and c.get("running", 0) == 0, c
+        assert c.get("succeeded", 0) == JOBS, c
+
+        jobs = server.request("GET", "/v1/jobs?limit=10000", token=admin).json()["jobs"]
+        by_id = {j["id"]: j for j in jobs}
+        assert sorted(by_id) == sorted(ids), "a job was lost or invented"
+        assert all(j["state"] == "succeeded" for j in jobs)
+        rerun = [j for j in jobs if j["attempts"] > 1]
+        assert rerun, "no attempt was cut short by the kills"
+        assert all(j["outcome"]["output"]["count"] == 2 for j in jobs)
+
+        verify = server.request("GET", "/v1/audit/verify", token=admin).json()
+        assert verify["ok"] is True, verify
+        print("%d jobs in %.1f s; %d ran more than once" % (JOBS, elapsed, len(rerun)))
+    finally:
+        if worker and worker.poll() is None:
+            os.killpg(worker.pid, signal.SIGKILL)
+        server.stop()
+    time.sleep(0.5)
+    assert processes_using(home) == [], "processes of the killed service are left behind"
