@@ -110,6 +110,13 @@ void SetError(httplib::Response& res, const Error& error);
 /// Sets `res` to `body` as JSON with `status`.
 void SetJson(httplib::Response& res, const nlohmann::json& body, int status = 200);
 
+/// Checks that `selector` (SKILL or SKILL@INSTANCE) names a skill of the engine's roots: a
+/// name, never a path (a client of the service may run only the skills it serves). Sets the
+/// error on `res` (400 for a path or a malformed selector, 404 for an unknown skill) and
+/// returns false otherwise.
+bool CheckSkillSelector(const Engine& engine, const std::string& selector,
+                        httplib::Response& res);
+
 /// The token of the request the calling thread is handling (set by the pre-routing check);
 /// nullopt outside a handler.
 std::optional<TokenRecord> CurrentToken();

@@ -82,6 +82,11 @@ void Api::RegisterJobs(HttpServer& server) {
     if (jobs_off(res)) return;
     auto spec = SpecFromBody(req, res);
     if (!spec) return;
+    // A name, never a path; an unknown skill is still queued (it may be installed before the
+    // job runs) and dies after its attempts if it is not.
+    if (spec->skill.find('/') != std::string::npos || spec->skill.front() == '.') {
+      return SetError(res, ApiError::kBadRequest, "skill: a skill name, not a path");
+    }
     bool created = false;
     auto job = jobs_->Enqueue(*spec, &created);
     if (!job) return SetError(res, job.error());

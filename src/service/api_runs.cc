@@ -6,6 +6,7 @@
 
 #include "audit/audit_time.h"
 #include "service/api.h"
+#include "skillrt/instance.h"
 #include "skillrt/outcome.h"
 #include "skillrt/skill.h"
 
@@ -69,6 +70,25 @@ constexpr DecisionRow kDecisions[] = {
 
 }  // namespace
 
+bool CheckSkillSelector(const Engine& engine, const std::string& selector,
+                        httplib::Response& res) {
+  auto parsed = ParseSkillSelector(selector);
+  if (!parsed) {
+    SetError(res, ApiError::kBadRequest, "skill: " + parsed.error().message);
+    return false;
+  }
+  if (parsed->skill.empty() || parsed->skill.find('/') != std::string::npos ||
+      parsed->skill.front() == '.') {
+    SetError(res, ApiError::kBadRequest, "skill: a skill name, not a path");
+    return false;
+  }
+  if (auto found = engine.registry().Resolve(parsed->skill); !found) {
+    SetError(res, found.error());
+    return false;
+  }
+  return true;
+}
+
 void Api::RegisterRuns(HttpServer& server) {
   server.Get("/v1/skills", Guard(Scope::kRead, [this](const httplib::Request&, httplib::Response& res) {
     auto refs = engine_.registry().List();
@@ -88,6 +108,7 @@ void Api::RegisterRuns(HttpServer& server) {
     SetJson(res, {{"skills", skills}});
   }));
   server.Get(R"(/v1/skills/([^/]+))", Guard(Scope::kRead, [this](const httplib::Request& req, httplib::Response& res) {
+    if (!CheckSkillSelector(engine_, req.matches[1].str(), res)) return;
     auto skill = engine_.registry().Describe(req.matches[1].str());
     if (!skill) return SetError(res, skill.error());
     SetJson(res, {{"name", skill->meta.name},
@@ -98,6 +119,7 @@ void Api::RegisterRuns(HttpServer& server) {
                   {"skill_md", "/v1/skills/" + skill->meta.name + "/SKILL.md"}});
   }));
   server.Get(R"(/v1/skills/([^/]+)/SKILL\.md)", Guard(Scope::kRead, [this](const httplib::Request& req, httplib::Response& res) {
+    if (!CheckSkillSelector(engine_, req.matches[1].str(), res)) return;
     auto skill = engine_.registry().Describe(req.matches[1].str());
     if (!skill) return SetError(res, skill.error());
     std::ifstream in(skill->dir / "SKILL.md", std::ios::binary);
@@ -115,6 +137,7 @@ void Api::RegisterRuns(HttpServer& server) {
       return SetError(res, ApiError::kBadRequest, "skill: a string is required");
     }
     request.skill = (*body)["skill"].get<std::string>();
+    if (!CheckSkillSelector(engine_, request.skill, res)) return;
     request.input = body->value("input", nlohmann::json::object());
     if (!request.input.is_object()) return SetError(res, ApiError::kBadRequest, "input: must be an object");
     if (body->contains("run_id")) {

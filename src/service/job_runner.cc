@@ -132,9 +132,17 @@ void JobRunner::RunOne(Job job) {
     ++running_by_skill_[job.spec.skill];
   }
   AttemptResult result;
-  auto handle = engine_.Start(RunRequest{.skill = job.spec.skill, .input = job.spec.input,
-                                         .run_id = job.run_id});
-  if (!handle) {
+  // Jobs name skills of the roots, never paths: whoever can write the queue cannot make a
+  // worker run an arbitrary directory.
+  const bool path = job.spec.skill.find('/') != std::string::npos || job.spec.skill.starts_with(".");
+  auto handle = path ? Result<RunHandle>(Fail(ErrorCode::kInvalidArgument,
+                                              "skill '" + job.spec.skill + "' is a path, not a name"))
+                     : engine_.Start(RunRequest{.skill = job.spec.skill, .input = job.spec.input,
+                                                .run_id = job.run_id});
+  if (path) {
+    result.state = JobState::kFailed;
+    result.error = handle.error().message;
+  } else if (!handle) {
     result.state = JobState::kQueued;  // skillrt could not start it: another attempt.
     result.error = handle.error().ToString();
   } else {
