@@ -293,8 +293,8 @@ ServiceCommands::ServiceCommands(CLI::App* app) : flags_(std::make_unique<Flags>
   serve_->add_option("--workers", f.workers, "Jobs run at once in this process (default 4; 0: "
                                              "leave them to `skillrt worker`)");
   serve_->add_flag("--no-jobs", f.no_jobs, "Serve runs only: no job queue");
-  serve_->add_option("--queue", f.queue, "The job queue: sqlite:PATH (default "
-                                         "$SKILLRT_HOME/jobs.db)");
+  serve_->add_option("--queue", f.queue, "The job queue: postgresql://... (shared by many "
+                                         "hosts) or sqlite:PATH (default $SKILLRT_HOME/jobs.db)");
   serve_->add_option("--skill-limit", f.skill_limits,
                      "SKILL=N: at most N jobs of SKILL at once in this process (repeatable)");
   serve_->add_option("--threads", f.threads, "HTTP connections served at once (default 32)");
@@ -306,8 +306,8 @@ ServiceCommands::ServiceCommands(CLI::App* app) : flags_(std::make_unique<Flags>
                                            "(default 10)");
 
   worker_ = app->add_subcommand("worker", "Run jobs from a shared queue (docs/service.md)");
-  worker_->add_option("--queue", f.queue, "The job queue: sqlite:PATH (default "
-                                          "$SKILLRT_HOME/jobs.db)");
+  worker_->add_option("--queue", f.queue, "The job queue: postgresql://... or sqlite:PATH "
+                                          "(default $SKILLRT_HOME/jobs.db)");
   worker_->add_option("--workers", f.workers, "Jobs run at once (default 4)");
   worker_->add_option("--skill-limit", f.skill_limits, "SKILL=N (repeatable)");
   worker_->add_option("--approval-timeout", f.approval_timeout_s,

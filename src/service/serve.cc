@@ -23,11 +23,11 @@ Result<std::unique_ptr<JobStore>> OpenJobStore(const std::string& url,
     }
   }
   if (url.starts_with("postgresql://") || url.starts_with("postgres://")) {
-    return Fail(ErrorCode::kUnsupported,
-                "queue " + url + ": this skillrt has no PostgreSQL queue (docs/service.md)");
+    return OpenPostgresJobStore(url);
   }
   return Fail(ErrorCode::kInvalidArgument,
-              "queue '" + url + "': use sqlite:PATH (or nothing, for <home>/jobs.db)");
+              "queue '" + url + "': use postgresql://..., sqlite:PATH, or nothing (for "
+              "<home>/jobs.db)");
 }
 
 Result<std::unique_ptr<Service>> Service::Open(Engine& engine, ServeOptions options) {

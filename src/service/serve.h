@@ -39,8 +39,8 @@ struct ServeOptions {
 };
 
 /// Opens the job store a queue URL names: "" (the SQLite file <home>/jobs.db),
-/// "sqlite:PATH" or "sqlite://PATH". Errors: kInvalidArgument for another scheme,
-/// kUnsupported for "postgresql://" (not built into this skillrt), the store's own errors.
+/// "sqlite:PATH", "sqlite://PATH", or a libpq URI "postgresql://..." (also "postgres://").
+/// Errors: kInvalidArgument for another scheme, the store's own errors.
 Result<std::unique_ptr<JobStore>> OpenJobStore(const std::string& url,
                                                const std::filesystem::path& home);
 

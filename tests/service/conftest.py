@@ -149,3 +149,16 @@ def server(home):
 def tokens(home, server):
     return {scope: make_token(home, scope, scope + "-token")
             for scope in ("read", "run", "approve", "admin")}
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A private PostgreSQL server for the session; the test skips, with the reason, only
+    where one cannot be run here."""
+    from postgres import PostgresServer, unavailable_reason
+    reason = unavailable_reason()
+    if reason:
+        pytest.skip(reason)
+    server = PostgresServer().start()
+    yield server
+    server.stop()
