@@ -44,7 +44,8 @@ def job_started(server, token, job_id):
 
 
 def measure_queue(cli, queue, processes, samples, burst, home):
-    server = Server(home, extra=["--workers", "0", "--queue", queue]).start()
+    # processes 0: the server's own 2 workers, woken in-process on every enqueue.
+    server = Server(home, extra=["--workers", "0" if processes else "2", "--queue", queue]).start()
     workers = [subprocess.Popen([cli, "--home", str(home), "--skills", str(conftest.SKILLS),
                                  "worker", "--queue", queue, "--workers", "2", "-q"],
                                 start_new_session=True) for _ in range(processes)]
@@ -144,12 +145,15 @@ def main():
         if pg:
             queues.append(("PostgreSQL", lambda n: pg.create_database(n.replace("-", "_"))))
         for name, make in queues:
-            for processes in (1, 2):
+            for processes in (0, 1, 2):
                 label = "%s-%d" % (name.lower(), processes)
                 p50, p99, rate = measure_queue(cli, make(label), processes, args.samples,
                                                args.burst, work / label)
-                rows.append(("job on %s, %d worker process%s x 2 workers (enqueue to `started`)"
-                             % (name, processes, "es" if processes > 1 else ""), p50, p99, rate))
+                where = ("the server's own 2 workers" if processes == 0 else
+                         "%d `skillrt worker` process%s x 2 workers"
+                         % (processes, "es" if processes > 1 else ""))
+                rows.append(("job on %s, %s (enqueue to `started`)" % (name, where), p50, p99,
+                             rate))
         sse50, sse99, n = measure_sse(max(20, args.samples // 5), work / "sse")
     finally:
         if pg:
