@@ -106,16 +106,25 @@ class ConnectionStream : public httplib::Stream {
     deadline_ = std::chrono::steady_clock::now() + limits_.request_timeout;
   }
   bool HasBuffered() const { return off_ < size_; }
+  // The request ran past its byte budget or its deadline: the connection is closed after the
+  // answer, so that a slow or endless client cannot begin another.
+  bool Exceeded() const { return exceeded_; }
 
   bool is_readable() const override { return HasBuffered() || WaitFor(fd_, POLLIN, limits_.read_timeout); }
   bool is_writable() const override { return WaitFor(fd_, POLLOUT, limits_.write_timeout); }
 
   ssize_t read(char* ptr, size_t size) override {
     if (!HasBuffered()) {
-      if (budget_ == 0) return -1;  // The request is larger than any we accept.
+      if (budget_ == 0) {  // The request is larger than any we accept.
+        exceeded_ = true;
+        return -1;
+      }
       const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
           deadline_ - std::chrono::steady_clock::now());
-      if (left <= std::chrono::milliseconds(0)) return -1;  // Too slow in total.
+      if (left <= std::chrono::milliseconds(0)) {  // Too slow in total.
+        exceeded_ = true;
+        return -1;
+      }
       if (!WaitFor(fd_, POLLIN, std::min(left, limits_.read_timeout))) return -1;
       ssize_t n;
       do {
@@ -176,6 +185,7 @@ class ConnectionStream : public httplib::Stream {
   size_t off_ = 0, size_ = 0;
   size_t budget_ = 0;
   std::chrono::steady_clock::time_point deadline_{};
+  bool exceeded_ = false;
 };
 
 // The whole answer to a connection there is no room for; sent without waiting.
@@ -241,7 +251,7 @@ bool HttpServer::process_and_close_socket(socket_t sock) {
     bool closed = false;
     const bool last = served + 1 == limits_.requests_per_connection;
     ok = process_request(stream, last, closed, nullptr);
-    if (!ok || closed) break;
+    if (!ok || closed || stream.Exceeded()) break;
   }
   counters_.busy.fetch_sub(1, std::memory_order_relaxed);
   tl_socket = -1;
