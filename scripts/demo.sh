@@ -104,6 +104,7 @@ trap 'kill "$server" "$service_pid" 2>/dev/null || true' EXIT
 for _ in $(seq 100); do [[ -s $service_home/port ]] && break; sleep 0.1; done
 api=http://127.0.0.1:$(cat "$service_home/port")/v1
 auth=(-H "Authorization: Bearer $service_token")
+# The token goes in an Authorization header; the commands are shown without it.
 printf '\n\033[1m$ curl %s/jobs -d {"skill": "number-stats", ...}\033[0m\n' "$api"
 job=$(curl -sS "${auth[@]}" "$api/jobs" \
   -d '{"skill": "number-stats", "input": {"numbers": [3, 1, 4, 1, 5, 9, 2, 6]}}')
@@ -111,7 +112,9 @@ echo "$job"
 job_id=$(sed -n 's/.*"id":"\(job_[0-9a-f]*\)".*/\1/p' <<<"$job")
 printf '\n\033[1m$ curl -N %s/jobs/%s/events\033[0m\n' "$api" "$job_id"
 curl -sS -N --max-time 30 "${auth[@]}" "$api/jobs/$job_id/events" | cut -c1-160
-step curl -sS "${auth[@]}" "$api/jobs/$job_id"
+printf '\n\033[1m$ curl %s/jobs/%s\033[0m\n' "$api" "$job_id"
+curl -sS "${auth[@]}" "$api/jobs/$job_id" | cut -c1-400
+echo
 kill "$service_pid"
 wait "$service_pid" 2>/dev/null || true
 rm -rf "$service_home"
