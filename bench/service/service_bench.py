@@ -5,7 +5,8 @@ per second (a burst of jobs), on SQLite and on PostgreSQL, with 1 and 2 worker p
 workers each; SSE delivery latency (event time to receipt); and the engine called directly in
 the same run (bench/service/engine_direct.cc). Prints a Markdown table.
 
-Usage: service_bench.py BUILD_DIR [--samples N] [--burst N]"""
+Usage: BUILD_DIR/pyenv/bin/python service_bench.py BUILD_DIR [--samples N] [--burst N]
+(as root: the private PostgreSQL runs as the postgres user)."""
 import argparse
 import datetime
 import json
