@@ -1,9 +1,13 @@
 // The one-machine job store: a SQLite database in WAL mode (job_store.h). One connection,
 // used under a mutex: SQLite serialises writers anyway, and claims are short. The schema is
 // versioned with `PRAGMA user_version` and migrated forward on open.
+#include <fcntl.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <array>
+#include <cerrno>
 #include <mutex>
 
 #include "service/job_store.h"
@@ -461,6 +465,16 @@ Result<std::unique_ptr<JobStore>> OpenSqliteJobStore(const std::filesystem::path
   std::error_code ec;
   std::filesystem::create_directories(file.parent_path(), ec);
   if (ec) return Fail(ErrorCode::kIo, "create " + file.parent_path().string() + ": " + ec.message());
+  // Jobs hold inputs and outcomes: the file is the owner's alone (0600, whatever the umask).
+  // SQLite gives its -wal and -shm files the database file's permissions.
+  {
+    const int fd = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) return FailErrno(ErrorCode::kIo, "open(" + file.string() + ")", errno);
+    const int chmod_rc = ::fchmod(fd, 0600);
+    const int chmod_errno = errno;
+    ::close(fd);
+    if (chmod_rc != 0) return FailErrno(ErrorCode::kIo, "fchmod(" + file.string() + ")", chmod_errno);
+  }
   sqlite3* db = nullptr;
   const int rc = sqlite3_open_v2(file.c_str(), &db,
                                  SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |

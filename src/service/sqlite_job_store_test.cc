@@ -1,6 +1,7 @@
 // The SQLite job store: idempotent enqueue, claim order, leases, attempts, dead, cancel,
 // retry, deadlines, and a schema it does not know (job_store.h).
 #include <sqlite3.h>
+#include <sys/stat.h>
 
 #include <thread>
 
@@ -169,6 +170,15 @@ TEST_F(SqliteJobStoreTest, BadSpecsAreRefusedByName) {
             std::string::npos);
   EXPECT_NE(store_->Enqueue({.skill = "s", .input = 3}, nullptr).error().message.find("input"),
             std::string::npos);
+}
+
+TEST_F(SqliteJobStoreTest, DatabaseIsTheOwnersAlone) {
+  Enqueue({.skill = "s"});
+  for (const char* name : {"jobs.db", "jobs.db-wal"}) {
+    struct stat st {};
+    ASSERT_EQ(::stat((tmp_.path() / name).c_str(), &st), 0) << name;
+    EXPECT_EQ(st.st_mode & 0777, 0600u) << name;
+  }
 }
 
 TEST_F(SqliteJobStoreTest, ReopenKeepsJobsAndRefusesANewerSchema) {
