@@ -151,11 +151,12 @@ void JobRunner::RunOne(Job job) {
     // cancelled, or this runner is stopping with cancel.
     auto next_beat = std::chrono::steady_clock::now() + options_.heartbeat;
     bool cancelled_job = false;
+    bool handed_back = false;
     while (!handle->done()) {
       (void)handle->ReadEvents(~uint64_t{0}, 1, 20ms);  // Wakes when the run ends.
       {
         std::lock_guard lock(mu_);
-        if (stopping_ && cancel_running_) handle->Cancel("worker stopping");
+        if (stopping_ && cancel_running_ && handle->Cancel("worker stopping")) handed_back = true;
       }
       if (std::chrono::steady_clock::now() < next_beat) continue;
       next_beat = std::chrono::steady_clock::now() + options_.heartbeat;
@@ -184,6 +185,7 @@ void JobRunner::RunOne(Job job) {
         // the job goes back to the queue.
         result.state = cancelled_job ? JobState::kCancelled : JobState::kQueued;
         result.error = outcome->message;
+        result.count_attempt = !handed_back;
       } else {
         result.state = JobState::kFailed;
         result.error = outcome->message;

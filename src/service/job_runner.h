@@ -54,7 +54,7 @@ class JobRunner {
 
   /// Stops claiming; the runs in flight are cancelled when `cancel_running`, else awaited;
   /// then the threads are joined. A job whose run was cancelled this way goes back to the
-  /// queue as after a lost worker (the attempt counts). Idempotent.
+  /// queue without the attempt counting against it. Idempotent.
   void Stop(bool cancel_running);
 
   const std::string& name() const { return options_.name; }

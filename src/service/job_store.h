@@ -74,6 +74,9 @@ struct AttemptResult {
   nlohmann::json outcome = nullptr;  ///< OutcomeToJson, or null.
   nlohmann::json events = nullptr;   ///< The attempt's events, or null.
   std::string error = {};            ///< For kQueued: the skillrt error.
+  /// For kQueued: false when the worker gives the job back because it is stopping (a
+  /// graceful shutdown): the attempt is not counted, so a redeploy cannot use attempts up.
+  bool count_attempt = true;
 };
 
 /// Counts by state, and the queued jobs ready to run now.

@@ -301,23 +301,28 @@ class PostgresJobStore : public JobStore {
     std::lock_guard lock(mu_);
     // One statement decides the next state from the row as it is: requeue with backoff,
     // dead when attempts are spent, cancelled when a cancel was asked.
-    const std::string next = result.state == JobState::kQueued
+    const bool requeue = result.state == JobState::kQueued;
+    const bool uncounted = requeue && !result.count_attempt;  // A stopping worker's hand-back.
+    const std::string next = uncounted ? "CASE WHEN cancel_requested THEN 'cancelled' ELSE "
+                                         "'queued' END"
+        : requeue
         ? "CASE WHEN cancel_requested THEN 'cancelled' WHEN attempts >= max_attempts THEN "
           "'dead' ELSE 'queued' END"
         : "'" + std::string(JobStateName(result.state)) + "'";
-    const std::string error = result.state == JobState::kQueued
+    const std::string error = requeue && !uncounted
         ? "CASE WHEN attempts >= max_attempts THEN 'attempts spent (' || attempts || '); last: ' "
           "|| $5 ELSE $5 END"
         : "$5";
     auto r = Query("UPDATE skillrt_jobs SET state = " + next + ", outcome = $3, events = $4, "
                    "error = " + error + ", worker = '', lease_until_ms = NULL, updated_ms = " +
                    kNow + ", not_before_ms = " + kNow + " + CASE WHEN $6 THEN LEAST(backoff_ms "
-                   "* (1::bigint << LEAST(attempts - 1, 20)), 3600000) ELSE 0 END WHERE id = $1 "
-                   "AND worker = $2 AND state = 'running' RETURNING state",
+                   "* (1::bigint << LEAST(attempts - 1, 20)), 3600000) ELSE 0 END, attempts = "
+                   "attempts - " + (uncounted ? "1" : "0") + " WHERE id = $1 AND worker = $2 AND "
+                   "state = 'running' RETURNING state",
                    {std::string(id), std::string(worker),
                     result.outcome.is_null() ? Param() : Param(JsonText(result.outcome)),
                     result.events.is_null() ? Param() : Param(JsonText(result.events)),
-                    result.error, result.state == JobState::kQueued ? "true" : "false"});
+                    result.error, requeue && !uncounted ? "true" : "false"});
     if (!r) return std::unexpected(r.error());
     if (r->rows() == 1 && r->Text(0, 0) == "queued") (void)Notify();
     return r->rows() == 1;

@@ -290,7 +290,11 @@ class SqliteJobStore : public JobStore {
     JobState next = result.state;
     int64_t not_before = now;
     std::string error = result.error;
-    if (next == JobState::kQueued) {
+    int attempts = job.attempts;
+    if (next == JobState::kQueued && !result.count_attempt) {
+      attempts -= 1;  // Handed back by a stopping worker: run it again, uncounted.
+      if (job.cancel_requested) next = JobState::kCancelled;
+    } else if (next == JobState::kQueued) {
       if (job.cancel_requested) {
         next = JobState::kCancelled;
       } else if (job.attempts >= job.spec.max_attempts) {
@@ -302,11 +306,12 @@ class SqliteJobStore : public JobStore {
     }
     Statement s(db_,
                 "UPDATE jobs SET state = ?2, outcome = ?3, events = ?4, error = ?5, worker = '', "
-                "lease_until_ms = NULL, updated_ms = ?6, not_before_ms = ?7 WHERE id = ?1");
+                "lease_until_ms = NULL, updated_ms = ?6, not_before_ms = ?7, attempts = ?8 "
+                "WHERE id = ?1");
     s.Bind(1, id).Bind(2, JobStateName(next));
     if (result.outcome.is_null()) s.BindNull(3); else s.Bind(3, result.outcome.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
     if (result.events.is_null()) s.BindNull(4); else s.Bind(4, result.events.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
-    s.Bind(5, error).Bind(6, now).Bind(7, not_before);
+    s.Bind(5, error).Bind(6, now).Bind(7, not_before).Bind(8, int64_t{attempts});
     if (s.Step() != SQLITE_DONE) return DbError("finish job");
     if (auto ok = tx.Commit(); !ok) return std::unexpected(ok.error());
     return true;

@@ -134,6 +134,19 @@ TEST_F(SqliteJobStoreTest, SkillrtFailureRetriesWithBackoffThenDies) {
   EXPECT_NE(dead.error.find("attempts spent"), std::string::npos) << dead.error;
 }
 
+TEST_F(SqliteJobStoreTest, HandBackByAStoppingWorkerDoesNotCountTheAttempt) {
+  Job job = Enqueue({.skill = "s", .max_attempts = 1, .backoff = 10s});
+  ASSERT_TRUE(Claim("w"));
+  ASSERT_TRUE(*store_->Finish(job.id, "w", {.state = JobState::kQueued, .error = "stopping",
+                                            .count_attempt = false}));
+  Job back = Get(job.id);
+  EXPECT_EQ(back.state, JobState::kQueued) << "not dead: the one attempt was not used";
+  EXPECT_EQ(back.attempts, 0);
+  auto again = Claim("w2");
+  ASSERT_TRUE(again) << "no backoff after a hand-back";
+  EXPECT_EQ(again->attempts, 1);
+}
+
 TEST_F(SqliteJobStoreTest, CancelQueuedAtOnceRunningAtHeartbeatAndRetry) {
   Job queued = Enqueue({.skill = "s"});
   Job running = Enqueue({.skill = "s"});
