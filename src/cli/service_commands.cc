@@ -96,17 +96,30 @@ std::unique_ptr<Engine> OpenServiceEngine(const GlobalOptions& global, double ap
   return std::move(*engine);
 }
 
-// Blocks SIGINT and SIGTERM in this thread (and the threads it makes), and waits for them on
-// a thread of its own that calls `stop` once. Join with Finish.
+// SIGINT and SIGTERM, which stop the service cleanly.
+sigset_t StopSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  return set;
+}
+
+// Blocks the stop signals in the calling thread, and so in every thread it makes later. Called
+// first, before the engine or the service starts a thread: a signal must never reach a
+// thread that does not block it, where its default action would end the process at once.
+void BlockStopSignals() {
+  const sigset_t set = StopSignals();
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);  // A peer that hung up is an error value, never a signal.
+}
+
+// Waits for a stop signal (blocked by BlockStopSignals; one that came earlier is pending) on
+// a thread of its own, and calls `stop` once.
 class SignalWaiter {
  public:
   explicit SignalWaiter(std::function<void()> stop) {
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &set, nullptr);
-    ::signal(SIGPIPE, SIG_IGN);  // A peer that hung up is an error value, never a signal.
+    const sigset_t set = StopSignals();
     thread_ = std::thread([this, set, stop = std::move(stop)] {
       int sig = 0;
       while (!done_) {
@@ -131,6 +144,7 @@ class SignalWaiter {
 };
 
 int Serve(const GlobalOptions& global, const ServiceCommands::Flags& f) {
+  BlockStopSignals();
   service::ServeOptions options;
   if (!SplitListen(f.listen, &options.host, &options.port)) {
     PrintError("--listen '" + f.listen + "': expected HOST:PORT");
@@ -181,6 +195,7 @@ int Serve(const GlobalOptions& global, const ServiceCommands::Flags& f) {
 }
 
 int Worker(const GlobalOptions& global, const ServiceCommands::Flags& f) {
+  BlockStopSignals();
   auto limits = SkillLimits(f.skill_limits);
   if (!limits) {
     PrintError(limits.error().message);

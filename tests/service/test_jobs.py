@@ -90,3 +90,25 @@ def test_cancel_a_queued_job_and_retry_it(tmp_path, home):
         assert 'skillrt_jobs{state="queued"} 1' in depth
     finally:
         server.stop()
+
+
+def test_graceful_stop_hands_running_jobs_back_uncounted(tmp_path, home):
+    # The policy asks about number-stats: its jobs wait, running, for an approval.
+    policy = tmp_path / "policy.toml"
+    policy.write_text('[[rule]]\nname = "ask"\neffect = "ask"\nskills = ["number-stats"]\n')
+    server = Server(home, extra=["--workers", "2", "--policy", str(policy)]).start()
+    try:
+        run = make_token(home, "run")
+        ids = [server.request("POST", "/v1/jobs", token=run,
+                              body={"skill": "number-stats", "input": {"numbers": [i]},
+                                    "max_attempts": 1}).json()["id"] for i in range(2)]
+        for job_id in ids:
+            wait_for_state(server, run, job_id, {"running"})
+        server.stop()  # SIGTERM
+        server = Server(home, extra=["--workers", "0"]).start()
+        for job_id in ids:
+            job = server.request("GET", "/v1/jobs/" + job_id, token=run).json()
+            assert job["state"] == "queued", job
+            assert job["attempts"] == 0, job
+    finally:
+        server.stop()
