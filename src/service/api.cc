@@ -116,8 +116,14 @@ void Api::Register(HttpServer& server) {
   // Statuses cpp-httplib sets itself (no route, a body past the limit) get the JSON form too.
   server.set_error_handler(httplib::Server::HandlerWithResponse(
       [](const httplib::Request&, httplib::Response& res) {
-    if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
     const int status = res.status;
+    // A request cpp-httplib could not read whole: nothing after it on the connection is
+    // trusted to be the start of another request.
+    if (status == 400 || status == 413 || status == 414 || status == 431) {
+      CloseAfterResponse();
+      res.set_header("Connection", "close");
+    }
+    if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
     if (status == 404) SetError(res, ApiError::kNotFound, "no such route");
     else if (status == 413) SetError(res, ApiError::kTooLarge, "the request body is too large");
     else if (status == 405) SetError(res, ApiError::kMethod, "method not allowed");

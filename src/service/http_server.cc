@@ -28,6 +28,9 @@ thread_local bool tl_shedding = false;
 // The connection this thread serves, for CurrentPeerClosed; -1 when none.
 thread_local int tl_socket = -1;
 
+// Set by CloseAfterResponse: the connection ends after the response being made.
+thread_local bool tl_close_after = false;
+
 // A fixed pool of threads with a bounded queue. When the queue is full the task is run on
 // the calling (accept) thread with tl_shedding set, which makes it a quick refusal.
 class BoundedPool : public httplib::TaskQueue {
@@ -115,17 +118,19 @@ class ConnectionStream : public httplib::Stream {
 
   ssize_t read(char* ptr, size_t size) override {
     if (!HasBuffered()) {
-      if (budget_ == 0) {  // The request is larger than any we accept.
-        exceeded_ = true;
-        return -1;
-      }
       const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
           deadline_ - std::chrono::steady_clock::now());
-      if (left <= std::chrono::milliseconds(0)) {  // Too slow in total.
+      // Larger than any request we accept, or too slow in total: the peer's side is shut,
+      // so after the answer the connection reads end of file and is closed.
+      if (budget_ == 0 || left <= std::chrono::milliseconds(0)) {
         exceeded_ = true;
+        ::shutdown(fd_, SHUT_RD);
         return -1;
       }
-      if (!WaitFor(fd_, POLLIN, std::min(left, limits_.read_timeout))) return -1;
+      if (!WaitFor(fd_, POLLIN, std::min(left, limits_.read_timeout))) {
+        exceeded_ = left <= limits_.read_timeout;  // The deadline passed while waiting.
+        return -1;
+      }
       ssize_t n;
       do {
         n = ::recv(fd_, buf_, std::min(sizeof(buf_), budget_), 0);
@@ -203,6 +208,8 @@ const std::string& BusyResponse() {
 
 }  // namespace
 
+void CloseAfterResponse() { tl_close_after = true; }
+
 bool CurrentPeerClosed() {
   if (tl_socket < 0) return false;
   char byte;
@@ -248,10 +255,11 @@ bool HttpServer::process_and_close_socket(socket_t sock) {
     }
     if (!readable) break;
     stream.NewRequest();
+    tl_close_after = false;
     bool closed = false;
     const bool last = served + 1 == limits_.requests_per_connection;
     ok = process_request(stream, last, closed, nullptr);
-    if (!ok || closed || stream.Exceeded()) break;
+    if (!ok || closed || stream.Exceeded() || tl_close_after) break;
   }
   counters_.busy.fetch_sub(1, std::memory_order_relaxed);
   tl_socket = -1;

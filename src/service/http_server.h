@@ -56,6 +56,11 @@ struct HttpCounters {
 /// handler of an HttpServer.
 bool CurrentPeerClosed();
 
+/// Ends the connection the calling thread serves once the response being made is sent: for
+/// a request that could not be read whole (malformed, too large, too slow), after which the
+/// stream cannot be trusted to hold the start of another. No effect outside a handler.
+void CloseAfterResponse();
+
 /// cpp-httplib's Server with the bounds of HttpLimits. Register handlers as on
 /// httplib::Server, then bind_to_port/listen_after_bind; stop() from any thread ends
 /// listening and, once the connections in flight are done, listen_after_bind returns.
