@@ -97,3 +97,29 @@ step "$build/pyenv/bin/python" "$root/examples/python/minimal.py" </dev/null
 # stdio, lists the tools, loads a skill and runs it in its sandbox (docs/mcp.md).
 step "$build/pyenv/bin/python" "$root/scripts/mcp_demo.py" "${skillrt[@]}"
 step "${skillrt[@]}" audit tail -n 3
+
+# The HTTP service: start it on a free loopback port, run a job over HTTP with curl and
+# follow its events as Server-Sent Events, then stop it (docs/service.md).
+service_home=$(mktemp -d /var/tmp/skillrt-service-demo.XXXXXX)
+service_token=$("$build/skillrt" --home "$service_home" token create --scope run --name demo -q)
+"$build/skillrt" --home "$service_home" serve --skills "$root/examples/skills" \
+  --listen 127.0.0.1:0 --port-file "$service_home/port" -q &
+service_pid=$!
+trap 'kill "$server" "$service_pid" 2>/dev/null || true' EXIT
+for _ in $(seq 100); do [[ -s $service_home/port ]] && break; sleep 0.1; done
+api=http://127.0.0.1:$(cat "$service_home/port")/v1
+auth=(-H "Authorization: Bearer $service_token")
+# The token goes in an Authorization header; the commands are shown without it.
+printf '\n\033[1m$ curl %s/jobs -d {"skill": "number-stats", ...}\033[0m\n' "$api"
+job=$(curl -sS "${auth[@]}" "$api/jobs" \
+  -d '{"skill": "number-stats", "input": {"numbers": [3, 1, 4, 1, 5, 9, 2, 6]}}')
+echo "$job"
+job_id=$(sed -n 's/.*"id":"\(job_[0-9a-f]*\)".*/\1/p' <<<"$job")
+printf '\n\033[1m$ curl -N %s/jobs/%s/events\033[0m\n' "$api" "$job_id"
+curl -sS -N --max-time 30 "${auth[@]}" "$api/jobs/$job_id/events" | cut -c1-160
+printf '\n\033[1m$ curl %s/jobs/%s\033[0m\n' "$api" "$job_id"
+curl -sS "${auth[@]}" "$api/jobs/$job_id" | cut -c1-400
+echo
+kill "$service_pid"
+wait "$service_pid" 2>/dev/null || true
+rm -rf "$service_home"

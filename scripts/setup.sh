@@ -13,7 +13,7 @@ packages=(
   python3 python3-pip python3-venv python3-dev bash bubblewrap git
   clang-14 lld-14 wasi-libc libclang-rt-14-dev-wasm32
   podman runc busybox-static
-  libcpp-httplib-dev
+  libcpp-httplib-dev libsqlite3-dev libpq-dev postgresql
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -68,7 +68,10 @@ TEST(LayersTest, TheReaderFindsIncludes) {
 }
 
 TEST(LayersTest, TheCliUsesOnlyThePublicHeaders) {
-  EXPECT_EQ(Violations("cli", {"skillrt", "cli"}), std::vector<std::string>{});
+  // The one exception: `skillrt serve` and `skillrt worker` host the HTTP service, a front end
+  // beside the CLI (src/service), whose entry points are not public yet.
+  EXPECT_EQ(Violations("cli", {"skillrt", "cli", "service/serve.h", "service/auth.h"}),
+            std::vector<std::string>{});
 }
 
 TEST(LayersTest, UtilDependsOnNothingButTheErrorType) {

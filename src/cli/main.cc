@@ -9,6 +9,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/cli.h"
+#include "cli/service_commands.h"
 
 namespace skillrt::cli {
 namespace {
@@ -180,6 +181,7 @@ int Main(int argc, char** argv) {
                     "mcp-elicitation); off: asked calls are refused with their approval key");
 
   AuditCommands audit(app.add_subcommand("audit", "Read, query and verify the audit log"));
+  ServiceCommands service(&app);
 
   CLI::App* policy_cmd = app.add_subcommand("policy", "Inspect the policy");
   policy_cmd->require_subcommand(1);
@@ -198,6 +200,7 @@ int Main(int argc, char** argv) {
                                      validate_cmd, install_cmd, lock_cmd,  check_cmd,
                                      grant_cmd,   revoke_cmd, prepare_cmd, tools_cmd, mcp_cmd};
   for (CLI::App* audit_sub : audit.subcommands()) commands.push_back(audit_sub);
+  for (CLI::App* service_sub : service.subcommands()) commands.push_back(service_sub);
   for (CLI::App* command : commands) AddGlobalFlags(command, &flag_sets.emplace_back());
 
   try {
@@ -233,6 +236,7 @@ int Main(int argc, char** argv) {
   if (*tools_cmd) return ToolsCommand(global, tools);
   if (*mcp_cmd) return McpCommand(global, mcp);
   if (auto code = audit.Run(global)) return *code;
+  if (auto code = service.Run(global)) return *code;
   PrintError("no command given; see skillrt --help");
   return kExitUsage;
 }
