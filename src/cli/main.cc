@@ -9,6 +9,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/cli.h"
+#include "cli/search_commands.h"
 
 namespace skillrt::cli {
 namespace {
@@ -164,10 +165,21 @@ int Main(int argc, char** argv) {
   check_cmd->add_option("--sandbox", check.sandbox, "strict (default) or best-effort");
   AddGrantFlags(check_cmd, &check.grants, /*with_python=*/false);
 
+  SearchFlags search;
+  CLI::App* search_cmd =
+      app.add_subcommand("search", "Find the skills that best match a task (docs/search.md)");
+  AddSearchCommand(search_cmd, &search);
+  IndexFlags index;
+  CLI::App* index_cmd = app.add_subcommand(
+      "index", "Bring the search index in $SKILLRT_HOME/index up to date with the skills");
+  AddIndexCommand(index_cmd, &index);
+
   std::vector<CLI::App*> commands = {run_cmd,     exec_cmd,   list_cmd,    info_cmd,
                                      validate_cmd, install_cmd, lock_cmd,  check_cmd,
                                      grant_cmd,   revoke_cmd, prepare_cmd};
   for (CLI::App* audit_sub : audit.subcommands()) commands.push_back(audit_sub);
+  commands.push_back(search_cmd);
+  commands.push_back(index_cmd);
   for (CLI::App* command : commands) AddGlobalFlags(command, &flag_sets.emplace_back());
 
   try {
@@ -200,6 +212,8 @@ int Main(int argc, char** argv) {
   if (*grant_cmd) return GrantCommand(global, grant);
   if (*revoke_cmd) return GrantCommand(global, revoke);
   if (*prepare_cmd) return PrepareCommand(global, prepare);
+  if (*search_cmd) return SearchCommand(global, search);
+  if (*index_cmd) return IndexCommand(global, index);
   if (auto code = audit.Run(global)) return *code;
   PrintError("no command given; see skillrt --help");
   return kExitUsage;
