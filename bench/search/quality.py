@@ -26,7 +26,7 @@ METHODS = [
     ("hybrid rrf", ["--method", "hybrid", "--fusion", "rrf"]),
     ("hybrid weighted 0.5", ["--method", "hybrid", "--fusion", "weighted", "--dense-weight", "0.5"]),
     ("hybrid weighted 0.7", ["--method", "hybrid", "--fusion", "weighted", "--dense-weight", "0.7"]),
-    ("hybrid weighted 0.8", ["--method", "hybrid", "--fusion", "weighted", "--dense-weight", "0.8"]),
+    ("hybrid weighted 0.3", ["--method", "hybrid", "--fusion", "weighted", "--dense-weight", "0.3"]),
 ]
 K = 10
 

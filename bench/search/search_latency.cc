@@ -13,12 +13,11 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <sstream>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "skillrt/search.h"
 
@@ -41,9 +40,12 @@ Data LoadSets(const std::filesystem::path& dir) {
     std::ifstream in(entry.path());
     nlohmann::json set = nlohmann::json::parse(in);
     for (const auto& s : set["skills"]) {
-      data.skills.push_back({.name = s["name"], .dir = "/bench/" + s["name"].get<std::string>(),
-                             .tree_sha256 = "real", .description = s["description"],
-                             .body = s.value("body", ""), .capabilities = "runtime native"});
+      data.skills.push_back({.name = s["name"],
+                             .dir = "/bench/" + s["name"].get<std::string>(),
+                             .tree_sha256 = "real",
+                             .description = s["description"],
+                             .body = s.value("body", ""),
+                             .capabilities = "runtime native"});
     }
     for (const auto& q : set["queries"]) data.queries.push_back(q["query"]);
   }
@@ -65,13 +67,18 @@ void AddGenerated(Data* data, size_t total) {
     std::string name = "gen-" + std::to_string(i) + "-" + words[pick(rng)];
     std::string clean;
     for (char c : name) {
-      if (std::isalnum(static_cast<unsigned char>(c))) clean += static_cast<char>(std::tolower(c));
-      else if (!clean.empty() && clean.back() != '-') clean += '-';
+      if (std::isalnum(static_cast<unsigned char>(c)))
+        clean += static_cast<char>(std::tolower(c));
+      else if (!clean.empty() && clean.back() != '-')
+        clean += '-';
     }
     while (!clean.empty() && clean.back() == '-') clean.pop_back();
-    data->skills.push_back({.name = clean.substr(0, 64), .dir = "/bench/gen",
-                            .tree_sha256 = std::to_string(i), .description = description,
-                            .body = "", .capabilities = "runtime native"});
+    data->skills.push_back({.name = clean.substr(0, 64),
+                            .dir = "/bench/gen",
+                            .tree_sha256 = std::to_string(i),
+                            .description = description,
+                            .body = "",
+                            .capabilities = "runtime native"});
   }
 }
 
@@ -85,12 +92,19 @@ double Percentile(std::vector<double> v, double p) {
 
 int main(int argc, char** argv) {
   size_t total = 10000, max_queries = 300;
-  std::filesystem::path index_path = std::filesystem::temp_directory_path() / "skillrt-search-bench.db";
+  std::filesystem::path index_path =
+      std::filesystem::temp_directory_path() / "skillrt-search-bench.db";
   for (int i = 1; i + 1 < argc; i += 2) {
-    if (std::strcmp(argv[i], "--skills") == 0) total = std::stoul(argv[i + 1]);
-    else if (std::strcmp(argv[i], "--queries") == 0) max_queries = std::stoul(argv[i + 1]);
-    else if (std::strcmp(argv[i], "--index") == 0) index_path = argv[i + 1];
-    else { std::fprintf(stderr, "unknown flag %s\n", argv[i]); return 2; }
+    if (std::strcmp(argv[i], "--skills") == 0)
+      total = std::stoul(argv[i + 1]);
+    else if (std::strcmp(argv[i], "--queries") == 0)
+      max_queries = std::stoul(argv[i + 1]);
+    else if (std::strcmp(argv[i], "--index") == 0)
+      index_path = argv[i + 1];
+    else {
+      std::fprintf(stderr, "unknown flag %s\n", argv[i]);
+      return 2;
+    }
   }
   Data data = LoadSets(std::filesystem::path(SKILLRT_SOURCE_DIR) / "bench" / "data");
   AddGenerated(&data, total);
@@ -98,19 +112,28 @@ int main(int argc, char** argv) {
 
   auto t0 = Clock::now();
   auto model = skillrt::OpenMiniLmEmbedder(skillrt::DefaultSearchModelDir());
-  if (!model) { std::fprintf(stderr, "%s\n", model.error().ToString().c_str()); return 1; }
+  if (!model) {
+    std::fprintf(stderr, "%s\n", model.error().ToString().c_str());
+    return 1;
+  }
   std::shared_ptr<skillrt::Embedder> embedder = std::move(*model);
   std::printf("model load: %.0f ms\n", Ms(Clock::now() - t0));
   std::filesystem::remove(index_path);
   auto index = skillrt::SearchIndex::Open(index_path, embedder);
-  if (!index) { std::fprintf(stderr, "%s\n", index.error().ToString().c_str()); return 1; }
+  if (!index) {
+    std::fprintf(stderr, "%s\n", index.error().ToString().c_str());
+    return 1;
+  }
 
   t0 = Clock::now();
   auto built = (*index)->Update(data.skills, [](size_t done, size_t all) {
     if (done % 1000 < 16 || done == all) std::fprintf(stderr, "\rindexing %zu/%zu", done, all);
   });
   std::fprintf(stderr, "\n");
-  if (!built) { std::fprintf(stderr, "%s\n", built.error().ToString().c_str()); return 1; }
+  if (!built) {
+    std::fprintf(stderr, "%s\n", built.error().ToString().c_str());
+    return 1;
+  }
   std::printf("initial index of %zu skills: %.1f s\n", data.skills.size(),
               Ms(Clock::now() - t0) / 1000);
 
@@ -121,7 +144,10 @@ int main(int argc, char** argv) {
     t0 = Clock::now();
     auto one = (*index)->Update(data.skills);
     reindex.push_back(Ms(Clock::now() - t0));
-    if (!one || one->updated != 1) { std::fprintf(stderr, "re-index failed\n"); return 1; }
+    if (!one || one->updated != 1) {
+      std::fprintf(stderr, "re-index failed\n");
+      return 1;
+    }
   }
   std::printf("re-index one changed skill (of %zu): median %.1f ms, max %.1f ms\n",
               data.skills.size(), Percentile(reindex, 0.5), Percentile(reindex, 1.0));
@@ -134,7 +160,10 @@ int main(int argc, char** argv) {
       t0 = Clock::now();
       auto r = (*index)->Search(q, {.top_k = 10, .method = method});
       times.push_back(Ms(Clock::now() - t0));
-      if (!r) { std::fprintf(stderr, "%s\n", r.error().ToString().c_str()); return 1; }
+      if (!r) {
+        std::fprintf(stderr, "%s\n", r.error().ToString().c_str());
+        return 1;
+      }
     }
     std::printf("| %s | %zu | %.2f | %.2f |\n",
                 std::string(skillrt::SearchMethodName(method)).c_str(), times.size(),

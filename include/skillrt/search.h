@@ -60,13 +60,13 @@ struct TokenBudget {
 
 /// What to search for and how.
 struct SearchOptions {
-  size_t top_k = 10;                             ///< At most this many hits.
+  size_t top_k = 10;  ///< At most this many hits.
   SearchMethod method = SearchMethod::kHybrid;
-  Fusion fusion = Fusion::kWeighted;             ///< kHybrid only; measured in docs/search.md.
-  double dense_weight = 0.7;                     ///< kWeighted only; in [0, 1].
+  Fusion fusion = Fusion::kWeighted;  ///< kHybrid only; measured in docs/search.md.
+  double dense_weight = 0.5;          ///< kWeighted only; in [0, 1].
   /// Candidates taken from each method before fusion (at least top_k).
   size_t candidates = 50;
-  TokenBudget budget = {};                       ///< Unlimited by default.
+  TokenBudget budget = {};  ///< Unlimited by default.
 };
 
 /// One method's view of a hit. `rank` is 1-based; 0 when the method did not return the skill
@@ -80,13 +80,13 @@ struct MethodMatch {
 /// One skill found.
 struct SearchHit {
   std::string name = {};
-  std::string description = {};        ///< Possibly shortened by the budget (ends in "…").
+  std::string description = {};  ///< Possibly shortened by the budget (ends in "…").
   bool description_shortened = false;
-  std::filesystem::path dir = {};      ///< The skill directory when indexed.
-  double score = 0;                    ///< The method's (or fusion's) score; higher is better.
+  std::filesystem::path dir = {};  ///< The skill directory when indexed.
+  double score = 0;                ///< The method's (or fusion's) score; higher is better.
   MethodMatch bm25 = {};
   MethodMatch dense = {};
-  size_t tokens = 0;                   ///< Tokens of RenderHit(*this) under the budget's encoding.
+  size_t tokens = 0;  ///< Tokens of RenderHit(*this) under the budget's encoding.
 };
 
 /// The hits, best first, and what the budget left out.
@@ -140,9 +140,9 @@ struct IndexedSkill {
 
 /// What an update did.
 struct IndexStats {
-  size_t added = 0;      ///< Skills new to the index.
-  size_t updated = 0;    ///< Skills whose tree hash changed.
-  size_t removed = 0;    ///< Skills no longer in the catalogue.
+  size_t added = 0;    ///< Skills new to the index.
+  size_t updated = 0;  ///< Skills whose tree hash changed.
+  size_t removed = 0;  ///< Skills no longer in the catalogue.
   size_t unchanged = 0;
   bool rebuilt = false;  ///< The file was missing, corrupt or of another schema or model.
 };

@@ -3,11 +3,10 @@
 
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
-
-#include <CLI/CLI.hpp>
 
 #include "skillrt/engine.h"
 #include "skillrt/registry.h"
@@ -31,8 +30,8 @@ IndexProgress TerminalProgress(bool quiet) {
 std::unique_ptr<SkillSearch> OpenSearch(const GlobalOptions& global, int* exit_code) {
   std::filesystem::path home = HomeOf(global);
   Registry registry(Registry::DefaultRoots(global.skill_roots, home), /*watch=*/false);
-  auto search = SkillSearch::Open(
-      registry, SkillSearchOptions{.index_path = DefaultSearchIndexPath(home)});
+  auto search =
+      SkillSearch::Open(registry, SkillSearchOptions{.index_path = DefaultSearchIndexPath(home)});
   if (!search) {
     PrintError(search.error().message);
     *exit_code = ExitCodeFor(search.error());
@@ -42,8 +41,11 @@ std::unique_ptr<SkillSearch> OpenSearch(const GlobalOptions& global, int* exit_c
 }
 
 nlohmann::json StatsJson(const IndexStats& s) {
-  return {{"added", s.added},     {"updated", s.updated}, {"removed", s.removed},
-          {"unchanged", s.unchanged}, {"rebuilt", s.rebuilt}};
+  return {{"added", s.added},
+          {"updated", s.updated},
+          {"removed", s.removed},
+          {"unchanged", s.unchanged},
+          {"rebuilt", s.rebuilt}};
 }
 
 nlohmann::json MatchJson(const MethodMatch& m) {
@@ -83,7 +85,8 @@ void PrintResult(const SearchResult& result, bool explain) {
     char head[128];
     std::snprintf(head, sizeof head, "%2zu. %s  %.4f", i + 1, hit.name.c_str(), hit.score);
     std::string line = head;
-    if (explain) line += "  [" + MatchText("bm25", hit.bm25) + ", " + MatchText("dense", hit.dense) + "]";
+    if (explain)
+      line += "  [" + MatchText("bm25", hit.bm25) + ", " + MatchText("dense", hit.dense) + "]";
     WriteOut(line + "\n    " + hit.description + "\n");
   }
   if (result.dropped_for_budget > 0) {
@@ -134,7 +137,7 @@ void AddSearchCommand(CLI::App* cmd, SearchFlags* flags) {
   cmd->add_option("--method", flags->method, "bm25, dense or hybrid (default)");
   cmd->add_option("--fusion", flags->fusion, "hybrid's fusion: weighted (default) or rrf");
   cmd->add_option("--dense-weight", flags->dense_weight,
-                  "Weight of dense scores in weighted fusion, 0..1 (default 0.7)");
+                  "Weight of dense scores in weighted fusion, 0..1 (default 0.5)");
   cmd->add_flag("--no-sync", flags->no_sync,
                 "Search the index as it is, without bringing it up to date first");
 }
@@ -217,11 +220,10 @@ int IndexCommand(const GlobalOptions& global, const IndexFlags& flags) {
     return kExitOk;
   }
   for (const std::string& s : skipped) PrintError("skipped " + s);
-  WriteOut("index: " + std::to_string(search->size()) + " skills (" +
-           std::to_string(stats->added) + " added, " + std::to_string(stats->updated) +
-           " updated, " + std::to_string(stats->removed) + " removed, " +
-           std::to_string(stats->unchanged) + " unchanged" +
-           (stats->rebuilt ? ", rebuilt" : "") + ")\n");
+  WriteOut("index: " + std::to_string(search->size()) + " skills (" + std::to_string(stats->added) +
+           " added, " + std::to_string(stats->updated) + " updated, " +
+           std::to_string(stats->removed) + " removed, " + std::to_string(stats->unchanged) +
+           " unchanged" + (stats->rebuilt ? ", rebuilt" : "") + ")\n");
   return kExitOk;
 }
 

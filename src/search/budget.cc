@@ -36,7 +36,10 @@ Result<bool> Shorten(SearchHit* hit, size_t limit, TokenEncoding encoding) {
     size_t mid = (lo + hi) / 2;
     auto n = tokens_with(ends[mid]);
     if (!n) return std::unexpected(n.error());
-    if (*n <= limit) lo = mid + 1; else hi = mid;
+    if (*n <= limit)
+      lo = mid + 1;
+    else
+      hi = mid;
   }
   if (lo == 0) {
     hit->description = full;

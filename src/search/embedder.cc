@@ -28,7 +28,8 @@ struct EmbedderDeleter {
 class MiniLmEmbedder final : public Embedder {
  public:
   MiniLmEmbedder(std::unique_ptr<SkillrtMlEmbedder, EmbedderDeleter> handle, std::string id)
-      : handle_(std::move(handle)), id_(std::move(id)),
+      : handle_(std::move(handle)),
+        id_(std::move(id)),
         dim_(skillrt_ml_embedder_dim(handle_.get())) {}
 
   size_t dim() const override { return dim_; }
@@ -45,8 +46,8 @@ class MiniLmEmbedder final : public Embedder {
     }
     std::vector<float> out(texts.size() * dim_);
     char* err = nullptr;
-    if (skillrt_ml_embed(handle_.get(), pointers.data(), lengths.data(), texts.size(),
-                         out.data(), &err) != 0) {
+    if (skillrt_ml_embed(handle_.get(), pointers.data(), lengths.data(), texts.size(), out.data(),
+                         &err) != 0) {
       return Fail(ErrorCode::kInternal, "embedding: " + TakeMessage(err));
     }
     return out;

@@ -70,7 +70,9 @@ Result<void> LoadRows(SearchIndex::State& s) {
                                       std::to_string(bytes) + " bytes [SQLITE_CORRUPT]");
     }
     s.row_of_id[stmt->Int(0)] = s.rows.size();
-    s.rows.push_back({.id = stmt->Int(0), .name = stmt->Text(1), .description = stmt->Text(3),
+    s.rows.push_back({.id = stmt->Int(0),
+                      .name = stmt->Text(1),
+                      .description = stmt->Text(3),
                       .dir = stmt->Text(2)});
     size_t at = s.vectors.size();
     s.vectors.resize(at + dim);
@@ -102,8 +104,8 @@ Result<void> OpenExisting(SearchIndex::State& s) {
     stamp->Bind(2, s.embedder->model_id());
     if (auto done = stamp->Step(); !done) return std::unexpected(done.error());
   } else if (*schema != kSchemaVersion || *model != s.embedder->model_id()) {
-    return Fail(ErrorCode::kIo, "search index: schema " + *schema + ", model " + *model +
-                                    " [stale]");
+    return Fail(ErrorCode::kIo,
+                "search index: schema " + *schema + ", model " + *model + " [stale]");
   }
   return LoadRows(s);
 }
@@ -157,11 +159,13 @@ Result<void> Write(SearchIndex::State& s, std::span<const IndexedSkill> skills,
     auto del = sqlite::Statement::Prepare(db, "DELETE FROM skills WHERE id = ?");
     auto del_fts = sqlite::Statement::Prepare(db, "DELETE FROM skills_fts WHERE rowid = ?");
     auto ins = sqlite::Statement::Prepare(
-        db, "INSERT INTO skills(name, dir, tree_sha256, description, embedding) "
-            "VALUES (?, ?, ?, ?, ?)");
+        db,
+        "INSERT INTO skills(name, dir, tree_sha256, description, embedding) "
+        "VALUES (?, ?, ?, ?, ?)");
     auto ins_fts = sqlite::Statement::Prepare(
-        db, "INSERT INTO skills_fts(rowid, name, description, body, capabilities) "
-            "VALUES (?, ?, ?, ?, ?)");
+        db,
+        "INSERT INTO skills_fts(rowid, name, description, body, capabilities) "
+        "VALUES (?, ?, ?, ?, ?)");
     for (auto* st : {&del, &del_fts, &ins, &ins_fts}) {
       if (!*st) return std::unexpected(st->error());
     }
@@ -226,7 +230,8 @@ Result<std::unique_ptr<SearchIndex>> SearchIndex::Open(const std::filesystem::pa
   if (!embedder) return Fail(ErrorCode::kInvalidArgument, "search index: no embedder");
   std::error_code ec;
   std::filesystem::create_directories(path.parent_path(), ec);
-  if (ec) return FailErrno(ErrorCode::kIo, "mkdir(" + path.parent_path().string() + ")", ec.value());
+  if (ec)
+    return FailErrno(ErrorCode::kIo, "mkdir(" + path.parent_path().string() + ")", ec.value());
   auto state = std::make_unique<State>();
   state->path = path;
   state->embedder = std::move(embedder);
@@ -249,7 +254,11 @@ Result<IndexStats> SearchIndex::Update(std::span<const IndexedSkill> skills,
     }
   }
   auto stored = StoredSkills(s.db.get());
-  if (!stored || !Healthy(s.db.get())) {
+  // The full checks read the whole file, so they run on the first update of an opened index;
+  // later damage shows as read errors (SkillSearch rebuilds on those).
+  bool healthy = stored.has_value() && (s.checked || Healthy(s.db.get()));
+  s.checked = true;
+  if (!healthy) {
     if (auto fresh = Reset(s); !fresh) return std::unexpected(fresh.error());
     stored = std::map<std::string, Stored>();
   }
@@ -277,19 +286,26 @@ Result<IndexStats> SearchIndex::Update(std::span<const IndexedSkill> skills,
   stats.removed = removed.size();
   if (changed.empty() && removed.empty()) return stats;
 
-  // Embed outside the transaction, in batches, reporting progress.
-  std::vector<float> vectors;
-  vectors.reserve(changed.size() * s.embedder->dim());
-  for (size_t start = 0; start < changed.size(); start += kEmbedBatch) {
-    size_t end = std::min(changed.size(), start + kEmbedBatch);
-    std::vector<std::string> texts;
-    for (size_t k = start; k < end; ++k) {
-      texts.push_back(DenseText(skills[changed[k]].name, skills[changed[k]].description));
-    }
-    std::vector<std::string_view> views(texts.begin(), texts.end());
+  // Embed outside the transaction, in batches of texts of similar length (a batch is padded
+  // to its longest text), reporting progress.
+  const size_t dim = s.embedder->dim();
+  std::vector<std::string> texts;
+  for (size_t i : changed) texts.push_back(DenseText(skills[i].name, skills[i].description));
+  std::vector<size_t> order(changed.size());
+  for (size_t k = 0; k < order.size(); ++k) order[k] = k;
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return texts[a].size() < texts[b].size(); });
+  std::vector<float> vectors(changed.size() * dim);
+  for (size_t start = 0; start < order.size(); start += kEmbedBatch) {
+    size_t end = std::min(order.size(), start + kEmbedBatch);
+    std::vector<std::string_view> views;
+    for (size_t k = start; k < end; ++k) views.push_back(texts[order[k]]);
     auto batch = s.embedder->Embed(views);
     if (!batch) return std::unexpected(batch.error());
-    vectors.insert(vectors.end(), batch->begin(), batch->end());
+    for (size_t k = start; k < end; ++k) {
+      std::copy_n(batch->begin() + static_cast<std::ptrdiff_t>((k - start) * dim), dim,
+                  vectors.begin() + static_cast<std::ptrdiff_t>(order[k] * dim));
+    }
     if (progress) progress(end, changed.size());
   }
   if (auto ok = Write(s, skills, changed, vectors, *stored, removed); !ok) {

@@ -26,10 +26,11 @@ struct SearchIndex::State {
   std::filesystem::path path;
   std::shared_ptr<Embedder> embedder;
   sqlite::Db db;
-  bool reset = false;     // Open() started afresh; reported by the next Update().
+  bool reset = false;    // Open() started afresh; reported by the next Update().
+  bool checked = false;  // The integrity checks ran since Open().
   std::vector<IndexRow> rows;
-  std::vector<float> vectors;                      // rows.size() * dim, row-major.
-  std::unordered_map<int64_t, size_t> row_of_id;   // skills.id -> index into rows.
+  std::vector<float> vectors;                     // rows.size() * dim, row-major.
+  std::unordered_map<int64_t, size_t> row_of_id;  // skills.id -> index into rows.
 };
 
 /// The BM25 column weights of skills_fts (name, description, body, capabilities): a word in

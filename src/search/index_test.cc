@@ -16,17 +16,29 @@ namespace fs = std::filesystem;
 
 std::vector<IndexedSkill> Catalogue() {
   return {
-      {.name = "pdf-tools", .dir = "/s/pdf-tools", .tree_sha256 = "a1",
-       .description = "Extract text and pages from PDF documents", .body = "Uses pdftotext.",
+      {.name = "pdf-tools",
+       .dir = "/s/pdf-tools",
+       .tree_sha256 = "a1",
+       .description = "Extract text and pages from PDF documents",
+       .body = "Uses pdftotext.",
        .capabilities = "runtime native; commands pdftotext"},
-      {.name = "csv-to-json", .dir = "/s/csv-to-json", .tree_sha256 = "b1",
-       .description = "Convert CSV spreadsheets into JSON records", .body = "Reads stdin.",
+      {.name = "csv-to-json",
+       .dir = "/s/csv-to-json",
+       .tree_sha256 = "b1",
+       .description = "Convert CSV spreadsheets into JSON records",
+       .body = "Reads stdin.",
        .capabilities = "runtime native"},
-      {.name = "weather-report", .dir = "/s/weather-report", .tree_sha256 = "c1",
-       .description = "Fetch today's weather forecast for a city", .body = "Calls an API.",
+      {.name = "weather-report",
+       .dir = "/s/weather-report",
+       .tree_sha256 = "c1",
+       .description = "Fetch today's weather forecast for a city",
+       .body = "Calls an API.",
        .capabilities = "runtime native; network api.weather.example"},
-      {.name = "log-triage", .dir = "/s/log-triage", .tree_sha256 = "d1",
-       .description = "Group error lines of service logs by cause", .body = "Reads logs.",
+      {.name = "log-triage",
+       .dir = "/s/log-triage",
+       .tree_sha256 = "d1",
+       .description = "Group error lines of service logs by cause",
+       .body = "Reads logs.",
        .capabilities = "runtime native"},
   };
 }
@@ -34,8 +46,9 @@ std::vector<IndexedSkill> Catalogue() {
 class SearchIndexTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("skillrt-index-test-" + std::to_string(getpid()) + "-" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    dir_ = fs::temp_directory_path() /
+           ("skillrt-index-test-" + std::to_string(getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(dir_);
     path_ = dir_ / "index" / "search.db";
     embedder_ = std::make_shared<FakeEmbedder>();
@@ -98,8 +111,9 @@ TEST_F(SearchIndexTest, ExplainsEachMethodsRankAndFusionOrdersByScore) {
 TEST_F(SearchIndexTest, QueryTextIsNeverFts5Syntax) {
   auto index = OpenIndex();
   ASSERT_TRUE(index->Update(Catalogue()).has_value());
-  for (std::string_view q : {"\"unbalanced", "NEAR(pdf text)", "pdf* OR -", "col:pdf ^x",
-                             "!!! ???", "p\xc3\xa4""dfs \xe6\x96\x87\xe6\x9c\xac"}) {
+  for (std::string_view q : {"\"unbalanced", "NEAR(pdf text)", "pdf* OR -", "col:pdf ^x", "!!! ???",
+                             "p\xc3\xa4"
+                             "dfs \xe6\x96\x87\xe6\x9c\xac"}) {
     auto r = index->Search(q, {.method = SearchMethod::kBm25});
     EXPECT_TRUE(r.has_value()) << q << ": " << r.error().ToString();
   }
@@ -170,7 +184,8 @@ TEST_F(SearchIndexTest, DamagedPagesAreRebuiltNotBelieved) {
     auto index = OpenIndex();
     std::vector<IndexedSkill> many = Catalogue();
     for (int i = 0; i < 300; ++i) {  // Enough rows for several pages.
-      many.push_back({.name = "filler-" + std::to_string(i), .dir = "/s/f",
+      many.push_back({.name = "filler-" + std::to_string(i),
+                      .dir = "/s/f",
                       .tree_sha256 = std::to_string(i),
                       .description = "Filler skill number " + std::to_string(i) +
                                      " about gardening and cooking recipes"});
@@ -226,8 +241,8 @@ TEST_F(SearchIndexTest, AnotherModelRebuilds) {
 
 TEST(FakeEmbedderTest, DeterministicUnitVectorsCloserForSharedWords) {
   FakeEmbedder e(64);
-  std::vector<std::string_view> texts = {"extract pdf text", "extract pdf text",
-                                         "pdf text pages", "weather in paris"};
+  std::vector<std::string_view> texts = {"extract pdf text", "extract pdf text", "pdf text pages",
+                                         "weather in paris"};
   auto v = e.Embed(texts);
   ASSERT_TRUE(v.has_value());
   auto dot = [&](size_t a, size_t b) {

@@ -89,7 +89,7 @@ TEST(BudgetTest, PerSkillLimitShortensAtAWordAndMarksIt) {
   EXPECT_EQ(cut.description.substr(cut.description.size() - 3), "\u2026");
   std::string kept = cut.description.substr(0, cut.description.size() - 3);
   EXPECT_EQ(long_description.compare(0, kept.size(), kept), 0);  // A prefix...
-  EXPECT_EQ(long_description[kept.size()], ' ');                  // ...ending at a word.
+  EXPECT_EQ(long_description[kept.size()], ' ');                 // ...ending at a word.
   // The cut is the longest that fits: one more word would not.
   size_t next = long_description.find(' ', kept.size() + 1);
   SearchHit longer = Hit("long-one", long_description.substr(0, next) + "\u2026");

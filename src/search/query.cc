@@ -20,9 +20,9 @@ constexpr double kRrfK = 60.0;
 
 // Words that match nearly every description and so only add noise and time to an OR query.
 const std::unordered_set<std::string_view> kStopWords = {
-    "a",    "an",   "and", "are",  "as",   "at",   "be",   "by",   "can",  "do",   "for",
-    "from", "how",  "i",   "in",   "is",   "it",   "me",   "my",   "of",   "on",   "or",
-    "please", "show", "that", "the", "this", "to",  "want", "what", "with", "you",  "your"};
+    "a",      "an",   "and",  "are", "as",   "at", "be",   "by",   "can",  "do",  "for",
+    "from",   "how",  "i",    "in",  "is",   "it", "me",   "my",   "of",   "on",  "or",
+    "please", "show", "that", "the", "this", "to", "want", "what", "with", "you", "your"};
 
 // The FTS5 query for `text`: each word (a run of letters, digits, or any non-ASCII bytes) in
 // double quotes, so that no FTS5 syntax in the user's text is interpreted, joined by OR.
@@ -77,8 +77,8 @@ Result<std::vector<Candidate>> Bm25Candidates(const SearchIndex::State& s, std::
   }
 }
 
-Result<std::vector<Candidate>> DenseCandidates(const SearchIndex::State& s,
-                                               std::string_view query, size_t limit) {
+Result<std::vector<Candidate>> DenseCandidates(const SearchIndex::State& s, std::string_view query,
+                                               size_t limit) {
   std::array<std::string_view, 1> texts = {query};
   auto embedded = s.embedder->Embed(texts);
   if (!embedded) return std::unexpected(embedded.error());
@@ -117,9 +117,12 @@ std::unordered_map<size_t, double> Normalised(const std::vector<Candidate>& list
 
 std::string_view SearchMethodName(SearchMethod method) {
   switch (method) {
-    case SearchMethod::kBm25: return "bm25";
-    case SearchMethod::kDense: return "dense";
-    case SearchMethod::kHybrid: return "hybrid";
+    case SearchMethod::kBm25:
+      return "bm25";
+    case SearchMethod::kDense:
+      return "dense";
+    case SearchMethod::kHybrid:
+      return "hybrid";
   }
   return "?";
 }
@@ -167,8 +170,12 @@ Result<SearchResult> SearchIndex::Search(std::string_view query,
   auto bm25_norm = Normalised(bm25), dense_norm = Normalised(dense);
   for (auto& [row, hit] : hits) {
     switch (options.method) {
-      case SearchMethod::kBm25: hit.score = hit.bm25.score; break;
-      case SearchMethod::kDense: hit.score = hit.dense.score; break;
+      case SearchMethod::kBm25:
+        hit.score = hit.bm25.score;
+        break;
+      case SearchMethod::kDense:
+        hit.score = hit.dense.score;
+        break;
       case SearchMethod::kHybrid:
         if (options.fusion == Fusion::kRrf) {
           for (const MethodMatch* m : {&hit.bm25, &hit.dense}) {

@@ -24,10 +24,8 @@ Result<std::unique_ptr<SkillSearch>> SkillSearch::Open(const Registry& registry,
   }
   auto index = SearchIndex::Open(options.index_path, options.embedder);
   if (!index) return std::unexpected(index.error());
-  auto impl = std::unique_ptr<Impl>(new Impl{.registry = registry,
-                                             .options = std::move(options),
-                                             .index = std::move(*index),
-                                             .mu = {}});
+  auto impl = std::unique_ptr<Impl>(new Impl{
+      .registry = registry, .options = std::move(options), .index = std::move(*index), .mu = {}});
   return std::unique_ptr<SkillSearch>(new SkillSearch(std::move(impl)));
 }
 

@@ -17,11 +17,12 @@ bool IsCorruption(int code) {
 
 Result<Db> Open(const std::filesystem::path& path) {
   sqlite3* raw = nullptr;
-  int rc = sqlite3_open_v2(path.c_str(), &raw,
-                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                           nullptr);
+  int rc =
+      sqlite3_open_v2(path.c_str(), &raw,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
   Db db(raw);
-  if (rc != SQLITE_OK) return std::unexpected(LastError(raw, "sqlite3_open(" + path.string() + ")"));
+  if (rc != SQLITE_OK)
+    return std::unexpected(LastError(raw, "sqlite3_open(" + path.string() + ")"));
   sqlite3_extended_result_codes(raw, 1);
   // Another process updating the index holds its lock for the length of one update.
   sqlite3_busy_timeout(raw, 10000);
