@@ -16,6 +16,7 @@
 #include "skillrt/policy.h"
 #include "skillrt/registry.h"
 #include "skillrt/runtime.h"
+#include "skillrt/search.h"
 #include "skillrt/skill.h"
 #include "skillrt/skillrt.h"
 // Second time through.
@@ -34,6 +35,7 @@
 #include "skillrt/policy.h"
 #include "skillrt/registry.h"
 #include "skillrt/runtime.h"
+#include "skillrt/search.h"
 #include "skillrt/skill.h"
 #include "skillrt/skillrt.h"
 
