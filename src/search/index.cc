@@ -151,8 +151,8 @@ Result<std::map<std::string, Stored>> StoredSkills(sqlite3* db) {
 // Writes the changes in one transaction; rolled back on any failure.
 Result<void> Write(SearchIndex::State& s, std::span<const IndexedSkill> skills,
                    const std::vector<size_t>& changed, const std::vector<float>& vectors,
-                   const std::map<std::string, Stored>& stored,
-                   const std::vector<int64_t>& removed) {
+                   const std::map<std::string, Stored>& stored, const std::vector<int64_t>& removed,
+                   std::vector<int64_t>* new_ids) {
   sqlite3* db = s.db.get();
   if (auto ok = sqlite::Exec(db, "BEGIN IMMEDIATE"); !ok) return ok;
   auto body = [&]() -> Result<void> {
@@ -195,7 +195,8 @@ Result<void> Write(SearchIndex::State& s, std::span<const IndexedSkill> skills,
       ins->Reset();
       std::string words_of_name = skill.name;
       std::replace(words_of_name.begin(), words_of_name.end(), '-', ' ');
-      ins_fts->Bind(1, static_cast<int64_t>(sqlite3_last_insert_rowid(db)));
+      new_ids->push_back(sqlite3_last_insert_rowid(db));
+      ins_fts->Bind(1, new_ids->back());
       ins_fts->Bind(2, words_of_name);
       ins_fts->Bind(3, skill.description);
       ins_fts->Bind(4, skill.body);
@@ -210,6 +211,41 @@ Result<void> Write(SearchIndex::State& s, std::span<const IndexedSkill> skills,
     return body;
   }
   return sqlite::Exec(db, "COMMIT");
+}
+
+// Brings the in-memory rows in line with what Write() committed, without reading the file
+// again: drops removed and replaced rows, appends the new ones (their ids are the largest, so
+// the order stays LoadRows()'s order by id).
+void PatchRows(SearchIndex::State& s, std::span<const IndexedSkill> skills,
+               const std::vector<size_t>& changed, const std::vector<float>& vectors,
+               const std::vector<int64_t>& new_ids, const std::map<std::string, Stored>& stored,
+               const std::vector<int64_t>& removed) {
+  const size_t dim = s.embedder->dim();
+  std::set<int64_t> gone(removed.begin(), removed.end());
+  for (size_t i : changed) {
+    if (auto old = stored.find(skills[i].name); old != stored.end()) gone.insert(old->second.id);
+  }
+  size_t kept = 0;
+  for (size_t r = 0; r < s.rows.size(); ++r) {
+    if (gone.contains(s.rows[r].id)) continue;
+    if (kept != r) {
+      s.rows[kept] = std::move(s.rows[r]);
+      std::copy_n(s.vectors.begin() + static_cast<std::ptrdiff_t>(r * dim), dim,
+                  s.vectors.begin() + static_cast<std::ptrdiff_t>(kept * dim));
+    }
+    ++kept;
+  }
+  s.rows.resize(kept);
+  s.vectors.resize(kept * dim);
+  for (size_t k = 0; k < changed.size(); ++k) {
+    const IndexedSkill& skill = skills[changed[k]];
+    s.rows.push_back(
+        {.id = new_ids[k], .name = skill.name, .description = skill.description, .dir = skill.dir});
+    auto first = vectors.begin() + static_cast<std::ptrdiff_t>(k * dim);
+    s.vectors.insert(s.vectors.end(), first, first + static_cast<std::ptrdiff_t>(dim));
+  }
+  s.row_of_id.clear();
+  for (size_t r = 0; r < s.rows.size(); ++r) s.row_of_id[s.rows[r].id] = r;
 }
 
 }  // namespace
@@ -308,10 +344,11 @@ Result<IndexStats> SearchIndex::Update(std::span<const IndexedSkill> skills,
     }
     if (progress) progress(end, changed.size());
   }
-  if (auto ok = Write(s, skills, changed, vectors, *stored, removed); !ok) {
+  std::vector<int64_t> new_ids;
+  if (auto ok = Write(s, skills, changed, vectors, *stored, removed, &new_ids); !ok) {
     return std::unexpected(ok.error());
   }
-  if (auto ok = LoadRows(s); !ok) return std::unexpected(ok.error());
+  PatchRows(s, skills, changed, vectors, new_ids, *stored, removed);
   return stats;
 }
 

@@ -145,6 +145,9 @@ TEST_F(SearchIndexTest, UpdatesOnlyWhatChanged) {
   EXPECT_EQ(embedder_->texts_embedded(), embedded + 1);
   EXPECT_EQ(index->size(), 3u);
   EXPECT_EQ(Top(*index, "tab separated tables to yaml", SearchMethod::kBm25), "csv-to-json");
+  // The in-memory vectors follow the update without a reload.
+  EXPECT_EQ(Top(*index, "tab separated tables to yaml", SearchMethod::kDense), "csv-to-json");
+  EXPECT_EQ(Top(*index, "weather forecast", SearchMethod::kDense), "weather-report");
   auto gone = index->Search("group error lines of service logs", {.method = SearchMethod::kBm25});
   ASSERT_TRUE(gone.has_value());
   for (const SearchHit& h : gone->hits) EXPECT_NE(h.name, "log-triage");
