@@ -3,7 +3,7 @@
 skill's name and description in the frontmatter and its body below. All sets' skills go
 into one catalogue (a name in two sets is written once).
 
-Usage: corpus.py OUT_DIR [DATA_DIR]
+Usage: corpus.py OUT_DIR [SET ...]   (default: every set in bench/data/)
 """
 import json
 import sys
@@ -38,5 +38,10 @@ def write_catalogue(out, sets):
 
 
 if __name__ == "__main__":
-    names = write_catalogue(sys.argv[1], load_sets(sys.argv[2] if len(sys.argv) > 2 else DATA))
+    sets = load_sets()
+    wanted = sys.argv[2:] or list(sets)
+    unknown = [w for w in wanted if w not in sets]
+    if unknown:
+        sys.exit(f"corpus.py: no set {', '.join(unknown)} in {DATA} (have: {', '.join(sets)})")
+    names = write_catalogue(sys.argv[1], {w: sets[w] for w in wanted})
     print(f"{len(names)} skills in {sys.argv[1]}", file=sys.stderr)

@@ -78,6 +78,22 @@ std::string MatchText(std::string_view method, const MethodMatch& m) {
   return std::string(method) + buf;
 }
 
+// `text` with each run of whitespace (newlines included) as one space, for a listing.
+std::string OneLine(std::string_view text) {
+  std::string out;
+  bool space = false;
+  for (char c : text) {
+    if (c == ' ' || c == '\n' || c == '\t' || c == '\r') {
+      space = !out.empty();
+      continue;
+    }
+    if (space) out += ' ';
+    space = false;
+    out += c;
+  }
+  return out;
+}
+
 void PrintResult(const SearchResult& result, bool explain) {
   if (result.hits.empty()) WriteOut("no matching skills\n");
   for (size_t i = 0; i < result.hits.size(); ++i) {
@@ -87,7 +103,7 @@ void PrintResult(const SearchResult& result, bool explain) {
     std::string line = head;
     if (explain)
       line += "  [" + MatchText("bm25", hit.bm25) + ", " + MatchText("dense", hit.dense) + "]";
-    WriteOut(line + "\n    " + hit.description + "\n");
+    WriteOut(line + "\n    " + OneLine(hit.description) + "\n");
   }
   if (result.dropped_for_budget > 0) {
     WriteOut("(" + std::to_string(result.dropped_for_budget) +
