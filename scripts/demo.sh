@@ -40,6 +40,18 @@ while IFS=$'\t' read -r skill argv; do
   # shellcheck disable=SC2086  # argv is a word list by design
   step "${skillrt[@]}" exec "$skill" -- $argv </dev/null
 done < "$root/examples/demo-exec.tsv"
+# Skill search (docs/search.md), offline: the bundled skills, then a larger catalogue made
+# from a public labelled set (bench/data/mcp-namespaces.json: the Azure MCP server's 56
+# namespaces), its answer fitted to a token budget as an agent's context would get it.
+step "${skillrt[@]}" search "turn a spreadsheet into json records" --top 3 --explain
+corpus=$(mktemp -d /var/tmp/skillrt-search-demo.XXXXXX)
+python3 "$root/bench/search/corpus.py" "$corpus/skills" mcp-namespaces
+step "$build/skillrt" --home "$corpus/home" --skills "$corpus/skills" index
+step "$build/skillrt" --home "$corpus/home" --skills "$corpus/skills" search \
+  "which of my storage accounts are in west europe" --top 5 --budget-tokens 150 \
+  --per-skill-tokens 40
+rm -rf "$corpus"
+
 # A skill as published collections write them (examples/public-style/repo-digest: no
 # skill.toml, `python scripts/digest.py`, git and sort|uniq|head pipelines, a relative output)
 # works on files in a workspace: a fresh local clone of this repository, made anew each time.

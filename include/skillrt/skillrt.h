@@ -17,6 +17,7 @@
 #include "skillrt/policy.h"
 #include "skillrt/registry.h"
 #include "skillrt/runtime.h"
+#include "skillrt/search.h"
 #include "skillrt/skill.h"
 #include "skillrt/tools.h"
 

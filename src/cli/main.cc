@@ -10,6 +10,7 @@
 
 #include "cli/cli.h"
 #include "cli/service_commands.h"
+#include "cli/search_commands.h"
 
 namespace skillrt::cli {
 namespace {
@@ -196,11 +197,22 @@ int Main(int argc, char** argv) {
   check_cmd->add_option("--sandbox", check.sandbox, "strict (default) or best-effort");
   AddGrantFlags(check_cmd, &check.grants, /*with_python=*/false);
 
+  SearchFlags search;
+  CLI::App* search_cmd =
+      app.add_subcommand("search", "Find the skills that best match a task (docs/search.md)");
+  AddSearchCommand(search_cmd, &search);
+  IndexFlags index;
+  CLI::App* index_cmd = app.add_subcommand(
+      "index", "Bring the search index in $SKILLRT_HOME/index up to date with the skills");
+  AddIndexCommand(index_cmd, &index);
+
   std::vector<CLI::App*> commands = {run_cmd,     exec_cmd,   list_cmd,    info_cmd,
                                      validate_cmd, install_cmd, lock_cmd,  check_cmd,
                                      grant_cmd,   revoke_cmd, prepare_cmd, tools_cmd, mcp_cmd};
   for (CLI::App* audit_sub : audit.subcommands()) commands.push_back(audit_sub);
   for (CLI::App* service_sub : service.subcommands()) commands.push_back(service_sub);
+  commands.push_back(search_cmd);
+  commands.push_back(index_cmd);
   for (CLI::App* command : commands) AddGlobalFlags(command, &flag_sets.emplace_back());
 
   try {
@@ -235,6 +247,8 @@ int Main(int argc, char** argv) {
   if (*prepare_cmd) return PrepareCommand(global, prepare);
   if (*tools_cmd) return ToolsCommand(global, tools);
   if (*mcp_cmd) return McpCommand(global, mcp);
+  if (*search_cmd) return SearchCommand(global, search);
+  if (*index_cmd) return IndexCommand(global, index);
   if (auto code = audit.Run(global)) return *code;
   if (auto code = service.Run(global)) return *code;
   PrintError("no command given; see skillrt --help");

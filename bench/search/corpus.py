@@ -1,0 +1,47 @@
+#!/usr/bin/env python3
+"""Turns the labelled sets in bench/data/ into skill folders: <out>/<name>/SKILL.md with the
+skill's name and description in the frontmatter and its body below. All sets' skills go
+into one catalogue (a name in two sets is written once).
+
+Usage: corpus.py OUT_DIR [SET ...]   (default: every set in bench/data/)
+"""
+import json
+import sys
+from pathlib import Path
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+
+
+def load_sets(data_dir=DATA):
+    return {p.stem: json.loads(p.read_text()) for p in sorted(Path(data_dir).glob("*.json"))}
+
+
+def write_skill(root, skill):
+    d = Path(root) / skill["name"]
+    d.mkdir(parents=True, exist_ok=True)
+    # JSON strings are YAML scalars, so any description survives quoting.
+    (d / "SKILL.md").write_text(
+        "---\n"
+        f"name: {skill['name']}\n"
+        f"description: {json.dumps(skill['description'], ensure_ascii=False)}\n"
+        "---\n\n" + (skill.get("body") or "") + "\n")
+
+
+def write_catalogue(out, sets):
+    seen = set()
+    for data in sets.values():
+        for skill in data["skills"]:
+            if skill["name"] not in seen:
+                seen.add(skill["name"])
+                write_skill(out, skill)
+    return seen
+
+
+if __name__ == "__main__":
+    sets = load_sets()
+    wanted = sys.argv[2:] or list(sets)
+    unknown = [w for w in wanted if w not in sets]
+    if unknown:
+        sys.exit(f"corpus.py: no set {', '.join(unknown)} in {DATA} (have: {', '.join(sets)})")
+    names = write_catalogue(sys.argv[1], {w: sets[w] for w in wanted})
+    print(f"{len(names)} skills in {sys.argv[1]}", file=sys.stderr)

@@ -1,0 +1,174 @@
+// Search latency and indexing time over a large catalogue, with the real model.
+//
+// The catalogue: the labelled sets' skills (bench/data/*.json) plus generated skills up to
+// N (default 10,000), each generated description drawn from the real descriptions' words, so
+// that BM25 posting lists and dense neighbourhoods look like a big public catalogue. Reports:
+// initial indexing time, re-indexing one changed skill, and p50/p99 of a search (query
+// embedding included) for each method over the sets' queries.
+//
+// Usage: skillrt_search_bench [--skills N] [--queries N] [--index PATH]
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "skillrt/search.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using skillrt::IndexedSkill;
+
+double Ms(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
+
+struct Data {
+  std::vector<IndexedSkill> skills;
+  std::vector<std::string> queries;
+};
+
+Data LoadSets(const std::filesystem::path& dir) {
+  Data data;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    if (entry.path().extension() != ".json") continue;
+    std::ifstream in(entry.path());
+    nlohmann::json set = nlohmann::json::parse(in);
+    for (const auto& s : set["skills"]) {
+      data.skills.push_back({.name = s["name"],
+                             .dir = "/bench/" + s["name"].get<std::string>(),
+                             .tree_sha256 = "real",
+                             .description = s["description"],
+                             .body = s.value("body", ""),
+                             .capabilities = "runtime native"});
+    }
+    for (const auto& q : set["queries"]) data.queries.push_back(q["query"]);
+  }
+  return data;
+}
+
+// Generated skills: descriptions of 12-40 words drawn from the real descriptions' words.
+void AddGenerated(Data* data, size_t total) {
+  std::vector<std::string> words;
+  for (const IndexedSkill& s : data->skills) {
+    std::istringstream in(s.description);
+    for (std::string w; in >> w;) words.push_back(w);
+  }
+  std::mt19937_64 rng(15);
+  std::uniform_int_distribution<size_t> pick(0, words.size() - 1), len(12, 40);
+  for (size_t i = data->skills.size(); i < total; ++i) {
+    std::string description;
+    for (size_t k = len(rng); k > 0; --k) description += words[pick(rng)] + " ";
+    std::string name = "gen-" + std::to_string(i) + "-" + words[pick(rng)];
+    std::string clean;
+    for (char c : name) {
+      if (std::isalnum(static_cast<unsigned char>(c)))
+        clean += static_cast<char>(std::tolower(c));
+      else if (!clean.empty() && clean.back() != '-')
+        clean += '-';
+    }
+    while (!clean.empty() && clean.back() == '-') clean.pop_back();
+    data->skills.push_back({.name = clean.substr(0, 64),
+                            .dir = "/bench/gen",
+                            .tree_sha256 = std::to_string(i),
+                            .description = description,
+                            .body = "",
+                            .capabilities = "runtime native"});
+  }
+}
+
+double Percentile(std::vector<double> v, double p) {
+  std::sort(v.begin(), v.end());
+  size_t i = std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size())));
+  return v[i];
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  size_t total = 10000, max_queries = 300;
+  std::filesystem::path index_path =
+      std::filesystem::temp_directory_path() / "skillrt-search-bench.db";
+  for (int i = 1; i + 1 < argc; i += 2) {
+    if (std::strcmp(argv[i], "--skills") == 0)
+      total = std::stoul(argv[i + 1]);
+    else if (std::strcmp(argv[i], "--queries") == 0)
+      max_queries = std::stoul(argv[i + 1]);
+    else if (std::strcmp(argv[i], "--index") == 0)
+      index_path = argv[i + 1];
+    else {
+      std::fprintf(stderr, "unknown flag %s\n", argv[i]);
+      return 2;
+    }
+  }
+  Data data = LoadSets(std::filesystem::path(SKILLRT_SOURCE_DIR) / "bench" / "data");
+  AddGenerated(&data, total);
+  if (data.queries.size() > max_queries) data.queries.resize(max_queries);
+
+  auto t0 = Clock::now();
+  auto model = skillrt::OpenMiniLmEmbedder(skillrt::DefaultSearchModelDir());
+  if (!model) {
+    std::fprintf(stderr, "%s\n", model.error().ToString().c_str());
+    return 1;
+  }
+  std::shared_ptr<skillrt::Embedder> embedder = std::move(*model);
+  std::printf("model load: %.0f ms\n", Ms(Clock::now() - t0));
+  std::filesystem::remove(index_path);
+  auto index = skillrt::SearchIndex::Open(index_path, embedder);
+  if (!index) {
+    std::fprintf(stderr, "%s\n", index.error().ToString().c_str());
+    return 1;
+  }
+
+  t0 = Clock::now();
+  auto built = (*index)->Update(data.skills, [](size_t done, size_t all) {
+    if (done % 1000 < 16 || done == all) std::fprintf(stderr, "\rindexing %zu/%zu", done, all);
+  });
+  std::fprintf(stderr, "\n");
+  if (!built) {
+    std::fprintf(stderr, "%s\n", built.error().ToString().c_str());
+    return 1;
+  }
+  std::printf("initial index of %zu skills: %.1f s\n", data.skills.size(),
+              Ms(Clock::now() - t0) / 1000);
+
+  std::vector<double> reindex;
+  for (int round = 0; round < 5; ++round) {
+    data.skills[round].tree_sha256 = "changed-" + std::to_string(round);
+    data.skills[round].description += " Now also exports reports.";
+    t0 = Clock::now();
+    auto one = (*index)->Update(data.skills);
+    reindex.push_back(Ms(Clock::now() - t0));
+    if (!one || one->updated != 1) {
+      std::fprintf(stderr, "re-index failed\n");
+      return 1;
+    }
+  }
+  std::printf("re-index one changed skill (of %zu): median %.1f ms, max %.1f ms\n",
+              data.skills.size(), Percentile(reindex, 0.5), Percentile(reindex, 1.0));
+
+  std::printf("\n| method | queries | p50 ms | p99 ms |\n| --- | ---: | ---: | ---: |\n");
+  for (auto method : {skillrt::SearchMethod::kBm25, skillrt::SearchMethod::kDense,
+                      skillrt::SearchMethod::kHybrid}) {
+    std::vector<double> times;
+    for (const std::string& q : data.queries) {
+      t0 = Clock::now();
+      auto r = (*index)->Search(q, {.top_k = 10, .method = method});
+      times.push_back(Ms(Clock::now() - t0));
+      if (!r) {
+        std::fprintf(stderr, "%s\n", r.error().ToString().c_str());
+        return 1;
+      }
+    }
+    std::printf("| %s | %zu | %.2f | %.2f |\n",
+                std::string(skillrt::SearchMethodName(method)).c_str(), times.size(),
+                Percentile(times, 0.5), Percentile(times, 0.99));
+  }
+  std::filesystem::remove(index_path);
+  return 0;
+}

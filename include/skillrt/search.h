@@ -1,0 +1,252 @@
+// Skill search: the skills that best match a natural-language task, by BM25 over their text
+// fields, by dense sentence embeddings, or by both fused; results fitted to a token budget.
+// docs/search.md describes the methods, the model and the measured quality and latency.
+#ifndef SKILLRT_SEARCH_H_
+#define SKILLRT_SEARCH_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "skillrt/error.h"
+#include "skillrt/registry.h"
+
+namespace skillrt {
+
+/// How candidates are found and ranked.
+enum class SearchMethod {
+  kBm25,    ///< SQLite FTS5 BM25 over name, description, body and capabilities, weighted.
+  kDense,   ///< Cosine similarity of sentence embeddings (query vs. name + description).
+  kHybrid,  ///< Both lists fused (SearchOptions::fusion).
+};
+
+/// How kHybrid combines the two ranked lists.
+enum class Fusion {
+  /// Reciprocal rank fusion: sum over methods of 1 / (60 + rank) (Cormack, Clarke and
+  /// Buettcher, SIGIR 2009, with their k = 60).
+  kRrf,
+  /// Weighted sum of each method's scores min-max normalised over its candidates;
+  /// SearchOptions::dense_weight for dense, 1 - that for BM25.
+  kWeighted,
+};
+
+/// "bm25", "dense", "hybrid".
+std::string_view SearchMethodName(SearchMethod method);
+/// The method named `name` (as SearchMethodName); kInvalidArgument naming the choices.
+Result<SearchMethod> ParseSearchMethod(std::string_view name);
+
+/// A BPE encoding whose token ranks count tokens (tiktoken's rank files).
+enum class TokenEncoding {
+  kCl100kBase,  ///< GPT-4 and GPT-3.5 models' encoding.
+  kO200kBase,   ///< GPT-4o models' encoding.
+};
+
+/// Limits on the tokens a result may take in an agent's context. 0 means no limit.
+struct TokenBudget {
+  /// Tokens for all hits together, as rendered by RenderHit(). Hits are kept best first
+  /// while they fit; the first that does not fit (even shortened) ends the list.
+  size_t total_tokens = 0;
+  /// Tokens for one hit: a longer description is cut at a word boundary and ends in "…".
+  size_t per_skill_tokens = 0;
+  TokenEncoding encoding = TokenEncoding::kCl100kBase;
+};
+
+/// What to search for and how.
+struct SearchOptions {
+  size_t top_k = 10;  ///< At most this many hits.
+  SearchMethod method = SearchMethod::kHybrid;
+  Fusion fusion = Fusion::kWeighted;  ///< kHybrid only; measured in docs/search.md.
+  double dense_weight = 0.5;          ///< kWeighted only; in [0, 1].
+  /// Candidates taken from each method before fusion (at least top_k).
+  size_t candidates = 50;
+  TokenBudget budget = {};  ///< Unlimited by default.
+};
+
+/// One method's view of a hit. `rank` is 1-based; 0 when the method did not return the skill
+/// among its candidates (then `score` is 0).
+struct MethodMatch {
+  size_t rank = 0;
+  /// BM25: the negated FTS5 bm25() value (higher is better). Dense: cosine similarity, [-1, 1].
+  double score = 0;
+};
+
+/// One skill found.
+struct SearchHit {
+  std::string name = {};
+  std::string description = {};  ///< Possibly shortened by the budget (ends in "…").
+  bool description_shortened = false;
+  std::filesystem::path dir = {};  ///< The skill directory when indexed.
+  double score = 0;                ///< The method's (or fusion's) score; higher is better.
+  MethodMatch bm25 = {};
+  MethodMatch dense = {};
+  size_t tokens = 0;  ///< Tokens of RenderHit(*this) under the budget's encoding.
+};
+
+/// The hits, best first, and what the budget left out.
+struct SearchResult {
+  std::vector<SearchHit> hits = {};
+  size_t total_tokens = 0;        ///< Sum of hits[i].tokens.
+  size_t dropped_for_budget = 0;  ///< Hits within top_k left out because the budget was spent.
+};
+
+/// The text a hit takes in an agent's context: "name: description". What budgets count.
+std::string RenderHit(const SearchHit& hit);
+
+/// Turns text into unit-length vectors. Implementations must be deterministic: one text gives
+/// one vector. Thread safety is the implementation's to state.
+class Embedder {
+ public:
+  virtual ~Embedder() = default;
+  /// The vector width.
+  virtual size_t dim() const = 0;
+  /// Names the model and its version; an index built with another model id is rebuilt.
+  virtual std::string model_id() const = 0;
+  /// `texts.size() * dim()` floats, row i the unit vector of texts[i]. kInternal or
+  /// kInvalidArgument (text not UTF-8) on failure.
+  virtual Result<std::vector<float>> Embed(std::span<const std::string_view> texts) = 0;
+};
+
+/// all-MiniLM-L6-v2 (384 dimensions, Apache-2.0) loaded from `model_dir` (config.json,
+/// tokenizer.json, model.safetensors as the setup step installs them; docs/search.md), run on
+/// the CPU. Thread-safe. kNotFound when the directory lacks the model, naming what is missing
+/// and how to install it; kParse when a file is malformed.
+Result<std::unique_ptr<Embedder>> OpenMiniLmEmbedder(const std::filesystem::path& model_dir);
+
+/// $SKILLRT_SEARCH_MODEL if set, else the directory the setup step installs the model into
+/// (fixed at build time).
+std::filesystem::path DefaultSearchModelDir();
+
+/// The number of BPE tokens of `text` under `encoding`. kInvalidArgument if not UTF-8.
+/// Thread-safe; the rank tables are built on first use (about 0.1 s).
+Result<size_t> CountTokens(std::string_view text, TokenEncoding encoding);
+
+/// What the index holds of one skill. `tree_sha256` keys incremental updates: a skill whose
+/// hash is unchanged is not re-read or re-embedded.
+struct IndexedSkill {
+  std::string name = {};
+  std::filesystem::path dir = {};
+  std::string tree_sha256 = {};
+  std::string description = {};
+  std::string body = {};          ///< SKILL.md's Markdown body.
+  std::string capabilities = {};  ///< One line summarising the manifest (runtime, commands, ...).
+};
+
+/// What an update did.
+struct IndexStats {
+  size_t added = 0;    ///< Skills new to the index.
+  size_t updated = 0;  ///< Skills whose tree hash changed.
+  size_t removed = 0;  ///< Skills no longer in the catalogue.
+  size_t unchanged = 0;
+  bool rebuilt = false;  ///< The file was missing, corrupt or of another schema or model.
+};
+
+/// Called during an update with the skills embedded so far and the number to embed.
+using IndexProgress = std::function<void(size_t done, size_t total)>;
+
+/// A search index in one SQLite file: an FTS5 table for BM25 and one embedding per skill,
+/// both keyed by skill name with the tree hash stored beside them. Embeddings are held in
+/// memory for searching (dim * 4 bytes per skill).
+///
+/// A missing file is created; a file that SQLite cannot read, fails its integrity checks or
+/// was built by another schema or model is deleted and rebuilt empty (IndexStats::rebuilt on
+/// the next Update), so that a damaged index never gives an error or a wrong answer.
+///
+/// Not thread-safe: one thread at a time (callers that share one guard it with a mutex).
+/// The file may be shared between processes: SQLite locks it during each update.
+class SearchIndex {
+ public:
+  /// Opens or creates the index at `path` (its directory is created). `embedder` is shared
+  /// and must outlive nothing in particular: the index keeps its own reference. kIo when the
+  /// file cannot be created.
+  static Result<std::unique_ptr<SearchIndex>> Open(const std::filesystem::path& path,
+                                                   std::shared_ptr<Embedder> embedder);
+  ~SearchIndex();
+  SearchIndex(const SearchIndex&) = delete;
+  SearchIndex& operator=(const SearchIndex&) = delete;
+
+  /// Makes the index hold exactly `skills`: adds new names, re-embeds those whose tree hash
+  /// changed, removes names not given. One transaction. kInvalidArgument for two entries of
+  /// one name; kIo or kInternal from SQLite or the embedder (the index is left as before).
+  Result<IndexStats> Update(std::span<const IndexedSkill> skills,
+                            const IndexProgress& progress = {});
+
+  /// Deletes everything and indexes `skills` anew.
+  Result<IndexStats> Rebuild(std::span<const IndexedSkill> skills,
+                             const IndexProgress& progress = {});
+
+  /// The best skills for `query` (natural language; any characters). kInvalidArgument for an
+  /// empty query, top_k 0 or dense_weight outside [0, 1]; kInternal if embedding fails.
+  Result<SearchResult> Search(std::string_view query, const SearchOptions& options) const;
+
+  /// Skills indexed.
+  size_t size() const;
+  /// Whether Open() found the file damaged or stale and started afresh (until the next
+  /// Update(), which reports it as IndexStats::rebuilt).
+  bool was_reset() const;
+
+  /// The index's internals (src/search/index_state.h); opaque to callers.
+  struct State;
+
+ private:
+  explicit SearchIndex(std::unique_ptr<State> state);
+  std::unique_ptr<State> state_;
+};
+
+/// The skills of `registry` as the index wants them, each loaded with its tree hash (which
+/// reads every file of the skill). Skills that fail to load are left out and named, with the
+/// reason, in `skipped` when given. Errors as Registry::List().
+Result<std::vector<IndexedSkill>> CollectSkills(const Registry& registry,
+                                                std::vector<std::string>* skipped = nullptr);
+
+/// Where SkillSearch keeps its index and finds its model.
+struct SkillSearchOptions {
+  std::filesystem::path index_path = {};  ///< DefaultSearchIndexPath(home) for the usual place.
+  /// The model directory for OpenMiniLmEmbedder(); ignored when `embedder` is given.
+  std::filesystem::path model_dir = DefaultSearchModelDir();
+  /// Another embedder (a test's fake); null: the MiniLM model from `model_dir`.
+  std::shared_ptr<Embedder> embedder = nullptr;
+};
+
+/// Search over a registry's catalogue: the seam for the CLI, the MCP server and the agent
+/// loop. Keeps one SearchIndex, brought up to date with the catalogue by Sync(). A search that
+/// finds the index damaged rebuilds it from the catalogue and answers from the new one.
+/// Thread-safe: calls are serialised by an internal mutex (a search takes a few ms).
+class SkillSearch {
+ public:
+  /// Loads the model (about 0.2 s) and opens the index. Errors as OpenMiniLmEmbedder() and
+  /// SearchIndex::Open(). `registry` is copied (copies share one catalogue).
+  static Result<std::unique_ptr<SkillSearch>> Open(const Registry& registry,
+                                                   SkillSearchOptions options);
+  ~SkillSearch();
+
+  /// Brings the index up to date with the catalogue (CollectSkills() then Update(), or
+  /// Rebuild() when `rebuild`). Skills that cannot be loaded are left out and named in
+  /// `skipped` when given.
+  Result<IndexStats> Sync(bool rebuild = false, const IndexProgress& progress = {},
+                          std::vector<std::string>* skipped = nullptr);
+
+  /// SearchIndex::Search() over the index as last synced.
+  Result<SearchResult> Search(std::string_view query, const SearchOptions& options);
+
+  /// Skills indexed.
+  size_t size() const;
+
+ private:
+  struct Impl;
+  explicit SkillSearch(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+/// `<home>/index/search.db`: where the CLI, the MCP server and the agent loop keep the index.
+std::filesystem::path DefaultSearchIndexPath(const std::filesystem::path& home);
+
+}  // namespace skillrt
+
+#endif  // SKILLRT_SEARCH_H_

@@ -1,0 +1,96 @@
+// The MiniLM embedder (Rust, through src/search/ml.h) and BPE token counts.
+#include <cstdlib>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "search/ml.h"
+#include "skillrt/search.h"
+
+#ifndef SKILLRT_SEARCH_MODEL_DIR
+#error "SKILLRT_SEARCH_MODEL_DIR must name the model directory the setup step installs"
+#endif
+
+namespace skillrt {
+namespace {
+
+// Owns a message returned by the Rust side.
+std::string TakeMessage(char* message) {
+  std::string text = message != nullptr ? message : "unknown error";
+  skillrt_ml_free_string(message);
+  return text;
+}
+
+struct EmbedderDeleter {
+  void operator()(SkillrtMlEmbedder* e) const { skillrt_ml_embedder_free(e); }
+};
+
+class MiniLmEmbedder final : public Embedder {
+ public:
+  MiniLmEmbedder(std::unique_ptr<SkillrtMlEmbedder, EmbedderDeleter> handle, std::string id)
+      : handle_(std::move(handle)),
+        id_(std::move(id)),
+        dim_(skillrt_ml_embedder_dim(handle_.get())) {}
+
+  size_t dim() const override { return dim_; }
+  std::string model_id() const override { return id_; }
+
+  Result<std::vector<float>> Embed(std::span<const std::string_view> texts) override {
+    std::vector<const char*> pointers;
+    std::vector<size_t> lengths;
+    pointers.reserve(texts.size());
+    lengths.reserve(texts.size());
+    for (std::string_view text : texts) {
+      pointers.push_back(text.data());
+      lengths.push_back(text.size());
+    }
+    std::vector<float> out(texts.size() * dim_);
+    char* err = nullptr;
+    if (skillrt_ml_embed(handle_.get(), pointers.data(), lengths.data(), texts.size(), out.data(),
+                         &err) != 0) {
+      return Fail(ErrorCode::kInternal, "embedding: " + TakeMessage(err));
+    }
+    return out;
+  }
+
+ private:
+  std::unique_ptr<SkillrtMlEmbedder, EmbedderDeleter> handle_;
+  std::string id_;
+  size_t dim_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Embedder>> OpenMiniLmEmbedder(const std::filesystem::path& model_dir) {
+  for (const char* file : {"config.json", "tokenizer.json", "model.safetensors"}) {
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(model_dir / file, ec)) {
+      return Fail(ErrorCode::kNotFound,
+                  "search model: no " + (model_dir / file).string() +
+                      " (scripts/build-search-ml.sh installs the model; $SKILLRT_SEARCH_MODEL "
+                      "names another directory)");
+    }
+  }
+  char* err = nullptr;
+  std::unique_ptr<SkillrtMlEmbedder, EmbedderDeleter> handle(
+      skillrt_ml_embedder_new(model_dir.c_str(), &err));
+  if (!handle) return Fail(ErrorCode::kParse, "search model: " + TakeMessage(err));
+  // The id keys the index: a different model (or width) makes the stored vectors useless.
+  std::string id = "all-MiniLM-L6-v2/mean/" + std::to_string(skillrt_ml_embedder_dim(handle.get()));
+  return std::make_unique<MiniLmEmbedder>(std::move(handle), std::move(id));
+}
+
+std::filesystem::path DefaultSearchModelDir() {
+  const char* env = std::getenv("SKILLRT_SEARCH_MODEL");
+  if (env != nullptr && *env != '\0') return env;
+  return SKILLRT_SEARCH_MODEL_DIR;
+}
+
+Result<size_t> CountTokens(std::string_view text, TokenEncoding encoding) {
+  int32_t id = encoding == TokenEncoding::kO200kBase ? 1 : 0;
+  int64_t n = skillrt_ml_count_tokens(id, text.data(), text.size());
+  if (n < 0) return Fail(ErrorCode::kInvalidArgument, "token count: text is not UTF-8");
+  return static_cast<size_t>(n);
+}
+
+}  // namespace skillrt

@@ -1,0 +1,263 @@
+// The search index with the deterministic fake embedder: each method, incremental updates,
+// damaged and stale files.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "search/fake_embedder.h"
+#include "skillrt/search.h"
+
+namespace skillrt {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::vector<IndexedSkill> Catalogue() {
+  return {
+      {.name = "pdf-tools",
+       .dir = "/s/pdf-tools",
+       .tree_sha256 = "a1",
+       .description = "Extract text and pages from PDF documents",
+       .body = "Uses pdftotext.",
+       .capabilities = "runtime native; commands pdftotext"},
+      {.name = "csv-to-json",
+       .dir = "/s/csv-to-json",
+       .tree_sha256 = "b1",
+       .description = "Convert CSV spreadsheets into JSON records",
+       .body = "Reads stdin.",
+       .capabilities = "runtime native"},
+      {.name = "weather-report",
+       .dir = "/s/weather-report",
+       .tree_sha256 = "c1",
+       .description = "Fetch today's weather forecast for a city",
+       .body = "Calls an API.",
+       .capabilities = "runtime native; network api.weather.example"},
+      {.name = "log-triage",
+       .dir = "/s/log-triage",
+       .tree_sha256 = "d1",
+       .description = "Group error lines of service logs by cause",
+       .body = "Reads logs.",
+       .capabilities = "runtime native"},
+  };
+}
+
+class SearchIndexTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("skillrt-index-test-" + std::to_string(getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    path_ = dir_ / "index" / "search.db";
+    embedder_ = std::make_shared<FakeEmbedder>();
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  std::unique_ptr<SearchIndex> OpenIndex() {
+    auto index = SearchIndex::Open(path_, embedder_);
+    EXPECT_TRUE(index.has_value()) << index.error().ToString();
+    return index ? std::move(*index) : nullptr;
+  }
+
+  std::string Top(const SearchIndex& index, std::string_view query, SearchMethod method) {
+    auto result = index.Search(query, SearchOptions{.top_k = 3, .method = method});
+    EXPECT_TRUE(result.has_value()) << result.error().ToString();
+    if (!result || result->hits.empty()) return "";
+    return result->hits[0].name;
+  }
+
+  fs::path dir_, path_;
+  std::shared_ptr<FakeEmbedder> embedder_;
+};
+
+TEST_F(SearchIndexTest, EachMethodFindsTheSkill) {
+  auto index = OpenIndex();
+  auto stats = index->Update(Catalogue());
+  ASSERT_TRUE(stats.has_value()) << stats.error().ToString();
+  EXPECT_EQ(stats->added, 4u);
+  EXPECT_EQ(index->size(), 4u);
+  for (SearchMethod m : {SearchMethod::kBm25, SearchMethod::kDense, SearchMethod::kHybrid}) {
+    EXPECT_EQ(Top(*index, "extract the text of a pdf", m), "pdf-tools") << SearchMethodName(m);
+    EXPECT_EQ(Top(*index, "weather forecast for Paris", m), "weather-report")
+        << SearchMethodName(m);
+  }
+}
+
+TEST_F(SearchIndexTest, ExplainsEachMethodsRankAndFusionOrdersByScore) {
+  auto index = OpenIndex();
+  ASSERT_TRUE(index->Update(Catalogue()).has_value());
+  for (Fusion fusion : {Fusion::kRrf, Fusion::kWeighted}) {
+    auto result = index->Search("convert csv to json", {.top_k = 4, .fusion = fusion});
+    ASSERT_TRUE(result.has_value());
+    ASSERT_FALSE(result->hits.empty());
+    const SearchHit& top = result->hits[0];
+    EXPECT_EQ(top.name, "csv-to-json");
+    EXPECT_EQ(top.bm25.rank, 1u);  // The only skill with those words.
+    EXPECT_EQ(top.dense.rank, 1u);
+    EXPECT_GT(top.bm25.score, 0);
+    for (size_t i = 1; i < result->hits.size(); ++i) {
+      EXPECT_GE(result->hits[i - 1].score, result->hits[i].score);
+    }
+  }
+  // BM25 alone returns only skills sharing a word with the query.
+  auto bm25 = index->Search("csv", {.method = SearchMethod::kBm25});
+  ASSERT_TRUE(bm25.has_value());
+  ASSERT_EQ(bm25->hits.size(), 1u);
+  EXPECT_EQ(bm25->hits[0].dense.rank, 0u);
+}
+
+TEST_F(SearchIndexTest, QueryTextIsNeverFts5Syntax) {
+  auto index = OpenIndex();
+  ASSERT_TRUE(index->Update(Catalogue()).has_value());
+  for (std::string_view q : {"\"unbalanced", "NEAR(pdf text)", "pdf* OR -", "col:pdf ^x", "!!! ???",
+                             "p\xc3\xa4"
+                             "dfs \xe6\x96\x87\xe6\x9c\xac"}) {
+    auto r = index->Search(q, {.method = SearchMethod::kBm25});
+    EXPECT_TRUE(r.has_value()) << q << ": " << r.error().ToString();
+  }
+  EXPECT_FALSE(index->Search("   ", {}).has_value());
+  EXPECT_FALSE(index->Search("pdf", {.top_k = 0}).has_value());
+  EXPECT_FALSE(index->Search("pdf", {.dense_weight = 1.5}).has_value());
+}
+
+TEST_F(SearchIndexTest, UpdatesOnlyWhatChanged) {
+  auto index = OpenIndex();
+  ASSERT_TRUE(index->Update(Catalogue()).has_value());
+  size_t embedded = embedder_->texts_embedded();
+  EXPECT_EQ(embedded, 4u);
+
+  auto again = index->Update(Catalogue());
+  ASSERT_TRUE(again.has_value());
+  EXPECT_EQ(again->unchanged, 4u);
+  EXPECT_EQ(embedder_->texts_embedded(), embedded);  // Nothing re-embedded.
+
+  auto skills = Catalogue();
+  skills[1].tree_sha256 = "b2";
+  skills[1].description = "Turn tab separated tables into YAML";
+  skills.pop_back();  // log-triage removed.
+  auto changed = index->Update(skills);
+  ASSERT_TRUE(changed.has_value());
+  EXPECT_EQ(changed->updated, 1u);
+  EXPECT_EQ(changed->removed, 1u);
+  EXPECT_EQ(changed->unchanged, 2u);
+  EXPECT_EQ(embedder_->texts_embedded(), embedded + 1);
+  EXPECT_EQ(index->size(), 3u);
+  EXPECT_EQ(Top(*index, "tab separated tables to yaml", SearchMethod::kBm25), "csv-to-json");
+  // The in-memory vectors follow the update without a reload.
+  EXPECT_EQ(Top(*index, "tab separated tables to yaml", SearchMethod::kDense), "csv-to-json");
+  EXPECT_EQ(Top(*index, "weather forecast", SearchMethod::kDense), "weather-report");
+  auto gone = index->Search("group error lines of service logs", {.method = SearchMethod::kBm25});
+  ASSERT_TRUE(gone.has_value());
+  for (const SearchHit& h : gone->hits) EXPECT_NE(h.name, "log-triage");
+
+  // A reopened index keeps what was stored.
+  index.reset();
+  auto reopened = OpenIndex();
+  EXPECT_FALSE(reopened->was_reset());
+  EXPECT_EQ(reopened->size(), 3u);
+  EXPECT_EQ(Top(*reopened, "tab separated tables to yaml", SearchMethod::kDense), "csv-to-json");
+}
+
+TEST_F(SearchIndexTest, RejectsTwoSkillsOfOneName) {
+  auto index = OpenIndex();
+  auto skills = Catalogue();
+  skills.push_back(skills[0]);
+  auto r = index->Update(skills);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_NE(r.error().message.find("pdf-tools"), std::string::npos);
+}
+
+TEST_F(SearchIndexTest, GarbageFileIsRebuilt) {
+  fs::create_directories(path_.parent_path());
+  std::ofstream(path_) << "this is not a database, but it is where the index lives\n";
+  auto index = OpenIndex();
+  ASSERT_NE(index, nullptr);
+  EXPECT_TRUE(index->was_reset());
+  auto stats = index->Update(Catalogue());
+  ASSERT_TRUE(stats.has_value()) << stats.error().ToString();
+  EXPECT_TRUE(stats->rebuilt);
+  EXPECT_EQ(Top(*index, "extract pdf text", SearchMethod::kHybrid), "pdf-tools");
+}
+
+TEST_F(SearchIndexTest, DamagedPagesAreRebuiltNotBelieved) {
+  {
+    auto index = OpenIndex();
+    std::vector<IndexedSkill> many = Catalogue();
+    for (int i = 0; i < 300; ++i) {  // Enough rows for several pages.
+      many.push_back({.name = "filler-" + std::to_string(i),
+                      .dir = "/s/f",
+                      .tree_sha256 = std::to_string(i),
+                      .description = "Filler skill number " + std::to_string(i) +
+                                     " about gardening and cooking recipes"});
+    }
+    ASSERT_TRUE(index->Update(many).has_value());
+  }
+  // Overwrite the middle of the file with a pattern: pages of tables and FTS segments break.
+  auto size = fs::file_size(path_);
+  ASSERT_GT(size, 16384u);
+  {
+    std::fstream f(path_, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(static_cast<std::streamoff>(size / 3));
+    std::string junk(size / 3, '\x5a');
+    f.write(junk.data(), static_cast<std::streamsize>(junk.size()));
+  }
+  auto index = OpenIndex();
+  ASSERT_NE(index, nullptr);
+  auto stats = index->Update(Catalogue());
+  ASSERT_TRUE(stats.has_value()) << stats.error().ToString();
+  EXPECT_TRUE(stats->rebuilt);
+  EXPECT_EQ(index->size(), 4u);
+  EXPECT_EQ(Top(*index, "weather forecast", SearchMethod::kBm25), "weather-report");
+}
+
+TEST_F(SearchIndexTest, TruncatedFileIsRebuilt) {
+  {
+    auto index = OpenIndex();
+    ASSERT_TRUE(index->Update(Catalogue()).has_value());
+  }
+  fs::resize_file(path_, fs::file_size(path_) / 2);
+  auto index = OpenIndex();
+  ASSERT_NE(index, nullptr);
+  auto stats = index->Update(Catalogue());
+  ASSERT_TRUE(stats.has_value()) << stats.error().ToString();
+  EXPECT_TRUE(stats->rebuilt);
+  EXPECT_EQ(Top(*index, "csv json", SearchMethod::kHybrid), "csv-to-json");
+}
+
+TEST_F(SearchIndexTest, AnotherModelRebuilds) {
+  {
+    auto index = OpenIndex();
+    ASSERT_TRUE(index->Update(Catalogue()).has_value());
+  }
+  embedder_ = std::make_shared<FakeEmbedder>(32, "fake/32");
+  auto index = OpenIndex();
+  EXPECT_TRUE(index->was_reset());
+  EXPECT_EQ(index->size(), 0u);
+  auto stats = index->Update(Catalogue());
+  ASSERT_TRUE(stats.has_value());
+  EXPECT_EQ(stats->added, 4u);
+  EXPECT_EQ(Top(*index, "pdf pages", SearchMethod::kDense), "pdf-tools");
+}
+
+TEST(FakeEmbedderTest, DeterministicUnitVectorsCloserForSharedWords) {
+  FakeEmbedder e(64);
+  std::vector<std::string_view> texts = {"extract pdf text", "extract pdf text", "pdf text pages",
+                                         "weather in paris"};
+  auto v = e.Embed(texts);
+  ASSERT_TRUE(v.has_value());
+  auto dot = [&](size_t a, size_t b) {
+    double s = 0;
+    for (size_t d = 0; d < 64; ++d) s += (*v)[a * 64 + d] * (*v)[b * 64 + d];
+    return s;
+  };
+  EXPECT_NEAR(dot(0, 0), 1.0, 1e-5);
+  EXPECT_NEAR(dot(0, 1), 1.0, 1e-5);
+  EXPECT_GT(dot(0, 2), dot(0, 3));
+  EXPECT_EQ(e.texts_embedded(), 4u);
+}
+
+}  // namespace
+}  // namespace skillrt

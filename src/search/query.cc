@@ -1,0 +1,209 @@
+// Answering a query: BM25 candidates from FTS5, dense candidates from the in-memory vectors,
+// fusion, and fitting the hits to a token budget (budget.cc).
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <cmath>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "search/budget.h"
+#include "search/index_state.h"
+
+namespace skillrt {
+namespace {
+
+// RRF's k (Cormack, Clarke and Buettcher, "Reciprocal Rank Fusion outperforms Condorcet and
+// individual Rank Learning Methods", SIGIR 2009).
+constexpr double kRrfK = 60.0;
+
+// Words that match nearly every description and so only add noise and time to an OR query.
+const std::unordered_set<std::string_view> kStopWords = {
+    "a",      "an",   "and",  "are", "as",   "at", "be",   "by",   "can",  "do",  "for",
+    "from",   "how",  "i",    "in",  "is",   "it", "me",   "my",   "of",   "on",  "or",
+    "please", "show", "that", "the", "this", "to", "want", "what", "with", "you", "your"};
+
+// The FTS5 query for `text`: each word (a run of letters, digits, or any non-ASCII bytes) in
+// double quotes, so that no FTS5 syntax in the user's text is interpreted, joined by OR.
+std::string Fts5Query(std::string_view text) {
+  std::string out;
+  size_t i = 0;
+  while (i < text.size()) {
+    auto word_char = [&](size_t k) {
+      unsigned char c = static_cast<unsigned char>(text[k]);
+      return std::isalnum(c) || c >= 0x80;
+    };
+    while (i < text.size() && !word_char(i)) ++i;
+    size_t start = i;
+    while (i < text.size() && word_char(i)) ++i;
+    if (i == start) break;
+    std::string word(text.substr(start, i - start));
+    for (char& c : word) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (kStopWords.contains(word)) continue;
+    if (!out.empty()) out += " OR ";
+    out += "\"" + word + "\"";
+  }
+  return out;
+}
+
+struct Candidate {
+  size_t row;
+  double score;
+};
+
+Result<std::vector<Candidate>> Bm25Candidates(const SearchIndex::State& s, std::string_view query,
+                                              size_t limit) {
+  std::string match = Fts5Query(query);
+  if (match.empty()) return std::vector<Candidate>{};
+  // bm25() is smaller for better matches (https://sqlite.org/fts5.html#the_bm25_function).
+  std::string sql = "SELECT rowid, bm25(skills_fts";
+  for (double w : kBm25Weights) sql += ", " + std::to_string(w);
+  sql += ") AS r FROM skills_fts WHERE skills_fts MATCH ? ORDER BY r LIMIT ?";
+  auto stmt = sqlite::Statement::Prepare(s.db.get(), sql);
+  if (!stmt) return std::unexpected(stmt.error());
+  stmt->Bind(1, match);
+  stmt->Bind(2, static_cast<int64_t>(limit));
+  std::vector<Candidate> out;
+  while (true) {
+    auto row = stmt->Step();
+    if (!row) return std::unexpected(row.error());
+    if (!*row) return out;
+    auto it = s.row_of_id.find(stmt->Int(0));
+    if (it == s.row_of_id.end()) {
+      return Fail(ErrorCode::kIo, "search index: FTS row without a skill [SQLITE_CORRUPT]");
+    }
+    out.push_back({it->second, -stmt->Double(1)});
+  }
+}
+
+Result<std::vector<Candidate>> DenseCandidates(const SearchIndex::State& s, std::string_view query,
+                                               size_t limit) {
+  std::array<std::string_view, 1> texts = {query};
+  auto embedded = s.embedder->Embed(texts);
+  if (!embedded) return std::unexpected(embedded.error());
+  const size_t dim = s.embedder->dim();
+  std::vector<Candidate> all(s.rows.size());
+  const float* q = embedded->data();
+  for (size_t r = 0; r < s.rows.size(); ++r) {
+    const float* v = &s.vectors[r * dim];
+    float dot = 0;
+    for (size_t d = 0; d < dim; ++d) dot += q[d] * v[d];
+    all[r] = {r, dot};
+  }
+  size_t n = std::min(limit, all.size());
+  std::partial_sort(all.begin(), all.begin() + n, all.end(),
+                    [](const Candidate& a, const Candidate& b) {
+                      return a.score != b.score ? a.score > b.score : a.row < b.row;
+                    });
+  all.resize(n);
+  return all;
+}
+
+// Min-max normalised scores of a candidate list, by row; a list of one scores 1.
+std::unordered_map<size_t, double> Normalised(const std::vector<Candidate>& list) {
+  std::unordered_map<size_t, double> out;
+  if (list.empty()) return out;
+  double hi = list.front().score, lo = list.front().score;
+  for (const Candidate& c : list) {
+    hi = std::max(hi, c.score);
+    lo = std::min(lo, c.score);
+  }
+  for (const Candidate& c : list) out[c.row] = hi > lo ? (c.score - lo) / (hi - lo) : 1.0;
+  return out;
+}
+
+}  // namespace
+
+std::string_view SearchMethodName(SearchMethod method) {
+  switch (method) {
+    case SearchMethod::kBm25:
+      return "bm25";
+    case SearchMethod::kDense:
+      return "dense";
+    case SearchMethod::kHybrid:
+      return "hybrid";
+  }
+  return "?";
+}
+
+Result<SearchMethod> ParseSearchMethod(std::string_view name) {
+  for (SearchMethod m : {SearchMethod::kBm25, SearchMethod::kDense, SearchMethod::kHybrid}) {
+    if (SearchMethodName(m) == name) return m;
+  }
+  return Fail(ErrorCode::kInvalidArgument,
+              "search method '" + std::string(name) + "': expected bm25, dense or hybrid");
+}
+
+Result<SearchResult> SearchIndex::Search(std::string_view query,
+                                         const SearchOptions& options) const {
+  const State& s = *state_;
+  bool blank = std::all_of(query.begin(), query.end(),
+                           [](char c) { return std::isspace(static_cast<unsigned char>(c)); });
+  if (blank) return Fail(ErrorCode::kInvalidArgument, "search: the query is empty");
+  if (options.top_k == 0) return Fail(ErrorCode::kInvalidArgument, "search: top_k is 0");
+  if (!(options.dense_weight >= 0 && options.dense_weight <= 1)) {
+    return Fail(ErrorCode::kInvalidArgument, "search: dense_weight is outside [0, 1]");
+  }
+  const size_t pool = std::max(options.candidates, options.top_k);
+  std::vector<Candidate> bm25, dense;
+  if (options.method != SearchMethod::kDense) {
+    auto list = Bm25Candidates(s, query, pool);
+    if (!list) return std::unexpected(list.error());
+    bm25 = std::move(*list);
+  }
+  if (options.method != SearchMethod::kBm25 && !s.rows.empty()) {
+    auto list = DenseCandidates(s, query, pool);
+    if (!list) return std::unexpected(list.error());
+    dense = std::move(*list);
+  }
+
+  // Every candidate with each method's rank and score, then the fused score.
+  std::unordered_map<size_t, SearchHit> hits;
+  auto note = [&](const std::vector<Candidate>& list, MethodMatch SearchHit::*field) {
+    for (size_t i = 0; i < list.size(); ++i) {
+      hits[list[i].row].*field = {.rank = i + 1, .score = list[i].score};
+    }
+  };
+  note(bm25, &SearchHit::bm25);
+  note(dense, &SearchHit::dense);
+  auto bm25_norm = Normalised(bm25), dense_norm = Normalised(dense);
+  for (auto& [row, hit] : hits) {
+    switch (options.method) {
+      case SearchMethod::kBm25:
+        hit.score = hit.bm25.score;
+        break;
+      case SearchMethod::kDense:
+        hit.score = hit.dense.score;
+        break;
+      case SearchMethod::kHybrid:
+        if (options.fusion == Fusion::kRrf) {
+          for (const MethodMatch* m : {&hit.bm25, &hit.dense}) {
+            if (m->rank != 0) hit.score += 1.0 / (kRrfK + static_cast<double>(m->rank));
+          }
+        } else {
+          double b = bm25_norm.contains(row) ? bm25_norm[row] : 0.0;
+          double d = dense_norm.contains(row) ? dense_norm[row] : 0.0;
+          hit.score = options.dense_weight * d + (1 - options.dense_weight) * b;
+        }
+        break;
+    }
+  }
+  std::vector<std::pair<size_t, SearchHit>> ranked(hits.begin(), hits.end());
+  std::sort(ranked.begin(), ranked.end(), [&](const auto& a, const auto& b) {
+    if (a.second.score != b.second.score) return a.second.score > b.second.score;
+    return s.rows[a.first].name < s.rows[b.first].name;  // Ties: a stable, readable order.
+  });
+  if (ranked.size() > options.top_k) ranked.resize(options.top_k);
+  std::vector<SearchHit> out;
+  out.reserve(ranked.size());
+  for (auto& [row, hit] : ranked) {
+    hit.name = s.rows[row].name;
+    hit.description = s.rows[row].description;
+    hit.dir = s.rows[row].dir;
+    out.push_back(std::move(hit));
+  }
+  return FitToBudget(std::move(out), options.budget);
+}
+
+}  // namespace skillrt
