@@ -14,6 +14,7 @@
 
 #include <gtest/gtest.h>
 
+#include "run_events_util.h"
 #include "skillrt/engine.h"
 #include "test_util.h"
 
@@ -104,44 +105,15 @@ class RuntimeEventsTest : public ::testing::TestWithParam<std::string> {
     }
   }
 
-  // Every event of the run, read as a front end would: by sequence number until `finished`.
   static std::vector<RunEvent> AllEvents(const RunHandle& handle) {
-    std::vector<RunEvent> events;
-    uint64_t after = 0;
-    for (int i = 0; i < 2000; ++i) {
-      EventBatch batch = handle.ReadEvents(after, 100, 1000ms);
-      for (RunEvent& event : batch.events) {
-        after = event.seq;
-        events.push_back(std::move(event));
-      }
-      if (batch.finished) break;
-    }
-    return events;
+    return testing::AllEvents(handle);
   }
-
-  // The event types in order, runs of one type (output chunks) collapsed.
   static std::vector<std::string> Types(const std::vector<RunEvent>& events) {
-    std::vector<std::string> types;
-    for (const RunEvent& event : events) {
-      if (types.empty() || types.back() != event.type()) types.emplace_back(event.type());
-    }
-    return types;
+    return testing::EventTypes(events);
   }
-
-  // Waits for the first event of `type`; false after `wait` or at the end of the run.
   static bool WaitFor(const RunHandle& handle, std::string_view type,
                       std::chrono::milliseconds wait = 30s) {
-    uint64_t after = 0;
-    const auto deadline = std::chrono::steady_clock::now() + wait;
-    while (std::chrono::steady_clock::now() < deadline) {
-      EventBatch batch = handle.ReadEvents(after, 100, 50ms);
-      for (const RunEvent& event : batch.events) {
-        after = event.seq;
-        if (event.type() == type) return true;
-      }
-      if (batch.finished) return false;
-    }
-    return false;
+    return testing::WaitForEvent(handle, type, wait).has_value();
   }
 
   static std::string Output(const std::vector<RunEvent>& events) {

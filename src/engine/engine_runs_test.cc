@@ -13,6 +13,7 @@
 #include <gtest/gtest.h>
 
 #include "fake_runtime.h"
+#include "run_events_util.h"
 #include "skillrt/engine.h"
 #include "test_util.h"
 
@@ -66,43 +67,15 @@ class EngineRunsTest : public ::testing::Test {
     return RunRequest{.skill = skill, .run_id = std::move(run_id)};
   }
 
-  // Every event of the run, read as a front end would: by sequence number until `finished`.
   static std::vector<RunEvent> AllEvents(const RunHandle& handle) {
-    std::vector<RunEvent> events;
-    uint64_t after = 0;
-    for (int i = 0; i < 1000; ++i) {
-      EventBatch batch = handle.ReadEvents(after, 100, 1000ms);
-      for (RunEvent& event : batch.events) {
-        after = event.seq;
-        events.push_back(std::move(event));
-      }
-      if (batch.finished) break;
-    }
-    return events;
+    return testing::AllEvents(handle);
   }
-
-  // Reads events until one of `type` arrives; returns it, or nullopt after `wait`.
   static std::optional<RunEvent> WaitFor(const RunHandle& handle, std::string_view type,
                                          std::chrono::milliseconds wait = 5000ms) {
-    uint64_t after = 0;
-    const auto deadline = std::chrono::steady_clock::now() + wait;
-    while (std::chrono::steady_clock::now() < deadline) {
-      EventBatch batch = handle.ReadEvents(after, 100, 50ms);
-      for (RunEvent& event : batch.events) {
-        after = event.seq;
-        if (event.type() == type) return event;
-      }
-      if (batch.finished) return std::nullopt;
-    }
-    return std::nullopt;
+    return testing::WaitForEvent(handle, type, wait);
   }
-
   static std::vector<std::string> Types(const std::vector<RunEvent>& events) {
-    std::vector<std::string> types;
-    for (const RunEvent& event : events) {
-      if (types.empty() || types.back() != event.type()) types.emplace_back(event.type());
-    }
-    return types;
+    return testing::EventTypes(events);
   }
 
   std::vector<nlohmann::json> Audit(Engine& engine) {
