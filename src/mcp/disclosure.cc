@@ -160,14 +160,33 @@ const std::vector<BuiltinTool>& BuiltinTools() {
             "cursor":{"type":"string","description":"The next_cursor of the previous page."},
             "limit":{"type":"integer","minimum":1,"description":"At most this many skills."}},
           "additionalProperties":false})",
-       true, ListSkillsTool},
+       nullptr, true, ListSkillsTool},
+      {"search_skills", "Search skills",
+       "Find the skills that best match a task described in natural language, best first "
+       "(ranked by keywords and meaning together). Use this when the catalogue is large; "
+       "then read the chosen skill with load_skill.",
+       R"({"type":"object","properties":{
+            "query":{"type":"string","description":"The task, in natural language."},
+            "top":{"type":"integer","minimum":1,"maximum":50,"description":"At most this many skills (default 5)."},
+            "budget_tokens":{"type":"integer","minimum":1,"description":"At most this many tokens (cl100k_base) for all hits together; a long description is shortened."}},
+          "required":["query"],"additionalProperties":false})",
+       R"({"type":"object","properties":{
+            "hits":{"type":"array","items":{"type":"object","properties":{
+              "name":{"type":"string"},
+              "description":{"type":"string"},
+              "score":{"type":"number","description":"Higher is a better match."}},
+              "required":["name","description","score"]}},
+            "total_tokens":{"type":"integer","description":"Tokens the hits take."},
+            "dropped_for_budget":{"type":"integer","description":"Hits left out for the budget."}},
+          "required":["hits","total_tokens","dropped_for_budget"]})",
+       true, SearchSkillsTool},
       {"load_skill", "Load a skill",
        "Read a skill's instructions (the body of its SKILL.md), its input schema and the list "
        "of its files. Do this before running a skill.",
        R"({"type":"object","properties":{
             "skill":{"type":"string","description":"The skill's name."}},
           "required":["skill"],"additionalProperties":false})",
-       true, LoadSkillTool},
+       nullptr, true, LoadSkillTool},
       {"read_skill_file", "Read a file of a skill",
        "Read a text file of a skill (a path that load_skill lists, relative to the skill's "
        "directory). Large files are cut.",
@@ -175,7 +194,7 @@ const std::vector<BuiltinTool>& BuiltinTools() {
             "skill":{"type":"string","description":"The skill's name."},
             "path":{"type":"string","description":"The file's path inside the skill, e.g. scripts/run.py."}},
           "required":["skill","path"],"additionalProperties":false})",
-       true, ReadSkillFileTool},
+       nullptr, true, ReadSkillFileTool},
       {"run_skill", "Run a skill",
        "Run a skill's entry point in its sandbox with a JSON input (as its input schema says). "
        "The policy may refuse or ask a person first.",
@@ -183,7 +202,7 @@ const std::vector<BuiltinTool>& BuiltinTools() {
             "skill":{"type":"string","description":"The skill's name, optionally @instance."},
             "input":{"type":"object","description":"The input object for the skill."}},
           "required":["skill"],"additionalProperties":false})",
-       false, RunSkillTool},
+       nullptr, false, RunSkillTool},
       {"exec_in_skill", "Run a command in a skill's sandbox",
        "Run a command the skill's manifest allows, inside its sandbox (checked by the command "
        "guard), with the skill directory as the working directory.",
@@ -192,7 +211,7 @@ const std::vector<BuiltinTool>& BuiltinTools() {
             "argv":{"type":"array","items":{"type":"string"},"minItems":1,"description":"The command and its arguments."},
             "stdin":{"type":"string","description":"Text for the command's standard input."}},
           "required":["skill","argv"],"additionalProperties":false})",
-       false, ExecInSkillTool},
+       nullptr, false, ExecInSkillTool},
   };
   return kTools;
 }

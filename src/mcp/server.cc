@@ -323,8 +323,9 @@ std::vector<json> Server::PollListChanged() {
 
 std::string Server::Instructions() const {
   std::string text =
-      "skillrt runs agent skills in a sandbox. Find a skill with list_skills (paginated, "
-      "filterable), read its instructions with load_skill and its files with read_skill_file, "
+      "skillrt runs agent skills in a sandbox. Find a skill with search_skills (the best "
+      "matches for a task) or list_skills (paginated, filterable), read its instructions with "
+      "load_skill and its files with read_skill_file, "
       "then run its entry point with run_skill or a command in its sandbox with exec_in_skill. "
       "Every call is checked by the policy and recorded in the audit log.\n";
   auto refs = engine_.registry().List();
@@ -347,13 +348,14 @@ std::string Server::Instructions() const {
     }
     line += "\n";
     // Keep room for the closing line that says how to get the rest.
-    if (text.size() + index.size() + line.size() + 100 > budget) break;
+    if (text.size() + index.size() + line.size() + 160 > budget) break;
     index += line;
     ++shown;
   }
   if (shown < refs->size()) {
     index += "(" + std::to_string(refs->size() - shown) +
-             " more: call list_skills with a cursor or a filter to see them)\n";
+             " more: call search_skills with the task to find the ones that fit it, or "
+             "list_skills with a cursor or a filter to see them)\n";
   }
   return text + index;
 }

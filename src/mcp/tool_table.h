@@ -20,14 +20,17 @@ struct BuiltinTool {
   std::string_view name;
   std::string_view title;
   std::string_view description;
-  const char* input_schema;  ///< JSON text.
+  const char* input_schema;   ///< JSON text.
+  const char* output_schema;  ///< JSON text, or null when the tool declares none.
   bool read_only;
   RpcResult (*call)(RequestContext& context, const nlohmann::json& arguments);
 };
 
-/// The built-in tools, in the order tools/list shows them. Searching joins here as one more
-/// row (a `search_skills` tool) when the registry can rank skills.
+/// The built-in tools, in the order tools/list shows them.
 const std::vector<BuiltinTool>& BuiltinTools();
+
+/// The search_skills tool's handler (search_tool.cc).
+RpcResult SearchSkillsTool(RequestContext& context, const nlohmann::json& arguments);
 
 struct Server::ToolTable {
   std::vector<nlohmann::json> definitions;  ///< tools/list order: built-ins, then skills.

@@ -170,6 +170,9 @@ std::shared_ptr<const Server::ToolTable> Server::BuildTools() const {
            {"destructiveHint", !tool.read_only},
            {"idempotentHint", tool.read_only},
            {"openWorldHint", !tool.read_only}}}});
+    if (tool.output_schema != nullptr) {
+      table->definitions.back()["outputSchema"] = json::parse(tool.output_schema);
+    }
   }
   auto instances = ReadInstanceFile(InstanceFilePath(engine_.home()));
   const InstanceFile* file = instances ? &*instances : nullptr;

@@ -24,6 +24,7 @@
 #include "skillrt/mcp/protocol.h"
 #include "skillrt/engine.h"
 #include "skillrt/error.h"
+#include "skillrt/search.h"
 #include "skillrt/tools.h"
 
 namespace skillrt::mcp {
@@ -150,6 +151,14 @@ class Server {
   /// ServerOptions::instructions_budget_bytes, saying how to get the rest.
   std::string Instructions() const;
 
+  /// Searches the engine's catalogue (SkillSearch, docs/search.md) for `query`. The search is
+  /// opened on first use, its index at DefaultSearchIndexPath(engine home), and synced with the
+  /// catalogue whenever the set of skills (names and directories) has changed since the last
+  /// sync. Thread-safe (one search at a time). Errors: SkillSearch::Open() (kNotFound naming
+  /// the missing model), Sync() and Search() (kInvalidArgument for an empty query); a failed
+  /// open is tried again on the next call.
+  Result<SearchResult> SearchSkills(std::string_view query, const SearchOptions& options);
+
   Engine& engine() { return engine_; }
   const ServerOptions& options() const { return options_; }
 
@@ -170,6 +179,9 @@ class Server {
   mutable std::mutex tools_mu_;
   mutable std::shared_ptr<const ToolTable> tools_;
   std::string tools_fingerprint_;
+  std::mutex search_mu_;
+  std::unique_ptr<SkillSearch> search_;  ///< Null until the first successful SearchSkills().
+  std::string search_fingerprint_;       ///< The catalogue as of the last Sync().
 };
 
 /// What one request's handler sees.
