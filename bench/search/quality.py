@@ -3,11 +3,12 @@
 
 Every set's skills become skill folders (SKILL.md with name and description, the body
 below); all sets' skills form one catalogue, so each set's queries also meet the other sets'
-skills as distractors. One index is built, then each method answers every query through
-`skillrt search --queries FILE --json`; nDCG@10 (binary relevance) and recall@10 are printed
-as a Markdown table, one row per set and method.
+skills as distractors, and so do the real public skills of bench/data/public-skills.jsonl
+(all of them unless --distractors N says how many; 0 for none). One index is built, then each
+method answers every query through `skillrt search --queries FILE --json`; nDCG@10 (binary
+relevance) and recall@10 are printed as a Markdown table, one row per set and method.
 
-Usage: quality.py SKILLRT_CLI [--json OUT] [--data DIR]
+Usage: quality.py SKILLRT_CLI [--json OUT] [--data DIR] [--distractors N]
 """
 import argparse
 import json
@@ -18,15 +19,17 @@ import tempfile
 import time
 from pathlib import Path
 
-from corpus import load_sets, write_catalogue
+from corpus import load_distractors, load_sets, write_catalogue
 
 METHODS = [
     ("bm25", ["--method", "bm25"]),
     ("dense", ["--method", "dense"]),
-    ("hybrid rrf", ["--method", "hybrid", "--fusion", "rrf"]),
-    ("hybrid weighted 0.5", ["--method", "hybrid", "--fusion", "weighted", "--dense-weight", "0.5"]),
-    ("hybrid weighted 0.7", ["--method", "hybrid", "--fusion", "weighted", "--dense-weight", "0.7"]),
-    ("hybrid weighted 0.3", ["--method", "hybrid", "--fusion", "weighted", "--dense-weight", "0.3"]),
+    ("hybrid rrf", ["--method", "hybrid", "--fusion", "rrf", "--no-rerank"]),
+    ("hybrid weighted 0.5", ["--method", "hybrid", "--no-rerank"]),
+    ("hybrid weighted 0.7", ["--method", "hybrid", "--dense-weight", "0.7", "--no-rerank"]),
+    ("hybrid weighted 0.3", ["--method", "hybrid", "--dense-weight", "0.3", "--no-rerank"]),
+    ("hybrid weighted 0.5 + rerank 0.5 (default)", ["--method", "hybrid"]),
+    ("hybrid weighted 0.5 + rerank 0.3", ["--method", "hybrid", "--rerank-weight", "0.3"]),
 ]
 K = 10
 
@@ -46,12 +49,14 @@ def main():
     ap.add_argument("cli")
     ap.add_argument("--json", dest="json_out")
     ap.add_argument("--data", default=None)
+    ap.add_argument("--distractors", type=int, default=None)
     args = ap.parse_args()
     sets = load_sets(args.data) if args.data else load_sets()
+    distractors = load_distractors(args.distractors)
     with tempfile.TemporaryDirectory(prefix="skillrt-quality-") as tmp:
         tmp = Path(tmp)
         skills_dir, home = tmp / "skills", tmp / "home"
-        seen = write_catalogue(skills_dir, sets)
+        seen = write_catalogue(skills_dir, sets, distractors)
         base = [args.cli, "--home", str(home), "--skills", str(skills_dir)]
         start = time.monotonic()
         subprocess.run(base + ["index", "--json"], check=True, stdout=subprocess.DEVNULL)
@@ -75,7 +80,9 @@ def main():
                     r += recall(ranked, relevant)
                 rows.append({"set": set_name, "method": method, "queries": len(queries),
                              "ndcg10": n / len(queries), "recall10": r / len(queries)})
-    print(f"catalogue: {len(seen)} skills from {len(sets)} sets; indexed in {index_seconds:.1f} s\n")
+    labelled = {s["name"] for data in sets.values() for s in data["skills"]}
+    print(f"catalogue: {len(seen)} skills ({len(labelled)} from {len(sets)} sets, "
+          f"the rest public distractors); indexed in {index_seconds:.1f} s\n")
     print("| set | queries | method | nDCG@10 | recall@10 |")
     print("| --- | ---: | --- | ---: | ---: |")
     for row in rows:

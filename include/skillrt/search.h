@@ -66,7 +66,17 @@ struct SearchOptions {
   double dense_weight = 0.5;          ///< kWeighted only; in [0, 1].
   /// Candidates taken from each method before fusion (at least top_k).
   size_t candidates = 50;
-  TokenBudget budget = {};  ///< Unlimited by default.
+  /// Reranking: the best `rerank_depth` skills of the first stage are scored again by a second
+  /// dense pass over each skill's passages (its name and description, and its SKILL.md body
+  /// in passages of about 48 words, at most 8; their vectors are computed at indexing): the
+  /// best cosine of the query with any passage. The final score mixes that with the first
+  /// stage's score, each min-max normalised over the reranked skills, `rerank_weight` for the
+  /// passages. Skills past the depth keep their order below. On by default: docs/search.md
+  /// measures it better than hybrid alone where skills have bodies, and level where not.
+  bool rerank = true;
+  size_t rerank_depth = 30;
+  double rerank_weight = 0.5;  ///< In [0, 1].
+  TokenBudget budget = {};     ///< Unlimited by default.
 };
 
 /// One method's view of a hit. `rank` is 1-based; 0 when the method did not return the skill
@@ -86,6 +96,8 @@ struct SearchHit {
   double score = 0;                ///< The method's (or fusion's) score; higher is better.
   MethodMatch bm25 = {};
   MethodMatch dense = {};
+  /// SearchOptions::rerank only: the rank after reranking and the best passage cosine.
+  MethodMatch rerank = {};
   size_t tokens = 0;  ///< Tokens of RenderHit(*this) under the budget's encoding.
 };
 
@@ -147,12 +159,13 @@ struct IndexStats {
   bool rebuilt = false;  ///< The file was missing, corrupt or of another schema or model.
 };
 
-/// Called during an update with the skills embedded so far and the number to embed.
+/// Called during an update with the texts embedded so far and the number to embed (one per
+/// new or changed skill, and one per passage of its body).
 using IndexProgress = std::function<void(size_t done, size_t total)>;
 
-/// A search index in one SQLite file: an FTS5 table for BM25 and one embedding per skill,
-/// both keyed by skill name with the tree hash stored beside them. Embeddings are held in
-/// memory for searching (dim * 4 bytes per skill).
+/// A search index in one SQLite file: an FTS5 table for BM25, one embedding per skill and one
+/// per passage of its body (for reranking), keyed by skill name with the tree hash stored
+/// beside them. Embeddings are held in memory for searching (dim * 4 bytes each).
 ///
 /// A missing file is created; a file that SQLite cannot read, fails its integrity checks or
 /// was built by another schema or model is deleted and rebuilt empty (IndexStats::rebuilt on
@@ -182,7 +195,8 @@ class SearchIndex {
                              const IndexProgress& progress = {});
 
   /// The best skills for `query` (natural language; any characters). kInvalidArgument for an
-  /// empty query, top_k 0 or dense_weight outside [0, 1]; kInternal if embedding fails.
+  /// empty query, top_k 0, or dense_weight or rerank_weight outside [0, 1]; kInternal if
+  /// embedding fails.
   Result<SearchResult> Search(std::string_view query, const SearchOptions& options) const;
 
   /// Skills indexed.

@@ -62,7 +62,11 @@ nlohmann::json ResultJson(std::string_view query, const SearchResult& result, bo
                            {"score", hit.score},
                            {"path", hit.dir.string()},
                            {"tokens", hit.tokens}};
-    if (explain) item["explain"] = {{"bm25", MatchJson(hit.bm25)}, {"dense", MatchJson(hit.dense)}};
+    if (explain) {
+      item["explain"] = {{"bm25", MatchJson(hit.bm25)},
+                         {"dense", MatchJson(hit.dense)},
+                         {"rerank", MatchJson(hit.rerank)}};
+    }
     hits.push_back(std::move(item));
   }
   return {{"query", query},
@@ -101,8 +105,11 @@ void PrintResult(const SearchResult& result, bool explain) {
     char head[128];
     std::snprintf(head, sizeof head, "%2zu. %s  %.4f", i + 1, hit.name.c_str(), hit.score);
     std::string line = head;
-    if (explain)
-      line += "  [" + MatchText("bm25", hit.bm25) + ", " + MatchText("dense", hit.dense) + "]";
+    if (explain) {
+      line += "  [" + MatchText("bm25", hit.bm25) + ", " + MatchText("dense", hit.dense);
+      if (hit.rerank.rank != 0) line += ", " + MatchText("rerank", hit.rerank);
+      line += "]";
+    }
     WriteOut(line + "\n    " + OneLine(hit.description) + "\n");
   }
   if (result.dropped_for_budget > 0) {
@@ -124,6 +131,9 @@ Result<SearchOptions> OptionsFrom(const SearchFlags& flags) {
                 "--fusion '" + flags.fusion + "': expected rrf or weighted");
   }
   if (flags.dense_weight) options.dense_weight = *flags.dense_weight;
+  options.rerank = flags.rerank.value_or(*method == SearchMethod::kHybrid ||
+                                          flags.rerank_weight.has_value());
+  if (flags.rerank_weight) options.rerank_weight = *flags.rerank_weight;
   options.budget.total_tokens = flags.budget_tokens;
   options.budget.per_skill_tokens = flags.per_skill_tokens;
   if (flags.encoding == "o200k") {
@@ -154,6 +164,11 @@ void AddSearchCommand(CLI::App* cmd, SearchFlags* flags) {
   cmd->add_option("--fusion", flags->fusion, "hybrid's fusion: weighted (default) or rrf");
   cmd->add_option("--dense-weight", flags->dense_weight,
                   "Weight of dense scores in weighted fusion, 0..1 (default 0.5)");
+  cmd->add_flag("--rerank,!--no-rerank", flags->rerank,
+                "Rerank the best 30 by a second dense pass over each skill's body passages "
+                "(default: on for hybrid)");
+  cmd->add_option("--rerank-weight", flags->rerank_weight,
+                  "Weight of the passages' score when reranking, 0..1 (default 0.5)");
   cmd->add_flag("--no-sync", flags->no_sync,
                 "Search the index as it is, without bringing it up to date first");
 }

@@ -24,6 +24,8 @@ struct SearchFlags {
   std::string method = "hybrid";
   std::string fusion = "weighted";
   std::optional<double> dense_weight;
+  std::optional<bool> rerank;  ///< Unset: on for hybrid, off for bm25 and dense.
+  std::optional<double> rerank_weight;
   bool no_sync = false;
 };
 

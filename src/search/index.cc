@@ -1,6 +1,7 @@
 // The search index's storage: schema, opening (with recovery from damage), incremental
 // updates keyed by tree hash, and the in-memory copy of the embeddings.
 #include <algorithm>
+#include <cctype>
 #include <cstring>
 #include <map>
 #include <set>
@@ -15,7 +16,7 @@ namespace skillrt {
 namespace {
 
 // Bumped whenever the schema or what is stored in it changes; another version is rebuilt.
-constexpr std::string_view kSchemaVersion = "1";
+constexpr std::string_view kSchemaVersion = "2";
 // Texts embedded per model call: big enough to amortise the call, small enough that padding
 // to the longest text in a batch wastes little.
 constexpr size_t kEmbedBatch = 16;
@@ -29,6 +30,11 @@ CREATE TABLE IF NOT EXISTS skills(
   tree_sha256 TEXT NOT NULL,
   description TEXT NOT NULL,
   embedding BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS passages(
+  skill_id INTEGER NOT NULL,
+  seq INTEGER NOT NULL,
+  embedding BLOB NOT NULL,
+  PRIMARY KEY (skill_id, seq));
 CREATE VIRTUAL TABLE IF NOT EXISTS skills_fts USING fts5(
   name, description, body, capabilities, tokenize = 'porter unicode61');
 )sql";
@@ -78,7 +84,27 @@ Result<void> LoadRows(SearchIndex::State& s) {
     s.vectors.resize(at + dim);
     std::memcpy(&s.vectors[at], blob, bytes);
   }
-  return {};
+  auto passages = sqlite::Statement::Prepare(
+      s.db.get(), "SELECT skill_id, embedding FROM passages ORDER BY skill_id, seq");
+  if (!passages) return std::unexpected(passages.error());
+  while (true) {
+    auto row = passages->Step();
+    if (!row) return std::unexpected(row.error());
+    if (!*row) return {};
+    size_t bytes = 0;
+    const void* blob = passages->Blob(1, &bytes);
+    auto owner = s.row_of_id.find(passages->Int(0));
+    if (owner == s.row_of_id.end() || bytes != dim * sizeof(float) || blob == nullptr) {
+      return Fail(ErrorCode::kIo, "search index: a passage of skill id " +
+                                      std::to_string(passages->Int(0)) +
+                                      " without its skill or of " + std::to_string(bytes) +
+                                      " bytes [SQLITE_CORRUPT]");
+    }
+    std::vector<float>& into = s.rows[owner->second].passages;
+    size_t at = into.size();
+    into.resize(at + dim);
+    std::memcpy(&into[at], blob, bytes);
+  }
 }
 
 // Opens the file and checks that it is ours, of this schema and model, and readable.
@@ -148,9 +174,15 @@ Result<std::map<std::string, Stored>> StoredSkills(sqlite3* db) {
   }
 }
 
+// The vectors of one changed skill: its name and description's, then its passages'.
+struct Embedded {
+  std::vector<float> skill;
+  std::vector<float> passages;
+};
+
 // Writes the changes in one transaction; rolled back on any failure.
 Result<void> Write(SearchIndex::State& s, std::span<const IndexedSkill> skills,
-                   const std::vector<size_t>& changed, const std::vector<float>& vectors,
+                   const std::vector<size_t>& changed, const std::vector<Embedded>& vectors,
                    const std::map<std::string, Stored>& stored, const std::vector<int64_t>& removed,
                    std::vector<int64_t>* new_ids) {
   sqlite3* db = s.db.get();
@@ -158,6 +190,9 @@ Result<void> Write(SearchIndex::State& s, std::span<const IndexedSkill> skills,
   auto body = [&]() -> Result<void> {
     auto del = sqlite::Statement::Prepare(db, "DELETE FROM skills WHERE id = ?");
     auto del_fts = sqlite::Statement::Prepare(db, "DELETE FROM skills_fts WHERE rowid = ?");
+    auto del_passages = sqlite::Statement::Prepare(db, "DELETE FROM passages WHERE skill_id = ?");
+    auto ins_passage = sqlite::Statement::Prepare(
+        db, "INSERT INTO passages(skill_id, seq, embedding) VALUES (?, ?, ?)");
     auto ins = sqlite::Statement::Prepare(
         db,
         "INSERT INTO skills(name, dir, tree_sha256, description, embedding) "
@@ -166,11 +201,11 @@ Result<void> Write(SearchIndex::State& s, std::span<const IndexedSkill> skills,
         db,
         "INSERT INTO skills_fts(rowid, name, description, body, capabilities) "
         "VALUES (?, ?, ?, ?, ?)");
-    for (auto* st : {&del, &del_fts, &ins, &ins_fts}) {
+    for (auto* st : {&del, &del_fts, &del_passages, &ins, &ins_fts, &ins_passage}) {
       if (!*st) return std::unexpected(st->error());
     }
     auto remove = [&](int64_t id) -> Result<void> {
-      for (auto* st : {&del, &del_fts}) {
+      for (auto* st : {&del, &del_fts, &del_passages}) {
         (*st)->Bind(1, id);
         if (auto r = (*st)->Step(); !r) return std::unexpected(r.error());
         (*st)->Reset();
@@ -190,7 +225,7 @@ Result<void> Write(SearchIndex::State& s, std::span<const IndexedSkill> skills,
       ins->Bind(2, skill.dir.string());
       ins->Bind(3, skill.tree_sha256);
       ins->Bind(4, skill.description);
-      ins->BindBlob(5, &vectors[k * dim], dim * sizeof(float));
+      ins->BindBlob(5, vectors[k].skill.data(), dim * sizeof(float));
       if (auto r = ins->Step(); !r) return std::unexpected(r.error());
       ins->Reset();
       std::string words_of_name = skill.name;
@@ -203,6 +238,14 @@ Result<void> Write(SearchIndex::State& s, std::span<const IndexedSkill> skills,
       ins_fts->Bind(5, skill.capabilities);
       if (auto r = ins_fts->Step(); !r) return std::unexpected(r.error());
       ins_fts->Reset();
+      const std::vector<float>& passages = vectors[k].passages;
+      for (size_t p = 0; p * dim < passages.size(); ++p) {
+        ins_passage->Bind(1, new_ids->back());
+        ins_passage->Bind(2, static_cast<int64_t>(p));
+        ins_passage->BindBlob(3, &passages[p * dim], dim * sizeof(float));
+        if (auto r = ins_passage->Step(); !r) return std::unexpected(r.error());
+        ins_passage->Reset();
+      }
     }
     return {};
   }();
@@ -217,7 +260,7 @@ Result<void> Write(SearchIndex::State& s, std::span<const IndexedSkill> skills,
 // again: drops removed and replaced rows, appends the new ones (their ids are the largest, so
 // the order stays LoadRows()'s order by id).
 void PatchRows(SearchIndex::State& s, std::span<const IndexedSkill> skills,
-               const std::vector<size_t>& changed, const std::vector<float>& vectors,
+               const std::vector<size_t>& changed, std::vector<Embedded>& vectors,
                const std::vector<int64_t>& new_ids, const std::map<std::string, Stored>& stored,
                const std::vector<int64_t>& removed) {
   const size_t dim = s.embedder->dim();
@@ -239,10 +282,12 @@ void PatchRows(SearchIndex::State& s, std::span<const IndexedSkill> skills,
   s.vectors.resize(kept * dim);
   for (size_t k = 0; k < changed.size(); ++k) {
     const IndexedSkill& skill = skills[changed[k]];
-    s.rows.push_back(
-        {.id = new_ids[k], .name = skill.name, .description = skill.description, .dir = skill.dir});
-    auto first = vectors.begin() + static_cast<std::ptrdiff_t>(k * dim);
-    s.vectors.insert(s.vectors.end(), first, first + static_cast<std::ptrdiff_t>(dim));
+    s.rows.push_back({.id = new_ids[k],
+                      .name = skill.name,
+                      .description = skill.description,
+                      .dir = skill.dir,
+                      .passages = std::move(vectors[k].passages)});
+    s.vectors.insert(s.vectors.end(), vectors[k].skill.begin(), vectors[k].skill.end());
   }
   s.row_of_id.clear();
   for (size_t r = 0; r < s.rows.size(); ++r) s.row_of_id[s.rows[r].id] = r;
@@ -256,6 +301,32 @@ std::string DenseText(std::string_view name, std::string_view description) {
   text += ": ";
   text += description;
   return text;
+}
+
+std::vector<std::string> PassageTexts(std::string_view name, std::string_view body) {
+  std::string prefix(name);
+  std::replace(prefix.begin(), prefix.end(), '-', ' ');
+  prefix += ": ";
+  std::vector<std::string> out;
+  std::string passage;
+  size_t words = 0, i = 0;
+  auto space = [](char c) { return std::isspace(static_cast<unsigned char>(c)) != 0; };
+  while (out.size() < kMaxPassages) {
+    while (i < body.size() && space(body[i])) ++i;
+    size_t start = i;
+    while (i < body.size() && !space(body[i])) ++i;
+    if (i > start) {
+      passage += (words == 0 ? prefix : std::string(" ")) + std::string(body.substr(start, i - start));
+      ++words;
+    }
+    if (words == kPassageWords || (i == start && words > 0)) {
+      out.push_back(std::move(passage));
+      passage.clear();
+      words = 0;
+    }
+    if (i == start) break;
+  }
+  return out;
 }
 
 SearchIndex::SearchIndex(std::unique_ptr<State> state) : state_(std::move(state)) {}
@@ -323,26 +394,43 @@ Result<IndexStats> SearchIndex::Update(std::span<const IndexedSkill> skills,
   if (changed.empty() && removed.empty()) return stats;
 
   // Embed outside the transaction, in batches of texts of similar length (a batch is padded
-  // to its longest text), reporting progress.
+  // to its longest text), reporting progress. Text t belongs to changed skill owner[t]: its
+  // first text is the skill's own, the rest its passages.
   const size_t dim = s.embedder->dim();
   std::vector<std::string> texts;
-  for (size_t i : changed) texts.push_back(DenseText(skills[i].name, skills[i].description));
-  std::vector<size_t> order(changed.size());
-  for (size_t k = 0; k < order.size(); ++k) order[k] = k;
+  std::vector<size_t> owner;
+  for (size_t k = 0; k < changed.size(); ++k) {
+    const IndexedSkill& skill = skills[changed[k]];
+    texts.push_back(DenseText(skill.name, skill.description));
+    owner.push_back(k);
+    for (std::string& p : PassageTexts(skill.name, skill.body)) {
+      texts.push_back(std::move(p));
+      owner.push_back(k);
+    }
+  }
+  std::vector<size_t> order(texts.size());
+  for (size_t t = 0; t < order.size(); ++t) order[t] = t;
   std::stable_sort(order.begin(), order.end(),
                    [&](size_t a, size_t b) { return texts[a].size() < texts[b].size(); });
-  std::vector<float> vectors(changed.size() * dim);
+  std::vector<float> flat(texts.size() * dim);
   for (size_t start = 0; start < order.size(); start += kEmbedBatch) {
     size_t end = std::min(order.size(), start + kEmbedBatch);
     std::vector<std::string_view> views;
-    for (size_t k = start; k < end; ++k) views.push_back(texts[order[k]]);
+    for (size_t t = start; t < end; ++t) views.push_back(texts[order[t]]);
     auto batch = s.embedder->Embed(views);
     if (!batch) return std::unexpected(batch.error());
-    for (size_t k = start; k < end; ++k) {
-      std::copy_n(batch->begin() + static_cast<std::ptrdiff_t>((k - start) * dim), dim,
-                  vectors.begin() + static_cast<std::ptrdiff_t>(order[k] * dim));
+    for (size_t t = start; t < end; ++t) {
+      std::copy_n(batch->begin() + static_cast<std::ptrdiff_t>((t - start) * dim), dim,
+                  flat.begin() + static_cast<std::ptrdiff_t>(order[t] * dim));
     }
-    if (progress) progress(end, changed.size());
+    if (progress) progress(end, texts.size());
+  }
+  std::vector<Embedded> vectors(changed.size());
+  for (size_t t = 0; t < texts.size(); ++t) {
+    Embedded& e = vectors[owner[t]];
+    std::vector<float>& into = e.skill.empty() ? e.skill : e.passages;
+    auto first = flat.begin() + static_cast<std::ptrdiff_t>(t * dim);
+    into.insert(into.end(), first, first + static_cast<std::ptrdiff_t>(dim));
   }
   std::vector<int64_t> new_ids;
   if (auto ok = Write(s, skills, changed, vectors, *stored, removed, &new_ids); !ok) {

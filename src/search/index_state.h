@@ -20,6 +20,7 @@ struct IndexRow {
   std::string name;
   std::string description;
   std::filesystem::path dir;
+  std::vector<float> passages = {};  // The body's passage vectors, row-major (count * dim).
 };
 
 struct SearchIndex::State {
@@ -40,6 +41,17 @@ inline constexpr double kBm25Weights[4] = {4.0, 2.0, 0.5, 0.5};
 
 /// The text embedded for a skill: its name with hyphens as spaces, then its description.
 std::string DenseText(std::string_view name, std::string_view description);
+
+/// Words per body passage: short enough that one passage says one thing (a tool, a step),
+/// long enough to carry its context; well under the model's 256 tokens.
+inline constexpr size_t kPassageWords = 48;
+/// Passages kept per skill: bounds what indexing a long SKILL.md costs.
+inline constexpr size_t kMaxPassages = 8;
+
+/// The texts embedded for reranking from a skill's body: the body's words in runs of
+/// kPassageWords (at most kMaxPassages), each after the skill's name ("name: words"). Empty
+/// for a body without words.
+std::vector<std::string> PassageTexts(std::string_view name, std::string_view body);
 
 }  // namespace skillrt
 

@@ -7,6 +7,8 @@
 #include <fstream>
 
 #include "search/fake_embedder.h"
+#include "search/index_state.h"
+#include "search/sqlite.h"
 #include "skillrt/search.h"
 
 namespace skillrt {
@@ -120,13 +122,72 @@ TEST_F(SearchIndexTest, QueryTextIsNeverFts5Syntax) {
   EXPECT_FALSE(index->Search("   ", {}).has_value());
   EXPECT_FALSE(index->Search("pdf", {.top_k = 0}).has_value());
   EXPECT_FALSE(index->Search("pdf", {.dense_weight = 1.5}).has_value());
+  EXPECT_FALSE(index->Search("pdf", {.rerank = true, .rerank_weight = -0.1}).has_value());
+}
+
+TEST(PassageTextsTest, SplitsTheBodyIntoBoundedPassagesAfterTheName) {
+  std::string body;
+  for (int i = 0; i < 100; ++i) body += "w" + std::to_string(i) + (i % 7 == 0 ? "\n\n" : " ");
+  auto passages = PassageTexts("log-triage", body);
+  ASSERT_EQ(passages.size(), 3u);  // 48 + 48 + 4 words.
+  EXPECT_EQ(passages[0].rfind("log triage: w0 w1 ", 0), 0u) << passages[0];
+  EXPECT_EQ(passages[2], "log triage: w96 w97 w98 w99");
+  EXPECT_TRUE(PassageTexts("x", " \n\t ").empty());
+  std::string long_body;
+  for (int i = 0; i < 2000; ++i) long_body += "word ";
+  EXPECT_EQ(PassageTexts("x", long_body).size(), kMaxPassages);
+}
+
+TEST_F(SearchIndexTest, RerankingLiftsTheSkillWhoseBodyAnswers) {
+  // The description of `ops-toolkit` says nothing of certificates; its body does. The first
+  // stage (description only) puts `cert-viewer` first; the passages put `ops-toolkit` first.
+  std::vector<IndexedSkill> skills = Catalogue();
+  skills.push_back({.name = "cert-viewer",
+                    .dir = "/s/cert-viewer",
+                    .tree_sha256 = "e1",
+                    .description = "Show certificates",
+                    .body = "",
+                    .capabilities = "runtime native"});
+  skills.push_back({.name = "ops-toolkit",
+                    .dir = "/s/ops-toolkit",
+                    .tree_sha256 = "f1",
+                    .description = "Everyday server operations",
+                    .body = "Disk usage reports. Rotate expiring TLS certificates before renewal "
+                            "deadlines and reload nginx.",
+                    .capabilities = "runtime native"});
+  {
+    auto index = OpenIndex();
+    ASSERT_TRUE(index->Update(skills).has_value());
+  }
+  auto index = OpenIndex();  // Passages come back from the file.
+  ASSERT_FALSE(index->was_reset());
+  const std::string query = "rotate expiring tls certificates before renewal deadlines";
+  auto plain =
+      index->Search(query, {.top_k = 3, .method = SearchMethod::kDense, .rerank = false});
+  ASSERT_TRUE(plain.has_value());
+  ASSERT_FALSE(plain->hits.empty());
+  EXPECT_EQ(plain->hits[0].name, "cert-viewer");
+  EXPECT_EQ(plain->hits[0].rerank.rank, 0u);
+  auto reranked =
+      index->Search(query, {.top_k = 3, .method = SearchMethod::kDense, .rerank = true});
+  ASSERT_TRUE(reranked.has_value());
+  ASSERT_FALSE(reranked->hits.empty());
+  EXPECT_EQ(reranked->hits[0].name, "ops-toolkit");
+  EXPECT_EQ(reranked->hits[0].rerank.rank, 1u);
+  EXPECT_GT(reranked->hits[0].rerank.score, plain->hits[0].dense.score);
+  // Reranking needs the query's vector even after BM25 alone.
+  auto bm25 = index->Search(query, {.method = SearchMethod::kBm25, .rerank = true});
+  ASSERT_TRUE(bm25.has_value());
+  ASSERT_FALSE(bm25->hits.empty());
+  EXPECT_EQ(bm25->hits[0].name, "ops-toolkit");
+  EXPECT_EQ(bm25->hits[0].rerank.rank, 1u);
 }
 
 TEST_F(SearchIndexTest, UpdatesOnlyWhatChanged) {
   auto index = OpenIndex();
   ASSERT_TRUE(index->Update(Catalogue()).has_value());
   size_t embedded = embedder_->texts_embedded();
-  EXPECT_EQ(embedded, 4u);
+  EXPECT_EQ(embedded, 8u);  // Each skill's name and description, and its one body passage.
 
   auto again = index->Update(Catalogue());
   ASSERT_TRUE(again.has_value());
@@ -142,7 +203,7 @@ TEST_F(SearchIndexTest, UpdatesOnlyWhatChanged) {
   EXPECT_EQ(changed->updated, 1u);
   EXPECT_EQ(changed->removed, 1u);
   EXPECT_EQ(changed->unchanged, 2u);
-  EXPECT_EQ(embedder_->texts_embedded(), embedded + 1);
+  EXPECT_EQ(embedder_->texts_embedded(), embedded + 2);
   EXPECT_EQ(index->size(), 3u);
   EXPECT_EQ(Top(*index, "tab separated tables to yaml", SearchMethod::kBm25), "csv-to-json");
   // The in-memory vectors follow the update without a reload.
@@ -180,6 +241,27 @@ TEST_F(SearchIndexTest, GarbageFileIsRebuilt) {
   ASSERT_TRUE(stats.has_value()) << stats.error().ToString();
   EXPECT_TRUE(stats->rebuilt);
   EXPECT_EQ(Top(*index, "extract pdf text", SearchMethod::kHybrid), "pdf-tools");
+}
+
+TEST_F(SearchIndexTest, APassageWithoutItsSkillIsDamageAndRebuilt) {
+  {
+    auto index = OpenIndex();
+    ASSERT_TRUE(index->Update(Catalogue()).has_value());
+  }
+  {
+    auto db = sqlite::Open(path_);
+    ASSERT_TRUE(db.has_value());
+    ASSERT_TRUE(sqlite::Exec(db->get(),
+                             "INSERT INTO passages(skill_id, seq, embedding) "
+                             "SELECT max(id) + 7, 0, embedding FROM skills")
+                    .has_value());
+  }
+  auto index = OpenIndex();
+  EXPECT_TRUE(index->was_reset());
+  auto stats = index->Update(Catalogue());
+  ASSERT_TRUE(stats.has_value());
+  EXPECT_TRUE(stats->rebuilt);
+  EXPECT_EQ(Top(*index, "weather forecast", SearchMethod::kDense), "weather-report");
 }
 
 TEST_F(SearchIndexTest, DamagedPagesAreRebuiltNotBelieved) {

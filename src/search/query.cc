@@ -77,20 +77,17 @@ Result<std::vector<Candidate>> Bm25Candidates(const SearchIndex::State& s, std::
   }
 }
 
-Result<std::vector<Candidate>> DenseCandidates(const SearchIndex::State& s, std::string_view query,
-                                               size_t limit) {
-  std::array<std::string_view, 1> texts = {query};
-  auto embedded = s.embedder->Embed(texts);
-  if (!embedded) return std::unexpected(embedded.error());
+float Dot(const float* a, const float* b, size_t dim) {
+  float dot = 0;
+  for (size_t d = 0; d < dim; ++d) dot += a[d] * b[d];
+  return dot;
+}
+
+std::vector<Candidate> DenseCandidates(const SearchIndex::State& s, const std::vector<float>& q,
+                                       size_t limit) {
   const size_t dim = s.embedder->dim();
   std::vector<Candidate> all(s.rows.size());
-  const float* q = embedded->data();
-  for (size_t r = 0; r < s.rows.size(); ++r) {
-    const float* v = &s.vectors[r * dim];
-    float dot = 0;
-    for (size_t d = 0; d < dim; ++d) dot += q[d] * v[d];
-    all[r] = {r, dot};
-  }
+  for (size_t r = 0; r < s.rows.size(); ++r) all[r] = {r, Dot(q.data(), &s.vectors[r * dim], dim)};
   size_t n = std::min(limit, all.size());
   std::partial_sort(all.begin(), all.begin() + n, all.end(),
                     [](const Candidate& a, const Candidate& b) {
@@ -111,6 +108,36 @@ std::unordered_map<size_t, double> Normalised(const std::vector<Candidate>& list
   }
   for (const Candidate& c : list) out[c.row] = hi > lo ? (c.score - lo) / (hi - lo) : 1.0;
   return out;
+}
+
+// The second stage: the first `depth` of `ranked` ordered again by the mix of their first-stage
+// score and their best passage's cosine with the query (SearchOptions::rerank).
+void Rerank(const SearchIndex::State& s, const std::vector<float>& q, const SearchOptions& options,
+            std::vector<std::pair<size_t, SearchHit>>* ranked) {
+  const size_t dim = s.embedder->dim();
+  const size_t depth = std::min(ranked->size(), std::max(options.rerank_depth, options.top_k));
+  std::vector<Candidate> first, passage;
+  for (size_t i = 0; i < depth; ++i) {
+    const auto& [row, hit] = (*ranked)[i];
+    float best = Dot(q.data(), &s.vectors[row * dim], dim);
+    const std::vector<float>& p = s.rows[row].passages;
+    for (size_t at = 0; at < p.size(); at += dim) best = std::max(best, Dot(q.data(), &p[at], dim));
+    first.push_back({row, hit.score});
+    passage.push_back({row, best});
+  }
+  auto first_norm = Normalised(first), passage_norm = Normalised(passage);
+  for (size_t i = 0; i < depth; ++i) {
+    auto& [row, hit] = (*ranked)[i];
+    hit.rerank.score = passage[i].score;
+    hit.score = options.rerank_weight * passage_norm[row] +
+                (1 - options.rerank_weight) * first_norm[row];
+  }
+  std::stable_sort(ranked->begin(), ranked->begin() + static_cast<std::ptrdiff_t>(depth),
+                   [&](const auto& a, const auto& b) {
+                     if (a.second.score != b.second.score) return a.second.score > b.second.score;
+                     return s.rows[a.first].name < s.rows[b.first].name;
+                   });
+  for (size_t i = 0; i < depth; ++i) (*ranked)[i].second.rerank.rank = i + 1;
 }
 
 }  // namespace
@@ -145,6 +172,9 @@ Result<SearchResult> SearchIndex::Search(std::string_view query,
   if (!(options.dense_weight >= 0 && options.dense_weight <= 1)) {
     return Fail(ErrorCode::kInvalidArgument, "search: dense_weight is outside [0, 1]");
   }
+  if (!(options.rerank_weight >= 0 && options.rerank_weight <= 1)) {
+    return Fail(ErrorCode::kInvalidArgument, "search: rerank_weight is outside [0, 1]");
+  }
   const size_t pool = std::max(options.candidates, options.top_k);
   std::vector<Candidate> bm25, dense;
   if (options.method != SearchMethod::kDense) {
@@ -152,10 +182,16 @@ Result<SearchResult> SearchIndex::Search(std::string_view query,
     if (!list) return std::unexpected(list.error());
     bm25 = std::move(*list);
   }
+  // The query's embedding, for the dense method and for reranking.
+  std::vector<float> q;
+  if ((options.method != SearchMethod::kBm25 || options.rerank) && !s.rows.empty()) {
+    std::array<std::string_view, 1> texts = {query};
+    auto embedded = s.embedder->Embed(texts);
+    if (!embedded) return std::unexpected(embedded.error());
+    q = std::move(*embedded);
+  }
   if (options.method != SearchMethod::kBm25 && !s.rows.empty()) {
-    auto list = DenseCandidates(s, query, pool);
-    if (!list) return std::unexpected(list.error());
-    dense = std::move(*list);
+    dense = DenseCandidates(s, q, pool);
   }
 
   // Every candidate with each method's rank and score, then the fused score.
@@ -194,6 +230,7 @@ Result<SearchResult> SearchIndex::Search(std::string_view query,
     if (a.second.score != b.second.score) return a.second.score > b.second.score;
     return s.rows[a.first].name < s.rows[b.first].name;  // Ties: a stable, readable order.
   });
+  if (options.rerank && !q.empty()) Rerank(s, q, options, &ranked);
   if (ranked.size() > options.top_k) ranked.resize(options.top_k);
   std::vector<SearchHit> out;
   out.reserve(ranked.size());
