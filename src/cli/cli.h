@@ -194,6 +194,7 @@ struct McpFlags {
   size_t expose_all_max = 16;           ///< `--expose-all-max N`.
   size_t page_size = 0;                 ///< `--page-size N` of tools/list; 0: default.
   bool elicit_approvals = false;        ///< `--elicit-approvals`.
+  std::string focus;                    ///< `--focus TEXT`: orders `instructions` by search.
 };
 int McpCommand(const GlobalOptions& global, const McpFlags& flags);
 

@@ -177,6 +177,9 @@ int Main(int argc, char** argv) {
                       "Offer every skill as a tool of its own when there are at most N (default "
                       "16; 0: never)");
   mcp_cmd->add_option("--page-size", mcp.page_size, "Tools per tools/list page (default 100)");
+  mcp_cmd->add_option("--focus", mcp.focus,
+                      "What the agents served are for: when not every skill fits the "
+                      "instructions, name the best search matches for it first");
   mcp_cmd->add_flag("--elicit-approvals", mcp.elicit_approvals,
                     "Count the client's elicitation answers as approvals (recorded as "
                     "mcp-elicitation); off: asked calls are refused with their approval key");

@@ -20,6 +20,7 @@ int McpCommand(const GlobalOptions& global, const McpFlags& flags) {
   server_options.expose_skills = flags.expose;
   server_options.expose_all_max = flags.expose_all_max;
   server_options.elicit_approvals = flags.elicit_approvals;
+  server_options.instructions_focus = flags.focus;
   if (flags.page_size > 0) server_options.page_size = flags.page_size;
   options.approval_timeout =
       server_options.elicitation_timeout + std::chrono::seconds(30);

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <array>
+#include <map>
 
 #include "skillrt/skill.h"
 #include "util/sha256.h"
@@ -115,6 +116,17 @@ const Method* FindMethod(std::string_view name) {
     if (m.name == name) return &m;
   }
   return nullptr;
+}
+
+// A description's first line, at most 120 bytes (cut on a UTF-8 boundary, "..." marking it).
+std::string ShortDescription(std::string_view description) {
+  std::string line(description.substr(0, description.find('\n')));
+  if (line.size() > 120) {
+    size_t cut = 117;  // Whole UTF-8 sequences only.
+    while (cut > 0 && (static_cast<unsigned char>(line[cut]) & 0xC0) == 0x80) --cut;
+    line = line.substr(0, cut) + "...";
+  }
+  return line;
 }
 
 }  // namespace
@@ -321,7 +333,7 @@ std::vector<json> Server::PollListChanged() {
           NotificationMessage("notifications/resources/list_changed")};
 }
 
-std::string Server::Instructions() const {
+std::string Server::Instructions() {
   std::string text =
       "skillrt runs agent skills in a sandbox. Find a skill with search_skills (the best "
       "matches for a task) or list_skills (paginated, filterable), read its instructions with "
@@ -330,26 +342,49 @@ std::string Server::Instructions() const {
       "Every call is checked by the policy and recorded in the audit log.\n";
   auto refs = engine_.registry().List();
   if (!refs) return text;
-  std::string index = "Skills (" + std::to_string(refs->size()) + "):\n";
-  size_t shown = 0;
-  const size_t budget = options_.instructions_budget_bytes;
+  // One line per skill, in catalogue order.
+  std::map<std::string, std::string> lines;
+  size_t all_lines = 0;
   for (const SkillRef& ref : *refs) {
     auto skill = engine_.registry().Describe(ref.name);
     std::string line = "- " + ref.name;
-    if (skill) {
-      std::string description = skill->meta.description.substr(
-          0, skill->meta.description.find('\n'));
-      if (description.size() > 120) {
-        size_t cut = 117;  // Whole UTF-8 sequences only.
-        while (cut > 0 && (static_cast<unsigned char>(description[cut]) & 0xC0) == 0x80) --cut;
-        description = description.substr(0, cut) + "...";
-      }
-      line += ": " + description;
-    }
+    if (skill) line += ": " + ShortDescription(skill->meta.description);
     line += "\n";
-    // Keep room for the closing line that says how to get the rest.
-    if (text.size() + index.size() + line.size() + 160 > budget) break;
+    all_lines += line.size();
+    lines[ref.name] = std::move(line);
+  }
+  std::string index = "Skills (" + std::to_string(refs->size()) + "):\n";
+  const size_t budget = options_.instructions_budget_bytes;
+  // Keep room for the closing line that says how to get the rest.
+  const size_t room = budget > text.size() + index.size() + 160
+                          ? budget - text.size() - index.size() - 160
+                          : 0;
+  std::vector<std::string> order;
+  for (const SkillRef& ref : *refs) order.push_back(ref.name);
+  if (all_lines > room && !options_.instructions_focus.empty()) {
+    // Not all fit: the best matches for the focus first. A failed search (no model) keeps
+    // the catalogue order.
+    auto found = SearchSkills(options_.instructions_focus,
+                              SearchOptions{.top_k = std::min<size_t>(refs->size(), 50)});
+    if (found && !found->hits.empty()) {
+      std::vector<std::string> first;
+      for (const SearchHit& hit : found->hits) {
+        if (lines.contains(hit.name)) first.push_back(hit.name);
+      }
+      for (const std::string& name : order) {
+        if (std::find(first.begin(), first.end(), name) == first.end()) first.push_back(name);
+      }
+      order = std::move(first);
+      index = "Skills (" + std::to_string(refs->size()) + "; the best matches for \"" +
+              ShortDescription(options_.instructions_focus) + "\" first):\n";
+    }
+  }
+  size_t shown = 0, used = 0;
+  for (const std::string& name : order) {
+    const std::string& line = lines[name];
+    if (used + line.size() > room) break;
     index += line;
+    used += line.size();
     ++shown;
   }
   if (shown < refs->size()) {

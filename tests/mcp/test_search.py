@@ -85,3 +85,29 @@ def test_instructions_point_to_search_when_the_index_is_cut(skills, home):
             assert len(instructions.encode()) <= 4096
             assert "more: call search_skills" in instructions, instructions
     anyio.run(main)
+
+
+def test_instructions_name_the_focus_matches_first_when_cut(skills, home):
+    shutil.copytree(SOURCE / "examples/skills/unit-converter", skills / "unit-converter")
+    for i in range(40):
+        skill = skills / f"filler-{i:02d}"
+        skill.mkdir()
+        (skill / "SKILL.md").write_text(
+            f"---\nname: filler-{i:02d}\ndescription: Filler skill number {i} about gardening "
+            f"and cooking recipes, long enough that the index outgrows the budget.\n---\n# f\n")
+        (skill / "skill.toml").write_text('[capabilities]\ncommands = ["echo"]\n')
+
+    async def instructions(*extra):
+        params = StdioServerParameters(command=CLI, args=server_args(skills, home, *extra))
+        async with Client(params) as client:
+            return client.instructions or ""
+
+    # Catalogue order: the fillers take the room and unit-converter (last) is not named.
+    plain = anyio.run(instructions)
+    assert "- unit-converter" not in plain, plain
+    focused = anyio.run(instructions, "--focus", "convert miles to kilometres")
+    assert len(focused.encode()) <= 4096
+    assert 'the best matches for "convert miles to kilometres" first' in focused, focused
+    assert "- unit-converter: " in focused, focused
+    assert focused.index("- unit-converter") < focused.index("- filler-"), focused
+    assert "more: call search_skills" in focused

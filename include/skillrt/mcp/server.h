@@ -44,6 +44,11 @@ struct ServerOptions {
   size_t list_page_size = 50;
   /// The size budget of the index of skills in `instructions`, in bytes.
   size_t instructions_budget_bytes = 4096;
+  /// What the agents served are for, in words (`skillrt mcp --focus TEXT`). When the
+  /// catalogue does not fit `instructions_budget_bytes`, the skills named are the best
+  /// matches for it by skill search (docs/search.md), then the rest in catalogue order as
+  /// room allows. Empty, or when search cannot open its model: catalogue order.
+  std::string instructions_focus = {};
   /// The most bytes of text a tool result hands back (ToolCallOptions::output_budget_bytes).
   size_t output_budget_bytes = 16 * 1024;
   /// The most bytes read_skill_file returns from one file per call.
@@ -148,8 +153,9 @@ class Server {
   std::vector<nlohmann::json> PollListChanged();
 
   /// The `instructions` text: what the server offers and an index of skills within
-  /// ServerOptions::instructions_budget_bytes, saying how to get the rest.
-  std::string Instructions() const;
+  /// ServerOptions::instructions_budget_bytes (chosen by ServerOptions::instructions_focus
+  /// when not all fit), saying how to get the rest. Thread-safe.
+  std::string Instructions();
 
   /// Searches the engine's catalogue (SkillSearch, docs/search.md) for `query`. The search is
   /// opened on first use, its index at DefaultSearchIndexPath(engine home), and synced with the
