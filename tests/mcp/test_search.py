@@ -111,3 +111,21 @@ def test_instructions_name_the_focus_matches_first_when_cut(skills, home):
     assert "- unit-converter: " in focused, focused
     assert focused.index("- unit-converter") < focused.index("- filler-"), focused
     assert "more: call search_skills" in focused
+
+
+def test_an_edit_in_place_reaches_the_index(skills, home):
+    shutil.copytree(SOURCE / "examples/skills/unit-converter", skills / "unit-converter")
+    query = {"query": "translate a sonnet into klingon", "top": 1}
+
+    async def main():
+        async with Client(stdio(skills, home)) as client:
+            before = await client.call_tool("search_skills", query)
+            assert before.structured_content["hits"][0]["name"] != "calculator"
+            md = skills / "calculator" / "SKILL.md"
+            text = md.read_text()
+            head, _, rest = text.partition("description:")
+            line, _, tail = rest.partition("\n")
+            md.write_text(head + "description: Translate a sonnet into Klingon.\n" + tail)
+            after = await client.call_tool("search_skills", query)
+            assert after.structured_content["hits"][0]["name"] == "calculator", after
+    anyio.run(main)

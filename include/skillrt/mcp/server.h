@@ -159,8 +159,8 @@ class Server {
 
   /// Searches the engine's catalogue (SkillSearch, docs/search.md) for `query`. The search is
   /// opened on first use, its index at DefaultSearchIndexPath(engine home), and synced with the
-  /// catalogue whenever the set of skills (names and directories) has changed since the last
-  /// sync. Thread-safe (one search at a time). Errors: SkillSearch::Open() (kNotFound naming
+  /// catalogue whenever a skill was added, removed, moved, or its SKILL.md or skill.toml
+  /// changed (stat(2) stamps) since the last sync. Thread-safe (one search at a time). Errors: SkillSearch::Open() (kNotFound naming
   /// the missing model), Sync() and Search() (kInvalidArgument for an empty query); a failed
   /// open is tried again on the next call.
   Result<SearchResult> SearchSkills(std::string_view query, const SearchOptions& options);
@@ -187,7 +187,7 @@ class Server {
   std::string tools_fingerprint_;
   std::mutex search_mu_;
   std::unique_ptr<SkillSearch> search_;  ///< Null until the first successful SearchSkills().
-  std::string search_fingerprint_;       ///< The catalogue as of the last Sync().
+  std::string search_fingerprint_;       ///< The catalogue's stamps as of the last Sync().
 };
 
 /// What one request's handler sees.
