@@ -131,8 +131,12 @@ Result<SearchOptions> OptionsFrom(const SearchFlags& flags) {
                 "--fusion '" + flags.fusion + "': expected rrf or weighted");
   }
   if (flags.dense_weight) options.dense_weight = *flags.dense_weight;
-  options.rerank = flags.rerank.value_or(*method == SearchMethod::kHybrid ||
-                                          flags.rerank_weight.has_value());
+  if (flags.rerank && flags.no_rerank) {
+    return Fail(ErrorCode::kInvalidArgument, "--rerank and --no-rerank: choose one");
+  }
+  // Reranking is part of hybrid search by default; bm25 and dense stay themselves unless asked.
+  options.rerank = !flags.no_rerank && (flags.rerank || flags.rerank_weight.has_value() ||
+                                        *method == SearchMethod::kHybrid);
   if (flags.rerank_weight) options.rerank_weight = *flags.rerank_weight;
   options.budget.total_tokens = flags.budget_tokens;
   options.budget.per_skill_tokens = flags.per_skill_tokens;
@@ -164,9 +168,10 @@ void AddSearchCommand(CLI::App* cmd, SearchFlags* flags) {
   cmd->add_option("--fusion", flags->fusion, "hybrid's fusion: weighted (default) or rrf");
   cmd->add_option("--dense-weight", flags->dense_weight,
                   "Weight of dense scores in weighted fusion, 0..1 (default 0.5)");
-  cmd->add_flag("--rerank,!--no-rerank", flags->rerank,
+  cmd->add_flag("--rerank", flags->rerank,
                 "Rerank the best 30 by a second dense pass over each skill's body passages "
                 "(default: on for hybrid)");
+  cmd->add_flag("--no-rerank", flags->no_rerank, "Do not rerank, not even for hybrid");
   cmd->add_option("--rerank-weight", flags->rerank_weight,
                   "Weight of the passages' score when reranking, 0..1 (default 0.5)");
   cmd->add_flag("--no-sync", flags->no_sync,

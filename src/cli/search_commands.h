@@ -24,7 +24,8 @@ struct SearchFlags {
   std::string method = "hybrid";
   std::string fusion = "weighted";
   std::optional<double> dense_weight;
-  std::optional<bool> rerank;  ///< Unset: on for hybrid, off for bm25 and dense.
+  bool rerank = false;     ///< `--rerank`: also for bm25 and dense.
+  bool no_rerank = false;  ///< `--no-rerank`: not even for hybrid.
   std::optional<double> rerank_weight;
   bool no_sync = false;
 };

@@ -58,6 +58,23 @@ def test_each_method_finds_the_skill(env, method):
         assert explain["dense"]["rank"] >= 1
 
 
+def test_hybrid_reranks_by_default_and_flags_turn_it_off_or_on(env):
+    query = "convert miles to kilometers"
+    hybrid = search(env, query, "--explain")["hits"]
+    assert hybrid[0]["explain"]["rerank"]["rank"] == 1
+    assert [h["explain"]["rerank"]["rank"] for h in hybrid] == list(range(1, len(hybrid) + 1))
+    plain = search(env, query, "--explain", "--no-rerank")["hits"]
+    assert all(h["explain"]["rerank"] is None for h in plain)
+    bm25 = search(env, query, "--method", "bm25", "--explain")["hits"]
+    assert all(h["explain"]["rerank"] is None for h in bm25)
+    bm25_reranked = search(env, query, "--method", "bm25", "--rerank", "--explain")["hits"]
+    assert bm25_reranked[0]["explain"]["rerank"]["rank"] == 1
+    proc = run(env, "search", query, "--rerank", "--no-rerank", check=False)
+    assert proc.returncode == 2 and "choose one" in proc.stderr
+    proc = run(env, "search", query, "--rerank-weight", "1.5", check=False)
+    assert proc.returncode == 2 and "rerank_weight" in proc.stderr
+
+
 def test_dense_finds_meaning_without_shared_words(env):
     # No word of this query occurs in slugify's name or description.
     out = search(env, "make a web address from an article headline", "--method", "dense")
