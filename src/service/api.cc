@@ -95,8 +95,9 @@ void Api::Register(HttpServer& server) {
       return httplib::Server::HandlerResponse::Handled;
     }
     for (const std::string& path : options_.public_paths) {
-      const bool prefix = path.ends_with('/');
-      if (prefix ? req.path.starts_with(path) : req.path == path) {
+      const bool prefix = path.ends_with('*');
+      if (prefix ? req.path.starts_with(std::string_view(path).substr(0, path.size() - 1))
+                 : req.path == path) {
         return httplib::Server::HandlerResponse::Unhandled;
       }
     }

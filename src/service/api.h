@@ -29,7 +29,8 @@ struct ApiOptions {
   /// page of the service's own origin (the studio: Origin names the request's Host) may too.
   std::vector<std::string> allowed_origins;
   /// Paths answered without a token, after the Host and Origin checks: exact paths, or
-  /// prefixes ending in '/'. For the studio's static files, which hold no data.
+  /// prefixes written with a final '*' ("/studio/*"). For the studio's static files, which
+  /// hold no data; the routes under /v1 are never among them.
   std::vector<std::string> public_paths;
   /// Event streams (SSE or JSON Lines) open at once; past it 503 "busy". Each holds one of
   /// the HttpServer's threads, so keep it below HttpLimits::threads.

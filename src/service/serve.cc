@@ -60,7 +60,7 @@ Result<std::unique_ptr<Service>> Service::Open(Engine& engine, ServeOptions opti
     else if (studio.error().code != ErrorCode::kNotFound) return std::unexpected(studio.error());
     // The studio's files carry no data: they are served without a token (the API they call
     // asks for one).
-    for (const char* path : {"/", "/studio", "/studio/"}) options.api.public_paths.push_back(path);
+    for (const char* path : {"/", "/studio", "/studio/*"}) options.api.public_paths.push_back(path);
   }
   service->server_ = std::make_unique<HttpServer>(options.http);
   service->api_ = std::make_unique<Api>(engine, *service->tokens_, service->store_.get(),

@@ -4,13 +4,9 @@
 import DOMPurify from 'dompurify';
 import { marked } from 'marked';
 
+// The hook only edits attributes: replacing a node while DOMPurify walks the tree would make
+// it skip the nodes after it.
 DOMPurify.addHook('afterSanitizeAttributes', (node) => {
-  if (node.tagName === 'IMG') {
-    const src = node.getAttribute('src') || '';
-    if (!src.startsWith('data:image/')) {
-      node.replaceWith(document.createTextNode(`[image: ${node.getAttribute('alt') || src}]`));
-    }
-  }
   if (node.tagName === 'A') {
     node.setAttribute('rel', 'noopener noreferrer');
     node.setAttribute('target', '_blank');
@@ -23,11 +19,19 @@ function withoutFrontMatter(text) {
   return match ? text.slice(match[0].length) : text;
 }
 
+// A DocumentFragment to insert: sanitised, then images that are not data: URLs replaced by
+// their alt text (after sanitising, so that the sanitiser's walk is not disturbed).
 export function renderMarkdown(text) {
   const html = marked.parse(withoutFrontMatter(text), { async: false, gfm: true });
-  return DOMPurify.sanitize(html, {
-    FORBID_TAGS: ['style', 'form', 'input', 'button', 'textarea', 'select', 'iframe', 'object', 'embed'],
+  const fragment = DOMPurify.sanitize(html, {
+    FORBID_TAGS: ['style', 'form', 'input', 'button', 'textarea', 'select', 'iframe', 'object', 'embed', 'svg', 'math'],
     FORBID_ATTR: ['style'],
     ALLOW_DATA_ATTR: false,
+    RETURN_DOM_FRAGMENT: true,
   });
+  for (const img of fragment.querySelectorAll('img')) {
+    const src = img.getAttribute('src') || '';
+    if (!src.startsWith('data:image/')) img.replaceWith(document.createTextNode(`[image: ${img.getAttribute('alt') || src}]`));
+  }
+  return fragment;
 }

@@ -135,8 +135,8 @@ export function SkillPage({ name, me }) {
   const [busy, setBusy] = useState(false);
   const docRef = useRef(null);
   useEffect(() => {
-    // Sanitised HTML (markdown.js), inserted only after DOMPurify has cleaned it.
-    if (docRef.current && typeof doc.data === 'string') docRef.current.innerHTML = renderMarkdown(doc.data);
+    // Sanitised nodes (markdown.js), inserted only after DOMPurify has cleaned them.
+    if (docRef.current && typeof doc.data === 'string') docRef.current.replaceChildren(renderMarkdown(doc.data));
   }, [doc.data]);
   const start = async (input) => {
     setBusy(true);
@@ -157,7 +157,7 @@ export function SkillPage({ name, me }) {
     <h2 id="skill-title">${name}</h2>
     <${Problem} error=${skill.error} />
     ${s ? html`<p class="description" data-testid="skill-description">${s.description}</p>
-      <p><span class="badge">${s.runtime}</span> ${d ? html`<span class="muted">tree ${d.tree_sha256.slice(0, 12)}${d.inferred ? ' · manifest inferred' : ''}</span>` : null}</p>` : null}
+      <p><span class="badge">${s.runtime}</span> ${d ? html`<span class="muted">${d.tree_sha256 ? `tree ${d.tree_sha256.slice(0, 12)}` : ''}${d.inferred ? ' manifest inferred from SKILL.md' : ''}</span>` : null}</p>` : null}
     <div class="columns">
       <div class="main-col">
         <section aria-labelledby="run-form-title">

@@ -6,6 +6,7 @@
 // Usage: node studio_test.mjs --cli SKILLRT --build BUILD_DIR --chromium PATH --source REPO
 import { spawn, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
@@ -82,16 +83,22 @@ const browser = await chromium.launch({
   args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'],
 });
 const problems = { dialogs: [], csp: [], foreign: [] };
+let xssBlocked = 0;  // CSP reports of the hostile SKILL.md's inline attributes, all blocked.
 
+let lastPage = null;  // Shown in a screenshot when a scenario fails.
 async function newPage(viewport = { width: 1280, height: 860 }) {
   const context = await browser.newContext({ viewport });
   const page = await context.newPage();
+  lastPage = page;
   page.on('dialog', async (d) => {
     problems.dialogs.push(d.message());
     await d.dismiss();
   });
   page.on('console', (m) => {
-    if (/Content Security Policy|Refused to/.test(m.text())) problems.csp.push(m.text());
+    if (/Content Security Policy|Refused to/.test(m.text())) {
+      const where = m.location();
+      problems.csp.push({ text: `${m.text().split('.')[0]} (${where.url}:${where.lineNumber})`, page: page.url() });
+    }
   });
   page.on('request', (r) => {
     const url = r.url();
@@ -131,11 +138,19 @@ scenario('headers: CSP, nosniff, no Referer, types, no traversal, API needs a to
   res = await fetch(`${base}${js}`);
   check(res.status === 200 && res.headers.get('content-type').startsWith('text/javascript'), `script type ${res.headers.get('content-type')}`);
   fs.writeFileSync(path.join(home, 'secret.txt'), 'not for the web');
+  // Sent as written (fetch would resolve the dots itself).
+  const raw = (target) => new Promise((resolve, reject) => {
+    http.get({ host: '127.0.0.1', port, path: target }, (r) => {
+      let body = '';
+      r.on('data', (c) => (body += c));
+      r.on('end', () => resolve({ status: r.statusCode, body }));
+    }).on('error', reject);
+  });
   for (const bad of ['/studio/../tokens.json', '/studio/%2e%2e/tokens.json', '/studio/..%2ftokens.json',
-    '/studio/%2e%2e%2f%2e%2e%2fetc%2fpasswd', '/studio/.sources', '/studio//etc/passwd', '/studio/assets/']) {
-    res = await fetch(`${base}${bad}`);
-    const text = await res.text();
-    check(res.status === 404 && !text.includes('sha256') && !text.includes('root:'), `${bad} answered ${res.status}`);
+    '/studio/%2e%2e%2f%2e%2e%2fetc%2fpasswd', '/studio/.sources', '/studio//etc/passwd', '/studio/assets/',
+    '/studio/assets/../../tokens.json', '/studio/index.html%00.js']) {
+    const r = await raw(bad);
+    check(r.status === 404 && !r.body.includes('sha256') && !r.body.includes('root:'), `${bad} answered ${r.status}`);
   }
   res = await fetch(`${base}/v1/skills`);
   check(res.status === 401, `/v1/skills without a token: ${res.status}`);
@@ -163,7 +178,7 @@ scenario('sign in with a token (a wrong one is refused)', async () => {
 scenario('find a skill by search, run it from the generated form, see events and result', async () => {
   const page = await newPage();
   await signIn(page, tokens.admin);
-  await page.getByLabel('Search skills').fill('text statistics');
+  await page.getByLabel('Search skills').fill('sentences frequent');
   const cards = page.getByRole('list', { name: 'Skills found' }).getByRole('listitem');
   await cards.first().waitFor();
   await page.waitForFunction(() => document.querySelectorAll('.cards > li').length === 1);
@@ -171,7 +186,7 @@ scenario('find a skill by search, run it from the generated form, see events and
   await page.getByLabel('Search skills').fill('');
   await page.waitForFunction(() => document.querySelectorAll('.cards > li').length > 5);
   await shot(page, 'skills');
-  await page.getByLabel('Search skills').fill('text statistics');
+  await page.getByLabel('Search skills').fill('sentences frequent');
   await page.getByRole('link', { name: 'text-processor' }).click();
   await page.getByRole('heading', { name: 'What it may do' }).waitFor();
   // Validation before sending: the required field is empty, so nothing is started.
@@ -262,20 +277,32 @@ scenario('XSS in SKILL.md and in the description renders as text', async () => {
   await sleep(500);
   const md = page.getByTestId('skill-md');
   check((await page.getByTestId('skill-description').innerText()).includes('<script>'), 'description not literal');
-  const injected = await page.evaluate(() => ({
+  const INJECTED = '.markdown script, .markdown iframe, .markdown form, .markdown input, .markdown [onerror], ' +
+    '.markdown [onmouseover], .markdown svg, .markdown [style], .markdown object, .markdown embed';
+  const injected = await page.evaluate((INJECTED) => ({
     xss: window.__xss,
-    elements: document.querySelectorAll('#app script, #app iframe, #app form, #app input[name=q], #app [onerror], #app [onmouseover], #app svg, #app [style]').length,
+    found: [...document.querySelectorAll(INJECTED)].map((e) => e.outerHTML.slice(0, 120)),
+    elements: document.querySelectorAll(INJECTED).length + document.querySelectorAll('[data-testid=skill-description] *').length,
+    anywhere: document.querySelectorAll('#xss-link[href^="javascript"], #xss-div[onmouseover], #xss-div[style], #xss-input, script:not([src])').length,
     images: document.querySelectorAll('.markdown img').length,
     links: [...document.querySelectorAll('.markdown a')].map((a) => a.getAttribute('href') || ''),
-  }));
+  }), INJECTED);
   check(injected.xss === undefined, `injected script ran: ${injected.xss}`);
-  check(injected.elements === 0, `${injected.elements} injected elements`);
+  check(injected.elements === 0 && injected.anywhere === 0, `${injected.elements + injected.anywhere} injected elements: ${injected.found}`);
   check(injected.images === 0, 'a remote image was kept');
   check(injected.links.every((h) => !/^\s*javascript:/i.test(h)), `javascript: link kept: ${injected.links}`);
   check((await md.innerText()).includes('2 < 3 & "quotes"'), 'plain text was mangled');
   await page.mouse.move(300, 300);
   await sleep(200);
   check(await page.evaluate(() => window.__xss === undefined), 'a handler ran on hover');
+  // DOMPurify parses SKILL.md in an inert document that carries the page's CSP, so Chromium
+  // reports the inline handlers and style attributes of the hostile text as blocked while
+  // they are parsed, before they are removed. Those reports are the CSP working; anything
+  // else (a script, a frame, a connection) is not expected.
+  const here = problems.csp.filter((p) => p.page.includes('#/skills/studio-xss'));
+  for (const p of here) check(/inline event handler|inline style/.test(p.text), `CSP: ${p.text}`);
+  xssBlocked = here.length;
+  problems.csp = problems.csp.filter((p) => !here.includes(p));
   await shot(page, 'xss');
   await page.context().close();
 });
@@ -317,22 +344,33 @@ scenario('a phone-sized screen: one column, nothing wider than the screen', asyn
 
 scenario('no dialog, no CSP violation, no request to another host', async () => {
   check(problems.dialogs.length === 0, `dialogs: ${problems.dialogs}`);
-  check(problems.csp.length === 0, `CSP: ${problems.csp.slice(0, 3)}`);
+  check(problems.csp.length === 0, `CSP: ${problems.csp.slice(0, 3).map((p) => `${p.text} on ${p.page}`)}`);
   check(problems.foreign.length === 0, `requests elsewhere: ${problems.foreign.slice(0, 3)}`);
 });
 
 // --- Run ----------------------------------------------------------------------------------
 const failed = [];
+let ran = 0;
 try {
-  for (const { name, fn } of scenarios) {
+  // STUDIO_ONLY=REGEX runs the scenarios whose name matches (while working on one).
+  const only = process.env.STUDIO_ONLY ? new RegExp(process.env.STUDIO_ONLY) : null;
+  for (const { name, fn } of scenarios.filter((s) => !only || only.test(s.name))) {
     const t0 = Date.now();
+    ran++;
     try {
       await fn();
       console.log(`  ok    ${name} (${Date.now() - t0} ms)`);
     } catch (e) {
       failed.push(name);
       console.log(`  FAIL  ${name}: ${e.message.split('\n')[0]}`);
+      if (lastPage && !lastPage.isClosed()) {
+        const file = path.join(shots, `failed-${failed.length}.png`);
+        await lastPage.screenshot({ path: file, fullPage: true }).catch(() => {});
+        console.log(`        the page then: ${file}`);
+        await lastPage.context().close().catch(() => {});
+      }
     }
+    lastPage = null;
   }
 } finally {
   await browser.close();
@@ -341,8 +379,9 @@ try {
 }
 if (failed.length) {
   console.log(`  server log: ${path.join(home, 'serve.log')}`);
-  console.log(`studio-browser: FAILED ${failed.length} of ${scenarios.length} scenarios (${failed.join('; ')}); screenshots in ${shots}`);
+  console.log(`studio-browser: FAILED ${failed.length} of ${ran} scenarios (${failed.join('; ')}); screenshots in ${shots}`);
   process.exit(1);
 }
 fs.rmSync(home, { recursive: true, force: true });
-console.log(`studio-browser: OK, all ${scenarios.length} scenarios in ${path.basename(chromiumPath)} (screenshots in ${shots})`);
+if (xssBlocked) console.log(`  (the CSP also blocked ${xssBlocked} inline attributes of the hostile SKILL.md while it was parsed for sanitising)`);
+console.log(`studio-browser: OK, all ${ran} scenarios in ${path.basename(chromiumPath)} (screenshots in ${shots})`);
