@@ -60,13 +60,8 @@ function Capabilities({ grant }) {
       <${Paths} label="Secrets it is given" items=${secrets} />
     </ul>
     <h4>Limits</h4>
-    <${GrantLimits} limits=${grant?.limits} />
+    <${LimitsList} limits=${grant?.limits} />
   </section>`;
-}
-
-function GrantLimits({ limits }) {
-  if (!limits) return null;
-  return html`<dl class="pairs">${Object.entries(limits).map(([k, v]) => html`<dt>${k.replace(/_/g, ' ')}</dt><dd>${String(v)}</dd>`)}</dl>`;
 }
 
 function LockView({ lock }) {
@@ -163,7 +158,8 @@ export function SkillPage({ name, me }) {
         <section aria-labelledby="run-form-title">
           <h3 id="run-form-title">Run it</h3>
           ${me.may.run
-            ? s ? html`<${SchemaForm} schema=${s.input_schema} onSubmit=${start} busy=${busy} />` : null
+            ? s && !s.has_entry ? html`<p class="muted">This skill has no entry point: an agent reads its instructions, nothing runs from a form.</p>`
+            : s ? html`<${SchemaForm} schema=${s.input_schema} onSubmit=${start} busy=${busy} />` : null
             : html`<p class="muted">This token may not start runs (it needs the run scope).</p>`}
           <${Problem} error=${startError} />
         </section>
