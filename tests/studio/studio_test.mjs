@@ -115,7 +115,7 @@ async function signIn(page, tok) {
   await page.getByTestId('scope').waitFor();
 }
 
-const shot = (page, name) => page.screenshot({ path: path.join(shots, `${name}.png`), fullPage: true });
+const shot = (page, name, fullPage = true) => page.screenshot({ path: path.join(shots, `${name}.png`), fullPage });
 
 const scenarios = [];
 const scenario = (name, fn) => scenarios.push({ name, fn });
@@ -208,7 +208,8 @@ scenario('find a skill by search, run it from the generated form, see events and
   check(status === 'ok', `outcome ${status}`);
   const output = JSON.parse(await page.getByTestId('outcome-output').innerText());
   check(JSON.stringify(output).includes('"word_count":4'), `output ${JSON.stringify(output)}`);
-  await shot(page, 'skill-run');
+  await page.setViewportSize({ width: 1280, height: 1400 });
+  await shot(page, 'skill-run', false);
   await page.context().close();
 });
 
