@@ -8,7 +8,11 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 cli=$1
 build=$2
-"$here/../../scripts/build-studio.sh" "$build" 2>/dev/null
+if ! "$here/../../scripts/build-studio.sh" "$build" 2>"$build/studio-build.log"; then
+  echo "studio-browser: FAILED: the studio did not build ($build/studio-build.log):"
+  tail -n 20 "$build/studio-build.log"
+  exit 1
+fi
 node_dir=$("$here/../../scripts/node-env.sh" "$build")
 chromium=${SKILLRT_CHROMIUM:-$(command -v chromium || true)}
 if [[ -z $chromium ]]; then
