@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "service/api.h"
+#include "skillrt/instance.h"
 #include "skillrt/lock.h"
 #include "skillrt/outcome.h"
 #include "skillrt/skill.h"
@@ -51,6 +52,28 @@ nlohmann::json LockState(const Skill& skill, const std::filesystem::path& home) 
   return {{"state", same ? "locked" : "drifted"}, {"drift", DriftToJson(*drift)}};
 }
 
+// The skill's instances (docs/instances.md): names, which is the default, and the names of
+// what each sets; never a value (config, env values and secret references stay on the host).
+nlohmann::json Instances(const std::string& skill, const std::filesystem::path& home) {
+  auto file = ReadInstanceFile(InstanceFilePath(home));
+  if (!file) return {{"error", file.error().message}, {"instances", nlohmann::json::array()}};
+  nlohmann::json list = nlohmann::json::array();
+  auto found = file->skills.find(skill);
+  if (found == file->skills.end()) return {{"instances", list}};
+  auto fallback = file->defaults.find(skill);
+  for (const auto& [name, instance] : found->second) {
+    nlohmann::json env = nlohmann::json::array(), secrets = nlohmann::json::array(),
+                   config = nlohmann::json::array();
+    for (const auto& [key, value] : instance.env) env.push_back(key);
+    for (const auto& [key, value] : instance.secrets) secrets.push_back(key);
+    for (const auto& [key, value] : instance.config.items()) config.push_back(key);
+    list.push_back({{"name", name},
+                    {"default", fallback != file->defaults.end() && fallback->second == name},
+                    {"env", env}, {"secrets", secrets}, {"config_keys", config}});
+  }
+  return {{"instances", list}};
+}
+
 }  // namespace
 
 void Api::RegisterStudioApi(HttpServer& server) {
@@ -90,7 +113,7 @@ void Api::RegisterStudioApi(HttpServer& server) {
   }));
 
   // What the skill may do (the canonical grant, as its lock entry holds it), its lock state
-  // and drift, and its files.
+  // and drift, its instances, and its files.
   server.Get(R"(/v1/skills/([^/]+)/details)", Guard(Scope::kRead, [this](const httplib::Request& req, httplib::Response& res) {
     if (!CheckSkillSelector(engine_, req.matches[1].str(), res)) return;
     auto skill = engine_.registry().Describe(req.matches[1].str());
@@ -114,6 +137,7 @@ void Api::RegisterStudioApi(HttpServer& server) {
                   {"inferred", skill->manifest.inferred},
                   {"grant", GrantOf(skill->manifest)},
                   {"lock", LockState(*skill, engine_.home())},
+                  {"instances", Instances(skill->meta.name, engine_.home())},
                   {"files", files},
                   {"files_cut", files_cut},
                   {"warnings", warnings}});

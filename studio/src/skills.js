@@ -64,6 +64,20 @@ function Capabilities({ grant }) {
   </section>`;
 }
 
+function InstancesView({ instances }) {
+  const list = instances?.instances || [];
+  return html`<section aria-labelledby="instances-title">
+    <h3 id="instances-title">Instances</h3>
+    ${instances?.error ? html`<p class="problem">${instances.error}</p>` : null}
+    ${list.length === 0 ? html`<p class="muted">None: runs use the manifest as it is.</p>` : html`<ul>
+      ${list.map((i) => html`<li><code>${i.name}</code>${i.default ? ' (default)' : ''}
+        ${i.config_keys.length ? html`<br /><small>config: ${i.config_keys.join(', ')}</small>` : null}
+        ${i.env.length ? html`<br /><small>environment: ${i.env.join(', ')}</small>` : null}
+        ${i.secrets.length ? html`<br /><small>secrets: ${i.secrets.join(', ')}</small>` : null}</li>`)}
+    </ul>`}
+  </section>`;
+}
+
 function LockView({ lock }) {
   if (!lock) return null;
   const d = lock.drift;
@@ -172,7 +186,7 @@ export function SkillPage({ name, me }) {
       </div>
       <aside class="side-col" aria-label="What the skill may do">
         <${Problem} error=${details.error} />
-        ${d ? html`<${Capabilities} grant=${d.grant} /><${LockView} lock=${d.lock} />
+        ${d ? html`<${Capabilities} grant=${d.grant} /><${LockView} lock=${d.lock} /><${InstancesView} instances=${d.instances} />
           <section aria-labelledby="files-title"><h3 id="files-title">Files</h3>
             <ul class="files">${d.files.map((f) => html`<li><code>${f}</code></li>`)}</ul>
             ${d.files_cut ? html`<p class="muted">(more not shown)</p>` : null}</section>

@@ -2,7 +2,6 @@
 with a strict CSP, nothing else reachable through them, /v1 still behind tokens, the service's
 own origin accepted, and the read-only routes the studio uses (whoami, the runs list, a
 skill's details)."""
-import time
 
 from conftest import Server, make_token
 
@@ -91,3 +90,26 @@ def test_runs_list_and_skill_details(server, tokens):
     assert server.request("GET", "/v1/skills/..%2fx/details", token=tokens["read"]).status in (400, 404)
     assert server.request("GET", "/v1/skills/nope/details", token=tokens["read"]).status == 404
     assert server.request("GET", "/v1/runs").status == 401
+
+
+def test_skill_details_name_instances_but_never_their_values(tmp_path, home):
+    home.mkdir(parents=True, exist_ok=True)
+    instances = home / "instances.toml"
+    instances.write_text('[text-processor]\ndefault = "prod"\n\n[text-processor.prod]\n'
+                         'env = { MODE = "hidden-value" }\nconfig = { units = "private-unit" }\n\n'
+                         '[text-processor.dev]\n')
+    instances.chmod(0o600)
+    server = Server(home).start()
+    try:
+        token = make_token(home, "read")
+        r = server.request("GET", "/v1/skills/text-processor/details", token=token)
+        assert r.status == 200, r.body
+        got = r.json()["instances"]
+        assert "error" not in got, got
+        assert got["instances"] == [
+            {"name": "dev", "default": False, "env": [], "secrets": [], "config_keys": []},
+            {"name": "prod", "default": True, "env": ["MODE"], "secrets": [], "config_keys": ["units"]},
+        ]
+        assert "hidden-value" not in r.body and "private-unit" not in r.body
+    finally:
+        server.stop()
