@@ -43,7 +43,7 @@ function Request({ approval, onAnswered }) {
       <li><strong>Runtime:</strong> ${approval.request?.runtime}, sandbox ${approval.request?.sandbox_level}</li>
       <${Names} label="Read" items=${caps.read} />
       <${Names} label="Write" items=${caps.write} />
-      <${Names} label="Network" items=${caps.network} />
+      <li><strong>Network:</strong> ${caps.network === true || (Array.isArray(caps.network) && caps.network.length) ? String(caps.network) : 'none'}</li>
       <${Names} label="Commands" items=${caps.commands} />
       <${Names} label="Environment" items=${caps.env_pass} />
       <${Names} label="Secrets" items=${caps.secrets} />

@@ -21,6 +21,14 @@ function Select({ id, label, value, options, onChange }) {
     </select></span>`;
 }
 
+// skillrt_jobs{state="..."} and skillrt_queue_ready from the Prometheus text of /v1/metrics.
+function parseDepth(text) {
+  const states = {};
+  for (const m of String(text).matchAll(/^skillrt_jobs\{state="([a-z]+)"\} (\d+)$/gm)) states[m[1]] = Number(m[2]);
+  const ready = /^skillrt_queue_ready (\d+)$/m.exec(String(text));
+  return { states, ready: ready ? Number(ready[1]) : 0 };
+}
+
 export function RunsPage({ me }) {
   const [skill, setSkill] = useState('');
   const [status, setStatus] = useState('');
@@ -68,6 +76,8 @@ export function JobsPage({ me }) {
   const [actionError, setActionError] = useState(null);
   const { data, error, loading, reload } = useLoad(() => api(`/jobs${q({ state, limit: 200 })}`), [state]);
   const metrics = useLoad(() => api('/ready'), []);
+  // The queue's depth by state, from the service's metrics (all jobs, not only those listed).
+  const depth = useLoad(() => api('/metrics').then(parseDepth), [data]);
   const jobs = (data?.jobs || []).filter((j) => (!skill || j.skill === skill) && withinAge(j.created, since));
   const act = async (id, what) => {
     setActionError(null);
@@ -78,13 +88,14 @@ export function JobsPage({ me }) {
     }
     reload();
   };
-  const counts = {};
-  for (const j of data?.jobs || []) counts[j.state] = (counts[j.state] || 0) + 1;
   return html`<section aria-labelledby="jobs-title">
     <h2 id="jobs-title">Jobs</h2>
     <${Problem} error=${metrics.error} />
     ${metrics.data && !metrics.data.jobs ? html`<p class="muted">This service runs no job queue.</p>` : null}
-    <p class="muted" aria-live="polite">${Object.entries(counts).map(([k, v]) => `${k}: ${v}`).join(' · ') || 'no jobs'}</p>
+    ${depth.data ? html`<dl class="pairs depth" aria-label="Queue depth">
+      <dt>Ready to run now</dt><dd>${depth.data.ready}</dd>
+      ${Object.entries(depth.data.states).map(([k, v]) => html`<dt>${k}</dt><dd>${v}</dd>`)}
+    </dl>` : null}
     <div class="toolbar">
       <${Select} id="jobs-state" label="State" value=${state} options=${JOB_STATES} onChange=${setState} />
       <span class="filter"><label for="jobs-skill">Skill</label>

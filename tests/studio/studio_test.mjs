@@ -323,11 +323,12 @@ scenario('jobs, audit chain, keyboard navigation', async () => {
   await page.keyboard.press('Enter');
   await page.getByRole('heading', { name: 'Jobs' }).waitFor();
   await page.getByRole('cell', { name: 'text-processor' }).first().waitFor();
+  check((await page.getByLabel('Queue depth').innerText()).includes('Ready to run now'), 'no queue depth');
   await shot(page, 'jobs');
   await page.getByRole('link', { name: 'Audit' }).click();
   await page.getByTestId('chain-state').waitFor();
   check((await page.getByTestId('chain-state').innerText()).includes('intact'), 'the chain is not shown intact');
-  await page.getByRole('cell', { name: 'calculator' }).first().waitFor();
+  await page.getByRole('cell', { name: 'text-processor' }).first().waitFor();  // The job's run.
   await shot(page, 'audit');
   await page.context().close();
 });
