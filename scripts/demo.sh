@@ -121,6 +121,14 @@ trap 'kill "$server" "$service_pid" 2>/dev/null || true' EXIT
 for _ in $(seq 100); do [[ -s $service_home/port ]] && break; sleep 0.1; done
 api=http://127.0.0.1:$(cat "$service_home/port")/v1
 auth=(-H "Authorization: Bearer $service_token")
+# The studio (docs/studio.md): the same service's web front end, signed in with a token.
+if curl -sSf -o /dev/null "${api%/v1}/studio/" 2>/dev/null; then
+  printf '\nThe studio is at %s/studio/ while the service runs (sign in with a token from\n' \
+    "${api%/v1}"
+  printf '`skillrt token create`; from another machine: ssh -L 8470:127.0.0.1:8470, docs/studio.md).\n'
+else
+  echo "The studio is not built: scripts/build-studio.sh $build (docs/studio.md)."
+fi
 # The token goes in an Authorization header; the commands are shown without it.
 printf '\n\033[1m$ curl %s/jobs -d {"skill": "number-stats", ...}\033[0m\n' "$api"
 job=$(curl -sS "${auth[@]}" "$api/jobs" \

@@ -15,6 +15,7 @@ packages=(
   clang-14 lld-14 wasi-libc libclang-rt-14-dev-wasm32
   podman runc busybox-static
   libcpp-httplib-dev libsqlite3-dev libpq-dev postgresql
+  chromium
 )
 missing=()
 for p in "${packages[@]}"; do
@@ -38,6 +39,9 @@ if ! command -v npm >/dev/null; then
   [[ $(id -u) -eq 0 ]] && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null
 fi
 "$root/scripts/node-env.sh" "$build" >/dev/null
+# The studio (studio/, docs/studio.md): its pinned npm packages, then Vite into <build>/studio.
+echo "setup: building the studio" >&2
+"$root/scripts/build-studio.sh" "$build"
 
 if [[ ! -f $build/build.ninja ]]; then
   cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null

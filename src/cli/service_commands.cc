@@ -24,6 +24,8 @@ struct ServiceCommands::Flags {
   bool insecure_listen = false;
   std::vector<std::string> allow_hosts;
   std::vector<std::string> allow_origins;
+  std::string studio_dir;  // Empty: service::DefaultStudioDir().
+  bool no_studio = false;
   size_t workers = 4;
   bool no_jobs = false;
   std::string queue;
@@ -162,6 +164,8 @@ int Serve(const GlobalOptions& global, const ServiceCommands::Flags& f) {
   options.insecure_listen = f.insecure_listen;
   options.api.allowed_hosts = f.allow_hosts;
   options.api.allowed_origins = f.allow_origins;
+  options.studio = !f.no_studio;
+  if (!f.studio_dir.empty()) options.studio_dir = f.studio_dir;
   options.api.max_event_streams = f.max_streams;
   options.http.threads = f.threads;
   options.jobs = !f.no_jobs;
@@ -182,8 +186,15 @@ int Serve(const GlobalOptions& global, const ServiceCommands::Flags& f) {
     std::ofstream(f.port_file) << (*service)->port() << "\n";
   }
   if (!global.quiet) {
-    std::fprintf(stderr, "skillrt: serving http://%s:%d/v1 (stop with Ctrl-C)\n",
-                 f.listen.substr(0, f.listen.rfind(':')).c_str(), (*service)->port());
+    const std::string host = f.listen.substr(0, f.listen.rfind(':'));
+    std::fprintf(stderr, "skillrt: serving http://%s:%d/v1 (stop with Ctrl-C)\n", host.c_str(),
+                 (*service)->port());
+    if ((*service)->studio_served()) {
+      std::fprintf(stderr, "skillrt: studio at http://%s:%d/studio/ (paste a token to sign in)\n",
+                   host.c_str(), (*service)->port());
+    } else if (!f.no_studio) {
+      std::fprintf(stderr, "skillrt: the studio is not built (scripts/build-studio.sh)\n");
+    }
   }
   SignalWaiter waiter([&] { (*service)->Stop(); });
   auto ran = (*service)->Run();
@@ -305,6 +316,10 @@ ServiceCommands::ServiceCommands(CLI::App* app) : flags_(std::make_unique<Flags>
                      "A Host name requests may use (repeatable; default: the loopback names)");
   serve_->add_option("--allow-origin", f.allow_origins,
                      "A browser Origin allowed to call the API (repeatable; default: none)");
+  serve_->add_option("--studio", f.studio_dir,
+                     "Serve the studio (docs/studio.md) from this directory (default: the "
+                     "build's studio/)");
+  serve_->add_flag("--no-studio", f.no_studio, "Do not serve the studio at /studio/");
   serve_->add_option("--workers", f.workers, "Jobs run at once in this process (default 4; 0: "
                                              "leave them to `skillrt worker`)");
   serve_->add_flag("--no-jobs", f.no_jobs, "Serve runs only: no job queue");

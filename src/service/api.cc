@@ -89,9 +89,17 @@ void Api::Register(HttpServer& server) {
       SetError(res, ApiError::kBadHost, *bad);
       return httplib::Server::HandlerResponse::Handled;
     }
-    if (auto bad = CheckOrigin(req.get_header_value("Origin"), options_.allowed_origins)) {
+    if (auto bad = CheckOrigin(req.get_header_value("Origin"), req.get_header_value("Host"),
+                               options_.allowed_origins)) {
       SetError(res, ApiError::kBadOrigin, *bad);
       return httplib::Server::HandlerResponse::Handled;
+    }
+    for (const std::string& path : options_.public_paths) {
+      const bool prefix = path.ends_with('*');
+      if (prefix ? req.path.starts_with(std::string_view(path).substr(0, path.size() - 1))
+                 : req.path == path) {
+        return httplib::Server::HandlerResponse::Unhandled;
+      }
     }
     const std::string authorization = req.get_header_value("Authorization");
     auto token = BearerToken(authorization);  // A view into `authorization`.
@@ -146,6 +154,7 @@ void Api::Register(HttpServer& server) {
   RegisterInfo(server);
   RegisterRuns(server);
   RegisterJobs(server);
+  RegisterStudioApi(server);
 }
 
 void Api::RegisterInfo(HttpServer& server) {

@@ -25,8 +25,13 @@ struct ApiOptions {
   /// Host names (without port) requests may be addressed to, besides none: empty accepts
   /// the loopback names only (CheckHost).
   std::vector<std::string> allowed_hosts;
-  /// Origins (scheme://host[:port]) whose browser pages may call the API; empty: none.
+  /// Origins (scheme://host[:port]) whose browser pages may call the API; empty: none. A
+  /// page of the service's own origin (the studio: Origin names the request's Host) may too.
   std::vector<std::string> allowed_origins;
+  /// Paths answered without a token, after the Host and Origin checks: exact paths, or
+  /// prefixes written with a final '*' ("/studio/*"). For the studio's static files, which
+  /// hold no data; the routes under /v1 are never among them.
+  std::vector<std::string> public_paths;
   /// Event streams (SSE or JSON Lines) open at once; past it 503 "busy". Each holds one of
   /// the HttpServer's threads, so keep it below HttpLimits::threads.
   size_t max_event_streams = 16;
@@ -84,6 +89,8 @@ class Api {
   void RegisterRuns(HttpServer& server);
   void RegisterJobs(HttpServer& server);
   void RegisterInfo(HttpServer& server);
+  // The read-only routes the studio needs besides the rest (studio_api.cc).
+  void RegisterStudioApi(HttpServer& server);
 
   // Streams the events `source` reads as SSE or JSON Lines (api_stream.cc).
   void Stream(const httplib::Request& req, httplib::Response& res, EventSource source);

@@ -68,6 +68,16 @@ constexpr DecisionRow kDecisions[] = {
     {"deny", ApprovalDecision::kDeny},
 };
 
+// The guard's assessment as the approval_requested event carries it (docs/events.md).
+nlohmann::json RiskToJson(const RiskAssessment& risk) {
+  nlohmann::json reasons = nlohmann::json::array();
+  for (const RiskReason& r : risk.reasons) {
+    reasons.push_back({{"level", RiskLevelName(r.level)}, {"rule", r.rule},
+                       {"reason", r.reason}, {"command", r.command}});
+  }
+  return {{"level", RiskLevelName(risk.level)}, {"reasons", reasons}};
+}
+
 }  // namespace
 
 bool CheckSkillSelector(const Engine& engine, const std::string& selector,
@@ -199,6 +209,7 @@ void Api::RegisterRuns(HttpServer& server) {
                          {"skill", p.request.skill},
                          {"invocation", p.request.invocation},
                          {"request", p.request.request},
+                         {"risk", RiskToJson(p.request.risk)},
                          {"since", FormatTime(p.since)},
                          {"deadline", FormatTime(p.deadline)}});
     }

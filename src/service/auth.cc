@@ -259,9 +259,14 @@ std::optional<std::string> CheckHost(std::string_view host,
   return "Host '" + std::string(host) + "' is not a name this service answers to";
 }
 
-std::optional<std::string> CheckOrigin(std::string_view origin,
+std::optional<std::string> CheckOrigin(std::string_view origin, std::string_view host,
                                        const std::vector<std::string>& allowed) {
   if (origin.empty()) return std::nullopt;
+  if (!host.empty()) {
+    for (std::string_view scheme : {"http://", "https://"}) {
+      if (origin.starts_with(scheme) && origin.substr(scheme.size()) == host) return std::nullopt;
+    }
+  }
   if (std::find(allowed.begin(), allowed.end(), origin) != allowed.end()) return std::nullopt;
   return "Origin '" + std::string(origin) + "' may not call this service";
 }

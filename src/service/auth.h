@@ -100,8 +100,12 @@ std::optional<std::string> CheckHost(std::string_view host,
                                      const std::vector<std::string>& allowed);
 
 /// Refuses any request that carries an Origin header not in `allowed` (a browser page of
-/// another site; CLI clients and agents send none). Returns the reason, or nullopt.
-std::optional<std::string> CheckOrigin(std::string_view origin,
+/// another site; CLI clients and agents send none), unless it is the request's own origin:
+/// "http://" or "https://" followed by exactly `host` (the Host header, port included),
+/// which is a page this service served (the studio; browsers send Origin on its POSTs).
+/// Sound only after CheckHost accepted `host`: a DNS-rebinding page sends its own name.
+/// Returns the reason, or nullopt (RFC 6454, section 7).
+std::optional<std::string> CheckOrigin(std::string_view origin, std::string_view host,
                                        const std::vector<std::string>& allowed);
 
 }  // namespace skillrt::service

@@ -111,9 +111,15 @@ TEST(AuthHeadersTest, HostAndOrigin) {
   EXPECT_FALSE(CheckHost("skillrt.internal:443", {"skillrt.internal"}).has_value());
   EXPECT_TRUE(CheckHost("localhost", {"skillrt.internal"}).has_value());
 
-  EXPECT_FALSE(CheckOrigin("", {}).has_value());
-  EXPECT_TRUE(CheckOrigin("https://evil.example", {}).has_value());
-  EXPECT_FALSE(CheckOrigin("https://ui.example", {"https://ui.example"}).has_value());
+  EXPECT_FALSE(CheckOrigin("", "", {}).has_value());
+  EXPECT_TRUE(CheckOrigin("https://evil.example", "", {}).has_value());
+  EXPECT_FALSE(CheckOrigin("https://ui.example", "", {"https://ui.example"}).has_value());
+  // The service's own pages (the studio): Origin is the request's Host, port and all.
+  EXPECT_FALSE(CheckOrigin("http://127.0.0.1:8470", "127.0.0.1:8470", {}).has_value());
+  EXPECT_FALSE(CheckOrigin("https://skills.example", "skills.example", {}).has_value());
+  EXPECT_TRUE(CheckOrigin("http://127.0.0.1:9999", "127.0.0.1:8470", {}).has_value());
+  EXPECT_TRUE(CheckOrigin("http://evil.example", "127.0.0.1:8470", {}).has_value());
+  EXPECT_TRUE(CheckOrigin("http://127.0.0.1:8470.evil.example", "127.0.0.1:8470", {}).has_value());
 }
 
 }  // namespace

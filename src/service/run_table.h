@@ -49,6 +49,16 @@ class RunTable {
     return finished;
   }
 
+  /// Every run remembered, oldest first.
+  std::vector<RunHandle> List() const {
+    std::lock_guard lock(mu_);
+    std::vector<RunHandle> all;
+    for (const std::string& id : order_) {
+      if (auto it = runs_.find(id); it != runs_.end()) all.push_back(it->second);
+    }
+    return all;
+  }
+
   /// The run, if it is remembered.
   std::optional<RunHandle> Find(std::string_view run_id) const {
     std::lock_guard lock(mu_);

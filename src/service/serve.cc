@@ -54,11 +54,20 @@ Result<std::unique_ptr<Service>> Service::Open(Engine& engine, ServeOptions opti
                                                      &service->runs_, &service->metrics_);
     }
   }
+  if (options.studio) {
+    auto studio = StudioFiles::Load(options.studio_dir);
+    if (studio) service->studio_ = std::move(*studio);
+    else if (studio.error().code != ErrorCode::kNotFound) return std::unexpected(studio.error());
+    // The studio's files carry no data: they are served without a token (the API they call
+    // asks for one).
+    for (const char* path : {"/", "/studio", "/studio/*"}) options.api.public_paths.push_back(path);
+  }
   service->server_ = std::make_unique<HttpServer>(options.http);
   service->api_ = std::make_unique<Api>(engine, *service->tokens_, service->store_.get(),
                                         service->runner_.get(), service->runs_,
                                         service->metrics_, options.api);
   service->api_->Register(*service->server_);
+  if (options.studio) RegisterStudio(*service->server_, service->studio_);
   if (options.port == 0) {
     service->port_ = service->server_->bind_to_any_port(options.host);
     if (service->port_ < 0) service->port_ = 0;

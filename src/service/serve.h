@@ -17,6 +17,7 @@
 #include "service/job_store.h"
 #include "service/metrics.h"
 #include "service/run_table.h"
+#include "service/studio.h"
 #include "skillrt/engine.h"
 
 namespace skillrt::service {
@@ -36,6 +37,10 @@ struct ServeOptions {
   bool jobs = true;
   std::string queue;  ///< As OpenJobStore's `url`.
   RunnerOptions runner;
+  /// Serve the studio (docs/studio.md) from `studio_dir` at /studio/. A directory without
+  /// an index.html leaves the studio off: its pages answer 404 saying how to build it.
+  bool studio = true;
+  std::filesystem::path studio_dir = DefaultStudioDir();
 };
 
 /// Opens the job store a queue URL names: "" (the SQLite file <home>/jobs.db),
@@ -59,6 +64,9 @@ class Service {
   /// The port bound (useful with port 0).
   int port() const { return port_; }
 
+  /// True when the studio's files were found and are served at /studio/.
+  bool studio_served() const { return !studio_.empty(); }
+
   /// Serves until Stop; then stops the workers (runs in flight cancelled: their jobs go back
   /// to the queue). kIo when listening fails.
   Result<void> Run();
@@ -75,6 +83,7 @@ class Service {
   RunTable runs_;
   Metrics metrics_;
   std::unique_ptr<JobRunner> runner_;
+  StudioFiles studio_;  // Read by the server's threads: declared before server_.
   std::unique_ptr<HttpServer> server_;
   std::unique_ptr<Api> api_;
   int port_ = 0;
