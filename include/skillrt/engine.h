@@ -66,6 +66,13 @@ struct EngineOptions {
   /// Zero: nobody is asked and the call is denied at once (via "none"). Front ends that show
   /// pending approvals to a person (the HTTP service, the MCP server) set it.
   std::chrono::milliseconds approval_timeout{0};
+  /// What the kDenialsBeforeAbort-th denial of one approval key does. True (a one-shot
+  /// process, an agent's run): it aborts the approval session, and every later call the
+  /// policy asks about is refused without asking. False (a long-lived server answering many
+  /// clients, where one client's refused call must not shut approvals off for the others):
+  /// that key alone is refused without asking for the rest of the engine's life, with a
+  /// message saying so; other keys are asked as before.
+  bool repeated_denial_aborts = true;
   /// The most bytes of output (and egress) events held per run for readers of its events;
   /// past it the oldest are dropped, counted, and readers see the gap (docs/events.md).
   /// What the Outcome holds is not affected.
@@ -261,8 +268,9 @@ class Engine {
   /// The policy read when the engine opened.
   const Policy& policy() const { return policy_; }
 
-  /// True once an approver aborted (or denied one call kDenialsBeforeAbort times): every
-  /// later call that the policy asks about is refused without asking.
+  /// True once an approver aborted (or, with EngineOptions::repeated_denial_aborts, denied
+  /// one call kDenialsBeforeAbort times): every later call that the policy asks about is
+  /// refused without asking.
   bool approvals_aborted() const;
 
   const Registry& registry() const { return registry_; }

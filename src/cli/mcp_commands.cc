@@ -25,6 +25,9 @@ int McpCommand(const GlobalOptions& global, const McpFlags& flags) {
   options.approval_timeout =
       server_options.elicitation_timeout + std::chrono::seconds(30);
   options.approver_name = "mcp";
+  // Many clients over one engine: a call denied again and again is refused on its own,
+  // without shutting approvals off for every other call.
+  options.repeated_denial_aborts = false;
   auto engine = Engine::Open(std::move(options));
   if (!engine) {
     PrintError(engine.error().message);

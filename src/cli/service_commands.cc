@@ -89,6 +89,9 @@ std::unique_ptr<Engine> OpenServiceEngine(const GlobalOptions& global, double ap
   options.policy.project = false;  // A service has no project directory of its callers.
   // Approval requests wait for POST /v1/approvals/{run}; past this they count as denied.
   options.approval_timeout = std::chrono::milliseconds(static_cast<int64_t>(approval_timeout_s * 1000));
+  // Many clients over one engine: a call denied again and again is refused on its own,
+  // without shutting approvals off for every other client's calls.
+  options.repeated_denial_aborts = false;
   auto engine = Engine::Open(std::move(options));
   if (!engine) {
     PrintError(engine.error().message);

@@ -171,7 +171,8 @@ Result<std::unique_ptr<Engine>> Engine::Open(EngineOptions options) {
   engine->policy_ = std::move(*policy);
   engine->approvals_ = std::make_unique<ApprovalGate>(home, std::move(options.approver),
                                                       std::move(options.approver_name),
-                                                      options.approval_timeout);
+                                                      options.approval_timeout,
+                                                      options.repeated_denial_aborts);
   return engine;
 }
 

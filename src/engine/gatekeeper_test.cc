@@ -62,8 +62,10 @@ class GatekeeperTest : public ::testing::Test {
   }
 
   // Opens an engine whose approver answers from `answers` in turn (none: no approver).
-  std::unique_ptr<Engine> Open(std::vector<ApprovalDecision> answers) {
+  std::unique_ptr<Engine> Open(std::vector<ApprovalDecision> answers,
+                               bool repeated_denial_aborts = true) {
     EngineOptions options;
+    options.repeated_denial_aborts = repeated_denial_aborts;
     options.home = home_;
     options.skill_roots = {skills_};
     options.native.keep_prepared_sandbox = false;
@@ -239,6 +241,32 @@ TEST_F(GatekeeperTest, SessionApprovalIsReusedForTheSameKeyOnly) {
   RunOrSkip(*engine, Request("asker", 2));
   EXPECT_EQ(asked_.size(), 2u);
   EXPECT_FALSE(std::filesystem::exists(home_ / "approvals.json"));
+}
+
+TEST_F(GatekeeperTest, InAServerRepeatedDenialRefusesThatCallOnly) {
+  auto engine = Open({ApprovalDecision::kDeny}, /*repeated_denial_aborts=*/false);
+  ASSERT_NE(engine, nullptr);
+  for (int i = 0; i < kDenialsBeforeAbort; ++i) {
+    auto outcome = engine->Run(Request("asker"));
+    ASSERT_TRUE(outcome.has_value()) << outcome.error().ToString();
+    EXPECT_EQ(outcome->status, Status::kDenied);
+  }
+  EXPECT_FALSE(engine->approvals_aborted());
+  EXPECT_EQ(asked_.size(), static_cast<size_t>(kDenialsBeforeAbort));
+  // The same call again: refused without asking, and the message says why.
+  auto again = engine->Run(Request("asker"));
+  ASSERT_TRUE(again.has_value());
+  EXPECT_EQ(again->status, Status::kDenied);
+  EXPECT_NE(again->message.find("not asked about again"), std::string::npos) << again->message;
+  EXPECT_EQ(asked_.size(), static_cast<size_t>(kDenialsBeforeAbort));
+  // Another call (another key) is still asked.
+  auto other = engine->Run(Request("asker", 7));
+  ASSERT_TRUE(other.has_value());
+  EXPECT_EQ(asked_.size(), static_cast<size_t>(kDenialsBeforeAbort) + 1);
+  std::vector<nlohmann::json> approvals = Records(*engine, "approval");
+  ASSERT_EQ(approvals.size(), static_cast<size_t>(kDenialsBeforeAbort) + 2);
+  EXPECT_EQ(approvals[kDenialsBeforeAbort]["via"], "session");
+  EXPECT_EQ(approvals[kDenialsBeforeAbort]["answer"], "denied");
 }
 
 TEST_F(GatekeeperTest, RepeatedDenialAbortsTheSession) {

@@ -7,8 +7,10 @@
 namespace skillrt {
 
 ApprovalGate::ApprovalGate(std::filesystem::path home, ApprovalCallback approver,
-                           std::string approver_name, std::chrono::milliseconds wait)
+                           std::string approver_name, std::chrono::milliseconds wait,
+                           bool repeated_denial_aborts)
     : store_(std::move(home)),
+      repeated_denial_aborts_(repeated_denial_aborts),
       approver_(std::move(approver)),
       approver_name_(std::move(approver_name)),
       wait_(wait) {}
@@ -27,6 +29,12 @@ std::optional<ApprovalOutcome> ApprovalGate::FromSession(ApprovalRequest& reques
   }
   if (session_.contains(request.key)) {
     return ApprovalOutcome{.decision = ApprovalDecision::kApproveSession, .via = "session"};
+  }
+  if (refused_.contains(request.key)) {
+    return ApprovalOutcome{.decision = ApprovalDecision::kDeny,
+                           .via = "session",
+                           .message = "denied " + std::to_string(kDenialsBeforeAbort) +
+                                      " times earlier: this call is not asked about again"};
   }
   request.previous_denials = denials_.contains(request.key) ? denials_.at(request.key) : 0;
   return std::nullopt;
@@ -172,7 +180,12 @@ Result<ApprovalOutcome> ApprovalGate::Record(const ApprovalRequest& request,
       session_.insert(request.key);
       break;
     case ApprovalDecision::kDeny:
-      if (++denials_[request.key] >= kDenialsBeforeAbort) {
+      if (++denials_[request.key] >= kDenialsBeforeAbort && !repeated_denial_aborts_) {
+        refused_.insert(request.key);
+        outcome.message = "denied by the approver (" + via + ")" + why + "; denied " +
+                          std::to_string(kDenialsBeforeAbort) +
+                          " times: this call is not asked about again";
+      } else if (denials_[request.key] >= kDenialsBeforeAbort) {
         aborted_ = true;
         outcome.decision = ApprovalDecision::kAbort;
         outcome.message = "denied " + std::to_string(kDenialsBeforeAbort) +

@@ -48,8 +48,10 @@ class ApprovalGate {
  public:
   /// `home` holds approvals.json; `approver` may be empty. Without an approver, a request
   /// waits up to `wait` for Answer (zero: it is denied at once, via "none").
+  /// `repeated_denial_aborts`: EngineOptions::repeated_denial_aborts.
   ApprovalGate(std::filesystem::path home, ApprovalCallback approver, std::string approver_name,
-               std::chrono::milliseconds wait = std::chrono::milliseconds(0));
+               std::chrono::milliseconds wait = std::chrono::milliseconds(0),
+               bool repeated_denial_aborts = true);
 
   /// Answers `request` of run `run_id`, in this order: a session that was aborted refuses
   /// (kAbort); a key approved earlier in the session or stored in approvals.json is approved
@@ -59,7 +61,9 @@ class ApprovalGate {
   /// thread, no lock held) just before an approver or Answer is asked, with how long the
   /// request may wait (zero for a synchronous approver). kApproveSession and kApproveAlways
   /// add the key to the session, kApproveAlways also to the store; the kDenialsBeforeAbort-th
-  /// kDeny of a key, and kAbort, abort the session (a timeout or a cancel is not a denial).
+  /// kDeny of a key aborts the session (or, without `repeated_denial_aborts`, refuses that key
+  /// from then on, via "session"), and kAbort aborts it (a timeout or a cancel is not a
+  /// denial).
   /// Errors: the store's (kValidation, kIo): nothing is approved when the store cannot be read
   /// or written.
   Result<ApprovalOutcome> Resolve(
@@ -96,6 +100,7 @@ class ApprovalGate {
                                const std::function<void(std::chrono::milliseconds)>& asking);
 
   ApprovalStore store_;
+  bool repeated_denial_aborts_;
   ApprovalCallback approver_;
   std::string approver_name_;
   std::chrono::milliseconds wait_;
@@ -104,6 +109,7 @@ class ApprovalGate {
   std::condition_variable answered_cv_;
   std::set<std::string> session_;
   std::map<std::string, int> denials_;
+  std::set<std::string> refused_;  // Keys denied kDenialsBeforeAbort times (no abort mode).
   std::list<Waiter> waiting_;
   bool aborted_ = false;
 };
