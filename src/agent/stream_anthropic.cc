@@ -11,9 +11,27 @@ namespace {
 
 using nlohmann::json;
 
+// A token count, 0 when absent or null.
+uint64_t Count(const json& usage, const char* key) {
+  auto it = usage.find(key);
+  return it != usage.end() && it->is_number_unsigned() ? it->get<uint64_t>() : 0;
+}
+
 class AnthropicAssembler : public StreamAssembler {
  public:
   Result<void> Feed(const SseEvent& event) override {
+    // A field of an unexpected type (null where a number belongs) is the server's fault, not
+    // a crash: nlohmann's accessors throw, and the throw becomes a parse error here.
+    try {
+      return FeedEvent(event);
+    } catch (const nlohmann::json::exception& e) {
+      return Fail(ErrorCode::kParse, std::string("the model's stream sent an unexpected value: ") +
+                                         e.what());
+    }
+  }
+
+ private:
+  Result<void> FeedEvent(const SseEvent& event) {
     if (done_) return {};
     json body = json::parse(event.data, nullptr, /*allow_exceptions=*/false);
     if (body.is_discarded() || !body.is_object()) {
@@ -66,6 +84,8 @@ class AnthropicAssembler : public StreamAssembler {
     return {};
   }
 
+
+ public:
   bool done() const override { return done_; }
 
   Result<ModelTurn> Finish() override {
@@ -97,13 +117,10 @@ class AnthropicAssembler : public StreamAssembler {
   void Usage(const json& usage) {
     if (!usage.is_object()) return;
     // input_tokens comes with message_start; message_delta repeats the running totals.
-    uint64_t input = usage.value("input_tokens", uint64_t{0}) +
-                     usage.value("cache_creation_input_tokens", uint64_t{0}) +
-                     usage.value("cache_read_input_tokens", uint64_t{0});
+    uint64_t input = Count(usage, "input_tokens") + Count(usage, "cache_creation_input_tokens") +
+                     Count(usage, "cache_read_input_tokens");
     if (input > 0) turn_.usage.input_tokens = input;
-    if (usage.contains("output_tokens")) {
-      turn_.usage.output_tokens = usage.value("output_tokens", uint64_t{0});
-    }
+    if (Count(usage, "output_tokens") > 0) turn_.usage.output_tokens = Count(usage, "output_tokens");
   }
 
   ModelTurn turn_;

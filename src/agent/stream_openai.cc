@@ -25,6 +25,18 @@ std::string StringOr(const json& object, const char* key) {
 class OpenAIChatAssembler : public StreamAssembler {
  public:
   Result<void> Feed(const SseEvent& event) override {
+    // A field of an unexpected type (null where a number belongs) is the server's fault, not
+    // a crash: nlohmann's accessors throw, and the throw becomes a parse error here.
+    try {
+      return FeedEvent(event);
+    } catch (const nlohmann::json::exception& e) {
+      return Fail(ErrorCode::kParse, std::string("the model's stream sent an unexpected value: ") +
+                                         e.what());
+    }
+  }
+
+ private:
+  Result<void> FeedEvent(const SseEvent& event) {
     if (done_) return {};
     if (event.data == "[DONE]") {
       done_ = true;
@@ -40,8 +52,12 @@ class OpenAIChatAssembler : public StreamAssembler {
       return Fail(ErrorCode::kIo, "the model's server sent an error in the stream: " + message);
     }
     if (auto usage = chunk.find("usage"); usage != chunk.end() && usage->is_object()) {
-      turn_.usage.input_tokens = usage->value("prompt_tokens", uint64_t{0});
-      turn_.usage.output_tokens = usage->value("completion_tokens", uint64_t{0});
+      auto count = [&](const char* key) -> uint64_t {
+        auto it = usage->find(key);
+        return it != usage->end() && it->is_number_unsigned() ? it->get<uint64_t>() : 0;
+      };
+      turn_.usage.input_tokens = count("prompt_tokens");
+      turn_.usage.output_tokens = count("completion_tokens");
     }
     auto choices = chunk.find("choices");
     if (choices == chunk.end() || !choices->is_array()) return {};
@@ -75,6 +91,8 @@ class OpenAIChatAssembler : public StreamAssembler {
     return {};
   }
 
+
+ public:
   bool done() const override { return done_; }
 
   Result<ModelTurn> Finish() override {
