@@ -32,27 +32,6 @@ struct Ending {
 
 }  // namespace
 
-std::string_view ProtocolName(Protocol protocol) {
-  return protocol == Protocol::kAnthropic ? "anthropic" : "openai";
-}
-
-Result<Protocol> ParseProtocol(std::string_view name) {
-  if (name == "openai" || name == "chat") return Protocol::kOpenAIChat;
-  if (name == "anthropic") return Protocol::kAnthropic;
-  return Fail(ErrorCode::kInvalidArgument,
-              "unknown protocol '" + std::string(name) + "': expected openai or anthropic");
-}
-
-std::string_view AgentStatusName(AgentStatus status) {
-  switch (status) {
-    case AgentStatus::kAnswered: return "answered";
-    case AgentStatus::kLimit: return "limit";
-    case AgentStatus::kCancelled: return "cancelled";
-    case AgentStatus::kFailed: return "failed";
-  }
-  return "failed";
-}
-
 struct Agent::State {
   Engine& engine;
   AgentOptions options;

@@ -74,9 +74,9 @@ Result<std::string> ResolveApiKey(std::string_view ref) {
     if (line.empty()) return Fail(ErrorCode::kNotFound, "the API key file " + path + " is empty");
     return line;
   }
+  // Not quoted: what was given in its place may be the key itself.
   return Fail(ErrorCode::kInvalidArgument,
-              "an API key is given by reference: env:NAME or file:PATH, not '" +
-                  std::string(ref.substr(0, ref.find(':'))) + ":...'");
+              "an API key is given by reference only: env:NAME or file:PATH");
 }
 
 // What one attempt saw, beyond its result.
