@@ -124,7 +124,7 @@ kill "$fake_llm" 2>/dev/null || true
 wait "$fake_llm" 2>/dev/null || true
 rm -rf "$fake_dir"
 step "${skillrt[@]}" runs replay last
-"${skillrt[@]}" runs show last | cut -c1-160 | head -n 12
+"${skillrt[@]}" runs show last | cut -c1-160 | sed -n '1,12p' 
 
 # The HTTP service: start it on a free loopback port, run a job over HTTP with curl and
 # follow its events as Server-Sent Events, then stop it (docs/service.md).

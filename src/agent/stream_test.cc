@@ -186,6 +186,24 @@ TEST(OpenAIStreamTest, CutStreamErrorsAndMalformedDataAreErrors) {
   EXPECT_NE(error.error().message.find("model overloaded"), std::string::npos);
 }
 
+TEST(OpenAIStreamTest, NullsWhereNumbersBelongAreReadOrRefusedNeverThrown) {
+  auto turn = Assemble(Protocol::kOpenAIChat,
+                       "data: {\"choices\":[],\"usage\":{\"prompt_tokens\":null}}\n\n"
+                       "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"x\"},"
+                       "\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n",
+                       1);
+  ASSERT_TRUE(turn) << turn.error().ToString();
+  EXPECT_EQ(turn->usage.input_tokens, 0u);
+  auto bad = Assemble(Protocol::kOpenAIChat,
+                      "data: {\"choices\":[{\"index\":null,\"delta\":{}}]}\n\n", 0);
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().code, ErrorCode::kParse);
+  auto anthropic = Assemble(Protocol::kAnthropic,
+                            "data: {\"type\":\"content_block_start\",\"index\":null}\n\n", 0);
+  ASSERT_FALSE(anthropic);
+  EXPECT_EQ(anthropic.error().code, ErrorCode::kParse);
+}
+
 TEST(OpenAIStreamTest, ToolCallWrittenAsJsonInTheText) {
   const std::set<std::string, std::less<>> tools = {"calculator"};
   auto calls = ToolCallsInText(

@@ -151,6 +151,13 @@ int AgentCommand(const GlobalOptions& global, const AgentCommands::Flags& f) {
       WriteOut(text);
       std::fflush(stdout);
     };
+    // Each turn's text ends its line.
+    options.on_event = [](const nlohmann::json& event) {
+      if (event.value("type", "") == "model_response" && !event.value("text", "").empty() &&
+          !event.value("text", "").ends_with('\n')) {
+        WriteOut("\n");
+      }
+    };
   }
   Agent agent(*engine, std::move(options));
   signals.Watch(&agent);
@@ -170,8 +177,6 @@ int AgentCommand(const GlobalOptions& global, const AgentCommands::Flags& f) {
                    {"output_tokens", result->usage.output_tokens},
                    {"events", result->events_path.string()}}) +
              "\n");
-  } else if (!events_out && !result->answer.empty() && !result->answer.ends_with('\n')) {
-    WriteOut("\n");
   }
   if (!global.quiet && !f.json) {
     std::string line = "agent run " + result->run_id + ": " +

@@ -313,8 +313,7 @@ def test_events_on_stdout_and_the_runs_commands(fake, skills, home):
     streamed = [json.loads(line) for line in result.stdout.splitlines()]
     assert streamed == events_of(home)
     run_id = streamed[0]["agent_run"]
-    base = [CLI, "runs", "--home", str(home)]
-    listed = json.loads(subprocess.run(base[:2] + ["list", "--home", str(home), "--json"],
+    listed = json.loads(subprocess.run([CLI, "runs", "list", "--home", str(home), "--json"],
                                        capture_output=True, text=True, check=True).stdout)
     assert listed[0]["run_id"] == run_id and listed[0]["status"] == "finished"
     shown = subprocess.run([CLI, "runs", "show", run_id[:20], "--home", str(home)],
