@@ -43,7 +43,7 @@ std::string Rfc3339Now() {
                           now.time_since_epoch()).count() % 1'000'000;
   std::tm tm{};
   ::gmtime_r(&seconds, &tm);
-  char text[40];
+  char text[64];
   std::snprintf(text, sizeof(text), "%04d-%02d-%02dT%02d:%02d:%02d.%06lldZ", tm.tm_year + 1900,
                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
                 static_cast<long long>(micros));
