@@ -84,7 +84,8 @@ std::filesystem::path ModelProfilePath(const std::filesystem::path& home);
 struct AgentLimits {
   uint32_t max_turns = 20;                ///< Model requests.
   uint32_t max_tool_calls = 50;           ///< Tool calls over the whole run.
-  std::chrono::milliseconds wall_time{0};  ///< The whole run.
+  /// The whole run, checked before each model request (a skill run keeps its own limit).
+  std::chrono::milliseconds wall_time{0};
   uint64_t max_tokens = 0;                ///< Input plus output tokens reported by the model.
   /// The same tool with the same arguments may be called this many times; one more stops the
   /// run (a model that repeats itself is not making progress).
@@ -163,7 +164,8 @@ class Agent {
   Agent& operator=(const Agent&) = delete;
 
   /// Runs `task` to its end. Errors, before the model is asked: kInvalidArgument (an empty
-  /// task, a malformed run id or base URL), kNotFound (a skill in AgentTools::skills, the key's
+  /// task, a malformed run id, a base URL that is not http(s) or carries credentials),
+  /// kNotFound (a skill in AgentTools::skills, the key's
   /// variable or file), kIo (the event log cannot be created). Everything after that is in
   /// the result and the event log. Call once.
   Result<AgentResult> Run(std::string_view task);

@@ -133,6 +133,17 @@ Result<AgentResult> Agent::Run(std::string_view task) {
     return Fail(ErrorCode::kInvalidArgument,
                 "base URL '" + o.model.base_url + "': expected http:// or https://");
   }
+  {
+    // Credentials in the URL (https://user:key@host) would be written to the log and quoted
+    // in errors; the key goes by reference only. The URL is not quoted here for that reason.
+    const std::string_view rest = std::string_view(o.model.base_url).substr(
+        o.model.base_url.find("://") + 3);
+    if (rest.substr(0, rest.find('/')).find('@') != std::string_view::npos) {
+      return Fail(ErrorCode::kInvalidArgument,
+                  "the base URL carries credentials (user:key@host); give the key with an "
+                  "api_key_ref instead");
+    }
+  }
   if (o.model.model.empty()) return Fail(ErrorCode::kInvalidArgument, "no model is named");
   auto key = agent::ResolveApiKey(o.model.api_key_ref);
   if (!key) return std::unexpected(key.error());

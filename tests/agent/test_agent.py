@@ -344,3 +344,11 @@ def test_runs_tail_follows_a_run_in_flight(fake, skills, home):
     agent.wait(timeout=30)
     lines = [json.loads(line) for line in tail.stdout.splitlines()]
     assert lines[0]["type"] == "started" and lines[-1]["type"] == "finished"
+
+
+def test_a_base_url_with_credentials_is_refused_and_not_echoed(skills, home):
+    result = run_agent("http://user:sk-inline-secret@127.0.0.1:9/v1", skills, home, "hello")
+    assert result.returncode == 2
+    assert "carries credentials" in result.stderr
+    assert "sk-inline-secret" not in result.stderr + result.stdout
+    assert not (home / "runs").exists() or not list((home / "runs").glob("agent-*"))
