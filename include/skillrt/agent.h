@@ -62,7 +62,8 @@ struct ModelProfile {
   std::chrono::milliseconds connect_timeout{10'000};
   /// The most time one model request may take, the whole stream included.
   std::chrono::milliseconds request_timeout{300'000};
-  /// Attempts after the first for 429, 5xx and a connection that could not be made.
+  /// Attempts after the first for a 429 or 5xx response (a connection that cannot be made is
+  /// reported at once: it is a wrong base URL far more often than a passing fault).
   uint32_t max_retries = 3;
   /// The first backoff; doubled per attempt (with jitter) unless the server sends Retry-After.
   std::chrono::milliseconds retry_backoff{500};
