@@ -39,11 +39,12 @@ class ModelClient {
   /// POSTs `body` (with "stream": true) to <base_url>/chat/completions or /messages and
   /// assembles the streamed turn; `on_text` gets text as it streams. Retries 429 and 5xx
   /// responses (Retry-After in seconds or as an HTTP date, else exponential backoff with
-  /// jitter) up to ModelProfile::max_retries times, telling `on_retry` first. Errors (kIo):
-  /// 401/403 (the key is refused), 404 (unknown model or wrong base URL), other statuses with
-  /// the server's message, a connection that cannot be made (naming the base URL), a stream
-  /// that ends early or sends an error; kParse for a malformed stream; kIo "cancelled" once
-  /// `cancel` is set (checked while connecting, streaming and waiting to retry).
+  /// jitter) up to ModelProfile::max_retries times, telling `on_retry` first.
+  /// Errors: kDenied for 401/403 (the key is refused, its reference named); kNotFound for 404
+  /// (unknown model or wrong base URL); kIo for other statuses (with the server's message), a
+  /// connection that cannot be made (naming the base URL), a timeout, a stream that ends
+  /// early or sends an error; kParse for a malformed stream; kIo "cancelled" once `cancel` is
+  /// set (checked while connecting, streaming and waiting to retry). The key never appears.
   Result<ModelTurn> Complete(const nlohmann::json& body,
                              const std::function<void(std::string_view)>& on_text,
                              const std::atomic<bool>& cancel,
