@@ -110,6 +110,23 @@ step "$build/pyenv/bin/python" "$root/examples/python/minimal.py" </dev/null
 step "$build/pyenv/bin/python" "$root/scripts/mcp_demo.py" "${skillrt[@]}"
 step "${skillrt[@]}" audit tail -n 3
 
+# The agent loop, offline: a scripted model endpoint on loopback (tests/agent/fake_llm.py, the
+# tests' fake) asks for the bundled calculator twice, then answers; every call runs through the
+# engine. Then the run's event log, replayed and raw (docs/agent.md).
+fake_dir=$(mktemp -d /var/tmp/skillrt-agent-demo.XXXXXX)
+"$build/pyenv/bin/python" "$root/tests/agent/fake_llm.py" --port-file "$fake_dir/port" &
+fake_llm=$!
+trap 'kill "$server" "$fake_llm" 2>/dev/null || true' EXIT
+for _ in $(seq 100); do [[ -s $fake_dir/port ]] && break; sleep 0.1; done
+step "${skillrt[@]}" agent --base-url "http://127.0.0.1:$(cat "$fake_dir/port")/v1" \
+  --model scripted --expose calculator --approve refuse "What is 6*7, and that divided by 4?" \
+  </dev/null
+kill "$fake_llm" 2>/dev/null || true
+wait "$fake_llm" 2>/dev/null || true
+rm -rf "$fake_dir"
+step "${skillrt[@]}" runs replay last
+"${skillrt[@]}" runs show last | cut -c1-160 | sed -n '1,12p'
+
 # The HTTP service: start it on a free loopback port, run a job over HTTP with curl and
 # follow its events as Server-Sent Events, then stop it (docs/service.md).
 service_home=$(mktemp -d /var/tmp/skillrt-service-demo.XXXXXX)

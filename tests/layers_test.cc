@@ -74,6 +74,11 @@ TEST(LayersTest, TheCliUsesOnlyThePublicHeaders) {
             std::vector<std::string>{});
 }
 
+TEST(LayersTest, TheAgentLoopIsAFrontEndOfThePublicApi) {
+  // src/agent reaches the engine only through include/skillrt (and the shared util floor).
+  EXPECT_EQ(Violations("agent", {"skillrt", "agent", "util"}), std::vector<std::string>{});
+}
+
 TEST(LayersTest, UtilDependsOnNothingButTheErrorType) {
   EXPECT_EQ(Violations("util", {"util", "skillrt/error.h"}), std::vector<std::string>{});
 }

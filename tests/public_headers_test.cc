@@ -1,6 +1,7 @@
 // Every public header, included twice and in an order that puts each first somewhere, must
 // compile on its own: include guards hold and no header depends on another being included
 // before it.
+#include "skillrt/agent.h"
 #include "skillrt/approval.h"
 #include "skillrt/audit.h"
 #include "skillrt/dependencies.h"
@@ -21,6 +22,7 @@
 #include "skillrt/skillrt.h"
 #include "skillrt/tools.h"
 // Second time through.
+#include "skillrt/agent.h"
 #include "skillrt/approval.h"
 #include "skillrt/audit.h"
 #include "skillrt/dependencies.h"

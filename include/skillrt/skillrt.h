@@ -2,6 +2,7 @@
 #ifndef SKILLRT_SKILLRT_H_
 #define SKILLRT_SKILLRT_H_
 
+#include "skillrt/agent.h"
 #include "skillrt/approval.h"
 #include "skillrt/audit.h"
 #include "skillrt/dependencies.h"

@@ -8,6 +8,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "cli/agent_commands.h"
 #include "cli/cli.h"
 #include "cli/service_commands.h"
 #include "cli/search_commands.h"
@@ -186,6 +187,7 @@ int Main(int argc, char** argv) {
 
   AuditCommands audit(app.add_subcommand("audit", "Read, query and verify the audit log"));
   ServiceCommands service(&app);
+  AgentCommands agent(&app);
 
   CLI::App* policy_cmd = app.add_subcommand("policy", "Inspect the policy");
   policy_cmd->require_subcommand(1);
@@ -214,6 +216,7 @@ int Main(int argc, char** argv) {
                                      grant_cmd,   revoke_cmd, prepare_cmd, tools_cmd, mcp_cmd};
   for (CLI::App* audit_sub : audit.subcommands()) commands.push_back(audit_sub);
   for (CLI::App* service_sub : service.subcommands()) commands.push_back(service_sub);
+  for (CLI::App* agent_sub : agent.subcommands()) commands.push_back(agent_sub);
   commands.push_back(search_cmd);
   commands.push_back(index_cmd);
   for (CLI::App* command : commands) AddGlobalFlags(command, &flag_sets.emplace_back());
@@ -254,6 +257,7 @@ int Main(int argc, char** argv) {
   if (*index_cmd) return IndexCommand(global, index);
   if (auto code = audit.Run(global)) return *code;
   if (auto code = service.Run(global)) return *code;
+  if (auto code = agent.Run(global)) return *code;
   PrintError("no command given; see skillrt --help");
   return kExitUsage;
 }

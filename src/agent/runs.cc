@@ -1,0 +1,162 @@
+// Reading agent runs back: the list, one run's events, and the conversation replayed as text
+// (`skillrt runs list|show|tail|replay`, docs/agent.md).
+#include <algorithm>
+#include <fstream>
+
+#include "skillrt/agent.h"
+
+namespace skillrt {
+
+using nlohmann::json;
+
+namespace {
+
+bool IsEnd(const std::string& type) {
+  return type == "finished" || type == "failed" || type == "cancelled";
+}
+
+std::vector<std::string> RunIds(const std::filesystem::path& home) {
+  std::vector<std::string> ids;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(home / "runs", ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.starts_with("agent-") && entry.is_directory(ec) &&
+        std::filesystem::exists(entry.path() / "events.jsonl", ec)) {
+      ids.push_back(name);
+    }
+  }
+  std::sort(ids.begin(), ids.end());  // Ids start with their start time.
+  return ids;
+}
+
+std::vector<json> ReadLines(const std::filesystem::path& path) {
+  std::vector<json> events;
+  std::ifstream in(path);
+  std::string line;
+  while (std::getline(in, line)) {
+    json event = json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (event.is_object()) events.push_back(std::move(event));  // A torn line is skipped.
+  }
+  return events;
+}
+
+std::string Str(const json& event, const char* key) {
+  auto it = event.find(key);
+  if (it == event.end()) return {};
+  return it->is_string() ? it->get<std::string>() : it->dump();
+}
+
+std::string Indent(const std::string& text, const std::string& prefix) {
+  std::string out;
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    out += prefix + text.substr(start, end - start) + "\n";
+    start = end + 1;
+  }
+  return out;
+}
+
+}  // namespace
+
+std::filesystem::path AgentEventsPath(const std::filesystem::path& home,
+                                      std::string_view run_id) {
+  return home / "runs" / std::string(run_id) / "events.jsonl";
+}
+
+std::vector<AgentRunSummary> ListAgentRuns(const std::filesystem::path& home) {
+  std::vector<AgentRunSummary> runs;
+  for (const std::string& id : RunIds(home)) {
+    AgentRunSummary run{.run_id = id, .status = "unfinished"};
+    const std::vector<json> events = ReadLines(AgentEventsPath(home, id));
+    run.events = events.size();
+    if (!events.empty()) {
+      run.started = Str(events.front(), "time");
+      run.model = Str(events.front(), "model");
+      std::string task = Str(events.front(), "task");
+      task = task.substr(0, task.find('\n'));
+      if (task.size() > 80) task = task.substr(0, 77) + "...";
+      run.task = task;
+      const std::string last = Str(events.back(), "type");
+      if (IsEnd(last)) run.status = last;
+    }
+    runs.push_back(std::move(run));
+  }
+  return runs;
+}
+
+Result<std::string> ResolveAgentRunId(const std::filesystem::path& home,
+                                      std::string_view run_id) {
+  const std::vector<std::string> ids = RunIds(home);
+  if (run_id == "last") {
+    if (ids.empty()) return Fail(ErrorCode::kNotFound, "there are no agent runs");
+    return ids.back();
+  }
+  std::vector<std::string> matches;
+  for (const std::string& id : ids) {
+    if (id == run_id) return id;
+    if (id.starts_with(run_id) || id.substr(6).starts_with(run_id)) matches.push_back(id);
+  }
+  if (matches.empty()) {
+    return Fail(ErrorCode::kNotFound, "no agent run '" + std::string(run_id) + "'");
+  }
+  if (matches.size() > 1) {
+    return Fail(ErrorCode::kInvalidArgument, "'" + std::string(run_id) + "' names " +
+                                                 std::to_string(matches.size()) +
+                                                 " agent runs; give more of the id");
+  }
+  return matches.front();
+}
+
+Result<std::vector<json>> ReadAgentEvents(const std::filesystem::path& home,
+                                          std::string_view run_id) {
+  auto id = ResolveAgentRunId(home, run_id);
+  if (!id) return std::unexpected(id.error());
+  return ReadLines(AgentEventsPath(home, *id));
+}
+
+std::string ReplayAgentRun(const std::vector<json>& events) {
+  std::string out;
+  for (const json& event : events) {
+    const std::string type = Str(event, "type");
+    if (type == "started") {
+      out += "run " + Str(event, "agent_run") + "  model " + Str(event, "model") + " (" +
+             Str(event, "protocol") + ")  " + Str(event, "time") + "\n";
+      out += Indent(Str(event, "task"), "user> ");
+    } else if (type == "model_response") {
+      const std::string text = Str(event, "text");
+      if (!text.empty()) out += Indent(text, "model> ");
+      for (const json& call : event.value("tool_calls", json::array())) {
+        out += "model> calls " + Str(call, "name") + " " + Str(call, "arguments") + "  [" +
+               Str(call, "id") + "]\n";
+      }
+    } else if (type == "model_retry") {
+      out += "   ... model request retried (HTTP " + Str(event, "http_status") + ", after " +
+             Str(event, "delay_ms") + " ms)\n";
+    } else if (type == "approval_requested") {
+      out += "   ? approval asked for " + Str(event, "tool_call_id") + " (key " +
+             Str(event, "approval_key").substr(0, 12) + ")\n";
+    } else if (type == "approval_decided") {
+      out += "   ? " + Str(event, "decision") + " via " + Str(event, "via") + "\n";
+    } else if (type == "tool_result") {
+      std::string head = "tool " + Str(event, "name") + " [" + Str(event, "tool_call_id") + "]";
+      if (event.contains("status")) {
+        head += ": " + Str(event, "status") + ", " + Str(event, "duration_ms") + " ms";
+      }
+      if (event.value("is_error", false)) head += " (error)";
+      out += head + "\n";
+      std::string text = Str(event, "text");
+      if (text.size() > 600) text = text.substr(0, 600) + " ...";
+      out += Indent(text, "   | ");
+    } else if (type == "finished") {
+      out += "finished: " + Str(event, "turns") + " turns, " + Str(event, "tool_calls") +
+             " tool calls, " + Str(event, "duration_ms") + " ms\n";
+    } else if (type == "failed" || type == "cancelled") {
+      out += type + ": " + Str(event, "reason") + "\n";
+    }
+  }
+  return out;
+}
+
+}  // namespace skillrt
