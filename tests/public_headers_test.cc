@@ -20,6 +20,7 @@
 #include "skillrt/skill.h"
 #include "skillrt/skillrt.h"
 #include "skillrt/tools.h"
+#include "skillrt/wasm_build.h"
 // Second time through.
 #include "skillrt/approval.h"
 #include "skillrt/audit.h"
@@ -40,6 +41,7 @@
 #include "skillrt/skill.h"
 #include "skillrt/skillrt.h"
 #include "skillrt/tools.h"
+#include "skillrt/wasm_build.h"
 
 #include <gtest/gtest.h>
 
