@@ -37,14 +37,27 @@ def home():
     return path
 
 
+POLICY = """
+[[rule]]
+name = "wasmlang-tests"
+effect = "allow"
+reason = "the probe skills reach one host, a server these tests run on the loopback"
+skills = ["probe-py", "probe-js", "text-stats-js"]
+network = true
+"""
+
+
 class Cli:
     def __init__(self, home, roots):
         self.home = home
         self.roots = roots
+        self.policy = home / "test-policy.toml"
+        self.policy.write_text(POLICY)
 
     def __call__(self, *args, timeout=900, env=None):
         roots = [a for root in self.roots for a in ("--skills", str(root))]
-        return subprocess.run([CLI, "--home", str(self.home), *roots, *args],
+        return subprocess.run([CLI, "--home", str(self.home), "--policy", str(self.policy),
+                               *roots, *args],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                               timeout=timeout, env=env, stdin=subprocess.DEVNULL)
 

@@ -7,7 +7,9 @@ const STOP = new Set(["the", "a", "an", "and", "or", "of", "to", "in", "is", "it
   "with", "as", "at", "by", "be", "this", "that", "are", "was", "from"]);
 
 export function stats(text, top) {
-  const words = text.toLowerCase().match(/[\p{L}\p{N}']+/gu) ?? [];
+  // Letters, digits and apostrophes (Latin-1 letters included); the engine has no Unicode
+  // property escapes.
+  const words = text.toLowerCase().match(/[a-z0-9\u00c0-\u00ff']+/g) ?? [];
   const counts = new Map();
   for (const word of words) {
     if (!STOP.has(word)) counts.set(word, (counts.get(word) ?? 0) + 1);
