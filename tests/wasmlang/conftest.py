@@ -44,6 +44,13 @@ effect = "allow"
 reason = "the probe skills reach one host, a server these tests run on the loopback"
 skills = ["probe-py", "probe-js", "text-stats-js"]
 network = true
+
+[[rule]]
+name = "wasmlang-probe-dir"
+effect = "allow"
+reason = "the probe skills read the directory these tests make"
+skills = ["probe-py", "probe-js"]
+read = ["/var/tmp/skillrt-wasmlang-probe"]
 """
 
 
