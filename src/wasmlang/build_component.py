@@ -10,7 +10,8 @@ componentize-py builds the component (importing the skill's module, so a syntax 
 missing run fails here).
 JavaScript: the dependencies are installed with npm (no install scripts) and refused when
 they hold native addons; esbuild bundles the entry, the skill and its dependencies into one
-ES module; componentize-js builds the component.
+ES module (resolved as for a browser: a package's "browser" field wins, and Node's built-in
+modules are not there); componentize-js builds the component.
 """
 import argparse
 import json
@@ -182,7 +183,7 @@ def build_javascript(args, stage):
     esbuild = os.path.join(tools, "js", "node_modules", "esbuild", "bin", "esbuild")
     # The skill's module alone first: syntax errors with their line, and its exports.
     meta = os.path.join(stage, ".meta.json")
-    done = subprocess.run([esbuild, source, "--bundle", "--format=esm", "--platform=neutral",
+    done = subprocess.run([esbuild, source, "--bundle", "--format=esm", "--platform=browser",
                            "--external:skillrt:*", "--external:skillrt", "--log-level=error",
                            f"--metafile={meta}", "--outfile=.check.js"],
                           cwd=stage, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -205,8 +206,8 @@ def build_javascript(args, stage):
     shutil.copyfile(os.path.join(args.guest, "js", "skillrt.js"),
                     os.path.join(stage, ".skillrt.js"))
     progress("esbuild: bundling the skill, its dependencies and skillrt's fetch")
-    run([esbuild, ".skillrt_entry.js", "--bundle", "--format=esm", "--platform=neutral",
-         "--main-fields=module,main", "--external:skillrt:*", "--alias:skillrt=./.skillrt.js",
+    run([esbuild, ".skillrt_entry.js", "--bundle", "--format=esm", "--platform=browser",
+         "--external:skillrt:*", "--alias:skillrt=./.skillrt.js",
          "--log-level=error", "--outfile=.bundle.js"], "esbuild", cwd=stage)
     progress("componentize-js: evaluating the bundle in SpiderMonkey and snapshotting it")
     cli = os.path.join(tools, "js", "node_modules", "@bytecodealliance", "componentize-js",
