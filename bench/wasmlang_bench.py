@@ -161,7 +161,8 @@ def main() -> None:
         native_skill(root / "skills")
         bare_py, bare_node = bare_scripts(root)
         roots = ["--skills", str(SKILLS), "--skills", str(root / "skills")]
-        base = [cli, "--home", args.home, *roots]
+        base = [cli, "--home", args.home, "--policy", str(ROOT / "examples" / "demo-policy.toml"),
+                *roots]
         mcp = Mcp([*base, "mcp"])
         cases = {"python-wasm": ("csv-summary-py", PY_INPUT),
                  "js-wasm": ("text-stats-js", JS_INPUT),
