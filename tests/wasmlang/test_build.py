@@ -2,6 +2,7 @@
 dependency that does not exist or cannot be bundled), a run of an unbuilt skill refused with
 the command to build it, the cache by source hash, manifest errors, and the bundled examples."""
 import json
+import uuid
 
 import pytest
 
@@ -91,11 +92,14 @@ def test_build_is_cached_by_source_and_a_change_needs_a_new_build(cli, tmp_path)
     assert again["cached"] is True and again["component"] == first["component"]
     assert again["compiled"] == "disk cache"
     assert cli.run(skill, {})["output"] == {"v": 1}
-    (skill / "main.py").write_text("def run(input):\n    return {'v': 2}\n")
+    # A source never built before (unique to this run): refused until built.
+    (skill / "main.py").write_text(f"# {uuid.uuid4()}\ndef run(input):\n    return {{'v': 2}}\n")
     refused = cli("run", str(skill), "--input", "{}")
-    assert "run `skillrt build py-cache`" in refused.stderr
-    cli.build(skill)
-    assert cli.run(skill, {})["output"] == {"v": 2}
+    assert refused.returncode != 0
+    assert "run `skillrt build py-cache`" in refused.stderr, refused.stderr
+    # Back to the first source: its component is found by its hash, with nothing built.
+    (skill / "main.py").write_text("def run(input):\n    return {'v': 1}\n")
+    assert cli.run(skill, {})["output"] == {"v": 1}
 
 
 def test_errors_inside_run_are_the_call_error(cli, tmp_path):
