@@ -100,6 +100,11 @@ else
       step "${skillrt[@]}" run "$skill" --input "{\"url\": \"$url\"}" </dev/null
     done
   done
+  # The same in JavaScript inside WebAssembly (examples/skills/text-stats-js): skillrt's fetch
+  # reaches the allowed host; any other is refused.
+  for url in http://127.0.0.1:8765/hello.txt http://example.org/; do
+    step "${skillrt[@]}" run text-stats-js --input "{\"url\": \"$url\"}" </dev/null
+  done
   kill "$server" 2>/dev/null || true
   step "${skillrt[@]}" audit query --event egress -n 12
 fi

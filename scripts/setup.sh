@@ -48,5 +48,11 @@ if [[ ! -f $build/build.ninja ]]; then
 fi
 cmake --build "$build" -j"$(nproc)"
 "$root/scripts/build-wasm.sh" "$build"
+# Python and JavaScript skills (docs/wasm-languages.md): the toolchain once, then the bundled
+# examples built into components and compiled ahead of time (cached by their source).
+"$root/scripts/wasmlang-env.sh" "$build" >/dev/null
+for skill in csv-summary-py text-stats-js; do
+  "$build/skillrt" --skills "$root/examples/skills" build "$skill"
+done
 # The Python SDK: a wheel made from this build (nothing compiled again), installed into pyenv.
 "$root/scripts/python-wheel.sh" "$build"

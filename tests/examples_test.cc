@@ -52,8 +52,10 @@ TEST(ExamplesTest, EveryBundledSkillIsListed) {
     if (entry.is_directory()) on_disk.insert(entry.path().filename().string());
   }
   std::set<std::string> listed(BundledSkills().begin(), BundledSkills().end());
-  // The WebAssembly examples, tested in tests/wasm_examples_test.cc.
-  listed.insert({"number-stats", "csv-to-json", "slugify", "web-fetch-wasm"});
+  // The WebAssembly examples, tested in tests/wasm_examples_test.cc, and those written in
+  // Python and JavaScript, tested in tests/wasmlang/test_build.py.
+  listed.insert({"number-stats", "csv-to-json", "slugify", "web-fetch-wasm", "csv-summary-py",
+                 "text-stats-js"});
   EXPECT_EQ(on_disk, listed);
 }
 

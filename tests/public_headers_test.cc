@@ -21,6 +21,7 @@
 #include "skillrt/skill.h"
 #include "skillrt/skillrt.h"
 #include "skillrt/tools.h"
+#include "skillrt/wasm_build.h"
 // Second time through.
 #include "skillrt/agent.h"
 #include "skillrt/approval.h"
@@ -42,6 +43,7 @@
 #include "skillrt/skill.h"
 #include "skillrt/skillrt.h"
 #include "skillrt/tools.h"
+#include "skillrt/wasm_build.h"
 
 #include <gtest/gtest.h>
 

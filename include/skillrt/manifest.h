@@ -179,6 +179,29 @@ struct Dependencies {
   std::vector<std::string> python = {};
 };
 
+/// The language of a skill built into a WebAssembly component (`wasm.language`).
+enum class WasmLanguage {
+  kPython,      ///< A Python module, built with componentize-py ("python").
+  kJavaScript,  ///< An ES module, built with componentize-js ("javascript").
+};
+
+/// Returns "python" or "javascript".
+std::string_view WasmLanguageName(WasmLanguage language);
+
+/// A skill written in Python or JavaScript and built into a component of the skillrt world
+/// (`[wasm]`, only with `runtime = "wasm"`; docs/wasm-languages.md). `skillrt build` makes
+/// the component; a run uses the built one and never builds.
+struct WasmSource {
+  WasmLanguage language = WasmLanguage::kPython;
+  /// The module defining `run`, relative to the skill directory, without `..`: a `.py` file
+  /// for Python, a `.js` or `.mjs` file for JavaScript (`source`).
+  std::string source = {};
+  /// Packages bundled into the component at build time, each pinned exactly: "name==1.2.3"
+  /// (PyPI, pure-Python wheels only) or "name@1.2.3" (npm, no native addons)
+  /// (`dependencies`).
+  std::vector<std::string> dependencies = {};
+};
+
 /// Where inference found a command (docs/inference.md).
 struct CommandSource {
   /// The file, relative to the skill directory: "SKILL.md", "scripts/x.py".
@@ -234,6 +257,9 @@ struct Manifest {
   std::map<std::string, SecretSpec> secrets = {};
   /// Declared packages (`[dependencies]`).
   Dependencies dependencies = {};
+  /// The `[wasm]` table: set exactly when the skill is Python or JavaScript built into a
+  /// component; `entry.argv` is then `[source]` (set by the parser).
+  std::optional<WasmSource> wasm = std::nullopt;
 };
 
 /// Parses the skill.toml at `file`. `skill_dir` is used to resolve `entry.input_schema`.

@@ -141,6 +141,10 @@ struct Plan {
   /// How to launch the container, for the container runtime only (the manifest's
   /// `[container]`); argv is then the command run inside the image.
   std::optional<ContainerSpec> container;
+  /// For the wasm runtime only: the component built from a Python or JavaScript skill (the
+  /// manifest's `[wasm]`), an absolute host path in skillrt's state directory chosen by the
+  /// engine, loaded instead of argv[0]. Empty: argv[0] names the module inside `skill_dir`.
+  std::filesystem::path wasm_component = {};
 };
 
 }  // namespace skillrt

@@ -251,6 +251,19 @@ struct WasmRuntimeOptions {
 /// tmpfs can be made; kInvalidArgument for a malformed `egress_fixed_hosts` entry.
 Result<std::unique_ptr<Runtime>> MakeWasmRuntime(const WasmRuntimeOptions& options = {});
 
+/// Compiles the WebAssembly module or component at `file` (absolute) ahead of time into
+/// `options.cache_dir`, the disk cache the runtime made with the same `options` reads, so
+/// that no call pays the compilation (`skillrt build`; docs/wasm-languages.md). The
+/// compilation runs in a child process, as in a call, bounded by `memory_budget_bytes` of
+/// growth and by `timeout` (which replaces `options.compile_timeout`). Returns "disk cache"
+/// when the cache already held it, else "compiled". Errors: kValidation (not a valid module or
+/// component, or it exports nothing the runtime can call; slower than `timeout`; more memory
+/// than the budget), kIo, and those of MakeWasmRuntime. Thread-safe.
+Result<std::string> PrecompileWasm(const WasmRuntimeOptions& options,
+                                   const std::filesystem::path& file,
+                                   uint64_t memory_budget_bytes,
+                                   std::chrono::milliseconds timeout);
+
 /// Options of the container runtime (docs/container.md).
 struct ContainerRuntimeOptions {
   /// The engine CLI: an absolute path, or a command name searched on $PATH. Empty:

@@ -21,5 +21,6 @@
 #include "skillrt/search.h"
 #include "skillrt/skill.h"
 #include "skillrt/tools.h"
+#include "skillrt/wasm_build.h"
 
 #endif  // SKILLRT_SKILLRT_H_

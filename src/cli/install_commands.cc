@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/build_command.h"
 #include "cli/cli.h"
 #include "skillrt/dependencies.h"
 #include "skillrt/grants.h"
@@ -98,6 +99,17 @@ int InstallCommand(const GlobalOptions& global, const InstallFlags& flags) {
     WriteOut(std::string(installed->replaced ? "replaced " : "installed ") + installed->name +
              " at " + installed->dir.string() + " (tree sha256 " + Short(installed->tree_sha256) +
              (flags.lock ? ", locked" : "") + ")\n");
+  }
+  // A Python or JavaScript skill is built now, so that its first run finds its component.
+  if (auto built_skill = LoadSkill(installed->dir); built_skill && built_skill->manifest.wasm) {
+    GlobalOptions build_global = global;
+    build_global.quiet = global.quiet || flags.json;
+    if (int code = BuildCommand(build_global, BuildFlags{.skill = installed->dir.string()});
+        code != kExitOk) {
+      PrintError("installed " + installed->name + ", but it is not built; run `skillrt build " +
+                 installed->name + "` to try again");
+      return code;
+    }
   }
   if (!flags.prepare) return kExitOk;
   // Its dependencies, as `skillrt prepare` would: a skill that needs none prints nothing.

@@ -11,6 +11,7 @@
 #include "cli/agent_commands.h"
 #include "cli/cli.h"
 #include "cli/service_commands.h"
+#include "cli/build_command.h"
 #include "cli/search_commands.h"
 
 namespace skillrt::cli {
@@ -152,6 +153,12 @@ int Main(int argc, char** argv) {
   prepare_cmd->add_flag("--force", prepare.force, "Install again, replacing the environment");
   prepare_cmd->add_flag("--json", prepare.json, "Print a JSON object");
 
+  BuildFlags build;
+  CLI::App* build_cmd = app.add_subcommand(
+      "build", "Build a Python or JavaScript skill into a WebAssembly component, compiled "
+               "ahead of time (docs/wasm-languages.md)");
+  AddBuildCommand(build_cmd, &build);
+
   ToolsFlags tools;
   CLI::App* tools_cmd = app.add_subcommand(
       "tools", "Print the skills as tool definitions for an LLM API or MCP (docs/tools.md)");
@@ -219,6 +226,7 @@ int Main(int argc, char** argv) {
   for (CLI::App* agent_sub : agent.subcommands()) commands.push_back(agent_sub);
   commands.push_back(search_cmd);
   commands.push_back(index_cmd);
+  commands.push_back(build_cmd);
   for (CLI::App* command : commands) AddGlobalFlags(command, &flag_sets.emplace_back());
 
   try {
@@ -251,6 +259,7 @@ int Main(int argc, char** argv) {
   if (*grant_cmd) return GrantCommand(global, grant);
   if (*revoke_cmd) return GrantCommand(global, revoke);
   if (*prepare_cmd) return PrepareCommand(global, prepare);
+  if (*build_cmd) return BuildCommand(global, build);
   if (*tools_cmd) return ToolsCommand(global, tools);
   if (*mcp_cmd) return McpCommand(global, mcp);
   if (*search_cmd) return SearchCommand(global, search);

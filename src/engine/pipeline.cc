@@ -25,6 +25,7 @@
 #include "skillrt/lock.h"
 #include "skillrt/risk.h"
 #include "util/sha256.h"
+#include "skillrt/wasm_build.h"
 
 namespace skillrt {
 
@@ -289,6 +290,14 @@ std::expected<Engine::Prepared, Engine::Refusal> Engine::Prepare(Call& call,
     auto plan = BuildRunPlan(skill, request, call.run_id);
     if (!plan) return refuse(skill, plan.error(), "manifest");
     prepared.plan = std::move(*plan);
+    if (skill.manifest.wasm) {
+      // A Python or JavaScript skill runs the component built from its current source;
+      // building is `skillrt build`'s, never a run's (docs/wasm-languages.md).
+      auto component =
+          BuiltWasmComponent(home_, skill.meta.name, skill.dir, *skill.manifest.wasm);
+      if (!component) return refuse(skill, component.error(), "manifest");
+      prepared.plan.wasm_component = std::move(*component);
+    }
     if (validate_input && skill.manifest.input_schema) {
       auto valid = ValidateAgainstSchema(*skill.manifest.input_schema, call.input);
       if (!valid) {

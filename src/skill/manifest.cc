@@ -116,6 +116,68 @@ nlohmann::json TomlToJson(const toml::node& node) {
   }
 }
 
+// Why `file` cannot be the source module of a [wasm] skill, or nothing.
+std::optional<std::string> CheckWasmSource(const std::string& file, bool python) {
+  if (file.empty()) return "must not be empty";
+  if (file.find('\0') != std::string::npos) return "contains a NUL character";
+  const fs::path path(file);
+  if (path.is_absolute()) return "'" + file + "' must be a path relative to the skill directory";
+  for (const auto& part : path) {
+    if (part == "..") return "'" + file + "' leaves the skill directory (contains '..')";
+  }
+  const std::string ext = path.extension().string();
+  if (python && ext != ".py") return "'" + file + "' is not a Python module (expected a .py file)";
+  if (!python && ext != ".js" && ext != ".mjs") {
+    return "'" + file + "' is not a JavaScript module (expected a .js or .mjs file)";
+  }
+  return std::nullopt;
+}
+
+// Why `dep` cannot be a [wasm] dependency, or nothing: "name==version" for Python (PyPI),
+// "name@version" or "@scope/name@version" for JavaScript (npm), pinned to one version.
+std::optional<std::string> CheckWasmDependency(const std::string& dep, bool python) {
+  auto name_char = [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '-' || c == '_' || c == '.';
+  };
+  auto version_ok = [](std::string_view v) {
+    if (v.empty() || !(v.front() >= '0' && v.front() <= '9')) return false;
+    return std::all_of(v.begin(), v.end(), [](char c) {
+      return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+             c == '.' || c == '+' || c == '-' || c == '!';
+    });
+  };
+  if (python) {
+    const size_t eq = dep.find("==");
+    const std::string name = dep.substr(0, eq);
+    if (eq == std::string::npos || name.empty() ||
+        !std::all_of(name.begin(), name.end(), name_char) || !version_ok(dep.substr(eq + 2))) {
+      return "'" + dep + "' is not a pinned PyPI requirement: write name==version, e.g. "
+             "\"humanize==4.9.0\" (the component is cached by what it was built from)";
+    }
+    return std::nullopt;
+  }
+  const size_t at = dep.rfind('@');
+  std::string name = at == std::string::npos || at == 0 ? std::string() : dep.substr(0, at);
+  std::string_view bare = name;
+  if (bare.starts_with("@")) {
+    const size_t slash = bare.find('/');
+    if (slash == std::string_view::npos || slash == 1) {
+      bare = {};
+    } else {
+      std::string_view scope = bare.substr(1, slash - 1);
+      bare = std::all_of(scope.begin(), scope.end(), name_char) ? bare.substr(slash + 1)
+                                                                  : std::string_view();
+    }
+  }
+  if (bare.empty() || bare.front() == '.' || bare.front() == '_' ||
+      !std::all_of(bare.begin(), bare.end(), name_char) || !version_ok(dep.substr(at + 1))) {
+    return "'" + dep + "' is not a pinned npm package: write name@version, e.g. "
+           "\"papaparse@5.4.1\" (the component is cached by what it was built from)";
+  }
+  return std::nullopt;
+}
+
 class Parser {
  public:
   explicit Parser(const fs::path& skill_dir) : skill_dir_(skill_dir) {}
@@ -135,8 +197,12 @@ class Parser {
       return std::move(out_);
     }
     Unknown(root, "",
-            {"runtime", "entry", "capabilities", "limits", "secrets", "container", "dependencies"});
+            {"runtime", "entry", "capabilities", "limits", "secrets", "container", "dependencies",
+             "wasm"});
     if (const toml::node* n = root.get("runtime")) Runtime(*n);
+    if (const toml::node* n = root.get("wasm")) {
+      if (const toml::table* t = Table(*n, "wasm")) WasmTable(*t);
+    }
     const toml::node* container = root.get("container");
     if (out_.manifest.runtime == RuntimeKind::kContainer) {
       if (container == nullptr) {
@@ -152,6 +218,7 @@ class Parser {
     if (const toml::node* n = root.get("entry")) {
       if (const toml::table* t = Table(*n, "entry")) Entry(*t);
     }
+    if (out_.manifest.wasm) WasmEntry(root);
     if (!container_command_.empty()) {
       if (out_.manifest.entry && !out_.manifest.entry->argv.empty()) {
         Add(container_command_line_, "container.command",
@@ -257,6 +324,8 @@ class Parser {
     const toml::node* argv = table.get("argv");
     if (argv == nullptr && !container_command_.empty()) {
       // The command comes from container.command.
+    } else if (argv == nullptr && wasm_table_) {
+      // The command is the [wasm] table's built component (WasmEntry).
     } else if (argv == nullptr) {
       Add(LineOf(table), "entry.argv", "required: the command to run, e.g. [\"python3\", "
                                         "\"scripts/run.py\"]");
@@ -299,6 +368,85 @@ class Parser {
       }
     }
     if (const toml::node* n = table.get("input_schema")) InputSchema(*n);
+    out_.manifest.entry = std::move(entry);
+  }
+
+  // [wasm]: a Python or JavaScript skill built into a component (docs/wasm-languages.md).
+  void WasmTable(const toml::table& table) {
+    wasm_table_ = true;
+    Unknown(table, "wasm", {"language", "source", "dependencies"});
+    if (out_.manifest.runtime != RuntimeKind::kWasm) {
+      Add(LineOf(table), "wasm", "only valid with runtime = \"wasm\"");
+      return;
+    }
+    WasmSource wasm;
+    const toml::node* language = table.get("language");
+    if (language == nullptr) {
+      Add(LineOf(table), "wasm.language", "required: \"python\" or \"javascript\"");
+      return;
+    }
+    if (const std::string* s = String(*language, "wasm.language")) {
+      if (*s == "python") {
+        wasm.language = WasmLanguage::kPython;
+      } else if (*s == "javascript") {
+        wasm.language = WasmLanguage::kJavaScript;
+      } else {
+        Add(LineOf(*language), "wasm.language",
+            "unknown language '" + *s + "' (expected \"python\" or \"javascript\")");
+        return;
+      }
+    } else {
+      return;
+    }
+    const bool python = wasm.language == WasmLanguage::kPython;
+    const toml::node* source = table.get("source");
+    if (source == nullptr) {
+      Add(LineOf(table), "wasm.source",
+          std::string("required: the module that defines run, e.g. ") +
+              (python ? "\"main.py\"" : "\"main.js\""));
+      return;
+    }
+    const std::string* file = String(*source, "wasm.source");
+    if (file == nullptr) return;
+    if (auto problem = CheckWasmSource(*file, python)) {
+      Add(LineOf(*source), "wasm.source", *problem);
+      return;
+    }
+    wasm.source = *file;
+    if (const toml::node* n = table.get("dependencies")) {
+      std::set<std::string> seen;
+      Strings(*n, "wasm.dependencies",
+              [&](const std::string& dep, const toml::node& element, const std::string& path) {
+                if (auto problem = CheckWasmDependency(dep, python)) {
+                  Add(LineOf(element), path, *problem);
+                } else if (!seen.insert(dep).second) {
+                  Add(LineOf(element), path, "duplicate entry '" + dep + "'");
+                } else {
+                  wasm.dependencies.push_back(dep);
+                }
+              });
+    }
+    out_.manifest.wasm = std::move(wasm);
+  }
+
+  // With [wasm], the entry point is the built component: `entry` may set only the input
+  // schema, and argv becomes [source] (the runtime loads the component built from it).
+  void WasmEntry(const toml::table& root) {
+    EntryPoint entry = out_.manifest.entry.value_or(EntryPoint{});
+    if (const toml::node* n = root.get("entry")) {
+      if (const toml::table* t = n->as_table()) {
+        for (std::string_view key : {"argv", "input", "output"}) {
+          if (const toml::node* k = t->get(key)) {
+            Add(LineOf(*k), "entry." + std::string(key),
+                "not used with [wasm]: the built component is the entry point (it takes the "
+                "input as its argument and returns the output); remove the key");
+          }
+        }
+      }
+    }
+    entry.argv = {out_.manifest.wasm->source};
+    entry.input = InputMode::kStdin;
+    entry.output = OutputMode::kJson;
     out_.manifest.entry = std::move(entry);
   }
 
@@ -714,6 +862,7 @@ class Parser {
   }
 
   fs::path skill_dir_;
+  bool wasm_table_ = false;  // The manifest has a [wasm] table.
   ParseOutput out_;
   std::vector<std::string> container_command_;  // container.command, if given.
   int container_command_line_ = 0;
@@ -760,6 +909,10 @@ std::string FormatIssue(std::string_view source, const Issue& issue) {
 }
 
 }  // namespace manifest_internal
+
+std::string_view WasmLanguageName(WasmLanguage language) {
+  return language == WasmLanguage::kPython ? "python" : "javascript";
+}
 
 std::string_view RuntimeKindName(RuntimeKind kind) {
   switch (kind) {

@@ -292,13 +292,26 @@ Result<ModuleFile> OpenModuleFile(const Plan& plan, uint64_t max_bytes) {
                                             "' must be a path inside the skill directory");
   }
   std::error_code ec;
-  const std::filesystem::path dir = std::filesystem::canonical(plan.skill_dir, ec);
-  if (ec) return FailErrno(ErrorCode::kIo, "realpath(" + plan.skill_dir.string() + ")", ec.value());
-  const std::filesystem::path path = std::filesystem::weakly_canonical(dir / relative, ec);
-  if (ec || !path.string().starts_with(dir.string() + "/")) {
-    return Fail(ErrorCode::kValidation, (plan.skill_dir / "skill.toml").string() +
-                                            ": entry.argv[0]: '" + name +
-                                            "' leaves the skill directory");
+  std::filesystem::path path;
+  if (!plan.wasm_component.empty()) {
+    // A component the engine built from the skill's Python or JavaScript source, in its
+    // state directory (plan.h); the skill names the source, never this path.
+    if (!plan.wasm_component.is_absolute()) {
+      return Fail(ErrorCode::kInvalidArgument,
+                  "plan: wasm_component '" + plan.wasm_component.string() + "' is not absolute");
+    }
+    path = plan.wasm_component;
+  } else {
+    const std::filesystem::path dir = std::filesystem::canonical(plan.skill_dir, ec);
+    if (ec) {
+      return FailErrno(ErrorCode::kIo, "realpath(" + plan.skill_dir.string() + ")", ec.value());
+    }
+    path = std::filesystem::weakly_canonical(dir / relative, ec);
+    if (ec || !path.string().starts_with(dir.string() + "/")) {
+      return Fail(ErrorCode::kValidation, (plan.skill_dir / "skill.toml").string() +
+                                              ": entry.argv[0]: '" + name +
+                                              "' leaves the skill directory");
+    }
   }
   ModuleFile file;
   file.path = path.string();
@@ -360,6 +373,24 @@ class WasmRuntime : public Runtime {
   std::string_view Name() const override { return "wasm"; }
 
   Result<Outcome> Execute(const Plan& plan, const RunContext& context) override;
+
+  // PrecompileWasm: loads `file` as a call would, compiling it unless the disk cache has it.
+  Result<std::string> Precompile(const std::filesystem::path& file, uint64_t budget) {
+    Plan plan;
+    plan.skill_dir = file.parent_path();
+    plan.argv = {file.filename().string()};
+    plan.wasm_component = file;
+    plan.limits.memory_max_bytes = budget;
+    auto code = Load(plan, Clock::now() + options_.compile_timeout);
+    if (!code) return std::unexpected(code.error());
+    if (!code->compiled) {
+      if (code->stopped_at == "memory") return Fail(ErrorCode::kValidation, code->detail);
+      return Fail(ErrorCode::kValidation, file.string() + ": compiling took longer than " +
+                                              std::to_string(options_.compile_timeout.count()) +
+                                              " ms; stopped");
+    }
+    return code->compiled->source;
+  }
 
  private:
   void Tick() {
@@ -1176,6 +1207,21 @@ Result<std::unique_ptr<Runtime>> MakeWasmRuntime(const WasmRuntimeOptions& optio
   if (options.interrupt_host_waits) wasm::InstallHostWaitInterrupt();
   return std::unique_ptr<Runtime>(
       new WasmRuntime(options, std::move(shared), std::move(scratch)));
+}
+
+Result<std::string> PrecompileWasm(const WasmRuntimeOptions& options,
+                                   const std::filesystem::path& file,
+                                   uint64_t memory_budget_bytes,
+                                   std::chrono::milliseconds timeout) {
+  if (!file.is_absolute()) {
+    return Fail(ErrorCode::kInvalidArgument, file.string() + ": not an absolute path");
+  }
+  WasmRuntimeOptions precompile = options;
+  precompile.compile_timeout = timeout;
+  precompile.interrupt_host_waits = false;  // Nothing runs: no call waits in the host.
+  auto runtime = MakeWasmRuntime(precompile);
+  if (!runtime) return std::unexpected(runtime.error());
+  return static_cast<WasmRuntime&>(**runtime).Precompile(file, memory_budget_bytes);
 }
 
 }  // namespace skillrt
