@@ -114,7 +114,9 @@ class EgressHttpClient {
   std::vector<EgressRecord> records_;
 };
 
-/// Initialises libcurl's global state (curl_global_init) once per process; thread-safe.
+/// Loads libcurl and initialises its global state (curl_global_init) once per process
+/// (net/curl_api.h); thread-safe. A library that cannot be loaded is reported by the first
+/// EgressHttpClient::Send, as a kFailed HttpError naming it.
 /// Runtimes that create EgressHttpClients call it before starting threads of their own.
 void InitHttpClientLibrary();
 
