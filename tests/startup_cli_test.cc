@@ -1,6 +1,6 @@
 // What one CLI run loads: the libraries only some commands need (libcurl for HTTP requests
-// of WebAssembly skills, libpq for the service's PostgreSQL store) are not mapped by a native
-// run. Seen through the dynamic linker's own trace (LD_DEBUG=libs, ld.so(8)), which names
+// of WebAssembly skills, libpq for the service's PostgreSQL store) are not mapped by a run
+// that does not use them. Seen through the dynamic linker's own trace (LD_DEBUG=libs, ld.so(8)), which names
 // every library as it is looked for.
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -48,6 +48,24 @@ TEST(StartupCliTest, ANativeRunLoadsNeitherLibcurlNorLibpq) {
   // Positive control: the trace is there, and names what the binary is linked with.
   EXPECT_TRUE(Loaded(r, "libc.so.6")) << "no LD_DEBUG trace: " << r.err.substr(0, 500);
   EXPECT_TRUE(Loaded(r, "libstdc++.so.6"));
+  EXPECT_FALSE(Loaded(r, "libcurl.so.4"));
+  EXPECT_FALSE(Loaded(r, "libpq.so.5"));
+}
+
+// A WebAssembly run that makes no HTTP request does not load libcurl either: it is loaded by
+// the first request, not when the runtime is made.
+TEST(StartupCliTest, AWasmRunWithoutRequestsDoesNotLoadLibcurl) {
+  const std::filesystem::path skills = std::filesystem::path(SKILLRT_SOURCE_DIR) / "examples" /
+                                       "skills";
+  if (!std::filesystem::exists(skills / "number-stats" / "scripts" / "stats.wasm")) {
+    GTEST_SKIP() << "WebAssembly examples not built (scripts/build-wasm.sh)";
+  }
+  TempDir tmp;
+  CliResult r = TracedCli(tmp, {"--skills", skills.string(), "run", "number-stats", "--input",
+                                R"({"numbers":[1,2,3]})"});
+  ASSERT_EQ(r.exit_code, 0) << r.err.substr(r.err.size() > 2000 ? r.err.size() - 2000 : 0);
+  EXPECT_NE(r.out.find("\"count\": 3"), std::string::npos) << r.out;
+  EXPECT_TRUE(Loaded(r, "libc.so.6")) << "no LD_DEBUG trace";
   EXPECT_FALSE(Loaded(r, "libcurl.so.4"));
   EXPECT_FALSE(Loaded(r, "libpq.so.5"));
 }

@@ -1151,7 +1151,8 @@ Result<std::unique_ptr<Runtime>> MakeWasmRuntime(const WasmRuntimeOptions& optio
   auto fixed = net::ParseFixedHosts(options.egress_fixed_hosts);
   if (!fixed) return std::unexpected(fixed.error());
   shared->resolver = std::make_shared<net::SystemResolver>(std::move(*fixed));
-  net::InitHttpClientLibrary();
+  // libcurl is loaded by the first call that makes an HTTP request (EgressHttpClient), not
+  // here: a run without one does not pay for loading it and the libraries it brings.
   shared->component_linker.reset(wasmtime_component_linker_new(shared->engine.get()));
   if (ErrorPtr error(wasmtime_component_linker_add_wasip2(shared->component_linker.get()));
       error) {
