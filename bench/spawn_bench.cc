@@ -5,7 +5,9 @@
 //   LibrarySpaced  the same with the runs 50 ms apart instead of back to back;
 //   Cli       `skillrt exec <skill dir> -- /skill/trivial` as a subprocess: the library plus
 //             the CLI's start-up, skill loading, plan building and audit record;
-//   Bwrap     bubblewrap with a comparable set of namespaces and mounts.
+//   Bwrap     bubblewrap with a comparable set of namespaces and mounts;
+//   Interleaved  Library and Bwrap alternating in one loop, each run after untimed work of
+//             another process (what a busy host sees).
 //
 // Each case runs a fixed number of iterations, timed one by one (manual time), and reports
 // the latency distribution as counters: min_us, p50_us, p99_us, mean_us, max_us. The Bwrap
@@ -150,26 +152,23 @@ void BM_ForkExec(benchmark::State& state) {
   Measure(state, [&] { return ExitedZero(argv[0], SpawnAndWait(argv, {kPath})); });
 }
 
-// Runs the trivial program through the native runtime; with `gap`, sleeps that long (untimed)
-// before each run, as a caller that starts a skill now and then rather than in a tight loop.
-// Returns the summary, all zero if the case failed.
-Summary MeasureLibrary(benchmark::State& state, std::chrono::milliseconds gap) {
-  Result<std::unique_ptr<Runtime>> runtime = MakeNativeRuntime();
-  if (!runtime) {
-    state.SkipWithError(("MakeNativeRuntime: " + runtime.error().ToString()).c_str());
-    return {};
-  }
-  Plan plan;
-  plan.skill_name = kSkillName;
-  plan.skill_dir = GetFixture().skill_dir;
-  plan.argv = {Program(state)};
-  plan.commands = {Program(state)};
-  plan.env = {kPath};
+// A function that runs the state's program once through a native runtime of its own (kept
+// alive by the function), or the error that kept the runtime from being made.
+Result<std::function<Result<void>()>> LibraryRun(const benchmark::State& state) {
+  Result<std::unique_ptr<Runtime>> made = MakeNativeRuntime();
+  if (!made) return std::unexpected(made.error());
+  std::shared_ptr<Runtime> runtime = std::move(*made);
+  auto plan = std::make_shared<Plan>();
+  plan->skill_name = kSkillName;
+  plan->skill_dir = GetFixture().skill_dir;
+  plan->argv = {Program(state)};
+  plan->commands = {Program(state)};
+  plan->env = {kPath};
   const std::string run_prefix = "bench" + std::to_string(::getpid()) + "_";
-  auto run_once = [&]() -> Result<void> {
+  return [runtime, plan, run_prefix]() -> Result<void> {
     // The run id names the run's cgroup, so it is unique across cases too.
-    plan.run_id = run_prefix + std::to_string(g_runs++);
-    Result<Outcome> outcome = (*runtime)->Run(plan);
+    plan->run_id = run_prefix + std::to_string(g_runs++);
+    Result<Outcome> outcome = runtime->Run(*plan);
     if (!outcome) return std::unexpected(outcome.error());
     if (outcome->status != Status::kOk) {
       return Fail(ErrorCode::kInternal, "Runtime::Run: status " +
@@ -178,7 +177,18 @@ Summary MeasureLibrary(benchmark::State& state, std::chrono::milliseconds gap) {
     }
     return {};
   };
-  return Measure(state, run_once, gap);
+}
+
+// Runs the trivial program through the native runtime; with `gap`, sleeps that long (untimed)
+// before each run, as a caller that starts a skill now and then rather than in a tight loop.
+// Returns the summary, all zero if the case failed.
+Summary MeasureLibrary(benchmark::State& state, std::chrono::milliseconds gap) {
+  auto run_once = LibraryRun(state);
+  if (!run_once) {
+    state.SkipWithError(("MakeNativeRuntime: " + run_once.error().ToString()).c_str());
+    return {};
+  }
+  return Measure(state, *run_once, gap);
 }
 
 void BM_Library(benchmark::State& state) {
@@ -206,57 +216,128 @@ void BM_Cli(benchmark::State& state) {
   Measure(state, [&] { return ExitedZero("skillrt exec", SpawnAndWait(argv, env)); });
 }
 
+// bubblewrap's command line for `program`.
+std::vector<std::string> BwrapArgv(const char* program) {
+  // As close to the native sandbox's setup as bubblewrap's options allow: a namespace of every
+  // kind, a new session, no capabilities, dying with its parent; a tmpfs root holding /usr (and
+  // the merged-/usr links), the program's directory read-only at /skill as the working
+  // directory, a new /proc, a minimal /dev and a private /tmp. No Landlock, seccomp or cgroup.
+  return {kBwrap,
+          "--unshare-all",
+          "--die-with-parent",
+          "--new-session",
+          "--cap-drop",
+          "ALL",
+          "--clearenv",
+          "--setenv",
+          "PATH",
+          kPathValue,
+          "--ro-bind",
+          "/usr",
+          "/usr",
+          "--symlink",
+          "usr/bin",
+          "/bin",
+          "--symlink",
+          "usr/sbin",
+          "/sbin",
+          "--symlink",
+          "usr/lib",
+          "/lib",
+          "--symlink",
+          "usr/lib64",
+          "/lib64",
+          "--ro-bind",
+          GetFixture().skill_dir.string(),
+          "/skill",
+          "--proc",
+          "/proc",
+          "--dev",
+          "/dev",
+          "--tmpfs",
+          "/tmp",
+          "--chdir",
+          "/skill",
+          program};
+}
+
 void BM_Bwrap(benchmark::State& state) {
   if (::access(kBwrap, X_OK) != 0) {
     state.SkipWithError("bubblewrap not installed at /usr/bin/bwrap; row skipped");
     return;
   }
-  // As close to the native sandbox's setup as bubblewrap's options allow: a namespace of every
-  // kind, a new session, no capabilities, dying with its parent; a tmpfs root holding /usr (and
-  // the merged-/usr links), the program's directory read-only at /skill as the working
-  // directory, a new /proc, a minimal /dev and a private /tmp. No Landlock, seccomp or cgroup.
-  const std::vector<std::string> argv = {kBwrap,
-                                         "--unshare-all",
-                                         "--die-with-parent",
-                                         "--new-session",
-                                         "--cap-drop",
-                                         "ALL",
-                                         "--clearenv",
-                                         "--setenv",
-                                         "PATH",
-                                         kPathValue,
-                                         "--ro-bind",
-                                         "/usr",
-                                         "/usr",
-                                         "--symlink",
-                                         "usr/bin",
-                                         "/bin",
-                                         "--symlink",
-                                         "usr/sbin",
-                                         "/sbin",
-                                         "--symlink",
-                                         "usr/lib",
-                                         "/lib",
-                                         "--symlink",
-                                         "usr/lib64",
-                                         "/lib64",
-                                         "--ro-bind",
-                                         GetFixture().skill_dir.string(),
-                                         "/skill",
-                                         "--proc",
-                                         "/proc",
-                                         "--dev",
-                                         "/dev",
-                                         "--tmpfs",
-                                         "/tmp",
-                                         "--chdir",
-                                         "/skill",
-                                         Program(state)};
+  const std::vector<std::string> argv = BwrapArgv(Program(state));
   const Summary s =
       Measure(state, [&] { return ExitedZero("bwrap", SpawnAndWait(argv, {kPath})); });
   if (s.p50_us > 0 && g_library_p50_us[state.range(0)] > 0) {
     state.counters["bwrap_over_library_p50"] = s.p50_us / g_library_p50_us[state.range(0)];
   }
+}
+
+// Other work on the host between two timed runs, untimed: a shell that counts to 2,000 (a
+// few milliseconds of another process's CPU time, its own address space, page tables and
+// exit) and a pass over 16 MiB of memory, which evicts the caches the previous run warmed.
+Result<void> OtherWork() {
+  static std::vector<char> buffer(16 << 20);
+  for (size_t i = 0; i < buffer.size(); i += 64) buffer[i] = static_cast<char>(buffer[i] + 1);
+  return ExitedZero("sh", SpawnAndWait({"/bin/sh", "-c",
+                                        "i=0; while [ $i -lt 2000 ]; do i=$((i+1)); done"},
+                                       {kPath}));
+}
+
+// The library and bubblewrap as a busy host sees them: one loop that alternates other work,
+// a library run, other work, a bubblewrap run. The manual time and the latency counters are
+// the library's; bwrap_p50_us, bwrap_p99_us and bwrap_over_library_p50 are bubblewrap's runs
+// of the same loop.
+void BM_Interleaved(benchmark::State& state) {
+  if (::access(kBwrap, X_OK) != 0) {
+    state.SkipWithError("bubblewrap not installed at /usr/bin/bwrap; row skipped");
+    return;
+  }
+  auto library = LibraryRun(state);
+  if (!library) {
+    state.SkipWithError(("MakeNativeRuntime: " + library.error().ToString()).c_str());
+    return;
+  }
+  const std::vector<std::string> bwrap_argv = BwrapArgv(Program(state));
+  const std::function<Result<void>()> bwrap = [&] {
+    return ExitedZero("bwrap", SpawnAndWait(bwrap_argv, {kPath}));
+  };
+  auto timed = [](const std::function<Result<void>()>& run, double* us) -> Result<void> {
+    if (auto r = OtherWork(); !r) return r;
+    const auto start = Clock::now();
+    Result<void> r = run();
+    *us = std::chrono::duration<double, std::micro>(Clock::now() - start).count();
+    return r;
+  };
+  double us = 0;
+  for (int i = 0; i < kWarmupRuns; ++i) {
+    Result<void> r = timed(*library, &us);
+    if (r) r = timed(bwrap, &us);
+    if (!r) {
+      state.SkipWithError(r.error().ToString().c_str());
+      return;
+    }
+  }
+  std::vector<double> library_us, bwrap_us;
+  for (auto _ : state) {
+    Result<void> r = timed(*library, &us);
+    if (r) {
+      state.SetIterationTime(us / 1e6);
+      library_us.push_back(us);
+      r = timed(bwrap, &us);
+    }
+    if (!r) {
+      state.SkipWithError(r.error().ToString().c_str());
+      return;
+    }
+    bwrap_us.push_back(us);
+  }
+  const Summary lib = ReportLatency(state, std::move(library_us));
+  const Summary bw = Summarize(std::move(bwrap_us));
+  state.counters["bwrap_p50_us"] = bw.p50_us;
+  state.counters["bwrap_p99_us"] = bw.p99_us;
+  if (lib.p50_us > 0) state.counters["bwrap_over_library_p50"] = bw.p50_us / lib.p50_us;
 }
 
 // Registration order is run order: Library before Bwrap, for the ratio. Iteration counts keep
@@ -273,6 +354,7 @@ BENCHMARK(BM_Library) SKILLRT_BENCH_PROGRAMS->Iterations(300)->UseManualTime()->
 BENCHMARK(BM_LibrarySpaced)->Arg(0)->Iterations(60)->UseManualTime()->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_Cli)->Arg(0)->Iterations(150)->UseManualTime()->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_Bwrap) SKILLRT_BENCH_PROGRAMS->Iterations(300)->UseManualTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_Interleaved) SKILLRT_BENCH_PROGRAMS->Iterations(150)->UseManualTime()->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 }  // namespace skillrt::bench

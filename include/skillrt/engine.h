@@ -51,7 +51,8 @@ struct EngineOptions {
   /// Refuse every skill that has no entry in <home>/skills.lock (docs/install-lock.md). The
   /// lock file's own `require` flag has the same effect; either one suffices.
   bool require_lock = false;
-  /// Container runtime options (engine choice: docs/container.md).
+  /// Container runtime options (engine choice: docs/container.md); an empty
+  /// probe_cache_dir means <home>/cache/container.
   ContainerRuntimeOptions container;
   /// Which policy files are read (policy.h, docs/policy.md); read once, by Open.
   PolicyOptions policy;

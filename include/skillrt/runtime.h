@@ -280,6 +280,11 @@ struct ContainerRuntimeOptions {
   std::map<std::string, std::vector<std::string>> egress_fixed_hosts = {};
   /// Longest the egress proxy waits for a destination to accept a connection, per address.
   std::chrono::milliseconds egress_connect_timeout{10'000};
+  /// Directory (made with mode 0700) where what `<engine> info` said is kept, keyed by the
+  /// engine binary, the user, the engine's environment variables and configuration files,
+  /// and trusted for at most an hour (docs/container.md, "The engine probe"). Empty: the
+  /// engine is asked every time a runtime is made. The engine sets <home>/cache/container.
+  std::filesystem::path probe_cache_dir;
 };
 
 /// Creates the container runtime: each run is one `<engine> run --rm` of the manifest's
@@ -288,7 +293,7 @@ struct ContainerRuntimeOptions {
 /// no-new-privileges, a read-only root, a tmpfs /tmp, a non-root user, no network (or, for a
 /// plan with an allowlist and podman as root, a network namespace of skillrt's whose only way
 /// out is the egress proxy), and the plan's limits. Finds the engine and runs `<engine> info`
-/// once (0.1-0.3 s). Thread-safe. kUnsupported when no engine is found or it cannot run
+/// once (0.1-0.3 s), or reads its answer from `probe_cache_dir`. Thread-safe. kUnsupported when no engine is found or it cannot run
 /// containers here; kInvalidArgument for a malformed `egress_fixed_hosts` entry. Run errors:
 /// kNotFound when the image is not in the local store or the command is not in the image;
 /// kSandbox for other failures of the engine itself (exit 125/126 with its error line);

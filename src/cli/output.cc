@@ -128,6 +128,9 @@ std::unique_ptr<Engine> OpenEngine(const GlobalOptions& global, int* exit_code,
   }
   // One command, at most one run: a sandbox spawned ahead of need would only be killed at exit.
   options.native.keep_prepared_sandbox = false;
+  // One call per process: the pooling allocator needs the instances of one call (a component
+  // makes several), not the slots a server keeps for calls in parallel; each slot costs set-up.
+  options.wasm.pool_instances = options.wasm.max_instances_per_call;
   options.watch_skill_roots = false;  // One call per process: nothing to watch for.
   auto engine = Engine::Open(std::move(options));
   if (!engine) {

@@ -23,6 +23,7 @@
 
 #include "container/engine_argv.h"
 #include "container/engine_cli.h"
+#include "container/probe_cache.h"
 #include "container/launch_policy.h"
 #include "container/run_stats.h"
 #include "net/egress_policy.h"
@@ -385,6 +386,9 @@ Result<Outcome> ContainerRuntime::Execute(const Plan& plan, const RunContext& co
   const int code = WEXITSTATUS(sup->wait_status);
   if ((code == 125 || code == 126 || code == 127) &&
       EndsWithEngineError(engine_, outcome.stderr_stream.data)) {
+    // The engine itself failed: what its probe said may no longer hold (a daemon gone, a
+    // storage setting changed), so the next runtime made asks it again.
+    container::ForgetProbe(options_.probe_cache_dir, engine_.path);
     return std::unexpected(EngineError(engine_, code, outcome.stderr_stream.data));
   }
   // Engines report a container process killed by a signal as 128 + the signal number.
@@ -430,7 +434,7 @@ Result<Outcome> ContainerRuntime::Execute(const Plan& plan, const RunContext& co
 Result<std::unique_ptr<Runtime>> MakeContainerRuntime(const ContainerRuntimeOptions& options) {
   auto path = container::FindEngine(options.engine);
   if (!path) return std::unexpected(path.error());
-  auto engine = container::ProbeEngine(*path);
+  auto engine = container::ProbeEngineCached(*path, options.probe_cache_dir);
   if (!engine) return std::unexpected(engine.error());
   auto fixed = net::ParseFixedHosts(options.egress_fixed_hosts);
   if (!fixed) return std::unexpected(fixed.error());

@@ -149,6 +149,9 @@ Result<std::unique_ptr<Engine>> Engine::Open(EngineOptions options) {
   Registry registry(Registry::DefaultRoots(options.skill_roots, home), options.watch_skill_roots);
   // Compiled WebAssembly lives with the rest of the private state, where no skill can write.
   if (options.wasm.cache_dir.empty()) options.wasm.cache_dir = home / "cache" / "wasm";
+  if (options.container.probe_cache_dir.empty()) {
+    options.container.probe_cache_dir = home / "cache" / "container";
+  }
   // Runtimes the caller gave are used as they are; the others are made when first needed.
   auto lazy = [](std::shared_ptr<Runtime> given, std::string_view name,
                  LazyRuntime::Factory factory) -> std::shared_ptr<Runtime> {

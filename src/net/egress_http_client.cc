@@ -1,6 +1,5 @@
 #include "net/egress_http_client.h"
 
-#include <curl/curl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/eventfd.h>
@@ -16,6 +15,7 @@
 #include <string_view>
 #include <thread>
 
+#include "net/curl_api.h"
 #include "net/egress_proxy.h"
 #include "util/fd.h"
 
@@ -55,14 +55,18 @@ std::unexpected<HttpError> Error(HttpFailure kind, std::string message) {
   return std::unexpected(HttpError{kind, std::move(message)});
 }
 
+// The libcurl functions. REQUIRES: LoadCurl() has succeeded (Send checks it first; nothing
+// of libcurl's exists before).
+const CurlApi& Loaded() { return **LoadCurl(); }
+
 struct CurlUrlDeleter {
-  void operator()(CURLU* url) const { curl_url_cleanup(url); }
+  void operator()(CURLU* url) const { Loaded().url_cleanup(url); }
 };
 struct CurlEasyDeleter {
-  void operator()(CURL* easy) const { curl_easy_cleanup(easy); }
+  void operator()(CURL* easy) const { Loaded().easy_cleanup(easy); }
 };
 struct CurlSlistDeleter {
-  void operator()(curl_slist* list) const { curl_slist_free_all(list); }
+  void operator()(curl_slist* list) const { Loaded().slist_free_all(list); }
 };
 using CurlUrlPtr = std::unique_ptr<CURLU, CurlUrlDeleter>;
 using CurlEasyPtr = std::unique_ptr<CURL, CurlEasyDeleter>;
@@ -71,9 +75,9 @@ using CurlSlistPtr = std::unique_ptr<curl_slist, CurlSlistDeleter>;
 // A URL part as text; empty when absent.
 std::string UrlPart(CURLU* url, CURLUPart part, unsigned flags = 0) {
   char* text = nullptr;
-  if (curl_url_get(url, part, &text, flags) != CURLUE_OK || text == nullptr) return {};
+  if (Loaded().url_get(url, part, &text, flags) != CURLUE_OK || text == nullptr) return {};
   std::string out(text);
-  curl_free(text);
+  Loaded().free(text);
   return out;
 }
 
@@ -161,11 +165,12 @@ std::expected<CurlUrlPtr, HttpError> CheckRequest(const HttpRequest& request) {
   if (request.url.size() > kMaxUrlBytes) {
     return Error(HttpFailure::kInvalid, "URL longer than " + std::to_string(kMaxUrlBytes) + " bytes");
   }
-  CurlUrlPtr url(curl_url());
+  CurlUrlPtr url(Loaded().url());
   if (!url) return Error(HttpFailure::kFailed, "out of memory");
-  if (const CURLUcode rc = curl_url_set(url.get(), CURLUPART_URL, request.url.c_str(), 0);
+  if (const CURLUcode rc = Loaded().url_set(url.get(), CURLUPART_URL, request.url.c_str(), 0);
       rc != CURLUE_OK) {
-    return Error(HttpFailure::kInvalid, "malformed URL: " + std::string(curl_url_strerror(rc)));
+    return Error(HttpFailure::kInvalid,
+                 "malformed URL: " + std::string(Loaded().url_strerror(rc)));
   }
   const std::string scheme = Lower(UrlPart(url.get(), CURLUPART_SCHEME));
   if (scheme != "http" && scheme != "https") {
@@ -196,8 +201,8 @@ std::expected<CurlUrlPtr, HttpError> CheckRequest(const HttpRequest& request) {
 }  // namespace
 
 void InitHttpClientLibrary() {
-  static std::once_flag once;
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+  // A library that cannot be loaded is reported by every request (Send).
+  (void)LoadCurl();
 }
 
 EgressHttpClient::EgressHttpClient(EgressPolicy policy, std::shared_ptr<const Resolver> resolver,
@@ -215,6 +220,7 @@ std::vector<EgressRecord> EgressHttpClient::TakeRecords() { return std::exchange
 std::expected<HttpResponse, HttpError> EgressHttpClient::Send(const HttpRequest& request,
                                                               Clock::time_point deadline,
                                                               uint64_t max_body_bytes) {
+  if (auto curl = LoadCurl(); !curl) return Error(HttpFailure::kFailed, curl.error().message);
   auto url = CheckRequest(request);
   if (!url) return std::unexpected(url.error());
   if (requests_ >= options_.max_requests) {
@@ -290,17 +296,18 @@ std::expected<HttpResponse, HttpError> EgressHttpClient::Send(const HttpRequest&
   transfer.max_body = max_body_bytes;
   transfer.max_header = options_.max_header_bytes;
   CURLcode rc = CURLE_OK;
+  const CurlApi& curl = Loaded();
   char curl_error[CURL_ERROR_SIZE] = {};
   long status = 0;
   {
-    CurlEasyPtr easy(curl_easy_init());
+    CurlEasyPtr easy(curl.easy_init());
     CurlSlistPtr headers;
     if (!easy) return Error(HttpFailure::kFailed, "out of memory");
     CURL* e = easy.get();
     // The guest's headers, then an empty Expect so that libcurl never waits for a
     // 100 Continue before sending a body.
-    auto append = [&headers](const std::string& line) {
-      curl_slist* next = curl_slist_append(headers.get(), line.c_str());
+    auto append = [&headers, &curl](const std::string& line) {
+      curl_slist* next = curl.slist_append(headers.get(), line.c_str());
       if (next == nullptr) return false;
       (void)headers.release();  // `next` is the same list, extended.
       headers.reset(next);
@@ -313,42 +320,42 @@ std::expected<HttpResponse, HttpError> EgressHttpClient::Send(const HttpRequest&
       }
     }
     if (!append("Expect:")) return Error(HttpFailure::kFailed, "out of memory");
-    curl_easy_setopt(e, CURLOPT_CURLU, url->get());
-    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);  // A redirect is the guest's next request.
-    curl_easy_setopt(e, CURLOPT_PROXY, kProxyUrl);
-    curl_easy_setopt(e, CURLOPT_PROXYTYPE, static_cast<long>(CURLPROXY_HTTP));
-    curl_easy_setopt(e, CURLOPT_NOPROXY, "");  // Ignore no_proxy in the host's environment.
-    curl_easy_setopt(e, CURLOPT_SUPPRESS_CONNECT_HEADERS, 1L);
-    curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, OpenSocket);
-    curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, &transfer);
-    curl_easy_setopt(e, CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_1_1));
-    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);  // No SIGALRM: other threads run in-process.
-    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, static_cast<long>(left.count()));
-    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, OnHeader);
-    curl_easy_setopt(e, CURLOPT_HEADERDATA, &transfer);
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, OnBody);
-    curl_easy_setopt(e, CURLOPT_WRITEDATA, &transfer);
-    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, curl_error);
-    curl_easy_setopt(e, CURLOPT_HTTPHEADER, headers.get());
+    curl.easy_setopt(e, CURLOPT_CURLU, url->get());
+    curl.easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl.easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    curl.easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);  // A redirect is the guest's next request.
+    curl.easy_setopt(e, CURLOPT_PROXY, kProxyUrl);
+    curl.easy_setopt(e, CURLOPT_PROXYTYPE, static_cast<long>(CURLPROXY_HTTP));
+    curl.easy_setopt(e, CURLOPT_NOPROXY, "");  // Ignore no_proxy in the host's environment.
+    curl.easy_setopt(e, CURLOPT_SUPPRESS_CONNECT_HEADERS, 1L);
+    curl.easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, OpenSocket);
+    curl.easy_setopt(e, CURLOPT_OPENSOCKETDATA, &transfer);
+    curl.easy_setopt(e, CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_1_1));
+    curl.easy_setopt(e, CURLOPT_NOSIGNAL, 1L);  // No SIGALRM: other threads run in-process.
+    curl.easy_setopt(e, CURLOPT_TIMEOUT_MS, static_cast<long>(left.count()));
+    curl.easy_setopt(e, CURLOPT_HEADERFUNCTION, OnHeader);
+    curl.easy_setopt(e, CURLOPT_HEADERDATA, &transfer);
+    curl.easy_setopt(e, CURLOPT_WRITEFUNCTION, OnBody);
+    curl.easy_setopt(e, CURLOPT_WRITEDATA, &transfer);
+    curl.easy_setopt(e, CURLOPT_ERRORBUFFER, curl_error);
+    curl.easy_setopt(e, CURLOPT_HTTPHEADER, headers.get());
     if (!options_.ca_file.empty()) {
-      curl_easy_setopt(e, CURLOPT_CAINFO, options_.ca_file.c_str());
-      curl_easy_setopt(e, CURLOPT_CAPATH, nullptr);
+      curl.easy_setopt(e, CURLOPT_CAINFO, options_.ca_file.c_str());
+      curl.easy_setopt(e, CURLOPT_CAPATH, nullptr);
     }
     if (request.method == "HEAD") {
-      curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+      curl.easy_setopt(e, CURLOPT_NOBODY, 1L);
     } else if (request.method != "GET" || !request.body.empty()) {
-      curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, request.method.c_str());
+      curl.easy_setopt(e, CURLOPT_CUSTOMREQUEST, request.method.c_str());
     }
     if (!request.body.empty() || request.method == "POST" || request.method == "PUT" ||
         request.method == "PATCH") {
-      curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE,
+      curl.easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE,
                        static_cast<curl_off_t>(request.body.size()));
-      curl_easy_setopt(e, CURLOPT_POSTFIELDS, request.body.data());
+      curl.easy_setopt(e, CURLOPT_POSTFIELDS, request.body.data());
     }
-    rc = curl_easy_perform(e);
-    curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
+    rc = curl.easy_perform(e);
+    curl.easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
     // Destroying the handle closes libcurl's socket, which ends the proxy's side of the
     // connection in turn.
   }
@@ -386,7 +393,7 @@ std::expected<HttpResponse, HttpError> EgressHttpClient::Send(const HttpRequest&
                         .body = std::move(transfer.body)};
   }
   if (transfer.too_large) return Error(HttpFailure::kTooLarge, transfer.too_large_what);
-  const std::string detail = curl_error[0] != '\0' ? curl_error : curl_easy_strerror(rc);
+  const std::string detail = curl_error[0] != '\0' ? curl_error : curl.easy_strerror(rc);
   if (rc == CURLE_OPERATION_TIMEDOUT) return Error(HttpFailure::kTimeout, detail);
   return Error(HttpFailure::kFailed, detail);
 }

@@ -114,8 +114,13 @@ class EgressHttpClient {
   std::vector<EgressRecord> records_;
 };
 
-/// Initialises libcurl's global state (curl_global_init) once per process; thread-safe.
-/// Runtimes that create EgressHttpClients call it before starting threads of their own.
+/// Loads libcurl and initialises its global state (curl_global_init) once per process
+/// (net/curl_api.h); every EgressHttpClient calls it when made. Thread-safe: the first
+/// caller loads and initialises under the guard of a function-local static, and
+/// curl_global_init itself is thread-safe in a libcurl with the CURL_VERSION_THREADSAFE
+/// feature (7.84 and later; Debian 12's 7.88 has it), so it may run while the process's other
+/// threads run. A library that cannot be loaded is reported by every EgressHttpClient::Send,
+/// as a kFailed HttpError naming it.
 void InitHttpClientLibrary();
 
 }  // namespace skillrt::net

@@ -157,7 +157,8 @@ std::chrono::milliseconds BackoffFor(const JobSpec& spec, int attempts);
 
 /// Opens (creating, migrating) the PostgreSQL store at the libpq connection URI `url`
 /// ("postgresql://user@host/db", "postgresql:///db?host=/run/dir"). kIo when it cannot
-/// connect (the message is libpq's), kParse for a schema newer than this build knows.
+/// connect (the message is libpq's), kParse for a schema newer than this build knows,
+/// kUnsupported when libpq.so.5 cannot be loaded (it is loaded on first use, service/pq_api.h).
 Result<std::unique_ptr<JobStore>> OpenPostgresJobStore(const std::string& url);
 
 /// Opens (creating, migrating) the SQLite store at `file` in WAL mode. kIo, kParse (a

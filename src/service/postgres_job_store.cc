@@ -6,7 +6,6 @@
 // advisory lock, so that processes opening one database at once migrate it once.
 // (PostgreSQL 15 documentation: SELECT "The Locking Clause", NOTIFY, LISTEN, libpq 34.9
 // "Asynchronous Notification".)
-#include <libpq-fe.h>
 #include <poll.h>
 
 #include <array>
@@ -15,9 +14,14 @@
 #include <thread>
 
 #include "service/job_store.h"
+#include "service/pq_api.h"
 
 namespace skillrt::service {
 namespace {
+
+// The libpq functions. REQUIRES: LoadPq() has succeeded (OpenPostgresJobStore checks it
+// first; no connection or result exists before).
+const PqApi& Pq() { return **LoadPq(); }
 
 using Clock = std::chrono::system_clock;
 
@@ -69,22 +73,22 @@ Clock::time_point FromMs(int64_t ms) { return Clock::time_point(std::chrono::mil
 class PgResult {
  public:
   explicit PgResult(PGresult* r) : r_(r) {}
-  ~PgResult() { PQclear(r_); }
+  ~PgResult() { Pq().PQclear(r_); }
   PgResult(const PgResult&) = delete;
   PgResult& operator=(const PgResult&) = delete;
   PgResult(PgResult&& o) noexcept : r_(std::exchange(o.r_, nullptr)) {}
 
   bool ok() const {
-    const auto s = PQresultStatus(r_);
+    const auto s = Pq().PQresultStatus(r_);
     return s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK;
   }
-  int rows() const { return PQntuples(r_); }
-  std::string Text(int row, int col) const { return PQgetvalue(r_, row, col); }
-  bool IsNull(int row, int col) const { return PQgetisnull(r_, row, col) != 0; }
+  int rows() const { return Pq().PQntuples(r_); }
+  std::string Text(int row, int col) const { return Pq().PQgetvalue(r_, row, col); }
+  bool IsNull(int row, int col) const { return Pq().PQgetisnull(r_, row, col) != 0; }
   int64_t Int(int row, int col) const { return std::stoll(Text(row, col)); }
-  std::string error() const { return PQresultErrorMessage(r_); }
+  std::string error() const { return Pq().PQresultErrorMessage(r_); }
   int64_t affected() const {
-    const char* n = PQcmdTuples(r_);
+    const char* n = Pq().PQcmdTuples(r_);
     return n && *n ? std::stoll(n) : 0;
   }
 
@@ -130,7 +134,7 @@ class PostgresJobStore : public JobStore {
   ~PostgresJobStore() override {
     stop_listening_ = true;
     if (listener_.joinable()) listener_.join();
-    PQfinish(conn_);
+    Pq().PQfinish(conn_);
   }
 
   Result<void> Migrate() {
@@ -172,25 +176,25 @@ class PostgresJobStore : public JobStore {
     listener_ = std::thread([this] {
       PGconn* listen = nullptr;
       while (!stop_listening_) {
-        if (!listen || PQstatus(listen) != CONNECTION_OK) {
-          PQfinish(listen);
-          listen = PQconnectdb(url_.c_str());
-          if (PQstatus(listen) != CONNECTION_OK) {
+        if (!listen || Pq().PQstatus(listen) != CONNECTION_OK) {
+          Pq().PQfinish(listen);
+          listen = Pq().PQconnectdb(url_.c_str());
+          if (Pq().PQstatus(listen) != CONNECTION_OK) {
             std::this_thread::sleep_for(std::chrono::milliseconds(500));
             continue;
           }
-          PQclear(PQexec(listen, (std::string("LISTEN ") + kChannel).c_str()));
+          Pq().PQclear(Pq().PQexec(listen, (std::string("LISTEN ") + kChannel).c_str()));
         }
-        pollfd p{.fd = PQsocket(listen), .events = POLLIN, .revents = 0};
+        pollfd p{.fd = Pq().PQsocket(listen), .events = POLLIN, .revents = 0};
         if (::poll(&p, 1, 200) <= 0) continue;
-        PQconsumeInput(listen);
-        while (PGnotify* n = PQnotifies(listen)) {
-          PQfreemem(n);
+        Pq().PQconsumeInput(listen);
+        while (PGnotify* n = Pq().PQnotifies(listen)) {
+          Pq().PQfreemem(n);
           std::lock_guard lock(wake_mu_);
           if (wake_) wake_();
         }
       }
-      PQfinish(listen);
+      Pq().PQfinish(listen);
     });
   }
 
@@ -419,15 +423,17 @@ class PostgresJobStore : public JobStore {
 
   // Reconnects a connection the server dropped (a restart), once per call.
   bool EnsureConnected() {
-    if (PQstatus(conn_) == CONNECTION_OK) return true;
-    PQreset(conn_);
-    return PQstatus(conn_) == CONNECTION_OK;
+    if (Pq().PQstatus(conn_) == CONNECTION_OK) return true;
+    Pq().PQreset(conn_);
+    return Pq().PQstatus(conn_) == CONNECTION_OK;
   }
 
   // Statements without parameters, several allowed (PQexec's simple query protocol).
   Result<void> Exec(const std::string& sql) {
-    if (!EnsureConnected()) return Fail(ErrorCode::kIo, std::string("job store: ") + PQerrorMessage(conn_));
-    PgResult r(PQexec(conn_, sql.c_str()));
+    if (!EnsureConnected()) {
+      return Fail(ErrorCode::kIo, std::string("job store: ") + Pq().PQerrorMessage(conn_));
+    }
+    PgResult r(Pq().PQexec(conn_, sql.c_str()));
     if (!r.ok()) return Fail(ErrorCode::kIo, "job store: " + r.error());
     return {};
   }
@@ -438,14 +444,14 @@ class PostgresJobStore : public JobStore {
       if (!EnsureConnected()) break;
       std::vector<const char*> values;
       for (const Param& p : params) values.push_back(p ? p->c_str() : nullptr);
-      PgResult r(PQexecParams(conn_, sql.c_str(), static_cast<int>(values.size()), nullptr,
+      PgResult r(Pq().PQexecParams(conn_, sql.c_str(), static_cast<int>(values.size()), nullptr,
                               values.data(), nullptr, nullptr, 0));
       if (r.ok()) return r;
-      if (PQstatus(conn_) == CONNECTION_OK) {
+      if (Pq().PQstatus(conn_) == CONNECTION_OK) {
         return Fail(ErrorCode::kIo, "job store: " + r.error());
       }
     }
-    return Fail(ErrorCode::kIo, std::string("job store: ") + PQerrorMessage(conn_));
+    return Fail(ErrorCode::kIo, std::string("job store: ") + Pq().PQerrorMessage(conn_));
   }
 
   Result<std::optional<Job>> One(const std::string& sql, const std::vector<Param>& params) {
@@ -467,10 +473,12 @@ class PostgresJobStore : public JobStore {
 }  // namespace
 
 Result<std::unique_ptr<JobStore>> OpenPostgresJobStore(const std::string& url) {
-  PGconn* conn = PQconnectdb(url.c_str());
-  if (PQstatus(conn) != CONNECTION_OK) {
-    std::string message = PQerrorMessage(conn);
-    PQfinish(conn);
+  if (auto pq = LoadPq(); !pq) return Fail(ErrorCode::kUnsupported,
+                                           "job store: " + pq.error().message);
+  PGconn* conn = Pq().PQconnectdb(url.c_str());
+  if (Pq().PQstatus(conn) != CONNECTION_OK) {
+    std::string message = Pq().PQerrorMessage(conn);
+    Pq().PQfinish(conn);
     while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) message.pop_back();
     return Fail(ErrorCode::kIo, "job store: cannot connect: " + message);
   }

@@ -1105,7 +1105,7 @@ std::string Fingerprint(const WasmRuntimeOptions& options) {
          ";strategy=cranelift;opt=speed;component-model=1;threads=0;epoch=1" +
          ";stack=" + std::to_string(options.max_wasm_stack_bytes) +
          ";memory=" + std::to_string(options.max_memory_bytes) +
-         ";pooling=" + std::to_string(options.pool_instances) +
+         ";pooling=1" +  // The number of slots does not change the code.
          ";tables=" + std::to_string(options.max_table_elements);
 }
 
@@ -1137,6 +1137,10 @@ wasm_config_t* NewEngineConfig(const WasmRuntimeOptions& options, bool pooling) 
   wasmtime_pooling_allocation_config_total_memories_set(pool, slots);
   wasmtime_pooling_allocation_config_total_tables_set(pool, slots);
   wasmtime_pooling_allocation_config_total_gc_heaps_set(pool, slots);
+  // Async support is off, so no call ever takes a stack from the pool's async stacks; its
+  // default of 1,000 would cost a guard-page mprotect(2) each when the engine is made (about
+  // 5 ms, a CLI run's whole budget).
+  wasmtime_pooling_allocation_config_total_stacks_set(pool, 1);
   wasmtime_pooling_allocation_config_max_memory_size_set(pool, options.max_memory_bytes);
   wasmtime_pooling_allocation_config_table_elements_set(pool, options.max_table_elements);
   // When a call ends, the first pages of its memory and table are zeroed in place rather than
@@ -1178,7 +1182,8 @@ Result<std::unique_ptr<Runtime>> MakeWasmRuntime(const WasmRuntimeOptions& optio
   auto fixed = net::ParseFixedHosts(options.egress_fixed_hosts);
   if (!fixed) return std::unexpected(fixed.error());
   shared->resolver = std::make_shared<net::SystemResolver>(std::move(*fixed));
-  net::InitHttpClientLibrary();
+  // libcurl is loaded by the first call that makes an HTTP request (EgressHttpClient), not
+  // here: a run without one does not pay for loading it and the libraries it brings.
   shared->component_linker.reset(wasmtime_component_linker_new(shared->engine.get()));
   if (ErrorPtr error(wasmtime_component_linker_add_wasip2(shared->component_linker.get()));
       error) {

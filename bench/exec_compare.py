@@ -1,0 +1,84 @@
+#!/usr/bin/env python3
+"""`skillrt exec SKILL -- true` against `bwrap --unshare-all true`, whole processes, interleaved.
+
+Each round runs, in turn, for every skillrt binary given (e.g. the build before a change and
+after it) `skillrt --quiet exec quiet -- true` (a native skill whose only command is `true`,
+each binary with its own SKILLRT_HOME), then bubblewrap with every namespace, /usr read-only
+and the merged-/usr links, running /usr/bin/true. Wall time, nearest-rank p50 and p99, and the
+ratio to bubblewrap's p50. (Peak memory: /usr/bin/time -v, see docs/benchmarks.md.)
+
+Usage: bench/exec_compare.py SKILLRT [SKILLRT...] [--runs N]
+"""
+import argparse
+import math
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+BWRAP = ["bwrap", "--unshare-all", "--die-with-parent", "--ro-bind", "/usr", "/usr",
+         "--symlink", "usr/bin", "/bin", "--symlink", "usr/lib", "/lib", "--symlink",
+         "usr/lib64", "/lib64", "--proc", "/proc", "--dev", "/dev", "/usr/bin/true"]
+
+
+def percentile(values, p):
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
+
+
+def timed(argv, env=None):
+    start = time.perf_counter()
+    proc = subprocess.run(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    elapsed = time.perf_counter() - start
+    if proc.returncode != 0:
+        sys.exit(f"{argv[0]} failed ({proc.returncode}): {proc.stderr.decode()[-400:]}")
+    return elapsed
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("binaries", nargs="+")
+    parser.add_argument("--runs", type=int, default=40)
+    opts = parser.parse_args()
+    if not shutil.which("bwrap"):
+        sys.exit("bwrap is not installed")
+
+    with tempfile.TemporaryDirectory() as tmp:
+        skill = os.path.join(tmp, "skills", "quiet")
+        os.makedirs(skill)
+        for d in (tmp, os.path.dirname(skill), skill):
+            os.chmod(d, 0o755)
+        with open(os.path.join(skill, "SKILL.md"), "w") as f:
+            f.write("---\nname: quiet\ndescription: Runs true.\n---\n# quiet\n")
+        with open(os.path.join(skill, "skill.toml"), "w") as f:
+            f.write('[capabilities]\ncommands = ["true"]\n')
+        cases = []
+        for i, binary in enumerate(opts.binaries):
+            env = {**os.environ, "SKILLRT_HOME": os.path.join(tmp, f"home{i}")}
+            argv = [binary, "--quiet", "--skills", os.path.dirname(skill), "exec", "quiet",
+                    "--", "true"]
+            cases.append((binary, argv, env))
+        cases.append(("bwrap --unshare-all true", BWRAP, None))
+        for _, argv, env in cases:  # Warm-up.
+            timed(argv, env)
+        load = os.getloadavg()
+        times = {name: [] for name, _, _ in cases}
+        for _ in range(opts.runs):
+            for name, argv, env in cases:
+                times[name].append(timed(argv, env))
+
+    print(f"{opts.runs} rounds, interleaved; load average at start "
+          f"{load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f}")
+    print("| case | p50 (ms) | p99 (ms) | p50 / bwrap |")
+    print("|---|---:|---:|---:|")
+    base = percentile(times["bwrap --unshare-all true"], 50)
+    for name, values in times.items():
+        p50 = percentile(values, 50)
+        print(f"| {name} | {p50 * 1e3:.2f} | {percentile(values, 99) * 1e3:.2f} | "
+              f"{p50 / base:.2f}x |")
+
+
+if __name__ == "__main__":
+    main()

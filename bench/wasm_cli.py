@@ -1,0 +1,89 @@
+#!/usr/bin/env python3
+"""One-shot WebAssembly runs through the CLI, against the CLI's own start-up, interleaved.
+
+For each binary given (e.g. the build before a change and after it), each round runs:
+  run    `skillrt --quiet --skills SKILLS run number-stats --input '{"numbers":[1,2,3]}'`:
+         a whole process that opens the engine, makes the WebAssembly runtime, loads the
+         compiled module from the disk cache and makes the call;
+  start  `skillrt --help`: the same binary's start-up and exit, no engine.
+Whole processes, wall time, nearest-rank p50 and p99, each binary with its own SKILLRT_HOME
+(warmed, so the compiled module is in its disk cache). With --warm-us (the warm call's p50
+from `scripts/bench.sh -- --benchmark_filter=WasmWarm`), prints run / (start + warm), the
+issue's measure of a one-shot run.
+
+Usage: bench/wasm_cli.py SKILLRT [SKILLRT...] [--skills DIR] [--runs N] [--warm-us US]
+Needs examples/skills/number-stats/scripts/stats.wasm (scripts/build-wasm.sh).
+"""
+import argparse
+import math
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def percentile(values, p):
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
+
+
+def timed(argv, env):
+    start = time.perf_counter()
+    proc = subprocess.run(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    elapsed = time.perf_counter() - start
+    if proc.returncode != 0:
+        sys.exit(f"{' '.join(argv[:3])}... failed ({proc.returncode}): "
+                 f"{proc.stderr.decode()[-400:]}")
+    return elapsed
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("binaries", nargs="+")
+    parser.add_argument("--skills", default=os.path.join(ROOT, "examples", "skills"))
+    parser.add_argument("--runs", type=int, default=40)
+    parser.add_argument("--warm-us", type=float, default=0)
+    opts = parser.parse_args()
+    module = os.path.join(opts.skills, "number-stats", "scripts", "stats.wasm")
+    if not os.path.exists(module):
+        sys.exit(f"{module} is missing: run scripts/build-wasm.sh")
+
+    homes = [tempfile.mkdtemp(prefix="skillrt-wasm-cli-") for _ in opts.binaries]
+    cases = []
+    for i, binary in enumerate(opts.binaries):
+        env = {**os.environ, "SKILLRT_HOME": homes[i]}
+        run = [binary, "--quiet", "--skills", opts.skills, "run", "number-stats", "--input",
+               '{"numbers":[1,2,3]}']
+        cases.append((f"{binary}: run", run, env))
+        cases.append((f"{binary}: start", [binary, "--help"], env))
+    for _, argv, env in cases:  # Warm-up: the home, the compiled module's disk cache.
+        timed(argv, env)
+    load = os.getloadavg()
+    times = {name: [] for name, _, _ in cases}
+    for _ in range(opts.runs):
+        for name, argv, env in cases:
+            times[name].append(timed(argv, env))
+    for home in homes:
+        subprocess.run(["rm", "-rf", home], check=False)
+
+    print(f"{opts.runs} rounds, interleaved; load average at start "
+          f"{load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f}")
+    print("| case | p50 (ms) | p99 (ms) |")
+    print("|---|---:|---:|")
+    for name, values in times.items():
+        print(f"| {name} | {percentile(values, 50) * 1e3:.2f} | "
+              f"{percentile(values, 99) * 1e3:.2f} |")
+    if opts.warm_us > 0:
+        for binary in opts.binaries:
+            run = percentile(times[f"{binary}: run"], 50)
+            start = percentile(times[f"{binary}: start"], 50)
+            print(f"- {binary}: run / (start + warm call) = "
+                  f"{run * 1e3:.2f} / ({start * 1e3:.2f} + {opts.warm_us / 1e3:.2f}) = "
+                  f"{run / (start + opts.warm_us / 1e6):.2f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,74 @@
+// What one CLI run loads: the libraries only some commands need (libcurl for HTTP requests
+// of WebAssembly skills, libpq for the service's PostgreSQL store) are not mapped by a run
+// that does not use them. Seen through the dynamic linker's own trace (LD_DEBUG=libs, ld.so(8)), which names
+// every library as it is looked for.
+#include <stdlib.h>
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "cli_runner.h"
+#include "test_util.h"
+
+namespace skillrt {
+namespace {
+
+using skillrt::testing::CliResult;
+using skillrt::testing::RunCli;
+using skillrt::testing::TempDir;
+using skillrt::testing::WriteFile;
+
+// Runs the CLI with LD_DEBUG=libs in its environment (and only there).
+CliResult TracedCli(const TempDir& tmp, const std::vector<std::string>& args) {
+  ::setenv("LD_DEBUG", "libs", 1);
+  CliResult r = RunCli(tmp.path(), tmp.path() / "home", args);
+  ::unsetenv("LD_DEBUG");
+  return r;
+}
+
+bool Loaded(const CliResult& r, const std::string& soname) {
+  return r.err.find("find library=" + soname) != std::string::npos;
+}
+
+TEST(StartupCliTest, ANativeRunLoadsNeitherLibcurlNorLibpq) {
+  TempDir tmp;
+  ::chmod(tmp.path().c_str(), 0755);
+  const std::filesystem::path skill = tmp.path() / "skills" / "quiet";
+  WriteFile(skill / "SKILL.md", "---\nname: quiet\ndescription: Runs true.\n---\n# quiet\n");
+  WriteFile(skill / "skill.toml", "[capabilities]\ncommands = [\"true\"]\n");
+  ::chmod((tmp.path() / "skills").c_str(), 0755);
+  ::chmod(skill.c_str(), 0755);
+
+  CliResult r = TracedCli(tmp, {"--skills", (tmp.path() / "skills").string(), "exec", "quiet",
+                                "--", "true"});
+  ASSERT_EQ(r.exit_code, 0) << r.err.substr(r.err.size() > 2000 ? r.err.size() - 2000 : 0);
+  // Positive control: the trace is there, and names what the binary is linked with.
+  EXPECT_TRUE(Loaded(r, "libc.so.6")) << "no LD_DEBUG trace: " << r.err.substr(0, 500);
+  EXPECT_TRUE(Loaded(r, "libstdc++.so.6"));
+  EXPECT_FALSE(Loaded(r, "libcurl.so.4"));
+  EXPECT_FALSE(Loaded(r, "libpq.so.5"));
+}
+
+// A WebAssembly run that makes no HTTP request does not load libcurl either: it is loaded by
+// the first request, not when the runtime is made.
+TEST(StartupCliTest, AWasmRunWithoutRequestsDoesNotLoadLibcurl) {
+  const std::filesystem::path skills = std::filesystem::path(SKILLRT_SOURCE_DIR) / "examples" /
+                                       "skills";
+  if (!std::filesystem::exists(skills / "number-stats" / "scripts" / "stats.wasm")) {
+    GTEST_SKIP() << "WebAssembly examples not built (scripts/build-wasm.sh)";
+  }
+  TempDir tmp;
+  CliResult r = TracedCli(tmp, {"--skills", skills.string(), "run", "number-stats", "--input",
+                                R"({"numbers":[1,2,3]})"});
+  ASSERT_EQ(r.exit_code, 0) << r.err.substr(r.err.size() > 2000 ? r.err.size() - 2000 : 0);
+  EXPECT_NE(r.out.find("\"count\": 3"), std::string::npos) << r.out;
+  EXPECT_TRUE(Loaded(r, "libc.so.6")) << "no LD_DEBUG trace";
+  EXPECT_FALSE(Loaded(r, "libcurl.so.4"));
+  EXPECT_FALSE(Loaded(r, "libpq.so.5"));
+}
+
+}  // namespace
+}  // namespace skillrt
