@@ -96,8 +96,11 @@ struct AgentLimits {
 /// How the model sees the skills.
 struct AgentTools {
   /// Skills offered as tools of their own ("name" or "name@instance"); with none, the
-  /// progressive-disclosure tools are offered instead: list_skills, load_skill,
-  /// read_skill_file, run_skill, exec_in_skill (as the MCP server's, docs/mcp.md).
+  /// progressive-disclosure tools are offered instead: search_skills, list_skills,
+  /// load_skill, read_skill_file, run_skill, exec_in_skill (as the MCP server's,
+  /// docs/mcp.md). search_skills is the hybrid skill search (docs/search.md) over the
+  /// catalogue, its index at DefaultSearchIndexPath(engine home), opened and synced on the
+  /// first search of the run.
   std::vector<std::string> skills = {};
   /// The most bytes of a tool result the model reads: head and tail kept, the cut marked
   /// (FitToBudget in tools.h).

@@ -19,6 +19,13 @@ struct DisclosureTool {
 };
 
 constexpr DisclosureTool kDisclosureTools[] = {
+    {"search_skills",
+     "Find the skills that best match a task, described in words (ranked by keyword and "
+     "meaning). Start here when you do not know which skill fits.",
+     R"({"type":"object","properties":{
+          "query":{"type":"string","minLength":1,"description":"The task, in words."},
+          "top":{"type":"integer","minimum":1,"maximum":50,"description":"At most this many skills (default 5)."}},
+        "required":["query"],"additionalProperties":false})"},
     {"list_skills",
      "List the available skills (name, description, whether they can run). Filter by a word "
      "in the name or description.",
@@ -107,6 +114,7 @@ PreparedCall Toolbox::Prepare(const ToolCall& call) const {
   if (const ToolEntry* entry = skills_.Find(call.name)) {
     return RunRequest{.skill = entry->Selector(), .input = args};
   }
+  if (call.name == "search_skills") return SearchSkills(call);
   if (call.name == "list_skills") return ListSkills(call);
   if (call.name == "load_skill") return LoadSkill(call);
   if (call.name == "read_skill_file") return ReadFile(call);
@@ -129,6 +137,39 @@ PreparedCall Toolbox::Prepare(const ToolCall& call) const {
   ExecRequest request{.skill = *skill, .argv = std::move(argv)};
   if (auto stdin_data = StringArg(args, "stdin")) request.stdin_data = *stdin_data;
   return request;
+}
+
+ToolCallResult Toolbox::SearchSkills(const ToolCall& call) const {
+  auto query = StringArg(*call.arguments, "query");
+  if (!query || query->find_first_not_of(" \t\r\n") == std::string::npos) {
+    return ToolErrorResult(call, "search_skills needs \"query\": the task, in words");
+  }
+  int64_t top = 5;
+  if (auto it = call.arguments->find("top"); it != call.arguments->end()) {
+    if (!it->is_number_integer() || it->get<int64_t>() < 1 || it->get<int64_t>() > 50) {
+      return ToolErrorResult(call, "\"top\" must be an integer from 1 to 50");
+    }
+    top = it->get<int64_t>();
+  }
+  if (!search_) {
+    auto opened = SkillSearch::Open(
+        engine_->registry(),
+        SkillSearchOptions{.index_path = DefaultSearchIndexPath(engine_->home())});
+    if (!opened) return ToolErrorResult(call, "search is unavailable: " + opened.error().message);
+    std::shared_ptr<SkillSearch> search = std::move(*opened);
+    if (auto synced = search->Sync(); !synced) {
+      return ToolErrorResult(call, "search is unavailable: " + synced.error().message);
+    }
+    search_ = std::move(search);
+  }
+  auto found = search_->Search(*query, SearchOptions{.top_k = static_cast<size_t>(top)});
+  if (!found) return ToolErrorResult(call, found.error().message);
+  std::string text;
+  for (const SearchHit& hit : found->hits) {
+    text += "- " + hit.name + ": " + hit.description.substr(0, hit.description.find('\n')) + "\n";
+  }
+  if (text.empty()) text = "no skills match\n";
+  return TextResult(call, std::move(text), options_.output_budget_bytes);
 }
 
 ToolCallResult Toolbox::ListSkills(const ToolCall& call) const {

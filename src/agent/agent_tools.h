@@ -5,6 +5,7 @@
 #define SKILLRT_AGENT_AGENT_TOOLS_H_
 
 #include <functional>
+#include <memory>
 #include <set>
 #include <string>
 #include <variant>
@@ -14,6 +15,7 @@
 
 #include "skillrt/agent.h"
 #include "skillrt/engine.h"
+#include "skillrt/search.h"
 #include "skillrt/tools.h"
 
 namespace skillrt::agent {
@@ -47,6 +49,7 @@ class Toolbox {
  private:
   explicit Toolbox(Engine& engine, AgentTools options)
       : engine_(&engine), options_(std::move(options)) {}
+  ToolCallResult SearchSkills(const ToolCall& call) const;
   ToolCallResult ListSkills(const ToolCall& call) const;
   ToolCallResult LoadSkill(const ToolCall& call) const;
   ToolCallResult ReadFile(const ToolCall& call) const;
@@ -56,6 +59,9 @@ class Toolbox {
   ToolSet skills_;  // Chosen skills as their own tools; empty for the disclosure tools.
   std::vector<ToolDef> definitions_;
   std::set<std::string, std::less<>> names_;
+  // Opened and synced by the first search_skills call; null until then (and after a failure,
+  // so the next call tries again).
+  mutable std::shared_ptr<SkillSearch> search_;
 };
 
 /// An error result for `call`.

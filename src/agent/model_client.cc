@@ -2,7 +2,6 @@
 // protocol's assembler as they arrive; an error status collects the body for its message.
 #include "agent/model_client.h"
 
-#include <curl/curl.h>
 #include <sys/random.h>
 
 #include <cstdlib>
@@ -10,16 +9,22 @@
 #include <memory>
 #include <thread>
 
+#include "util/curl_api.h"
+
 namespace skillrt::agent {
 namespace {
 
 constexpr size_t kErrorBodyMax = 64 * 1024;
 
+// The libcurl functions (util/curl_api.h). REQUIRES: LoadCurl() has succeeded (Once checks
+// it before any transfer exists; nothing else runs before that).
+const CurlApi& Curl() { return **LoadCurl(); }
+
 struct CurlDeleter {
-  void operator()(CURL* curl) const { curl_easy_cleanup(curl); }
+  void operator()(CURL* curl) const { Curl().easy_cleanup(curl); }
 };
 struct SlistDeleter {
-  void operator()(curl_slist* list) const { curl_slist_free_all(list); }
+  void operator()(curl_slist* list) const { Curl().slist_free_all(list); }
 };
 
 std::string Trim(std::string text) {
@@ -120,7 +125,7 @@ Result<ModelTurn> ModelClient::Complete(const nlohmann::json& body,
       const std::string& value = attempt.retry_after;
       if (value.find_first_not_of("0123456789") == std::string::npos && value.size() < 6) {
         delay = std::chrono::seconds(std::stol(value));
-      } else if (time_t when = curl_getdate(value.c_str(), nullptr); when > 0) {
+      } else if (time_t when = Curl().getdate(value.c_str(), nullptr); when > 0) {
         delay = std::chrono::duration_cast<std::chrono::milliseconds>(
             std::chrono::system_clock::from_time_t(when) - std::chrono::system_clock::now());
       }
@@ -166,7 +171,7 @@ size_t OnHeader(char* data, size_t size, size_t count, void* user) {
 size_t OnBody(char* data, size_t size, size_t count, void* user) {
   auto* t = static_cast<Transfer*>(user);
   const size_t n = size * count;
-  if (t->status == 0) curl_easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &t->status);
+  if (t->status == 0) Curl().easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &t->status);
   if (t->status >= 300) {
     if (t->error_body.size() < kErrorBodyMax) t->error_body.append(data, n);
     return n;
@@ -194,7 +199,11 @@ int OnProgress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
 Result<ModelTurn> ModelClient::Once(const std::string& payload,
                                     const std::function<void(std::string_view)>& on_text,
                                     const std::atomic<bool>& cancel, Attempt* attempt) {
-  std::unique_ptr<CURL, CurlDeleter> curl(curl_easy_init());
+  if (auto loaded = LoadCurl(); !loaded) {
+    return Fail(ErrorCode::kUnsupported,
+                "cannot reach the model endpoint: " + loaded.error().message);
+  }
+  std::unique_ptr<CURL, CurlDeleter> curl(Curl().easy_init());
   if (!curl) return Fail(ErrorCode::kInternal, "curl_easy_init failed");
   Transfer t;
   t.curl = curl.get();
@@ -203,41 +212,41 @@ Result<ModelTurn> ModelClient::Once(const std::string& payload,
   t.cancel = &cancel;
 
   curl_slist* raw = nullptr;
-  raw = curl_slist_append(raw, "Content-Type: application/json");
-  raw = curl_slist_append(raw, "Accept: text/event-stream");
+  raw = Curl().slist_append(raw, "Content-Type: application/json");
+  raw = Curl().slist_append(raw, "Accept: text/event-stream");
   if (profile_.protocol == Protocol::kAnthropic) {
-    raw = curl_slist_append(raw, "anthropic-version: 2023-06-01");
-    if (!api_key_.empty()) raw = curl_slist_append(raw, ("x-api-key: " + api_key_).c_str());
+    raw = Curl().slist_append(raw, "anthropic-version: 2023-06-01");
+    if (!api_key_.empty()) raw = Curl().slist_append(raw, ("x-api-key: " + api_key_).c_str());
   } else if (!api_key_.empty()) {
-    raw = curl_slist_append(raw, ("Authorization: Bearer " + api_key_).c_str());
+    raw = Curl().slist_append(raw, ("Authorization: Bearer " + api_key_).c_str());
   }
   std::unique_ptr<curl_slist, SlistDeleter> headers(raw);
 
   CURL* c = curl.get();
-  curl_easy_setopt(c, CURLOPT_URL, url_.c_str());
-  curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "https");
+  Curl().easy_setopt(c, CURLOPT_URL, url_.c_str());
+  Curl().easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+  Curl().easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "https");
   // Verified TLS, always: the key travels on this connection.
-  curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
-  curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
-  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers.get());
-  curl_easy_setopt(c, CURLOPT_POSTFIELDS, payload.data());
-  curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(payload.size()));
-  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
+  Curl().easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
+  Curl().easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+  Curl().easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+  Curl().easy_setopt(c, CURLOPT_HTTPHEADER, headers.get());
+  Curl().easy_setopt(c, CURLOPT_POSTFIELDS, payload.data());
+  Curl().easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(payload.size()));
+  Curl().easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
                    static_cast<long>(profile_.connect_timeout.count()));
-  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(profile_.request_timeout.count()));
-  curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, OnHeader);
-  curl_easy_setopt(c, CURLOPT_HEADERDATA, &t);
-  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, OnBody);
-  curl_easy_setopt(c, CURLOPT_WRITEDATA, &t);
-  curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
-  curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, OnProgress);
-  curl_easy_setopt(c, CURLOPT_XFERINFODATA, &t);
-  curl_easy_setopt(c, CURLOPT_USERAGENT, "skillrt-agent");
+  Curl().easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(profile_.request_timeout.count()));
+  Curl().easy_setopt(c, CURLOPT_HEADERFUNCTION, OnHeader);
+  Curl().easy_setopt(c, CURLOPT_HEADERDATA, &t);
+  Curl().easy_setopt(c, CURLOPT_WRITEFUNCTION, OnBody);
+  Curl().easy_setopt(c, CURLOPT_WRITEDATA, &t);
+  Curl().easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+  Curl().easy_setopt(c, CURLOPT_XFERINFOFUNCTION, OnProgress);
+  Curl().easy_setopt(c, CURLOPT_XFERINFODATA, &t);
+  Curl().easy_setopt(c, CURLOPT_USERAGENT, "skillrt-agent");
 
-  const CURLcode code = curl_easy_perform(c);
-  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &t.status);
+  const CURLcode code = Curl().easy_perform(c);
+  Curl().easy_getinfo(c, CURLINFO_RESPONSE_CODE, &t.status);
   attempt->status = t.status;
   attempt->retry_after = t.retry_after;
 
@@ -262,7 +271,7 @@ Result<ModelTurn> ModelClient::Once(const std::string& payload,
     return Fail(ErrorCode::kIo, "the model endpoint answered " + status + ": " + message);
   }
   if (code != CURLE_OK) {
-    const std::string what = curl_easy_strerror(code);
+    const std::string what = Curl().easy_strerror(code);
     if (code == CURLE_COULDNT_CONNECT || code == CURLE_COULDNT_RESOLVE_HOST ||
         code == CURLE_COULDNT_RESOLVE_PROXY || code == CURLE_UNSUPPORTED_PROTOCOL ||
         code == CURLE_URL_MALFORMAT) {

@@ -15,7 +15,7 @@
 #include <string_view>
 #include <thread>
 
-#include "net/curl_api.h"
+#include "util/curl_api.h"
 #include "net/egress_proxy.h"
 #include "util/fd.h"
 

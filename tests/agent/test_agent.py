@@ -132,6 +132,24 @@ def test_the_disclosure_tools_load_and_read_a_skill(fake, skills, home):
     assert escaped["is_error"] is True and "leave the skill" in escaped["text"]
 
 
+def test_search_skills_finds_the_skill_for_a_task(fake, skills, home):
+    llm = fake([Reply(openai_calls([("s1", "search_skills",
+                                     {"query": "evaluate the arithmetic expression 6*7", "top": 2}),
+                                    ("s2", "search_skills", {"query": "  "})])),
+                Reply(openai_text("calculator it is"))])
+    result = run_agent(llm.url, skills, home, "which skill computes 6*7?")
+    assert result.returncode == 0, result.stderr
+    events = events_of(home)
+    assert events[0]["tools"][0] == "search_skills"
+    found, blank = [e for e in events if e["type"] == "tool_result"]
+    assert found["is_error"] is False
+    assert found["text"].startswith("- calculator: "), found["text"]
+    assert found["text"].count("\n- ") <= 1  # top 2
+    assert blank["is_error"] is True and "query" in blank["text"]
+    tool = [m for m in llm.requests[1]["body"]["messages"] if m["role"] == "tool"][0]
+    assert "calculator" in tool["content"]
+
+
 def test_approval_at_a_pseudo_terminal(fake, skills, home, tmp_path):
     policy = tmp_path / "policy.toml"
     policy.write_text('[[rule]]\nname = "ask-calc"\neffect = "ask"\nskills = ["calculator"]\n')

@@ -1,17 +1,17 @@
-// The libcurl functions the egress HTTP client calls, taken from libcurl.so.4 when the first
-// request needs them (util/shared_library.h). libcurl and the libraries only it brings
+// The libcurl functions skillrt calls (the egress HTTP client, the agent's model client),
+// taken from libcurl.so.4 when the first request needs them (util/shared_library.h). libcurl and the libraries only it brings
 // (nghttp2, rtmp, ssh2, psl, zstd) are then loaded only by processes that make HTTP requests
 // for a skill, not by every command. The functions are libcurl's own (curl/curl.h, libcurl
 // 7.85 or later for CURLOPT_PROTOCOLS_STR); calls through these pointers skip the argument
 // checks curl/typecheck-gcc.h adds to direct calls of curl_easy_setopt.
-#ifndef SKILLRT_NET_CURL_API_H_
-#define SKILLRT_NET_CURL_API_H_
+#ifndef SKILLRT_UTIL_CURL_API_H_
+#define SKILLRT_UTIL_CURL_API_H_
 
 #include <curl/curl.h>
 
 #include "skillrt/error.h"
 
-namespace skillrt::net {
+namespace skillrt {
 
 /// One pointer per libcurl function used, named after it without the `curl_` prefix.
 struct CurlApi {
@@ -30,6 +30,7 @@ struct CurlApi {
   decltype(&::curl_url_cleanup) url_cleanup = nullptr;
   decltype(&::curl_url_strerror) url_strerror = nullptr;
   decltype(&::curl_free) free = nullptr;
+  decltype(&::curl_getdate) getdate = nullptr;
 };
 
 /// Loads libcurl.so.4 and runs curl_global_init(CURL_GLOBAL_DEFAULT) the first time it is
@@ -38,6 +39,6 @@ struct CurlApi {
 /// the same error). Thread-safe; the table lives as long as the process.
 Result<const CurlApi*> LoadCurl();
 
-}  // namespace skillrt::net
+}  // namespace skillrt
 
-#endif  // SKILLRT_NET_CURL_API_H_
+#endif  // SKILLRT_UTIL_CURL_API_H_

@@ -1,10 +1,10 @@
-#include "net/curl_api.h"
+#include "util/curl_api.h"
 
 #include <mutex>
 
 #include "util/shared_library.h"
 
-namespace skillrt::net {
+namespace skillrt {
 namespace {
 
 Result<CurlApi> Load() {
@@ -25,7 +25,7 @@ Result<CurlApi> Load() {
         library->Find("curl_url_get", &api.url_get),
         library->Find("curl_url_cleanup", &api.url_cleanup),
         library->Find("curl_url_strerror", &api.url_strerror),
-        library->Find("curl_free", &api.free)}) {
+        library->Find("curl_free", &api.free), library->Find("curl_getdate", &api.getdate)}) {
     if (!found) return std::unexpected(found.error());
   }
   if (const CURLcode rc = api.global_init(CURL_GLOBAL_DEFAULT); rc != CURLE_OK) {
@@ -43,4 +43,4 @@ Result<const CurlApi*> LoadCurl() {
   return &**loaded;
 }
 
-}  // namespace skillrt::net
+}  // namespace skillrt
