@@ -28,8 +28,8 @@ METHODS = [
     ("hybrid weighted 0.5", ["--method", "hybrid", "--no-rerank"]),
     ("hybrid weighted 0.7", ["--method", "hybrid", "--dense-weight", "0.7", "--no-rerank"]),
     ("hybrid weighted 0.3", ["--method", "hybrid", "--dense-weight", "0.3", "--no-rerank"]),
-    ("hybrid weighted 0.5 + rerank 0.5 (default)", ["--method", "hybrid"]),
-    ("hybrid weighted 0.5 + rerank 0.3", ["--method", "hybrid", "--rerank-weight", "0.3"]),
+    ("hybrid weighted 0.5 + rerank 0.5", ["--method", "hybrid", "--rerank-weight", "0.5"]),
+    ("hybrid weighted 0.5 + rerank 0.3 (default)", ["--method", "hybrid"]),
 ]
 K = 10
 

@@ -75,7 +75,7 @@ struct SearchOptions {
   /// measures it better than hybrid alone where skills have bodies, and level where not.
   bool rerank = true;
   size_t rerank_depth = 30;
-  double rerank_weight = 0.5;  ///< In [0, 1].
+  double rerank_weight = 0.3;  ///< In [0, 1]; measured in docs/search.md.
   TokenBudget budget = {};     ///< Unlimited by default.
 };
 

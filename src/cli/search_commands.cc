@@ -173,7 +173,7 @@ void AddSearchCommand(CLI::App* cmd, SearchFlags* flags) {
                 "(default: on for hybrid)");
   cmd->add_flag("--no-rerank", flags->no_rerank, "Do not rerank, not even for hybrid");
   cmd->add_option("--rerank-weight", flags->rerank_weight,
-                  "Weight of the passages' score when reranking, 0..1 (default 0.5)");
+                  "Weight of the passages' score when reranking, 0..1 (default 0.3)");
   cmd->add_flag("--no-sync", flags->no_sync,
                 "Search the index as it is, without bringing it up to date first");
 }

@@ -169,14 +169,16 @@ TEST_F(SearchIndexTest, RerankingLiftsTheSkillWhoseBodyAnswers) {
   EXPECT_EQ(plain->hits[0].name, "cert-viewer");
   EXPECT_EQ(plain->hits[0].rerank.rank, 0u);
   auto reranked =
-      index->Search(query, {.top_k = 3, .method = SearchMethod::kDense, .rerank = true});
+      index->Search(query, {.top_k = 3, .method = SearchMethod::kDense, .rerank = true,
+                            .rerank_weight = 0.5});
   ASSERT_TRUE(reranked.has_value());
   ASSERT_FALSE(reranked->hits.empty());
   EXPECT_EQ(reranked->hits[0].name, "ops-toolkit");
   EXPECT_EQ(reranked->hits[0].rerank.rank, 1u);
   EXPECT_GT(reranked->hits[0].rerank.score, plain->hits[0].dense.score);
   // Reranking needs the query's vector even after BM25 alone.
-  auto bm25 = index->Search(query, {.method = SearchMethod::kBm25, .rerank = true});
+  auto bm25 = index->Search(
+      query, {.method = SearchMethod::kBm25, .rerank = true, .rerank_weight = 0.5});
   ASSERT_TRUE(bm25.has_value());
   ASSERT_FALSE(bm25->hits.empty());
   EXPECT_EQ(bm25->hits[0].name, "ops-toolkit");
