@@ -12,6 +12,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "cli/signal_watch.h"
 #include "skillrt/agent.h"
 
 namespace skillrt::cli {
@@ -68,53 +69,10 @@ Result<ModelProfile> ProfileFor(const GlobalOptions& global, const AgentCommands
   return profile;
 }
 
-// SIGINT and SIGTERM cancel the agent run (the skill run in flight ends as `cancelled`, the
-// log ends with `cancelled`); a second one ends skillrt as the signal would. The signals are
-// blocked before any thread exists so that only the watcher receives them (sigtimedwait(2)).
-class CancelAgentOnSignal {
- public:
-  CancelAgentOnSignal() {
-    sigemptyset(&signals_);
-    sigaddset(&signals_, SIGINT);
-    sigaddset(&signals_, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &signals_, &previous_);
-  }
-  void Watch(Agent* agent) {
-    watcher_ = std::thread([this, agent] {
-      const timespec tick = {0, 50'000'000};
-      bool cancelled = false;
-      while (!stop_.load()) {
-        const int sig = ::sigtimedwait(&signals_, nullptr, &tick);
-        if (sig <= 0) continue;
-        if (!cancelled) {
-          cancelled = true;
-          agent->Cancel();
-          continue;
-        }
-        ::signal(sig, SIG_DFL);
-        sigset_t one;
-        sigemptyset(&one);
-        sigaddset(&one, sig);
-        pthread_sigmask(SIG_UNBLOCK, &one, nullptr);
-        ::raise(sig);
-      }
-    });
-  }
-  ~CancelAgentOnSignal() {
-    stop_.store(true);
-    if (watcher_.joinable()) watcher_.join();
-    pthread_sigmask(SIG_SETMASK, &previous_, nullptr);
-  }
-
- private:
-  sigset_t signals_;
-  sigset_t previous_;
-  std::atomic<bool> stop_{false};
-  std::thread watcher_;
-};
-
 int AgentCommand(const GlobalOptions& global, const AgentCommands::Flags& f) {
-  CancelAgentOnSignal signals;
+  // SIGINT and SIGTERM cancel the agent run: the skill run in flight ends as `cancelled`,
+  // and so does the log.
+  CancelOnSignal signals;
   if (f.approve != "tty" && f.approve != "refuse") {
     PrintError("--approve: expected tty or refuse, not '" + f.approve + "'");
     return kExitUsage;
@@ -160,7 +118,7 @@ int AgentCommand(const GlobalOptions& global, const AgentCommands::Flags& f) {
     };
   }
   Agent agent(*engine, std::move(options));
-  signals.Watch(&agent);
+  signals.Watch([&agent](int) { agent.Cancel(); });
   auto result = agent.Run(f.task);
   if (!result) {
     PrintError(InCliTerms(result.error().message));

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "cli/cli.h"
+#include "cli/signal_watch.h"
 #include "skillrt/instance.h"
 
 namespace skillrt::cli {
@@ -198,57 +199,6 @@ int Report(const GlobalOptions& global, const RunFlags& flags, const Result<Outc
   return ExitCodeFor(outcome.status);
 }
 
-// SIGINT and SIGTERM, while a run lasts, cancel it (status `cancelled`, cleaned up and
-// audited like any other end) instead of killing skillrt and leaving the run to the next
-// engine's clean-up. The signals are blocked from construction, before any thread exists, so
-// that every thread inherits the block and only the watcher receives them (sigtimedwait(2)).
-// A second signal, for a run that cannot stop at once (an approval prompt waiting on the
-// terminal), ends skillrt as the signal would have.
-class CancelOnSignal {
- public:
-  CancelOnSignal() {
-    sigemptyset(&signals_);
-    sigaddset(&signals_, SIGINT);
-    sigaddset(&signals_, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &signals_, &previous_);
-  }
-
-  // Starts cancelling `handle` on the first signal.
-  void Watch(RunHandle handle) {
-    watcher_ = std::thread([this, handle]() mutable {
-      const timespec tick = {0, 50'000'000};
-      bool cancelled = false;
-      while (!stop_.load()) {
-        const int sig = ::sigtimedwait(&signals_, nullptr, &tick);
-        if (sig <= 0) continue;
-        if (!cancelled) {
-          cancelled = true;
-          handle.Cancel(std::string("interrupted by SIG") + ::sigabbrev_np(sig));
-          continue;
-        }
-        ::signal(sig, SIG_DFL);
-        sigset_t one;
-        sigemptyset(&one);
-        sigaddset(&one, sig);
-        pthread_sigmask(SIG_UNBLOCK, &one, nullptr);
-        ::raise(sig);
-      }
-    });
-  }
-
-  ~CancelOnSignal() {
-    stop_.store(true);
-    if (watcher_.joinable()) watcher_.join();
-    pthread_sigmask(SIG_SETMASK, &previous_, nullptr);
-  }
-
- private:
-  sigset_t signals_;
-  sigset_t previous_;
-  std::atomic<bool> stop_{false};
-  std::thread watcher_;
-};
-
 // Starts the run, cancels it on SIGINT or SIGTERM, and waits for its end. Nothing before this
 // may have started a thread (the engine makes its runtimes, and their threads, on first use).
 template <typename Request>
@@ -256,7 +206,9 @@ Result<Outcome> StartAndWait(Engine& engine, Request request) {
   CancelOnSignal signals;
   auto handle = engine.Start(std::move(request));
   if (!handle) return std::unexpected(handle.error());
-  signals.Watch(*handle);
+  signals.Watch([handle = *handle](int sig) mutable {
+    handle.Cancel(std::string("interrupted by SIG") + ::sigabbrev_np(sig));
+  });
   return handle->Wait();
 }
 

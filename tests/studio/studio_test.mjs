@@ -178,7 +178,7 @@ scenario('sign in with a token (a wrong one is refused)', async () => {
 scenario('find a skill by search, run it from the generated form, see events and result', async () => {
   const page = await newPage();
   await signIn(page, tokens.admin);
-  await page.getByLabel('Search skills').fill('sentences frequent');
+  await page.getByLabel('Search skills').fill('sentences title');
   const cards = page.getByRole('list', { name: 'Skills found' }).getByRole('listitem');
   await cards.first().waitFor();
   await page.waitForFunction(() => document.querySelectorAll('.cards > li').length === 1);
@@ -186,7 +186,7 @@ scenario('find a skill by search, run it from the generated form, see events and
   await page.getByLabel('Search skills').fill('');
   await page.waitForFunction(() => document.querySelectorAll('.cards > li').length > 5);
   await shot(page, 'skills');
-  await page.getByLabel('Search skills').fill('sentences frequent');
+  await page.getByLabel('Search skills').fill('sentences title');
   await page.getByRole('link', { name: 'text-processor' }).click();
   await page.getByRole('heading', { name: 'What it may do' }).waitFor();
   // Validation before sending: the required field is empty, so nothing is started.
