@@ -101,10 +101,12 @@ else
     done
   done
   # The same in JavaScript inside WebAssembly (examples/skills/text-stats-js): skillrt's fetch
-  # reaches the allowed host; any other is refused.
-  for url in http://127.0.0.1:8765/hello.txt http://example.org/; do
-    step "${skillrt[@]}" run text-stats-js --input "{\"url\": \"$url\"}" </dev/null
-  done
+  # reaches the allowed host; any other is refused, and the skill fails with the refusal.
+  step "${skillrt[@]}" run text-stats-js --input '{"url": "http://127.0.0.1:8765/hello.txt"}' </dev/null
+  if step "${skillrt[@]}" run text-stats-js --input '{"url": "http://example.org/"}' </dev/null; then
+    echo "demo: text-stats-js reached example.org, which its manifest does not allow" >&2
+    exit 1
+  fi
   kill "$server" 2>/dev/null || true
   step "${skillrt[@]}" audit query --event egress -n 12
 fi
