@@ -120,6 +120,7 @@ int AgentCommand(const GlobalOptions& global, const AgentCommands::Flags& f) {
   Agent agent(*engine, std::move(options));
   signals.Watch([&agent](int) { agent.Cancel(); });
   auto result = agent.Run(f.task);
+  signals.Stop();  // Before `agent` goes: the watcher refers to it.
   if (!result) {
     PrintError(InCliTerms(result.error().message));
     return ExitCodeFor(result.error());

@@ -36,9 +36,13 @@ void CancelOnSignal::Watch(std::function<void(int sig)> on_first) {
   });
 }
 
-CancelOnSignal::~CancelOnSignal() {
+void CancelOnSignal::Stop() {
   stop_.store(true);
   if (watcher_.joinable()) watcher_.join();
+}
+
+CancelOnSignal::~CancelOnSignal() {
+  Stop();
   pthread_sigmask(SIG_SETMASK, &previous_, nullptr);
 }
 

@@ -27,6 +27,11 @@ class CancelOnSignal {
   /// Starts watching; `on_first` receives the first signal's number. Call at most once.
   void Watch(std::function<void(int sig)> on_first);
 
+  /// Stops watching and waits for the watcher thread: after it returns `on_first` is never
+  /// called, so what it refers to may go. Idempotent; the destructor calls it. Signals stay
+  /// blocked until destruction.
+  void Stop();
+
  private:
   sigset_t signals_;
   sigset_t previous_;
