@@ -7,6 +7,10 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$root/build}
 "$root/scripts/setup.sh" "$build"
 
+# Everything the tests need is set up now: a test that finds a build artefact missing fails
+# instead of skipping (tests/test_util.h, tests/wasmlang/conftest.py).
+export SKILLRT_TEST_COMPLETE_SETUP=1
+
 status=0
 for tests in "$root"/examples/skills/*/tests; do
   [[ -d $tests ]] || continue

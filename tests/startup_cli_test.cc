@@ -58,7 +58,7 @@ TEST(StartupCliTest, AWasmRunWithoutRequestsDoesNotLoadLibcurl) {
   const std::filesystem::path skills = std::filesystem::path(SKILLRT_SOURCE_DIR) / "examples" /
                                        "skills";
   if (!std::filesystem::exists(skills / "number-stats" / "scripts" / "stats.wasm")) {
-    GTEST_SKIP() << "WebAssembly examples not built (scripts/build-wasm.sh)";
+    SKILLRT_SKIP_UNLESS_BUILT("WebAssembly examples not built (scripts/build-wasm.sh)");
   }
   TempDir tmp;
   CliResult r = TracedCli(tmp, {"--skills", skills.string(), "run", "number-stats", "--input",

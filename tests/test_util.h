@@ -117,6 +117,23 @@ inline std::vector<std::string> Lines(const std::string& text) {
   return lines;
 }
 
+/// True when the test command (scripts/test.sh) set everything up and said so in
+/// SKILLRT_TEST_COMPLETE_SETUP=1: a build artefact missing then is a defect of the setup, and
+/// the tests that need it fail instead of skipping.
+inline bool CompleteSetup() {
+  const char* v = getenv("SKILLRT_TEST_COMPLETE_SETUP");
+  return v != nullptr && std::string_view(v) == "1";
+}
+
 }  // namespace skillrt::testing
+
+/// Skips the current test because `what` (a string literal naming the missing artefact and the
+/// script that builds it) is not built, or fails it when the setup was complete (see
+/// CompleteSetup). Use inside a TEST body.
+#define SKILLRT_SKIP_UNLESS_BUILT(what)                                         \
+  do {                                                                          \
+    if (::skillrt::testing::CompleteSetup()) FAIL() << what << ", after a complete setup"; \
+    GTEST_SKIP() << what;                                                       \
+  } while (0)
 
 #endif  // SKILLRT_TESTS_TEST_UTIL_H_

@@ -402,7 +402,7 @@ TEST_F(WasmRuntimeTest, AComponentWaitingInTheHostEndsAtTheDeadline) {
   // wasi:io/poll blocks in wasmtime-wasi until its timer fires, where epoch interruption
   // cannot reach: an hour here. The call must still end at its 300 ms limit.
   auto plan = SleepComponentPlan(tmp_.path() / "sleeper", 3'600'000, 300);
-  if (!plan) GTEST_SKIP() << "wasm probes not built (scripts/build-wasm.sh)";
+  if (!plan) SKILLRT_SKIP_UNLESS_BUILT("wasm probes not built (scripts/build-wasm.sh)");
   WarmSleepComponent(*runtime_, tmp_.path() / "warm");
   const auto started = std::chrono::steady_clock::now();
   Outcome out = RunOk(*plan);
@@ -424,7 +424,7 @@ TEST_F(WasmRuntimeTest, AbandonedComponentCallsAreBounded) {
   // Sixteen calls left waiting an hour each: the seventeenth is refused until one ends, and a
   // module still runs meanwhile.
   auto plan = SleepComponentPlan(tmp_.path() / "sleeper", 3'600'000, 50);
-  if (!plan) GTEST_SKIP() << "wasm probes not built (scripts/build-wasm.sh)";
+  if (!plan) SKILLRT_SKIP_UNLESS_BUILT("wasm probes not built (scripts/build-wasm.sh)");
   WarmSleepComponent(*runtime_, tmp_.path() / "warm");
   for (int i = 0; i < 16; ++i) {
     Outcome out = RunOk(*plan);
@@ -716,7 +716,7 @@ TEST_F(WasmRuntimeTest, ADirectoryScratchEndsTheCallPastItsLimitBeyondPathMax) {
   auto runtime = MakeWasmRuntime(options);
   ASSERT_TRUE(runtime.has_value()) << runtime.error().message;
   auto plan = FsProbePlan(tmp_.path() / "deep", {"deep-fill", "/tmp", "24", "250", "32768"});
-  if (!plan) GTEST_SKIP() << "wasm probes not built (scripts/build-wasm.sh)";
+  if (!plan) SKILLRT_SKIP_UNLESS_BUILT("wasm probes not built (scripts/build-wasm.sh)");
   plan->limits.scratch_max_bytes = 8ull << 20;
   auto out = (*runtime)->Run(*plan);
   ASSERT_TRUE(out.has_value()) << out.error().message;

@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from conftest import PROBE_DIR
+from conftest import PROBE_DIR, skip_unless_built
 
 LANGUAGES = ["probe-py", "probe-js"]
 
@@ -102,7 +102,7 @@ def test_javascript_has_no_socket_api(built, server):
     # skill could open a connection with (the engine's own fetch has no host to call).
     wasm_tools = sorted(pathlib.Path.home().glob(".cache/skillrt/tools/wasm-tools-*/bin/wasm-tools"))
     if not wasm_tools:
-        pytest.skip("wasm-tools is not cached (scripts/build-wasm.sh fetches it)")
+        skip_unless_built("wasm-tools is not cached (scripts/build-wasm.sh fetches it)")
     component = json.loads(built("build", "--json", "probe-js").stdout)["component"]
     wit = subprocess.run([str(wasm_tools[-1]), "component", "wit", component], check=True,
                          capture_output=True, text=True).stdout
