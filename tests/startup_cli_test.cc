@@ -1,6 +1,7 @@
 // What one CLI run loads: the libraries only some commands need (libcurl for HTTP requests
-// of WebAssembly skills, libpq for the service's PostgreSQL store) are not mapped by a run
-// that does not use them. Seen through the dynamic linker's own trace (LD_DEBUG=libs, ld.so(8)), which names
+// of WebAssembly skills, libpq for the service's PostgreSQL store, cpp-httplib with OpenSSL's
+// TLS library for the commands that serve HTTP) are not mapped by a run that does not use
+// them. Seen through the dynamic linker's own trace (LD_DEBUG=libs, ld.so(8)), which names
 // every library as it is looked for.
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -50,6 +51,37 @@ TEST(StartupCliTest, ANativeRunLoadsNeitherLibcurlNorLibpq) {
   EXPECT_TRUE(Loaded(r, "libstdc++.so.6"));
   EXPECT_FALSE(Loaded(r, "libcurl.so.4"));
   EXPECT_FALSE(Loaded(r, "libpq.so.5"));
+}
+
+// `skillrt` links no HTTP server: cpp-httplib, whose constructor initialises all of OpenSSL,
+// and the libraries only it brings (libssl, zlib, brotli) stay out of a native run.
+TEST(StartupCliTest, ANativeRunLoadsNoHttpServer) {
+  TempDir tmp;
+  ::chmod(tmp.path().c_str(), 0755);
+  const std::filesystem::path skill = tmp.path() / "skills" / "quiet";
+  WriteFile(skill / "SKILL.md", "---\nname: quiet\ndescription: Runs true.\n---\n# quiet\n");
+  WriteFile(skill / "skill.toml", "[capabilities]\ncommands = [\"true\"]\n");
+  ::chmod((tmp.path() / "skills").c_str(), 0755);
+  ::chmod(skill.c_str(), 0755);
+
+  CliResult r = TracedCli(tmp, {"--skills", (tmp.path() / "skills").string(), "exec", "quiet",
+                                "--", "true"});
+  ASSERT_EQ(r.exit_code, 0) << r.err.substr(r.err.size() > 2000 ? r.err.size() - 2000 : 0);
+  EXPECT_TRUE(Loaded(r, "libc.so.6")) << "no LD_DEBUG trace: " << r.err.substr(0, 500);
+  EXPECT_TRUE(Loaded(r, "libcrypto.so.3"));  // SHA-256 of the audit chain and the skill.
+  EXPECT_FALSE(Loaded(r, "libcpp-httplib.so.0.11"));
+  EXPECT_FALSE(Loaded(r, "libssl.so.3"));
+}
+
+// `skillrt serve` continues in skillrt-serve (src/cli/serving.h), which has the HTTP server:
+// the same trace shows the server's library loaded after the hand-off, and the flags are
+// checked there as before (a bad --listen is a usage error naming the flag).
+TEST(StartupCliTest, ServeContinuesInTheServingExecutable) {
+  TempDir tmp;
+  CliResult r = TracedCli(tmp, {"serve", "--listen", "no-port-here"});
+  EXPECT_EQ(r.exit_code, 2) << r.err.substr(r.err.size() > 2000 ? r.err.size() - 2000 : 0);
+  EXPECT_NE(r.err.find("--listen 'no-port-here'"), std::string::npos);
+  EXPECT_TRUE(Loaded(r, "libcpp-httplib.so.0.11")) << "not handed to skillrt-serve";
 }
 
 // A WebAssembly run that makes no HTTP request does not load libcurl either: it is loaded by

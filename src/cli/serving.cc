@@ -1,0 +1,71 @@
+// HandOffServing: `skillrt serve` and `skillrt mcp --http` continue in `skillrt-serve`.
+#include "cli/serving.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <string>
+#include <vector>
+
+#include "cli/cli.h"
+#include "skillrt/error.h"
+#include "util/fd.h"
+
+namespace skillrt::cli {
+namespace {
+
+// The whole of a small /proc file.
+Result<std::string> ReadProcFile(const char* path) {
+  UniqueFd fd(::open(path, O_RDONLY | O_CLOEXEC));
+  if (!fd) return FailErrno(ErrorCode::kIo, std::string("open(") + path + ")", errno);
+  std::string text;
+  char buf[4096];
+  for (;;) {
+    const ssize_t n = ::read(fd.get(), buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return FailErrno(ErrorCode::kIo, std::string("read(") + path + ")", errno);
+    if (n == 0) return text;
+    text.append(buf, static_cast<size_t>(n));
+  }
+}
+
+// The path of the serving executable: beside this one.
+Result<std::string> ServingPath() {
+  char self[4096];
+  const ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
+  if (n <= 0) return FailErrno(ErrorCode::kIo, "readlink(/proc/self/exe)", errno);
+  std::string path(self, static_cast<size_t>(n));
+  path.erase(path.rfind('/') + 1);
+  return path + kServingExecutable;
+}
+
+}  // namespace
+
+int HandOffServing() {
+  auto path = ServingPath();
+  if (!path) {
+    PrintError(path.error().message);
+    return kExitInternal;
+  }
+  auto cmdline = ReadProcFile("/proc/self/cmdline");
+  if (!cmdline) {
+    PrintError(cmdline.error().message);
+    return kExitInternal;
+  }
+  // /proc/self/cmdline: each argument followed by a NUL.
+  std::vector<char*> argv;
+  for (size_t at = 0; at < cmdline->size();) {
+    argv.push_back(cmdline->data() + at);
+    const size_t end = cmdline->find('\0', at);
+    if (end == std::string::npos) break;
+    at = end + 1;
+  }
+  argv.push_back(nullptr);
+  ::execv(path->c_str(), argv.data());
+  PrintError(Error::FromErrno(ErrorCode::kIo, "execv(" + *path + ")", errno).message +
+             " (`skillrt serve` and `skillrt mcp --http` run in " + kServingExecutable +
+             ", built beside skillrt)");
+  return kExitInternal;
+}
+
+}  // namespace skillrt::cli
