@@ -1,32 +1,27 @@
 // HandOffServing: `skillrt serve` and `skillrt mcp --http` continue in `skillrt-serve`.
 #include "cli/serving.h"
 
-#include <fcntl.h>
 #include <unistd.h>
 
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
 #include "cli/cli.h"
 #include "skillrt/error.h"
-#include "util/fd.h"
 
 namespace skillrt::cli {
 namespace {
 
-// The whole of a small /proc file.
-Result<std::string> ReadProcFile(const char* path) {
-  UniqueFd fd(::open(path, O_RDONLY | O_CLOEXEC));
-  if (!fd) return FailErrno(ErrorCode::kIo, std::string("open(") + path + ")", errno);
-  std::string text;
-  char buf[4096];
-  for (;;) {
-    const ssize_t n = ::read(fd.get(), buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return FailErrno(ErrorCode::kIo, std::string("read(") + path + ")", errno);
-    if (n == 0) return text;
-    text.append(buf, static_cast<size_t>(n));
+// This process's arguments as given: /proc/self/cmdline holds each followed by a NUL.
+Result<std::string> CommandLine() {
+  std::ifstream in("/proc/self/cmdline", std::ios::binary);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (!in.is_open() || text.empty()) {
+    return Fail(ErrorCode::kIo, "cannot read /proc/self/cmdline (is /proc mounted?)");
   }
+  return text;
 }
 
 // The path of the serving executable: beside this one.
@@ -47,7 +42,7 @@ int HandOffServing() {
     PrintError(path.error().message);
     return kExitInternal;
   }
-  auto cmdline = ReadProcFile("/proc/self/cmdline");
+  auto cmdline = CommandLine();
   if (!cmdline) {
     PrintError(cmdline.error().message);
     return kExitInternal;
