@@ -14,8 +14,8 @@
 
 #include <cstring>
 #include <memory>
-#include <optional>
 #include <mutex>
+#include <optional>
 #include <string_view>
 
 #include "sandbox/linux/child.h"

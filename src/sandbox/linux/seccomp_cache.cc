@@ -160,6 +160,16 @@ Result<void> Store(const std::filesystem::path& dir, std::string_view key,
   if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
     return FailErrno(ErrorCode::kIo, "mkdir(" + dir.string() + ")", errno);
   }
+  // Only into a directory Load would trust: never a file of this user's in someone else's.
+  UniqueFd dir_fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  struct stat st {};
+  if (!dir_fd) return FailErrno(ErrorCode::kIo, "open(" + dir.string() + ")", errno);
+  if (::fstat(dir_fd.get(), &st) != 0) {
+    return FailErrno(ErrorCode::kIo, "fstat(" + dir.string() + ")", errno);
+  }
+  if (!Trusted(st)) {
+    return Fail(ErrorCode::kIo, dir.string() + ": not owned by this user alone; not kept");
+  }
   std::string data(kMagic);
   data += std::to_string(program.instructions.size());
   data += '\n';

@@ -32,7 +32,9 @@ std::string Key();
 std::optional<seccomp::Program> Load(const std::filesystem::path& dir, std::string_view key);
 
 /// Keeps `program` for `key` in `dir` (created with mode 0700 if missing), written whole or
-/// not at all (WriteFileAtomic), mode 0600. Errors: kIo naming the call. Thread-safe.
+/// not at all (WriteFileAtomic), mode 0600. Errors: kIo naming the call, or when `dir` is not
+/// one Load would trust (owned by another user, writable by others, a symbolic link).
+/// Thread-safe.
 /// REQUIRES: key is not empty and has no newline.
 Result<void> Store(const std::filesystem::path& dir, std::string_view key,
                    const seccomp::Program& program);

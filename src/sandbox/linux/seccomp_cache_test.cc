@@ -103,6 +103,17 @@ TEST_F(SeccompCacheTest, OwnedByAnotherUserIsRefused) {
   EXPECT_TRUE(Loads());
 }
 
+TEST_F(SeccompCacheTest, NothingIsKeptWhereItWouldNotBeTrusted) {
+  const std::filesystem::path open_dir = tmp_.path() / "open";
+  ASSERT_EQ(::mkdir(open_dir.c_str(), 0700), 0);
+  ASSERT_EQ(::chmod(open_dir.c_str(), 0777), 0);
+  EXPECT_FALSE(Store(open_dir, key_, compiled_));
+  EXPECT_FALSE(std::filesystem::exists(PathFor(open_dir, key_)));
+  ASSERT_EQ(::chmod(open_dir.c_str(), 0700), 0);  // Positive control.
+  EXPECT_TRUE(Store(open_dir, key_, compiled_));
+  EXPECT_TRUE(Load(open_dir, key_));
+}
+
 TEST_F(SeccompCacheTest, SymbolicLinksAreNotFollowed) {
   const std::filesystem::path elsewhere = tmp_.path() / "elsewhere.bpf";
   std::filesystem::rename(file_, elsewhere);
