@@ -1,16 +1,20 @@
 // What one CLI run loads: the libraries only some commands need (libcurl for HTTP requests
-// of WebAssembly skills, libpq for the service's PostgreSQL store) are not mapped by a run
-// that does not use them. Seen through the dynamic linker's own trace (LD_DEBUG=libs, ld.so(8)), which names
+// of WebAssembly skills, libpq for the service's PostgreSQL store, cpp-httplib with OpenSSL's
+// TLS library for the commands that serve HTTP) are not mapped by a run that does not use
+// them. Seen through the dynamic linker's own trace (LD_DEBUG=libs, ld.so(8)), which names
 // every library as it is looked for.
 #include <stdlib.h>
 #include <sys/stat.h>
 
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <string>
 
 #include <gtest/gtest.h>
 
 #include "cli_runner.h"
+#include "probe_runner.h"
 #include "test_util.h"
 
 namespace skillrt {
@@ -50,6 +54,93 @@ TEST(StartupCliTest, ANativeRunLoadsNeitherLibcurlNorLibpq) {
   EXPECT_TRUE(Loaded(r, "libstdc++.so.6"));
   EXPECT_FALSE(Loaded(r, "libcurl.so.4"));
   EXPECT_FALSE(Loaded(r, "libpq.so.5"));
+}
+
+// `skillrt` links no HTTP server: cpp-httplib, whose constructor initialises all of OpenSSL,
+// and the libraries only it brings (libssl, zlib, brotli) stay out of a native run.
+TEST(StartupCliTest, ANativeRunLoadsNoHttpServer) {
+  TempDir tmp;
+  ::chmod(tmp.path().c_str(), 0755);
+  const std::filesystem::path skill = tmp.path() / "skills" / "quiet";
+  WriteFile(skill / "SKILL.md", "---\nname: quiet\ndescription: Runs true.\n---\n# quiet\n");
+  WriteFile(skill / "skill.toml", "[capabilities]\ncommands = [\"true\"]\n");
+  ::chmod((tmp.path() / "skills").c_str(), 0755);
+  ::chmod(skill.c_str(), 0755);
+
+  CliResult r = TracedCli(tmp, {"--skills", (tmp.path() / "skills").string(), "exec", "quiet",
+                                "--", "true"});
+  ASSERT_EQ(r.exit_code, 0) << r.err.substr(r.err.size() > 2000 ? r.err.size() - 2000 : 0);
+  EXPECT_TRUE(Loaded(r, "libc.so.6")) << "no LD_DEBUG trace: " << r.err.substr(0, 500);
+  EXPECT_TRUE(Loaded(r, "libcrypto.so.3"));  // SHA-256 of the audit chain and the skill.
+  EXPECT_FALSE(Loaded(r, "libcpp-httplib.so.0.11"));
+  EXPECT_FALSE(Loaded(r, "libssl.so.3"));
+}
+
+// `skillrt serve` continues in skillrt-serve (src/cli/serving.h), which has the HTTP server:
+// the same trace shows the server's library loaded after the hand-off, and the flags are
+// checked there as before (a bad --listen is a usage error naming the flag).
+TEST(StartupCliTest, ServeContinuesInTheServingExecutable) {
+  TempDir tmp;
+  CliResult r = TracedCli(tmp, {"serve", "--listen", "no-port-here"});
+  EXPECT_EQ(r.exit_code, 2) << r.err.substr(r.err.size() > 2000 ? r.err.size() - 2000 : 0);
+  EXPECT_NE(r.err.find("--listen 'no-port-here'"), std::string::npos);
+  EXPECT_TRUE(Loaded(r, "libcpp-httplib.so.0.11")) << "not handed to skillrt-serve";
+}
+
+// The seccomp program is compiled by the first run and kept in <home>/cache/seccomp; the
+// runs after it use the kept program, which refuses what the compiled one refuses (a netlink
+// socket, bpf(2)) and allows what it allows (a Unix socket pair, the positive control). A
+// kept file that was changed is not used: the run compiles the program again and still
+// refuses.
+TEST(StartupCliTest, TheKeptSeccompProgramRefusesAsTheCompiledOne) {
+  TempDir tmp;
+  ::chmod(tmp.path().c_str(), 0755);
+  const std::filesystem::path skill = tmp.path() / "skills" / "probe";
+  WriteFile(skill / "SKILL.md", "---\nname: probe\ndescription: Tries system calls.\n---\n# p\n");
+  WriteFile(skill / "skill.toml", "[capabilities]\ncommands = [\"/skill/syscall_try\"]\n");
+  std::filesystem::copy_file(skillrt::testing::ProbePath("syscall_try"), skill / "syscall_try");
+  ::chmod((tmp.path() / "skills").c_str(), 0755);
+  ::chmod(skill.c_str(), 0755);
+  auto attempt = [&](const std::string& call) {
+    return RunCli(tmp.path(), tmp.path() / "home",
+                  {"--quiet", "--skills", (tmp.path() / "skills").string(), "exec", "probe", "--",
+                   "/skill/syscall_try", call});
+  };
+  auto kept = [&]() -> std::filesystem::path {
+    std::error_code ec;
+    for (const auto& entry :
+         std::filesystem::directory_iterator(tmp.path() / "home" / "cache" / "seccomp", ec)) {
+      if (entry.path().extension() == ".bpf") return entry.path();
+    }
+    return {};
+  };
+
+  CliResult first = attempt("socket_netlink");
+  EXPECT_EQ(first.exit_code, 1) << first.out << first.err;
+  EXPECT_NE(first.out.find("EPERM"), std::string::npos) << first.out;
+  const std::filesystem::path file = kept();
+  ASSERT_FALSE(file.empty()) << "no program kept under <home>/cache/seccomp";
+
+  for (const char* refused : {"socket_netlink", "bpf"}) {
+    CliResult r = attempt(refused);
+    EXPECT_EQ(r.exit_code, 1) << refused << ": " << r.out << r.err;
+    EXPECT_NE(r.out.find("EPERM"), std::string::npos) << refused << ": " << r.out;
+  }
+  CliResult allowed = attempt("socketpair_unix");
+  EXPECT_EQ(allowed.exit_code, 0) << allowed.out << allowed.err;
+
+  // A changed byte: the file is not used; the program is compiled and still refuses.
+  std::string data;
+  {
+    std::ifstream in(file, std::ios::binary);
+    data.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  ASSERT_GT(data.size(), 64u);
+  data[data.size() - 64] ^= 1;
+  std::ofstream(file, std::ios::binary | std::ios::trunc) << data;
+  CliResult after = attempt("socket_netlink");
+  EXPECT_EQ(after.exit_code, 1) << after.out << after.err;
+  EXPECT_NE(after.out.find("EPERM"), std::string::npos) << after.out;
 }
 
 // A WebAssembly run that makes no HTTP request does not load libcurl either: it is loaded by

@@ -149,6 +149,12 @@ struct NativeRuntimeOptions {
   std::map<std::string, std::vector<std::string>> egress_fixed_hosts = {};
   /// Longest the egress proxy waits for a destination to accept a connection, per address.
   std::chrono::milliseconds egress_connect_timeout{10'000};
+  /// Where the compiled seccomp program is kept between processes, so that a short-lived
+  /// process does not compile it again (about 1 ms): used only when the directory and the
+  /// file are owned by this process's effective user and writable by no one else, and the
+  /// file is whole and made for this build, libseccomp and kernel (docs/sandbox.md, "The
+  /// seccomp filter"). Empty: compiled in every process. The engine sets <home>/cache/seccomp.
+  std::filesystem::path filter_cache_dir = {};
 };
 
 /// Creates the native runtime: namespaces, pivot_root, seccomp, Landlock, cgroups and

@@ -1,12 +1,16 @@
 // `skillrt mcp`: the MCP server over stdio (docs/mcp.md). stdout carries only protocol
 // messages; everything else goes to stderr.
 #include "cli/cli.h"
+#include "cli/serving.h"
 #include "skillrt/mcp/server.h"
 #include "skillrt/mcp/stdio.h"
 
 namespace skillrt::cli {
 
 int McpCommand(const GlobalOptions& global, const McpFlags& flags) {
+  if constexpr (!kServesHttp) {
+    if (flags.http) return HandOffServing();  // serving.h
+  }
   EngineOptions options;
   options.home = global.home;
   options.skill_roots = global.skill_roots;
@@ -34,7 +38,9 @@ int McpCommand(const GlobalOptions& global, const McpFlags& flags) {
     return ExitCodeFor(engine.error());
   }
   mcp::Server server(**engine, server_options);
-  if (flags.http) return McpHttpCommand(global, flags, server);
+  if constexpr (kServesHttp) {
+    if (flags.http) return McpHttpCommand(global, flags, server);
+  }
   if (!global.quiet) {
     WriteErr("skillrt mcp: serving MCP on stdio (" +
              std::string(server_options.elicit_approvals ? "approvals by elicitation"

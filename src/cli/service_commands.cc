@@ -12,6 +12,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "cli/serving.h"
 #include "service/auth.h"
 #include "service/serve.h"
 
@@ -366,7 +367,11 @@ std::vector<CLI::App*> ServiceCommands::subcommands() const {
 }
 
 std::optional<int> ServiceCommands::Run(const GlobalOptions& global) const {
-  if (*serve_) return Serve(global, *flags_);
+  if (*serve_) {
+    // Only skillrt-serve holds the HTTP server (serving.h).
+    if constexpr (kServesHttp) return Serve(global, *flags_);
+    else return HandOffServing();
+  }
   if (*worker_) return Worker(global, *flags_);
   if (*create_) return TokenCreate(global, *flags_);
   if (*list_) return TokenList(global, *flags_);

@@ -149,6 +149,9 @@ Result<std::unique_ptr<Engine>> Engine::Open(EngineOptions options) {
   Registry registry(Registry::DefaultRoots(options.skill_roots, home), options.watch_skill_roots);
   // Compiled WebAssembly lives with the rest of the private state, where no skill can write.
   if (options.wasm.cache_dir.empty()) options.wasm.cache_dir = home / "cache" / "wasm";
+  if (options.native.filter_cache_dir.empty()) {
+    options.native.filter_cache_dir = home / "cache" / "seccomp";
+  }
   if (options.container.probe_cache_dir.empty()) {
     options.container.probe_cache_dir = home / "cache" / "container";
   }

@@ -12,24 +12,6 @@ bool IsLoopbackHost(const std::string& host) {
   return false;
 }
 
-Result<std::unique_ptr<JobStore>> OpenJobStore(const std::string& url,
-                                               const std::filesystem::path& home) {
-  if (url.empty()) return OpenSqliteJobStore(home / "jobs.db");
-  for (std::string_view prefix : {"sqlite://", "sqlite:"}) {
-    if (url.starts_with(prefix)) {
-      const std::string path = url.substr(prefix.size());
-      if (path.empty()) return Fail(ErrorCode::kInvalidArgument, "queue " + url + ": no file named");
-      return OpenSqliteJobStore(path);
-    }
-  }
-  if (url.starts_with("postgresql://") || url.starts_with("postgres://")) {
-    return OpenPostgresJobStore(url);
-  }
-  return Fail(ErrorCode::kInvalidArgument,
-              "queue '" + url + "': use postgresql://..., sqlite:PATH, or nothing (for "
-              "<home>/jobs.db)");
-}
-
 Result<std::unique_ptr<Service>> Service::Open(Engine& engine, ServeOptions options) {
   if (!IsLoopbackHost(options.host) && !options.insecure_listen) {
     return Fail(ErrorCode::kInvalidArgument,

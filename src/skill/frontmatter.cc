@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <exception>
 #include <sstream>
@@ -213,10 +214,17 @@ Result<std::string> ReadBoundedFile(const std::filesystem::path& path, std::size
                                             std::to_string(st.st_size) + " bytes, at most " +
                                             std::to_string(max_bytes) + ")");
   }
+  // Sized by fstat, with one byte more to notice a file that grew; grown (up to max_bytes + 1)
+  // only then. Never the whole limit up front: zeroing a megabyte for a 50-byte SKILL.md cost
+  // every short command 256 page faults and a megabyte of peak memory per file.
   std::string data;
-  data.resize(max_bytes + 1);
+  data.resize(static_cast<std::size_t>(st.st_size) + 1);
   std::size_t used = 0;
-  while (used < data.size()) {
+  for (;;) {
+    if (used == data.size()) {
+      if (data.size() > max_bytes) break;  // max_bytes + 1 read: too large, said below.
+      data.resize(std::min(data.size() * 2, max_bytes + 1));
+    }
     ssize_t n = ::read(fd.get(), data.data() + used, data.size() - used);
     if (n < 0) {
       if (errno == EINTR) continue;

@@ -1,4 +1,4 @@
-// SHA-256 through OpenSSL's EVP interface.
+// SHA-256 through OpenSSL's own SHA-256 functions (sha256.cc says why not EVP).
 #ifndef SKILLRT_UTIL_SHA256_H_
 #define SKILLRT_UTIL_SHA256_H_
 

@@ -440,8 +440,8 @@ Result<void> ReapNativeRun(std::string_view run_id) {
 Result<std::unique_ptr<Runtime>> MakeNativeRuntime(const NativeRuntimeOptions& options) {
   auto ids = userns::ChooseIdMap(options.sandbox_host_uid, options.sandbox_host_gid);
   if (!ids) return std::unexpected(ids.error());
-  // Compile the seccomp program now so the first run does not pay for it.
-  if (auto f = seccomp::Filter(); !f) return std::unexpected(f.error());
+  // Make the seccomp program now (or take the kept one) so the first run does not pay for it.
+  if (auto f = seccomp::Filter(options.filter_cache_dir); !f) return std::unexpected(f.error());
   (void)landlock::Abi();
   SweepSpareCgroups(cgroup::Detect());
   auto fixed = net::ParseFixedHosts(options.egress_fixed_hosts);

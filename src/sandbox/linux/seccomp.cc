@@ -12,11 +12,14 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string_view>
 
 #include "sandbox/linux/child.h"
+#include "sandbox/linux/seccomp_cache.h"
 #include "util/fd.h"
 
 namespace skillrt::seccomp {
@@ -123,6 +126,14 @@ int ResolveSyscall(const char* name) {
   const int nr = seccomp_syscall_resolve_name(name);
   if (nr == __NR_SCMP_ERROR && std::string_view(name) == "fchmodat2") return kFchmodat2Nr;
   return nr;
+}
+
+}  // namespace
+
+bool operator==(const Program& a, const Program& b) {
+  return a.instructions.size() == b.instructions.size() &&
+         std::memcmp(a.instructions.data(), b.instructions.data(),
+                     a.instructions.size() * sizeof(sock_filter)) == 0;
 }
 
 Result<Program> Compile() {
@@ -302,12 +313,21 @@ Result<Program> Compile() {
   return program;
 }
 
-}  // namespace
-
-Result<const Program*> Filter() {
+Result<const Program*> Filter(const std::filesystem::path& cache_dir) {
   static std::once_flag once;
   static Result<Program> program = Fail(ErrorCode::kInternal, "unset");
-  std::call_once(once, [&] { program = Compile(); });
+  std::call_once(once, [&] {
+    const std::string key = cache_dir.empty() ? std::string() : seccomp_cache::Key();
+    if (!key.empty()) {
+      if (std::optional<Program> kept = seccomp_cache::Load(cache_dir, key)) {
+        program = std::move(*kept);
+        return;
+      }
+    }
+    program = Compile();
+    // Best effort: a home that cannot take the file costs the next process a compilation.
+    if (program && !key.empty()) (void)seccomp_cache::Store(cache_dir, key, *program);
+  });
   if (!program) return std::unexpected(program.error());
   return &*program;
 }

@@ -5,6 +5,7 @@
 
 #include <linux/filter.h>
 
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -17,10 +18,20 @@ struct Program {
   std::vector<sock_filter> instructions;
 };
 
+/// Same instructions, in order.
+bool operator==(const Program& a, const Program& b);
+
 /// The sandbox's filter (AF_UNIX socket pairs and AF_INET/AF_INET6 TCP sockets, whose reach
-/// the network namespace bounds; no set-user-ID or set-group-ID file modes), compiled once per
-/// process with libseccomp and exported as BPF. Thread-safe. kSandbox if libseccomp fails.
-Result<const Program*> Filter();
+/// the network namespace bounds; no set-user-ID or set-group-ID file modes), made once per
+/// process. With a `cache_dir`, the program kept there for this build, libseccomp and kernel
+/// is used when it can be trusted (seccomp_cache.h); otherwise it is compiled and kept there
+/// for the next process. The first call decides; later calls return the same program whatever
+/// they pass. Thread-safe. kSandbox if libseccomp fails.
+Result<const Program*> Filter(const std::filesystem::path& cache_dir = {});
+
+/// Compiles the filter with libseccomp and exports it as BPF, every time (Filter keeps the
+/// result). kSandbox if libseccomp fails.
+Result<Program> Compile();
 
 /// The names of the system calls the filter refuses outright (any arguments), for docs and
 /// tests.
