@@ -1,4 +1,4 @@
-"""Builds a Python or JavaScript skill into a component of the skillrt world.
+"""Builds a Python, JavaScript or TypeScript skill into a component of the skillrt world.
 
 Run by `skillrt build` (src/wasmlang/build.cc) with the toolchain's Python; not a user tool.
 Progress goes to stderr, one line per step; a failure writes one clear message to
@@ -12,6 +12,9 @@ JavaScript: the dependencies are installed with npm (no install scripts) and ref
 they hold native addons; esbuild bundles the entry, the skill and its dependencies into one
 ES module (resolved as for a browser: a package's "browser" field wins, and Node's built-in
 modules are not there); componentize-js builds the component.
+TypeScript: as JavaScript, with the skill's .ts and .mts files staged too; esbuild strips
+their types when it bundles (it does not check them: run `tsc --noEmit` for that), so a
+syntax error fails the build with its line and column, a type error does not.
 """
 import argparse
 import json
@@ -176,8 +179,12 @@ def build_javascript(args, stage):
     tools = args.tools
     node = os.path.join(tools, "node")
     source = args.source
-    count = copy_sources(args.skill_dir, stage, {".js", ".mjs", ".json"})
-    progress(f"staged {count} JavaScript file(s) of {args.skill_dir}")
+    extensions = {".js", ".mjs", ".json"}
+    if args.language == "typescript":
+        extensions |= {".ts", ".mts"}
+    count = copy_sources(args.skill_dir, stage, extensions)
+    progress(f"staged {count} {'TypeScript and ' if args.language == 'typescript' else ''}"
+             f"JavaScript file(s) of {args.skill_dir}")
     if args.dep:
         npm_install(args, stage)
     esbuild = os.path.join(tools, "js", "node_modules", "esbuild", "bin", "esbuild")
@@ -222,7 +229,7 @@ def build_javascript(args, stage):
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--language", required=True, choices=["python", "javascript"])
+    parser.add_argument("--language", required=True, choices=["python", "javascript", "typescript"])
     parser.add_argument("--skill-dir", required=True)
     parser.add_argument("--source", required=True)
     parser.add_argument("--dep", action="append", default=[])
