@@ -31,8 +31,7 @@ inline constexpr std::string_view kWasmToolchainId =
 /// The key of the component built from `skill_dir` with `wasm`: sha256 (hex) over
 /// kWasmToolchainId, the language, source and dependencies, and every regular file of the
 /// language (.py; or .js, .mjs, .json, and for TypeScript also .ts, .mts) under `skill_dir`
-/// (hidden directories, node_modules
-/// and __pycache__ skipped), by path and content. Errors: kIo (unreadable directory or file),
+/// (hidden directories, node_modules and __pycache__ skipped), by path and content. Errors: kIo (unreadable directory or file),
 /// kValidation (more than 10,000 files or 64 MiB of them). Thread-safe.
 Result<std::string> WasmSourceKey(const std::filesystem::path& skill_dir, const WasmSource& wasm);
 
