@@ -26,7 +26,7 @@ namespace skillrt {
 /// The toolchain's identity, part of every key: a change of a pinned tool or of the guest
 /// files (src/wasmlang/guest) must change it, so that no stale component is used.
 inline constexpr std::string_view kWasmToolchainId =
-    "componentize-py 0.25.1; componentize-js 0.23.0; esbuild 0.28.2; guest 1";
+    "componentize-py 0.25.1; componentize-js 0.23.0; esbuild 0.28.2; jco 1.35.0; guest 2";
 
 /// The key of the component built from `skill_dir` with `wasm`: sha256 (hex) over
 /// kWasmToolchainId, the language, source and dependencies, and every regular file of the
