@@ -70,7 +70,8 @@ def test_typescript_syntax_error_fails_type_error_does_not(cli, tmp_path):
     cli.build(mistyped)
     result = cli.run(mistyped, {"n": 21})
     assert result["status"] == "ok" and result["output"] == {"n": 42}, result
-    wrong_ext = write_skill(tmp_path, "ts-ext", "typescript", {"main.js": "export function run(i) {}\n"})
+    wrong_ext = write_skill(tmp_path, "ts-ext", "typescript",
+                            {"main.js": "export function run(i) {}\n"})
     done = cli("validate", str(wrong_ext))
     assert "is not a TypeScript module (expected a .ts or .mts file)" in done.stdout + done.stderr
 
