@@ -17,7 +17,13 @@ The work: examples/skills/csv-summary-py (Python; group 10 CSV rows and total a 
 examples/skills/text-stats-js (JavaScript; word statistics of a short text), both with their
 input inline so every case does the same work. Cases alternate call by call.
 
-Usage: bench/wasmlang_bench.py [--calls N] [--cli-calls N] [--build]
+Process cases also report the CPU time the process used (user + system, from wait4), which
+the machine's load inflates far less than the wall-clock time.
+
+Usage: bench/wasmlang_bench.py [--calls N] [--cli-calls N] [--build] [--baseline-cli PATH]
+  --baseline-cli  another skillrt binary (an earlier build) whose cached cold starts are
+                  measured too, interleaved with the current one's (its own compiled code must
+                  be in the home: run its `skillrt build` of both examples first)
 Environment: SKILLRT_CLI (default build/skillrt); the examples must be built into the home
 given by --home (default: $SKILLRT_HOME, else ~/.skillrt; scripts/setup.sh builds them there).
 """
@@ -28,6 +34,7 @@ import argparse
 import json
 import os
 import pathlib
+import resource
 import shutil
 import statistics
 import subprocess
@@ -117,12 +124,20 @@ def bare_scripts(root: pathlib.Path) -> tuple[list[str], list[str]]:
     return py, [node, str(node_dir / "main.mjs")]
 
 
-def timed_process(argv, payload):
+CPU_MS = {}  # Case name -> CPU time of each process, ms.
+
+
+def timed_process(argv, payload, name=None):
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     done = subprocess.run(argv, input=json.dumps(payload), capture_output=True, text=True)
     elapsed = (time.perf_counter() - start) * 1000
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode != 0:
         raise SystemExit(f"wasmlang_bench: {argv[:2]} failed: {done.stderr[:300]}")
+    if name is not None:
+        cpu = (after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime) * 1000
+        CPU_MS.setdefault(name, []).append(cpu)
     return elapsed
 
 
@@ -153,6 +168,7 @@ def main() -> None:
     parser.add_argument("--home", default=os.environ.get("SKILLRT_HOME",
                                                          str(pathlib.Path.home() / ".skillrt")))
     parser.add_argument("--build", action="store_true", help="also time cold builds")
+    parser.add_argument("--baseline-cli", help="an earlier skillrt, for its cached cold starts")
     args = parser.parse_args()
     cli = os.environ.get("SKILLRT_CLI") or str(ROOT / "build" / "skillrt")
 
@@ -179,25 +195,37 @@ def main() -> None:
                 engine[name].append(duration)
         mcp.close()
         cold = {name: [] for name in cases}
+        baseline_cases = {}
+        if args.baseline_cli:
+            baseline_cases = {f"{name}, baseline binary": (skill, payload)
+                              for name, (skill, payload) in cases.items() if "wasm" in name}
+            cold.update({name: [] for name in baseline_cases})
         bare = {"python3 (bare)": [], "node (bare)": []}
         for _ in range(args.cli_calls):
             for name, (skill, payload) in cases.items():
                 cold[name].append(timed_process(
-                    [*base, "run", skill, "--json", "--input", json.dumps(payload)], {}))
-            bare["python3 (bare)"].append(timed_process(bare_py, PY_INPUT))
-            bare["node (bare)"].append(timed_process(bare_node, JS_INPUT))
+                    [*base, "run", skill, "--json", "--input", json.dumps(payload)], {}, name))
+                baseline = f"{name}, baseline binary"
+                if baseline in baseline_cases:
+                    cold[baseline].append(timed_process(
+                        [args.baseline_cli, *base[1:], "run", skill, "--json", "--input",
+                         json.dumps(payload)], {}, baseline))
+            bare["python3 (bare)"].append(timed_process(bare_py, PY_INPUT, "python3 (bare)"))
+            bare["node (bare)"].append(timed_process(bare_node, JS_INPUT, "node (bare)"))
 
     print(f"load average: {os.getloadavg()[0]:.2f}; {os.cpu_count()} CPUs")
     print()
-    print("| case | calls | p50 (ms) | p99 (ms) | calls/s (1 client) | engine duration_ms p50 |")
-    print("|---|---:|---:|---:|---:|---:|")
+    print("| case | calls | p50 (ms) | p99 (ms) | calls/s (1 client) | engine duration_ms p50 "
+          "| process CPU ms p50 |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
     for name in cases:
         print(row(f"{name}, warm (skillrt mcp)", warm[name],
-                  f"{percentile(engine[name], 50):.2f}"))
-    for name in cases:
-        print(row(f"{name}, `skillrt run` (new process; wasm: cached cold start)", cold[name]))
+                  f"{percentile(engine[name], 50):.2f} |"))
+    for name in cold:
+        print(row(f"{name}, `skillrt run` (new process; wasm: cached cold start)", cold[name],
+                  f" | {percentile(CPU_MS[name], 50):.1f}"))
     for name, values in bare.items():
-        print(row(name + ", new process", values))
+        print(row(name + ", new process", values, f" | {percentile(CPU_MS[name], 50):.1f}"))
     print()
     ratio = percentile(warm["python-native"], 50) / percentile(warm["python-wasm"], 50)
     print(f"warm Python call: WebAssembly {percentile(warm['python-wasm'], 50):.2f} ms vs native "
@@ -206,6 +234,10 @@ def main() -> None:
     print(f"cached cold start through the CLI, p50: Python "
           f"{percentile(cold['python-wasm'], 50):.1f} ms, JavaScript "
           f"{percentile(cold['js-wasm'], 50):.1f} ms (goal: under 50 ms)")
+    for name in baseline_cases:
+        print(f"  baseline binary, {name.split(',')[0]}: "
+              f"{percentile(cold[name], 50):.1f} ms p50, "
+              f"{percentile(CPU_MS[name], 50):.1f} ms CPU p50")
     if args.build:
         print()
         print("| skill | build (s) | ahead-of-time compile (s) | component (MB) |")

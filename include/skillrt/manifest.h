@@ -183,9 +183,12 @@ struct Dependencies {
 enum class WasmLanguage {
   kPython,      ///< A Python module, built with componentize-py ("python").
   kJavaScript,  ///< An ES module, built with componentize-js ("javascript").
+  /// A TypeScript ES module ("typescript"): its types are stripped by esbuild at build time
+  /// (not checked), then it is built as JavaScript.
+  kTypeScript,
 };
 
-/// Returns "python" or "javascript".
+/// Returns "python", "javascript" or "typescript".
 std::string_view WasmLanguageName(WasmLanguage language);
 
 /// A skill written in Python or JavaScript and built into a component of the skillrt world
@@ -194,7 +197,8 @@ std::string_view WasmLanguageName(WasmLanguage language);
 struct WasmSource {
   WasmLanguage language = WasmLanguage::kPython;
   /// The module defining `run`, relative to the skill directory, without `..`: a `.py` file
-  /// for Python, a `.js` or `.mjs` file for JavaScript (`source`).
+  /// for Python, a `.js` or `.mjs` file for JavaScript, a `.ts` or `.mts` file for TypeScript
+  /// (`source`).
   std::string source = {};
   /// Packages bundled into the component at build time, each pinned exactly: "name==1.2.3"
   /// (PyPI, pure-Python wheels only) or "name@1.2.3" (npm, no native addons)

@@ -1,4 +1,4 @@
-// Python and JavaScript skills built into components of the skillrt world
+// Python, JavaScript and TypeScript skills built into components of the skillrt world
 // (docs/wasm-languages.md): where a built component is kept, how a run finds it, and the
 // build itself (`skillrt build`).
 //
@@ -26,12 +26,12 @@ namespace skillrt {
 /// The toolchain's identity, part of every key: a change of a pinned tool or of the guest
 /// files (src/wasmlang/guest) must change it, so that no stale component is used.
 inline constexpr std::string_view kWasmToolchainId =
-    "componentize-py 0.25.1; componentize-js 0.23.0; esbuild 0.28.2; guest 1";
+    "componentize-py 0.25.1; componentize-js 0.23.0; esbuild 0.28.2; jco 1.35.0; guest 2";
 
 /// The key of the component built from `skill_dir` with `wasm`: sha256 (hex) over
 /// kWasmToolchainId, the language, source and dependencies, and every regular file of the
-/// language (.py; or .js, .mjs, .json) under `skill_dir` (hidden directories, node_modules
-/// and __pycache__ skipped), by path and content. Errors: kIo (unreadable directory or file),
+/// language (.py; or .js, .mjs, .json, and for TypeScript also .ts, .mts) under `skill_dir`
+/// (hidden directories, node_modules and __pycache__ skipped), by path and content. Errors: kIo (unreadable directory or file),
 /// kValidation (more than 10,000 files or 64 MiB of them). Thread-safe.
 Result<std::string> WasmSourceKey(const std::filesystem::path& skill_dir, const WasmSource& wasm);
 

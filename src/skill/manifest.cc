@@ -117,7 +117,7 @@ nlohmann::json TomlToJson(const toml::node& node) {
 }
 
 // Why `file` cannot be the source module of a [wasm] skill, or nothing.
-std::optional<std::string> CheckWasmSource(const std::string& file, bool python) {
+std::optional<std::string> CheckWasmSource(const std::string& file, WasmLanguage language) {
   if (file.empty()) return "must not be empty";
   if (file.find('\0') != std::string::npos) return "contains a NUL character";
   const fs::path path(file);
@@ -126,9 +126,20 @@ std::optional<std::string> CheckWasmSource(const std::string& file, bool python)
     if (part == "..") return "'" + file + "' leaves the skill directory (contains '..')";
   }
   const std::string ext = path.extension().string();
-  if (python && ext != ".py") return "'" + file + "' is not a Python module (expected a .py file)";
-  if (!python && ext != ".js" && ext != ".mjs") {
-    return "'" + file + "' is not a JavaScript module (expected a .js or .mjs file)";
+  switch (language) {
+    case WasmLanguage::kPython:
+      if (ext != ".py") return "'" + file + "' is not a Python module (expected a .py file)";
+      break;
+    case WasmLanguage::kJavaScript:
+      if (ext != ".js" && ext != ".mjs") {
+        return "'" + file + "' is not a JavaScript module (expected a .js or .mjs file)";
+      }
+      break;
+    case WasmLanguage::kTypeScript:
+      if (ext != ".ts" && ext != ".mts") {
+        return "'" + file + "' is not a TypeScript module (expected a .ts or .mts file)";
+      }
+      break;
   }
   return std::nullopt;
 }
@@ -382,7 +393,8 @@ class Parser {
     WasmSource wasm;
     const toml::node* language = table.get("language");
     if (language == nullptr) {
-      Add(LineOf(table), "wasm.language", "required: \"python\" or \"javascript\"");
+      Add(LineOf(table), "wasm.language",
+          "required: \"python\", \"javascript\" or \"typescript\"");
       return;
     }
     if (const std::string* s = String(*language, "wasm.language")) {
@@ -390,9 +402,12 @@ class Parser {
         wasm.language = WasmLanguage::kPython;
       } else if (*s == "javascript") {
         wasm.language = WasmLanguage::kJavaScript;
+      } else if (*s == "typescript") {
+        wasm.language = WasmLanguage::kTypeScript;
       } else {
         Add(LineOf(*language), "wasm.language",
-            "unknown language '" + *s + "' (expected \"python\" or \"javascript\")");
+            "unknown language '" + *s +
+                "' (expected \"python\", \"javascript\" or \"typescript\")");
         return;
       }
     } else {
@@ -403,12 +418,14 @@ class Parser {
     if (source == nullptr) {
       Add(LineOf(table), "wasm.source",
           std::string("required: the module that defines run, e.g. ") +
-              (python ? "\"main.py\"" : "\"main.js\""));
+              (python                                            ? "\"main.py\""
+               : wasm.language == WasmLanguage::kTypeScript ? "\"main.ts\""
+                                                            : "\"main.js\""));
       return;
     }
     const std::string* file = String(*source, "wasm.source");
     if (file == nullptr) return;
-    if (auto problem = CheckWasmSource(*file, python)) {
+    if (auto problem = CheckWasmSource(*file, wasm.language)) {
       Add(LineOf(*source), "wasm.source", *problem);
       return;
     }
@@ -911,7 +928,15 @@ std::string FormatIssue(std::string_view source, const Issue& issue) {
 }  // namespace manifest_internal
 
 std::string_view WasmLanguageName(WasmLanguage language) {
-  return language == WasmLanguage::kPython ? "python" : "javascript";
+  switch (language) {
+    case WasmLanguage::kPython:
+      return "python";
+    case WasmLanguage::kJavaScript:
+      return "javascript";
+    case WasmLanguage::kTypeScript:
+      return "typescript";
+  }
+  return "python";
 }
 
 std::string_view RuntimeKindName(RuntimeKind kind) {

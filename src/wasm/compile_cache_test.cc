@@ -23,8 +23,8 @@ using ::skillrt::testing::WriteFile;
 
 TEST(CompileCacheTest, EvictsTheLeastRecentlyUsedPastItsBound) {
   TempDir tmp;
-  // Entries of 1000 payload bytes take 1080 bytes each: two fit in 3000, three do not.
-  wasm::CompileCache cache(tmp.path() / "c", 3000);
+  // Entries of 1000 bytes: two fit in 2500, three do not.
+  wasm::CompileCache cache(tmp.path() / "c", 2500);
   const std::vector<uint8_t> payload(1000, 7);
   const std::string a(64, 'a'), b(64, 'b'), c(64, 'c');
   auto set_mtime = [&](const std::string& key, time_t seconds) {
@@ -41,7 +41,7 @@ TEST(CompileCacheTest, EvictsTheLeastRecentlyUsedPastItsBound) {
   EXPECT_TRUE(fs::exists(cache.PathOf(a)));
   EXPECT_FALSE(fs::exists(cache.PathOf(b)));
   EXPECT_TRUE(fs::exists(cache.PathOf(c)));
-  EXPECT_LE(cache.Evict(), 3000u);
+  EXPECT_LE(cache.Evict(), 2500u);
 
   // An entry larger than the whole bound is not kept; an old temporary file is removed, a
   // fresh one (a writer at work) is not.
@@ -57,7 +57,7 @@ TEST(CompileCacheTest, EvictsTheLeastRecentlyUsedPastItsBound) {
 
   // Positive control: with room for all three, nothing is evicted.
   TempDir roomy_dir;
-  wasm::CompileCache roomy(roomy_dir.path() / "c", 4000);
+  wasm::CompileCache roomy(roomy_dir.path() / "c", 3000);
   for (const std::string& key : {a, b, c}) ASSERT_TRUE(roomy.Store(key, payload).has_value());
   for (const std::string& key : {a, b, c}) EXPECT_TRUE(fs::exists(roomy.PathOf(key))) << key;
 }

@@ -45,6 +45,7 @@
 #include "wasm/compile_child.h"
 #include "wasm/host_wait.h"
 #include "wasm/http_imports.h"
+#include "wasm/module_file.h"
 #include "wasm/scratch.h"
 #include "wasm/wasi_poll.h"
 #include "wasm/wasmtime_util.h"
@@ -54,6 +55,7 @@
 namespace skillrt {
 namespace {
 
+using wasm::BinaryKind;
 using wasm::ComponentLinkerPtr;
 using wasm::ComponentPtr;
 using wasm::EnginePtr;
@@ -101,18 +103,6 @@ constexpr uint64_t kMaxScratchCheckTicks = 1000;
 // Tables and memories one call may create (a component has a few of each).
 constexpr int64_t kMaxTablesPerCall = 64;
 constexpr int64_t kMaxMemoriesPerCall = 64;
-
-// What a file holds, from its 8-byte preamble: "\0asm" and a version (1 for a core module),
-// then a layer (0 for a module, 1 for a component; WebAssembly core spec 5.5.16 and the
-// component model's Binary.md).
-enum class BinaryKind { kModule, kComponent, kUnknown };
-
-BinaryKind KindOf(const std::vector<uint8_t>& bytes) {
-  if (bytes.size() < 8 || std::memcmp(bytes.data(), "\0asm", 4) != 0) return BinaryKind::kUnknown;
-  if (bytes[6] == 0 && bytes[7] == 0) return BinaryKind::kModule;
-  if (bytes[6] == 1 && bytes[7] == 0) return BinaryKind::kComponent;
-  return BinaryKind::kUnknown;
-}
 
 // A compiled module with its imports resolved against WASI preview 1, or a compiled
 // component with the function to call located. Immutable after creation; shared by calls.
@@ -249,106 +239,6 @@ wasmtime_error_t* OnEpochDeadline(wasmtime_context_t*, void* data, uint64_t* del
   return nullptr;
 }
 
-// The module file of a plan, opened and checked: inside the skill directory, a regular file,
-// within the size limit.
-struct ModuleFile {
-  UniqueFd fd;
-  struct stat st;
-  std::string path;
-};
-
-// What identifies a file's contents without reading them: a new inode, size, mtime or ctime
-// means new contents (ctime cannot be set by anyone, so a rewrite always changes it).
-struct FileIdentity {
-  dev_t dev = 0;
-  ino_t ino = 0;
-  off_t size = 0;
-  int64_t mtime_ns = 0;
-  int64_t ctime_ns = 0;
-  bool operator==(const FileIdentity&) const = default;
-};
-
-FileIdentity IdentityOf(const struct stat& st) {
-  return {st.st_dev, st.st_ino, st.st_size,
-          int64_t{st.st_mtim.tv_sec} * 1'000'000'000 + st.st_mtim.tv_nsec,
-          int64_t{st.st_ctim.tv_sec} * 1'000'000'000 + st.st_ctim.tv_nsec};
-}
-
-std::string FileTypeName(mode_t mode) {
-  if (S_ISFIFO(mode)) return "a FIFO";
-  if (S_ISCHR(mode)) return "a character device";
-  if (S_ISBLK(mode)) return "a block device";
-  if (S_ISSOCK(mode)) return "a socket";
-  if (S_ISDIR(mode)) return "a directory";
-  return "not a file";
-}
-
-Result<ModuleFile> OpenModuleFile(const Plan& plan, uint64_t max_bytes) {
-  const std::string& name = plan.argv.front();
-  const std::filesystem::path relative(name);
-  if (relative.is_absolute() || name.find("..") != std::string::npos) {
-    return Fail(ErrorCode::kValidation, (plan.skill_dir / "skill.toml").string() +
-                                            ": entry.argv[0]: '" + name +
-                                            "' must be a path inside the skill directory");
-  }
-  std::error_code ec;
-  std::filesystem::path path;
-  if (!plan.wasm_component.empty()) {
-    // A component the engine built from the skill's Python or JavaScript source, in its
-    // state directory (plan.h); the skill names the source, never this path.
-    if (!plan.wasm_component.is_absolute()) {
-      return Fail(ErrorCode::kInvalidArgument,
-                  "plan: wasm_component '" + plan.wasm_component.string() + "' is not absolute");
-    }
-    path = plan.wasm_component;
-  } else {
-    const std::filesystem::path dir = std::filesystem::canonical(plan.skill_dir, ec);
-    if (ec) {
-      return FailErrno(ErrorCode::kIo, "realpath(" + plan.skill_dir.string() + ")", ec.value());
-    }
-    path = std::filesystem::weakly_canonical(dir / relative, ec);
-    if (ec || !path.string().starts_with(dir.string() + "/")) {
-      return Fail(ErrorCode::kValidation, (plan.skill_dir / "skill.toml").string() +
-                                              ": entry.argv[0]: '" + name +
-                                              "' leaves the skill directory");
-    }
-  }
-  ModuleFile file;
-  file.path = path.string();
-  // O_NONBLOCK: opening a FIFO planted in place of the module must not wait for a writer
-  // (fifo(7)); it is refused below as not a regular file. Reads of a regular file ignore the
-  // flag.
-  file.fd = UniqueFd(
-      ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY));
-  if (!file.fd.valid()) return FailErrno(ErrorCode::kNotFound, "open(" + file.path + ")", errno);
-  if (::fstat(file.fd.get(), &file.st) != 0) {
-    return FailErrno(ErrorCode::kIo, "fstat(" + file.path + ")", errno);
-  }
-  if (!S_ISREG(file.st.st_mode)) {
-    return Fail(ErrorCode::kValidation, file.path + ": not a regular file (" +
-                                            FileTypeName(file.st.st_mode) + ")");
-  }
-  if (static_cast<uint64_t>(file.st.st_size) > max_bytes) {
-    return Fail(ErrorCode::kValidation, file.path + ": " + std::to_string(file.st.st_size) +
-                                            " bytes is more than the " +
-                                            std::to_string(max_bytes) + "-byte module limit");
-  }
-  return file;
-}
-
-Result<std::vector<uint8_t>> ReadModule(const ModuleFile& file) {
-  std::vector<uint8_t> bytes(static_cast<size_t>(file.st.st_size));
-  size_t done = 0;
-  while (done < bytes.size()) {
-    ssize_t n = ::pread(file.fd.get(), bytes.data() + done, bytes.size() - done,
-                        static_cast<off_t>(done));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return FailErrno(ErrorCode::kIo, "read(" + file.path + ")", n < 0 ? errno : EIO);
-    done += static_cast<size_t>(n);
-  }
-  return bytes;
-}
-
 class WasmRuntime : public Runtime {
  public:
   WasmRuntime(WasmRuntimeOptions options, std::shared_ptr<Shared> shared,
@@ -381,7 +271,7 @@ class WasmRuntime : public Runtime {
     plan.argv = {file.filename().string()};
     plan.wasm_component = file;
     plan.limits.memory_max_bytes = budget;
-    auto code = Load(plan, Clock::now() + options_.compile_timeout);
+    auto code = Load(plan, /*skill_dir_fd=*/-1, Clock::now() + options_.compile_timeout);
     if (!code) return std::unexpected(code.error());
     if (!code->compiled) {
       if (code->stopped_at == "memory") return Fail(ErrorCode::kValidation, code->detail);
@@ -400,9 +290,12 @@ class WasmRuntime : public Runtime {
     }
   }
 
-  // The compiled code of the plan's module, from memory, the disk cache or a compilation
-  // bounded by the call's limits (which may stop it).
-  Result<Code> Load(const Plan& plan, Clock::time_point deadline);
+  // The compiled code of the plan's module (found beneath `skill_dir_fd`, or the plan's
+  // wasm_component), from memory, the disk cache or a compilation bounded by the call's
+  // limits (which may stop it).
+  Result<Code> Load(const Plan& plan, int skill_dir_fd, Clock::time_point deadline);
+  // The disk cache's entry for `key`, mapped; null on a miss or an entry Wasmtime refuses.
+  std::shared_ptr<Compiled> FromDiskCache(const std::string& key, BinaryKind kind);
   Result<Code> Compile(const std::vector<uint8_t>& bytes, BinaryKind kind, const std::string& key,
                        const std::string& where, const Plan& plan, Clock::time_point deadline);
   Result<std::shared_ptr<Compiled>> Finish(std::shared_ptr<Compiled> compiled,
@@ -417,11 +310,19 @@ class WasmRuntime : public Runtime {
   std::shared_ptr<ScratchProvider> scratch_;
   wasm::CallThreads call_threads_;
 
-  std::mutex cache_mutex_;  // Guards lru_, by_key_ and key_by_path_.
+  std::mutex cache_mutex_;  // Guards lru_, by_key_ and key_by_identity_.
   std::list<std::pair<std::string, std::shared_ptr<const Compiled>>> lru_;
   std::unordered_map<std::string, decltype(lru_)::iterator> by_key_;
-  // The cache key of each module file read so far, valid while the file is unchanged.
-  std::unordered_map<std::string, std::pair<FileIdentity, std::string>> key_by_path_;
+  // The cache key of each module file known so far, by the file's identity: a file with the
+  // same identity has the same contents (compile_cache.h), wherever it is named from.
+  struct IdentityHash {
+    size_t operator()(const wasm::FileIdentity& id) const {
+      return std::hash<uint64_t>()(id.ino * 1'000'003 ^ id.dev) ^
+             std::hash<int64_t>()(id.ctime_ns);
+    }
+  };
+  std::unordered_map<wasm::FileIdentity, std::string, IdentityHash> key_by_identity_;
+  wasm::SkillDirOpener skill_dirs_;
 
   std::mutex ticker_mutex_;
   std::condition_variable ticker_cv_;
@@ -496,6 +397,63 @@ Result<std::shared_ptr<Compiled>> WasmRuntime::Finish(std::shared_ptr<Compiled> 
                       "nor wasi:cli/run");
 }
 
+std::shared_ptr<Compiled> WasmRuntime::FromDiskCache(const std::string& key, BinaryKind kind) {
+  auto entry = cache_.Open(key, options_.max_module_bytes * 16);
+  if (!entry) return nullptr;
+  auto compiled = std::make_shared<Compiled>();
+  compiled->kind = kind;
+  compiled->source = "disk cache";
+  auto deserialize = [&](auto&& module_from, auto&& component_from) {
+    ErrorPtr error;
+    if (kind == BinaryKind::kModule) {
+      wasmtime_module_t* module = nullptr;
+      error.reset(module_from(&module));
+      compiled->module.reset(module);
+    } else {
+      wasmtime_component_t* component = nullptr;
+      error.reset(component_from(&component));
+      compiled->component.reset(component);
+    }
+    return !error;
+  };
+  // Mapped, not read: Wasmtime maps the file (its code and its memory images are the page
+  // cache's pages), so a large component costs neither a read nor a copy. The path names the
+  // descriptor the cache checked, not the entry's name, which could be replaced meanwhile.
+  const std::string path = entry->ProcPath();
+  wasm_engine_t* engine = shared_->engine.get();
+  if (deserialize(
+          [&](wasmtime_module_t** out) {
+            return wasmtime_module_deserialize_file(engine, path.c_str(), out);
+          },
+          [&](wasmtime_component_t** out) {
+            return wasmtime_component_deserialize_file(engine, path.c_str(), out);
+          })) {
+    return compiled;
+  }
+  // Without /proc, or where the cache's filesystem refuses executable mappings (noexec), the
+  // entry is read into memory instead. An entry Wasmtime refuses both ways (another Wasmtime
+  // build wrote it, or it is damaged) is a miss: compiled again and replaced.
+  std::vector<uint8_t> payload(entry->bytes);
+  size_t done = 0;
+  while (done < payload.size()) {
+    const ssize_t n = ::pread(entry->fd.get(), payload.data() + done, payload.size() - done,
+                              static_cast<off_t>(done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return nullptr;
+    done += static_cast<size_t>(n);
+  }
+  if (deserialize(
+          [&](wasmtime_module_t** out) {
+            return wasmtime_module_deserialize(engine, payload.data(), payload.size(), out);
+          },
+          [&](wasmtime_component_t** out) {
+            return wasmtime_component_deserialize(engine, payload.data(), payload.size(), out);
+          })) {
+    return compiled;
+  }
+  return nullptr;
+}
+
 Result<Code> WasmRuntime::Compile(const std::vector<uint8_t>& bytes, BinaryKind kind,
                                   const std::string& key, const std::string& where,
                                   const Plan& plan, Clock::time_point deadline) {
@@ -504,27 +462,6 @@ Result<Code> WasmRuntime::Compile(const std::vector<uint8_t>& bytes, BinaryKind 
     if (!done) return std::unexpected(done.error());
     return Code{.compiled = std::move(*done)};
   };
-  // Disk cache first: bytes Wasmtime wrote for this engine configuration.
-  if (auto payload = cache_.Load(key, options_.max_module_bytes * 16)) {
-    auto compiled = std::make_shared<Compiled>();
-    compiled->kind = kind;
-    compiled->source = "disk cache";
-    ErrorPtr error;
-    if (kind == BinaryKind::kModule) {
-      wasmtime_module_t* module = nullptr;
-      error.reset(wasmtime_module_deserialize(shared_->engine.get(), payload->data(),
-                                              payload->size(), &module));
-      compiled->module.reset(module);
-    } else {
-      wasmtime_component_t* component = nullptr;
-      error.reset(wasmtime_component_deserialize(shared_->engine.get(), payload->data(),
-                                                 payload->size(), &component));
-      compiled->component.reset(component);
-    }
-    // A stale entry (another Wasmtime build wrote it) is recompiled and replaced.
-    if (!error) return finished(std::move(compiled));
-  }
-
   // Not cached: compile in a child process bounded by the call's memory limit and killed at
   // its deadline or compile_timeout, whichever comes first (compile_child.h).
   const Clock::time_point give_up = std::min(deadline, Clock::now() + options_.compile_timeout);
@@ -585,32 +522,48 @@ Result<Code> WasmRuntime::Compile(const std::vector<uint8_t>& bytes, BinaryKind 
   return finished(std::move(compiled));
 }
 
-Result<Code> WasmRuntime::Load(const Plan& plan, Clock::time_point deadline) {
-  auto file = OpenModuleFile(plan, options_.max_module_bytes);
+Result<Code> WasmRuntime::Load(const Plan& plan, int skill_dir_fd, Clock::time_point deadline) {
+  auto file = wasm::OpenModuleFile(plan, skill_dir_fd, options_.max_module_bytes);
   if (!file) return std::unexpected(file.error());
-  const FileIdentity identity = IdentityOf(file->st);
+  const wasm::FileIdentity identity = wasm::FileIdentity::Of(file->st);
   {
-    // A file unchanged since it was last read is not read or hashed again.
+    // A file unchanged since it was last loaded is not read or hashed again.
     std::lock_guard lock(cache_mutex_);
-    if (auto known = key_by_path_.find(file->path);
-        known != key_by_path_.end() && known->second.first == identity) {
-      if (auto it = by_key_.find(known->second.second); it != by_key_.end()) {
+    if (auto known = key_by_identity_.find(identity); known != key_by_identity_.end()) {
+      if (auto it = by_key_.find(known->second); it != by_key_.end()) {
         lru_.splice(lru_.begin(), lru_, it->second);
         return Code{.compiled = it->second->second};
       }
     }
   }
-  auto bytes = ReadModule(*file);
-  if (!bytes) return std::unexpected(bytes.error());
   const std::string& where = file->path;
-  const BinaryKind kind = KindOf(*bytes);
+  // The content's hash: recorded for this very file by an earlier process (a stamp, checked
+  // against the file's identity: compile_cache.h), else read and computed. A new process
+  // thus finds a large component's compiled code without reading the component.
+  std::optional<std::vector<uint8_t>> bytes;
+  std::string content_hash;
+  auto read = [&]() -> Result<void> {
+    auto read_bytes = wasm::ReadModule(*file);
+    if (!read_bytes) return std::unexpected(read_bytes.error());
+    bytes = std::move(*read_bytes);
+    content_hash = Sha256Hex(
+        std::string_view(reinterpret_cast<const char*>(bytes->data()), bytes->size()));
+    return {};
+  };
+  if (auto stamped = cache_.LookupStamp(identity)) {
+    content_hash = std::move(*stamped);
+  } else {
+    if (auto done = read(); !done) return std::unexpected(done.error());
+    cache_.RecordStamp(identity, content_hash);
+  }
+  const BinaryKind kind = bytes ? wasm::KindOf(bytes->data(), bytes->size())
+                                : wasm::ReadKind(*file);
   if (kind == BinaryKind::kUnknown) {
     return Fail(ErrorCode::kValidation,
                 where + ": not a WebAssembly module or component (bad magic or version)");
   }
-  const std::string key = Sha256Hex(
-      shared_->config_fingerprint + "\n" +
-      Sha256Hex(std::string_view(reinterpret_cast<const char*>(bytes->data()), bytes->size())));
+  auto key_of = [&] { return Sha256Hex(shared_->config_fingerprint + "\n" + content_hash); };
+  std::string key = key_of();
   std::shared_ptr<const Compiled> found;
   {
     std::lock_guard lock(cache_mutex_);
@@ -620,17 +573,28 @@ Result<Code> WasmRuntime::Load(const Plan& plan, Clock::time_point deadline) {
     }
   }
   if (!found) {
-    auto compiled = Compile(*bytes, kind, key, where, plan, deadline);
-    if (!compiled) return std::unexpected(compiled.error());
-    if (!compiled->compiled) return compiled;  // A limit of the call stopped it.
-    found = std::move(compiled->compiled);
+    if (auto mapped = FromDiskCache(key, kind)) {
+      auto done = Finish(std::move(mapped), where);
+      if (!done) return std::unexpected(done.error());
+      found = std::move(*done);
+    } else {
+      // Compiled from the bytes themselves, under the key of what was read.
+      if (!bytes) {
+        if (auto done = read(); !done) return std::unexpected(done.error());
+        key = key_of();
+      }
+      auto compiled = Compile(*bytes, kind, key, where, plan, deadline);
+      if (!compiled) return std::unexpected(compiled.error());
+      if (!compiled->compiled) return compiled;  // A limit of the call stopped it.
+      found = std::move(compiled->compiled);
+    }
     Remember(key, found);
   }
   std::lock_guard lock(cache_mutex_);
-  if (key_by_path_.size() >= 4 * std::max<size_t>(1, options_.max_cached_modules)) {
-    key_by_path_.clear();  // Bounded; it refills from the files on the next calls.
+  if (key_by_identity_.size() >= 4 * std::max<size_t>(1, options_.max_cached_modules)) {
+    key_by_identity_.clear();  // Bounded; it refills from the files on the next calls.
   }
-  key_by_path_[file->path] = {identity, key};
+  key_by_identity_[identity] = key;
   return Code{.compiled = std::move(found)};
 }
 
@@ -672,12 +636,13 @@ void NameLimitsAtTheirEnd(Outcome& outcome, const Plan& plan, bool memory_at_lim
 // One call of compiled code: a fresh store and instance, the guest run to its end or its
 // limits, the outcome classified. Uses only what it is given, so that it can run on a thread
 // that outlives the runtime (Run, for components).
-// `cancel_requested` and `relay` are shared with the caller and outlive the call.
+// `cancel_requested` and `relay` are shared with the caller and outlive the call;
+// `skill_dir_fd` (the skill directory, O_PATH) stays open until it returns.
 Result<Outcome> ExecuteCall(const WasmRuntimeOptions& options, const Shared& shared,
                             ScratchProvider& scratch_provider, const Plan& plan,
                             const Compiled& code, Clock::time_point start,
                             Clock::time_point deadline, const std::atomic<bool>* cancel_requested,
-                            ObserverRelay* relay) {
+                            ObserverRelay* relay, int skill_dir_fd) {
   auto acquired = scratch_provider.Acquire(plan.limits.scratch_max_bytes);
   if (!acquired) return std::unexpected(acquired.error());
   const ScratchSpace scratch = std::move(*acquired);
@@ -749,9 +714,9 @@ Result<Outcome> ExecuteCall(const WasmRuntimeOptions& options, const Shared& sha
     pinned.push_back(std::move(*fd));
     return "/proc/self/fd/" + std::to_string(pinned.back().get());
   };
-  Result<std::string> skill_host = pinned_host(plan.skill_dir_pin, plan.skill_dir);
-  if (!skill_host) return std::unexpected(skill_host.error());
-  std::vector<Preopen> preopens = {{*skill_host, "/skill", false},
+  // The skill directory was opened for the call already (Execute), as its pin says.
+  const std::string skill_host = "/proc/self/fd/" + std::to_string(skill_dir_fd);
+  std::vector<Preopen> preopens = {{skill_host, "/skill", false},
                                    {scratch.preopen_path(), "/tmp", true}};
   for (const BindMount& mount : plan.mounts) {
     Result<PathPin> pin = PinOrResolve(mount.pin, mount.path);
@@ -980,7 +945,12 @@ Result<Outcome> WasmRuntime::Execute(const Plan& plan, const RunContext& context
     return Fail(ErrorCode::kInvalidArgument,
                 "plan: network access and the egress allowlist disagree");
   }
-  auto loaded = Load(plan, deadline);
+  // The skill directory, opened once for the call: the module is found beneath it and it is
+  // the guest's /skill.
+  auto skill_dir = skill_dirs_.Open(plan);
+  if (!skill_dir) return std::unexpected(skill_dir.error());
+  auto skill_dir_fd = std::make_shared<UniqueFd>(std::move(*skill_dir));
+  auto loaded = Load(plan, skill_dir_fd->get(), deadline);
   if (!loaded) return std::unexpected(loaded.error());
   if (!loaded->compiled) return StoppedOutcome(plan, start, *loaded);
   if (context.cancel != nullptr && context.cancel->cancelled()) {
@@ -1032,10 +1002,11 @@ Result<Outcome> WasmRuntime::Execute(const Plan& plan, const RunContext& context
   }
   auto submitted = call_threads_.Run([pending, options = options_, shared = shared_,
                                       scratch = scratch_, plan = plan, code = compiled, start,
-                                      deadline, &abandoned] {
+                                      deadline, skill_dir_fd, &abandoned] {
     // `abandoned` lives in `shared`, which this job holds.
-    Result<Outcome> result = ExecuteCall(options, *shared, *scratch, plan, *code, start,
-                                         deadline, &pending->cancel_requested, &pending->relay);
+    Result<Outcome> result =
+        ExecuteCall(options, *shared, *scratch, plan, *code, start, deadline,
+                    &pending->cancel_requested, &pending->relay, skill_dir_fd->get());
     std::lock_guard lock(pending->mutex);
     if (pending->abandoned) {
       abandoned.fetch_sub(1);
@@ -1106,7 +1077,9 @@ std::string Fingerprint(const WasmRuntimeOptions& options) {
          ";stack=" + std::to_string(options.max_wasm_stack_bytes) +
          ";memory=" + std::to_string(options.max_memory_bytes) +
          ";pooling=1" +  // The number of slots does not change the code.
-         ";tables=" + std::to_string(options.max_table_elements);
+         ";tables=" + std::to_string(options.max_table_elements) +
+         // The cache's entry format (compile_cache.h): Wasmtime's bytes as they are.
+         ";entry=raw";
 }
 
 // The engine configuration: the runtime's (with the pooling allocator) or the compiling

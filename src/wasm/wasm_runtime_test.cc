@@ -1,5 +1,6 @@
 // The WebAssembly runtime on hand-written modules (WebAssembly text, assembled by Wasmtime's
-// wat2wasm): limits, traps, the bounded poll_oneoff, the skillrt world, the disk cache.
+// wat2wasm): limits, traps, the bounded poll_oneoff, the skillrt world. The disk cache is
+// tried in wasm_cache_test.cc.
 // The probes written in C and Go run end to end in tests/wasm_probe_test.cc.
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -19,7 +20,6 @@
 #include "skillrt/runtime.h"
 #include "test_util.h"
 #include "util/fd.h"
-#include "wasm/compile_cache.h"
 
 namespace skillrt {
 namespace {
@@ -435,53 +435,6 @@ TEST_F(WasmRuntimeTest, AbandonedComponentCallsAreBounded) {
   EXPECT_EQ(refused.error().code, ErrorCode::kUnsupported);
   EXPECT_NE(refused.error().message.find("still wait in the host"), std::string::npos);
   EXPECT_EQ(RunOk(PlanFor(Command(""))).status, Status::kOk);
-}
-
-TEST_F(WasmRuntimeTest, DiskCacheIsUsedAndATamperedEntryIsIgnored) {
-  const std::string bytes = Command(
-      "(call $print (i32.const 1024) (i32.const 2)) (call $proc_exit (i32.const 0))", "hi");
-  EXPECT_EQ(RunOk(PlanFor(bytes)).stdout_stream.data, "hi");
-  std::vector<fs::path> entries;
-  for (const auto& entry : fs::directory_iterator(tmp_.path() / "cache")) {
-    entries.push_back(entry.path());
-  }
-  ASSERT_EQ(entries.size(), 1u);
-  EXPECT_EQ(fs::status(tmp_.path() / "cache").permissions() & fs::perms::all,
-            fs::perms::owner_all);
-
-  // A second runtime (another process, in effect) deserializes the entry; one flipped byte
-  // makes the entry fail its checksum, and the module is compiled again and rewritten.
-  std::string stored = ReadFile(entries[0]);
-  stored[stored.size() / 2] ^= 0x55;
-  WriteFile(entries[0], stored);
-  fs::permissions(entries[0], fs::perms::owner_read | fs::perms::owner_write);
-  WasmRuntimeOptions options;
-  options.cache_dir = tmp_.path() / "cache";
-  options.scratch_root = tmp_.path();
-  auto second = MakeWasmRuntime(options);
-  ASSERT_TRUE(second.has_value());
-  auto out = (*second)->Run(PlanFor(bytes));
-  ASSERT_TRUE(out.has_value()) << out.error().message;
-  EXPECT_EQ(out->stdout_stream.data, "hi");
-  EXPECT_NE(ReadFile(entries[0]), stored);
-  wasm::CompileCache cache(tmp_.path() / "cache");
-  EXPECT_TRUE(cache.Load(entries[0].stem().string(), 1u << 30).has_value());
-}
-
-TEST(CompileCacheTest, RefusesEntriesOthersCouldHaveWritten) {
-  TempDir tmp;
-  wasm::CompileCache cache(tmp.path() / "c");
-  const std::string key(64, 'a');
-  ASSERT_TRUE(cache.Store(key, {1, 2, 3}).has_value());
-  EXPECT_EQ(cache.Load(key, 100), (std::vector<uint8_t>{1, 2, 3}));
-  EXPECT_FALSE(cache.Load(key, 2).has_value());  // Larger than asked for.
-  fs::permissions(cache.PathOf(key), fs::perms::group_write, fs::perm_options::add);
-  EXPECT_FALSE(cache.Load(key, 100).has_value());
-  fs::permissions(cache.PathOf(key), fs::perms::group_write, fs::perm_options::remove);
-  EXPECT_TRUE(cache.Load(key, 100).has_value());
-  fs::permissions(tmp.path() / "c", fs::perms::others_write, fs::perm_options::add);
-  EXPECT_FALSE(cache.Load(key, 100).has_value());
-  EXPECT_FALSE(cache.Load("../x", 100).has_value());
 }
 
 // --- Blocking host calls -------------------------------------------------------------------

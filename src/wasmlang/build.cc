@@ -40,6 +40,7 @@ constexpr uint64_t kCompileMemoryBytes = 4ull << 30;
 bool LanguageFile(const fs::path& path, WasmLanguage language) {
   const std::string ext = path.extension().string();
   if (language == WasmLanguage::kPython) return ext == ".py";
+  if (language == WasmLanguage::kTypeScript && (ext == ".ts" || ext == ".mts")) return true;
   return ext == ".js" || ext == ".mjs" || ext == ".json";
 }
 

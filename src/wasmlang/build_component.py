@@ -1,4 +1,4 @@
-"""Builds a Python or JavaScript skill into a component of the skillrt world.
+"""Builds a Python, JavaScript or TypeScript skill into a component of the skillrt world.
 
 Run by `skillrt build` (src/wasmlang/build.cc) with the toolchain's Python; not a user tool.
 Progress goes to stderr, one line per step; a failure writes one clear message to
@@ -11,7 +11,11 @@ missing run fails here).
 JavaScript: the dependencies are installed with npm (no install scripts) and refused when
 they hold native addons; esbuild bundles the entry, the skill and its dependencies into one
 ES module (resolved as for a browser: a package's "browser" field wins, and Node's built-in
-modules are not there); componentize-js builds the component.
+modules are not there); componentize-js builds the component for a world that adds WASI's
+preopened directories to the skillrt world (skillrt.js reads files through them).
+TypeScript: as JavaScript, with the skill's .ts and .mts files staged too; esbuild strips
+their types when it bundles (it does not check them: run `tsc --noEmit` for that), so a
+syntax error fails the build with its line and column, a type error does not.
 """
 import argparse
 import json
@@ -172,12 +176,42 @@ def npm_install(args, stage):
                          "component cannot load: " + ", ".join(native[:5]))
 
 
+# The WASI version of the file interfaces JavaScript skills import: the one whose WIT the
+# pinned jco ships (componentize-js's own WASI imports are of the same version).
+WASI_VERSION = "0.2.12"
+
+
+def js_world(args, stage):
+    """A world for JavaScript: the skillrt world and WASI's preopened directories (skillrt.js
+    builds its file functions on them). The WASI interfaces' WIT is taken from the pinned jco
+    of the toolchain, not kept here."""
+    wit = os.path.join(stage, ".wit")
+    builtin = os.path.join(args.tools, "js", "node_modules", "@bytecodealliance", "jco", "lib",
+                           "wit", "builtin", WASI_VERSION)
+    os.makedirs(os.path.join(wit, "deps", "skillrt"))
+    shutil.copyfile(os.path.join(args.wit, "skillrt.wit"),
+                    os.path.join(wit, "deps", "skillrt", "skillrt.wit"))
+    for package in ("wasi-filesystem", "wasi-io", "wasi-clocks"):
+        shutil.copytree(os.path.join(builtin, package), os.path.join(wit, "deps", package))
+    with open(os.path.join(wit, "world.wit"), "w") as f:
+        f.write("package skillrt:js@0.1.0;\n\n"
+                "world skill-js {\n"
+                "  include skillrt:skill/skill@0.1.0;\n"
+                f"  import wasi:filesystem/preopens@{WASI_VERSION};\n"
+                "}\n")
+    return wit
+
+
 def build_javascript(args, stage):
     tools = args.tools
     node = os.path.join(tools, "node")
     source = args.source
-    count = copy_sources(args.skill_dir, stage, {".js", ".mjs", ".json"})
-    progress(f"staged {count} JavaScript file(s) of {args.skill_dir}")
+    extensions = {".js", ".mjs", ".json"}
+    if args.language == "typescript":
+        extensions |= {".ts", ".mts"}
+    count = copy_sources(args.skill_dir, stage, extensions)
+    progress(f"staged {count} {'TypeScript and ' if args.language == 'typescript' else ''}"
+             f"JavaScript file(s) of {args.skill_dir}")
     if args.dep:
         npm_install(args, stage)
     esbuild = os.path.join(tools, "js", "node_modules", "esbuild", "bin", "esbuild")
@@ -207,12 +241,13 @@ def build_javascript(args, stage):
                     os.path.join(stage, ".skillrt.js"))
     progress("esbuild: bundling the skill, its dependencies and skillrt's fetch")
     run([esbuild, ".skillrt_entry.js", "--bundle", "--format=esm", "--platform=browser",
-         "--external:skillrt:*", "--alias:skillrt=./.skillrt.js",
+         "--external:skillrt:*", "--external:wasi:*", "--alias:skillrt=./.skillrt.js",
          "--log-level=error", "--outfile=.bundle.js"], "esbuild", cwd=stage)
     progress("componentize-js: evaluating the bundle in SpiderMonkey and snapshotting it")
     cli = os.path.join(tools, "js", "node_modules", "@bytecodealliance", "componentize-js",
                        "src", "cli.js")
-    done = subprocess.run([node, cli, ".bundle.js", "-w", args.wit, "-n", "skill",
+    wit = js_world(args, stage)
+    done = subprocess.run([node, cli, ".bundle.js", "-w", wit, "-n", "skill-js",
                            "-d", "http", "fetch-event", "-o", args.out],
                           cwd=stage, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                           text=True, errors="replace")
@@ -222,7 +257,7 @@ def build_javascript(args, stage):
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--language", required=True, choices=["python", "javascript"])
+    parser.add_argument("--language", required=True, choices=["python", "javascript", "typescript"])
     parser.add_argument("--skill-dir", required=True)
     parser.add_argument("--source", required=True)
     parser.add_argument("--dep", action="append", default=[])

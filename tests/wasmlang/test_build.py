@@ -30,6 +30,52 @@ def test_javascript_syntax_error_names_file_and_line(cli, tmp_path):
     assert "main.js: syntax error" in err and "main.js:2:" in err, err
 
 
+def test_typescript_skill_is_transpiled_and_runs(cli, tmp_path):
+    # Types, an interface, a generic and an import of another .ts module: stripped by esbuild.
+    skill = write_skill(tmp_path, "ts-skill", "typescript", {
+        "main.ts": (
+            'import { countWords, type Counts } from "./words";\n'
+            "interface Input { text: string; top?: number }\n"
+            "export function run(input: Input): { top: [string, number][] } {\n"
+            "  const counts: Counts = countWords(input.text);\n"
+            "  const top = [...counts.entries()].sort((a, b) => b[1] - a[1]);\n"
+            "  return { top: top.slice(0, input.top ?? 2) };\n"
+            "}\n"),
+        "words.ts": (
+            "export type Counts = Map<string, number>;\n"
+            "export function countWords<T extends string>(text: T): Counts {\n"
+            "  const counts: Counts = new Map();\n"
+            "  for (const w of text.toLowerCase().split(/\\W+/).filter(Boolean)) {\n"
+            "    counts.set(w, (counts.get(w) ?? 0) + 1);\n"
+            "  }\n"
+            "  return counts;\n"
+            "}\n"),
+    })
+    cli.build(skill)
+    result = cli.run(skill, {"text": "a b a c a b", "top": 2})
+    assert result["status"] == "ok", result
+    assert result["output"] == {"top": [["a", 3], ["b", 2]]}, result
+
+
+def test_typescript_syntax_error_fails_type_error_does_not(cli, tmp_path):
+    broken = write_skill(tmp_path, "ts-syntax", "typescript",
+                         {"main.ts": "export function run(input: {a: number) {\n  return 1;\n}\n"})
+    err = build_error(cli, broken)
+    assert "main.ts: syntax error" in err and "main.ts:1:" in err, err
+    # Types are stripped, not checked (docs/wasm-languages.md): a type error builds, and the
+    # skill runs as the JavaScript it becomes.
+    mistyped = write_skill(tmp_path, "ts-types", "typescript",
+                           {"main.ts": "export function run(input: {n: number}): {n: string} {\n"
+                                       "  const n: string = input.n * 2;\n  return {n};\n}\n"})
+    cli.build(mistyped)
+    result = cli.run(mistyped, {"n": 21})
+    assert result["status"] == "ok" and result["output"] == {"n": 42}, result
+    wrong_ext = write_skill(tmp_path, "ts-ext", "typescript",
+                            {"main.js": "export function run(i) {}\n"})
+    done = cli("validate", str(wrong_ext))
+    assert "is not a TypeScript module (expected a .ts or .mts file)" in done.stdout + done.stderr
+
+
 def test_missing_entry_function(cli, tmp_path):
     py = write_skill(tmp_path, "py-norun", "python", {"main.py": "def handle(x):\n    return x\n"})
     assert "main.py defines no function run(input)" in build_error(cli, py)

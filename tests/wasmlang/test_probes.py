@@ -34,26 +34,46 @@ def answer(cli, skill, **payload):
     return outcome["output"]
 
 
-# --- Files (Python: JavaScript components have no file API) -------------------------------
+# --- Files -------------------------------------------------------------------------------
+# Python's open() and skillrt's readText/listDir in JavaScript, on WASI's preopens.
 
-def test_python_reads_only_declared_paths(built, probe_dir):
-    inside = answer(built, "probe-py", action="read", path=str(PROBE_DIR / "inside.txt"))
+OWN_SOURCE = {"probe-py": "/skill/probe.py", "probe-js": "/skill/probe.js"}
+
+
+def refused(report):
+    """A refusal as each language reports it: Python's exceptions, skillrt's FileError codes."""
+    return not report["ok"] and any(word in report["error"] for word in (
+        "FileNotFoundError", "PermissionError", "no-entry", "not-permitted", "access"))
+
+
+@pytest.mark.parametrize("skill", LANGUAGES)
+def test_reads_only_declared_paths(built, probe_dir, skill):
+    inside = answer(built, skill, action="read", path=str(PROBE_DIR / "inside.txt"))
     assert inside == {"ok": True, "value": "inside the declared directory\n"}
-    own = answer(built, "probe-py", action="read", path="/skill/probe.py")
-    assert own["ok"] and "Tries one thing" in own["value"]
+    own = answer(built, skill, action="read", path=OWN_SOURCE[skill])
+    assert own["ok"] and "Tries one thing" in own["value"], own
     for path in ("/etc/passwd", "/etc/hostname", "/root", "/proc/self/environ"):
-        report = answer(built, "probe-py", action="read", path=path)
-        assert not report["ok"], (path, report)
-        assert "FileNotFoundError" in report["error"] or "PermissionError" in report["error"]
+        report = answer(built, skill, action="read", path=path)
+        assert refused(report), (path, report)
 
 
-def test_python_dotdot_and_symlink_escapes_are_refused(built, probe_dir):
+@pytest.mark.parametrize("skill", LANGUAGES)
+def test_dotdot_and_symlink_escapes_are_refused(built, probe_dir, skill):
     for path in (f"{PROBE_DIR}/../../../etc/passwd", f"{PROBE_DIR}/../skillrt-wasmlang-probe/"
                  "../../../etc/hostname", "/skill/../../etc/passwd", str(PROBE_DIR / "escape")):
-        report = answer(built, "probe-py", action="read", path=path)
-        assert not report["ok"], (path, report)
+        report = answer(built, skill, action="read", path=path)
+        assert refused(report), (path, report)
     # The target itself exists on the host: only the sandbox hides it.
     assert os.path.exists("/etc/hostname")
+
+
+def test_javascript_lists_declared_directories_only(built, probe_dir):
+    listed = answer(built, "probe-js", action="list", path=str(PROBE_DIR))
+    assert listed["ok"] and "inside.txt" in listed["value"], listed
+    assert "probe.js" in answer(built, "probe-js", action="list", path="/skill")["value"]
+    for path in ("/", "/etc", f"{PROBE_DIR}/..", "/var/tmp"):
+        report = answer(built, "probe-js", action="list", path=path)
+        assert refused(report), (path, report)
 
 
 # --- Environment --------------------------------------------------------------------------

@@ -1,5 +1,5 @@
 // Tries one thing the sandbox may allow or refuse, and reports what happened.
-import { fetch } from "skillrt";
+import { fetch, listDir, readText } from "skillrt";
 
 function attempt(action) {
   try {
@@ -15,6 +15,10 @@ function recurse(n) {
 
 export function run(input) {
   switch (input.action) {
+    case "read":
+      return attempt(() => readText(input.path).slice(0, 200));
+    case "list":
+      return attempt(() => listDir(input.path));
     case "env":
       return attempt(() => {
         const value = globalThis.process?.env?.[input.name];
