@@ -340,7 +340,7 @@ scenario('agent runs: a real `skillrt agent` run, its tool call, nested skill ru
   let result;
   try {
     let llmPort = 0;
-    for (let i = 0; i < 300 && !llmPort; i++) {
+    for (let i = 0; i < 1200 && !llmPort; i++) {  // Importing the SDKs is slow on a loaded machine.
       if (llm.exitCode !== null) throw new Error('the scripted model endpoint exited');
       if (fs.existsSync(llmPortFile)) llmPort = Number(fs.readFileSync(llmPortFile, 'utf8').trim()) || 0;
       if (!llmPort) await sleep(100);
