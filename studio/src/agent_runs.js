@@ -129,9 +129,9 @@ function ToolCall({ call, serviceRuns }) {
       <details open=${call.skill.length <= 12}><summary>${call.skill.length} engine events</summary>
         <${EventList} events=${call.skill} /></details>
     </section>` : null}
-    ${r ? html`<h4>Result ${r.status ? html`<span class=${`status status-${r.status}`} data-testid="tool-status">${r.status}</span>` : null}
-        ${r.is_error ? html`<span class="badge bad">error</span>` : null}
-        ${r.duration_ms !== undefined && r.duration_ms !== null ? html`<span class="muted">${r.duration_ms} ms</span>` : null}</h4>
+    ${r ? html`<h4>Result${r.status ? html` <span class=${`status status-${r.status}`} data-testid="tool-status">${r.status}</span>` : null}${
+        r.is_error ? html` <span class="badge bad">error</span>` : null}${
+        typeof r.duration_ms === 'number' ? html` <span class="muted">${Math.round(r.duration_ms)} ms</span>` : null}</h4>
       <pre class="output" data-testid="tool-result">${r.text}</pre>` : html`<p class="muted">Waiting for the result…</p>`}
   </li>`;
 }

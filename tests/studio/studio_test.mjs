@@ -119,10 +119,11 @@ async function signIn(page, tok) {
 }
 
 // Types `query` into the skills page's search and waits for the server's answer, whose best
-// hit must be `best`; returns the cards.
+// hit must be `best`; returns the cards. The service's first search loads the model and
+// indexes the catalogue, which takes a while on a loaded machine.
 async function searchFor(page, query, best) {
   const searched = page.waitForResponse((r) => r.url().includes('/v1/search?') &&
-    new URL(r.url()).searchParams.get('q') === query);
+    new URL(r.url()).searchParams.get('q') === query, { timeout: 180000 });
   await page.getByLabel('Search skills').fill(query);
   const res = await searched;
   check(res.status() === 200, `/v1/search answered ${res.status()}`);
@@ -257,7 +258,7 @@ scenario('cancel a running run from the UI', async () => {
   await page.getByTestId('outcome-status').waitFor();
   const status = await page.getByTestId('outcome-status').innerText();
   check(status === 'cancelled', `outcome ${status}`);
-  await page.getByRole('link', { name: 'Runs' }).click();
+  await page.getByRole('link', { name: 'Runs', exact: true }).click();
   await page.getByLabel('Status').selectOption('cancelled');
   await page.getByRole('cell', { name: 'studio-slow' }).first().waitFor();
   await page.getByLabel('Status').selectOption('');
@@ -270,7 +271,7 @@ scenario('a token without the approve scope sees no inbox, and the API refuses i
   const page = await newPage();
   await signIn(page, tokens.run);
   const nav = page.getByRole('navigation', { name: 'Pages' });
-  await nav.getByRole('link', { name: 'Runs' }).waitFor();
+  await nav.getByRole('link', { name: 'Runs', exact: true }).waitFor();
   check((await nav.getByRole('link', { name: 'Approvals' }).count()) === 0, 'the inbox link is shown');
   await page.goto(`${base}/studio/#/approvals`);
   await page.getByRole('alert').filter({ hasText: 'does not allow' }).waitFor();
