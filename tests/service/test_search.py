@@ -9,7 +9,10 @@ from conftest import SKILLS, Server, make_token
 
 
 def search(server, token, **params):
-    return server.request("GET", "/v1/search?" + urllib.parse.urlencode(params), token=token)
+    # A home's first search loads the model and indexes the catalogue: seconds on an idle
+    # machine, a minute or more on one loaded by parallel builds.
+    return server.request("GET", "/v1/search?" + urllib.parse.urlencode(params), token=token,
+                          timeout=600)
 
 
 def test_finds_by_meaning_and_says_why(server, tokens, home):
