@@ -137,7 +137,7 @@ function ToolCall({ call, serviceRuns }) {
 }
 
 function Ending({ e }) {
-  if (!e) return html`<p class="badge running" role="status">still running, or its process ended without a last event</p>`;
+  if (!e) return html`<p class="badge running" role="status" data-testid="agent-unfinished">still running, or its process ended without a last event</p>`;
   return html`<section class="card ending" aria-label="How the run ended">
     <h3>Ended: <span class=${`status status-${e.type}`} data-testid="agent-status">${e.type}</span></h3>
     <dl class="pairs">

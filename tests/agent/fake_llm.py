@@ -230,7 +230,8 @@ def demo_replies(protocol):
 
 
 # What the studio's browser test shows (tests/studio): one call of text-processor, then an
-# answer whose text tries script, a handler and a remote image, which must render as text.
+# answer whose text tries script, a handler and a remote image, which must render as text, and
+# which stalls 10 s after its first chunk, so that the page sees the run while it is written.
 STUDIO_ANSWER = ('The text has **4 words**. <img src=x onerror="window.__xss=4">'
                  '<script>window.__xss=5</script> ![pixel](http://tracker.invalid/p.png)')
 
@@ -239,7 +240,7 @@ def studio_replies():
     return [Reply(openai_calls([("call_words", "text-processor",
                                  {"text": "Hello world. Hello studio.",
                                   "operations": ["word_count", "top_words"]})])),
-            Reply(openai_text(STUDIO_ANSWER))]
+            Reply(openai_text(STUDIO_ANSWER), hang=10.0)]
 
 
 def main():

@@ -347,9 +347,33 @@ scenario('agent runs: a real `skillrt agent` run, its tool call, nested skill ru
       if (!llmPort) await sleep(100);
     }
     check(llmPort, 'the scripted model endpoint did not start');
-    result = JSON.parse(execFileSync(cli, [...globals, 'agent', '--base-url', `http://127.0.0.1:${llmPort}/v1`,
+    const agent = spawn(cli, [...globals, 'agent', '--base-url', `http://127.0.0.1:${llmPort}/v1`,
       '--model', 'fake-model', '--expose', 'text-processor', '--approve', 'refuse', '--json',
-      'Count the words of: Hello world. Hello studio.'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }));
+      'Count the words of: Hello world. Hello studio.'], { stdio: ['ignore', 'pipe', log] });
+    let out = '';
+    agent.stdout.on('data', (d) => (out += d));
+    const exited = new Promise((r) => agent.on('exit', r));
+    // The answer stalls 10 s after its first chunk (fake_llm's studio scenario): open the run
+    // once its tool call has its result, and watch the rest arrive live.
+    const runs = path.join(home, 'runs');
+    let id = null;
+    for (let i = 0; i < 1200 && !id; i++) {
+      const dir = fs.existsSync(runs) ? fs.readdirSync(runs).find((n) => n.startsWith('agent-')) : null;
+      if (dir && fs.readFileSync(path.join(runs, dir, 'events.jsonl'), 'utf8').includes('"type":"tool_result"')) id = dir;
+      else await sleep(100);
+    }
+    check(id, 'the agent run did not reach its tool result');
+    const page = await newPage();
+    await signIn(page, tokens.run);
+    await page.goto(`${base}/studio/#/agent-runs/${id}`);
+    await page.locator('[data-tool-call="call_words"]').waitFor();
+    check((await page.getByTestId('agent-unfinished').count()) === 1, 'the run is not shown as still running');
+    await page.getByTestId('agent-status').filter({ hasText: 'finished' }).waitFor({ timeout: 60000 });
+    await page.getByTestId('model-text').waitFor();
+    check((await page.getByTestId('agent-unfinished').count()) === 0, 'still shown as running');
+    await page.context().close();
+    await exited;
+    result = JSON.parse(out);
   } finally {
     llm.kill('SIGTERM');
   }
