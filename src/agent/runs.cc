@@ -55,7 +55,9 @@ std::string Str(const json& event, const char* key) {
 // A count written by the agent; 0 when absent or not a count (a log edited by hand).
 uint64_t Count(const json& object, const char* key) {
   auto it = object.find(key);
-  return it != object.end() && it->is_number_unsigned() ? it->get<uint64_t>() : 0;
+  if (it == object.end() || !it->is_number_integer()) return 0;
+  return it->is_number_unsigned() ? it->get<uint64_t>()
+                                  : static_cast<uint64_t>(std::max<int64_t>(0, it->get<int64_t>()));
 }
 
 std::string Indent(const std::string& text, const std::string& prefix) {
