@@ -164,6 +164,10 @@ curl -sS -N --max-time 30 "${auth[@]}" "$api/jobs/$job_id/events" | cut -c1-160
 printf '\n\033[1m$ curl %s/jobs/%s\033[0m\n' "$api" "$job_id"
 curl -sS "${auth[@]}" "$api/jobs/$job_id" | cut -c1-400
 echo
+# The service's skill search (the studio's search box): best matches with why each matched.
+printf '\n\033[1m$ curl "%s/search?q=how+many+kilograms+is+two+pounds&top=3"\033[0m\n' "$api"
+curl -sS "${auth[@]}" "$api/search?q=how+many+kilograms+is+two+pounds&top=3" | cut -c1-400
+echo
 kill "$service_pid"
 wait "$service_pid" 2>/dev/null || true
 rm -rf "$service_home"

@@ -187,7 +187,7 @@ class Agent {
   std::unique_ptr<State> state_;
 };
 
-/// One agent run's log, as `skillrt runs list` shows it.
+/// One agent run's log, as `skillrt runs list` and the service's GET /v1/agent-runs show it.
 struct AgentRunSummary {
   std::string run_id = {};
   std::string started = {};  ///< RFC 3339 time of its first event.
@@ -196,8 +196,21 @@ struct AgentRunSummary {
   /// The last event's type when it ended the run (finished, failed, cancelled), else
   /// "unfinished": still running, or its process was killed.
   std::string status = {};
+  /// Why it ended, for failed and cancelled (the end event's reason).
+  std::string reason = {};
   uint64_t events = 0;
+  uint32_t turns = 0;       ///< model_request events.
+  uint32_t tool_calls = 0;  ///< tool_call events.
+  TokenUsage usage = {};    ///< Summed over its model_response events.
 };
+
+/// True for a well-formed agent run id: "agent-" followed by 1-58 characters of
+/// [A-Za-z0-9_-] (so never a path: no '/', no '.'). Pure.
+bool IsValidAgentRunId(std::string_view id);
+
+/// The summary of one run from its events (as ListAgentRuns makes each row). Pure.
+AgentRunSummary SummarizeAgentRun(std::string_view run_id,
+                                  const std::vector<nlohmann::json>& events);
 
 /// <home>/runs/<run_id>/events.jsonl.
 std::filesystem::path AgentEventsPath(const std::filesystem::path& home, std::string_view run_id);
@@ -214,6 +227,37 @@ Result<std::vector<nlohmann::json>> ReadAgentEvents(const std::filesystem::path&
 
 /// The full id of `run_id` as ReadAgentEvents resolves it.
 Result<std::string> ResolveAgentRunId(const std::filesystem::path& home, std::string_view run_id);
+
+/// Follows one agent run's log as its writer appends to it: each ReadNew() returns the events
+/// of the complete lines written since the last call (a line still being written waits for
+/// the next call; a line that is not a JSON object is skipped, as ReadAgentEvents does). For
+/// `skillrt runs tail` and the service's live stream of an agent run. Owns one open file
+/// descriptor. Not thread-safe: one reader at a time.
+class AgentEventFollower {
+ public:
+  /// Opens the log of `run_id` as ResolveAgentRunId resolves it, from its first event.
+  /// Errors as ResolveAgentRunId; kIo naming the file when it cannot be opened.
+  static Result<AgentEventFollower> Open(const std::filesystem::path& home,
+                                         std::string_view run_id);
+  ~AgentEventFollower();
+  AgentEventFollower(AgentEventFollower&&) noexcept;
+  AgentEventFollower& operator=(AgentEventFollower&&) noexcept;
+
+  /// The events appended since the last call, in order; empty when nothing new is complete.
+  /// kIo naming the file when read(2) fails.
+  Result<std::vector<nlohmann::json>> ReadNew();
+
+  /// Whether an event that ends a run (finished, failed, cancelled) has been returned.
+  bool ended() const;
+
+  /// The run's full id.
+  const std::string& run_id() const;
+
+ private:
+  struct Impl;
+  explicit AgentEventFollower(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
 
 /// The conversation of `events` as a person reads it: the task, the model's text, each tool
 /// call with its arguments, what the skill did (status, duration) and the result, approvals,

@@ -258,6 +258,13 @@ class SkillSearch {
   std::unique_ptr<Impl> impl_;
 };
 
+/// A digest of the catalogue as the index sees it: each skill's name and directory and the
+/// stat(2) stamps (inode, size, modification time) of its SKILL.md and skill.toml. It changes
+/// when a skill is added, removed or moved, or either file is edited; a long-lived searcher
+/// (the MCP server, the HTTP service) calls SkillSearch::Sync() only then. Costs two stat
+/// calls per skill. Errors as Registry::List(). Thread-safe as Registry::List() is.
+Result<std::string> CatalogueStamp(const Registry& registry);
+
 /// `<home>/index/search.db`: where the CLI, the MCP server and the agent loop keep the index.
 std::filesystem::path DefaultSearchIndexPath(const std::filesystem::path& home);
 

@@ -125,7 +125,7 @@ Result<AgentResult> Agent::Run(std::string_view task) {
   s.ran = true;
   const AgentOptions& o = s.options;
   if (task.empty()) return Fail(ErrorCode::kInvalidArgument, "the task is empty");
-  if (!agent::IsValidAgentRunId(s.run_id)) {
+  if (!IsValidAgentRunId(s.run_id)) {
     return Fail(ErrorCode::kInvalidArgument,
                 "agent run id '" + s.run_id + "': expected agent- and [A-Za-z0-9_-], at most 64");
   }

@@ -28,14 +28,6 @@ Result<std::string> NewAgentRunId() {
   return std::string(id);
 }
 
-bool IsValidAgentRunId(std::string_view id) {
-  if (!id.starts_with("agent-") || id.size() <= 6 || id.size() > 64) return false;
-  for (char ch : id) {
-    if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '-' && ch != '_') return false;
-  }
-  return true;
-}
-
 std::string Rfc3339Now() {
   const auto now = std::chrono::system_clock::now();
   const std::time_t seconds = std::chrono::system_clock::to_time_t(now);

@@ -26,9 +26,6 @@ inline constexpr int kAgentEventsVersion = 1;
 /// start time, never clashes with the engine's run ids (which start with a digit).
 Result<std::string> NewAgentRunId();
 
-/// True for "agent-" followed by 1-58 characters of [A-Za-z0-9_-].
-bool IsValidAgentRunId(std::string_view id);
-
 /// RFC 3339 UTC with microseconds, as the engine's events write it.
 std::string Rfc3339Now();
 

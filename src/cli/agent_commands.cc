@@ -7,7 +7,6 @@
 
 #include <atomic>
 #include <cstdio>
-#include <fstream>
 #include <thread>
 
 #include <CLI/CLI.hpp>
@@ -161,7 +160,10 @@ int RunsList(const GlobalOptions& global, bool json) {
     nlohmann::json out = nlohmann::json::array();
     for (const AgentRunSummary& run : runs) {
       out.push_back({{"run_id", run.run_id}, {"started", run.started}, {"model", run.model},
-                     {"task", run.task}, {"status", run.status}, {"events", run.events}});
+                     {"task", run.task}, {"status", run.status}, {"events", run.events},
+                     {"turns", run.turns}, {"tool_calls", run.tool_calls},
+                     {"input_tokens", run.usage.input_tokens},
+                     {"output_tokens", run.usage.output_tokens}});
     }
     WriteOut(Dump(out) + "\n");
     return kExitOk;
@@ -189,35 +191,23 @@ int RunsShow(const GlobalOptions& global, const std::string& run, bool replay) {
   return kExitOk;
 }
 
-// Prints the log's complete lines as they are appended, until the run's last event.
+// Prints the run's events as they are appended, until the run's last event.
 int RunsTail(const GlobalOptions& global, const std::string& run) {
-  auto id = ResolveAgentRunId(Home(global), run);
-  if (!id) {
-    PrintError(id.error().message);
-    return ExitCodeFor(id.error());
+  auto follower = AgentEventFollower::Open(Home(global), run);
+  if (!follower) {
+    PrintError(follower.error().message);
+    return ExitCodeFor(follower.error());
   }
-  std::ifstream in(AgentEventsPath(Home(global), *id), std::ios::binary);
-  std::string pending;
-  char buffer[64 * 1024];
   for (;;) {
-    in.read(buffer, sizeof(buffer));
-    const std::streamsize n = in.gcount();
-    if (n > 0) {
-      pending.append(buffer, static_cast<size_t>(n));
-      size_t newline;
-      while ((newline = pending.find('\n')) != std::string::npos) {
-        const std::string line = pending.substr(0, newline + 1);
-        pending.erase(0, newline + 1);
-        WriteOut(line);
-        std::fflush(stdout);
-        auto event = nlohmann::json::parse(line, nullptr, false);
-        const std::string type = event.is_object() ? event.value("type", "") : "";
-        if (type == "finished" || type == "failed" || type == "cancelled") return kExitOk;
-      }
-      continue;
+    auto events = follower->ReadNew();
+    if (!events) {
+      PrintError(events.error().message);
+      return ExitCodeFor(events.error());
     }
-    in.clear();  // At the end for now: wait for the writer.
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    for (const nlohmann::json& event : *events) WriteOut(Dump(event) + "\n");
+    std::fflush(stdout);
+    if (follower->ended()) return kExitOk;
+    if (events->empty()) std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
 }
 

@@ -1,12 +1,9 @@
 // The search_skills tool (docs/mcp.md, "Tools"): the skills that best match a task, ranked by
 // the hybrid skill search (docs/search.md) and fitted to a token budget, so that an agent
 // finds the right skill in a large catalogue without listing it page by page.
-#include <sys/stat.h>
-
 #include <cmath>
 
 #include "mcp/tool_table.h"
-#include "util/sha256.h"
 
 namespace skillrt::mcp {
 
@@ -36,25 +33,9 @@ double Rounded(double score) { return std::round(score * 1e4) / 1e4; }
 }  // namespace
 
 Result<SearchResult> Server::SearchSkills(std::string_view query, const SearchOptions& options) {
-  auto refs = engine_.registry().List();
-  if (!refs) return std::unexpected(refs.error());
-  // The catalogue as the index sees it: each skill's name and directory, and the stat(2)
-  // stamps of the files its entry is made of, so that an edit in place is seen as well as an
-  // added or removed skill (two stat calls per skill; Sync() re-embeds only what changed).
-  Sha256 digest;
-  for (const SkillRef& ref : *refs) {
-    std::string entry = ref.name + "\n" + ref.dir.string() + "\n";
-    for (const char* file : {"SKILL.md", "skill.toml"}) {
-      struct stat st {};
-      if (::stat((ref.dir / file).c_str(), &st) == 0) {
-        entry += std::to_string(st.st_ino) + ":" + std::to_string(st.st_size) + ":" +
-                 std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec) +
-                 "\n";
-      }
-    }
-    digest.Update(entry);
-  }
-  std::string fingerprint = digest.HexDigest();
+  auto stamp = CatalogueStamp(engine_.registry());
+  if (!stamp) return std::unexpected(stamp.error());
+  std::string fingerprint = std::move(*stamp);
   std::lock_guard lock(search_mu_);
   if (!search_) {
     auto opened = SkillSearch::Open(

@@ -4,6 +4,7 @@
 #include "service/api.h"
 
 #include <array>
+#include <charconv>
 
 namespace skillrt::service {
 namespace {
@@ -13,7 +14,7 @@ struct ErrorRow {
   int status;
   const char* code;
 };
-constexpr std::array<ErrorRow, 12> kErrors = {{
+constexpr std::array<ErrorRow, 13> kErrors = {{
     {ApiError::kBadRequest, 400, "bad_request"},
     {ApiError::kUnauthorized, 401, "unauthorized"},
     {ApiError::kForbidden, 403, "forbidden"},
@@ -25,6 +26,7 @@ constexpr std::array<ErrorRow, 12> kErrors = {{
     {ApiError::kTooLarge, 413, "too_large"},
     {ApiError::kUnprocessable, 422, "invalid"},
     {ApiError::kBusy, 503, "busy"},
+    {ApiError::kUnavailable, 503, "unavailable"},
     {ApiError::kInternal, 500, "internal"},
 }};
 
@@ -61,6 +63,22 @@ void SetError(httplib::Response& res, const Error& error) {
     case ErrorCode::kDenied: return SetError(res, ApiError::kUnprocessable, error.message);
     default: return SetError(res, ApiError::kInternal, error.ToString());
   }
+}
+
+std::optional<int64_t> IntParam(const httplib::Request& req, httplib::Response& res,
+                                const char* name, int64_t low, int64_t high, int64_t fallback) {
+  if (!req.has_param(name)) return fallback;
+  const std::string text = req.get_param_value(name);
+  int64_t value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (text.empty() || ec != std::errc() || end != text.data() + text.size() || value < low ||
+      value > high) {
+    SetError(res, ApiError::kBadRequest, std::string(name) + ": an integer from " +
+                                             std::to_string(low) + " to " +
+                                             std::to_string(high));
+    return std::nullopt;
+  }
+  return value;
 }
 
 Api::Api(Engine& engine, TokenStore& tokens, JobStore* jobs, JobRunner* runner, RunTable& runs,
@@ -155,6 +173,8 @@ void Api::Register(HttpServer& server) {
   RegisterRuns(server);
   RegisterJobs(server);
   RegisterStudioApi(server);
+  RegisterAgentRuns(server);
+  RegisterSearch(server);
 }
 
 void Api::RegisterInfo(HttpServer& server) {

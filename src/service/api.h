@@ -7,6 +7,8 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -17,6 +19,7 @@
 #include "service/metrics.h"
 #include "service/run_table.h"
 #include "skillrt/engine.h"
+#include "skillrt/search.h"
 
 namespace skillrt::service {
 
@@ -54,6 +57,8 @@ enum class ApiError {
   kTooLarge,        ///< 413 too_large: the body is larger than allowed.
   kUnprocessable,   ///< 422 invalid: the request parsed but names something invalid.
   kBusy,            ///< 503 busy: no room (event streams, connections).
+  kUnavailable,     ///< 503 unavailable: a part of the service cannot work here (the search
+                    ///< model is not installed); the message says what is missing.
   kInternal,        ///< 500 internal: skillrt itself failed; the message says how.
 };
 
@@ -92,6 +97,13 @@ class Api {
   // The read-only routes the studio needs besides the rest (studio_api.cc).
   void RegisterStudioApi(HttpServer& server);
 
+  // The agent runs under the engine's home, read from their event logs (api_agent_runs.cc).
+  void RegisterAgentRuns(HttpServer& server);
+  // The hybrid skill search over the catalogue (api_search.cc).
+  void RegisterSearch(HttpServer& server);
+  // The search, opened on first use and brought up to date when the catalogue changed.
+  Result<SearchResult> Search(std::string_view query, const SearchOptions& options);
+
   // Streams the events `source` reads as SSE or JSON Lines (api_stream.cc).
   void Stream(const httplib::Request& req, httplib::Response& res, EventSource source);
 
@@ -105,10 +117,21 @@ class Api {
   HttpServer* server_ = nullptr;
   std::atomic<size_t> streams_{0};
   std::atomic<bool> stopping_{false};
+  // One SkillSearch for the service's life (its model loaded once), opened by the first
+  // search; `search_stamp_` is the catalogue's fingerprint it was last synced with.
+  std::mutex search_mu_;
+  std::unique_ptr<SkillSearch> search_;
+  std::string search_stamp_;
 };
 
 /// Sets `res` to the JSON error of `error` with `message`.
 void SetError(httplib::Response& res, ApiError error, const std::string& message);
+
+/// Parses the query parameter `name` of `req` as an integer in [low, high]; `fallback` when
+/// absent. Sets a 400 naming the parameter and its bounds on `res` and returns nullopt when
+/// malformed or out of bounds.
+std::optional<int64_t> IntParam(const httplib::Request& req, httplib::Response& res,
+                                const char* name, int64_t low, int64_t high, int64_t fallback);
 
 /// Sets `res` to the JSON error for a skillrt Error (kNotFound -> 404, kInvalidArgument ->
 /// 400, kConflict -> 409, kValidation/kParse -> 422, else 500).

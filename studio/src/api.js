@@ -70,11 +70,12 @@ function parseBlock(block) {
   return event.data.length ? event : null;
 }
 
-// Follows the events of `path` (a run's or a job's /events) with fetch, so the token goes in
-// the Authorization header (EventSource cannot send one). Calls onEvent(json) for each, in
-// order; reconnects with Last-Event-ID if the stream breaks before `finished`. Resolves when
-// the run finished or `signal` aborts.
-export async function followEvents(path, onEvent, signal) {
+// Follows the events of `path` (a run's, a job's or an agent run's /events) with fetch, so the
+// token goes in the Authorization header (EventSource cannot send one). Calls onEvent(json)
+// for each, in order; reconnects with Last-Event-ID if the stream breaks before the last
+// event (isEnd: `finished` by default). Resolves when the run ended or `signal` aborts.
+const runEnded = (event) => event.type === 'finished';
+export async function followEvents(path, onEvent, signal, isEnd = runEnded) {
   let last = null;
   for (let attempt = 0; attempt < 5 && !signal.aborted; attempt++) {
     const extra = { Accept: 'text/event-stream' };
@@ -106,7 +107,7 @@ export async function followEvents(path, onEvent, signal) {
           if (parsed.id !== null) last = parsed.id;
           const event = JSON.parse(parsed.data.join('\n'));
           onEvent(event);
-          if (event.type === 'finished') return;
+          if (isEnd(event)) return;
         }
       }
     } catch (e) {

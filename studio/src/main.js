@@ -1,8 +1,10 @@
 // The studio's shell: sign-in with a pasted token (kept in memory only), navigation by the
-// URL's fragment (#/skills, #/skills/NAME, #/runs, #/runs/ID, #/approvals, #/jobs, #/audit),
+// URL's fragment (#/skills, #/skills/NAME, #/runs, #/runs/ID, #/agent-runs, #/agent-runs/ID,
+// #/approvals, #/jobs, #/audit),
 // and the pages a token's scope allows.
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
+import { AgentRunPage, AgentRunsPage } from './agent_runs.js';
 import { api, setToken, signedIn } from './api.js';
 import { ApprovalsPage } from './approvals.js';
 import { AuditPage } from './audit.js';
@@ -55,6 +57,7 @@ function SignIn({ onSignedIn }) {
 const NAV = [
   ['skills', 'Skills', () => true],
   ['runs', 'Runs', () => true],
+  ['agent-runs', 'Agent runs', () => true],
   ['jobs', 'Jobs', () => true],
   ['approvals', 'Approvals', (me) => me.may.approve],
   ['audit', 'Audit', (me) => me.may.admin],
@@ -69,6 +72,7 @@ function Page({ route, me }) {
   switch (page) {
     case 'skills': return arg ? html`<${SkillPage} name=${arg} me=${me} key=${arg} />` : html`<${SkillsPage} />`;
     case 'runs': return arg ? html`<${RunPage} id=${arg} key=${arg} />` : html`<${RunsPage} me=${me} />`;
+    case 'agent-runs': return arg ? html`<${AgentRunPage} id=${arg} key=${arg} />` : html`<${AgentRunsPage} />`;
     case 'jobs': return html`<${JobsPage} me=${me} />`;
     case 'approvals': return html`<${ApprovalsPage} />`;
     case 'audit': return html`<${AuditPage} />`;

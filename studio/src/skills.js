@@ -1,36 +1,78 @@
-// The skills pages: the catalogue with search, and one skill (its SKILL.md, what it may do,
+// The skills pages: the catalogue with the service's search, and one skill (its SKILL.md, what it may do,
 // its lock state and files, and a run form whose run is followed live).
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { api, followEvents } from './api.js';
+import { api, followEvents, q } from './api.js';
 import { renderMarkdown } from './markdown.js';
 import { SchemaForm } from './schema_form.js';
 import { html, useLoad, Problem, Loading, LimitsList, EventList, OutcomeView } from './ui.js';
 
-// Every word of the query must appear in the name or the description.
-function matches(skill, query) {
-  const hay = `${skill.name} ${skill.description || ''}`.toLowerCase();
-  return query.toLowerCase().split(/\s+/).filter(Boolean).every((w) => hay.includes(w));
+// Why a hit matched, compactly: each method's rank among its candidates.
+function why(hit) {
+  const parts = [];
+  if (hit.bm25) parts.push(`words #${hit.bm25.rank}`);
+  if (hit.dense) parts.push(`meaning #${hit.dense.rank} (${hit.dense.score.toFixed(2)})`);
+  if (hit.rerank) parts.push(`passages #${hit.rerank.rank}`);
+  return `score ${hit.score.toFixed(3)}${parts.length ? ` · ${parts.join(' · ')}` : ''}`;
+}
+
+// The query as the service's hybrid search answers it (GET /v1/search), asked 250 ms after
+// the last keystroke; an answer to an older query is dropped.
+function useSearch(query) {
+  const [state, setState] = useState({ hits: null, error: null, busy: false });
+  useEffect(() => {
+    const words = query.trim();
+    if (!words) {
+      setState({ hits: null, error: null, busy: false });
+      return undefined;
+    }
+    let live = true;
+    setState((s) => ({ ...s, busy: true }));
+    const timer = setTimeout(() => {
+      api(`/search${q({ q: words, top: 12 })}`).then(
+        (r) => live && setState({ hits: r.hits, error: null, busy: false }),
+        (error) => live && setState({ hits: null, error, busy: false }),
+      );
+    }, 250);
+    return () => {
+      live = false;
+      clearTimeout(timer);
+    };
+  }, [query]);
+  return state;
 }
 
 export function SkillsPage() {
   const { data, error, loading } = useLoad(() => api('/skills'), []);
   const [query, setQuery] = useState('');
-  const skills = (data?.skills || []).filter((s) => matches(s, query));
+  const search = useSearch(query);
+  const byName = new Map((data?.skills || []).map((s) => [s.name, s]));
+  // Hits in the search's order, with the catalogue's runtime; every skill when no query.
+  // When the service cannot search (no model installed: 503), the words are matched here.
+  const words = query.toLowerCase().split(/\s+/).filter(Boolean);
+  const hasWords = (s) => words.every((w) => `${s.name} ${s.description || ''}`.toLowerCase().includes(w));
+  const skills = search.hits
+    ? search.hits.map((h) => ({ ...byName.get(h.name), name: h.name, description: h.description, hit: h }))
+    : search.error ? (data?.skills || []).filter(hasWords)
+    : query.trim() ? [] : data?.skills || [];
   return html`<section aria-labelledby="skills-title">
     <h2 id="skills-title">Skills</h2>
     <div class="toolbar" role="search">
       <label for="skill-search">Search skills</label>
-      <input id="skill-search" type="search" value=${query} placeholder="name or words of the description"
+      <input id="skill-search" type="search" value=${query} placeholder="describe the task in words"
         onInput=${(e) => setQuery(e.target.value)} />
     </div>
     ${loading ? html`<${Loading} what="skills" />` : null}
-    <${Problem} error=${error} />
-    ${data ? html`<p class="muted" aria-live="polite">${skills.length} of ${data.skills.length} skills</p>` : null}
+    <${Problem} error=${error || search.error} />
+    <p class="muted" aria-live="polite" data-testid="search-state">${search.busy ? 'Searching…'
+      : search.hits ? `${search.hits.length} best matches by the service's hybrid search (words and meaning)`
+      : search.error ? `${skills.length} skills whose name or description has every word`
+      : data ? `${data.skills.length} skills` : ''}</p>
     <ul class="cards" aria-label="Skills found">
       ${skills.map((s) => html`<li key=${s.name} class="card">
         <a href=${`#/skills/${encodeURIComponent(s.name)}`} class="card-title">${s.name}</a>
-        <span class="badge">${s.runtime || 'invalid'}</span>
+        <span class="badge">${s.runtime || (s.hit ? 'skill' : 'invalid')}</span>
         <p class="description">${s.description || s.error || ''}</p>
+        ${s.hit ? html`<small class="hit-why" data-testid="hit-why">${why(s.hit)}</small>` : null}
       </li>`)}
     </ul>
   </section>`;

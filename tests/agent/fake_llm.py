@@ -229,13 +229,27 @@ def demo_replies(protocol):
             Reply(openai_text("6*7 is 42, and 42/4 is 10.5."))]
 
 
+# What the studio's browser test shows (tests/studio): one call of text-processor, then an
+# answer whose text tries script, a handler and a remote image, which must render as text, and
+# which stalls 10 s after its first chunk, so that the page sees the run while it is written.
+STUDIO_ANSWER = ('The text has **4 words**. <img src=x onerror="window.__xss=4">'
+                 '<script>window.__xss=5</script> ![pixel](http://tracker.invalid/p.png)')
+
+
+def studio_replies():
+    return [Reply(openai_calls([("call_words", "text-processor",
+                                 {"text": "Hello world. Hello studio.",
+                                  "operations": ["word_count", "top_words"]})])),
+            Reply(openai_text(STUDIO_ANSWER), hang=10.0)]
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scenario", default="demo", choices=["demo"])
+    parser.add_argument("--scenario", default="demo", choices=["demo", "studio"])
     parser.add_argument("--protocol", default="openai", choices=["openai", "anthropic"])
     parser.add_argument("--port-file", required=True, help="written with the port once serving")
     args = parser.parse_args()
-    fake = FakeLLM(demo_replies(args.protocol))
+    fake = FakeLLM(studio_replies() if args.scenario == "studio" else demo_replies(args.protocol))
     pathlib.Path(args.port_file).write_text(str(fake.port))
     try:
         while True:

@@ -14,10 +14,12 @@ if ! "$here/../../scripts/build-studio.sh" "$build" 2>"$build/studio-build.log";
   exit 1
 fi
 node_dir=$("$here/../../scripts/node-env.sh" "$build")
+# The scripted model endpoint of the agent runs scenario runs in the tests' Python environment.
+python=$("$here/../../scripts/python-env.sh" "$build")
 chromium=${SKILLRT_CHROMIUM:-$(command -v chromium || true)}
 if [[ -z $chromium ]]; then
   echo "studio-browser: FAILED: Debian's chromium is not installed (scripts/setup.sh installs it)"
   exit 1
 fi
 exec "$node_dir/bin/node" "$here/studio_test.mjs" --cli "$cli" --build "$build" \
-  --chromium "$chromium" --source "$here/../.."
+  --chromium "$chromium" --source "$here/../.." --python "$python"

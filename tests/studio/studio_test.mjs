@@ -1,9 +1,11 @@
 // The studio driven in Debian's chromium by playwright-core (headless) against a real
 // `skillrt serve`: sign in, search, run from the generated form and follow its events, approve
-// from the inbox, cancel, scopes, XSS in a skill's SKILL.md and description, the pages' headers.
+// from the inbox, cancel, scopes, XSS in a skill's SKILL.md and description, the pages' headers,
+// an agent run made by `skillrt agent` against a scripted model endpoint, the server's search.
 // Each scenario prints one line; the last line is a verdict. Screenshots are saved into
 // <build>/studio-screenshots.
 // Usage: node studio_test.mjs --cli SKILLRT --build BUILD_DIR --chromium PATH --source REPO
+//          --python PYTHON (the tests' environment, for the scripted model endpoint)
 import { spawn, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -20,6 +22,7 @@ const cli = arg('cli');
 const build = path.resolve(arg('build'));
 const chromiumPath = arg('chromium');
 const source = path.resolve(arg('source'));
+const python = arg('python');
 const shots = path.join(build, 'studio-screenshots');
 fs.mkdirSync(shots, { recursive: true });
 // playwright-core as studio/package-lock.json pins it, installed by scripts/build-studio.sh.
@@ -115,6 +118,23 @@ async function signIn(page, tok) {
   await page.getByTestId('scope').waitFor();
 }
 
+// Types `query` into the skills page's search and waits for the server's answer, whose best
+// hit must be `best`; returns the cards. The service's first search loads the model and
+// indexes the catalogue, which takes a while on a loaded machine.
+async function searchFor(page, query, best) {
+  const searched = page.waitForResponse((r) => r.url().includes('/v1/search?') &&
+    new URL(r.url()).searchParams.get('q') === query, { timeout: 180000 });
+  await page.getByLabel('Search skills').fill(query);
+  const res = await searched;
+  check(res.status() === 200, `/v1/search answered ${res.status()}`);
+  await page.getByTestId('search-state').filter({ hasText: 'best matches' }).waitFor();
+  const cards = page.getByRole('list', { name: 'Skills found' }).getByRole('listitem');
+  const first = await cards.first().innerText();
+  check(first.includes(best), `the best hit for "${query}" is not ${best}: ${first}`);
+  check(/score \d/.test(first), `the hit does not say why it matched: ${first}`);
+  return cards;
+}
+
 const shot = (page, name, fullPage = true) => page.screenshot({ path: path.join(shots, `${name}.png`), fullPage });
 
 const scenarios = [];
@@ -178,15 +198,10 @@ scenario('sign in with a token (a wrong one is refused)', async () => {
 scenario('find a skill by search, run it from the generated form, see events and result', async () => {
   const page = await newPage();
   await signIn(page, tokens.admin);
-  await page.getByLabel('Search skills').fill('sentences title');
-  const cards = page.getByRole('list', { name: 'Skills found' }).getByRole('listitem');
-  await cards.first().waitFor();
-  await page.waitForFunction(() => document.querySelectorAll('.cards > li').length === 1);
-  check((await cards.first().innerText()).includes('text-processor'), 'search did not find text-processor');
+  await searchFor(page, 'sentences title', 'text-processor');
   await page.getByLabel('Search skills').fill('');
   await page.waitForFunction(() => document.querySelectorAll('.cards > li').length > 5);
-  await shot(page, 'skills');
-  await page.getByLabel('Search skills').fill('sentences title');
+  await searchFor(page, 'sentences title', 'text-processor');
   await page.getByRole('link', { name: 'text-processor' }).click();
   await page.getByRole('heading', { name: 'What it may do' }).waitFor();
   // Validation before sending: the required field is empty, so nothing is started.
@@ -243,7 +258,7 @@ scenario('cancel a running run from the UI', async () => {
   await page.getByTestId('outcome-status').waitFor();
   const status = await page.getByTestId('outcome-status').innerText();
   check(status === 'cancelled', `outcome ${status}`);
-  await page.getByRole('link', { name: 'Runs' }).click();
+  await page.getByRole('link', { name: 'Runs', exact: true }).click();
   await page.getByLabel('Status').selectOption('cancelled');
   await page.getByRole('cell', { name: 'studio-slow' }).first().waitFor();
   await page.getByLabel('Status').selectOption('');
@@ -256,7 +271,7 @@ scenario('a token without the approve scope sees no inbox, and the API refuses i
   const page = await newPage();
   await signIn(page, tokens.run);
   const nav = page.getByRole('navigation', { name: 'Pages' });
-  await nav.getByRole('link', { name: 'Runs' }).waitFor();
+  await nav.getByRole('link', { name: 'Runs', exact: true }).waitFor();
   check((await nav.getByRole('link', { name: 'Approvals' }).count()) === 0, 'the inbox link is shown');
   await page.goto(`${base}/studio/#/approvals`);
   await page.getByRole('alert').filter({ hasText: 'does not allow' }).waitFor();
@@ -269,9 +284,7 @@ scenario('a token without the approve scope sees no inbox, and the API refuses i
 scenario('XSS in SKILL.md and in the description renders as text', async () => {
   const page = await newPage();
   await signIn(page, tokens.admin);
-  await page.getByLabel('Search skills').fill('harmless');
-  const card = page.getByRole('list', { name: 'Skills found' }).getByRole('listitem').first();
-  await card.waitFor();
+  const card = (await searchFor(page, 'harmless', 'studio-xss')).first();
   check((await card.innerText()).includes('<img src=x onerror='), 'the description is not shown as text');
   await card.getByRole('link').click();
   await page.getByTestId('skill-md').locator('h1').waitFor();
@@ -305,6 +318,113 @@ scenario('XSS in SKILL.md and in the description renders as text', async () => {
   xssBlocked = here.length;
   problems.csp = problems.csp.filter((p) => !here.includes(p));
   await shot(page, 'xss');
+  await page.context().close();
+});
+
+scenario('search by words not in the name: the server\'s hybrid search finds the skill', async () => {
+  const page = await newPage();
+  await signIn(page, tokens.admin);
+  // None of these words is in "unit-converter" (nor in "calculator" for the second).
+  const cards = await searchFor(page, 'how many kilograms is two pounds', 'unit-converter');
+  check((await cards.count()) > 1, 'one hit only: the page is not showing the ranked list');
+  await searchFor(page, 'multiply two numbers exactly', 'calculator');
+  await shot(page, 'skills-search');
+  await page.context().close();
+});
+
+scenario('agent runs: a real `skillrt agent` run, its tool call, nested skill run, text as text', async () => {
+  // The scripted OpenAI-compatible endpoint (tests/agent/fake_llm.py): one call of
+  // text-processor, then an answer whose text tries script, a handler and a remote image.
+  const llmPortFile = path.join(home, 'llm-port');
+  const llm = spawn(python, [path.join(source, 'tests', 'agent', 'fake_llm.py'), '--scenario', 'studio',
+    '--port-file', llmPortFile], { stdio: ['ignore', 'ignore', log] });
+  let result;
+  try {
+    let llmPort = 0;
+    for (let i = 0; i < 1200 && !llmPort; i++) {  // Importing the SDKs is slow on a loaded machine.
+      if (llm.exitCode !== null) throw new Error('the scripted model endpoint exited');
+      if (fs.existsSync(llmPortFile)) llmPort = Number(fs.readFileSync(llmPortFile, 'utf8').trim()) || 0;
+      if (!llmPort) await sleep(100);
+    }
+    check(llmPort, 'the scripted model endpoint did not start');
+    const agent = spawn(cli, [...globals, 'agent', '--base-url', `http://127.0.0.1:${llmPort}/v1`,
+      '--model', 'fake-model', '--expose', 'text-processor', '--approve', 'refuse', '--json',
+      'Count the words of: Hello world. Hello studio.'], { stdio: ['ignore', 'pipe', log] });
+    let out = '';
+    agent.stdout.on('data', (d) => (out += d));
+    const exited = new Promise((r) => agent.on('exit', r));
+    // The answer stalls 10 s after its first chunk (fake_llm's studio scenario): open the run
+    // once its tool call has its result, and watch the rest arrive live.
+    const runs = path.join(home, 'runs');
+    let id = null;
+    for (let i = 0; i < 1200 && !id; i++) {
+      const dir = fs.existsSync(runs) ? fs.readdirSync(runs).find((n) => n.startsWith('agent-')) : null;
+      if (dir && fs.readFileSync(path.join(runs, dir, 'events.jsonl'), 'utf8').includes('"type":"tool_result"')) id = dir;
+      else await sleep(100);
+    }
+    check(id, 'the agent run did not reach its tool result');
+    const page = await newPage();
+    await signIn(page, tokens.run);
+    await page.goto(`${base}/studio/#/agent-runs/${id}`);
+    await page.locator('[data-tool-call="call_words"]').waitFor();
+    check((await page.getByTestId('agent-unfinished').count()) === 1, 'the run is not shown as still running');
+    await page.getByTestId('agent-status').filter({ hasText: 'finished' }).waitFor({ timeout: 60000 });
+    await page.getByTestId('model-text').waitFor();
+    check((await page.getByTestId('agent-unfinished').count()) === 0, 'still shown as running');
+    await page.context().close();
+    await exited;
+    result = JSON.parse(out);
+  } finally {
+    llm.kill('SIGTERM');
+  }
+  check(result.status === 'answered' && result.tool_calls === 1, `agent: ${JSON.stringify(result)}`);
+  const page = await newPage();
+  await signIn(page, tokens.run);
+  await page.getByRole('navigation', { name: 'Pages' }).getByRole('link', { name: 'Agent runs' }).click();
+  const row = page.locator(`[data-agent-run="${result.run_id}"]`);
+  await row.waitFor();
+  const cells = await row.locator('td').allInnerTexts();
+  check(cells[1].startsWith('Count the words') && cells[2] === 'fake-model' && cells[4] === 'finished', `row: ${cells}`);
+  // Two turns, one tool call, and the tokens fake_llm reports (50 + 20, then 10 + 5).
+  check(cells[5] === '2' && cells[6] === '1' && cells[7] === '85', `counts: ${cells.slice(5)}`);
+  await shot(page, 'agent-runs');
+  // Keyboard only: Tab to the run's link and open it.
+  let found = false;
+  for (let i = 0; i < 30 && !found; i++) {
+    await page.keyboard.press('Tab');
+    found = await page.evaluate((id) => document.activeElement?.textContent === id, result.run_id);
+  }
+  check(found, 'the run link is not reachable with Tab');
+  await page.keyboard.press('Enter');
+  const call = page.locator('[data-tool-call="call_words"]');
+  await call.waitFor();
+  check((await call.getByTestId('tool-arguments').innerText()).includes('"word_count"'), 'the arguments are not shown');
+  check((await call.getByTestId('tool-status').innerText()) === 'ok', 'the call\'s status is not ok');
+  check((await call.getByTestId('tool-result').innerText()).includes('word_count'), 'the result is not shown');
+  // The skill run it started, with its engine events nested under the call.
+  check((await call.locator('.skill-run h4').innerText()).includes(`${result.run_id}-c1`), 'no skill run id');
+  const nested = await call.locator('.events li').evaluateAll((els) => els.map((e) => e.dataset.type));
+  for (const t of ['accepted', 'planned', 'started', 'finished']) check(nested.includes(t), `no nested ${t}: ${nested}`);
+  check((await page.getByTestId('agent-status').innerText()) === 'finished', 'the ending is not shown');
+  // The model's text: Markdown rendered, its HTML shown as text, nothing injected or fetched.
+  const said = page.getByTestId('model-text');
+  const text = await said.innerText();
+  check(text.includes('<img src=x onerror="window.__xss=4">') && text.includes('<script>window.__xss=5</script>'),
+    `the model's HTML is not shown as text: ${text}`);
+  check((await said.locator('strong').innerText()) === '4 words', 'the Markdown is not rendered');
+  const injected = await page.evaluate(() => ({
+    xss: window.__xss,
+    elements: document.querySelectorAll('.conversation img, .conversation script, .conversation [onerror]').length,
+  }));
+  check(injected.xss === undefined && injected.elements === 0, `injected: ${JSON.stringify(injected)}`);
+  check(text.includes('[image: pixel]'), 'the remote image was not replaced by its alt text');
+  await page.setViewportSize({ width: 1280, height: 1500 });
+  await shot(page, 'agent-run', false);
+  await page.setViewportSize({ width: 390, height: 844 });
+  await sleep(200);
+  const wide = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  check(wide <= 0, `on a phone the page is ${wide}px wider than the screen`);
+  await shot(page, 'phone-agent-run');
   await page.context().close();
 });
 
