@@ -6,7 +6,9 @@
 // with docker).
 #include <stdlib.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -14,6 +16,7 @@
 #include <cstring>
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -367,6 +370,62 @@ TEST_P(ContainerRuntimeTest, PolicyRefusesBeforeStarting) {
   ASSERT_FALSE(refused.has_value());
   EXPECT_EQ(refused.error().code, ErrorCode::kInvalidArgument);
   EXPECT_NE(refused.error().message.find("MULTI"), std::string::npos);
+}
+
+// Each refusal of the launch policy, one at a time, through the runtime: the run is denied
+// naming the key, nothing is printed and no container is made, whichever the engine.
+TEST_P(ContainerRuntimeTest, EachRefusalStopsTheRunBeforeTheEngine) {
+  // A socket of a daemon inside a directory the skill would mount (outside /tmp, which the
+  // policy refuses by itself).
+  std::string tmpl = "/var/tmp/skillrt-ctest-XXXXXX";
+  ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
+  const fs::path sockets(tmpl);
+  const fs::path socket_path = sockets / "daemon.sock";
+  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::strncpy(addr.sun_path, socket_path.c_str(), sizeof(addr.sun_path) - 1);
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  struct Refused {
+    const char* key;
+    std::function<void(Plan&)> change;
+  };
+  const std::vector<Refused> cases = {
+      {"container.privileged", [](Plan& p) { p.container->privileged = true; }},
+      {"container.network", [](Plan& p) { p.container->network = "host"; }},
+      {"container.pid", [](Plan& p) { p.container->pid = "host"; }},
+      {"container.ipc", [](Plan& p) { p.container->ipc = "host"; }},
+      {"container.uts", [](Plan& p) { p.container->uts = "host"; }},
+      {"container.cap_add", [](Plan& p) { p.container->cap_add = {"SYS_ADMIN"}; }},
+      {"container.devices", [](Plan& p) { p.container->devices = {"/dev/kvm"}; }},
+      {"container.user", [](Plan& p) { p.container->user = "0:0"; }},
+      {"container.read_only_root", [](Plan& p) { p.container->read_only_root = false; }},
+      {"container.image", [](Plan& p) { p.container->image = "--privileged"; }},
+      {"capabilities.read",
+       [](Plan& p) { p.mounts = {BindMount{.path = "/etc", .writable = false}}; }},
+      {"capabilities.write",
+       [](Plan& p) { p.mounts = {BindMount{.path = "/var/run/docker.sock", .writable = true}}; }},
+      {"capabilities.read",
+       [&](Plan& p) { p.mounts = {BindMount{.path = sockets, .writable = false}}; }},
+  };
+  for (const Refused& c : cases) {
+    SCOPED_TRACE(c.key);
+    Plan plan = ScriptPlan("echo should-not-run");
+    c.change(plan);
+    Outcome outcome = MustRun(plan);
+    EXPECT_EQ(outcome.status, Status::kDenied) << outcome.message;
+    EXPECT_NE(outcome.message.find(c.key), std::string::npos) << outcome.message;
+    EXPECT_TRUE(outcome.stdout_stream.data.empty());
+    EXPECT_EQ(Leftovers(plan.run_id), "");
+  }
+  ::close(fd);
+  std::error_code ec;
+  fs::remove_all(sockets, ec);
+  // Positive control: the same plan, unchanged, runs.
+  Outcome allowed = MustRun(ScriptPlan("echo ran"));
+  EXPECT_EQ(allowed.status, Status::kOk) << allowed.message << allowed.stderr_stream.data;
+  EXPECT_EQ(allowed.stdout_stream.data, "ran\n");
 }
 
 TEST_P(ContainerRuntimeTest, EgressReachesDeclaredHostsOnlyThroughTheProxy) {
