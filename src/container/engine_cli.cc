@@ -184,6 +184,17 @@ std::string LastLine(std::string_view text) {
   return {};
 }
 
+std::string EngineErrorLine(EngineKind kind, std::string_view err) {
+  std::string line = LastLine(err);
+  if (kind != EngineKind::kDocker) return line;
+  const bool hint = (line.starts_with("See '") || line.starts_with("Run '")) &&
+                    line.find(" --help'") != std::string::npos;
+  if (!hint) return line;
+  // The hint is the last line; the error is the last non-empty line before it.
+  const size_t end = err.rfind(line);
+  return LastLine(err.substr(0, end));
+}
+
 int StatsCgroupVersion(EngineKind kind, std::string_view answer, std::string_view host_name,
                        bool root) {
   if (!root) return 0;

@@ -84,6 +84,13 @@ Result<CommandResult> RunEngineCommand(const std::vector<std::string>& argv,
 /// The last non-empty line of `text`, without surrounding whitespace.
 std::string LastLine(std::string_view text);
 
+/// The line of the engine CLI's stderr `err` that would carry its own error: the last
+/// non-empty one, except that the docker CLI follows its error with a hint (20.10:
+/// "See 'docker run --help'.", 23 and later: a blank line and "Run 'docker run --help' for
+/// more information"), which is skipped. Whether that line is the engine's error at all is
+/// the caller's to judge (podman's start "Error: ", docker's "docker: "). Pure.
+std::string EngineErrorLine(EngineKind kind, std::string_view err);
+
 }  // namespace skillrt::container
 
 #endif  // SKILLRT_CONTAINER_ENGINE_CLI_H_

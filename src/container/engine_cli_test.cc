@@ -51,5 +51,31 @@ TEST(StatsCgroupVersionTest, Table) {
   }
 }
 
+// The engine's error line as each CLI prints it (captured from podman 4.3 and the docker
+// CLIs 20.10 and 28.2), against a skill's own output that merely looks alike.
+TEST(EngineErrorLineTest, SkipsDockersHelpHint) {
+  const std::string docker20 =
+      "docker: Error response from daemon: No such image: localhost/x:1.\n"
+      "See 'docker run --help'.\n";
+  EXPECT_EQ(EngineErrorLine(EngineKind::kDocker, docker20),
+            "docker: Error response from daemon: No such image: localhost/x:1.");
+  const std::string docker28 =
+      "docker: Error response from daemon: failed to create shim task: OCI runtime create "
+      "failed: exec: \"/bin/nope\": stat /bin/nope: no such file or directory: unknown\n"
+      "\n"
+      "Run 'docker run --help' for more information\n";
+  EXPECT_EQ(EngineErrorLine(EngineKind::kDocker, docker28),
+            "docker: Error response from daemon: failed to create shim task: OCI runtime "
+            "create failed: exec: \"/bin/nope\": stat /bin/nope: no such file or directory: "
+            "unknown");
+  EXPECT_EQ(EngineErrorLine(EngineKind::kDocker, "sh: nope: not found\n"), "sh: nope: not found");
+  EXPECT_EQ(EngineErrorLine(EngineKind::kDocker, "See 'docker run --help'.\n"), "");
+  // podman has no hint: its error is the last line, and a docker-like hint is not skipped.
+  EXPECT_EQ(EngineErrorLine(EngineKind::kPodman, "Error: localhost/x:1: image not known\n"),
+            "Error: localhost/x:1: image not known");
+  EXPECT_EQ(EngineErrorLine(EngineKind::kPodman, "Error: x\nSee 'docker run --help'.\n"),
+            "See 'docker run --help'.");
+}
+
 }  // namespace
 }  // namespace skillrt::container
