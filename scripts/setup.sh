@@ -13,7 +13,7 @@ packages=(
   libsqlite3-dev
   python3 python3-pip python3-venv python3-dev bash bubblewrap git
   clang-14 lld-14 wasi-libc libclang-rt-14-dev-wasm32
-  podman runc busybox-static
+  podman runc busybox-static docker.io
   libcpp-httplib-dev libsqlite3-dev libpq-dev postgresql
   chromium
 )

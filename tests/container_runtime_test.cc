@@ -1,22 +1,32 @@
-// The container runtime against a real engine (podman or docker, as MakeContainerRuntime
-// finds it) and the local image localhost/skillrt-busybox:1 (scripts/build-container-image.sh).
-// Skipped, with the reason, where no engine can run containers or the image is missing.
-// Each test starts one or two containers (a few hundred ms each).
+// The container runtime against real engines, each test once with podman and once with docker
+// (a daemon of the tests' own, tests/container_engines.h), and the local image
+// localhost/skillrt-busybox:1 (scripts/build-container-image.sh). An engine's instances skip,
+// with the reason, where it cannot run containers or the image is missing.
+// Each test starts one or two containers (a few hundred ms each with podman, about a second
+// with docker).
 #include <stdlib.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
+#include <cstring>
 #include <chrono>
 #include <filesystem>
+#include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
 #include <gtest/gtest.h>
 
 #include "container/engine_argv.h"
-#include "http_test_server.h"
 #include "container/engine_cli.h"
+#include "container_engines.h"
+#include "http_test_server.h"
 #include "engine/plan_builder.h"
 #include "skillrt/runtime.h"
 #include "test_util.h"
@@ -28,51 +38,50 @@ namespace fs = std::filesystem;
 using skillrt::testing::TempDir;
 using skillrt::testing::WriteFile;
 
-constexpr const char* kImage = "localhost/skillrt-busybox:1";
+constexpr const char* kImage = testing::kContainerTestImage;
 
 bool Has(const std::vector<std::string>& list, std::string_view item) {
   return std::find(list.begin(), list.end(), item) != list.end();
 }
 
-// One runtime for the whole suite: creating it runs `<engine> info`.
+// One runtime per engine for the whole suite: creating it asks the engine (`<engine> info`).
 struct Shared {
   std::unique_ptr<Runtime> runtime;
   std::string engine_path;
   std::string skip_reason;
 };
 
-Shared& GetShared() {
-  static Shared* shared = [] {
-    auto* s = new Shared;
-    auto path = container::FindEngine("");
-    if (!path) {
-      s->skip_reason = path.error().message;
-      return s;
-    }
-    s->engine_path = *path;
-    auto runtime = MakeContainerRuntime();
-    if (!runtime) {
-      s->skip_reason = runtime.error().message;
-      return s;
-    }
-    auto exists = container::RunEngineCommand({*path, "image", "inspect", kImage},
-                                              std::chrono::seconds(30));
-    if (!exists || exists->exit_code != 0) {
-      s->skip_reason = std::string("image ") + kImage +
-                       " is not in the engine's store (scripts/build-container-image.sh)";
-      return s;
-    }
-    s->runtime = std::move(*runtime);
-    return s;
-  }();
-  return *shared;
+Shared& GetShared(const std::string& engine_name) {
+  static std::map<std::string, Shared>* engines = new std::map<std::string, Shared>;
+  auto [it, inserted] = engines->try_emplace(engine_name);
+  Shared& shared = it->second;
+  if (!inserted) return shared;
+  const testing::TestEngine engine = testing::TestEngineFor(engine_name);
+  if (engine.path.empty()) {
+    shared.skip_reason = engine.skip_reason;
+    return shared;
+  }
+  ContainerRuntimeOptions options;
+  options.engine = engine.path;
+  auto runtime = MakeContainerRuntime(options);
+  if (!runtime) {
+    shared.skip_reason = runtime.error().message;
+    return shared;
+  }
+  shared.engine_path = engine.path;
+  shared.runtime = std::move(*runtime);
+  return shared;
 }
 
-class ContainerRuntimeTest : public ::testing::Test {
+// Every test runs against each engine: podman, and docker with a daemon of the tests' own
+// (tests/container_engines.h). The parameter is the engine's name.
+class ContainerRuntimeTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
-    Shared& shared = GetShared();
-    if (!shared.runtime) GTEST_SKIP() << "no usable container engine: " << shared.skip_reason;
+    Shared& shared = GetShared(GetParam());
+    if (!shared.runtime) {
+      GTEST_SKIP() << "no usable " << GetParam() << ": " << shared.skip_reason;
+    }
     runtime_ = shared.runtime.get();
     ::chmod(skill_.path().c_str(), 0755);  // The container's user reads the skill.
   }
@@ -105,7 +114,7 @@ class ContainerRuntimeTest : public ::testing::Test {
   // Ids of containers left with the run's label.
   std::string Leftovers(const std::string& run_id) {
     auto list = container::RunEngineCommand(
-        {GetShared().engine_path, "ps", "--all", "--quiet",
+        {GetShared(GetParam()).engine_path, "ps", "--all", "--quiet",
          "--filter=label=" + container::RunLabel(run_id)},
         std::chrono::seconds(30));
     EXPECT_TRUE(list.has_value());
@@ -116,7 +125,7 @@ class ContainerRuntimeTest : public ::testing::Test {
   TempDir skill_;
 };
 
-TEST_F(ContainerRuntimeTest, RunsWithInputOutputAndIsolation) {
+TEST_P(ContainerRuntimeTest, RunsWithInputOutputAndIsolation) {
   // One container checks many things at once, each printed as key=value.
   const std::string script = R"sh(
 echo "uid=$(id -u):$(id -g)"
@@ -149,7 +158,7 @@ echo "to stderr" >&2
   EXPECT_GT(outcome.duration.count(), 0);
 }
 
-TEST_F(ContainerRuntimeTest, ExitStatusesAreTheSkills) {
+TEST_P(ContainerRuntimeTest, ExitStatusesAreTheSkills) {
   Outcome three = MustRun(ScriptPlan("echo failing >&2; exit 3"));
   EXPECT_EQ(three.status, Status::kError);
   EXPECT_EQ(three.exit_code, 3);
@@ -162,7 +171,7 @@ TEST_F(ContainerRuntimeTest, ExitStatusesAreTheSkills) {
   EXPECT_EQ(missing.exit_code, 127);
 }
 
-TEST_F(ContainerRuntimeTest, EngineFailuresAreErrors) {
+TEST_P(ContainerRuntimeTest, EngineFailuresAreErrors) {
   // 125: the engine could not create the container (an image that is not in the store).
   Plan no_image = ScriptPlan("true");
   no_image.container->image = "localhost/skillrt-no-such-image:1";
@@ -184,7 +193,7 @@ TEST_F(ContainerRuntimeTest, EngineFailuresAreErrors) {
   EXPECT_EQ(Leftovers(no_command.run_id), "");
 }
 
-TEST_F(ContainerRuntimeTest, MemoryLimitKills) {
+TEST_P(ContainerRuntimeTest, MemoryLimitKills) {
   // Doubles a shell string until the 32 MiB limit stops it.
   Plan plan = ScriptPlan("x=aaaaaaaaaaaaaaaa; while :; do x=\"$x$x\"; done");
   plan.limits.memory_max_bytes = 32ull << 20;
@@ -199,7 +208,7 @@ TEST_F(ContainerRuntimeTest, MemoryLimitKills) {
   }
 }
 
-TEST_F(ContainerRuntimeTest, CpuTimeLimitKills) {
+TEST_P(ContainerRuntimeTest, CpuTimeLimitKills) {
   Plan plan = ScriptPlan("while :; do :; done");
   plan.limits.cpu_time = std::chrono::milliseconds(1000);
   plan.container->cpus = 0;  // No bandwidth cap: the budget is spent as fast as it can be.
@@ -212,7 +221,7 @@ TEST_F(ContainerRuntimeTest, CpuTimeLimitKills) {
   }
 }
 
-TEST_F(ContainerRuntimeTest, PidsLimitStopsForks) {
+TEST_P(ContainerRuntimeTest, PidsLimitStopsForks) {
   // 6 processes at most: the shell and five children; the shell cannot fork a sixth and
   // gives up ("can't fork").
   Plan plan = ScriptPlan(R"(
@@ -239,7 +248,7 @@ done
   EXPECT_EQ(wide.status, Status::kOk);
 }
 
-TEST_F(ContainerRuntimeTest, TimeoutKillsAndRemovesTheContainer) {
+TEST_P(ContainerRuntimeTest, TimeoutKillsAndRemovesTheContainer) {
   Plan plan = ScriptPlan("echo started; sleep 60");
   plan.limits.wall_time = std::chrono::milliseconds(2000);
   const auto started = std::chrono::steady_clock::now();
@@ -261,7 +270,7 @@ class CancelOnOutput : public RunObserver {
   CancelToken& token_;
 };
 
-TEST_F(ContainerRuntimeTest, CancelKillsAndRemovesTheContainer) {
+TEST_P(ContainerRuntimeTest, CancelKillsAndRemovesTheContainer) {
   Plan plan = ScriptPlan("echo started; sleep 60");
   plan.limits.wall_time = std::chrono::seconds(60);
   CancelToken token;
@@ -277,7 +286,7 @@ TEST_F(ContainerRuntimeTest, CancelKillsAndRemovesTheContainer) {
   EXPECT_EQ(Leftovers(plan.run_id), "") << "the cancelled container is still there";
 }
 
-TEST_F(ContainerRuntimeTest, OutputLimitStopsAFlood) {
+TEST_P(ContainerRuntimeTest, OutputLimitStopsAFlood) {
   Plan plan = ScriptPlan("yes skillrt");
   plan.limits.output_max_bytes = 4096;
   Outcome outcome = MustRun(plan);
@@ -288,7 +297,7 @@ TEST_F(ContainerRuntimeTest, OutputLimitStopsAFlood) {
   EXPECT_EQ(Leftovers(plan.run_id), "");
 }
 
-TEST_F(ContainerRuntimeTest, DeclaredPathsAreTheOnlyMounts) {
+TEST_P(ContainerRuntimeTest, DeclaredPathsAreTheOnlyMounts) {
   // Outside /tmp, which the launch policy never mounts.
   std::string tmpl = "/var/tmp/skillrt-ctest-XXXXXX";
   ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
@@ -315,7 +324,35 @@ TEST_F(ContainerRuntimeTest, DeclaredPathsAreTheOnlyMounts) {
   fs::remove_all(host, ec);
 }
 
-TEST_F(ContainerRuntimeTest, PolicyRefusesBeforeStarting) {
+TEST_P(ContainerRuntimeTest, MountsBelowADeclaredPathStayOut) {
+  // A read-only declared path with a writable mount below it on the host: a recursive bind
+  // would carry that mount in, writable. It must not be seen at all.
+  std::string tmpl = "/var/tmp/skillrt-ctest-XXXXXX";
+  ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
+  const fs::path host(tmpl);
+  fs::create_directories(host / "sub");
+  ::chmod(host.c_str(), 0755);
+  WriteFile(host / "sub" / "under-mount", "hidden\n");  // Covered by the tmpfs below.
+  if (::mount("tmpfs", (host / "sub").c_str(), "tmpfs", 0, "mode=0777") != 0) {
+    std::error_code ec;
+    fs::remove_all(host, ec);
+    GTEST_SKIP() << "cannot mount a tmpfs here (not root?): " << std::strerror(errno);
+  }
+  WriteFile(host / "sub" / "on-mount", "carried in\n");
+  Plan plan = ScriptPlan("ls " + (host / "sub").string() + "\n" +
+                         "touch " + (host / "sub" / "new").string() +
+                         " 2>/dev/null && echo sub=writable || echo sub=read-only\n");
+  plan.mounts = {BindMount{.path = host, .writable = false}};
+  Outcome outcome = MustRun(plan);
+  ::umount2((host / "sub").c_str(), MNT_DETACH);
+  std::error_code ec;
+  fs::remove_all(host, ec);
+  EXPECT_EQ(outcome.status, Status::kOk) << outcome.stderr_stream.data;
+  // The directory under the mount point, as it is without the mount: read-only like its parent.
+  EXPECT_EQ(outcome.stdout_stream.data, "under-mount\nsub=read-only\n");
+}
+
+TEST_P(ContainerRuntimeTest, PolicyRefusesBeforeStarting) {
   Plan plan = ScriptPlan("echo should-not-run");
   plan.container->privileged = true;
   plan.container->network = "host";
@@ -335,12 +372,69 @@ TEST_F(ContainerRuntimeTest, PolicyRefusesBeforeStarting) {
   EXPECT_NE(refused.error().message.find("MULTI"), std::string::npos);
 }
 
-TEST_F(ContainerRuntimeTest, EgressReachesDeclaredHostsOnlyThroughTheProxy) {
+// Each refusal of the launch policy, one at a time, through the runtime: the run is denied
+// naming the key, nothing is printed and no container is made, whichever the engine.
+TEST_P(ContainerRuntimeTest, EachRefusalStopsTheRunBeforeTheEngine) {
+  // A socket of a daemon inside a directory the skill would mount (outside /tmp, which the
+  // policy refuses by itself).
+  std::string tmpl = "/var/tmp/skillrt-ctest-XXXXXX";
+  ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
+  const fs::path sockets(tmpl);
+  const fs::path socket_path = sockets / "daemon.sock";
+  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::strncpy(addr.sun_path, socket_path.c_str(), sizeof(addr.sun_path) - 1);
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  struct Refused {
+    const char* key;
+    std::function<void(Plan&)> change;
+  };
+  const std::vector<Refused> cases = {
+      {"container.privileged", [](Plan& p) { p.container->privileged = true; }},
+      {"container.network", [](Plan& p) { p.container->network = "host"; }},
+      {"container.pid", [](Plan& p) { p.container->pid = "host"; }},
+      {"container.ipc", [](Plan& p) { p.container->ipc = "host"; }},
+      {"container.uts", [](Plan& p) { p.container->uts = "host"; }},
+      {"container.cap_add", [](Plan& p) { p.container->cap_add = {"SYS_ADMIN"}; }},
+      {"container.devices", [](Plan& p) { p.container->devices = {"/dev/kvm"}; }},
+      {"container.user", [](Plan& p) { p.container->user = "0:0"; }},
+      {"container.read_only_root", [](Plan& p) { p.container->read_only_root = false; }},
+      {"container.image", [](Plan& p) { p.container->image = "--privileged"; }},
+      {"capabilities.read",
+       [](Plan& p) { p.mounts = {BindMount{.path = "/etc", .writable = false}}; }},
+      {"capabilities.write",
+       [](Plan& p) { p.mounts = {BindMount{.path = "/var/run/docker.sock", .writable = true}}; }},
+      {"capabilities.read",
+       [&](Plan& p) { p.mounts = {BindMount{.path = sockets, .writable = false}}; }},
+  };
+  for (const Refused& c : cases) {
+    SCOPED_TRACE(c.key);
+    Plan plan = ScriptPlan("echo should-not-run");
+    c.change(plan);
+    Outcome outcome = MustRun(plan);
+    EXPECT_EQ(outcome.status, Status::kDenied) << outcome.message;
+    EXPECT_NE(outcome.message.find(c.key), std::string::npos) << outcome.message;
+    EXPECT_TRUE(outcome.stdout_stream.data.empty());
+    EXPECT_EQ(Leftovers(plan.run_id), "");
+  }
+  ::close(fd);
+  std::error_code ec;
+  fs::remove_all(sockets, ec);
+  // Positive control: the same plan, unchanged, runs.
+  Outcome allowed = MustRun(ScriptPlan("echo ran"));
+  EXPECT_EQ(allowed.status, Status::kOk) << allowed.message << allowed.stderr_stream.data;
+  EXPECT_EQ(allowed.stdout_stream.data, "ran\n");
+}
+
+TEST_P(ContainerRuntimeTest, EgressReachesDeclaredHostsOnlyThroughTheProxy) {
   ::skillrt::testing::HttpTestServer origin("origin");
   ASSERT_NE(origin.port(), 0);
   const std::string port = std::to_string(origin.port());
   // A runtime whose proxy answers the test names without DNS.
   ContainerRuntimeOptions options;
+  options.engine = GetShared(GetParam()).engine_path;
   options.egress_fixed_hosts = {{"api.test", {"127.0.0.1"}},
                                 {"undeclared.test", {"127.0.0.1"}},
                                 {"meta.test", {"169.254.169.254"}}};
@@ -372,6 +466,15 @@ echo "net=$(ls /sys/class/net | tr '\n' ' ')"
                  EgressRule{.host = "meta.test", .port = 80}};
   plan.env.push_back("http_proxy=http://127.0.0.1:" + std::to_string(kEgressProxyPort));
   auto result = (*runtime)->Run(plan);
+  if (GetParam() == "docker") {
+    // docker cannot join a namespace given by path: refused before anything starts.
+    ASSERT_FALSE(result);
+    EXPECT_EQ(result.error().code, ErrorCode::kUnsupported) << result.error().ToString();
+    EXPECT_NE(result.error().message.find("needs podman"), std::string::npos);
+    EXPECT_EQ(origin.connections(), 0);
+    EXPECT_EQ(Leftovers(plan.run_id), "");
+    return;
+  }
   if (!result && result.error().code == ErrorCode::kUnsupported) {
     GTEST_SKIP() << "no network namespace for containers here: " << result.error().ToString();
   }
@@ -407,13 +510,18 @@ echo "net=$(ls /sys/class/net | tr '\n' ' ')"
   EXPECT_EQ(Leftovers(plan.run_id), "");
 }
 
-TEST_F(ContainerRuntimeTest, ANetworkPlanWithoutAnAllowlistIsRefused) {
+TEST_P(ContainerRuntimeTest, ANetworkPlanWithoutAnAllowlistIsRefused) {
   Plan plan = ScriptPlan("echo never\n");
   plan.network = true;  // ... with no egress rules: a malformed plan.
   auto outcome = runtime_->Run(plan);
   ASSERT_FALSE(outcome);
   EXPECT_EQ(outcome.error().code, ErrorCode::kInvalidArgument);
 }
+
+INSTANTIATE_TEST_SUITE_P(Engines, ContainerRuntimeTest, ::testing::Values("podman", "docker"),
+                         [](const ::testing::TestParamInfo<std::string>& info) {
+                           return info.param;
+                         });
 
 }  // namespace
 }  // namespace skillrt

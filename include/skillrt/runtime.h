@@ -279,7 +279,8 @@ struct ContainerRuntimeOptions {
   /// file (mode 0600) is made and removed after the run. Empty: $TMPDIR, else /tmp.
   std::filesystem::path scratch_root;
   /// Give each run a cgroup parent of its own and read CPU time, peak memory and OOM kills
-  /// from it, when the engine allows it (podman as root with the cgroupfs manager).
+  /// from it, when the engine allows it (podman, or a docker daemon on this host, with the
+  /// cgroupfs manager, skillrt running as root).
   bool cgroup_stats = true;
   /// Names the egress proxy answers from this table instead of DNS, as
   /// NativeRuntimeOptions::egress_fixed_hosts.

@@ -137,16 +137,17 @@ Result<void> WriteEnvFile(const fs::path& file, const Plan& plan) {
 }
 
 // True when stderr ends with the engine's own error line rather than the skill's output:
-// podman prints "Error: ...", the docker CLI "docker: ..." or "Error response from daemon".
+// podman prints "Error: ...", the docker CLI "docker: ..." or "Error response from daemon"
+// (followed by its hint to see `--help`, which EngineErrorLine skips).
 bool EndsWithEngineError(const EngineInfo& engine, const std::string& err) {
-  const std::string line = container::LastLine(err);
+  const std::string line = container::EngineErrorLine(engine.kind, err);
   if (engine.kind == container::EngineKind::kPodman) return line.starts_with("Error: ");
   return line.starts_with("docker: ") || line.starts_with("Error response from daemon") ||
          line.starts_with("Error: ");
 }
 
 Error EngineError(const EngineInfo& engine, int code, const std::string& err) {
-  const std::string line = container::LastLine(err);
+  const std::string line = container::EngineErrorLine(engine.kind, err);
   const std::string who = "container engine " + engine.name;
   if (code == 125) {
     const bool no_image = line.find("image not known") != std::string::npos ||

@@ -21,13 +21,16 @@ std::string Ulimit(std::string_view name, uint64_t soft, uint64_t hard) {
 
 std::string Ulimit(std::string_view name, uint64_t value) { return Ulimit(name, value, value); }
 
-std::string BindMountFlag(const EngineInfo& engine, const std::filesystem::path& source,
+std::string BindMountFlag(const std::filesystem::path& source,
                           std::string_view destination, bool writable) {
-  // Non-recursive: mounts below the declared path on the host are not carried along.
+  // Non-recursive: mounts below the declared path on the host are not carried along (a
+  // recursive read-only bind leaves them writable). Both engines take the bare key: podman,
+  // and every docker CLI from 19.03 on. docker's newer `bind-recursive=disabled` is unknown
+  // to the CLI of Debian 12's docker.io (20.10), which then refuses the run (exit 125).
   std::string value = "type=bind,source=" + source.string() +
                       ",destination=" + std::string(destination);
   if (!writable) value += ",readonly";
-  value += engine.kind == EngineKind::kDocker ? ",bind-recursive=disabled" : ",bind-nonrecursive";
+  value += ",bind-nonrecursive";
   return Flag("mount", value);
 }
 
@@ -100,9 +103,9 @@ std::vector<std::string> BuildRunArgv(const EngineInfo& engine, const LaunchSpec
 
   // Files.
   // Sources are the objects pinned when the plan was made, by their resolved paths.
-  add(BindMountFlag(engine, launch.skill_dir, kSkillMountPoint, /*writable=*/false));
+  add(BindMountFlag(launch.skill_dir, kSkillMountPoint, /*writable=*/false));
   for (const BindMount& mount : launch.mounts) {
-    add(BindMountFlag(engine, mount.pin ? mount.pin->resolved : mount.path, mount.path.string(),
+    add(BindMountFlag(mount.pin ? mount.pin->resolved : mount.path, mount.path.string(),
                       mount.writable));
   }
   add(Flag("workdir", spec.workdir));

@@ -5,6 +5,7 @@
 #include <spawn.h>
 #include <stdlib.h>
 #include <sys/syscall.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -183,6 +184,40 @@ std::string LastLine(std::string_view text) {
   return {};
 }
 
+std::string EngineErrorLine(EngineKind kind, std::string_view err) {
+  std::string line = LastLine(err);
+  if (kind != EngineKind::kDocker) return line;
+  const bool hint = (line.starts_with("See '") || line.starts_with("Run '")) &&
+                    line.find(" --help'") != std::string::npos;
+  if (!hint) return line;
+  // The hint is the last line; the error is the last non-empty line before it.
+  const size_t end = err.rfind(line);
+  return LastLine(err.substr(0, end));
+}
+
+int StatsCgroupVersion(EngineKind kind, std::string_view answer, std::string_view host_name,
+                       bool root) {
+  if (!root) return 0;
+  std::vector<std::string_view> words;
+  while (!answer.empty()) {
+    const size_t space = answer.find(' ');
+    if (space != 0) words.push_back(answer.substr(0, space));
+    answer = space == std::string_view::npos ? std::string_view() : answer.substr(space + 1);
+  }
+  if (kind == EngineKind::kPodman) {
+    // "<manager> v<N> <rootless>"
+    if (words.size() != 3 || words[0] != "cgroupfs" || words[2] != "false") return 0;
+    return words[1] == "v1" ? 1 : words[1] == "v2" ? 2 : 0;
+  }
+  // "<server version> <driver> <N> <daemon host name> <security options as JSON>": only a
+  // daemon on this host (its name is ours) that is not rootless makes its cgroups here.
+  if (words.size() != 5 || words[1] != "cgroupfs" || words[3] != host_name ||
+      words[4].find("name=rootless") != std::string_view::npos) {
+    return 0;
+  }
+  return words[2] == "1" ? 1 : words[2] == "2" ? 2 : 0;
+}
+
 Result<EngineInfo> ProbeEngine(const std::string& path) {
   EngineInfo info;
   info.path = path;
@@ -193,7 +228,9 @@ Result<EngineInfo> ProbeEngine(const std::string& path) {
   // means no container can run.
   const std::vector<std::string> argv =
       info.kind == EngineKind::kDocker
-          ? std::vector<std::string>{path, "info", "--format", "{{.ServerVersion}}"}
+          ? std::vector<std::string>{path, "info", "--format",
+                                     "{{.ServerVersion}} {{.CgroupDriver}} {{.CgroupVersion}} "
+                                     "{{.Name}} {{json .SecurityOptions}}"}
           : std::vector<std::string>{path, "info", "--format",
                                      "{{.Host.CgroupManager}} {{.Host.CgroupsVersion}} "
                                      "{{.Host.Security.Rootless}}"};
@@ -206,11 +243,10 @@ Result<EngineInfo> ProbeEngine(const std::string& path) {
     return Fail(ErrorCode::kUnsupported,
                 "container engine " + path + " cannot run containers here: " + why);
   }
-  if (info.kind == EngineKind::kPodman && ::geteuid() == 0) {
-    const std::string line = LastLine(result->out);
-    if (line == "cgroupfs v1 false") info.stats_cgroup_version = 1;
-    if (line == "cgroupfs v2 false") info.stats_cgroup_version = 2;
-  }
+  struct utsname uts;
+  const std::string host_name = ::uname(&uts) == 0 ? uts.nodename : "";
+  info.stats_cgroup_version =
+      StatsCgroupVersion(info.kind, LastLine(result->out), host_name, ::geteuid() == 0);
   return info;
 }
 

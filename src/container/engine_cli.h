@@ -24,7 +24,8 @@ struct EngineInfo {
   std::string path;  ///< Absolute path of the CLI binary.
   std::string name;  ///< "podman" or "docker": the Outcome's layer name.
   /// 1 or 2 when each run can be given a cgroup parent that skillrt reads accounting from
-  /// and removes afterwards (podman, as root, with the cgroupfs manager); 0 otherwise.
+  /// and removes afterwards (podman or a local docker daemon, as root, with the cgroupfs
+  /// manager; StatsCgroupVersion); 0 otherwise.
   int stats_cgroup_version = 0;
 };
 
@@ -37,6 +38,17 @@ Result<std::string> FindEngine(std::string_view requested);
 /// kUnsupported when it cannot (e.g. docker without a reachable daemon), with the engine's
 /// message. Takes ~0.1-0.3 s. Thread-safe.
 Result<EngineInfo> ProbeEngine(const std::string& path);
+
+/// EngineInfo::stats_cgroup_version from the last line of ProbeEngine's `info` answer: 1 or 2
+/// when skillrt, as root (`root`), can give each run a cgroup parent of its own, read its
+/// accounting and remove it; 0 otherwise. podman answers "<cgroup manager> v<N> <rootless>"
+/// and qualifies with "cgroupfs vN false". docker answers "<server version> <cgroup driver>
+/// <N> <daemon's host name> <security options, JSON>" and qualifies with the cgroupfs driver,
+/// no "name=rootless" option and the daemon's host name equal to `host_name` (this host's
+/// uname(2) node name): a daemon elsewhere (a VM, another machine behind DOCKER_HOST) makes
+/// its cgroups there. Pure.
+int StatsCgroupVersion(EngineKind kind, std::string_view answer, std::string_view host_name,
+                       bool root);
 
 /// A started engine CLI process with the parent's ends of its pipes. Supervise it with
 /// Supervise (which reaps it), or destroy it to kill and reap it. Move-only.
@@ -71,6 +83,13 @@ Result<CommandResult> RunEngineCommand(const std::vector<std::string>& argv,
 
 /// The last non-empty line of `text`, without surrounding whitespace.
 std::string LastLine(std::string_view text);
+
+/// The line of the engine CLI's stderr `err` that would carry its own error: the last
+/// non-empty one, except that the docker CLI follows its error with a hint (20.10:
+/// "See 'docker run --help'.", 23 and later: a blank line and "Run 'docker run --help' for
+/// more information"), which is skipped. Whether that line is the engine's error at all is
+/// the caller's to judge (podman's start "Error: ", docker's "docker: "). Pure.
+std::string EngineErrorLine(EngineKind kind, std::string_view err);
 
 }  // namespace skillrt::container
 
