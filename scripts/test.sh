@@ -5,7 +5,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$root/build}
-"$root/scripts/setup.sh" "$build"
+"$root/scripts/setup.sh" --tests "$build"
 
 status=0
 for tests in "$root"/examples/skills/*/tests; do
