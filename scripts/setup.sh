@@ -7,7 +7,8 @@
 #   --tests: everything scripts/test.sh needs besides: every target (the test suite, the
 #   benchmarks, the WebAssembly probes) and the Debian packages only tests use.
 # Each step prints what it does, its own progress, and how long it took with the load average
-# ("setup: <step>: <seconds> s, load <1-minute load>"; docs/benchmarks.md reads these lines).
+# ("setup: <step>: <wall> s, cpu <user+system> s, load <1-minute load>"; bench/fresh/measure.sh
+# reads these lines).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 tests=0
@@ -32,16 +33,32 @@ packages=(
 test_packages=(bubblewrap postgresql chromium)
 ((tests)) && packages+=("${test_packages[@]}")
 
+# Sets cpu_now to the CPU seconds (user and system) used so far by this script's finished child
+# processes. `times` runs in this shell (in a command substitution it would report a subshell's).
+cpu_file=$(mktemp)
+trap 'rm -f "$cpu_file"' EXIT
+children_cpu() {
+  times >"$cpu_file"
+  cpu_now=$(tail -n1 "$cpu_file" |
+    awk '{ for (i = 1; i <= 2; ++i) { split($i, t, /[ms]/); s += t[1] * 60 + t[2] } }
+         END { printf "%.1f", s }')
+}
+
 # Runs one step: its name, then the command (whose output is the step's progress), then its
-# time and the 1-minute load average.
+# wall time, the CPU time of its processes (less sensitive than wall time to a loaded machine)
+# and the 1-minute load average.
 step() {
-  local name=$1 start
+  local name=$1 start cpu
   shift
   echo "setup: $name" >&2
   start=$EPOCHREALTIME
+  children_cpu
+  cpu=$cpu_now
   "$@"
-  awk -v name="$name" -v start="$start" -v end="$EPOCHREALTIME" -v load="$(cut -d' ' -f1 /proc/loadavg)" \
-    'BEGIN { printf "setup: %s: %.0f s, load %s\n", name, end - start, load }' >&2
+  children_cpu
+  awk -v name="$name" -v start="$start" -v end="$EPOCHREALTIME" -v cpu0="$cpu" \
+    -v cpu1="$cpu_now" -v load="$(cut -d' ' -f1 /proc/loadavg)" \
+    'BEGIN { printf "setup: %s: %.0f s, cpu %.0f s, load %s\n", name, end - start, cpu1 - cpu0, load }' >&2
 }
 
 install_packages() {

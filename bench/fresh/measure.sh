@@ -42,16 +42,17 @@ set -e
 total=$(awk -v s="$start" -v e="$EPOCHREALTIME" 'BEGIN { print e - s }')
 
 {
-  echo "| step | seconds | minutes | load (1 min) |"
-  echo "| --- | ---: | ---: | ---: |"
-  # setup.sh's lines: "setup: <step>: <seconds> s, load <load>".
-  sed -n 's/^ *[0-9.]* setup: \(.*\): \([0-9]*\) s, load \([0-9.]*\)$/\1\t\2\t\3/p' "$log" |
-    awk -F'\t' '{ printf "| %s | %d | %.1f | %s |\n", $1, $2, $2 / 60, $3; sum += $2 }
-                END { printf "| setup, all steps | %d | %.1f | |\n", sum, sum / 60 }'
+  echo "| step | wall s | wall min | cpu s | load (1 min) |"
+  echo "| --- | ---: | ---: | ---: | ---: |"
+  # setup.sh's lines: "setup: <step>: <wall> s, cpu <cpu> s, load <load>".
+  sed -n 's/^ *[0-9.]* setup: \(.*\): \([0-9]*\) s, cpu \([0-9]*\) s, load \([0-9.]*\)$/\1\t\2\t\3\t\4/p' \
+    "$log" | awk -F'\t' '{ printf "| %s | %d | %.1f | %d | %s |\n", $1, $2, $2 / 60, $3, $4
+                            wall += $2; cpu += $3 }
+      END { printf "| setup, all steps | %d | %.1f | %d | |\n", wall, wall / 60, cpu }'
   setup_end=$(sed -n 's/^ *\([0-9.]*\) setup: Python SDK wheel: .*/\1/p' "$log" | tail -n1)
   awk -v t="$total" -v s="${setup_end:-0}" -v load="$(cut -d' ' -f1 /proc/loadavg)" 'BEGIN {
-    printf "| the demo (after setup) | %d | %.1f | %s |\n", t - s, (t - s) / 60, load
-    printf "| **scripts/demo.sh, total** | **%d** | **%.1f** | |\n", t, t / 60 }'
+    printf "| the demo (after setup) | %d | %.1f | | %s |\n", t - s, (t - s) / 60, load
+    printf "| **scripts/demo.sh, total** | **%d** | **%.1f** | | |\n", t, t / 60 }'
 } | tee "$out/table.md"
 echo "exit status $status; log $log; clone and home in $work" >&2
 exit "$status"
