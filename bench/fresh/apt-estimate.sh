@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Estimates what scripts/setup.sh's Debian packages cost on a fresh Debian 12 machine, from a
 # machine that has them installed already: apt resolves the package lists against an empty
-# dpkg status (as if nothing were installed), the packages of priority `required` (those of a
-# minimal Debian 12 system) are left out, and the rest are downloaded into a scratch directory
-# (timed) and unpacked with dpkg-deb (timed: a lower bound of dpkg's unpacking, without its
-# maintainer scripts and triggers). Prints one Markdown row per package set.
+# dpkg status (as if nothing were installed), the packages of a minimal Debian 12 system (those
+# of priority `required` and their dependencies) are left out, and the rest are downloaded into
+# a scratch directory (timed) and unpacked with dpkg-deb (timed: a lower bound of dpkg's
+# unpacking, without its maintainer scripts and triggers). Prints one Markdown row per set.
 # Usage: bench/fresh/apt-estimate.sh [--no-download]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -22,17 +22,22 @@ work=$(mktemp -d /tmp/skillrt-apt.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 : >"$work/status"
 
-# Prints "package=version" for what apt would install on an empty system, less `required`.
+# Prints "package=version size" for what apt would install on an empty system.
 closure() {
+  local pvs
   # shellcheck disable=SC2086  # word lists by design
-  apt-get install -s --no-install-recommends -o Dir::State::status="$work/status" $* 2>/dev/null |
-    sed -n 's/^Inst \([^ ]*\) (\([^ ]*\) .*/\1=\2/p' |
-    while read -r pv; do
-      apt-cache show "$pv" 2>/dev/null | awk -v pv="$pv" '
-        /^Priority:/ { prio = $2 } /^Size:/ { size = $2 }
-        /^$/ { exit } END { if (prio != "required") print pv, size }'
-    done
+  pvs=$(apt-get install -s --no-install-recommends -o Dir::State::status="$work/status" $* \
+    2>/dev/null | sed -n 's/^Inst \([^ ]*\) (\([^ ]*\) .*/\1=\2/p')
+  # One apt-cache call for all of them, one record per package.
+  # shellcheck disable=SC2086
+  apt-cache show --no-all-versions $pvs 2>/dev/null | awk '
+    /^Package:/ { pkg = $2 } /^Version:/ { ver = $2 } /^Size:/ { size = $2 }
+    /^$/ { if (pkg != "") print pkg "=" ver, size; pkg = "" }' | sort
 }
+
+# A minimal Debian 12 system: the packages of priority `required` and what they depend on.
+required=$(apt-cache dumpavail | awk '/^Package:/ { p = $2 } /^Priority: required/ { print p }' |
+  sort -u | tr '\n' ' ')
 
 row() {  # NAME LIST-FILE
   local name=$1 list=$2 count bytes dl=- unpack=-
@@ -54,8 +59,9 @@ row() {  # NAME LIST-FILE
     awk '{ print $1 / 1e6 }')" "$dl" "$unpack" "$(cut -d' ' -f1 /proc/loadavg)"
 }
 
-closure "$common" | sort >"$work/main.txt"
-closure "$common $tests" | sort >"$work/all.txt"
+closure "$required" >"$work/base.txt"
+closure "$common" | comm -13 "$work/base.txt" - >"$work/main.txt"
+closure "$common $tests" | comm -13 "$work/base.txt" - >"$work/all.txt"
 comm -13 "$work/main.txt" "$work/all.txt" >"$work/tests-only.txt"
 echo "| packages | count | download | download time | unpack time (dpkg-deb -x) | load |"
 echo "| --- | ---: | ---: | ---: | ---: | ---: |"
