@@ -24,8 +24,9 @@ if [[ ! -f $build/build.ninja ]]; then
   cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
     -DSKILLRT_BUILD_TESTS=OFF >/dev/null
 fi
-# Installs any missing package, then builds the library, the CLI, the probes and the benchmark.
-"$root/scripts/setup.sh" "$build" >&2
+# Installs any missing package (those of the tests too: bubblewrap is the spawn benchmark's
+# peer), then builds every target: the library, the CLI, the probes and the benchmark.
+"$root/scripts/setup.sh" --tests "$build" >&2
 
 echo "bench: load average before the run: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 "$build/skillrt_bench" --benchmark_out="$json" --benchmark_out_format=json "$@" >&2

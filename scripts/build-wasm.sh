@@ -14,7 +14,7 @@
 # When clang 14 cannot build for wasm32-wasi (packages wasi-libc, lld-14 and
 # libclang-rt-14-dev-wasm32 missing) nothing is built: BUILD_DIR/wasm-probes/UNAVAILABLE says
 # why, and the tests that need the probes skip with that reason.
-# Usage: scripts/build-wasm.sh [--probes-only] [BUILD_DIR]   (default: build)
+# Usage: scripts/build-wasm.sh [--probes-only | --examples-only] [BUILD_DIR]   (default: build)
 # Environment: SKILLRT_CACHE (tool cache, default ~/.cache/skillrt); CLANG (default clang-14);
 #   GO (default go).
 set -euo pipefail
@@ -23,8 +23,12 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 self=$root/scripts/build-wasm.sh
 
 probes_only=0
+examples_only=0
 if [[ ${1:-} == --probes-only ]]; then
   probes_only=1
+  shift
+elif [[ ${1:-} == --examples-only ]]; then
+  examples_only=1
   shift
 fi
 build=${1:-$root/build}
@@ -229,7 +233,7 @@ main() {
     return 0
   fi
   rm -f "$probe_dir/UNAVAILABLE"
-  build_probes
+  ((examples_only)) || build_probes
   ((probes_only)) || build_examples
 }
 

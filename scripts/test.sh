@@ -5,7 +5,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$root/build}
-"$root/scripts/setup.sh" "$build"
+"$root/scripts/setup.sh" --tests "$build"
 
 # Everything the tests need is set up now: a test that finds a build artefact missing fails
 # instead of skipping (tests/test_util.h, tests/wasmlang/conftest.py).

@@ -31,3 +31,10 @@ target_link_libraries(_skillrt PRIVATE skillrt)
 # In the build tree the module sits beside nothing else, under <build>/python.
 set_target_properties(_skillrt PROPERTIES LIBRARY_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/python)
 install(TARGETS _skillrt LIBRARY DESTINATION skillrt COMPONENT python)
+# A shared Wasmtime (docs/wasmtime.md) travels in the wheel beside the module, which finds it
+# through its rpath; in the build tree the module's rpath names <build>/wasmtime.
+get_target_property(skillrt_wasmtime_type wasmtime TYPE)
+if(skillrt_wasmtime_type STREQUAL "SHARED_LIBRARY")
+  set_target_properties(_skillrt PROPERTIES INSTALL_RPATH "$ORIGIN")
+  install(IMPORTED_RUNTIME_ARTIFACTS wasmtime LIBRARY DESTINATION skillrt COMPONENT python)
+endif()

@@ -203,7 +203,7 @@ int64_t ThreadCpuNs() {
 
 // Called by Wasmtime each time the running guest passes its epoch deadline (every tick):
 // ends the call when a limit is crossed, else extends the deadline by one tick.
-wasmtime_error_t* OnEpochDeadline(wasmtime_context_t*, void* data, uint64_t* delta,
+wasmtime_error_t* OnEpochDeadline(const wasmtime_context_t*, void* data, uint64_t* delta,
                                   wasmtime_update_deadline_kind_t* kind) {
   CallState* state = static_cast<CallState*>(data);
   ++state->ticks;
@@ -372,14 +372,14 @@ Result<std::shared_ptr<Compiled>> WasmRuntime::Finish(std::shared_ptr<Compiled> 
   for (size_t i = 0; i < count && interface.empty(); ++i) {
     const char* name = nullptr;
     size_t length = 0;
-    wasmtime_component_item_t item;
+    wasmtime_component_extern_t* item = nullptr;  // Ours when found.
     if (!wasmtime_component_type_export_nth(type, shared_->engine.get(), i, &name, &length,
                                             &item)) {
       continue;
     }
     std::string_view export_name(name, length);
     if (export_name.starts_with("wasi:cli/run@")) interface = export_name;
-    wasmtime_component_item_delete(&item);
+    wasmtime_component_extern_delete(item);
   }
   wasmtime_component_type_delete(type);
   if (!interface.empty()) {
@@ -1095,8 +1095,12 @@ wasm_config_t* NewEngineConfig(const WasmRuntimeOptions& options, bool pooling) 
   // made before a fork would be missing its threads in the child).
   wasmtime_config_parallel_compilation_set(config, false);
   wasmtime_config_wasm_component_model_set(config, true);
-  // The threads proposal (shared memories) is not compiled into this Wasmtime build, so a
-  // guest cannot start threads that outlive its call.
+  // No threads proposal (shared memories), so a guest cannot start threads that outlive its
+  // call; Wasmtime builds with the `threads` feature would otherwise accept it.
+#ifdef WASMTIME_FEATURE_THREADS
+  wasmtime_config_wasm_threads_set(config, false);
+  wasmtime_config_shared_memory_set(config, false);
+#endif
   wasmtime_config_epoch_interruption_set(config, true);
   wasmtime_config_max_wasm_stack_set(config, options.max_wasm_stack_bytes);
   if (!pooling) return config;

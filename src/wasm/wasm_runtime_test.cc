@@ -355,7 +355,8 @@ constexpr std::string_view kEchoComponent = R"((component
       (i32.const 0)))
   (core instance $i (instantiate $m))
   (func (export "run") (param "input" string) (result (result string (error string)))
-    (canon lift (core func $i "run") (memory $i "memory") (realloc (func $i "realloc"))))
+    (canon lift (core func $i "run") (memory (core memory $i "memory"))
+      (realloc (core func $i "realloc"))))
 ))";
 
 TEST_F(WasmRuntimeTest, SkillrtWorldComponent) {

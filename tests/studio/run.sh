@@ -18,7 +18,7 @@ node_dir=$("$here/../../scripts/node-env.sh" "$build")
 python=$("$here/../../scripts/python-env.sh" "$build")
 chromium=${SKILLRT_CHROMIUM:-$(command -v chromium || true)}
 if [[ -z $chromium ]]; then
-  echo "studio-browser: FAILED: Debian's chromium is not installed (scripts/setup.sh installs it)"
+  echo "studio-browser: FAILED: Debian's chromium is not installed (scripts/setup.sh --tests, as scripts/test.sh runs it, installs it)"
   exit 1
 fi
 exec "$node_dir/bin/node" "$here/studio_test.mjs" --cli "$cli" --build "$build" \
