@@ -15,7 +15,7 @@
 #include "skillrt/engine.h"
 #include "skillrt/skill.h"
 #include "test_util.h"
-#include "util/sha256.h"
+#include "skillrt/sha256.h"
 
 namespace skillrt {
 namespace {

@@ -2,6 +2,11 @@
 // compile on its own: include guards hold and no header depends on another being included
 // before it.
 #include "skillrt/agent.h"
+#include "skillrt/atomic_file.h"
+#include "skillrt/curl_api.h"
+#include "skillrt/fd.h"
+#include "skillrt/sha256.h"
+#include "skillrt/shared_library.h"
 #include "skillrt/approval.h"
 #include "skillrt/audit.h"
 #include "skillrt/dependencies.h"
@@ -24,6 +29,11 @@
 #include "skillrt/wasm_build.h"
 // Second time through.
 #include "skillrt/agent.h"
+#include "skillrt/atomic_file.h"
+#include "skillrt/curl_api.h"
+#include "skillrt/fd.h"
+#include "skillrt/sha256.h"
+#include "skillrt/shared_library.h"
 #include "skillrt/approval.h"
 #include "skillrt/audit.h"
 #include "skillrt/dependencies.h"

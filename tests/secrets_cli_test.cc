@@ -18,7 +18,7 @@
 
 #include "cli_runner.h"
 #include "test_util.h"
-#include "util/sha256.h"
+#include "skillrt/sha256.h"
 
 namespace skillrt {
 namespace {

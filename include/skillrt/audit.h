@@ -167,6 +167,13 @@ Result<std::optional<AuditPin>> ReadAuditHead(const std::filesystem::path& head_
 Result<std::chrono::system_clock::time_point> ParseAuditTimeBound(
     std::string_view text, std::chrono::system_clock::time_point now);
 
+/// Parses an RFC 3339 date-time as audit records and the service write them (RFC 3339
+/// section 5.6: `2026-11-29T16:41:26.123456Z`, `2026-11-29t18:41:26+02:00`, up to nanosecond
+/// fractions, a space for the `T`) or a full-date (`2026-11-29`, its midnight UTC). A leap
+/// second (`:60`) is read as the next second. nullopt for anything else, impossible dates
+/// included. Pure.
+std::optional<std::chrono::system_clock::time_point> ParseAuditTime(std::string_view text);
+
 }  // namespace skillrt
 
 #endif  // SKILLRT_AUDIT_H_

@@ -95,6 +95,15 @@ std::vector<Diagnostic> ValidateSkill(const std::filesystem::path& dir);
 /// Symlinks are not followed. Independent of mtimes and directory iteration order.
 Result<std::string> HashSkillTree(const std::filesystem::path& dir);
 
+/// The frontmatter of the SKILL.md in `dir` as it is written, as a JSON object (text):
+/// scalars as JSON strings (YAML's untyped `true` or `12` stay text, as the Agent Skills
+/// specification reads them), empty values as null, lists as arrays, maps as objects in
+/// document order. For front ends that show or forward the frontmatter verbatim (the MCP
+/// skills extension). Errors: kNotFound (no SKILL.md), kValidation (not a regular file, too
+/// large, or not valid frontmatter: the message is the diagnostic with file and line), kIo.
+/// Thread-safe.
+Result<std::string> ReadFrontmatterJson(const std::filesystem::path& dir);
+
 /// True when `name` is a valid skill name per the specification: 1-64 characters of a-z, 0-9
 /// and '-', neither starting nor ending with '-', without "--".
 bool IsValidSkillName(std::string_view name);

@@ -10,7 +10,7 @@
 #include "agent/event_log.h"
 #include "agent/model_client.h"
 #include "skillrt/agent.h"
-#include "util/sha256.h"
+#include "skillrt/sha256.h"
 
 namespace skillrt {
 

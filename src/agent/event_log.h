@@ -14,7 +14,7 @@
 
 #include "skillrt/agent.h"
 #include "skillrt/error.h"
-#include "util/fd.h"
+#include "skillrt/fd.h"
 
 namespace skillrt::agent {
 

@@ -9,14 +9,14 @@
 #include <memory>
 #include <thread>
 
-#include "util/curl_api.h"
+#include "skillrt/curl_api.h"
 
 namespace skillrt::agent {
 namespace {
 
 constexpr size_t kErrorBodyMax = 64 * 1024;
 
-// The libcurl functions (util/curl_api.h). REQUIRES: LoadCurl() has succeeded (Once checks
+// The libcurl functions (skillrt/curl_api.h). REQUIRES: LoadCurl() has succeeded (Once checks
 // it before any transfer exists; nothing else runs before that).
 const CurlApi& Curl() { return **LoadCurl(); }
 

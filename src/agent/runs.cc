@@ -9,7 +9,7 @@
 #include <fstream>
 
 #include "skillrt/agent.h"
-#include "util/fd.h"
+#include "skillrt/fd.h"
 
 namespace skillrt {
 

@@ -10,8 +10,8 @@
 #include <array>
 
 #include "audit/canonical_json.h"
-#include "util/fd.h"
-#include "util/sha256.h"
+#include "skillrt/fd.h"
+#include "skillrt/sha256.h"
 
 namespace skillrt::audit {
 namespace {

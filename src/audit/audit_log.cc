@@ -16,7 +16,7 @@
 #include "audit/audit_chain.h"
 #include "audit/canonical_json.h"
 #include "skillrt/audit.h"
-#include "util/fd.h"
+#include "skillrt/fd.h"
 
 namespace skillrt {
 namespace {

@@ -11,7 +11,7 @@
 #include "audit/audit_chain.h"
 #include "audit/audit_time.h"
 #include "skillrt/audit.h"
-#include "util/fd.h"
+#include "skillrt/fd.h"
 
 namespace skillrt {
 namespace {

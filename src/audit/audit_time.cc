@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <string>
 
+#include "skillrt/audit.h"
+
 namespace skillrt::audit {
 namespace {
 
@@ -123,6 +125,10 @@ namespace skillrt {
 Result<std::chrono::system_clock::time_point> ParseAuditTimeBound(
     std::string_view text, std::chrono::system_clock::time_point now) {
   return audit::ParseTimeBound(text, now);
+}
+
+std::optional<std::chrono::system_clock::time_point> ParseAuditTime(std::string_view text) {
+  return audit::ParseRfc3339(text);
 }
 
 }  // namespace skillrt

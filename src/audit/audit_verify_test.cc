@@ -13,7 +13,7 @@
 #include "audit/canonical_json.h"
 #include "skillrt/audit.h"
 #include "test_util.h"
-#include "util/sha256.h"
+#include "skillrt/sha256.h"
 
 namespace skillrt {
 namespace {

@@ -33,7 +33,7 @@
 #include "runtime/report.h"
 #include "runtime/supervise.h"
 #include "skillrt/runtime.h"
-#include "util/fd.h"
+#include "skillrt/fd.h"
 #include "runtime/limit_text.h"
 #include "runtime/path_pin.h"
 

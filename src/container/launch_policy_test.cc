@@ -13,7 +13,7 @@
 #include <gtest/gtest.h>
 
 #include "test_util.h"
-#include "util/fd.h"
+#include "skillrt/fd.h"
 
 namespace skillrt::container {
 namespace {

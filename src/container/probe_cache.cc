@@ -11,8 +11,8 @@
 #include <string_view>
 #include <system_error>
 
-#include "util/atomic_file.h"
-#include "util/fd.h"
+#include "skillrt/atomic_file.h"
+#include "skillrt/fd.h"
 
 namespace skillrt::container {
 namespace {

@@ -41,7 +41,7 @@ std::filesystem::path ProbeCacheFile(const std::filesystem::path& dir, const std
 std::optional<EngineInfo> ReadProbe(const std::filesystem::path& file, const std::string& key,
                                     std::chrono::system_clock::time_point now);
 
-/// Stores `info` for `key` in `file` atomically (util/atomic_file.h), mode 0600, creating its
+/// Stores `info` for `key` in `file` atomically (skillrt/atomic_file.h), mode 0600, creating its
 /// directory with mode 0700. kIo when the directory or the file cannot be written.
 Result<void> WriteProbe(const std::filesystem::path& file, const std::string& key,
                         const EngineInfo& info, std::chrono::system_clock::time_point now);

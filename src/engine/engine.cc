@@ -24,7 +24,7 @@
 #include "skillrt/instance.h"
 #include "skillrt/lock.h"
 #include "skillrt/risk.h"
-#include "util/sha256.h"
+#include "skillrt/sha256.h"
 
 namespace skillrt {
 namespace {

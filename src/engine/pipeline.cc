@@ -24,7 +24,7 @@
 #include "skillrt/engine.h"
 #include "skillrt/lock.h"
 #include "skillrt/risk.h"
-#include "util/sha256.h"
+#include "skillrt/sha256.h"
 #include "skillrt/wasm_build.h"
 
 namespace skillrt {

@@ -13,7 +13,7 @@
 #include <mutex>
 #include <sstream>
 
-#include "util/fd.h"
+#include "skillrt/fd.h"
 
 namespace skillrt {
 namespace {

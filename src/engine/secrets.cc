@@ -10,7 +10,7 @@
 #include <string_view>
 
 #include "engine/plan_builder.h"
-#include "util/fd.h"
+#include "skillrt/fd.h"
 
 namespace skillrt {
 namespace {

@@ -12,8 +12,8 @@
 #include <string>
 
 #include "audit/canonical_json.h"
-#include "util/fd.h"
-#include "util/sha256.h"
+#include "skillrt/fd.h"
+#include "skillrt/sha256.h"
 
 namespace skillrt {
 namespace {

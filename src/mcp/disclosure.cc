@@ -9,7 +9,7 @@
 
 #include "mcp/tool_table.h"
 #include "skillrt/skill.h"
-#include "util/fd.h"
+#include "skillrt/fd.h"
 
 namespace skillrt::mcp {
 namespace {

@@ -20,7 +20,7 @@
 #include <openssl/crypto.h>
 
 #include "mcp/channel.h"
-#include "util/atomic_file.h"
+#include "skillrt/atomic_file.h"
 
 namespace skillrt::mcp {
 namespace {

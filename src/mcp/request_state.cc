@@ -14,7 +14,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
-#include "util/atomic_file.h"
+#include "skillrt/atomic_file.h"
 
 namespace skillrt::mcp {
 namespace {

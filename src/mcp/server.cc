@@ -8,7 +8,7 @@
 #include <map>
 
 #include "skillrt/skill.h"
-#include "util/sha256.h"
+#include "skillrt/sha256.h"
 
 namespace skillrt::mcp {
 namespace {

@@ -5,9 +5,8 @@
 #include <iterator>
 
 #include "mcp/tool_table.h"
-#include "skill/frontmatter.h"
 #include "skillrt/skill.h"
-#include "util/sha256.h"
+#include "skillrt/sha256.h"
 
 namespace skillrt::mcp {
 namespace {
@@ -29,27 +28,6 @@ std::string MimeType(const std::filesystem::path& file) {
   return "text/plain";
 }
 
-json YamlToJson(const frontmatter::YamlNode& node) {
-  using Kind = frontmatter::YamlNode::Kind;
-  switch (node.kind) {
-    case Kind::kNull:
-      return nullptr;
-    case Kind::kScalar:
-      return node.scalar;
-    case Kind::kSequence: {
-      json out = json::array();
-      for (const auto& item : node.items) out.push_back(YamlToJson(item));
-      return out;
-    }
-    case Kind::kMap: {
-      json out = json::object();
-      for (const auto& entry : node.entries) out[entry.key] = YamlToJson(entry.value);
-      return out;
-    }
-  }
-  return nullptr;
-}
-
 // The skill path of a registry name: the name itself (one segment, the skill's name).
 std::string SkillUri(const std::string& name, const std::string& file) {
   return std::string(kScheme) + name + "/" + file;
@@ -57,11 +35,9 @@ std::string SkillUri(const std::string& name, const std::string& file) {
 
 // A skill entry (the extension's `Skill`): uri, frontmatter verbatim, files with digests.
 Result<json> SkillEntry(const SkillRef& ref) {
-  auto text = frontmatter::ReadBoundedFile(ref.dir / "SKILL.md", frontmatter::kMaxSkillFileBytes);
-  if (!text) return std::unexpected(text.error());
-  auto document = frontmatter::Parse(*text, ref.dir / "SKILL.md");
-  if (!document) return Fail(ErrorCode::kValidation, document.error().ToString());
-  json front = YamlToJson(document->root);
+  auto frontmatter = ReadFrontmatterJson(ref.dir);
+  if (!frontmatter) return std::unexpected(frontmatter.error());
+  json front = json::parse(*frontmatter);
   front["name"] = ref.name;  // The URI's last segment; the registry's form of the name.
   if (!front.contains("description")) front["description"] = "";
   json resources = json::array();

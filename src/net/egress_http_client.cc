@@ -15,9 +15,9 @@
 #include <string_view>
 #include <thread>
 
-#include "util/curl_api.h"
+#include "skillrt/curl_api.h"
 #include "net/egress_proxy.h"
-#include "util/fd.h"
+#include "skillrt/fd.h"
 
 namespace skillrt::net {
 namespace {

@@ -115,7 +115,7 @@ class EgressHttpClient {
 };
 
 /// Loads libcurl and initialises its global state (curl_global_init) once per process
-/// (util/curl_api.h); every EgressHttpClient calls it when made. Thread-safe: the first
+/// (skillrt/curl_api.h); every EgressHttpClient calls it when made. Thread-safe: the first
 /// caller loads and initialises under the guard of a function-local static, and
 /// curl_global_init itself is thread-safe in a libcurl with the CURL_VERSION_THREADSAFE
 /// feature (7.84 and later; Debian 12's 7.88 has it), so it may run while the process's other

@@ -26,7 +26,7 @@
 #include "net/resolver.h"
 #include "skillrt/error.h"
 #include "skillrt/outcome.h"
-#include "util/fd.h"
+#include "skillrt/fd.h"
 
 namespace skillrt::net {
 

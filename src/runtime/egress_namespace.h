@@ -6,7 +6,7 @@
 #include <cstdint>
 
 #include "skillrt/error.h"
-#include "util/fd.h"
+#include "skillrt/fd.h"
 
 namespace skillrt::netns {
 

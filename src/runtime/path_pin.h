@@ -21,7 +21,7 @@
 
 #include "skillrt/error.h"
 #include "skillrt/plan.h"
-#include "util/fd.h"
+#include "skillrt/fd.h"
 
 namespace skillrt {
 

@@ -17,7 +17,7 @@
 #include "skillrt/error.h"
 #include "skillrt/outcome.h"
 #include "skillrt/runtime.h"
-#include "util/fd.h"
+#include "skillrt/fd.h"
 
 namespace skillrt {
 

@@ -4,7 +4,7 @@
 #include <sys/stat.h>
 
 #include "skillrt/search.h"
-#include "util/sha256.h"
+#include "skillrt/sha256.h"
 
 namespace skillrt {
 

@@ -3,7 +3,6 @@
 #include <set>
 #include <thread>
 
-#include "audit/audit_time.h"
 #include "service/api.h"
 #include "skillrt/audit.h"
 
@@ -62,7 +61,7 @@ std::optional<JobSpec> SpecFromBody(const httplib::Request& req, httplib::Respon
   }
   if (body.contains("deadline")) {
     if (!body["deadline"].is_string()) return fail("deadline: an RFC 3339 time");
-    auto when = audit::ParseRfc3339(body["deadline"].get<std::string>());
+    auto when = ParseAuditTime(body["deadline"].get<std::string>());
     if (!when) return fail("deadline: not an RFC 3339 time");
     spec.deadline = *when;
   }
@@ -178,7 +177,7 @@ void Api::RegisterJobs(HttpServer& server) {
     const auto now = std::chrono::system_clock::now();
     for (const char* bound : {"since", "until"}) {
       if (!req.has_param(bound)) continue;
-      auto when = audit::ParseTimeBound(req.get_param_value(bound), now);
+      auto when = ParseAuditTimeBound(req.get_param_value(bound), now);
       if (!when) return SetError(res, ApiError::kBadRequest, std::string(bound) + ": " + when.error().message);
       (std::string_view(bound) == "since" ? query.since : query.until) = *when;
     }

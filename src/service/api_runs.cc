@@ -4,7 +4,6 @@
 #include <set>
 #include <sstream>
 
-#include "audit/audit_time.h"
 #include "service/api.h"
 #include "skillrt/instance.h"
 #include "skillrt/outcome.h"

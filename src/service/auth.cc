@@ -11,8 +11,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "util/atomic_file.h"
-#include "util/sha256.h"
+#include "skillrt/atomic_file.h"
+#include "skillrt/sha256.h"
 
 namespace skillrt::service {
 namespace {

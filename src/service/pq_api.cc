@@ -1,6 +1,6 @@
 #include "service/pq_api.h"
 
-#include "util/shared_library.h"
+#include "skillrt/shared_library.h"
 
 namespace skillrt::service {
 namespace {

@@ -1,5 +1,5 @@
 // The libpq functions the PostgreSQL job store calls, taken from libpq.so.5 when a store is
-// first opened (util/shared_library.h). libpq and the libraries it brings (Kerberos, LDAP,
+// first opened (skillrt/shared_library.h). libpq and the libraries it brings (Kerberos, LDAP,
 // SASL, GnuTLS and theirs, about twenty) are then loaded only by a service that uses
 // PostgreSQL, not by every command. The functions are libpq's own (libpq-fe.h; PostgreSQL
 // documentation, chapter "libpq - C Library").

@@ -12,7 +12,7 @@
 #include "skill/frontmatter.h"
 #include "skillrt/grants.h"
 #include "skillrt/skill.h"
-#include "util/sha256.h"
+#include "skillrt/sha256.h"
 
 namespace skillrt {
 namespace {

@@ -7,7 +7,7 @@
 #include <unordered_map>
 
 #include "skillrt/error.h"
-#include "util/fd.h"
+#include "skillrt/fd.h"
 
 namespace skillrt {
 

@@ -13,7 +13,7 @@
 #include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
-#include "util/fd.h"
+#include "skillrt/fd.h"
 
 namespace skillrt::frontmatter {
 namespace {

@@ -13,8 +13,8 @@
 #include "skillrt/grants.h"
 #include "skillrt/instance.h"
 #include "skillrt/skill.h"
-#include "util/atomic_file.h"
-#include "util/fd.h"
+#include "skillrt/atomic_file.h"
+#include "skillrt/fd.h"
 #include "util/toml_type.h"
 
 namespace skillrt {

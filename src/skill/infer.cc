@@ -14,7 +14,7 @@
 #include "gate/shell_parse.h"
 #include "skill/interpreters.h"
 #include "skillrt/risk.h"
-#include "util/fd.h"
+#include "skillrt/fd.h"
 
 namespace skillrt::infer {
 namespace {

@@ -13,7 +13,7 @@
 
 #include "engine/run_id.h"
 #include "skillrt/skill.h"
-#include "util/fd.h"
+#include "skillrt/fd.h"
 
 namespace skillrt {
 namespace {

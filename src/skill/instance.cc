@@ -17,7 +17,7 @@
 #include "skill/manifest_internal.h"
 #include "skillrt/skill.h"
 #include "skill/limit_fields.h"
-#include "util/fd.h"
+#include "skillrt/fd.h"
 #include "util/toml_type.h"
 
 namespace skillrt {

@@ -11,8 +11,8 @@
 #include <set>
 #include <utility>
 
-#include "util/atomic_file.h"
-#include "util/fd.h"
+#include "skillrt/atomic_file.h"
+#include "skillrt/fd.h"
 
 namespace skillrt {
 namespace {

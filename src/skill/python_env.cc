@@ -19,7 +19,7 @@
 
 #include "container/engine_cli.h"
 #include "skillrt/dependencies.h"
-#include "util/atomic_file.h"
+#include "skillrt/atomic_file.h"
 
 namespace skillrt {
 namespace {

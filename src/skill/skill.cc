@@ -359,6 +359,27 @@ void SeedCommands(const SkillMetadata& meta, Manifest* manifest) {
   }
 }
 
+// The JSON form of a frontmatter node (see ReadFrontmatterJson).
+nlohmann::ordered_json YamlToJson(const YamlNode& node) {
+  switch (node.kind) {
+    case YamlNode::Kind::kNull:
+      return nullptr;
+    case YamlNode::Kind::kScalar:
+      return node.scalar;
+    case YamlNode::Kind::kSequence: {
+      nlohmann::ordered_json out = nlohmann::ordered_json::array();
+      for (const YamlNode& item : node.items) out.push_back(YamlToJson(item));
+      return out;
+    }
+    case YamlNode::Kind::kMap: {
+      nlohmann::ordered_json out = nlohmann::ordered_json::object();
+      for (const MapEntry& entry : node.entries) out[entry.key] = YamlToJson(entry.value);
+      return out;
+    }
+  }
+  return nullptr;
+}
+
 }  // namespace
 
 std::string Diagnostic::ToString() const {
@@ -471,6 +492,15 @@ Result<Skill> LoadSkillUnhashed(const std::filesystem::path& dir) {
   }
   SeedCommands(skill.meta, &skill.manifest);
   return skill;
+}
+
+Result<std::string> ReadFrontmatterJson(const std::filesystem::path& dir) {
+  const fs::path file = dir / "SKILL.md";
+  auto text = frontmatter::ReadBoundedFile(file, frontmatter::kMaxSkillFileBytes);
+  if (!text) return std::unexpected(text.error());
+  auto document = frontmatter::Parse(*text, file);
+  if (!document) return Fail(ErrorCode::kValidation, document.error().ToString());
+  return YamlToJson(document->root).dump();
 }
 
 }  // namespace skillrt

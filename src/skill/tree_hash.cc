@@ -15,8 +15,8 @@
 
 #include "skillrt/lock.h"
 #include "skillrt/skill.h"
-#include "util/fd.h"
-#include "util/sha256.h"
+#include "skillrt/fd.h"
+#include "skillrt/sha256.h"
 
 namespace skillrt {
 namespace {

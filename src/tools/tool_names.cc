@@ -5,7 +5,7 @@
 
 #include "skillrt/tools.h"
 #include "tools/tool_internal.h"
-#include "util/sha256.h"
+#include "skillrt/sha256.h"
 
 namespace skillrt {
 namespace {

@@ -1,8 +1,8 @@
-#include "util/curl_api.h"
+#include "skillrt/curl_api.h"
 
 #include <mutex>
 
-#include "util/shared_library.h"
+#include "skillrt/shared_library.h"
 
 namespace skillrt {
 namespace {

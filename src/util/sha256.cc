@@ -1,4 +1,4 @@
-#include "util/sha256.h"
+#include "skillrt/sha256.h"
 
 // OpenSSL's SHA-256 functions themselves, not its EVP interface: the first EVP digest of a
 // process fetches the default provider, which initialises the library (configuration file,

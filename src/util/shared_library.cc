@@ -1,4 +1,4 @@
-#include "util/shared_library.h"
+#include "skillrt/shared_library.h"
 
 #include <dlfcn.h>
 

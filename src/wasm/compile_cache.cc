@@ -16,7 +16,7 @@
 #include <memory>
 #include <tuple>
 
-#include "util/sha256.h"
+#include "skillrt/sha256.h"
 
 namespace skillrt::wasm {
 namespace {

@@ -14,7 +14,7 @@
 #include <cerrno>
 #include <cstdlib>
 
-#include "util/fd.h"
+#include "skillrt/fd.h"
 #include "wasm/wasmtime_util.h"
 
 namespace skillrt::wasm {

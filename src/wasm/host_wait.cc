@@ -14,7 +14,7 @@
 #include <string>
 #include <string_view>
 
-#include "util/fd.h"
+#include "skillrt/fd.h"
 
 namespace skillrt::wasm {
 namespace {

@@ -26,7 +26,7 @@
 #include <string_view>
 
 #include "skillrt/error.h"
-#include "util/fd.h"
+#include "skillrt/fd.h"
 
 namespace skillrt::wasm {
 

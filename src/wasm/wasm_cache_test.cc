@@ -19,7 +19,7 @@
 
 #include "skillrt/runtime.h"
 #include "test_util.h"
-#include "util/sha256.h"
+#include "skillrt/sha256.h"
 #include "wasm/compile_cache.h"
 
 namespace skillrt {

@@ -19,7 +19,7 @@
 
 #include "skillrt/runtime.h"
 #include "test_util.h"
-#include "util/fd.h"
+#include "skillrt/fd.h"
 
 namespace skillrt {
 namespace {

@@ -16,8 +16,8 @@
 #include <thread>
 #include <vector>
 
-#include "util/fd.h"
-#include "util/sha256.h"
+#include "skillrt/fd.h"
+#include "skillrt/sha256.h"
 
 extern char** environ;
 

@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "skillrt/error.h"
-#include "util/fd.h"
+#include "skillrt/fd.h"
 
 namespace skillrt::cgroup {
 

@@ -10,7 +10,7 @@
 #include <sstream>
 
 #include "sandbox/linux/mount.h"
-#include "util/fd.h"
+#include "skillrt/fd.h"
 
 namespace skillrt::exec_path {
 namespace {

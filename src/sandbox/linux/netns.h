@@ -10,7 +10,7 @@
 #include <string>
 
 #include "skillrt/error.h"
-#include "util/fd.h"
+#include "skillrt/fd.h"
 
 namespace skillrt::netns {
 

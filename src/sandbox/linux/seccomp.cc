@@ -20,7 +20,7 @@
 
 #include "sandbox/linux/child.h"
 #include "sandbox/linux/seccomp_cache.h"
-#include "util/fd.h"
+#include "skillrt/fd.h"
 
 namespace skillrt::seccomp {
 namespace {

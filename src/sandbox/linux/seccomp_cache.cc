@@ -18,9 +18,9 @@
 #define OPENSSL_SUPPRESS_DEPRECATED
 #include <openssl/sha.h>
 
-#include "util/atomic_file.h"
-#include "util/fd.h"
-#include "util/sha256.h"
+#include "skillrt/atomic_file.h"
+#include "skillrt/fd.h"
+#include "skillrt/sha256.h"
 
 namespace skillrt::seccomp_cache {
 namespace {

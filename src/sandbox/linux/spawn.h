@@ -18,7 +18,7 @@
 #include "sandbox/linux/contain.h"
 #include "sandbox/linux/userns.h"
 #include "skillrt/error.h"
-#include "util/fd.h"
+#include "skillrt/fd.h"
 
 namespace skillrt::sandbox {
 

@@ -12,7 +12,7 @@
 #include <string>
 
 #include "sandbox/linux/child.h"
-#include "util/fd.h"
+#include "skillrt/fd.h"
 
 namespace skillrt::userns {
 namespace {

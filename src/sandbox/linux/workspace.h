@@ -19,7 +19,7 @@
 #include "sandbox/linux/userns.h"
 #include "skillrt/error.h"
 #include "skillrt/plan.h"
-#include "util/fd.h"
+#include "skillrt/fd.h"
 
 namespace skillrt::workspace {
 

@@ -1,6 +1,6 @@
 // SHA-256 through OpenSSL's own SHA-256 functions (sha256.cc says why not EVP).
-#ifndef SKILLRT_UTIL_SHA256_H_
-#define SKILLRT_UTIL_SHA256_H_
+#ifndef SKILLRT_SHA256_H_
+#define SKILLRT_SHA256_H_
 
 #include <memory>
 #include <string>
@@ -32,4 +32,4 @@ std::string Sha256Hex(std::string_view data);
 
 }  // namespace skillrt
 
-#endif  // SKILLRT_UTIL_SHA256_H_
+#endif  // SKILLRT_SHA256_H_

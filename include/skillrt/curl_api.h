@@ -1,11 +1,11 @@
 // The libcurl functions skillrt calls (the egress HTTP client, the agent's model client),
-// taken from libcurl.so.4 when the first request needs them (util/shared_library.h). libcurl and the libraries only it brings
+// taken from libcurl.so.4 when the first request needs them (skillrt/shared_library.h). libcurl and the libraries only it brings
 // (nghttp2, rtmp, ssh2, psl, zstd) are then loaded only by processes that make HTTP requests
 // for a skill, not by every command. The functions are libcurl's own (curl/curl.h, libcurl
 // 7.85 or later for CURLOPT_PROTOCOLS_STR); calls through these pointers skip the argument
 // checks curl/typecheck-gcc.h adds to direct calls of curl_easy_setopt.
-#ifndef SKILLRT_UTIL_CURL_API_H_
-#define SKILLRT_UTIL_CURL_API_H_
+#ifndef SKILLRT_CURL_API_H_
+#define SKILLRT_CURL_API_H_
 
 #include <curl/curl.h>
 
@@ -41,4 +41,4 @@ Result<const CurlApi*> LoadCurl();
 
 }  // namespace skillrt
 
-#endif  // SKILLRT_UTIL_CURL_API_H_
+#endif  // SKILLRT_CURL_API_H_

@@ -1,6 +1,6 @@
 // Move-only owner of a file descriptor.
-#ifndef SKILLRT_UTIL_FD_H_
-#define SKILLRT_UTIL_FD_H_
+#ifndef SKILLRT_FD_H_
+#define SKILLRT_FD_H_
 
 #include <unistd.h>
 
@@ -42,4 +42,4 @@ class UniqueFd {
 
 }  // namespace skillrt
 
-#endif  // SKILLRT_UTIL_FD_H_
+#endif  // SKILLRT_FD_H_

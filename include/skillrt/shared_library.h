@@ -2,8 +2,8 @@
 // (dlopen(3), dlsym(3)), for libraries that most commands never call: the dynamic linker
 // then maps, relocates and initialises them, and the libraries they bring, only in the
 // processes that use them.
-#ifndef SKILLRT_UTIL_SHARED_LIBRARY_H_
-#define SKILLRT_UTIL_SHARED_LIBRARY_H_
+#ifndef SKILLRT_SHARED_LIBRARY_H_
+#define SKILLRT_SHARED_LIBRARY_H_
 
 #include <string>
 
@@ -45,4 +45,4 @@ class SharedLibrary {
 
 }  // namespace skillrt
 
-#endif  // SKILLRT_UTIL_SHARED_LIBRARY_H_
+#endif  // SKILLRT_SHARED_LIBRARY_H_

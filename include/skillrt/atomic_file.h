@@ -1,8 +1,8 @@
 // Replacing a file's contents so that readers see the old file or the new one, never half of
 // either: write a temporary file beside it, fsync, rename(2) over the target, fsync the
 // directory (rename(2), fsync(2)).
-#ifndef SKILLRT_UTIL_ATOMIC_FILE_H_
-#define SKILLRT_UTIL_ATOMIC_FILE_H_
+#ifndef SKILLRT_ATOMIC_FILE_H_
+#define SKILLRT_ATOMIC_FILE_H_
 
 #include <sys/types.h>
 
@@ -23,4 +23,4 @@ Result<void> WriteFileAtomic(const std::filesystem::path& path, std::string_view
 
 }  // namespace skillrt
 
-#endif  // SKILLRT_UTIL_ATOMIC_FILE_H_
+#endif  // SKILLRT_ATOMIC_FILE_H_
