@@ -80,7 +80,7 @@ class ContainerRuntimeTest : public ::testing::TestWithParam<std::string> {
   void SetUp() override {
     Shared& shared = GetShared(GetParam());
     if (!shared.runtime) {
-      GTEST_SKIP() << "no usable " << GetParam() << ": " << shared.skip_reason;
+      SKILLRT_SKIP_UNLESS_BUILT("no usable " + GetParam() + ": " + shared.skip_reason);
     }
     runtime_ = shared.runtime.get();
     ::chmod(skill_.path().c_str(), 0755);  // The container's user reads the skill.
