@@ -3,6 +3,10 @@
 
 #include <array>
 #include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
 
 #include "search/budget.h"
 #include "skillrt/search.h"
@@ -55,6 +59,66 @@ TEST(MiniLmEmbedderTest, MissingModelNamesTheFileAndTheFix) {
   ASSERT_FALSE(model.has_value());
   EXPECT_EQ(model.error().code, ErrorCode::kNotFound);
   EXPECT_NE(model.error().message.find("config.json"), std::string::npos);
+  EXPECT_NE(model.error().message.find("build-search-ml.sh"), std::string::npos);
+}
+
+// Whether ONNX Runtime's library is mapped into this process (proc(5), /proc/self/maps).
+bool RuntimeMapped() {
+  std::ifstream maps("/proc/self/maps");
+  std::string line;
+  while (std::getline(maps, line)) {
+    if (line.find("libonnxruntime") != std::string::npos) return true;
+  }
+  return false;
+}
+
+// Runs in a child process (a death test): ONNX Runtime, once loaded or failed, is the
+// process's for good.
+TEST(MiniLmEmbedderTest, RuntimeIsLoadedAtTheFirstEmbeddingNotAtOpen) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(
+      {
+        auto model = OpenMiniLmEmbedder(DefaultSearchModelDir());
+        bool at_open = RuntimeMapped();
+        std::array<std::string_view, 1> text = {"count the words of a file"};
+        bool embedded = model.has_value() && (*model)->Embed(text).has_value();
+        std::exit(model.has_value() && !at_open && embedded && RuntimeMapped() ? 0 : 1);
+      },
+      ::testing::ExitedWithCode(0), "");
+}
+
+TEST(MiniLmEmbedderTest, ABrokenRuntimeFailsTheEmbeddingWithItsPath) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  std::filesystem::path fake = std::filesystem::path(::testing::TempDir()) / "libonnxruntime-not.so";
+  std::ofstream(fake) << "not a shared library";
+  EXPECT_EXIT(
+      {
+        setenv("SKILLRT_ONNXRUNTIME", fake.c_str(), 1);
+        auto model = OpenMiniLmEmbedder(DefaultSearchModelDir());
+        if (!model) std::exit(2);  // Opening must not load the runtime, so it succeeds.
+        std::array<std::string_view, 1> text = {"count the words of a file"};
+        auto v = (*model)->Embed(text);
+        bool named = !v && v.error().code == ErrorCode::kInternal &&
+                     v.error().message.find(fake.string()) != std::string::npos;
+        std::exit(named ? 0 : 1);
+      },
+      ::testing::ExitedWithCode(0), "");
+  std::filesystem::remove(fake);
+}
+
+TEST(MiniLmEmbedderTest, MissingRuntimeNamesItAndTheFix) {
+  const char* old = std::getenv("SKILLRT_ONNXRUNTIME");
+  std::string saved = old != nullptr ? old : "";
+  setenv("SKILLRT_ONNXRUNTIME", "/nonexistent/libonnxruntime.so", 1);
+  auto model = OpenMiniLmEmbedder(DefaultSearchModelDir());
+  if (old != nullptr) {
+    setenv("SKILLRT_ONNXRUNTIME", saved.c_str(), 1);
+  } else {
+    unsetenv("SKILLRT_ONNXRUNTIME");
+  }
+  ASSERT_FALSE(model.has_value());
+  EXPECT_EQ(model.error().code, ErrorCode::kNotFound);
+  EXPECT_NE(model.error().message.find("/nonexistent/libonnxruntime.so"), std::string::npos);
   EXPECT_NE(model.error().message.find("build-search-ml.sh"), std::string::npos);
 }
 
