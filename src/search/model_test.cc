@@ -72,37 +72,43 @@ bool RuntimeMapped() {
   return false;
 }
 
-// Runs in a child process (a death test): ONNX Runtime, once loaded or failed, is the
+// 0 when opening the embedder leaves ONNX Runtime unloaded and the first embedding loads it.
+int LoadsAtFirstEmbedding() {
+  auto model = OpenMiniLmEmbedder(DefaultSearchModelDir());
+  if (!model) return 2;
+  if (RuntimeMapped()) return 3;
+  std::array<std::string_view, 1> text = {"count the words of a file"};
+  if (!(*model)->Embed(text)) return 4;
+  return RuntimeMapped() ? 0 : 5;
+}
+
+// 0 when, with $SKILLRT_ONNXRUNTIME naming a file that is no library, opening succeeds (the
+// runtime is not loaded yet) and the first embedding fails with kInternal naming the file.
+int BrokenRuntimeFailsAtFirstEmbedding(const std::filesystem::path& fake) {
+  setenv("SKILLRT_ONNXRUNTIME", fake.c_str(), 1);
+  auto model = OpenMiniLmEmbedder(DefaultSearchModelDir());
+  if (!model) return 2;
+  std::array<std::string_view, 1> text = {"count the words of a file"};
+  auto v = (*model)->Embed(text);
+  if (v) return 3;
+  if (v.error().code != ErrorCode::kInternal) return 4;
+  return v.error().message.find(fake.string()) != std::string::npos ? 0 : 5;
+}
+
+// Both run in a child process (a death test): ONNX Runtime, once loaded or failed, is the
 // process's for good.
 TEST(MiniLmEmbedderTest, RuntimeIsLoadedAtTheFirstEmbeddingNotAtOpen) {
   GTEST_FLAG_SET(death_test_style, "threadsafe");
-  EXPECT_EXIT(
-      {
-        auto model = OpenMiniLmEmbedder(DefaultSearchModelDir());
-        bool at_open = RuntimeMapped();
-        std::array<std::string_view, 1> text = {"count the words of a file"};
-        bool embedded = model.has_value() && (*model)->Embed(text).has_value();
-        std::exit(model.has_value() && !at_open && embedded && RuntimeMapped() ? 0 : 1);
-      },
-      ::testing::ExitedWithCode(0), "");
+  EXPECT_EXIT(std::exit(LoadsAtFirstEmbedding()), ::testing::ExitedWithCode(0), "");
 }
 
 TEST(MiniLmEmbedderTest, ABrokenRuntimeFailsTheEmbeddingWithItsPath) {
   GTEST_FLAG_SET(death_test_style, "threadsafe");
-  std::filesystem::path fake = std::filesystem::path(::testing::TempDir()) / "libonnxruntime-not.so";
+  std::filesystem::path fake =
+      std::filesystem::path(::testing::TempDir()) / "libonnxruntime-not.so";
   std::ofstream(fake) << "not a shared library";
-  EXPECT_EXIT(
-      {
-        setenv("SKILLRT_ONNXRUNTIME", fake.c_str(), 1);
-        auto model = OpenMiniLmEmbedder(DefaultSearchModelDir());
-        if (!model) std::exit(2);  // Opening must not load the runtime, so it succeeds.
-        std::array<std::string_view, 1> text = {"count the words of a file"};
-        auto v = (*model)->Embed(text);
-        bool named = !v && v.error().code == ErrorCode::kInternal &&
-                     v.error().message.find(fake.string()) != std::string::npos;
-        std::exit(named ? 0 : 1);
-      },
-      ::testing::ExitedWithCode(0), "");
+  EXPECT_EXIT(std::exit(BrokenRuntimeFailsAtFirstEmbedding(fake)), ::testing::ExitedWithCode(0),
+              "");
   std::filesystem::remove(fake);
 }
 

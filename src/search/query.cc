@@ -4,7 +4,9 @@
 #include <array>
 #include <cctype>
 #include <cmath>
+#include <future>
 #include <string>
+#include <system_error>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -198,19 +200,34 @@ Result<SearchResult> SearchIndex::Search(std::string_view query,
     return Fail(ErrorCode::kInvalidArgument, "search: rerank_weight is outside [0, 1]");
   }
   const size_t pool = std::max(options.candidates, options.top_k);
-  std::vector<Candidate> bm25, dense;
-  if (options.method != SearchMethod::kDense) {
-    auto list = Bm25Candidates(s, query, pool);
-    if (!list) return std::unexpected(list.error());
-    bm25 = std::move(*list);
-  }
+  const bool want_bm25 = options.method != SearchMethod::kDense;
   // The query's embedding, for the dense method and for reranking.
+  const bool want_vector =
+      (options.method != SearchMethod::kBm25 || options.rerank) && !s.rows.empty();
+  // The FTS5 query and the query's embedding are independent: BM25 runs on a thread of its
+  // own while the model embeds the query on this one, so that with a second core free a
+  // hybrid search costs the longer of the two rather than their sum. The SQLite connection
+  // (opened NOMUTEX) is used by that thread alone until get() joins it.
+  std::future<Result<std::vector<Candidate>>> bm25_job;
+  if (want_bm25 && want_vector) {
+    try {
+      bm25_job = std::async(std::launch::async, [&] { return Bm25Candidates(s, query, pool); });
+    } catch (const std::system_error&) {
+      // No thread to be had: BM25 runs below, on this thread.
+    }
+  }
   std::vector<float> q;
-  if ((options.method != SearchMethod::kBm25 || options.rerank) && !s.rows.empty()) {
+  if (want_vector) {
     std::array<std::string_view, 1> texts = {query};
     auto embedded = s.embedder->Embed(texts);
-    if (!embedded) return std::unexpected(embedded.error());
+    if (!embedded) return std::unexpected(embedded.error());  // ~future joins the thread.
     q = std::move(*embedded);
+  }
+  std::vector<Candidate> bm25, dense;
+  if (want_bm25) {
+    auto list = bm25_job.valid() ? bm25_job.get() : Bm25Candidates(s, query, pool);
+    if (!list) return std::unexpected(list.error());
+    bm25 = std::move(*list);
   }
   if (options.method != SearchMethod::kBm25 && !s.rows.empty()) {
     dense = DenseCandidates(s, q, pool);

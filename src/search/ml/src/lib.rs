@@ -90,12 +90,26 @@ fn load(dir: &Path, runtime_path: &str) -> Result<Embedder, String> {
     })
 }
 
+/// Checks that `path` is a shared library with ONNX Runtime's C API entry point, so that a wrong
+/// file is an error naming it rather than a panic inside ort.
+fn check_runtime(path: &str) -> Result<(), String> {
+    // SAFETY: loading runs the library's initialisers; the path is the ONNX Runtime library the
+    // setup step installed (or $SKILLRT_ONNXRUNTIME), the one ort is about to load anyway.
+    let lib = unsafe { libloading::Library::new(path) }
+        .map_err(|err| format!("ONNX Runtime library {path}: {err}"))?;
+    // SAFETY: only the symbol's presence is checked; it is not called here.
+    unsafe { lib.get::<unsafe extern "C" fn() -> *const std::ffi::c_void>(b"OrtGetApiBase\0") }
+        .map(|_| ())
+        .map_err(|err| format!("ONNX Runtime library {path}: no OrtGetApiBase: {err}"))
+}
+
 /// Opens ONNX Runtime (once per process) and the model (once per embedder). One intra-op
 /// thread: on a small shared machine a second thread costs more in hand-offs than it gains for
 /// one short query, and callers that embed in bulk run on their own thread anyway.
 fn session(e: &Embedder) -> Result<&Mutex<Session>, String> {
     RUNTIME
         .get_or_init(|| {
+            check_runtime(&e.runtime_path)?;
             ort::init_from(e.runtime_path.clone())
                 .with_name("skillrt-search")
                 .commit()
@@ -277,8 +291,13 @@ pub extern "C" fn skillrt_ml_embed(
             set_error(err, message);
             -1
         }
-        Err(_) => {
-            set_error(err, "panic while embedding".to_string());
+        Err(payload) => {
+            let what = payload
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .or_else(|| payload.downcast_ref::<&str>().copied())
+                .unwrap_or("unknown");
+            set_error(err, format!("panic while embedding: {what}"));
             -1
         }
     }
