@@ -21,7 +21,7 @@ typedef void* (*new2_t)(const char*, char**);
 typedef void* (*new3_t)(const char*, const char*, char**);
 typedef int (*embed_t)(void*, const char* const*, const size_t*, size_t, float*, char**);
 
-enum { kDim = 384, kMaxQueries = 2000, kMaxLine = 512 };
+enum { kDim = 384, kMaxQueries = 2000, kMaxLine = 8192 };
 
 static double Ms(clockid_t clock) {
   struct timespec t;

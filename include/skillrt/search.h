@@ -240,7 +240,8 @@ struct SkillSearchOptions {
 /// Thread-safe: calls are serialised by an internal mutex (a search takes a few ms).
 class SkillSearch {
  public:
-  /// Loads the model (about 0.2 s) and opens the index. Errors as OpenMiniLmEmbedder() and
+  /// Reads the model's tokenizer and opens the index; ONNX Runtime and the model are loaded at
+  /// the first embedding (about 0.2 s of CPU). Errors as OpenMiniLmEmbedder() and
   /// SearchIndex::Open(). `registry` is copied (copies share one catalogue).
   static Result<std::unique_ptr<SkillSearch>> Open(const Registry& registry,
                                                    SkillSearchOptions options);
