@@ -126,14 +126,20 @@ class Embedder {
 };
 
 /// all-MiniLM-L6-v2 (384 dimensions, Apache-2.0) loaded from `model_dir` (config.json,
-/// tokenizer.json, model.safetensors as the setup step installs them; docs/search.md), run on
-/// the CPU. Thread-safe. kNotFound when the directory lacks the model, naming what is missing
-/// and how to install it; kParse when a file is malformed.
+/// tokenizer.json, model.onnx as the setup step installs them; docs/search.md), run on the CPU
+/// by ONNX Runtime (the library at DefaultOnnxRuntimeLibrary(), opened with dlopen at the
+/// first Embed()). Thread-safe. kNotFound when the directory lacks the model or the runtime is
+/// missing, naming what is missing and how to install it; kParse when a file is malformed;
+/// Embed() returns kInternal when the runtime or the model cannot be loaded.
 Result<std::unique_ptr<Embedder>> OpenMiniLmEmbedder(const std::filesystem::path& model_dir);
 
 /// $SKILLRT_SEARCH_MODEL if set, else the directory the setup step installs the model into
 /// (fixed at build time).
 std::filesystem::path DefaultSearchModelDir();
+
+/// $SKILLRT_ONNXRUNTIME if set, else the ONNX Runtime shared library the setup step installs
+/// (fixed at build time; docs/search.md).
+std::filesystem::path DefaultOnnxRuntimeLibrary();
 
 /// The number of BPE tokens of `text` under `encoding`. kInvalidArgument if not UTF-8.
 /// Thread-safe; the rank tables are built on first use (about 0.1 s).
@@ -234,7 +240,8 @@ struct SkillSearchOptions {
 /// Thread-safe: calls are serialised by an internal mutex (a search takes a few ms).
 class SkillSearch {
  public:
-  /// Loads the model (about 0.2 s) and opens the index. Errors as OpenMiniLmEmbedder() and
+  /// Reads the model's tokenizer and opens the index; ONNX Runtime and the model are loaded at
+  /// the first embedding (about 0.2 s of CPU). Errors as OpenMiniLmEmbedder() and
   /// SearchIndex::Open(). `registry` is copied (copies share one catalogue).
   static Result<std::unique_ptr<SkillSearch>> Open(const Registry& registry,
                                                    SkillSearchOptions options);

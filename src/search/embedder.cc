@@ -1,4 +1,4 @@
-// The MiniLM embedder (Rust, through src/search/ml.h) and BPE token counts.
+// The MiniLM embedder (Rust and ONNX Runtime, through src/search/ml.h) and BPE token counts.
 #include <cstdlib>
 #include <memory>
 #include <string>
@@ -9,6 +9,9 @@
 
 #ifndef SKILLRT_SEARCH_MODEL_DIR
 #error "SKILLRT_SEARCH_MODEL_DIR must name the model directory the setup step installs"
+#endif
+#ifndef SKILLRT_ONNXRUNTIME_LIB
+#error "SKILLRT_ONNXRUNTIME_LIB must name the libonnxruntime.so the setup step installs"
 #endif
 
 namespace skillrt {
@@ -62,7 +65,7 @@ class MiniLmEmbedder final : public Embedder {
 }  // namespace
 
 Result<std::unique_ptr<Embedder>> OpenMiniLmEmbedder(const std::filesystem::path& model_dir) {
-  for (const char* file : {"config.json", "tokenizer.json", "model.safetensors"}) {
+  for (const char* file : {"config.json", "tokenizer.json", "model.onnx"}) {
     std::error_code ec;
     if (!std::filesystem::is_regular_file(model_dir / file, ec)) {
       return Fail(ErrorCode::kNotFound,
@@ -71,12 +74,25 @@ Result<std::unique_ptr<Embedder>> OpenMiniLmEmbedder(const std::filesystem::path
                       "names another directory)");
     }
   }
+  const std::filesystem::path runtime = DefaultOnnxRuntimeLibrary();
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(runtime, ec)) {
+    return Fail(ErrorCode::kNotFound,
+                "search model: no ONNX Runtime library " + runtime.string() +
+                    " (scripts/build-search-ml.sh installs it; $SKILLRT_ONNXRUNTIME names "
+                    "another)");
+  }
+  // The runtime is opened with dlopen at the first Embed(), not here: a search that needs
+  // no vector (bm25 without reranking) and a process that never searches do not load it.
   char* err = nullptr;
   std::unique_ptr<SkillrtMlEmbedder, EmbedderDeleter> handle(
-      skillrt_ml_embedder_new(model_dir.c_str(), &err));
+      skillrt_ml_embedder_new(model_dir.c_str(), runtime.c_str(), &err));
   if (!handle) return Fail(ErrorCode::kParse, "search model: " + TakeMessage(err));
   // The id keys the index: a different model (or width) makes the stored vectors useless.
-  std::string id = "all-MiniLM-L6-v2/mean/" + std::to_string(skillrt_ml_embedder_dim(handle.get()));
+  // The weights are the int8 ones of the ONNX file (dequantised at load), which give slightly
+  // different vectors from the fp32 ones an older index was built with.
+  std::string id = "all-MiniLM-L6-v2/onnx-int8w/mean/" +
+                   std::to_string(skillrt_ml_embedder_dim(handle.get()));
   return std::make_unique<MiniLmEmbedder>(std::move(handle), std::move(id));
 }
 
@@ -84,6 +100,12 @@ std::filesystem::path DefaultSearchModelDir() {
   const char* env = std::getenv("SKILLRT_SEARCH_MODEL");
   if (env != nullptr && *env != '\0') return env;
   return SKILLRT_SEARCH_MODEL_DIR;
+}
+
+std::filesystem::path DefaultOnnxRuntimeLibrary() {
+  const char* env = std::getenv("SKILLRT_ONNXRUNTIME");
+  if (env != nullptr && *env != '\0') return env;
+  return SKILLRT_ONNXRUNTIME_LIB;
 }
 
 Result<size_t> CountTokens(std::string_view text, TokenEncoding encoding) {

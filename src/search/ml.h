@@ -17,9 +17,10 @@ extern "C" {
 
 typedef struct SkillrtMlEmbedder SkillrtMlEmbedder;
 
-/// Loads a BERT sentence encoder from `dir` (config.json, tokenizer.json, model.safetensors).
-/// Returns null and sets `*err` when a file is missing or malformed.
-SkillrtMlEmbedder* skillrt_ml_embedder_new(const char* dir, char** err);
+/// Makes a BERT sentence encoder from `dir` (config.json and tokenizer.json are read now;
+/// model.onnx is run by the ONNX Runtime library at `runtime`, both opened at the first
+/// skillrt_ml_embed). Returns null and sets `*err` when a file is missing or malformed.
+SkillrtMlEmbedder* skillrt_ml_embedder_new(const char* dir, const char* runtime, char** err);
 
 /// Frees an embedder; null is ignored.
 void skillrt_ml_embedder_free(SkillrtMlEmbedder* embedder);
@@ -30,7 +31,7 @@ size_t skillrt_ml_embedder_dim(const SkillrtMlEmbedder* embedder);
 /// Embeds `count` UTF-8 texts (`texts[i]`, `lens[i]` bytes, not NUL-terminated) into `out`,
 /// which holds `count * dim` floats; each row has unit L2 norm (mean of the token vectors over
 /// real tokens, then normalised). Texts past 256 WordPiece tokens are truncated. Returns 0, or
-/// -1 with `*err` set (invalid UTF-8, a model failure).
+/// -1 with `*err` set (invalid UTF-8, the runtime or model cannot be loaded, a model failure).
 int32_t skillrt_ml_embed(const SkillrtMlEmbedder* embedder, const char* const* texts,
                          const size_t* lens, size_t count, float* out, char** err);
 

@@ -3,6 +3,10 @@
 
 #include <array>
 #include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
 
 #include "search/budget.h"
 #include "skillrt/search.h"
@@ -55,6 +59,72 @@ TEST(MiniLmEmbedderTest, MissingModelNamesTheFileAndTheFix) {
   ASSERT_FALSE(model.has_value());
   EXPECT_EQ(model.error().code, ErrorCode::kNotFound);
   EXPECT_NE(model.error().message.find("config.json"), std::string::npos);
+  EXPECT_NE(model.error().message.find("build-search-ml.sh"), std::string::npos);
+}
+
+// Whether ONNX Runtime's library is mapped into this process (proc(5), /proc/self/maps).
+bool RuntimeMapped() {
+  std::ifstream maps("/proc/self/maps");
+  std::string line;
+  while (std::getline(maps, line)) {
+    if (line.find("libonnxruntime") != std::string::npos) return true;
+  }
+  return false;
+}
+
+// 0 when opening the embedder leaves ONNX Runtime unloaded and the first embedding loads it.
+int LoadsAtFirstEmbedding() {
+  auto model = OpenMiniLmEmbedder(DefaultSearchModelDir());
+  if (!model) return 2;
+  if (RuntimeMapped()) return 3;
+  std::array<std::string_view, 1> text = {"count the words of a file"};
+  if (!(*model)->Embed(text)) return 4;
+  return RuntimeMapped() ? 0 : 5;
+}
+
+// 0 when, with $SKILLRT_ONNXRUNTIME naming a file that is no library, opening succeeds (the
+// runtime is not loaded yet) and the first embedding fails with kInternal naming the file.
+int BrokenRuntimeFailsAtFirstEmbedding(const std::filesystem::path& fake) {
+  setenv("SKILLRT_ONNXRUNTIME", fake.c_str(), 1);
+  auto model = OpenMiniLmEmbedder(DefaultSearchModelDir());
+  if (!model) return 2;
+  std::array<std::string_view, 1> text = {"count the words of a file"};
+  auto v = (*model)->Embed(text);
+  if (v) return 3;
+  if (v.error().code != ErrorCode::kInternal) return 4;
+  return v.error().message.find(fake.string()) != std::string::npos ? 0 : 5;
+}
+
+// Both run in a child process (a death test): ONNX Runtime, once loaded or failed, is the
+// process's for good.
+TEST(MiniLmEmbedderTest, RuntimeIsLoadedAtTheFirstEmbeddingNotAtOpen) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(std::exit(LoadsAtFirstEmbedding()), ::testing::ExitedWithCode(0), "");
+}
+
+TEST(MiniLmEmbedderTest, ABrokenRuntimeFailsTheEmbeddingWithItsPath) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  std::filesystem::path fake =
+      std::filesystem::path(::testing::TempDir()) / "libonnxruntime-not.so";
+  std::ofstream(fake) << "not a shared library";
+  EXPECT_EXIT(std::exit(BrokenRuntimeFailsAtFirstEmbedding(fake)), ::testing::ExitedWithCode(0),
+              "");
+  std::filesystem::remove(fake);
+}
+
+TEST(MiniLmEmbedderTest, MissingRuntimeNamesItAndTheFix) {
+  const char* old = std::getenv("SKILLRT_ONNXRUNTIME");
+  std::string saved = old != nullptr ? old : "";
+  setenv("SKILLRT_ONNXRUNTIME", "/nonexistent/libonnxruntime.so", 1);
+  auto model = OpenMiniLmEmbedder(DefaultSearchModelDir());
+  if (old != nullptr) {
+    setenv("SKILLRT_ONNXRUNTIME", saved.c_str(), 1);
+  } else {
+    unsetenv("SKILLRT_ONNXRUNTIME");
+  }
+  ASSERT_FALSE(model.has_value());
+  EXPECT_EQ(model.error().code, ErrorCode::kNotFound);
+  EXPECT_NE(model.error().message.find("/nonexistent/libonnxruntime.so"), std::string::npos);
   EXPECT_NE(model.error().message.find("build-search-ml.sh"), std::string::npos);
 }
 

@@ -1,9 +1,11 @@
 //! skillrt's search models behind a C ABI (declared in src/search/ml.h):
 //!
-//! * a sentence embedder: a BERT encoder (all-MiniLM-L6-v2 layout) run by candle from a
-//!   safetensors file, its WordPiece tokenizer from `tokenizer.json` (HF tokenizers), and
-//!   attention-masked mean pooling followed by L2 normalisation (the sentence-transformers
-//!   recipe named in the model's `modules.json`: Transformer, Pooling(mean), Normalize);
+//! * a sentence embedder: all-MiniLM-L6-v2 as an ONNX graph (`model.onnx`) run by ONNX Runtime,
+//!   its WordPiece tokenizer from `tokenizer.json` (HF tokenizers), and attention-masked mean
+//!   pooling followed by L2 normalisation (the sentence-transformers recipe named in the
+//!   model's `modules.json`: Transformer, Pooling(mean), Normalize). ONNX Runtime's shared
+//!   library is opened with dlopen (the `ort` crate's load-dynamic) at the first embedding, not
+//!   when the embedder is made, so a process that never embeds never loads it;
 //! * a BPE token counter over tiktoken's cl100k_base or o200k_base ranks (bundled by the
 //!   tiktoken-rs crate), used for token budgets.
 //!
@@ -12,22 +14,31 @@
 
 use std::ffi::{c_char, CStr, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, OnceLock};
 
-use candle_core::{DType, Device, Tensor};
-use candle_nn::VarBuilder;
-use candle_transformers::models::bert::{BertModel, Config};
+use ort::session::builder::GraphOptimizationLevel;
+use ort::session::Session;
+use ort::value::Tensor;
 use tokenizers::Tokenizer;
 
 /// Longest input in WordPiece tokens; the model was trained on 128 (its
 /// sentence_bert_config.json says max_seq_length 256), longer text is truncated.
 const MAX_TOKENS: usize = 256;
 
+/// Texts run through the model at once: batches of texts of similar length (sorted first)
+/// waste little on padding, and 32 keeps a batch's activations in cache.
+const BATCH: usize = 32;
+
+/// The ONNX Runtime session, made at the first embedding.
+static RUNTIME: OnceLock<Result<(), String>> = OnceLock::new();
+
 pub struct Embedder {
-    model: BertModel,
     tokenizer: Tokenizer,
     dim: usize,
-    device: Device,
+    model_path: PathBuf,
+    runtime_path: String,
+    session: OnceLock<Result<Mutex<Session>, String>>,
 }
 
 fn set_error(err: *mut *mut c_char, message: String) {
@@ -39,12 +50,18 @@ fn set_error(err: *mut *mut c_char, message: String) {
     unsafe { *err = c.into_raw() };
 }
 
-fn load(dir: &Path) -> Result<Embedder, String> {
+fn load(dir: &Path, runtime_path: &str) -> Result<Embedder, String> {
     let config_path = dir.join("config.json");
     let config_text = std::fs::read_to_string(&config_path)
         .map_err(|e| format!("{}: {e}", config_path.display()))?;
-    let config: Config = serde_json::from_str(&config_text)
+    let config: serde_json::Value = serde_json::from_str(&config_text)
         .map_err(|e| format!("{}: {e}", config_path.display()))?;
+    let dim = config
+        .get("hidden_size")
+        .and_then(|v| v.as_u64())
+        .filter(|&d| d > 0)
+        .ok_or_else(|| format!("{}: no positive hidden_size", config_path.display()))?
+        as usize;
     let tokenizer_path = dir.join("tokenizer.json");
     let mut tokenizer = Tokenizer::from_file(&tokenizer_path)
         .map_err(|e| format!("{}: {e}", tokenizer_path.display()))?;
@@ -57,61 +74,160 @@ fn load(dir: &Path) -> Result<Embedder, String> {
             ..Default::default()
         }))
         .map_err(|e| format!("tokenizer truncation: {e}"))?;
-    let weights = dir.join("model.safetensors");
-    let device = Device::Cpu;
-    // SAFETY: the file is memory-mapped read-only; skillrt's model cache is not modified
-    // while a process runs (the setup step writes a new directory and renames it).
-    let vb = unsafe { VarBuilder::from_mmaped_safetensors(&[&weights], DType::F32, &device) }
-        .map_err(|e| format!("{}: {e}", weights.display()))?;
-    let model = BertModel::load(vb, &config).map_err(|e| format!("{}: {e}", weights.display()))?;
-    Ok(Embedder { model, tokenizer, dim: config.hidden_size, device })
+    let model_path = dir.join("model.onnx");
+    if !model_path.is_file() {
+        return Err(format!("{}: no such file", model_path.display()));
+    }
+    if !Path::new(runtime_path).is_file() {
+        return Err(format!("ONNX Runtime library {runtime_path}: no such file"));
+    }
+    Ok(Embedder {
+        tokenizer,
+        dim,
+        model_path,
+        runtime_path: runtime_path.to_string(),
+        session: OnceLock::new(),
+    })
 }
 
-fn embed_batch(e: &Embedder, texts: &[&str], out: &mut [f32]) -> Result<(), String> {
+/// Checks that `path` is a shared library with ONNX Runtime's C API entry point, so that a wrong
+/// file is an error naming it rather than a panic inside ort.
+fn check_runtime(path: &str) -> Result<(), String> {
+    // SAFETY: loading runs the library's initialisers; the path is the ONNX Runtime library the
+    // setup step installed (or $SKILLRT_ONNXRUNTIME), the one ort is about to load anyway.
+    let lib = unsafe { libloading::Library::new(path) }
+        .map_err(|err| format!("ONNX Runtime library {path}: {err}"))?;
+    // SAFETY: only the symbol's presence is checked; it is not called here.
+    unsafe { lib.get::<unsafe extern "C" fn() -> *const std::ffi::c_void>(b"OrtGetApiBase\0") }
+        .map(|_| ())
+        .map_err(|err| format!("ONNX Runtime library {path}: no OrtGetApiBase: {err}"))
+}
+
+/// Opens ONNX Runtime (once per process) and the model (once per embedder). One intra-op
+/// thread: on a small shared machine a second thread costs more in hand-offs than it gains for
+/// one short query, and callers that embed in bulk run on their own thread anyway.
+fn session(e: &Embedder) -> Result<&Mutex<Session>, String> {
+    RUNTIME
+        .get_or_init(|| {
+            check_runtime(&e.runtime_path)?;
+            ort::init_from(e.runtime_path.clone())
+                .with_name("skillrt-search")
+                .commit()
+                .map(|_| ())
+                .map_err(|err| format!("ONNX Runtime {}: {err}", e.runtime_path))
+        })
+        .clone()?;
+    e.session
+        .get_or_init(|| {
+            let open = || -> ort::Result<Session> {
+                Session::builder()?
+                    .with_optimization_level(GraphOptimizationLevel::Level3)?
+                    .with_intra_threads(1)?
+                    .with_inter_threads(1)?
+                    .commit_from_file(&e.model_path)
+            };
+            open().map(Mutex::new).map_err(|err| format!("{}: {err}", e.model_path.display()))
+        })
+        .as_ref()
+        .map_err(|err| err.clone())
+}
+
+/// Embeds texts that are already tokenized, all padded to the longest, into `out`.
+fn run_batch(e: &Embedder, encodings: &[&tokenizers::Encoding], out: &mut [f32]) -> Result<(), String> {
+    let longest = encodings.iter().map(|x| x.get_ids().len()).max().unwrap_or(0).max(1);
+    let n = encodings.len();
+    let mut ids = vec![0i64; n * longest];
+    let mut mask = vec![0i64; n * longest];
+    for (row, enc) in encodings.iter().enumerate() {
+        for (col, id) in enc.get_ids().iter().enumerate() {
+            ids[row * longest + col] = i64::from(*id);
+            mask[row * longest + col] = 1;
+        }
+    }
+    let types = vec![0i64; n * longest];
+    let shape = vec![n as i64, longest as i64];
+    let session = session(e)?;
+    let tensor = |v: Vec<i64>| Tensor::from_array((shape.clone(), v)).map_err(|err| format!("input: {err}"));
+    let inputs = ort::inputs![
+        "input_ids" => tensor(ids)?,
+        "attention_mask" => tensor(mask.clone())?,
+        "token_type_ids" => tensor(types)?,
+    ];
+    let mut guard = session.lock().map_err(|_| "model session poisoned".to_string())?;
+    let outputs = guard.run(inputs).map_err(|err| format!("encode: {err}"))?;
+    let (out_shape, hidden) = outputs[0]
+        .try_extract_tensor::<f32>()
+        .map_err(|err| format!("encode output: {err}"))?;
+    let dim = e.dim;
+    if out_shape.len() != 3 || out_shape[0] as usize != n || out_shape[1] as usize != longest || out_shape[2] as usize != dim {
+        return Err(format!("model output has shape {out_shape:?}, expected [{n}, {longest}, {dim}]"));
+    }
+    for row in 0..n {
+        let dst = &mut out[row * dim..(row + 1) * dim];
+        dst.fill(0.0);
+        let mut count = 0.0f32;
+        for col in 0..longest {
+            if mask[row * longest + col] == 0 {
+                continue;
+            }
+            count += 1.0;
+            let src = &hidden[(row * longest + col) * dim..(row * longest + col + 1) * dim];
+            for (d, s) in dst.iter_mut().zip(src) {
+                *d += *s;
+            }
+        }
+        let count = count.max(1e-9);
+        let mut norm = 0.0f32;
+        for d in dst.iter_mut() {
+            *d /= count;
+            norm += *d * *d;
+        }
+        let norm = norm.sqrt().max(1e-12);
+        for d in dst.iter_mut() {
+            *d /= norm;
+        }
+    }
+    Ok(())
+}
+
+fn embed_all(e: &Embedder, texts: &[&str], out: &mut [f32]) -> Result<(), String> {
     let encodings = e
         .tokenizer
         .encode_batch(texts.to_vec(), true)
         .map_err(|err| format!("tokenize: {err}"))?;
-    let longest = encodings.iter().map(|x| x.get_ids().len()).max().unwrap_or(0).max(1);
-    let n = texts.len();
-    let mut ids = vec![0u32; n * longest];
-    let mut mask = vec![0u32; n * longest];
-    for (row, enc) in encodings.iter().enumerate() {
-        for (col, id) in enc.get_ids().iter().enumerate() {
-            ids[row * longest + col] = *id;
-            mask[row * longest + col] = 1;
+    // Batches of similar length; each text's row is written back at its own place. A text's
+    // vector does not depend on its batch: padding is masked out of attention and pooling.
+    let mut order: Vec<usize> = (0..texts.len()).collect();
+    order.sort_by_key(|&i| encodings[i].get_ids().len());
+    let dim = e.dim;
+    let mut rows = vec![0f32; BATCH * dim];
+    for chunk in order.chunks(BATCH) {
+        let batch: Vec<&tokenizers::Encoding> = chunk.iter().map(|&i| &encodings[i]).collect();
+        run_batch(e, &batch, &mut rows[..chunk.len() * dim])?;
+        for (k, &i) in chunk.iter().enumerate() {
+            out[i * dim..(i + 1) * dim].copy_from_slice(&rows[k * dim..(k + 1) * dim]);
         }
     }
-    let run = || -> candle_core::Result<Vec<f32>> {
-        let ids = Tensor::from_vec(ids, (n, longest), &e.device)?;
-        let mask = Tensor::from_vec(mask, (n, longest), &e.device)?;
-        let types = ids.zeros_like()?;
-        let hidden = e.model.forward(&ids, &types, Some(&mask))?; // (n, len, dim)
-        let mask_f = mask.to_dtype(DType::F32)?.unsqueeze(2)?; // (n, len, 1)
-        let summed = hidden.broadcast_mul(&mask_f)?.sum(1)?; // (n, dim)
-        let counts = mask_f.sum(1)?.clamp(1e-9, f32::MAX)?; // (n, 1)
-        let mean = summed.broadcast_div(&counts)?;
-        let norm = mean.sqr()?.sum_keepdim(1)?.sqrt()?.clamp(1e-12, f32::MAX)?;
-        mean.broadcast_div(&norm)?.flatten_all()?.to_vec1::<f32>()
-    };
-    let values = run().map_err(|err| format!("encode: {err}"))?;
-    if values.len() != out.len() {
-        return Err(format!("model gave {} values, expected {}", values.len(), out.len()));
-    }
-    out.copy_from_slice(&values);
     Ok(())
 }
 
-/// Loads the model in `dir` (config.json, tokenizer.json, model.safetensors). Returns null and
-/// sets `*err` on failure. The handle is freed with `skillrt_ml_embedder_free`.
+/// Reads the tokenizer and configuration in `dir` (config.json, tokenizer.json) and checks that
+/// `dir/model.onnx` and the ONNX Runtime library at `runtime` exist; both are opened at the
+/// first embedding. Returns null and sets `*err` on failure. The handle is freed with
+/// `skillrt_ml_embedder_free`.
 #[no_mangle]
-pub extern "C" fn skillrt_ml_embedder_new(dir: *const c_char, err: *mut *mut c_char) -> *mut Embedder {
+pub extern "C" fn skillrt_ml_embedder_new(
+    dir: *const c_char,
+    runtime: *const c_char,
+    err: *mut *mut c_char,
+) -> *mut Embedder {
     let result = catch_unwind(|| {
-        if dir.is_null() {
-            return Err("null model directory".to_string());
+        if dir.is_null() || runtime.is_null() {
+            return Err("null model directory or runtime path".to_string());
         }
         let dir = unsafe { CStr::from_ptr(dir) }.to_str().map_err(|e| e.to_string())?;
-        load(Path::new(dir))
+        let runtime = unsafe { CStr::from_ptr(runtime) }.to_str().map_err(|e| e.to_string())?;
+        load(Path::new(dir), runtime)
     });
     match result {
         Ok(Ok(e)) => Box::into_raw(Box::new(e)),
@@ -167,7 +283,7 @@ pub extern "C" fn skillrt_ml_embed(
             strs.push(std::str::from_utf8(bytes).map_err(|x| format!("text {i}: not UTF-8: {x}"))?);
         }
         let out = unsafe { std::slice::from_raw_parts_mut(out, count * e.dim) };
-        embed_batch(e, &strs, out)
+        embed_all(e, &strs, out)
     }));
     match result {
         Ok(Ok(())) => 0,
@@ -175,8 +291,13 @@ pub extern "C" fn skillrt_ml_embed(
             set_error(err, message);
             -1
         }
-        Err(_) => {
-            set_error(err, "panic while embedding".to_string());
+        Err(payload) => {
+            let what = payload
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .or_else(|| payload.downcast_ref::<&str>().copied())
+                .unwrap_or("unknown");
+            set_error(err, format!("panic while embedding: {what}"));
             -1
         }
     }
