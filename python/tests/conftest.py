@@ -68,9 +68,13 @@ wall_time_ms = 30000
 
 def pytest_configure(config):
     # The suite imports the installed wheel; a module rebuilt since would go untested.
+    # scripts/python-wheel.sh writes (or, when the module's bytes are unchanged, touches) its
+    # stamp each time it confirms that the installed wheel holds the built module.
     installed = pathlib.Path(skillrt._skillrt.__file__)
+    stamp = BUILD / "wheels" / ".installed"
+    confirmed = stamp.stat().st_mtime if stamp.exists() else installed.stat().st_mtime
     for built in BUILD.glob("python/_skillrt.*.so"):
-        if built.stat().st_mtime > installed.stat().st_mtime:
+        if built.stat().st_mtime > confirmed:
             pytest.exit(
                 f"{installed} is older than {built}: run scripts/python-wheel.sh {BUILD}",
                 returncode=1,
