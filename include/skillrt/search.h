@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
@@ -271,6 +272,29 @@ class SkillSearch {
 /// (the MCP server, the HTTP service) calls SkillSearch::Sync() only then. Costs two stat
 /// calls per skill. Errors as Registry::List(). Thread-safe as Registry::List() is.
 Result<std::string> CatalogueStamp(const Registry& registry);
+
+/// A SkillSearch for a long-lived front end (the MCP server, the HTTP service): opened by the
+/// first Search (the model's tokenizer read once for the life of the object) and synced with
+/// the catalogue before a search only when CatalogueStamp() changed since the last sync.
+/// Thread-safe: searches are serialised.
+class CatalogueSearch {
+ public:
+  /// Remembers where to search; opens nothing yet. `registry` is copied (copies share one
+  /// catalogue).
+  CatalogueSearch(const Registry& registry, std::filesystem::path index_path);
+
+  /// SkillSearch::Search() over the catalogue as it is now. Errors: CatalogueStamp()'s,
+  /// SkillSearch::Open()'s (a missing model: kNotFound naming it; the next call tries again),
+  /// Sync()'s and Search()'s.
+  Result<SearchResult> Search(std::string_view query, const SearchOptions& options);
+
+ private:
+  Registry registry_;
+  std::filesystem::path index_path_;
+  std::mutex mu_;
+  std::unique_ptr<SkillSearch> search_;  // Null until the first successful Open.
+  std::string stamp_;                    // The catalogue's stamp as of the last Sync().
+};
 
 /// `<home>/index/search.db`: where the CLI, the MCP server and the agent loop keep the index.
 std::filesystem::path DefaultSearchIndexPath(const std::filesystem::path& home);

@@ -33,24 +33,7 @@ double Rounded(double score) { return std::round(score * 1e4) / 1e4; }
 }  // namespace
 
 Result<SearchResult> Server::SearchSkills(std::string_view query, const SearchOptions& options) {
-  auto stamp = CatalogueStamp(engine_.registry());
-  if (!stamp) return std::unexpected(stamp.error());
-  std::string fingerprint = std::move(*stamp);
-  std::lock_guard lock(search_mu_);
-  if (!search_) {
-    auto opened = SkillSearch::Open(
-        engine_.registry(),
-        SkillSearchOptions{.index_path = DefaultSearchIndexPath(engine_.home())});
-    if (!opened) return std::unexpected(opened.error());
-    search_ = std::move(*opened);
-    search_fingerprint_.clear();
-  }
-  if (fingerprint != search_fingerprint_) {
-    auto synced = search_->Sync();
-    if (!synced) return std::unexpected(synced.error());
-    search_fingerprint_ = std::move(fingerprint);
-  }
-  return search_->Search(query, options);
+  return search_.Search(query, options);
 }
 
 RpcResult SearchSkillsTool(RequestContext& c, const json& args) {

@@ -206,7 +206,9 @@ void RequestContext::Log(std::string_view level, const json& data) const {
 // Server -------------------------------------------------------------------------------------
 
 Server::Server(Engine& engine, ServerOptions options)
-    : engine_(engine), options_(std::move(options)) {}
+    : engine_(engine),
+      options_(std::move(options)),
+      search_(engine.registry(), DefaultSearchIndexPath(engine.home())) {}
 
 json Server::ParseErrorResponse(std::string_view detail) {
   return ErrorMessage(nullptr, RpcError{kParseError, "parse error: " + std::string(detail)});

@@ -58,4 +58,26 @@ size_t SkillSearch::size() const {
   return impl_->index->size();
 }
 
+CatalogueSearch::CatalogueSearch(const Registry& registry, std::filesystem::path index_path)
+    : registry_(registry), index_path_(std::move(index_path)) {}
+
+Result<SearchResult> CatalogueSearch::Search(std::string_view query,
+                                             const SearchOptions& options) {
+  auto stamp = CatalogueStamp(registry_);
+  if (!stamp) return std::unexpected(stamp.error());
+  std::lock_guard lock(mu_);
+  if (!search_) {
+    auto opened = SkillSearch::Open(registry_, SkillSearchOptions{.index_path = index_path_});
+    if (!opened) return std::unexpected(opened.error());
+    search_ = std::move(*opened);
+    stamp_.clear();
+  }
+  if (*stamp != stamp_) {
+    auto synced = search_->Sync();
+    if (!synced) return std::unexpected(synced.error());
+    stamp_ = std::move(*stamp);
+  }
+  return search_->Search(query, options);
+}
+
 }  // namespace skillrt

@@ -84,7 +84,8 @@ std::optional<int64_t> IntParam(const httplib::Request& req, httplib::Response& 
 Api::Api(Engine& engine, TokenStore& tokens, JobStore* jobs, JobRunner* runner, RunTable& runs,
          Metrics& metrics, ApiOptions options)
     : engine_(engine), tokens_(tokens), jobs_(jobs), runner_(runner), runs_(runs),
-      metrics_(metrics), options_(std::move(options)) {}
+      metrics_(metrics), options_(std::move(options)),
+      search_(engine.registry(), DefaultSearchIndexPath(engine.home())) {}
 
 Api::Handler Api::Guard(Scope needed, Handler handler) {
   return [needed, handler = std::move(handler)](const httplib::Request& req,

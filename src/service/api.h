@@ -117,11 +117,8 @@ class Api {
   HttpServer* server_ = nullptr;
   std::atomic<size_t> streams_{0};
   std::atomic<bool> stopping_{false};
-  // One SkillSearch for the service's life (its model loaded once), opened by the first
-  // search; `search_stamp_` is the catalogue's fingerprint it was last synced with.
-  std::mutex search_mu_;
-  std::unique_ptr<SkillSearch> search_;
-  std::string search_stamp_;
+  // One search for the service's life (its model loaded once), opened by the first search.
+  CatalogueSearch search_;
 };
 
 /// Sets `res` to the JSON error of `error` with `message`.

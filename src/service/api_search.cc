@@ -26,23 +26,7 @@ nlohmann::json MatchToJson(const MethodMatch& match) {
 }  // namespace
 
 Result<SearchResult> Api::Search(std::string_view query, const SearchOptions& options) {
-  auto stamp = CatalogueStamp(engine_.registry());
-  if (!stamp) return std::unexpected(stamp.error());
-  std::lock_guard lock(search_mu_);
-  if (!search_) {
-    auto opened = SkillSearch::Open(
-        engine_.registry(),
-        SkillSearchOptions{.index_path = DefaultSearchIndexPath(engine_.home())});
-    if (!opened) return std::unexpected(opened.error());
-    search_ = std::move(*opened);
-    search_stamp_.clear();
-  }
-  if (*stamp != search_stamp_) {
-    auto synced = search_->Sync();
-    if (!synced) return std::unexpected(synced.error());
-    search_stamp_ = std::move(*stamp);
-  }
-  return search_->Search(query, options);
+  return search_.Search(query, options);
 }
 
 void Api::RegisterSearch(HttpServer& server) {

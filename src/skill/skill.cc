@@ -55,6 +55,29 @@ std::vector<std::string> SplitTools(std::string_view text) {
   return out;
 }
 
+// A YAML value as JSON (`Json`: nlohmann::json, or ordered_json to keep document order):
+// scalars are strings (YAML 1.2 core types are not guessed), null is null.
+template <typename Json>
+Json YamlAsJson(const YamlNode& v) {
+  switch (v.kind) {
+    case YamlNode::Kind::kNull:
+      return nullptr;
+    case YamlNode::Kind::kScalar:
+      return v.scalar;
+    case YamlNode::Kind::kSequence: {
+      Json out = Json::array();
+      for (const YamlNode& item : v.items) out.push_back(YamlAsJson<Json>(item));
+      return out;
+    }
+    case YamlNode::Kind::kMap: {
+      Json out = Json::object();
+      for (const MapEntry& e : v.entries) out[e.key] = YamlAsJson<Json>(e.value);
+      return out;
+    }
+  }
+  return nullptr;
+}
+
 // Checks the frontmatter and fills `meta`. Problems with `name` and `description` are always
 // errors; other deviations are errors when strict and warnings when lenient.
 class FrontmatterChecker {
@@ -103,26 +126,6 @@ class FrontmatterChecker {
   }
 
  private:
-  // A YAML value as JSON: scalars are strings (YAML 1.2 core types are not guessed), null is null.
-  static nlohmann::json AsJson(const YamlNode& v) {
-    switch (v.kind) {
-      case YamlNode::Kind::kNull:
-        return nullptr;
-      case YamlNode::Kind::kScalar:
-        return v.scalar;
-      case YamlNode::Kind::kSequence: {
-        nlohmann::json out = nlohmann::json::array();
-        for (const YamlNode& item : v.items) out.push_back(AsJson(item));
-        return out;
-      }
-      case YamlNode::Kind::kMap: {
-        nlohmann::json out = nlohmann::json::object();
-        for (const MapEntry& e : v.entries) out[e.key] = AsJson(e.value);
-        return out;
-      }
-    }
-    return nullptr;
-  }
 
   static std::string ExpectedString(const YamlNode& v) {
     return "expected a string, got " + std::string(frontmatter::KindName(v));
@@ -239,10 +242,11 @@ class FrontmatterChecker {
           Soft(item.line, "metadata." + item.key, ExpectedString(item.value));
           continue;
         }
-        std::string text = item.value.kind == YamlNode::Kind::kNull
-                               ? std::string()
-                               : AsJson(item.value).dump(-1, ' ', false,
-                                                         nlohmann::json::error_handler_t::replace);
+        std::string text =
+            item.value.kind == YamlNode::Kind::kNull
+                ? std::string()
+                : YamlAsJson<nlohmann::json>(item.value)
+                      .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
         Soft(item.line, "metadata." + item.key,
              ExpectedString(item.value) + "; kept as the text " +
                  (text.empty() ? std::string("\"\"") : text));
@@ -359,26 +363,6 @@ void SeedCommands(const SkillMetadata& meta, Manifest* manifest) {
   }
 }
 
-// The JSON form of a frontmatter node (see ReadFrontmatterJson).
-nlohmann::ordered_json YamlToJson(const YamlNode& node) {
-  switch (node.kind) {
-    case YamlNode::Kind::kNull:
-      return nullptr;
-    case YamlNode::Kind::kScalar:
-      return node.scalar;
-    case YamlNode::Kind::kSequence: {
-      nlohmann::ordered_json out = nlohmann::ordered_json::array();
-      for (const YamlNode& item : node.items) out.push_back(YamlToJson(item));
-      return out;
-    }
-    case YamlNode::Kind::kMap: {
-      nlohmann::ordered_json out = nlohmann::ordered_json::object();
-      for (const MapEntry& entry : node.entries) out[entry.key] = YamlToJson(entry.value);
-      return out;
-    }
-  }
-  return nullptr;
-}
 
 }  // namespace
 
@@ -500,7 +484,7 @@ Result<std::string> ReadFrontmatterJson(const std::filesystem::path& dir) {
   if (!text) return std::unexpected(text.error());
   auto document = frontmatter::Parse(*text, file);
   if (!document) return Fail(ErrorCode::kValidation, document.error().ToString());
-  return YamlToJson(document->root).dump();
+  return YamlAsJson<nlohmann::ordered_json>(document->root).dump();
 }
 
 }  // namespace skillrt

@@ -185,9 +185,7 @@ class Server {
   mutable std::mutex tools_mu_;
   mutable std::shared_ptr<const ToolTable> tools_;
   std::string tools_fingerprint_;
-  std::mutex search_mu_;
-  std::unique_ptr<SkillSearch> search_;  ///< Null until the first successful SearchSkills().
-  std::string search_fingerprint_;       ///< The catalogue's stamps as of the last Sync().
+  CatalogueSearch search_;  ///< Opened by the first SearchSkills().
 };
 
 /// What one request's handler sees.
