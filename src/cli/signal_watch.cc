@@ -6,21 +6,31 @@
 #include <ctime>
 
 namespace skillrt::cli {
+namespace {
+
+// Sent by Stop to the watcher only: the first real-time signal an application may use
+// (signal(7)); blocked and taken by sigtimedwait like SIGINT and SIGTERM, never delivered.
+const int kWakeSignal = SIGRTMIN;
+
+}  // namespace
 
 CancelOnSignal::CancelOnSignal() {
   sigemptyset(&signals_);
   sigaddset(&signals_, SIGINT);
   sigaddset(&signals_, SIGTERM);
+  sigaddset(&signals_, kWakeSignal);
   pthread_sigmask(SIG_BLOCK, &signals_, &previous_);
 }
 
 void CancelOnSignal::Watch(std::function<void(int sig)> on_first) {
   watcher_ = std::thread([this, on_first = std::move(on_first)] {
-    const timespec tick = {0, 50'000'000};  // How often `stop_` is looked at.
+    // Stop wakes the watcher with kWakeSignal; the tick only bounds a wake-up that could not
+    // be sent.
+    const timespec tick = {1, 0};
     bool cancelled = false;
     while (!stop_.load()) {
       const int sig = ::sigtimedwait(&signals_, nullptr, &tick);
-      if (sig <= 0) continue;
+      if (sig <= 0 || sig == kWakeSignal) continue;
       if (!cancelled) {
         cancelled = true;
         on_first(sig);
@@ -38,7 +48,11 @@ void CancelOnSignal::Watch(std::function<void(int sig)> on_first) {
 
 void CancelOnSignal::Stop() {
   stop_.store(true);
-  if (watcher_.joinable()) watcher_.join();
+  if (!watcher_.joinable()) return;
+  // Pending (the watcher blocks it like every thread) until the watcher's next sigtimedwait,
+  // which then returns at once and sees `stop_`: no wake-up is lost.
+  pthread_kill(watcher_.native_handle(), kWakeSignal);
+  watcher_.join();
 }
 
 CancelOnSignal::~CancelOnSignal() {
