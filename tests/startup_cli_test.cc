@@ -37,17 +37,21 @@ bool Loaded(const CliResult& r, const std::string& soname) {
   return r.err.find("find library=" + soname) != std::string::npos;
 }
 
-TEST(StartupCliTest, ANativeRunLoadsNeitherLibcurlNorLibpq) {
-  TempDir tmp;
+// `skillrt exec quiet -- true` of a one-command skill written under `tmp`, traced as TracedCli.
+CliResult TracedQuietExec(const TempDir& tmp) {
   ::chmod(tmp.path().c_str(), 0755);
   const std::filesystem::path skill = tmp.path() / "skills" / "quiet";
   WriteFile(skill / "SKILL.md", "---\nname: quiet\ndescription: Runs true.\n---\n# quiet\n");
   WriteFile(skill / "skill.toml", "[capabilities]\ncommands = [\"true\"]\n");
   ::chmod((tmp.path() / "skills").c_str(), 0755);
   ::chmod(skill.c_str(), 0755);
+  return TracedCli(tmp, {"--skills", (tmp.path() / "skills").string(), "exec", "quiet", "--",
+                         "true"});
+}
 
-  CliResult r = TracedCli(tmp, {"--skills", (tmp.path() / "skills").string(), "exec", "quiet",
-                                "--", "true"});
+TEST(StartupCliTest, ANativeRunLoadsNeitherLibcurlNorLibpq) {
+  TempDir tmp;
+  CliResult r = TracedQuietExec(tmp);
   ASSERT_EQ(r.exit_code, 0) << r.err.substr(r.err.size() > 2000 ? r.err.size() - 2000 : 0);
   // Positive control: the trace is there, and names what the binary is linked with.
   EXPECT_TRUE(Loaded(r, "libc.so.6")) << "no LD_DEBUG trace: " << r.err.substr(0, 500);
@@ -60,15 +64,7 @@ TEST(StartupCliTest, ANativeRunLoadsNeitherLibcurlNorLibpq) {
 // and the libraries only it brings (libssl, zlib, brotli) stay out of a native run.
 TEST(StartupCliTest, ANativeRunLoadsNoHttpServer) {
   TempDir tmp;
-  ::chmod(tmp.path().c_str(), 0755);
-  const std::filesystem::path skill = tmp.path() / "skills" / "quiet";
-  WriteFile(skill / "SKILL.md", "---\nname: quiet\ndescription: Runs true.\n---\n# quiet\n");
-  WriteFile(skill / "skill.toml", "[capabilities]\ncommands = [\"true\"]\n");
-  ::chmod((tmp.path() / "skills").c_str(), 0755);
-  ::chmod(skill.c_str(), 0755);
-
-  CliResult r = TracedCli(tmp, {"--skills", (tmp.path() / "skills").string(), "exec", "quiet",
-                                "--", "true"});
+  CliResult r = TracedQuietExec(tmp);
   ASSERT_EQ(r.exit_code, 0) << r.err.substr(r.err.size() > 2000 ? r.err.size() - 2000 : 0);
   EXPECT_TRUE(Loaded(r, "libc.so.6")) << "no LD_DEBUG trace: " << r.err.substr(0, 500);
   EXPECT_TRUE(Loaded(r, "libcrypto.so.3"));  // SHA-256 of the audit chain and the skill.

@@ -106,8 +106,9 @@ class Server:
         return out
 
 
-def read_sse(resp, stop_after=None):
-    """Events of an SSE response as (id, type, data) until `finished` or `stop_after` events."""
+def read_sse(resp, stop_after=None, stop_at_finished=True):
+    """Events of an SSE response as (id, type, data) until `finished` (unless
+    `stop_at_finished` is false: then until the stream ends) or `stop_after` events."""
     events, block = [], {}
     while True:
         line = resp.fp.readline()
@@ -117,7 +118,8 @@ def read_sse(resp, stop_after=None):
         if line == "":
             if "data" in block:
                 events.append((block.get("id"), block.get("event"), json.loads(block["data"])))
-                if block.get("event") == "finished" or (stop_after and len(events) >= stop_after):
+                finished = stop_at_finished and block.get("event") == "finished"
+                if finished or (stop_after and len(events) >= stop_after):
                     return events
             block = {}
             continue

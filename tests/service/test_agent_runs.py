@@ -99,19 +99,7 @@ def stream(server, run_id, token, headers=None):
 
 def read_agent_sse(resp):
     """(id, type, data) until the stream ends (after the run's last event)."""
-    events, block = [], {}
-    while True:
-        line = resp.fp.readline()
-        if not line:
-            return events
-        line = line.decode().rstrip("\n")
-        if line == "":
-            if "data" in block:
-                events.append((block.get("id"), block.get("event"), json.loads(block["data"])))
-            block = {}
-        elif not line.startswith(":"):
-            key, _, value = line.partition(": ")
-            block[key] = value
+    return read_sse(resp, stop_at_finished=False)
 
 
 def test_a_run_being_written_is_streamed_live_to_its_end(server, tokens, home, llm):
