@@ -39,6 +39,7 @@
 #include "runtime/limit_text.h"
 #include "runtime/path_pin.h"
 #include "skillrt/sha256.h"
+#include "util/fork_exclusion.h"
 #include "wasm/call_state.h"
 #include "wasm/call_threads.h"
 #include "wasm/compile_cache.h"
@@ -128,8 +129,29 @@ struct Code {
 
 // Everything calls share, calls given up at their deadline included; kept alive by whichever
 // holds it last.
+// The engine's pool reservations (linear memories, tables), kept out of the native sandbox's
+// clones for as long as the engine lives (util/fork_exclusion.h). Declared after the engine in
+// Shared, so destroyed (unregistered) before the engine unmaps them.
+class PoolExclusion {
+ public:
+  PoolExclusion() = default;
+  PoolExclusion(const PoolExclusion&) = delete;
+  PoolExclusion& operator=(const PoolExclusion&) = delete;
+  ~PoolExclusion() {
+    for (const fork_exclusion::Range& r : ranges_) fork_exclusion::Unregister(r);
+  }
+  void Add(fork_exclusion::Range r) {
+    fork_exclusion::Register(r);
+    ranges_.push_back(r);
+  }
+
+ private:
+  std::vector<fork_exclusion::Range> ranges_;
+};
+
 struct Shared {
   EnginePtr engine;
+  PoolExclusion pool_exclusion;  // After `engine`: see PoolExclusion.
   LinkerPtr linker;                     // WASI preview 1 for modules.
   ComponentLinkerPtr component_linker;  // WASI 0.2 for components.
   std::string config_fingerprint;       // Part of every cache key.
@@ -1082,6 +1104,10 @@ std::string Fingerprint(const WasmRuntimeOptions& options) {
          ";entry=raw";
 }
 
+// Mappings at least this long that appear while the engine is made are its pool's
+// reservations (see MakeWasmRuntime).
+constexpr uintptr_t kPoolReservationBytes = 256u << 20;
+
 // The engine configuration: the runtime's (with the pooling allocator) or the compiling
 // child's (compile_child.h: no pooling allocator, whose reservation would count against the
 // child's memory bound, and no thread pool). Both generate the same code, so what the child
@@ -1137,10 +1163,22 @@ Result<std::unique_ptr<Runtime>> MakeWasmRuntime(const WasmRuntimeOptions& optio
   if (config == nullptr) return Fail(ErrorCode::kInternal, "wasm_config_new failed");
 
   auto shared = std::make_shared<Shared>();
+  const std::vector<fork_exclusion::Range> before = fork_exclusion::Mappings();
   shared->engine.reset(wasm_engine_new_with_config(config));  // Takes `config`.
   if (!shared->engine) {
     return Fail(ErrorCode::kUnsupported, "Wasmtime engine could not be created with this "
                                          "configuration (pooling allocator reservation?)");
+  }
+  // The pooling allocator reserved its slots while the engine was made: the mappings that
+  // appeared then and are at least kPoolReservationBytes long (a table pool is at least
+  // 64 slots x 8 bytes x the table limit; no malloc arena or thread stack comes near).
+  // Guests' pages there must not be copied into every native sandbox this process clones.
+  for (const fork_exclusion::Range& r : fork_exclusion::Mappings()) {
+    if (r.end - r.begin < kPoolReservationBytes) continue;
+    const bool existed = std::any_of(before.begin(), before.end(), [&](const auto& b) {
+      return b.begin == r.begin && b.end == r.end;
+    });
+    if (!existed) shared->pool_exclusion.Add(r);
   }
   shared->config_fingerprint = Fingerprint(options);
 

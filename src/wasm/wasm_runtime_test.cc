@@ -3,7 +3,9 @@
 // tried in wasm_cache_test.cc.
 // The probes written in C and Go run end to end in tests/wasm_probe_test.cc.
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <wasmtime.h>
 
@@ -20,6 +22,7 @@
 #include "skillrt/runtime.h"
 #include "test_util.h"
 #include "skillrt/fd.h"
+#include "util/fork_exclusion.h"
 
 namespace skillrt {
 namespace {
@@ -126,6 +129,55 @@ TEST_F(WasmRuntimeTest, CommandPrintsAndExits) {
   Outcome failed = RunOk(PlanFor(Command("(call $proc_exit (i32.const 7))")));
   EXPECT_EQ(failed.status, Status::kError);
   EXPECT_EQ(failed.exit_code, 7);
+}
+
+TEST(WasmPoolTest, ThePoolIsKeptOutOfClonedChildrenWhileTheRuntimeLives) {
+  const size_t before = fork_exclusion::Registered().size();
+  TempDir tmp;
+  WasmRuntimeOptions options;
+  options.scratch_root = tmp.path();
+  auto runtime = MakeWasmRuntime(options);
+  ASSERT_TRUE(runtime.has_value()) << runtime.error().message;
+  const std::vector<fork_exclusion::Range> all = fork_exclusion::Registered();
+  ASSERT_GE(all.size(), before + 1);  // At least the linear memories' reservation.
+  const std::vector<fork_exclusion::Range> pool(all.begin() + static_cast<ptrdiff_t>(before),
+                                                all.end());
+  for (const auto& r : pool) EXPECT_GE(r.end - r.begin, 256u << 20);
+
+  // A call, so that the pool has a guest's pages; then a clone as the sandbox makes it.
+  fs::path dir = tmp.path() / "skill";
+  fs::create_directories(dir / "scripts");
+  WriteFile(dir / "scripts/m.wasm", Command("(call $print (i32.const 1024) (i32.const 2))", "ok"));
+  Plan plan;
+  plan.run_id = "pool";
+  plan.skill_name = "probe";
+  plan.skill_dir = dir;
+  plan.argv = {"scripts/m.wasm"};
+  auto out = (*runtime)->Run(plan);
+  ASSERT_TRUE(out.has_value()) << out.error().message;
+  EXPECT_EQ(out->stdout_stream.data, "ok");
+
+  void* control = mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  ASSERT_NE(control, MAP_FAILED);
+  fork_exclusion::ApplyBeforeClone();
+  const pid_t pid = fork();
+  if (pid == 0) {
+    // msync(2) fails with ENOMEM on an unmapped range. Exit 0: every pool range absent and the
+    // control present.
+    int code = msync(control, 4096, MS_ASYNC) == 0 ? 0 : 1;
+    for (const auto& r : pool) {
+      if (msync(reinterpret_cast<void*>(r.begin), 4096, MS_ASYNC) == 0) code |= 2;
+    }
+    _exit(code);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  munmap(control, 4096);
+
+  runtime->reset();  // The pool is unmapped: its ranges are no longer registered.
+  EXPECT_EQ(fork_exclusion::Registered().size(), before);
 }
 
 TEST_F(WasmRuntimeTest, InfiniteLoopTimesOut) {

@@ -13,6 +13,7 @@
 #include <utility>
 
 #include "sandbox/linux/sys.h"
+#include "util/fork_exclusion.h"
 
 namespace skillrt::sandbox {
 namespace {
@@ -257,6 +258,8 @@ Result<SandboxProcess> Spawn(const SpawnConfig& config) {
     args.flags |= CLONE_INTO_CGROUP;
     args.cgroup = static_cast<uint64_t>(process.cgroup->v2_fd());
   }
+  // The child runs only Contain() before execve: it needs no copy of WebAssembly pools.
+  fork_exclusion::ApplyBeforeClone();
   const long pid = sys::Clone3(&args);
   if (pid < 0) return FailErrno(ErrorCode::kSandbox, "clone3(namespaces)", errno);
   if (pid == 0) Contain(boot);  // Never returns.

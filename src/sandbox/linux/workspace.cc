@@ -12,6 +12,7 @@
 
 #include "sandbox/linux/sys.h"
 #include "runtime/path_pin.h"
+#include "util/fork_exclusion.h"
 
 namespace skillrt::workspace {
 namespace {
@@ -45,6 +46,7 @@ Result<UniqueFd> MakeMappingUserns(uint32_t inside_uid, uint32_t host_uid, uint3
   struct clone_args args = {};
   args.flags = CLONE_NEWUSER;
   args.exit_signal = SIGCHLD;
+  fork_exclusion::ApplyBeforeClone();  // The child only waits and exits.
   const long pid = sys::Clone3(&args);
   if (pid < 0) return FailErrno(ErrorCode::kSandbox, "clone3(CLONE_NEWUSER)", errno);
   if (pid == 0) {
