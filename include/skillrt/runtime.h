@@ -228,6 +228,14 @@ struct WasmRuntimeOptions {
   uint32_t max_instances_per_call = 64;
   /// Compiled modules kept in memory, least recently used evicted first.
   uint32_t max_cached_modules = 64;
+  /// Calls of skillrt-world components set up ahead of need, at most: after a call of a plan
+  /// ends well, the next call's store and fresh instance are made on the call thread, so that
+  /// the next call of the same plan (same code, pinned paths, arguments, environment, limits
+  /// and allowlist; any input) only runs the guest. Each instance serves one call, as always;
+  /// the oldest set-up is dropped past this count. Each holds a pool slot, a scratch
+  /// directory and its instance's memory until used. 0 (the CLI, which makes one call per
+  /// process): none.
+  uint32_t prepared_calls = 4;
   /// Interrupt WASI calls waiting in the kernel (opening a FIFO or a device) once their call
   /// is past its deadline, with a signal (SIGRTMAX - 2, whose handler the runtime installs
   /// unless the process has its own), so that the call ends instead of being given up with its

@@ -131,6 +131,7 @@ std::unique_ptr<Engine> OpenEngine(const GlobalOptions& global, int* exit_code,
   // One call per process: the pooling allocator needs the instances of one call (a component
   // makes several), not the slots a server keeps for calls in parallel; each slot costs set-up.
   options.wasm.pool_instances = options.wasm.max_instances_per_call;
+  options.wasm.prepared_calls = 0;  // No next call to set up for.
   options.watch_skill_roots = false;  // One call per process: nothing to watch for.
   auto engine = Engine::Open(std::move(options));
   if (!engine) {

@@ -261,6 +261,69 @@ wasmtime_error_t* OnEpochDeadline(const wasmtime_context_t*, void* data, uint64_
   return nullptr;
 }
 
+// Everything one call of compiled code needs before its input is known: its scratch, state,
+// output sinks, WASI context, store and (for a component) instance. Heap-allocated, since the
+// store, the sinks and the HTTP state point into it. A set-up is used by one call only; for
+// a component of the skillrt world it may be made ahead of need (PreparedCalls).
+struct CallSetup {
+  std::shared_ptr<const Shared> shared;       // The engine outlives the store.
+  std::shared_ptr<ScratchProvider> provider;  // Outlives `scratch`, which it takes back.
+  std::optional<ScratchSpace> scratch;
+  Outcome outcome;
+  CallState state;
+  std::optional<wasm::GuestHttp> http;
+  ObserverRelay* relay = nullptr;  // The relay of the call that runs it; set by FinishCall.
+  Sink out{};
+  Sink err{};
+  std::vector<UniqueFd> pinned;  // Declared directories, opened as their pins say.
+  StorePtr store;                // Before `scratch` goes: its descriptors keep files counted.
+  wasmtime_component_instance_t instance{};
+  std::string failure;  // A component's instantiation failure, reported by the call.
+
+  ~CallSetup() {
+    store.reset();  // Its WASI descriptors, then the scratch they point into.
+  }
+};
+
+// Set-ups of skillrt-world component calls made ahead of need (WasmRuntimeOptions::
+// prepared_calls): after a call of a plan ends, the next one's store and instance are made on
+// the call thread, so that the next call of the same plan only runs the guest. Each set-up
+// serves one call and is then gone: no instance ever runs two calls. Thread-safe.
+class PreparedCalls {
+ public:
+  // The set-up kept for `key`, taken out; null if there is none.
+  std::unique_ptr<CallSetup> Take(const std::string& key) {
+    std::lock_guard lock(mu_);
+    for (auto it = entries_.begin(); it != entries_.end(); ++it) {
+      if (it->first != key) continue;
+      std::unique_ptr<CallSetup> setup = std::move(it->second);
+      entries_.erase(it);
+      return setup;
+    }
+    return nullptr;
+  }
+  // Drops every set-up kept; whether there was any.
+  bool Clear() {
+    std::list<std::pair<std::string, std::unique_ptr<CallSetup>>> dropped;  // Outside the lock.
+    std::lock_guard lock(mu_);
+    dropped.swap(entries_);
+    return !dropped.empty();
+  }
+  // Keeps `setup` for `key`, newest first, at most `max` in all (the oldest dropped).
+  void Put(std::string key, std::unique_ptr<CallSetup> setup, size_t max) {
+    std::unique_ptr<CallSetup> dropped;  // Destroyed outside the lock.
+    std::lock_guard lock(mu_);
+    entries_.emplace_front(std::move(key), std::move(setup));
+    if (entries_.size() > max) {
+      dropped = std::move(entries_.back().second);
+      entries_.pop_back();
+    }
+  }
+ private:
+  std::mutex mu_;
+  std::list<std::pair<std::string, std::unique_ptr<CallSetup>>> entries_;
+};
+
 class WasmRuntime : public Runtime {
  public:
   WasmRuntime(WasmRuntimeOptions options, std::shared_ptr<Shared> shared,
@@ -330,6 +393,7 @@ class WasmRuntime : public Runtime {
 
   // Shared with calls that outlive their deadline (see Run).
   std::shared_ptr<ScratchProvider> scratch_;
+  std::shared_ptr<PreparedCalls> prepared_ = std::make_shared<PreparedCalls>();
   wasm::CallThreads call_threads_;
 
   std::mutex cache_mutex_;  // Guards lru_, by_key_ and key_by_identity_.
@@ -655,46 +719,50 @@ void NameLimitsAtTheirEnd(Outcome& outcome, const Plan& plan, bool memory_at_lim
   }
 }
 
-// One call of compiled code: a fresh store and instance, the guest run to its end or its
-// limits, the outcome classified. Uses only what it is given, so that it can run on a thread
-// that outlives the runtime (Run, for components).
-// `cancel_requested` and `relay` are shared with the caller and outlive the call;
-// `skill_dir_fd` (the skill directory, O_PATH) stays open until it returns.
-Result<Outcome> ExecuteCall(const WasmRuntimeOptions& options, const Shared& shared,
-                            ScratchProvider& scratch_provider, const Plan& plan,
-                            const Compiled& code, Clock::time_point start,
-                            Clock::time_point deadline, const std::atomic<bool>* cancel_requested,
-                            ObserverRelay* relay, int skill_dir_fd) {
-  auto acquired = scratch_provider.Acquire(plan.limits.scratch_max_bytes);
+// Makes a call's set-up: everything but running the guest (see CallSetup). `deadline` bounds
+// what the component's start functions may take. Uses only what it is given, so that it can
+// run on a thread that outlives the runtime. `skill_dir_fd` (the skill directory, O_PATH)
+// is used only while it runs: Wasmtime opens the guest's /skill from it.
+Result<std::unique_ptr<CallSetup>> SetUpCall(
+    const WasmRuntimeOptions& options, const std::shared_ptr<const Shared>& shared_owner,
+    const std::shared_ptr<ScratchProvider>& scratch_provider, const Plan& plan,
+    const Compiled& code, Clock::time_point deadline, int skill_dir_fd) {
+  const Shared& shared = *shared_owner;
+  auto setup = std::make_unique<CallSetup>();
+  setup->shared = shared_owner;
+  setup->provider = scratch_provider;
+  auto acquired = scratch_provider->Acquire(plan.limits.scratch_max_bytes);
   if (!acquired) return std::unexpected(acquired.error());
-  const ScratchSpace scratch = std::move(*acquired);
+  setup->scratch.emplace(std::move(*acquired));
+  const ScratchSpace& scratch = *setup->scratch;
 
-  Outcome outcome;
+  Outcome& outcome = setup->outcome;
   outcome.layers = {"wasmtime:" WASMTIME_VERSION, "wasi-preopens", "store-limiter",
                     "epoch-deadline"};
   if (scratch.kind() == ScratchKind::kTmpfs) outcome.layers.push_back("scratch-tmpfs");
-  CallState state;
-  state.cancel_requested = cancel_requested;
+  CallState& state = setup->state;
   // Every call gets the HTTP interface; without an allowlist each request is refused (and
-  // recorded), so a module that imports it still instantiates and learns why.
-  wasm::GuestHttp http(plan.egress, shared.resolver,
-                 net::EgressHttpClientOptions{
-                     .connect_timeout = options.egress_connect_timeout,
-                     .ca_file = options.egress_ca_file,
-                     .on_record = [relay](const EgressRecord& record) {
-                       if (relay != nullptr) relay->Egress(record);
-                     }},
-                 plan.limits.memory_max_bytes);
-  state.http = &http;
+  // recorded), so a module that imports it still instantiates and learns why. The records go
+  // to the relay of the call that runs the guest, set when it starts (FinishCall).
+  CallSetup* self = setup.get();
+  setup->http.emplace(plan.egress, shared.resolver,
+                      net::EgressHttpClientOptions{
+                          .connect_timeout = options.egress_connect_timeout,
+                          .ca_file = options.egress_ca_file,
+                          .on_record = [self](const EgressRecord& record) {
+                            if (self->relay != nullptr) self->relay->Egress(record);
+                          }},
+                      plan.limits.memory_max_bytes);
+  state.http = &*setup->http;
   state.deadline = deadline;
   state.cpu_limit_ns = std::chrono::nanoseconds(plan.limits.cpu_time).count();
   state.scratch = &scratch;
-  Sink out{&outcome.stdout_stream, plan.limits.output_max_bytes, &state, OutputStream::kStdout,
-           relay};
-  Sink err{&outcome.stderr_stream, plan.limits.output_max_bytes, &state, OutputStream::kStderr,
-           relay};
+  setup->out = Sink{&outcome.stdout_stream, plan.limits.output_max_bytes, &state,
+                    OutputStream::kStdout, nullptr};
+  setup->err = Sink{&outcome.stderr_stream, plan.limits.output_max_bytes, &state,
+                    OutputStream::kStderr, nullptr};
   // The skillrt world returns its output; what such a component prints is its log.
-  Sink* stdout_sink = code.skillrt_world ? &err : &out;
+  Sink* stdout_sink = code.skillrt_world ? &setup->err : &setup->out;
 
   WasiConfigPtr wasi(wasi_config_new());
   {
@@ -716,7 +784,7 @@ Result<Outcome> ExecuteCall(const WasmRuntimeOptions& options, const Shared& sha
     wasi_config_set_stdin_bytes(wasi.get(), &input);
   }
   wasi_config_set_stdout_custom(wasi.get(), WriteToSink, stdout_sink, nullptr);
-  wasi_config_set_stderr_custom(wasi.get(), WriteToSink, &err, nullptr);
+  wasi_config_set_stderr_custom(wasi.get(), WriteToSink, &setup->err, nullptr);
   // Preopens: the skill's own files read-only, its scratch read-write, declared paths as
   // declared. Nothing else exists for the guest.
   struct Preopen {
@@ -726,7 +794,7 @@ Result<Outcome> ExecuteCall(const WasmRuntimeOptions& options, const Shared& sha
   };
   // Host directories are opened as the pinned objects (runtime/path_pin.h) and handed to
   // Wasmtime through /proc/self/fd, so a path re-pointed since the plan cannot redirect them.
-  std::vector<UniqueFd> pinned;
+  std::vector<UniqueFd>& pinned = setup->pinned;
   auto pinned_host = [&](const std::optional<PathPin>& pin,
                          const std::filesystem::path& path) -> Result<std::string> {
     Result<PathPin> resolved = PinOrResolve(pin, path);
@@ -766,7 +834,8 @@ Result<Outcome> ExecuteCall(const WasmRuntimeOptions& options, const Shared& sha
   }
 
   // The store's data is the call's state: host functions shared by all calls find it there.
-  StorePtr store(wasmtime_store_new(shared.engine.get(), &state, nullptr));
+  setup->store.reset(wasmtime_store_new(shared.engine.get(), &state, nullptr));
+  StorePtr& store = setup->store;
   wasmtime_context_t* context = wasmtime_store_context(store.get());
   wasmtime_store_limiter(store.get(), static_cast<int64_t>(plan.limits.memory_max_bytes),
                          static_cast<int64_t>(options.max_table_elements),
@@ -778,9 +847,47 @@ Result<Outcome> ExecuteCall(const WasmRuntimeOptions& options, const Shared& sha
   wasmtime_store_epoch_deadline_callback(store.get(), OnEpochDeadline, &state, nullptr);
   wasmtime_context_set_epoch_deadline(context, 1);
   state.cpu_start_ns = ThreadCpuNs();
+  if (code.kind != BinaryKind::kModule) {
+    // A component is instantiated here, so that a call prepared ahead of need finds it ready.
+    // (Its core modules' start functions run now, under this set-up's deadline.)
+    ErrorPtr error(wasmtime_component_linker_instantiate(shared.component_linker.get(), context,
+                                                         code.component.get(),
+                                                         &setup->instance));
+    if (error) setup->failure = "instantiation failed: " + ErrorMessage(error.get());
+  }
+  return setup;
+
+}
+
+// Runs the guest of a set-up to its end or its limits and classifies the outcome; `prepared`
+// says the set-up was made ahead of need (its clock and CPU time restart here). Uses only
+// what it is given (Run, for components). `cancel_requested` and `relay` are shared with the
+// caller and outlive the call.
+Result<Outcome> FinishCall(std::unique_ptr<CallSetup> setup, bool prepared, const Plan& plan,
+                           const Compiled& code, Clock::time_point start,
+                           Clock::time_point deadline, const std::atomic<bool>* cancel_requested,
+                           ObserverRelay* relay) {
+  Outcome& outcome = setup->outcome;
+  CallState& state = setup->state;
+  const ScratchSpace& scratch = *setup->scratch;
+  wasm::GuestHttp& http = *setup->http;
+  Sink& out = setup->out;
+  StorePtr& store = setup->store;
+  wasmtime_context_t* context = wasmtime_store_context(store.get());
+  state.cancel_requested = cancel_requested;
+  state.deadline = deadline;
+  setup->relay = relay;
+  setup->out.relay = relay;
+  setup->err.relay = relay;
+  if (prepared) {
+    // Set up ahead of need: this call's clock and CPU time start now.
+    outcome.layers.push_back("prepared-instance");
+    wasmtime_context_set_epoch_deadline(context, 1);
+    state.cpu_start_ns = ThreadCpuNs();
+  }
   if (relay != nullptr) relay->Started(outcome.layers);
 
-  std::string failure;  // Set when the guest did not finish normally.
+  std::string failure = setup->failure;  // Set when the guest did not finish normally.
   std::optional<int> exit_code;
   bool memory_near_limit = false;
   if (code.kind == BinaryKind::kModule) {
@@ -820,12 +927,9 @@ Result<Outcome> ExecuteCall(const WasmRuntimeOptions& options, const Shared& sha
       }
     }
   } else {
-    wasmtime_component_instance_t instance;
-    ErrorPtr error(wasmtime_component_linker_instantiate(shared.component_linker.get(), context,
-                                                         code.component.get(), &instance));
-    if (error) {
-      failure = "instantiation failed: " + ErrorMessage(error.get());
-    } else {
+    wasmtime_component_instance_t& instance = setup->instance;
+    ErrorPtr error;
+    if (failure.empty()) {
       wasmtime_component_func_t func;
       if (!wasmtime_component_instance_get_func(&instance, context, code.run.get(), &func)) {
         return Fail(ErrorCode::kInternal, "component lost its `run` export");
@@ -928,7 +1032,50 @@ Result<Outcome> ExecuteCall(const WasmRuntimeOptions& options, const Shared& sha
   }
   // A full scratch constrained the run even when the guest coped with ENOSPC.
   if (state.scratch_full && !state.scratch_exceeded) outcome.limits_hit.push_back("scratch");
-  return outcome;
+  return std::move(outcome);
+}
+
+// What a call's set-up depends on besides its input (CallSetup): the compiled code, the skill
+// directory and declared paths as pinned, the arguments, environment, limits and allowlist.
+// Empty when the plan is not prepared for: not a component of the skillrt world (a command's
+// input is its WASI stdin, fixed in the set-up); a path without a pin (resolved anew by every
+// call); or a plan whose guest could act outside its instance before the call is approved
+// (the component's start functions run in the set-up): network access, a writable declared
+// path. Such a set-up can only read what the plan may read, into an instance that shows
+// nothing until a call runs it.
+std::string PreparedKey(const Plan& plan, const Compiled& code) {
+  if (code.kind == BinaryKind::kModule || !code.skillrt_world || !plan.skill_dir_pin) return "";
+  if (plan.network || !plan.egress.empty()) return "";
+  std::string key = std::to_string(reinterpret_cast<uintptr_t>(&code));
+  auto add = [&key](std::string_view part) {
+    key += '\0';
+    key += std::to_string(part.size());
+    key += ':';
+    key += part;
+  };
+  auto add_pin = [&](const PathPin& pin) {
+    add(pin.resolved.string());
+    add(std::to_string(pin.device) + "/" + std::to_string(pin.inode));
+  };
+  add_pin(*plan.skill_dir_pin);
+  add(std::to_string(plan.argv.size()));
+  for (const std::string& arg : plan.argv) add(arg);
+  add(std::to_string(plan.env.size()));
+  for (const std::string& var : plan.env) add(var);
+  add(std::to_string(plan.mounts.size()));
+  for (const BindMount& mount : plan.mounts) {
+    if (!mount.pin || mount.writable) return "";
+    add(mount.path.string());
+    add(mount.writable ? "rw" : "ro");
+    add_pin(*mount.pin);
+  }
+  const Limits& l = plan.limits;
+  for (uint64_t v : {static_cast<uint64_t>(l.wall_time.count()),
+                     static_cast<uint64_t>(l.cpu_time.count()), l.memory_max_bytes,
+                     l.output_max_bytes, l.scratch_max_bytes}) {
+    add(std::to_string(v));
+  }
+  return key;
 }
 
 // The outcome of a call its caller ended without the call's own outcome: a timeout, when the
@@ -1022,21 +1169,53 @@ Result<Outcome> WasmRuntime::Execute(const Plan& plan, const RunContext& context
       pending->done_cv.notify_all();
     });
   }
+  // A set-up made ahead of need for this plan, if one is kept (PreparedCalls).
+  std::string prepared_key =
+      options_.prepared_calls > 0 ? PreparedKey(plan, *compiled) : std::string();
+  auto prepared = std::make_shared<std::unique_ptr<CallSetup>>(
+      prepared_key.empty() ? nullptr : prepared_->Take(prepared_key));
   auto submitted = call_threads_.Run([pending, options = options_, shared = shared_,
-                                      scratch = scratch_, plan = plan, code = compiled, start,
-                                      deadline, skill_dir_fd, &abandoned] {
+                                      scratch = scratch_, prepared_calls = prepared_,
+                                      prepared, prepared_key, plan = plan, code = compiled,
+                                      start, deadline, skill_dir_fd, &abandoned] {
     // `abandoned` lives in `shared`, which this job holds.
-    Result<Outcome> result =
-        ExecuteCall(options, *shared, *scratch, plan, *code, start, deadline,
-                    &pending->cancel_requested, &pending->relay, skill_dir_fd->get());
-    std::lock_guard lock(pending->mutex);
-    if (pending->abandoned) {
-      abandoned.fetch_sub(1);
-      return;
+    Result<Outcome> result = [&]() -> Result<Outcome> {
+      std::unique_ptr<CallSetup> setup = std::move(*prepared);
+      const bool was_prepared = setup != nullptr;
+      if (!was_prepared) {
+        auto made = SetUpCall(options, shared, scratch, plan, *code, deadline,
+                              skill_dir_fd->get());
+        // The pool slots and scratch spaces held by set-ups made ahead of need must never
+        // refuse a call: if this one could not be set up, they go and it tries again.
+        if ((!made || !(*made)->failure.empty()) && prepared_calls->Clear()) {
+          made = SetUpCall(options, shared, scratch, plan, *code, deadline, skill_dir_fd->get());
+        }
+        if (!made) return std::unexpected(made.error());
+        setup = std::move(*made);
+      }
+      return FinishCall(std::move(setup), was_prepared, plan, *code, start, deadline,
+                        &pending->cancel_requested, &pending->relay);
+    }();
+    const bool prepare_next = !prepared_key.empty() && result && result->status == Status::kOk;
+    {
+      std::lock_guard lock(pending->mutex);
+      if (pending->abandoned) {
+        abandoned.fetch_sub(1);
+        return;
+      }
+      pending->result = std::move(result);
+      pending->done = true;
+      pending->done_cv.notify_all();
     }
-    pending->result = std::move(result);
-    pending->done = true;
-    pending->done_cv.notify_all();
+    // The caller has its outcome; the next call of this plan is set up while none is asked
+    // for. A failure here is not this call's: the next call sets up for itself and reports it.
+    if (prepare_next) {
+      auto next = SetUpCall(options, shared, scratch, plan, *code,
+                            Clock::now() + plan.limits.wall_time, skill_dir_fd->get());
+      if (next && (*next)->failure.empty()) {
+        prepared_calls->Put(prepared_key, std::move(*next), options.prepared_calls);
+      }
+    }
   });
   if (!submitted) return std::unexpected(submitted.error());
 

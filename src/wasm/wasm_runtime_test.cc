@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include <wasmtime.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <filesystem>
@@ -19,6 +20,7 @@
 
 #include <gtest/gtest.h>
 
+#include "runtime/path_pin.h"
 #include "skillrt/runtime.h"
 #include "test_util.h"
 #include "skillrt/fd.h"
@@ -422,6 +424,148 @@ TEST_F(WasmRuntimeTest, SkillrtWorldComponent) {
   Outcome err = RunOk(plan);
   EXPECT_EQ(err.status, Status::kError);
   EXPECT_EQ(err.message, "not an object");
+}
+
+// The skillrt world with state that outlives a call if an instance were ever reused: `run`
+// counts its calls in a global and answers ok("N"), N being this instance's count (1 for a
+// fresh instance), or err(input) when the input is "fail".
+constexpr std::string_view kCounterComponent = R"((component
+  (core module $m
+    (memory (export "memory") 1)
+    (global $calls (mut i32) (i32.const 0))
+    (global $next (mut i32) (i32.const 1024))
+    (func (export "realloc") (param i32 i32 i32 i32) (result i32)
+      (local $at i32)
+      (local.set $at (global.get $next))
+      (global.set $next (i32.add (global.get $next) (local.get 3)))
+      (local.get $at))
+    (func (export "run") (param $ptr i32) (param $len i32) (result i32)
+      (global.set $calls (i32.add (global.get $calls) (i32.const 1)))
+      (i32.store8 (i32.const 16) (i32.add (i32.const 48) (global.get $calls)))
+      (i32.store8 (i32.const 0) (i32.const 0))
+      (i32.store (i32.const 4) (i32.const 16))
+      (i32.store (i32.const 8) (i32.const 1))
+      (i32.const 0)))
+  (core instance $i (instantiate $m))
+  (func (export "run") (param "input" string) (result (result string (error string)))
+    (canon lift (core func $i "run") (memory (core memory $i "memory"))
+      (realloc (core func $i "realloc"))))
+))";
+
+bool UsedPreparedInstance(const Outcome& outcome) {
+  return std::find(outcome.layers.begin(), outcome.layers.end(), "prepared-instance") !=
+         outcome.layers.end();
+}
+
+// Runs `plan` until a call finds its instance set up ahead (made after the previous call's
+// outcome was handed over, so not at once); that call's outcome, or the last one.
+Outcome RunUntilPrepared(Runtime& runtime, const Plan& plan) {
+  Outcome out;
+  for (int attempt = 0; attempt < 300; ++attempt) {
+    auto result = runtime.Run(plan);
+    EXPECT_TRUE(result.has_value()) << result.error().message;
+    if (!result) break;
+    out = std::move(*result);
+    if (UsedPreparedInstance(out)) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return out;
+}
+
+TEST_F(WasmRuntimeTest, APreparedInstanceServesOneCallAndIsFresh) {
+  Plan plan = PlanFor(Wat2Wasm(kCounterComponent));
+  auto pin = PinHostPath(plan.skill_dir);
+  ASSERT_TRUE(pin) << pin.error().message;
+  plan.skill_dir_pin = *pin;
+  plan.stdin_data = "{}";
+  Outcome first = RunOk(plan);
+  ASSERT_EQ(first.status, Status::kOk) << first.message;
+  EXPECT_EQ(first.stdout_stream.data, "1");
+  EXPECT_FALSE(UsedPreparedInstance(first));
+  // The next calls find their instance set up after the previous call: still a fresh one
+  // each time (a reused instance would count 2, 3, ...), with this call's own input.
+  for (int i = 0; i < 3; ++i) {
+    plan.stdin_data = "{\"call\":" + std::to_string(i) + "}";
+    Outcome next = RunUntilPrepared(*runtime_, plan);
+    EXPECT_TRUE(UsedPreparedInstance(next));
+    EXPECT_EQ(next.status, Status::kOk) << next.message;
+    EXPECT_EQ(next.stdout_stream.data, "1");
+  }
+  EXPECT_EQ(StrayScratchFiles(), 0);
+}
+
+TEST_F(WasmRuntimeTest, APreparedInstanceIsNotUsedForADifferentPlan) {
+  Plan plan = PlanFor(Wat2Wasm(kCounterComponent));
+  auto pin = PinHostPath(plan.skill_dir);
+  ASSERT_TRUE(pin) << pin.error().message;
+  plan.skill_dir_pin = *pin;
+  plan.stdin_data = "{}";
+  // A set-up for `plan` is kept once a call used one (the next is made after each call).
+  ASSERT_TRUE(UsedPreparedInstance(RunUntilPrepared(*runtime_, plan)));
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  // What the guest would see changed: never the set-up made for `plan`.
+  Plan other_env = plan;
+  other_env.env = {"SKILLRT_TEST=1"};
+  Outcome changed = RunOk(other_env);
+  EXPECT_EQ(changed.status, Status::kOk) << changed.message;
+  EXPECT_FALSE(UsedPreparedInstance(changed));
+  Plan other_limits = plan;
+  other_limits.limits.memory_max_bytes = 32ull << 20;
+  EXPECT_FALSE(UsedPreparedInstance(RunOk(other_limits)));
+  // A plan without a pinned skill directory is never prepared for.
+  Plan unpinned = plan;
+  unpinned.skill_dir_pin.reset();
+  EXPECT_FALSE(UsedPreparedInstance(RunOk(unpinned)));
+  EXPECT_FALSE(UsedPreparedInstance(RunOk(unpinned)));
+  // A guest that could act outside its instance before its call is approved (a writable
+  // declared directory; network access likewise) is never set up ahead.
+  Plan writes = plan;
+  BindMount out_dir;
+  std::string out_template = "/var/tmp/skillrt-wasm-out-XXXXXX";  // /tmp is reserved.
+  ASSERT_NE(mkdtemp(out_template.data()), nullptr);
+  struct RemoveAll {
+    fs::path path;
+    ~RemoveAll() { fs::remove_all(path); }
+  } remove_out{out_template};
+  out_dir.path = out_template;
+  out_dir.writable = true;
+  auto out_pin = PinHostPath(out_dir.path);
+  ASSERT_TRUE(out_pin) << out_pin.error().message;
+  out_dir.pin = *out_pin;
+  writes.mounts = {out_dir};
+  EXPECT_EQ(RunOk(writes).status, Status::kOk);
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_FALSE(UsedPreparedInstance(RunOk(writes)));
+  // The positive control: the original plan still finds a set-up.
+  EXPECT_TRUE(UsedPreparedInstance(RunUntilPrepared(*runtime_, plan)));
+}
+
+TEST(WasmPreparedTest, NoSetUpAheadWhenTurnedOff) {
+  TempDir tmp;
+  WasmRuntimeOptions options;
+  options.scratch_root = tmp.path();
+  options.prepared_calls = 0;
+  auto runtime = MakeWasmRuntime(options);
+  ASSERT_TRUE(runtime.has_value()) << runtime.error().message;
+  fs::path dir = tmp.path() / "skill";
+  fs::create_directories(dir / "scripts");
+  WriteFile(dir / "scripts/c.wasm", Wat2Wasm(kCounterComponent));
+  Plan plan;
+  plan.run_id = "off";
+  plan.skill_name = "counter";
+  plan.skill_dir = dir;
+  auto pin = PinHostPath(dir);
+  ASSERT_TRUE(pin);
+  plan.skill_dir_pin = *pin;
+  plan.argv = {"scripts/c.wasm"};
+  plan.stdin_data = "{}";
+  for (int i = 0; i < 3; ++i) {
+    auto out = (*runtime)->Run(plan);
+    ASSERT_TRUE(out.has_value()) << out.error().message;
+    EXPECT_EQ(out->stdout_stream.data, "1");
+    EXPECT_FALSE(UsedPreparedInstance(*out));
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
 }
 
 // A plan running the sleep component (tests/wasm/components/sleep.c) for `sleep_ms`; nullopt
