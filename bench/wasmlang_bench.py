@@ -21,9 +21,10 @@ Process cases also report the CPU time the process used (user + system, from wai
 the machine's load inflates far less than the wall-clock time.
 
 Usage: bench/wasmlang_bench.py [--calls N] [--cli-calls N] [--build] [--baseline-cli PATH]
-  --baseline-cli  another skillrt binary (an earlier build) whose cached cold starts are
-                  measured too, interleaved with the current one's (its own compiled code must
-                  be in the home: run its `skillrt build` of both examples first)
+  --baseline-cli  another skillrt binary (an earlier build) whose warm calls (its own
+                  `skillrt mcp`) and cached cold starts are measured too, interleaved with the
+                  current one's (its own compiled code must be in the home: run its
+                  `skillrt build` of both examples first)
 Environment: SKILLRT_CLI (default build/skillrt); the examples must be built into the home
 given by --home (default: $SKILLRT_HOME, else ~/.skillrt; scripts/setup.sh builds them there).
 """
@@ -185,15 +186,26 @@ def main() -> None:
                  "python-native": ("csv-summary-native", PY_INPUT)}
         warm = {name: [] for name in cases}
         engine = {name: [] for name in cases}
-        for name, (skill, payload) in cases.items():  # First calls: load, fill caches.
-            for _ in range(5):
-                mcp.run(skill, payload)
-        for _ in range(args.calls):
+        # With --baseline-cli, the same warm cases through the baseline binary's own
+        # `skillrt mcp`, call by call in the same loop.
+        servers = {"": mcp}
+        if args.baseline_cli:
+            servers[", baseline binary"] = Mcp([args.baseline_cli, *base[1:], "mcp"])
+            for name in cases:
+                warm[f"{name}, baseline binary"] = []
+                engine[f"{name}, baseline binary"] = []
+        for server in servers.values():  # First calls: load, fill caches.
             for name, (skill, payload) in cases.items():
-                elapsed, duration = mcp.run(skill, payload)
-                warm[name].append(elapsed)
-                engine[name].append(duration)
-        mcp.close()
+                for _ in range(5):
+                    server.run(skill, payload)
+        for _ in range(args.calls):
+            for suffix, server in servers.items():
+                for name, (skill, payload) in cases.items():
+                    elapsed, duration = server.run(skill, payload)
+                    warm[name + suffix].append(elapsed)
+                    engine[name + suffix].append(duration)
+        for server in servers.values():
+            server.close()
         cold = {name: [] for name in cases}
         baseline_cases = {}
         if args.baseline_cli:
@@ -218,7 +230,7 @@ def main() -> None:
     print("| case | calls | p50 (ms) | p99 (ms) | calls/s (1 client) | engine duration_ms p50 "
           "| process CPU ms p50 |")
     print("|---|---:|---:|---:|---:|---:|---:|")
-    for name in cases:
+    for name in warm:
         print(row(f"{name}, warm (skillrt mcp)", warm[name],
                   f"{percentile(engine[name], 50):.2f} |"))
     for name in cold:
@@ -231,6 +243,13 @@ def main() -> None:
     print(f"warm Python call: WebAssembly {percentile(warm['python-wasm'], 50):.2f} ms vs native "
           f"sandbox {percentile(warm['python-native'], 50):.2f} ms, p50: {ratio:.1f}x "
           f"(goal: at least 10x)")
+    for suffix in ("", ", baseline binary"):
+        if "python-wasm" + suffix not in engine:
+            continue
+        wasm_ms = percentile(engine["python-wasm" + suffix], 50)
+        native_ms = percentile(engine["python-native" + suffix], 50)
+        print(f"  the engine's own duration_ms{suffix}, p50: WebAssembly {wasm_ms:.2f} ms vs native "
+              f"sandbox {native_ms:.2f} ms: {native_ms / wasm_ms:.1f}x")
     print(f"cached cold start through the CLI, p50: Python "
           f"{percentile(cold['python-wasm'], 50):.1f} ms, JavaScript "
           f"{percentile(cold['js-wasm'], 50):.1f} ms (goal: under 50 ms)")
