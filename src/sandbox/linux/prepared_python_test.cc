@@ -50,6 +50,12 @@ sys.exit(int(sys.argv[1]))
 // What a sandbox must still refuse when the run starts from a prepared interpreter.
 constexpr const char* kProbe = R"PY(import socket
 out = {}
+for fd in (3, 4):
+    try:
+        os.fstat(fd)
+        out["fd%d" % fd] = "open"
+    except OSError:
+        out["fd%d" % fd] = "closed"
 try:
     out["read"] = open(sys.argv[1]).read()
 except OSError as e:
@@ -61,12 +67,6 @@ try:
     out["connected"] = True
 except OSError as e:
     out["connect_errno"] = e.errno or -1
-for fd in (3, 4):
-    try:
-        os.fstat(fd)
-        out["fd%d" % fd] = "open"
-    except OSError:
-        out["fd%d" % fd] = "closed"
 print(json.dumps(out))
 )PY";
 
