@@ -32,8 +32,8 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-constexpr int kRounds = 100;
-constexpr auto kPause = std::chrono::milliseconds(50);
+constexpr int kRounds = 60;
+constexpr auto kPause = std::chrono::milliseconds(300);
 
 Plan CalculatorPlan(int serial) {
   Plan plan;

@@ -12,10 +12,12 @@
 namespace skillrt::prepared {
 namespace {
 
-// The bootstrap. Before its release it only initialises the interpreter and imports
-// standard-library modules, and only when nothing can shadow them: the script's directory
-// holds no file or directory named like a standard-library module, and there is no
-// PYTHONPATH. On its release it answers, closes the control descriptor, takes the run's own
+// The bootstrap. Before its release it only initialises the interpreter and imports a few
+// small standard-library modules, and only when nothing can shadow them: the script's
+// directory holds no file or directory named like a standard-library module, and there is no
+// PYTHONPATH. Few, because every module imported is also torn down when the interpreter
+// exits, on the run's time; what exists then is moved out of the collector's way
+// (gc.freeze), so that neither the script's collections nor the exit scan it. On its release it answers, closes the control descriptor, takes the run's own
 // value of the per-run variable, and runs the script as the interpreter's `python3 SCRIPT`
 // would: a fresh `__main__` whose `__file__` is the script's path made absolute by joining it
 // to the working directory, `sys.argv` the script and its arguments, `sys.path[0]` the
@@ -46,15 +48,14 @@ def _skillrt_prepared(argv):
             warm = False
             break
     if warm:
-        for name in ('json', 're', 'math', 'datetime', 'collections', 'functools',
-                     'itertools', 'pathlib', 'typing', 'dataclasses', 'enum', 'decimal',
-                     'fractions', 'statistics', 'random', 'string', 'textwrap', 'base64',
-                     'hashlib', 'time', 'csv', 'argparse', 'urllib.parse', 'copy',
-                     'traceback', 'struct', 'types'):
+        for name in ('json', 're', 'math', 'collections', 'functools', 'itertools',
+                     'datetime', 'string', 'time'):
             try:
                 __import__(name)
             except Exception:
                 pass
+    import gc
+    gc.freeze()
     try:
         message = os.read(4, 65536)
     except OSError:
