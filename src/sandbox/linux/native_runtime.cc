@@ -402,9 +402,8 @@ Result<Outcome> NativeRuntime::Execute(const Plan& plan, const RunContext& conte
   }
   std::optional<SandboxProcess> process;
   if (!key.empty()) process = TakeInterpreter(key);
-  if (process && !prepared::Release(process->net_r.get(), prepared::ReleaseMessage(plan.env),
-                                    std::min<std::chrono::milliseconds>(
-                                        plan.limits.wall_time, std::chrono::seconds(5)))) {
+  if (process && !prepared::Release(process->pidfd.get(), process->net_r.get(),
+                                    prepared::ReleaseMessage(plan.env))) {
     process.reset();  // It died or closed its channel: discarded, never reused.
   }
   const bool released = process.has_value();

@@ -62,7 +62,6 @@ def _skillrt_prepared(argv):
         message = b''
     if message[:1] != b'r':
         os._exit(125)
-    os.write(4, b'k')
     os.close(4)
     for entry in message[1:].split(b'\0'):
         if entry:
@@ -235,27 +234,21 @@ std::string ReleaseMessage(const std::vector<std::string>& env) {
   return message;
 }
 
-bool Release(int channel_fd, std::string_view message, std::chrono::milliseconds timeout) {
+bool Release(int pidfd, int channel_fd, std::string_view message) {
+  // A process that exited makes its pidfd readable; a bootstrap writes nothing before its
+  // release, so a readable or hung-up channel means it is gone or going.
+  struct pollfd p[2] = {{.fd = pidfd, .events = POLLIN, .revents = 0},
+                        {.fd = channel_fd, .events = POLLIN, .revents = 0}};
+  int ready;
+  do {
+    ready = ::poll(p, 2, 0);
+  } while (ready < 0 && errno == EINTR);
+  if (ready != 0) return false;
   ssize_t sent;
   do {
     sent = ::send(channel_fd, message.data(), message.size(), MSG_NOSIGNAL);
   } while (sent < 0 && errno == EINTR);
-  if (sent != static_cast<ssize_t>(message.size())) return false;
-  struct pollfd p = {.fd = channel_fd, .events = POLLIN, .revents = 0};
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (true) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
-    const int ready = ::poll(&p, 1, static_cast<int>(std::max<int64_t>(left.count(), 0)));
-    if (ready > 0) break;
-    if (ready == 0 || errno != EINTR) return false;
-  }
-  char answer = 0;
-  ssize_t got;
-  do {
-    got = ::recv(channel_fd, &answer, 1, 0);
-  } while (got < 0 && errno == EINTR);
-  return got == 1 && answer == 'k';
+  return sent == static_cast<ssize_t>(message.size());
 }
 
 std::optional<sandbox::SandboxProcess> PreparedSet::Take(const std::string& key) {

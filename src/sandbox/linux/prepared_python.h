@@ -7,7 +7,6 @@
 #ifndef SKILLRT_SANDBOX_LINUX_PREPARED_PYTHON_H_
 #define SKILLRT_SANDBOX_LINUX_PREPARED_PYTHON_H_
 
-#include <chrono>
 #include <cstddef>
 #include <list>
 #include <optional>
@@ -57,12 +56,12 @@ std::string KeyOf(const sandbox::ChildSpec& spec, const cgroup::CgroupLimits& li
 /// entry ("NAME=value") if the environment has one.
 std::string ReleaseMessage(const std::vector<std::string>& env);
 
-/// Releases the prepared interpreter behind the supervisor's end `channel_fd` of its control
-/// descriptor with `message` (ReleaseMessage) and waits at most `timeout` for its answer.
-/// True when it answered (it has closed its control descriptor and is about to run the
-/// script); false when it died, closed the channel or did not answer in time: the caller
-/// discards it, and nothing of the run has started.
-bool Release(int channel_fd, std::string_view message, std::chrono::milliseconds timeout);
+/// Releases the prepared interpreter whose pidfd is `pidfd` (-1: not checked) through the
+/// supervisor's end `channel_fd` of its control descriptor with `message` (ReleaseMessage).
+/// Does not wait for it. False, with nothing sent, when it has exited or its channel is
+/// closed or readable (a bootstrap writes nothing): the caller discards it and nothing of the
+/// run has started; false too when the message cannot be sent.
+bool Release(int pidfd, int channel_fd, std::string_view message);
 
 /// The prepared interpreters of one runtime, at most `capacity`, one per key; when a new one
 /// would exceed the capacity, the one put longest ago goes (a key's interpreter is put again

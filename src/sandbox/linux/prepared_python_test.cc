@@ -190,7 +190,7 @@ TEST_F(NativePreparedPythonTest, TheBootstrapRunsNothingUntilReleasedAndExitsWhe
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
     EXPECT_FALSE(std::filesystem::exists(marker)) << "ran before its release";
     if (release) {
-      EXPECT_TRUE(prepared::Release(pair[0], "r", std::chrono::seconds(20)));
+      EXPECT_TRUE(prepared::Release(-1, pair[0], "r"));
     }
     ::close(pair[0]);
     int status = 0;
