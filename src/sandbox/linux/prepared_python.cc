@@ -17,9 +17,9 @@ namespace {
 // directory holds no file or directory named like a standard-library module, and there is no
 // PYTHONPATH. Few, because every module imported is also torn down when the interpreter
 // exits, on the run's time; what exists then is moved out of the collector's way
-// (gc.freeze), so that neither the script's collections nor the exit scan it. On its release it answers, closes the control descriptor, takes the run's own
-// value of the per-run variable, and runs the script as the interpreter's `python3 SCRIPT`
-// would: a fresh `__main__` whose `__file__` is the script's path made absolute by joining it
+// (gc.freeze), so that neither the script's collections nor the exit scan it. On its
+// release it closes the control descriptor, takes the run's own value of the per-run
+// variable, and runs the script as the interpreter's `python3 SCRIPT` would: a fresh `__main__` whose `__file__` is the script's path made absolute by joining it
 // to the working directory, `sys.argv` the script and its arguments, `sys.path[0]` the
 // script's directory with symbolic links resolved (none with PYTHONSAFEPATH), an uncaught
 // exception reported by `sys.excepthook` without the bootstrap's frame, exit status 1 (a
