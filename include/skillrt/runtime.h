@@ -142,6 +142,13 @@ struct NativeRuntimeOptions {
   /// use; it is killed when the runtime is destroyed. Worth it for a long-lived process that
   /// runs many skills; a one-shot caller (the CLI) turns it off.
   bool keep_prepared_sandbox = true;
+  /// With `keep_prepared_sandbox`: how many Python interpreters to keep initialised ahead of
+  /// need, each in a sandbox prepared for exactly one plan (`python3 SCRIPT.py ...`, no network,
+  /// no workspace, a plan carrying its skill's tree hash), made by the same background thread
+  /// after a run of that plan, used by at most one later run of the very same plan and never
+  /// having run skill code before it (docs/sandbox.md, "Prepared Python interpreters"). The
+  /// least recently used goes when a new one would exceed the count. 0 turns them off.
+  size_t prepared_interpreters = 4;
   /// Names the egress proxy answers from this table instead of DNS (host name -> IP address
   /// texts), for tests and for deployments that pin names. The allowlist and the address
   /// rules apply to these answers as to any other (docs/network.md). Empty: every name goes

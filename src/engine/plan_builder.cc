@@ -263,6 +263,7 @@ Result<Plan> BuildPlan(const Skill& skill, std::vector<std::string> argv, std::s
                                     "directory " + state + ", which no sandbox may reach");
   }
   plan.skill_dir_pin = std::move(*skill_pin);
+  plan.tree_sha256 = skill.tree_sha256;
   plan.argv = std::move(argv);
   plan.stdin_data = std::move(stdin_data);
   plan.level = overrides.level;

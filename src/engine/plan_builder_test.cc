@@ -78,10 +78,12 @@ class ScopedEnv {
 TEST(PlanBuilderTest, RunPlanHasEntryArgvBaseEnvAndInputOnStdin) {
   TempDir tmp;
   Skill skill = MakeSkill(tmp.path());
+  skill.tree_sha256 = std::string(64, '7');
   RunRequest request = RunReq({{"expression", "2*(3+4)"}});
   auto plan = BuildRunPlan(skill, request, "run-1");
   ASSERT_TRUE(plan.has_value()) << plan.error().ToString();
   EXPECT_EQ(plan->run_id, "run-1");
+  EXPECT_EQ(plan->tree_sha256, skill.tree_sha256);  // What prepared interpreters are keyed on.
   EXPECT_EQ(plan->skill_name, "calc");
   EXPECT_EQ(plan->skill_dir, tmp.path());
   EXPECT_EQ(plan->argv, (std::vector<std::string>{"python3", "scripts/calc.py"}));

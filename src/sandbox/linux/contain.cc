@@ -137,6 +137,11 @@ void ArmParentDeath(int sync_fd, int err_fd) {
   // The workspace's ID-mapped tree, sent by the supervisor before it released us.
   const int handed =
       mount::NeedsHandedTree(spec.root) ? mount::ReceiveHandedTree(boot.net_fd, err_fd) : -1;
+  // A prepared interpreter keeps the channel as its control descriptor: moved above every
+  // number the steps below assign, and onto kKeptChannelFd just before execve.
+  const int channel =
+      spec.keep_channel ? ::fcntl(boot.net_fd, F_DUPFD_CLOEXEC, kKeptChannelFd + 1) : -1;
+  if (spec.keep_channel && channel < 0) ChildFail(err_fd, "fcntl(channel)", errno);
   ::close(boot.net_fd);
 
   // The root: sources are opened with the supervisor's host credentials, then the child
@@ -157,12 +162,18 @@ void ArmParentDeath(int sync_fd, int err_fd) {
   }
   if (spec.landlock != nullptr) landlock::Restrict(*spec.landlock, err_fd);
 
-  // Only 0-2 and the error pipe survive; the error pipe closes itself on execve.
+  // Only 0-2 and the error pipe survive (and a kept channel); the error pipe closes itself
+  // on execve.
   if (err_fd != 3) {
     if (::dup3(err_fd, 3, O_CLOEXEC) < 0) ChildFail(err_fd, "dup3(error pipe)", errno);
     err_fd = 3;
   }
-  if (sys::CloseRange(4, ~0u) != 0) ChildFail(err_fd, "close_range", errno);
+  if (channel >= 0 && ::dup2(channel, kKeptChannelFd) < 0) {
+    ChildFail(err_fd, "dup2(channel)", errno);
+  }
+  if (sys::CloseRange(channel >= 0 ? kKeptChannelFd + 1 : 4, ~0u) != 0) {
+    ChildFail(err_fd, "close_range", errno);
+  }
 
   // Last, because it refuses calls the steps above make (mount, unshare).
   seccomp::Install(spec.seccomp, spec.seccomp_count, err_fd);

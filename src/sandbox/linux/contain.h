@@ -30,7 +30,15 @@ struct ChildSpec {
   /// Non-zero when the run has egress: hand a listener on 127.0.0.1:port to the supervisor
   /// (netns.h). `lo` is up either way: the sandbox's own loopback is its to use.
   uint16_t proxy_port = 0;
+  /// Keep the spawn-time AF_UNIX channel open across execve as descriptor kKeptChannelFd
+  /// (the control descriptor of a prepared interpreter, prepared_python.h); otherwise it is
+  /// closed before the root is built.
+  bool keep_channel = false;
 };
+
+/// The descriptor number the channel has in the executed program when
+/// ChildSpec::keep_channel is set (0-2 are stdio, 3 the close-on-exec error pipe).
+inline constexpr int kKeptChannelFd = 4;
 
 /// Upper bound on cgroup hierarchies a child joins (v1: one per controller mount).
 inline constexpr int kMaxCgroupFds = 8;

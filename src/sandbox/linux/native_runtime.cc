@@ -14,6 +14,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <deque>
 #include <filesystem>
 #include <mutex>
 #include <optional>
@@ -26,6 +27,7 @@
 #include "sandbox/linux/contain.h"
 #include "sandbox/linux/exec_path.h"
 #include "sandbox/linux/netns.h"
+#include "sandbox/linux/prepared_python.h"
 #include "sandbox/linux/seccomp.h"
 #include "sandbox/linux/spawn.h"
 #include "runtime/report.h"
@@ -67,12 +69,88 @@ cgroup::CgroupLimits CgroupLimitsFor(const Limits& limits) {
   return {.memory_max_bytes = limits.memory_max_bytes, .pids_max = limits.pids_max};
 }
 
+// One run's ChildSpec and everything it points to, owned. Not movable (the spec points into
+// the members); build it in place with BuildRunSpec.
+struct RunSpec {
+  std::vector<std::string> executable;
+  mount::RootPlan root;
+  landlock::Ruleset ruleset;
+  landlock::RulesetView ruleset_view;
+  std::vector<rlimit::Setting> rlimits;
+  std::string exe, cwd;
+  std::vector<std::string> argv_strings;
+  std::vector<char*> argv, envp;
+  sandbox::ChildSpec spec;
+
+  // Points the spec's argv at `argv`.
+  void SetArgv(std::vector<std::string> strings) {
+    argv_strings = std::move(strings);
+    argv.clear();
+    for (const std::string& a : argv_strings) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    spec.argv = argv.data();
+  }
+};
+
+// Computes everything the child reads for `plan`, whose argv[0] resolved to `exe`: what may
+// execute (argv[0] and the declared commands, each with its interpreter chain), the root, the
+// Landlock ruleset, the rlimits and the seccomp program. The child may not allocate.
+Result<void> BuildRunSpec(const Plan& plan, const std::string& exe, bool handed,
+                          std::string cwd, int landlock_abi, bool use_cgroup, RunSpec* out) {
+  out->exe = exe;
+  out->cwd = std::move(cwd);
+  out->executable = exec_path::Closure(plan, exe);
+  for (const std::string& command : plan.commands) {
+    if (auto resolved = exec_path::Resolve(plan, command)) {
+      for (std::string& path : exec_path::Closure(plan, *resolved)) {
+        if (std::find(out->executable.begin(), out->executable.end(), path) ==
+            out->executable.end()) {
+          out->executable.push_back(std::move(path));
+        }
+      }
+    }
+  }
+  if (auto r = mount::PlanRoot(plan, handed, &out->root); !r) return std::unexpected(r.error());
+  if (landlock_abi > 0) landlock::PlanRuleset(plan, out->executable, landlock_abi, &out->ruleset);
+  out->ruleset_view = out->ruleset.View();
+  out->rlimits = rlimit::ForLimits(plan.limits, use_cgroup);
+  Result<const seccomp::Program*> filter = seccomp::Filter();
+  if (!filter) return std::unexpected(filter.error());
+  for (const std::string& e : plan.env) out->envp.push_back(const_cast<char*>(e.c_str()));
+  out->envp.push_back(nullptr);
+  out->spec = {
+      .root = out->root.View(),
+      .rlimits = out->rlimits.data(),
+      .rlimit_count = out->rlimits.size(),
+      .landlock = landlock_abi > 0 ? &out->ruleset_view : nullptr,
+      .seccomp = (*filter)->instructions.data(),
+      .seccomp_count = (*filter)->instructions.size(),
+      .exec_path = out->exe.c_str(),
+      .cwd = out->cwd.c_str(),
+      .argv = nullptr,
+      .envp = out->envp.data(),
+      .proxy_port = plan.network ? kEgressProxyPort : uint16_t{0},
+  };
+  out->SetArgv(plan.argv);
+  return {};
+}
+
+// What the background thread is asked to prepare: an interpreter for the plan whose key is
+// `key` (prepared_python.h).
+struct WantedInterpreter {
+  std::string key;
+  Plan plan;
+};
+
 class NativeRuntime final : public Runtime {
  public:
-  NativeRuntime(userns::IdMap ids, bool keep_prepared,
+  NativeRuntime(userns::IdMap ids, bool keep_prepared, size_t prepared_interpreters,
                 std::shared_ptr<const net::Resolver> resolver,
                 std::chrono::milliseconds connect_timeout)
-      : ids_(ids), resolver_(std::move(resolver)), connect_timeout_(connect_timeout) {
+      : ids_(ids),
+        resolver_(std::move(resolver)),
+        connect_timeout_(connect_timeout),
+        interpreters_(keep_prepared ? prepared_interpreters : 0) {
     if (keep_prepared) spare_thread_ = std::thread([this] { SpareLoop(); });
   }
   ~NativeRuntime() override {
@@ -83,6 +161,8 @@ class NativeRuntime final : public Runtime {
     cv_.notify_all();
     if (spare_thread_.joinable()) spare_thread_.join();
     spare_.reset();  // Kills the waiting child.
+    // Kills the waiting interpreters; each one's cgroup goes with it.
+    std::vector<SandboxProcess> interpreters = interpreters_.TakeAll();
   }
 
   std::string_view Name() const override { return "native"; }
@@ -112,6 +192,33 @@ class NativeRuntime final : public Runtime {
     return taken;
   }
 
+  // Takes the interpreter prepared for `key`, if one is ready.
+  std::optional<SandboxProcess> TakeInterpreter(const std::string& key) {
+    std::lock_guard lock(mu_);
+    return interpreters_.Take(key);
+  }
+
+  // Asks the background thread for an interpreter for `plan` (whose key is `key`), unless
+  // one is held or asked for already.
+  void WantInterpreter(const std::string& key, const Plan& plan) {
+    {
+      std::lock_guard lock(mu_);
+      if (interpreters_.Holds(key)) return;
+      for (const WantedInterpreter& w : wanted_) {
+        if (w.key == key) return;
+      }
+      if (wanted_.size() >= interpreters_.capacity()) wanted_.pop_front();
+      wanted_.push_back({.key = key, .plan = plan});
+      wanted_.back().plan.stdin_data.clear();
+    }
+    cv_.notify_one();
+  }
+
+  // Makes the interpreter `wanted` asks for, on the background thread: the same ChildSpec as
+  // the run's (recomputed, and dropped unless its key is the same), with the bootstrap as
+  // argv and the channel kept as its control descriptor.
+  void PrepareInterpreter(const WantedInterpreter& wanted);
+
   // Removes a finished run's cgroup: on the background thread when there is one, so that the
   // rmdir calls are not on the run's critical path; inline otherwise.
   void Retire(cgroup::RunCgroup cg) {
@@ -131,8 +238,9 @@ class NativeRuntime final : public Runtime {
   void SpareLoop() {
     std::unique_lock lock(mu_);
     while (true) {
-      cv_.wait(lock,
-               [&] { return stopping_ || !retired_.empty() || (want_spare_ && !spare_); });
+      cv_.wait(lock, [&] {
+        return stopping_ || !retired_.empty() || (want_spare_ && !spare_) || !wanted_.empty();
+      });
       if (!retired_.empty()) {
         std::vector<cgroup::RunCgroup> retired = std::move(retired_);
         retired_.clear();
@@ -142,6 +250,14 @@ class NativeRuntime final : public Runtime {
         continue;
       }
       if (stopping_) return;
+      if (!(want_spare_ && !spare_)) {  // An interpreter was asked for.
+        WantedInterpreter wanted = std::move(wanted_.front());
+        wanted_.pop_front();
+        lock.unlock();
+        PrepareInterpreter(wanted);
+        lock.lock();
+        continue;
+      }
       lock.unlock();
       const cgroup::Probe& cgroups = cgroup::Detect();
       Result<SandboxProcess> spawned = sandbox::Spawn(ConfigFor(
@@ -164,11 +280,48 @@ class NativeRuntime final : public Runtime {
   std::condition_variable cv_;
   std::optional<SandboxProcess> spare_;  // Guarded by mu_.
   std::vector<cgroup::RunCgroup> retired_;  // Guarded by mu_.
+  prepared::PreparedSet interpreters_;      // Guarded by mu_.
+  std::deque<WantedInterpreter> wanted_;    // Guarded by mu_.
   bool want_spare_ = false;              // Guarded by mu_.
   bool stopping_ = false;                // Guarded by mu_.
   std::atomic<uint64_t> spare_serial_{0};
   std::thread spare_thread_;
 };
+
+void NativeRuntime::PrepareInterpreter(const WantedInterpreter& wanted) {
+  const Plan& plan = wanted.plan;
+  const std::optional<std::string> exe = exec_path::Resolve(plan, plan.argv[0]);
+  if (!exe || !prepared::Eligible(plan, *exe)) return;
+  const int landlock_abi = landlock::Abi();
+  const cgroup::Probe& cgroups = cgroup::Detect();
+  const bool use_cgroup = cgroups.version != cgroup::Version::kNone;
+  RunSpec run;
+  if (!BuildRunSpec(plan, *exe, /*handed=*/false, "/skill", landlock_abi, use_cgroup, &run)) {
+    return;
+  }
+  // Anything that changed since the run (a path re-pinned, a kernel probe) makes another
+  // key: that run's plan would not find this interpreter, so none is made.
+  if (prepared::KeyOf(run.spec, CgroupLimitsFor(plan.limits), use_cgroup, plan.tree_sha256) !=
+      wanted.key) {
+    return;
+  }
+  run.SetArgv(prepared::BootstrapArgv(plan.argv));
+  run.spec.keep_channel = true;
+  sandbox::SpawnConfig config = ConfigFor(
+      plan.limits,
+      "spare-" + std::to_string(::getpid()) + "-" + std::to_string(spare_serial_++),
+      use_cgroup ? &cgroups : nullptr);
+  config.arena_bytes = std::max(config.arena_bytes, sandbox::ArenaBytesFor(run.spec));
+  Result<SandboxProcess> spawned = sandbox::Spawn(config);
+  if (!spawned) return;  // The run that needs it spawns its own and reports the error.
+  if (!sandbox::Start(*spawned, run.spec)) return;
+  std::vector<SandboxProcess> gone;
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) return;
+    gone = interpreters_.Put(wanted.key, std::move(*spawned));
+  }
+}
 
 Result<Outcome> NativeRuntime::Execute(const Plan& plan, const RunContext& context) {
   const auto started = Clock::now();
@@ -205,17 +358,6 @@ Result<Outcome> NativeRuntime::Execute(const Plan& plan, const RunContext& conte
     outcome.message = "command '" + plan.argv[0] + "' is not among the plan's allowed commands";
     return outcome;
   }
-  std::vector<std::string> executable = exec_path::Closure(plan, *exe);
-  for (const std::string& command : plan.commands) {
-    if (auto resolved = exec_path::Resolve(plan, command)) {
-      for (std::string& path : exec_path::Closure(plan, *resolved)) {
-        if (std::find(executable.begin(), executable.end(), path) == executable.end()) {
-          executable.push_back(std::move(path));
-        }
-      }
-    }
-  }
-
   // Layers that depend on the kernel: required at kStrict, skipped (and not listed) at
   // kBestEffort.
   const bool strict = plan.level == SandboxLevel::kStrict;
@@ -246,41 +388,32 @@ Result<Outcome> NativeRuntime::Execute(const Plan& plan, const RunContext& conte
   const std::string cwd = workspace != nullptr ? workspace->path.string() : "/skill";
 
   // Everything the child reads, computed here: it may not allocate.
-  mount::RootPlan root;
-  if (auto r = mount::PlanRoot(plan, handed, &root); !r) return std::unexpected(r.error());
-  landlock::Ruleset ruleset;
-  if (landlock_abi > 0) landlock::PlanRuleset(plan, executable, landlock_abi, &ruleset);
-  const landlock::RulesetView ruleset_view = ruleset.View();
-  const std::vector<rlimit::Setting> rlimits = rlimit::ForLimits(plan.limits, use_cgroup);
-  Result<const seccomp::Program*> filter = seccomp::Filter();
-  if (!filter) return std::unexpected(filter.error());
-  std::vector<char*> argv, envp;
-  for (const std::string& a : plan.argv) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  for (const std::string& e : plan.env) envp.push_back(const_cast<char*>(e.c_str()));
-  envp.push_back(nullptr);
-  const sandbox::ChildSpec spec = {
-      .root = root.View(),
-      .rlimits = rlimits.data(),
-      .rlimit_count = rlimits.size(),
-      .landlock = landlock_abi > 0 ? &ruleset_view : nullptr,
-      .seccomp = (*filter)->instructions.data(),
-      .seccomp_count = (*filter)->instructions.size(),
-      .exec_path = exe->c_str(),
-      .cwd = cwd.c_str(),
-      .argv = argv.data(),
-      .envp = envp.data(),
-      .proxy_port = plan.network ? kEgressProxyPort : uint16_t{0},
-  };
+  RunSpec run;
+  if (auto r = BuildRunSpec(plan, *exe, handed, cwd, landlock_abi, use_cgroup, &run); !r) {
+    return std::unexpected(r.error());
+  }
+  const sandbox::ChildSpec& spec = run.spec;
 
-  // The child: the prepared one when it fits this run, else a new one.
-  std::optional<SandboxProcess> process = TakeSpare();
+  // The child: an interpreter prepared for exactly this run, else the prepared sandbox when
+  // it fits this run, else a new one.
+  std::string key;
+  if (interpreters_.capacity() > 0 && prepared::Eligible(plan, *exe)) {
+    key = prepared::KeyOf(spec, CgroupLimitsFor(plan.limits), use_cgroup, plan.tree_sha256);
+  }
+  std::optional<SandboxProcess> process;
+  if (!key.empty()) process = TakeInterpreter(key);
+  if (process && !prepared::Release(process->pidfd.get(), process->net_r.get(),
+                                    prepared::ReleaseMessage(plan.env))) {
+    process.reset();  // It died or closed its channel: discarded, never reused.
+  }
+  const bool released = process.has_value();
+  if (!released) process = TakeSpare();
   const size_t arena_bytes = sandbox::ArenaBytesFor(spec);
-  if (process && (process->arena->capacity() < arena_bytes ||
-                  process->cgroup.has_value() != use_cgroup)) {
+  if (!released && process && (process->arena->capacity() < arena_bytes ||
+                               process->cgroup.has_value() != use_cgroup)) {
     process.reset();
   }
-  if (process && process->cgroup) {
+  if (!released && process && process->cgroup) {
     const cgroup::CgroupLimits wanted = CgroupLimitsFor(plan.limits);
     if (auto r = process->cgroup->Retune(cgroups, process->cgroup_limits, wanted); !r) {
       return std::unexpected(r.error());
@@ -295,8 +428,10 @@ Result<Outcome> NativeRuntime::Execute(const Plan& plan, const RunContext& conte
     if (!spawned) return std::unexpected(spawned.error());
     process.emplace(std::move(*spawned));
   }
-  if (auto r = sandbox::Start(*process, spec, handed ? prepared->tree.get() : -1); !r) {
-    return std::unexpected(r.error());
+  if (!released) {
+    if (auto r = sandbox::Start(*process, spec, handed ? prepared->tree.get() : -1); !r) {
+      return std::unexpected(r.error());
+    }
   }
   if (prepared) prepared->tree.Reset();  // The child holds it now.
 
@@ -343,6 +478,7 @@ Result<Outcome> NativeRuntime::Execute(const Plan& plan, const RunContext& conte
   // Every process of the sandbox is gone: cut what is still open and collect the records.
   if (proxy) outcome.egress = proxy->Stop();
   if (!sup) return std::unexpected(sup.error());
+  if (!key.empty() && !sup->failure) WantInterpreter(key, plan);
   cgroup::Stats stats;
   if (process->cgroup) {
     stats = process->cgroup->ReadStats();
@@ -447,7 +583,7 @@ Result<std::unique_ptr<Runtime>> MakeNativeRuntime(const NativeRuntimeOptions& o
   auto fixed = net::ParseFixedHosts(options.egress_fixed_hosts);
   if (!fixed) return std::unexpected(fixed.error());
   return std::unique_ptr<Runtime>(
-      new NativeRuntime(*ids, options.keep_prepared_sandbox,
+      new NativeRuntime(*ids, options.keep_prepared_sandbox, options.prepared_interpreters,
                         std::make_shared<net::SystemResolver>(std::move(*fixed)),
                         options.egress_connect_timeout));
 }
