@@ -102,10 +102,12 @@ Result<std::vector<Embedded>> EmbedChanged(const SearchIndex::State& s,
     e.passages.resize(passages.size() * dim);
     std::unordered_map<std::string, const float*> known;  // An old passage's text -> its vector.
     if (old != nullptr && !old->passages.empty() && !passages.empty()) {
+      // When the old body cannot be read (a damaged row) or does not match the stored vectors,
+      // nothing is reused: the skill is embedded as a new one.
       auto body = StoredBody(s.db.get(), old->id);
-      if (!body) return std::unexpected(body.error());
-      std::vector<std::string> old_texts = PassageTexts(skill.name, *body);
-      if (old_texts.size() * dim == old->passages.size()) {  // Else nothing is reused.
+      std::vector<std::string> old_texts =
+          body ? PassageTexts(skill.name, *body) : std::vector<std::string>();
+      if (!old_texts.empty() && old_texts.size() * dim == old->passages.size()) {
         for (size_t p = 0; p < old_texts.size(); ++p) {
           known.emplace(std::move(old_texts[p]), &old->passages[p * dim]);
         }
