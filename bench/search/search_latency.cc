@@ -7,7 +7,16 @@
 // initial indexing time, re-indexing one changed skill, and p50/p99 of a search (query
 // embedding included) for each method over the sets' queries.
 //
-// Usage: skillrt_search_bench [--skills N] [--queries N] [--index PATH]
+// Re-indexing is measured for two kinds of edit, each on one labelled skill per round (the
+// first --rounds of them, most of which have a SKILL.md body): a new description (the tree
+// hash changes, the body does not) and a new first word of the body (every passage of the body
+// shifts by one word, so every passage is new). Each round is one Update() with the whole
+// catalogue.
+//
+// Usage: skillrt_search_bench [--skills N] [--queries N] [--rounds N] [--index PATH]
+//                             [--keep-index]
+// --keep-index keeps the index file between runs (the first Update() then only syncs it, and is
+// reported as such): for measuring re-indexing and search again without indexing anew.
 #include <algorithm>
 #include <array>
 #include <chrono>
@@ -47,9 +56,14 @@ struct Data {
 
 Data LoadSets(const std::filesystem::path& dir) {
   Data data;
+  // In name order, so that every run has the same catalogue and re-indexes the same skills.
+  std::vector<std::filesystem::path> files;
   for (const auto& entry : std::filesystem::directory_iterator(dir)) {
-    if (entry.path().extension() != ".json") continue;
-    std::ifstream in(entry.path());
+    if (entry.path().extension() == ".json") files.push_back(entry.path());
+  }
+  std::sort(files.begin(), files.end());
+  for (const std::filesystem::path& file : files) {
+    std::ifstream in(file);
     nlohmann::json set = nlohmann::json::parse(in);
     for (const auto& s : set["skills"]) {
       data.skills.push_back({.name = s["name"],
@@ -128,14 +142,26 @@ double Percentile(std::vector<double> v, double p) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  size_t total = 10000, max_queries = 300;
+  size_t total = 10000, max_queries = 300, rounds = 20;
+  bool keep_index = false;
   std::filesystem::path index_path =
       std::filesystem::temp_directory_path() / "skillrt-search-bench.db";
-  for (int i = 1; i + 1 < argc; i += 2) {
+  for (int i = 1; i < argc; i += 2) {
+    if (std::strcmp(argv[i], "--keep-index") == 0) {
+      keep_index = true;
+      --i;
+      continue;
+    }
+    if (i + 1 == argc) {
+      std::fprintf(stderr, "%s needs a value\n", argv[i]);
+      return 2;
+    }
     if (std::strcmp(argv[i], "--skills") == 0)
       total = std::stoul(argv[i + 1]);
     else if (std::strcmp(argv[i], "--queries") == 0)
       max_queries = std::stoul(argv[i + 1]);
+    else if (std::strcmp(argv[i], "--rounds") == 0)
+      rounds = std::stoul(argv[i + 1]);
     else if (std::strcmp(argv[i], "--index") == 0)
       index_path = argv[i + 1];
     else {
@@ -170,7 +196,7 @@ int main(int argc, char** argv) {
   }
   std::printf("first embedding (loads the runtime and the model): %.0f ms\n",
               Ms(Clock::now() - t0));
-  std::filesystem::remove(index_path);
+  if (!keep_index) std::filesystem::remove(index_path);
   auto index = skillrt::SearchIndex::Open(index_path, embedder);
   if (!index) {
     std::fprintf(stderr, "%s\n", index.error().ToString().c_str());
@@ -186,23 +212,57 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "%s\n", built.error().ToString().c_str());
     return 1;
   }
-  std::printf("initial index of %zu skills: %.1f s\n", data.skills.size(),
-              Ms(Clock::now() - t0) / 1000);
+  std::printf("%s of %zu skills: %.1f s (%zu added, %zu updated, %zu unchanged)\n",
+              built->added == data.skills.size() ? "initial index" : "update of the kept index",
+              data.skills.size(), Ms(Clock::now() - t0) / 1000, built->added, built->updated,
+              built->unchanged);
 
-  std::vector<double> reindex;
-  for (int round = 0; round < 5; ++round) {
-    data.skills[round].tree_sha256 = "changed-" + std::to_string(round);
-    data.skills[round].description += " Now also exports reports.";
-    t0 = Clock::now();
-    auto one = (*index)->Update(data.skills);
-    reindex.push_back(Ms(Clock::now() - t0));
-    if (!one || one->updated != 1) {
-      std::fprintf(stderr, "re-index failed\n");
-      return 1;
+  rounds = std::min(rounds, labelled);
+  std::printf("load average before re-indexing: %s", LoadAverage().c_str());
+  // Each edit makes the skill differ from every earlier state of it (also one a kept index
+  // holds from an earlier run), so that each round re-indexes exactly one skill.
+  const std::string run = std::to_string(std::chrono::system_clock::now().time_since_epoch().count());
+  struct Edit {
+    const char* what;
+    void (*apply)(IndexedSkill&, const std::string& tag);
+  };
+  const Edit edits[] = {
+      {"description", [](IndexedSkill& s, const std::string& tag) {
+         s.description += " Now also exports reports (" + tag + ").";
+       }},
+      {"body's first word", [](IndexedSkill& s, const std::string& tag) {
+         s.body = "Revised-" + tag + " " + s.body;
+       }},
+  };
+  for (const Edit& edit : edits) {
+    std::vector<double> times;
+    std::vector<double> texts;
+    for (size_t round = 0; round < rounds; ++round) {
+      IndexedSkill& skill = data.skills[round];
+      const std::string tag = run + "-" + std::to_string(round);
+      edit.apply(skill, tag);
+      skill.tree_sha256 = "changed-" + tag + "-" + edit.what;
+      size_t embedded = 0;
+      t0 = Clock::now();
+      auto one = (*index)->Update(data.skills, [&](size_t, size_t all) { embedded = all; });
+      times.push_back(Ms(Clock::now() - t0));
+      texts.push_back(static_cast<double>(embedded));
+      if (!one || one->updated != 1) {
+        std::fprintf(stderr, "re-index failed\n");
+        return 1;
+      }
     }
+    std::printf(
+        "re-index one changed skill (of %zu), new %s: median %.1f ms, max %.1f ms over %zu "
+        "rounds; texts embedded per round: median %.0f, max %.0f\n",
+        data.skills.size(), edit.what, Percentile(times, 0.5), Percentile(times, 1.0), rounds,
+        Percentile(texts, 0.5), Percentile(texts, 1.0));
   }
-  std::printf("re-index one changed skill (of %zu): median %.1f ms, max %.1f ms\n",
-              data.skills.size(), Percentile(reindex, 0.5), Percentile(reindex, 1.0));
+  std::printf("load average after re-indexing: %s", LoadAverage().c_str());
+  if (data.queries.empty()) {
+    if (!keep_index) std::filesystem::remove(index_path);
+    return 0;
+  }
 
   std::printf(
       "\n| method | queries | p50 ms | p99 ms | p50 CPU ms |\n| --- | ---: | ---: | ---: | ---: |\n");
@@ -249,6 +309,6 @@ int main(int argc, char** argv) {
                 Percentile(times, 0.5), Percentile(times, 0.99), Percentile(cpu, 0.5));
   }
   std::printf("load average at end: %s", LoadAverage().c_str());
-  std::filesystem::remove(index_path);
+  if (!keep_index) std::filesystem::remove(index_path);
   return 0;
 }

@@ -166,8 +166,9 @@ struct IndexStats {
   bool rebuilt = false;  ///< The file was missing, corrupt or of another schema or model.
 };
 
-/// Called during an update with the texts embedded so far and the number to embed (one per
-/// new or changed skill, and one per passage of its body).
+/// Called during an update with the texts embedded so far and the number to embed: of each new
+/// or changed skill, its name and description and each passage of its body, less the texts the
+/// index already has a vector for (an unchanged description, a passage of the same words).
 using IndexProgress = std::function<void(size_t done, size_t total)>;
 
 /// A search index in one SQLite file: an FTS5 table for BM25, one embedding per skill and one
@@ -179,7 +180,9 @@ using IndexProgress = std::function<void(size_t done, size_t total)>;
 /// the next Update), so that a damaged index never gives an error or a wrong answer.
 ///
 /// Not thread-safe: one thread at a time (callers that share one guard it with a mutex).
-/// The file may be shared between processes: SQLite locks it during each update.
+/// The file may be shared between processes: SQLite locks it during each update, and an update
+/// first reads again what another process committed since (searches answer from the rows as of
+/// this index's last update or open).
 class SearchIndex {
  public:
   /// Opens or creates the index at `path` (its directory is created). `embedder` is shared
@@ -191,9 +194,11 @@ class SearchIndex {
   SearchIndex(const SearchIndex&) = delete;
   SearchIndex& operator=(const SearchIndex&) = delete;
 
-  /// Makes the index hold exactly `skills`: adds new names, re-embeds those whose tree hash
-  /// changed, removes names not given. One transaction. kInvalidArgument for two entries of
-  /// one name; kIo or kInternal from SQLite or the embedder (the index is left as before).
+  /// Makes the index hold exactly `skills`: adds new names, re-indexes those whose tree hash
+  /// or directory changed (embedding only their texts that changed), removes names not given.
+  /// One transaction. kInvalidArgument for two entries of one name; kIo or kInternal from
+  /// SQLite or the embedder (the index is left as before); kIo when another process committed
+  /// to the file during each of three attempts.
   Result<IndexStats> Update(std::span<const IndexedSkill> skills,
                             const IndexProgress& progress = {});
 
