@@ -25,8 +25,9 @@ struct KnownFile {
 /// file that was read (a regular file with the same device and inode, checked with lstat(2))
 /// is hashed from its bytes in `known` instead of being read again. The digest then covers
 /// exactly the bytes the caller parsed. An entry that is no longer that file (replaced,
-/// renamed, turned into a link) is hashed as HashSkillTree hashes it. Errors as
-/// HashSkillTree.
+/// renamed, turned into a link) is hashed as HashSkillTree hashes it. (A file deleted and
+/// another made in its place can reuse the inode number; the digest then covers the bytes
+/// read, which are still what the caller parsed.) Errors as HashSkillTree.
 Result<std::string> Hash(const std::filesystem::path& dir, std::span<const KnownFile> known);
 
 }  // namespace skillrt::tree_hash

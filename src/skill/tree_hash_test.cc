@@ -182,9 +182,10 @@ TEST(TreeHashTest, KnownBytesAreUsedOnlyForTheFileTheyWereReadFrom) {
   ASSERT_NE(rewritten, on_disk);
   EXPECT_EQ(tree_hash::Hash(d, known).value_or(""), on_disk);
 
-  // Replaced by another file (a new inode) or by a link: what is on disk is hashed.
-  fs::remove(d / "SKILL.md");
-  WriteFile(d / "SKILL.md", "---\nname: u\n---\n");
+  // Replaced by another file (renamed over it: made while the old one existed, so another
+  // inode) or by a link: what is on disk is hashed.
+  WriteFile(d / "SKILL.md.new", "---\nname: u\n---\n");
+  fs::rename(d / "SKILL.md.new", d / "SKILL.md");
   EXPECT_EQ(tree_hash::Hash(d, known).value_or(""), Hash(d));
   EXPECT_NE(Hash(d), on_disk);
   fs::remove(d / "SKILL.md");
