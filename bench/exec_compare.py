@@ -5,7 +5,9 @@ Each round runs, in turn, for every skillrt binary given (e.g. the build before 
 after it) `skillrt --quiet exec quiet -- true` (a native skill whose only command is `true`,
 each binary with its own SKILLRT_HOME), then bubblewrap with every namespace, /usr read-only
 and the merged-/usr links, running /usr/bin/true. Wall time, nearest-rank p50 and p99, and the
-ratio to bubblewrap's p50. (Peak memory: /usr/bin/time -v, see docs/benchmarks.md.)
+ratio to bubblewrap's p50; the CPU time (user + system) of each process and its children
+(wait4(2)'s rusage), which a loaded machine inflates less than the wall time. (Peak memory:
+/usr/bin/time -v, see docs/benchmarks.md.)
 
 Usage: bench/exec_compare.py SKILLRT [SKILLRT...] [--runs N]
 """
@@ -29,12 +31,16 @@ def percentile(values, p):
 
 
 def timed(argv, env=None):
+    """(wall seconds, CPU seconds) of one run of argv."""
     start = time.perf_counter()
-    proc = subprocess.run(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    err = proc.stderr.read()
+    _, status, usage = os.wait4(proc.pid, 0)
     elapsed = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
-        sys.exit(f"{argv[0]} failed ({proc.returncode}): {proc.stderr.decode()[-400:]}")
-    return elapsed
+        sys.exit(f"{argv[0]} failed ({proc.returncode}): {err.decode()[-400:]}")
+    return elapsed, usage.ru_utime + usage.ru_stime
 
 
 def main():
@@ -65,19 +71,22 @@ def main():
             timed(argv, env)
         load = os.getloadavg()
         times = {name: [] for name, _, _ in cases}
+        cpu = {name: [] for name, _, _ in cases}
         for _ in range(opts.runs):
             for name, argv, env in cases:
-                times[name].append(timed(argv, env))
+                wall, used = timed(argv, env)
+                times[name].append(wall)
+                cpu[name].append(used)
 
     print(f"{opts.runs} rounds, interleaved; load average at start "
           f"{load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f}")
-    print("| case | p50 (ms) | p99 (ms) | p50 / bwrap |")
-    print("|---|---:|---:|---:|")
+    print("| case | p50 (ms) | p99 (ms) | p50 / bwrap | CPU p50 (ms) |")
+    print("|---|---:|---:|---:|---:|")
     base = percentile(times["bwrap --unshare-all true"], 50)
     for name, values in times.items():
         p50 = percentile(values, 50)
         print(f"| {name} | {p50 * 1e3:.2f} | {percentile(values, 99) * 1e3:.2f} | "
-              f"{p50 / base:.2f}x |")
+              f"{p50 / base:.2f}x | {percentile(cpu[name], 50) * 1e3:.2f} |")
 
 
 if __name__ == "__main__":

@@ -1,8 +1,8 @@
 // What one CLI run loads: the libraries only some commands need (libcurl for HTTP requests
 // of WebAssembly skills, libpq for the service's PostgreSQL store, cpp-httplib with OpenSSL's
-// TLS library for the commands that serve HTTP) are not mapped by a run that does not use
-// them. Seen through the dynamic linker's own trace (LD_DEBUG=libs, ld.so(8)), which names
-// every library as it is looked for.
+// TLS library for the commands that serve HTTP, the search model library for the commands
+// that search) are not mapped by a run that does not use them. Seen through the dynamic
+// linker's own trace (LD_DEBUG=libs, ld.so(8)), which names every library as it is looked for.
 #include <stdlib.h>
 #include <sys/stat.h>
 
@@ -58,6 +58,26 @@ TEST(StartupCliTest, ANativeRunLoadsNeitherLibcurlNorLibpq) {
   EXPECT_TRUE(Loaded(r, "libstdc++.so.6"));
   EXPECT_FALSE(Loaded(r, "libcurl.so.4"));
   EXPECT_FALSE(Loaded(r, "libpq.so.5"));
+}
+
+// The search model library (tokenizers, BPE ranks, the ONNX Runtime bindings) is opened by
+// the first command that embeds text or counts tokens, not by a run. The trace names it as it
+// is opened (by path, so as "file=", not "find library=").
+TEST(StartupCliTest, ANativeRunLoadsNoSearchModelLibrary) {
+  TempDir tmp;
+  CliResult r = TracedQuietExec(tmp);
+  ASSERT_EQ(r.exit_code, 0) << r.err.substr(r.err.size() > 2000 ? r.err.size() - 2000 : 0);
+  EXPECT_TRUE(Loaded(r, "libc.so.6")) << "no LD_DEBUG trace: " << r.err.substr(0, 500);
+  EXPECT_EQ(r.err.find("libskillrt_search_ml.so"), std::string::npos);
+  // Positive control: a search that fits its results to a token budget opens it.
+  CliResult search = TracedCli(tmp, {"--skills", (tmp.path() / "skills").string(), "search",
+                                     "--method", "bm25", "--no-rerank", "--budget-tokens", "200",
+                                     "run true"});
+  EXPECT_EQ(search.exit_code, 0) << search.err.substr(
+      search.err.size() > 2000 ? search.err.size() - 2000 : 0);
+  EXPECT_NE(search.out.find("quiet"), std::string::npos) << search.out;
+  EXPECT_NE(search.err.find("libskillrt_search_ml.so"), std::string::npos)
+      << "the search did not open the model library";
 }
 
 // `skillrt` links no HTTP server: cpp-httplib, whose constructor initialises all of OpenSSL,

@@ -128,10 +128,10 @@ class Embedder {
 
 /// all-MiniLM-L6-v2 (384 dimensions, Apache-2.0) loaded from `model_dir` (config.json,
 /// tokenizer.json, model.onnx as the setup step installs them; docs/search.md), run on the CPU
-/// by ONNX Runtime (the library at DefaultOnnxRuntimeLibrary(), opened with dlopen at the
-/// first Embed()). Thread-safe. kNotFound when the directory lacks the model or the runtime is
-/// missing, naming what is missing and how to install it; kParse when a file is malformed;
-/// Embed() returns kInternal when the runtime or the model cannot be loaded.
+/// by ONNX Runtime (DefaultOnnxRuntimeLibrary(), dlopen'ed at the first Embed()). Thread-safe.
+/// kNotFound naming what is missing (model, runtime) and how to install it; kUnsupported naming
+/// the search model library if it cannot be loaded ($SKILLRT_SEARCH_ML names another); kParse
+/// when a file is malformed. Embed(): kInternal when the runtime or model cannot be loaded.
 Result<std::unique_ptr<Embedder>> OpenMiniLmEmbedder(const std::filesystem::path& model_dir);
 
 /// $SKILLRT_SEARCH_MODEL if set, else the directory the setup step installs the model into
@@ -142,8 +142,8 @@ std::filesystem::path DefaultSearchModelDir();
 /// (fixed at build time; docs/search.md).
 std::filesystem::path DefaultOnnxRuntimeLibrary();
 
-/// The number of BPE tokens of `text` under `encoding`. kInvalidArgument if not UTF-8.
-/// Thread-safe; the rank tables are built on first use (about 0.1 s).
+/// The BPE token count of `text` under `encoding`. kInvalidArgument if not UTF-8; kUnsupported
+/// as OpenMiniLmEmbedder(). Thread-safe; the rank tables are built on first use (about 0.1 s).
 Result<size_t> CountTokens(std::string_view text, TokenEncoding encoding);
 
 /// What the index holds of one skill. `tree_sha256` keys incremental updates: a skill whose

@@ -1,10 +1,11 @@
-// The MiniLM embedder (Rust and ONNX Runtime, through src/search/ml.h) and BPE token counts.
+// The MiniLM embedder (Rust and ONNX Runtime, through src/search/ml.h) and BPE token counts,
+// both from the search model library loaded at their first use (search/ml_api.h).
 #include <cstdlib>
 #include <memory>
 #include <string>
 #include <vector>
 
-#include "search/ml.h"
+#include "search/ml_api.h"
 #include "skillrt/search.h"
 
 #ifndef SKILLRT_SEARCH_MODEL_DIR
@@ -18,14 +19,15 @@ namespace skillrt {
 namespace {
 
 // Owns a message returned by the Rust side.
-std::string TakeMessage(char* message) {
+std::string TakeMessage(const SearchMlApi& ml, char* message) {
   std::string text = message != nullptr ? message : "unknown error";
-  skillrt_ml_free_string(message);
+  ml.free_string(message);
   return text;
 }
 
 struct EmbedderDeleter {
-  void operator()(SkillrtMlEmbedder* e) const { skillrt_ml_embedder_free(e); }
+  const SearchMlApi* ml;  // The process-wide table (LoadSearchMl), never freed.
+  void operator()(SkillrtMlEmbedder* e) const { ml->embedder_free(e); }
 };
 
 class MiniLmEmbedder final : public Embedder {
@@ -33,7 +35,7 @@ class MiniLmEmbedder final : public Embedder {
   MiniLmEmbedder(std::unique_ptr<SkillrtMlEmbedder, EmbedderDeleter> handle, std::string id)
       : handle_(std::move(handle)),
         id_(std::move(id)),
-        dim_(skillrt_ml_embedder_dim(handle_.get())) {}
+        dim_(handle_.get_deleter().ml->embedder_dim(handle_.get())) {}
 
   size_t dim() const override { return dim_; }
   std::string model_id() const override { return id_; }
@@ -49,9 +51,10 @@ class MiniLmEmbedder final : public Embedder {
     }
     std::vector<float> out(texts.size() * dim_);
     char* err = nullptr;
-    if (skillrt_ml_embed(handle_.get(), pointers.data(), lengths.data(), texts.size(), out.data(),
-                         &err) != 0) {
-      return Fail(ErrorCode::kInternal, "embedding: " + TakeMessage(err));
+    const SearchMlApi& ml = *handle_.get_deleter().ml;
+    if (ml.embed(handle_.get(), pointers.data(), lengths.data(), texts.size(), out.data(), &err) !=
+        0) {
+      return Fail(ErrorCode::kInternal, "embedding: " + TakeMessage(ml, err));
     }
     return out;
   }
@@ -82,17 +85,19 @@ Result<std::unique_ptr<Embedder>> OpenMiniLmEmbedder(const std::filesystem::path
                     " (scripts/build-search-ml.sh installs it; $SKILLRT_ONNXRUNTIME names "
                     "another)");
   }
+  auto ml = LoadSearchMl();
+  if (!ml) return std::unexpected(ml.error());
   // The runtime is opened with dlopen at the first Embed(), not here: a search that needs
   // no vector (bm25 without reranking) and a process that never searches do not load it.
   char* err = nullptr;
   std::unique_ptr<SkillrtMlEmbedder, EmbedderDeleter> handle(
-      skillrt_ml_embedder_new(model_dir.c_str(), runtime.c_str(), &err));
-  if (!handle) return Fail(ErrorCode::kParse, "search model: " + TakeMessage(err));
+      (*ml)->embedder_new(model_dir.c_str(), runtime.c_str(), &err), EmbedderDeleter{*ml});
+  if (!handle) return Fail(ErrorCode::kParse, "search model: " + TakeMessage(**ml, err));
   // The id keys the index: a different model (or width) makes the stored vectors useless.
   // The weights are the int8 ones of the ONNX file (dequantised at load), which give slightly
   // different vectors from the fp32 ones an older index was built with.
   std::string id = "all-MiniLM-L6-v2/onnx-int8w/mean/" +
-                   std::to_string(skillrt_ml_embedder_dim(handle.get()));
+                   std::to_string((*ml)->embedder_dim(handle.get()));
   return std::make_unique<MiniLmEmbedder>(std::move(handle), std::move(id));
 }
 
@@ -109,8 +114,10 @@ std::filesystem::path DefaultOnnxRuntimeLibrary() {
 }
 
 Result<size_t> CountTokens(std::string_view text, TokenEncoding encoding) {
+  auto ml = LoadSearchMl();
+  if (!ml) return std::unexpected(ml.error());
   int32_t id = encoding == TokenEncoding::kO200kBase ? 1 : 0;
-  int64_t n = skillrt_ml_count_tokens(id, text.data(), text.size());
+  int64_t n = (*ml)->count_tokens(id, text.data(), text.size());
   if (n < 0) return Fail(ErrorCode::kInvalidArgument, "token count: text is not UTF-8");
   return static_cast<size_t>(n);
 }

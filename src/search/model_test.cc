@@ -128,6 +128,30 @@ TEST(MiniLmEmbedderTest, MissingRuntimeNamesItAndTheFix) {
   EXPECT_NE(model.error().message.find("build-search-ml.sh"), std::string::npos);
 }
 
+// 0 when, with $SKILLRT_SEARCH_ML naming a library that does not exist, opening the embedder
+// and counting tokens both fail with kUnsupported naming the library and the way to name
+// another.
+int MissingModelLibraryIsNamed() {
+  setenv("SKILLRT_SEARCH_ML", "/nonexistent/libskillrt_search_ml.so", 1);
+  auto model = OpenMiniLmEmbedder(DefaultSearchModelDir());
+  if (model) return 2;
+  if (model.error().code != ErrorCode::kUnsupported) return 3;
+  const std::string& message = model.error().message;
+  if (message.find("/nonexistent/libskillrt_search_ml.so") == std::string::npos) return 4;
+  if (message.find("$SKILLRT_SEARCH_ML") == std::string::npos) return 5;
+  auto count = CountTokens("hello world", TokenEncoding::kCl100kBase);
+  if (count || count.error().code != ErrorCode::kUnsupported) return 6;
+  return count.error().message.find("/nonexistent/libskillrt_search_ml.so") != std::string::npos
+             ? 0
+             : 7;
+}
+
+// In a child process: the library, once loaded or failed, is the process's for good.
+TEST(MiniLmEmbedderTest, AMissingModelLibraryIsNamed) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(std::exit(MissingModelLibraryIsNamed()), ::testing::ExitedWithCode(0), "");
+}
+
 TEST(TokenCountTest, RealBpeRanks) {
   // cl100k_base: "hello world" is two tokens; o200k_base splits some words differently.
   EXPECT_EQ(CountTokens("hello world", TokenEncoding::kCl100kBase).value(), 2u);

@@ -195,6 +195,13 @@ std::string_view KindName(const YamlNode& node) {
 }
 
 Result<std::string> ReadBoundedFile(const std::filesystem::path& path, std::size_t max_bytes) {
+  auto file = ReadBoundedFileWithStat(path, max_bytes);
+  if (!file) return std::unexpected(file.error());
+  return std::move(file->data);
+}
+
+Result<ReadFile> ReadBoundedFileWithStat(const std::filesystem::path& path,
+                                         std::size_t max_bytes) {
   // O_NONBLOCK: opening a FIFO planted in place of the file must not block.
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY));
   if (!fd) {
@@ -238,7 +245,8 @@ Result<std::string> ReadBoundedFile(const std::filesystem::path& path, std::size
                                             std::to_string(max_bytes) + " bytes)");
   }
   data.resize(used);
-  return data;
+  return ReadFile{.data = std::move(data), .device = st.st_dev, .inode = st.st_ino,
+                  .mode = st.st_mode};
 }
 
 int FirstInvalidUtf8Line(std::string_view text) {

@@ -10,6 +10,8 @@
 #ifndef SKILLRT_SKILL_FRONTMATTER_H_
 #define SKILLRT_SKILL_FRONTMATTER_H_
 
+#include <sys/types.h>
+
 #include <cstddef>
 #include <expected>
 #include <filesystem>
@@ -65,6 +67,20 @@ struct Document {
 /// reading). Errors: kNotFound if it does not exist, kValidation if it is not a regular file
 /// or too large, kIo for other failures. Messages start with the path. Thread-safe.
 Result<std::string> ReadBoundedFile(const std::filesystem::path& path, std::size_t max_bytes);
+
+/// A file's bytes with what fstat(2) said of the open file they were read from, so that a
+/// later step (the tree hash) can use the same bytes instead of reading the file again, after
+/// checking by device and inode that the entry it meets is the file that was read.
+struct ReadFile {
+  std::string data;
+  dev_t device = 0;
+  ino_t inode = 0;
+  mode_t mode = 0;  ///< st_mode: type and permission bits.
+};
+
+/// ReadBoundedFile(), keeping the file's identity and mode. The same errors.
+Result<ReadFile> ReadBoundedFileWithStat(const std::filesystem::path& path,
+                                         std::size_t max_bytes);
 
 /// Parses the full text of a SKILL.md. `file` names it in the returned Diagnostic, which
 /// carries the 1-based line at fault (the opening `---` is line 1) and, for duplicate keys, the

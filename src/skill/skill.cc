@@ -4,6 +4,7 @@
 #include "skillrt/skill.h"
 
 #include <algorithm>
+#include <optional>
 #include <set>
 
 #include <nlohmann/json.hpp>
@@ -12,6 +13,7 @@
 #include "skill/infer.h"
 #include "skill/manifest_internal.h"
 #include "skill/skill_name.h"
+#include "skill/tree_hash.h"
 
 namespace skillrt {
 namespace {
@@ -363,6 +365,63 @@ void SeedCommands(const SkillMetadata& meta, Manifest* manifest) {
   }
 }
 
+// The two files of a skill as LoadSkillFiles read them.
+struct SkillFiles {
+  std::optional<frontmatter::ReadFile> skill_md;
+  std::optional<frontmatter::ReadFile> skill_toml;  // Absent when the skill has none.
+};
+
+// LoadSkillUnhashed(), keeping the bytes of SKILL.md and skill.toml in `*read` for the tree
+// hash.
+Result<Skill> LoadSkillFiles(const fs::path& dir, SkillFiles* read) {
+  std::error_code ec;
+  fs::path canonical = fs::canonical(dir, ec);
+  if (ec) return Fail(ErrorCode::kNotFound, dir.string() + ": no such skill directory");
+  if (!fs::is_directory(canonical, ec)) {
+    return Fail(ErrorCode::kNotFound, dir.string() + ": not a directory");
+  }
+  fs::path skill_md = canonical / "SKILL.md";
+  auto text = frontmatter::ReadBoundedFileWithStat(skill_md, frontmatter::kMaxSkillFileBytes);
+  if (!text) {
+    if (text.error().code == ErrorCode::kNotFound) {
+      return Fail(ErrorCode::kNotFound, "no SKILL.md in " + canonical.string());
+    }
+    return std::unexpected(text.error());
+  }
+  read->skill_md = std::move(*text);
+  auto doc = frontmatter::Parse(read->skill_md->data, skill_md);
+  if (!doc) return Fail(ErrorCode::kParse, ErrorText(doc.error()));
+
+  Skill skill;
+  skill.dir = canonical;
+  std::vector<Diagnostic> found;
+  FrontmatterChecker(skill_md, canonical.filename().string(), Mode::kLenient)
+      .Check(*doc, &skill.meta, &found);
+  for (Diagnostic& d : found) {
+    if (d.severity == Diagnostic::Severity::kError) {
+      return Fail(ErrorCode::kValidation, ErrorText(d));
+    }
+    skill.warnings.push_back(std::move(d));
+  }
+
+  fs::path toml_path = canonical / "skill.toml";
+  if (fs::exists(fs::symlink_status(toml_path, ec))) {
+    auto toml =
+        frontmatter::ReadBoundedFileWithStat(toml_path, manifest_internal::kMaxManifestBytes);
+    if (!toml) return std::unexpected(toml.error());
+    read->skill_toml = std::move(*toml);
+    auto manifest = ParseManifest(read->skill_toml->data, toml_path.string(), canonical);
+    if (!manifest) return std::unexpected(manifest.error());
+    skill.manifest = std::move(*manifest);
+  } else {
+    skill.manifest = InferManifest(canonical);
+    infer::Commands commands = infer::InferCommands(canonical, doc->body, doc->body_line);
+    skill.manifest.script_commands = std::move(commands.script_commands);
+    skill.manifest.mentioned_commands = std::move(commands.mentioned_commands);
+  }
+  SeedCommands(skill.meta, &skill.manifest);
+  return skill;
+}
 
 }  // namespace
 
@@ -425,57 +484,22 @@ std::vector<Diagnostic> ValidateSkill(const std::filesystem::path& dir) {
 }
 
 Result<Skill> LoadSkill(const std::filesystem::path& dir) {
-  auto skill = LoadSkillUnhashed(dir);
+  SkillFiles read;
+  auto skill = LoadSkillFiles(dir, &read);
   if (!skill) return skill;
-  auto hash = HashSkillTree(skill->dir);
+  // SKILL.md and skill.toml are hashed from the bytes just parsed, not read again.
+  std::vector<tree_hash::KnownFile> known;
+  if (read.skill_md) known.push_back({.rel = "SKILL.md", .file = &*read.skill_md});
+  if (read.skill_toml) known.push_back({.rel = "skill.toml", .file = &*read.skill_toml});
+  auto hash = tree_hash::Hash(skill->dir, known);
   if (!hash) return std::unexpected(hash.error());
   skill->tree_sha256 = std::move(*hash);
   return skill;
 }
 
 Result<Skill> LoadSkillUnhashed(const std::filesystem::path& dir) {
-  std::error_code ec;
-  fs::path canonical = fs::canonical(dir, ec);
-  if (ec) return Fail(ErrorCode::kNotFound, dir.string() + ": no such skill directory");
-  if (!fs::is_directory(canonical, ec)) {
-    return Fail(ErrorCode::kNotFound, dir.string() + ": not a directory");
-  }
-  fs::path skill_md = canonical / "SKILL.md";
-  auto text = frontmatter::ReadBoundedFile(skill_md, frontmatter::kMaxSkillFileBytes);
-  if (!text) {
-    if (text.error().code == ErrorCode::kNotFound) {
-      return Fail(ErrorCode::kNotFound, "no SKILL.md in " + canonical.string());
-    }
-    return std::unexpected(text.error());
-  }
-  auto doc = frontmatter::Parse(*text, skill_md);
-  if (!doc) return Fail(ErrorCode::kParse, ErrorText(doc.error()));
-
-  Skill skill;
-  skill.dir = canonical;
-  std::vector<Diagnostic> found;
-  FrontmatterChecker(skill_md, canonical.filename().string(), Mode::kLenient)
-      .Check(*doc, &skill.meta, &found);
-  for (Diagnostic& d : found) {
-    if (d.severity == Diagnostic::Severity::kError) {
-      return Fail(ErrorCode::kValidation, ErrorText(d));
-    }
-    skill.warnings.push_back(std::move(d));
-  }
-
-  fs::path toml_path = canonical / "skill.toml";
-  if (fs::exists(fs::symlink_status(toml_path, ec))) {
-    auto manifest = ParseManifestFile(toml_path, canonical);
-    if (!manifest) return std::unexpected(manifest.error());
-    skill.manifest = std::move(*manifest);
-  } else {
-    skill.manifest = InferManifest(canonical);
-    infer::Commands commands = infer::InferCommands(canonical, doc->body, doc->body_line);
-    skill.manifest.script_commands = std::move(commands.script_commands);
-    skill.manifest.mentioned_commands = std::move(commands.mentioned_commands);
-  }
-  SeedCommands(skill.meta, &skill.manifest);
-  return skill;
+  SkillFiles read;
+  return LoadSkillFiles(dir, &read);
 }
 
 Result<std::string> ReadFrontmatterJson(const std::filesystem::path& dir) {

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "skill/tree_hash.h"
 #include "skillrt/lock.h"
 #include "skillrt/skill.h"
 #include "skillrt/fd.h"
@@ -72,6 +73,28 @@ Result<std::vector<Entry>> ListTree(const fs::path& root) {
   return entries;
 }
 
+// What precedes a regular file's content: its executable bit and its size in bytes.
+void FileHeader(Sha256& hash, mode_t mode, uint64_t size) {
+  hash.Update((mode & S_IXUSR) != 0 ? "x" : "-");
+  hash.Update(std::to_string(size));
+  hash.Update(":");
+}
+
+// The bytes already read of the entry at `full` (relative path `rel`), if `known` has them and
+// the entry is still the file they were read from: a regular file, not a link to one, with the
+// same device and inode. Null otherwise, and the entry is read as any other.
+const frontmatter::ReadFile* Known(std::span<const tree_hash::KnownFile> known,
+                                   std::string_view rel, const fs::path& full) {
+  for (const tree_hash::KnownFile& k : known) {
+    if (k.rel != rel) continue;
+    struct stat st {};
+    if (::lstat(full.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return nullptr;
+    if (st.st_dev != k.file->device || st.st_ino != k.file->inode) return nullptr;
+    return k.file;
+  }
+  return nullptr;
+}
+
 // Feeds a regular file's executable bit and content, streamed in fixed-size chunks.
 Result<void> HashFile(Sha256& hash, const fs::path& path) {
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY));
@@ -83,10 +106,12 @@ Result<void> HashFile(Sha256& hash, const fs::path& path) {
   if (!S_ISREG(st.st_mode)) {
     return Fail(ErrorCode::kIo, path.string() + ": changed type while hashing");
   }
-  hash.Update((st.st_mode & S_IXUSR) != 0 ? "x" : "-");
-  hash.Update(std::to_string(st.st_size));
-  hash.Update(":");
-  std::string buffer(64 << 10, '\0');
+  FileHeader(hash, st.st_mode, static_cast<uint64_t>(st.st_size));
+  // Chunks of 64 KiB, or one more byte than the file for a smaller one (most of a skill's
+  // files): zeroing 64 KiB for a 100-byte file cost 16 page faults each.
+  std::string buffer(static_cast<std::size_t>(std::min<uint64_t>(
+                         static_cast<uint64_t>(st.st_size) + 1, 64 << 10)),
+                     '\0');
   uint64_t total = 0;
   for (;;) {
     ssize_t n = ::read(fd.get(), buffer.data(), buffer.size());
@@ -107,6 +132,11 @@ Result<void> HashFile(Sha256& hash, const fs::path& path) {
 }  // namespace
 
 Result<std::string> HashSkillTree(const std::filesystem::path& dir) {
+  return tree_hash::Hash(dir, {});
+}
+
+Result<std::string> tree_hash::Hash(const std::filesystem::path& dir,
+                                    std::span<const KnownFile> known) {
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) {
     return Fail(ErrorCode::kNotFound, dir.string() + ": not a directory");
@@ -121,7 +151,12 @@ Result<std::string> HashSkillTree(const std::filesystem::path& dir) {
     Field(hash, entry.rel);
     switch (entry.type) {
       case EntryType::kFile:
-        if (auto done = HashFile(hash, full); !done) return std::unexpected(done.error());
+        if (const frontmatter::ReadFile* read = Known(known, entry.rel, full)) {
+          FileHeader(hash, read->mode, read->data.size());
+          hash.Update(read->data);
+        } else if (auto done = HashFile(hash, full); !done) {
+          return std::unexpected(done.error());
+        }
         break;
       case EntryType::kSymlink: {
         fs::path target = fs::read_symlink(full, ec);

@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include "skill/frontmatter.h"
+#include "skill/tree_hash.h"
 #include "skillrt/skill.h"
 #include "test_util.h"
 
@@ -143,6 +145,52 @@ TEST(TreeHashTest, Errors) {
     EXPECT_FALSE(locked.has_value());
     fs::permissions(tmp.path() / "locked", fs::perms::owner_all);
   }
+}
+
+// A loaded skill's hash covers SKILL.md and skill.toml as they were read for loading, and is
+// the tree hash of the directory as it is.
+TEST(TreeHashTest, ALoadedSkillCarriesItsTreeHash) {
+  TempDir tmp;
+  const fs::path dir = tmp.path() / "s";
+  WriteFile(dir / "SKILL.md", "---\nname: s\ndescription: Says hi.\n---\n# s\n");
+  WriteFile(dir / "skill.toml", "[capabilities]\ncommands = [\"echo\"]\n");
+  WriteFile(dir / "scripts/run.sh", "echo hi\n");
+  ::chmod((dir / "scripts/run.sh").c_str(), 0755);
+  auto skill = LoadSkill(dir);
+  ASSERT_TRUE(skill.has_value()) << skill.error().ToString();
+  EXPECT_EQ(skill->tree_sha256, Hash(dir));
+}
+
+// Bytes already read are used for the file they were read from (same device and inode), and
+// only for it: the digest is then that of the bytes read, whatever the file holds now; for an
+// entry that is another file than the one read, the file on disk is hashed.
+TEST(TreeHashTest, KnownBytesAreUsedOnlyForTheFileTheyWereReadFrom) {
+  TempDir tmp;
+  const fs::path& d = tmp.path();
+  MakeTree(d, false);
+  const std::string on_disk = Hash(d);
+  auto read = frontmatter::ReadBoundedFileWithStat(d / "SKILL.md", 1 << 20);
+  ASSERT_TRUE(read.has_value()) << read.error().ToString();
+  const tree_hash::KnownFile known[] = {{.rel = "SKILL.md", .file = &*read}};
+  auto same = tree_hash::Hash(d, known);
+  ASSERT_TRUE(same.has_value()) << same.error().ToString();
+  EXPECT_EQ(*same, on_disk);
+
+  // Rewritten in place after it was read: the same inode, so the bytes read are hashed.
+  WriteFile(d / "SKILL.md", "---\nname: t\n---\n");
+  const std::string rewritten = Hash(d);
+  ASSERT_NE(rewritten, on_disk);
+  EXPECT_EQ(tree_hash::Hash(d, known).value_or(""), on_disk);
+
+  // Replaced by another file (renamed over it: made while the old one existed, so another
+  // inode) or by a link: what is on disk is hashed.
+  WriteFile(d / "SKILL.md.new", "---\nname: u\n---\n");
+  fs::rename(d / "SKILL.md.new", d / "SKILL.md");
+  EXPECT_EQ(tree_hash::Hash(d, known).value_or(""), Hash(d));
+  EXPECT_NE(Hash(d), on_disk);
+  fs::remove(d / "SKILL.md");
+  fs::create_symlink("scripts/a.py", d / "SKILL.md");
+  EXPECT_EQ(tree_hash::Hash(d, known).value_or(""), Hash(d));
 }
 
 }  // namespace
