@@ -1,8 +1,8 @@
 # Precompiled headers for the C++ targets (docs/benchmarks.md, "The first command on a fresh
 # machine"). Most of skillrt's translation units include, through include/skillrt/, the same
 # heavy headers: nlohmann/json (138 of the main job's 188 units) and the standard library's
-# <filesystem>, <chrono>, <ranges>, <functional>, <map> (140-165 of them). Parsing them took
-# a third or more of a unit's compile; a precompiled header parses them once per target.
+# <filesystem>, <chrono>, <ranges>, <functional>, <map> (140-165 of them). Parsing took 17-40%
+# of a unit's compile time (-ftime-report); a precompiled header parses them once per target.
 # Included by CMakeLists.txt after every target is defined; SKILLRT_PCH=OFF turns it off.
 #
 # A header here is seen by every unit of the target (it is force-included with -include):
