@@ -79,10 +79,9 @@ install_packages() {
   apt-get install -y -q --no-install-recommends "${missing[@]}" >&2
 }
 
-# npm installs Node 22 and the MCP conformance suite (scripts/node-env.sh). A machine whose
-# nodejs already carries npm keeps it; otherwise Debian's npm is installed.
+# Node 22 and npm from the npm registry's tarballs, checked against pinned digests, then the
+# MCP conformance suite (scripts/node-env.sh): no npm client is needed first.
 node_env() {
-  command -v npm >/dev/null || install_packages npm
   "$root/scripts/node-env.sh" "$build" >/dev/null
 }
 

@@ -4,7 +4,8 @@
 #   py/    a virtual environment with componentize-py (src/wasmlang/toolchain/requirements.txt)
 #   js/    componentize-js and esbuild from npm, installed with `npm ci` from the lockfile
 #          (src/wasmlang/toolchain/package-lock.json)
-#   node   Node 22 (a link to <build>/node/bin/node, made by scripts/node-env.sh)
+#   node   Node 22 (a link to <build>/node/bin/node, made by scripts/node-env.sh), and its npm
+#          as js/node_modules/npm
 # Idempotent: a stamp of the pin files' sha256 is kept, and nothing is done when it matches.
 # Usage: scripts/wasmlang-env.sh [BUILD_DIR]    Prints the toolchain directory on stdout.
 set -euo pipefail
@@ -16,7 +17,7 @@ stamp=$(cat "$pins/requirements.txt" "$pins/package.json" "$pins/package-lock.js
   sha256sum | cut -d' ' -f1)
 node_dir=$("$root/scripts/node-env.sh" "$build")
 if [[ -x $dir/py/bin/componentize-py && -x $dir/js/node_modules/esbuild/bin/esbuild &&
-      -f $dir/.stamp && $(cat "$dir/.stamp") == "$stamp" ]]; then
+      -f $dir/js/node_modules/npm/bin/npm-cli.js && -f $dir/.stamp && $(cat "$dir/.stamp") == "$stamp" ]]; then
   echo "$dir"
   exit 0
 fi
@@ -30,6 +31,9 @@ fi
 cp "$pins/package.json" "$pins/package-lock.json" "$dir/js/"
 (cd "$dir/js" && PATH="$node_dir/bin:$PATH" npm ci --no-audit --no-fund --loglevel=error >&2)
 ln -sfn "$node_dir/bin/node" "$dir/node"
+# The npm that installs a JavaScript skill's dependencies (src/wasmlang/build_component.py
+# looks for it here): the one of scripts/node-env.sh.
+ln -sfn "$node_dir/lib/npm" "$dir/js/node_modules/npm"
 "$dir/py/bin/componentize-py" --version >&2
 echo "$stamp" >"$dir/.stamp"
 echo "$dir"
