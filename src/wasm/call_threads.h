@@ -31,6 +31,12 @@ class CallThreads {
   /// idle thread is left and no thread can be made (the job is not run).
   Result<void> Run(std::function<void()> job);
 
+  /// Blocks until at most `may_go_on()` jobs are running. A job counts until whatever it
+  /// captured has been released, so that once this returns no other job still holds (or
+  /// releases) what the caller is about to free. `may_go_on` is called with the pool's lock
+  /// held, whenever a job ends: it must not call into the pool.
+  void WaitForJobs(const std::function<size_t()>& may_go_on);
+
  private:
   struct State;
   // A thread's life: its first job, then further ones while it is wanted as an idle thread.

@@ -337,6 +337,14 @@ class WasmRuntime : public Runtime {
   }
 
   ~WasmRuntime() override {
+    // Calls whose caller has its outcome may still be releasing their instance and code (or
+    // setting up the next call): they end first, with the epoch still ticking for them, so
+    // that nothing of this runtime's is released after it is gone. Calls given up in the host
+    // keep what they use (Execute) and are not waited for: their wait may never end.
+    call_threads_.WaitForJobs([this] {
+      return static_cast<size_t>(shared_->abandoned_modules.load() +
+                                 shared_->abandoned_components.load());
+    });
     {
       std::lock_guard lock(ticker_mutex_);
       stop_ = true;
