@@ -20,7 +20,7 @@ build=${1:-$root/build}
 
 packages=(
   build-essential cmake ninja-build pkg-config
-  libseccomp-dev libre2-dev libyaml-cpp-dev libtomlplusplus-dev nlohmann-json3-dev libcli11-dev
+  libseccomp-dev nettle-dev libre2-dev libyaml-cpp-dev libtomlplusplus-dev nlohmann-json3-dev libcli11-dev
   libssl-dev libcurl4-openssl-dev openssl ca-certificates libgtest-dev libgmock-dev libbenchmark-dev
   libsqlite3-dev
   python3 python3-pip python3-venv python3-dev bash git curl

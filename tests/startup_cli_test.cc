@@ -80,6 +80,17 @@ TEST(StartupCliTest, ANativeRunLoadsNoSearchModelLibrary) {
       << "the search did not open the model library";
 }
 
+// Wasmtime's shared library is loaded by the first Wasmtime call (src/wasm/wasmtime_lazy.h),
+// which a native run never makes; the WebAssembly run below is the positive control. Opened
+// by its path, the trace names it as "file=".
+TEST(StartupCliTest, ANativeRunDoesNotLoadWasmtime) {
+  TempDir tmp;
+  CliResult r = TracedQuietExec(tmp);
+  ASSERT_EQ(r.exit_code, 0) << r.err.substr(r.err.size() > 2000 ? r.err.size() - 2000 : 0);
+  EXPECT_TRUE(Loaded(r, "libc.so.6")) << "no LD_DEBUG trace: " << r.err.substr(0, 500);
+  EXPECT_EQ(r.err.find("libwasmtime.so"), std::string::npos);
+}
+
 // `skillrt` links no HTTP server: cpp-httplib, whose constructor initialises all of OpenSSL,
 // and the libraries only it brings (libssl, zlib, brotli) stay out of a native run.
 TEST(StartupCliTest, ANativeRunLoadsNoHttpServer) {
@@ -87,9 +98,10 @@ TEST(StartupCliTest, ANativeRunLoadsNoHttpServer) {
   CliResult r = TracedQuietExec(tmp);
   ASSERT_EQ(r.exit_code, 0) << r.err.substr(r.err.size() > 2000 ? r.err.size() - 2000 : 0);
   EXPECT_TRUE(Loaded(r, "libc.so.6")) << "no LD_DEBUG trace: " << r.err.substr(0, 500);
-  EXPECT_TRUE(Loaded(r, "libcrypto.so.3"));  // SHA-256 of the audit chain and the skill.
+  EXPECT_TRUE(Loaded(r, "libnettle.so.8"));  // SHA-256 of the audit chain and the skill.
   EXPECT_FALSE(Loaded(r, "libcpp-httplib.so.0.11"));
   EXPECT_FALSE(Loaded(r, "libssl.so.3"));
+  EXPECT_FALSE(Loaded(r, "libcrypto.so.3"));
 }
 
 // `skillrt serve` continues in skillrt-serve (src/cli/serving.h), which has the HTTP server:
@@ -175,6 +187,8 @@ TEST(StartupCliTest, AWasmRunWithoutRequestsDoesNotLoadLibcurl) {
   EXPECT_TRUE(Loaded(r, "libc.so.6")) << "no LD_DEBUG trace";
   EXPECT_FALSE(Loaded(r, "libcurl.so.4"));
   EXPECT_FALSE(Loaded(r, "libpq.so.5"));
+  // Wasmtime itself is loaded, at the runtime's first call.
+  EXPECT_NE(r.err.find("libwasmtime.so"), std::string::npos) << "Wasmtime was not loaded";
 }
 
 }  // namespace

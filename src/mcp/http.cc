@@ -17,10 +17,10 @@
 #include <set>
 #include <thread>
 
-#include <openssl/crypto.h>
 
 #include "mcp/channel.h"
 #include "skillrt/atomic_file.h"
+#include "skillrt/sha256.h"
 
 namespace skillrt::mcp {
 namespace {
@@ -471,8 +471,7 @@ class HttpFront {
 }  // namespace
 
 bool FixedToken::Allows(std::string_view token) const {
-  return token.size() == token_.size() &&
-         CRYPTO_memcmp(token.data(), token_.data(), token_.size()) == 0;
+  return ConstantTimeEqual(token, token_);
 }
 
 bool IsLoopbackHost(std::string_view host) {

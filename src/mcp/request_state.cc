@@ -10,11 +10,9 @@
 #include <iterator>
 
 #include <nlohmann/json.hpp>
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 #include "skillrt/atomic_file.h"
+#include "skillrt/sha256.h"
 
 namespace skillrt::mcp {
 namespace {
@@ -67,13 +65,7 @@ Result<std::string> StateKey(const std::filesystem::path& home) {
   return key;
 }
 
-std::string Mac(const std::string& key, std::string_view data) {
-  unsigned char out[EVP_MAX_MD_SIZE];
-  unsigned int size = 0;
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-       reinterpret_cast<const unsigned char*>(data.data()), data.size(), out, &size);
-  return std::string(reinterpret_cast<char*>(out), size);
-}
+std::string Mac(const std::string& key, std::string_view data) { return HmacSha256(key, data); }
 
 int64_t Now() {
   return std::chrono::duration_cast<std::chrono::seconds>(
@@ -102,8 +94,7 @@ Result<std::string> OpenApprovalState(const std::filesystem::path& home, std::st
   auto mac = dot == std::string_view::npos ? std::nullopt : Unhex(state.substr(dot + 1));
   if (!payload || !mac) return Fail(ErrorCode::kDenied, "requestState is malformed");
   const std::string expected = Mac(*key, *payload);
-  if (mac->size() != expected.size() ||
-      CRYPTO_memcmp(mac->data(), expected.data(), expected.size()) != 0) {
+  if (!ConstantTimeEqual(*mac, expected)) {
     return Fail(ErrorCode::kDenied, "requestState does not carry this server's seal");
   }
   const nlohmann::json fields = nlohmann::json::parse(*payload, nullptr, false);

@@ -49,6 +49,7 @@
 #include "wasm/module_file.h"
 #include "wasm/scratch.h"
 #include "wasm/wasi_poll.h"
+#include "wasm/wasmtime_lazy.h"
 #include "wasm/wasmtime_util.h"
 
 #include <fcntl.h>
@@ -1346,6 +1347,8 @@ wasm_config_t* NewEngineConfig(const WasmRuntimeOptions& options, bool pooling) 
 }  // namespace
 
 Result<std::unique_ptr<Runtime>> MakeWasmRuntime(const WasmRuntimeOptions& options) {
+  // Before the first Wasmtime call, so that a missing library is this error (wasmtime_lazy.h).
+  if (auto loaded = wasm::LoadWasmtime(); !loaded) return std::unexpected(loaded.error());
   wasm_config_t* config = NewEngineConfig(options, /*pooling=*/true);
   if (config == nullptr) return Fail(ErrorCode::kInternal, "wasm_config_new failed");
 

@@ -16,7 +16,6 @@
 #include <cstring>
 
 #define OPENSSL_SUPPRESS_DEPRECATED
-#include <openssl/sha.h>
 
 #include "skillrt/atomic_file.h"
 #include "skillrt/fd.h"
@@ -26,6 +25,7 @@ namespace skillrt::seccomp_cache {
 namespace {
 
 constexpr std::string_view kMagic = "skillrt-seccomp 1 ";
+constexpr size_t kDigestBytes = 32;  // SHA-256's.
 constexpr size_t kMaxFileBytes = 64 << 10;  // BPF_MAXINSNS (4096) * 8 bytes, with room.
 
 struct BuildIdSearch {
@@ -70,17 +70,6 @@ int FindBuildId(dl_phdr_info* info, size_t, void* data) {
     }
   }
   return 1;  // The object holding the address has no build ID.
-}
-
-// The raw SHA-256 of `data`. SHA256_Init/Update/Final rather than the one-shot SHA256(),
-// which OpenSSL 3 runs through EVP and its provider initialisation (util/sha256.cc).
-std::string Digest(std::string_view data) {
-  unsigned char out[SHA256_DIGEST_LENGTH];
-  SHA256_CTX ctx;
-  SHA256_Init(&ctx);
-  SHA256_Update(&ctx, data.data(), data.size());
-  SHA256_Final(out, &ctx);
-  return std::string(reinterpret_cast<const char*>(out), sizeof out);
 }
 
 // Owned by the effective user, and writable by no one else.
@@ -132,9 +121,9 @@ std::optional<seccomp::Program> Load(const std::filesystem::path& dir, std::stri
   }
   // Header: magic, instruction count, newline; the key and a newline.
   std::string_view rest(data);
-  if (rest.size() < SHA256_DIGEST_LENGTH || !rest.starts_with(kMagic)) return std::nullopt;
-  const std::string_view body = rest.substr(0, rest.size() - SHA256_DIGEST_LENGTH);
-  if (Digest(body) != rest.substr(body.size())) return std::nullopt;
+  if (rest.size() < kDigestBytes || !rest.starts_with(kMagic)) return std::nullopt;
+  const std::string_view body = rest.substr(0, rest.size() - kDigestBytes);
+  if (Sha256Raw(body) != rest.substr(body.size())) return std::nullopt;
   rest = body.substr(kMagic.size());
   size_t count = 0;
   const auto [after, ec] = std::from_chars(rest.data(), rest.data() + rest.size(), count);
@@ -177,7 +166,7 @@ Result<void> Store(const std::filesystem::path& dir, std::string_view key,
   data += '\n';
   data.append(reinterpret_cast<const char*>(program.instructions.data()),
               program.instructions.size() * sizeof(sock_filter));
-  data += Digest(data);
+  data += Sha256Raw(data);
   return WriteFileAtomic(PathFor(dir, key), data, 0600);
 }
 
