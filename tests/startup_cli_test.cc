@@ -55,7 +55,7 @@ TEST(StartupCliTest, ANativeRunLoadsNeitherLibcurlNorLibpq) {
   ASSERT_EQ(r.exit_code, 0) << r.err.substr(r.err.size() > 2000 ? r.err.size() - 2000 : 0);
   // Positive control: the trace is there, and names what the binary is linked with.
   EXPECT_TRUE(Loaded(r, "libc.so.6")) << "no LD_DEBUG trace: " << r.err.substr(0, 500);
-  EXPECT_TRUE(Loaded(r, "libstdc++.so.6"));
+  EXPECT_TRUE(Loaded(r, "libseccomp.so.2"));
   EXPECT_FALSE(Loaded(r, "libcurl.so.4"));
   EXPECT_FALSE(Loaded(r, "libpq.so.5"));
 }
@@ -89,6 +89,20 @@ TEST(StartupCliTest, ANativeRunDoesNotLoadWasmtime) {
   ASSERT_EQ(r.exit_code, 0) << r.err.substr(r.err.size() > 2000 ? r.err.size() - 2000 : 0);
   EXPECT_TRUE(Loaded(r, "libc.so.6")) << "no LD_DEBUG trace: " << r.err.substr(0, 500);
   EXPECT_EQ(r.err.find("libwasmtime.so"), std::string::npos);
+}
+
+// Where the build links the C++ runtime and the C++ libraries into `skillrt`
+// (SKILLRT_STATIC_CXX, CMakeLists.txt), a run loads no C++ shared library at all; otherwise
+// it loads them (the positive control of a build without).
+TEST(StartupCliTest, ANativeRunLoadsTheCxxLibrariesOnlyWhereTheyAreNotLinkedIn) {
+  TempDir tmp;
+  CliResult r = TracedQuietExec(tmp);
+  ASSERT_EQ(r.exit_code, 0) << r.err.substr(r.err.size() > 2000 ? r.err.size() - 2000 : 0);
+  EXPECT_TRUE(Loaded(r, "libc.so.6")) << "no LD_DEBUG trace: " << r.err.substr(0, 500);
+  for (const char* soname : {"libstdc++.so.6", "libyaml-cpp.so.0.7", "libre2.so.9"}) {
+    EXPECT_EQ(Loaded(r, soname), !SKILLRT_CLI_STATIC_CXX) << soname;
+  }
+  EXPECT_FALSE(Loaded(r, "libtomlplusplus.so.3"));  // Compiled in (src/util/toml_impl.cc).
 }
 
 // `skillrt` links no HTTP server: cpp-httplib, whose constructor initialises all of OpenSSL,
