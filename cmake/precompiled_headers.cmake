@@ -7,7 +7,7 @@
 #
 # A header here is seen by every unit of the target (it is force-included with -include):
 # list only headers that do not change the meaning of the code that includes them.
-option(SKILLRT_PCH "Precompile the headers most translation units include (off until a whole build with them is verified here)" OFF)
+option(SKILLRT_PCH "Precompile the headers most translation units include" ON)
 if(NOT SKILLRT_PCH)
   return()
 endif()
