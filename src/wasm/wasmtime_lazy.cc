@@ -15,7 +15,7 @@
 #endif
 
 // Defined by wasmtime_lazy_x86_64.S: one entry per function of wasmtime_symbols.inc, in its
-// order, each the address its stub jumps to (its resolver's until the library is loaded).
+// order, each the address its trampoline jumps to (its resolver's until the library is loaded).
 extern "C" void* skillrt_wasmtime_table[];
 
 namespace skillrt::wasm {
@@ -35,20 +35,22 @@ Result<void> Load() {
                 "Wasmtime: " + library.error().message +
                     " (the build copies it there from scripts/fetch-wasmtime.sh's cache)");
   }
-  // Every address first, the table after: a stub never jumps to a half-filled table, and a
-  // library without one of the functions leaves every stub on its resolver.
+  // Every address first, the table after: a trampoline never jumps to a half-filled table, and a
+  // library without one of the functions leaves every trampoline on its resolver.
   void* addresses[kCount];
   for (size_t i = 0; i < kCount; ++i) {
     if (auto found = library->Find(kNames[i], &addresses[i]); !found) {
       return Fail(ErrorCode::kUnsupported,
                   "Wasmtime: " + found.error().message +
-                      " (the library is not the one the build generated its stubs from)");
+                      " (the library is not the one the build generated its trampolines from)");
     }
   }
   // Another thread may be jumping through the table meanwhile: each entry is one aligned
-  // pointer, read by its stub's single indirect jump, so it sees the resolver or the function.
+  // pointer, read by its trampoline's single indirect jump, so it sees the resolver or the
+  // function.
   for (size_t i = 0; i < kCount; ++i) {
-    std::atomic_ref<void*>(skillrt_wasmtime_table[i]).store(addresses[i], std::memory_order_release);
+    std::atomic_ref<void*>(skillrt_wasmtime_table[i])
+        .store(addresses[i], std::memory_order_release);
   }
   return {};
 }
@@ -64,7 +66,7 @@ std::string WasmtimeLibraryPath() { return SKILLRT_WASMTIME_LIB; }
 
 }  // namespace skillrt::wasm
 
-// Called by the stubs' common resolver (wasmtime_lazy_x86_64.S) with the index of the
+// Called by the trampolines' common resolver (wasmtime_lazy_x86_64.S) with the index of the
 // function called: loads the library and returns that function's address, or ends the
 // process, since a Wasmtime function has no way to report that Wasmtime is missing.
 extern "C" __attribute__((visibility("hidden"))) void* skillrt_wasmtime_resolve(size_t index) {

@@ -4,7 +4,7 @@
 // to it (0.7 MiB of relocated read-only data, each page copied on write), about 2.5 ms and
 // 1.25 MiB of every process that links it, though only WebAssembly skills call it. Where the
 // build has the shared library on x86-64, no binary links it: each of its functions is
-// defined in this library by a stub (wasmtime_lazy_x86_64.S, generated from the library's
+// defined in this library by a trampoline (wasmtime_lazy_x86_64.S, generated from the library's
 // dynamic symbols at configure time) that jumps through a table. Until the library is loaded
 // every entry leads to a resolver that loads it (dlopen(3) by the path the build copied it
 // to, every function resolved with dlsym(3)), fills the whole table and goes on to the
@@ -20,10 +20,10 @@
 
 namespace skillrt::wasm {
 
-/// Loads Wasmtime's shared library and resolves every function the stubs stand for, once per
+/// Loads Wasmtime's shared library and resolves every function the trampolines stand for, once per
 /// process; later calls return the first call's result. Call it before the first Wasmtime
 /// function, so that a missing or foreign library is an error rather than the process's end:
-/// a stub called when the library cannot be loaded prints why to stderr and aborts, since it
+/// a trampoline called when the library cannot be loaded prints why to stderr and aborts, since it
 /// cannot return an error from a function of Wasmtime's signature. Thread-safe.
 /// Errors: kUnsupported naming the library's path and dlopen's or dlsym's message.
 Result<void> LoadWasmtime();

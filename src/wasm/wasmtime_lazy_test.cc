@@ -81,7 +81,8 @@ TEST(WasmtimeLazyTest, TheFirstCallsFromManyThreadsLoadItOnceAndKeepTheirArgumen
   if (pid == 0) {
     ::setenv("SKILLRT_LAZY_TEST_CHILD", "1", 1);
     ::execl("/proc/self/exe", "skillrt_tests",
-            "--gtest_filter=WasmtimeLazyTest.TheFirstCallsFromManyThreadsLoadItOnceAndKeepTheirArguments",
+            "--gtest_filter=WasmtimeLazyTest."
+            "TheFirstCallsFromManyThreadsLoadItOnceAndKeepTheirArguments",
             static_cast<char*>(nullptr));
     ::_exit(127);
   }

@@ -1,8 +1,8 @@
-// The stubs that stand for Wasmtime's functions until its shared library is loaded
+// The trampolines that stand for Wasmtime's functions until its shared library is loaded
 // (wasmtime_lazy.h), x86-64 System V ABI. For each function of wasmtime_symbols.inc (name,
 // index), generated at configure time from the library's dynamic symbols:
 //
-//   name:      jmp *skillrt_wasmtime_table+8*index(%rip)    the whole stub, ever after
+//   name:      jmp *skillrt_wasmtime_table+8*index(%rip)    the whole trampoline, ever after
 //   resolve_N: push $index; jmp common                       the table's first entry
 //
 // `common` keeps every register a call may pass arguments in (rdi, rsi, rdx, rcx, r8, r9,
@@ -10,7 +10,7 @@
 // calls skillrt_wasmtime_resolve(index) (wasmtime_lazy.cc), which loads the library, fills the
 // table and returns the function's address, puts them back and jumps to it with the stack as
 // the caller left it: arguments on the stack and the return address are where the function
-// expects them. The stubs are hidden: each binary has its own, none interposes on another's.
+// expects them. The trampolines are hidden: each binary has its own, none interposes on another's.
 // endbr64 marks the targets of indirect jumps for Indirect Branch Tracking (a no-op where it
 // is not enforced).
 
