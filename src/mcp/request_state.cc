@@ -65,8 +65,6 @@ Result<std::string> StateKey(const std::filesystem::path& home) {
   return key;
 }
 
-std::string Mac(const std::string& key, std::string_view data) { return HmacSha256(key, data); }
-
 int64_t Now() {
   return std::chrono::duration_cast<std::chrono::seconds>(
              std::chrono::system_clock::now().time_since_epoch())
@@ -83,7 +81,7 @@ Result<std::string> SealApprovalState(const std::filesystem::path& home,
   const std::string payload =
       nlohmann::json{{"approval_key", approval_key}, {"expires", Now() + lifetime.count()}}
           .dump();
-  return Hex(payload) + "." + Hex(Mac(*key, payload));
+  return Hex(payload) + "." + Hex(HmacSha256(*key, payload));
 }
 
 Result<std::string> OpenApprovalState(const std::filesystem::path& home, std::string_view state) {
@@ -93,7 +91,7 @@ Result<std::string> OpenApprovalState(const std::filesystem::path& home, std::st
   auto payload = Unhex(state.substr(0, dot));
   auto mac = dot == std::string_view::npos ? std::nullopt : Unhex(state.substr(dot + 1));
   if (!payload || !mac) return Fail(ErrorCode::kDenied, "requestState is malformed");
-  const std::string expected = Mac(*key, *payload);
+  const std::string expected = HmacSha256(*key, *payload);
   if (!ConstantTimeEqual(*mac, expected)) {
     return Fail(ErrorCode::kDenied, "requestState does not carry this server's seal");
   }
