@@ -78,6 +78,7 @@ TEST(StartupCliTest, ANativeRunLoadsNoSearchModelLibrary) {
   EXPECT_NE(search.out.find("quiet"), std::string::npos) << search.out;
   EXPECT_NE(search.err.find("libskillrt_search_ml.so"), std::string::npos)
       << "the search did not open the model library";
+  EXPECT_TRUE(Loaded(search, "libsqlite3.so.0")) << "the search did not load SQLite";
 }
 
 // Wasmtime's shared library is loaded by the first Wasmtime call (src/wasm/wasmtime_lazy.h),
@@ -89,6 +90,8 @@ TEST(StartupCliTest, ANativeRunDoesNotLoadWasmtime) {
   ASSERT_EQ(r.exit_code, 0) << r.err.substr(r.err.size() > 2000 ? r.err.size() - 2000 : 0);
   EXPECT_TRUE(Loaded(r, "libc.so.6")) << "no LD_DEBUG trace: " << r.err.substr(0, 500);
   EXPECT_EQ(r.err.find("libwasmtime.so"), std::string::npos);
+  // Nor SQLite, which only the search index and the job queue call.
+  EXPECT_FALSE(Loaded(r, "libsqlite3.so.0"));
 }
 
 // Where the build links the C++ runtime and the C++ libraries into `skillrt`

@@ -1,5 +1,7 @@
 #include "search/sqlite.h"
 
+#include "skillrt/sqlite_library.h"
+
 namespace skillrt::sqlite {
 
 Error LastError(sqlite3* db, std::string_view what) {
@@ -16,6 +18,7 @@ bool IsCorruption(int code) {
 }
 
 Result<Db> Open(const std::filesystem::path& path) {
+  if (auto loaded = LoadSqlite(); !loaded) return std::unexpected(loaded.error());
   sqlite3* raw = nullptr;
   int rc =
       sqlite3_open_v2(path.c_str(), &raw,

@@ -11,6 +11,7 @@
 #include <mutex>
 
 #include "service/job_store.h"
+#include "skillrt/sqlite_library.h"
 
 namespace skillrt::service {
 namespace {
@@ -480,6 +481,7 @@ Result<std::unique_ptr<JobStore>> OpenSqliteJobStore(const std::filesystem::path
     ::close(fd);
     if (chmod_rc != 0) return FailErrno(ErrorCode::kIo, "fchmod(" + file.string() + ")", chmod_errno);
   }
+  if (auto loaded = LoadSqlite(); !loaded) return std::unexpected(loaded.error());
   sqlite3* db = nullptr;
   const int rc = sqlite3_open_v2(file.c_str(), &db,
                                  SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |

@@ -1,16 +1,12 @@
 // Wasmtime's shared library loaded when it is first needed, not when the process starts.
 //
 // libwasmtime.so is large: the dynamic loader maps it and applies 26,000 relative relocations
-// to it (0.7 MiB of relocated read-only data, each page copied on write), about 2.5 ms and
+// to it (0.7 MiB of relocated read-only data, each page copied on write), about 1-2.5 ms and
 // 1.25 MiB of every process that links it, though only WebAssembly skills call it. Where the
-// build has the shared library on x86-64, no binary links it: each of its functions is
-// defined in this library by a trampoline (wasmtime_lazy_x86_64.S, generated from the library's
-// dynamic symbols at configure time) that jumps through a table. Until the library is loaded
-// every entry leads to a resolver that loads it (dlopen(3) by the path the build copied it
-// to, every function resolved with dlsym(3)), fills the whole table and goes on to the
-// function called, with the caller's arguments untouched; afterwards a call costs one
-// indirect jump. Elsewhere (a static libwasmtime.a, another architecture) the library is
-// linked as usual and LoadWasmtime only says so.
+// build has the shared library on x86-64, no binary links it: each of its exported functions
+// is a trampoline that loads it at the first call (util/lazy_library.h). Elsewhere (a static
+// libwasmtime.a, another architecture) the library is linked as usual and LoadWasmtime only
+// says so.
 #ifndef SKILLRT_WASM_WASMTIME_LAZY_H_
 #define SKILLRT_WASM_WASMTIME_LAZY_H_
 

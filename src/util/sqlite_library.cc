@@ -1,0 +1,53 @@
+// SQLite loaded at its first call (skillrt/sqlite_library.h, util/lazy_library.h).
+#include "skillrt/sqlite_library.h"
+
+#ifdef SKILLRT_SQLITE_LAZY
+
+#include <cstddef>
+
+#include "util/lazy_library.h"
+
+// The trampolines' table (util/lazy_trampolines_x86_64.S, through the generated wrapper).
+extern "C" void* skillrt_lazy_sqlite3_table[];
+
+namespace skillrt {
+namespace {
+
+constexpr const char* kNames[] = {
+#define SKILLRT_LAZY_FUNCTION(name, index) #name,
+#include <lazy_sqlite3_symbols.inc>  // Generated at configure time.
+#undef SKILLRT_LAZY_FUNCTION
+};
+
+constexpr LazyLibrary kSqlite = {.file = "libsqlite3.so.0",
+                                 .where_from = "Debian's libsqlite3-0 package",
+                                 .names = kNames,
+                                 .count = sizeof(kNames) / sizeof(kNames[0]),
+                                 .table = skillrt_lazy_sqlite3_table};
+
+const Result<void>& Loaded() {
+  static const Result<void>* loaded = new Result<void>(LoadLazyLibrary(kSqlite));  // Kept.
+  return *loaded;
+}
+
+}  // namespace
+
+Result<void> LoadSqlite() { return Loaded(); }
+
+}  // namespace skillrt
+
+// Called by the trampolines' common resolver with the index of the function called.
+extern "C" __attribute__((visibility("hidden"))) void* skillrt_lazy_sqlite3_resolve(
+    size_t index) {
+  return skillrt::LazyResolveOrDie(skillrt::kSqlite, skillrt::Loaded(), index);
+}
+
+#else  // SQLite is linked into the binary.
+
+namespace skillrt {
+
+Result<void> LoadSqlite() { return {}; }
+
+}  // namespace skillrt
+
+#endif
