@@ -41,6 +41,21 @@ Result<void> LoadLazyLibrary(const LazyLibrary& library);
 /// is missing).
 void* LazyResolveOrDie(const LazyLibrary& library, const Result<void>& loaded, size_t index);
 
+/// LoadLazyLibrary(L), once per process: later calls return the first call's result (kept for
+/// the process's life). Thread-safe.
+template <const LazyLibrary& L>
+const Result<void>& LoadLazyLibraryOnce() {
+  static const Result<void>* loaded = new Result<void>(LoadLazyLibrary(L));  // Never freed.
+  return *loaded;
+}
+
+/// The body of L's resolver (the function its trampolines call with an index): loads L once
+/// and returns the entry, or ends the process as LazyResolveOrDie does.
+template <const LazyLibrary& L>
+void* LazyResolve(size_t index) {
+  return LazyResolveOrDie(L, LoadLazyLibraryOnce<L>(), index);
+}
+
 }  // namespace skillrt
 
 #endif  // SKILLRT_UTIL_LAZY_LIBRARY_H_

@@ -25,21 +25,16 @@ constexpr LazyLibrary kSqlite = {.file = "libsqlite3.so.0",
                                  .count = sizeof(kNames) / sizeof(kNames[0]),
                                  .table = skillrt_lazy_sqlite3_table};
 
-const Result<void>& Loaded() {
-  static const Result<void>* loaded = new Result<void>(LoadLazyLibrary(kSqlite));  // Kept.
-  return *loaded;
-}
-
 }  // namespace
 
-Result<void> LoadSqlite() { return Loaded(); }
+Result<void> LoadSqlite() { return LoadLazyLibraryOnce<kSqlite>(); }
 
 }  // namespace skillrt
 
 // Called by the trampolines' common resolver with the index of the function called.
 extern "C" __attribute__((visibility("hidden"))) void* skillrt_lazy_sqlite3_resolve(
     size_t index) {
-  return skillrt::LazyResolveOrDie(skillrt::kSqlite, skillrt::Loaded(), index);
+  return skillrt::LazyResolve<skillrt::kSqlite>(index);
 }
 
 #else  // SQLite is linked into the binary.

@@ -30,14 +30,9 @@ constexpr LazyLibrary kWasmtime = {
     .count = sizeof(kNames) / sizeof(kNames[0]),
     .table = skillrt_lazy_wasmtime_table};
 
-const Result<void>& Loaded() {
-  static const Result<void>* loaded = new Result<void>(LoadLazyLibrary(kWasmtime));  // Kept.
-  return *loaded;
-}
-
 }  // namespace
 
-Result<void> LoadWasmtime() { return Loaded(); }
+Result<void> LoadWasmtime() { return LoadLazyLibraryOnce<kWasmtime>(); }
 
 std::string WasmtimeLibraryPath() { return SKILLRT_WASMTIME_LIB; }
 
@@ -46,7 +41,7 @@ std::string WasmtimeLibraryPath() { return SKILLRT_WASMTIME_LIB; }
 // Called by the trampolines' common resolver with the index of the function called.
 extern "C" __attribute__((visibility("hidden"))) void* skillrt_lazy_wasmtime_resolve(
     size_t index) {
-  return skillrt::LazyResolveOrDie(skillrt::wasm::kWasmtime, skillrt::wasm::Loaded(), index);
+  return skillrt::LazyResolve<skillrt::wasm::kWasmtime>(index);
 }
 
 #else  // Wasmtime is linked into the binary.
