@@ -1,7 +1,7 @@
 // A warm Python call in the native sandbox from a long-lived runtime, with and without prepared
 // interpreters (docs/sandbox.md, "Prepared Python interpreters"):
 //
-//   PreparedPython/Interleaved  one runtime with NativeRuntimeOptions::prepared_interpreters
+//   PreparedPython/Interleaved  one runtime with NativeRuntimeOptions::prepared_sandboxes
 //             at 0 (the baseline: each call spawns its sandbox and python3 starts in it) and
 //             one with the default (a call of a plan run before is released into an
 //             interpreter initialised ahead of need), their calls alternating, which one goes
@@ -65,7 +65,7 @@ class StartClock : public RunObserver {
 
 void BM_PreparedPythonInterleaved(benchmark::State& state) {
   NativeRuntimeOptions off;
-  off.prepared_interpreters = 0;
+  off.prepared_sandboxes = 0;
   auto base = MakeNativeRuntime(off);
   auto prepared = MakeNativeRuntime();
   if (!base || !prepared) {

@@ -3,7 +3,7 @@
 interpreters (docs/sandbox.md, "Prepared Python interpreters"; docs/benchmarks.md).
 
 Two `skillrt mcp` servers over stdio on one home and the same skills: the baseline with
-`--prepared-interpreters 0` (every call spawns its sandbox and starts python3 in it), the
+`--prepared-sandboxes 0` (every call spawns its sandbox and starts python3 in it), the
 candidate with the default (a call of a plan run before is released into an interpreter
 initialised ahead of need). Calls alternate between the two, call by call, and which one goes
 first alternates each round, so both see the same machine. Reported per case: the engine's own
@@ -46,7 +46,7 @@ def main() -> None:
         base = [cli, "--home", str(root / "home"), "--policy",
                 str(ROOT / "examples" / "demo-policy.toml"), "--skills", str(SKILLS),
                 "--skills", str(root / "skills"), "mcp"]
-        servers = {"baseline (--prepared-interpreters 0)": Mcp([*base, "--prepared-interpreters",
+        servers = {"baseline (--prepared-sandboxes 0)": Mcp([*base, "--prepared-sandboxes",
                                                                  "0"]),
                    "prepared interpreters (default)": Mcp(base)}
         engine = {(s, c): [] for s in servers for c in CASES}

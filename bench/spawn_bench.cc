@@ -2,18 +2,24 @@
 //
 //   ForkExec  posix_spawn + waitpid, no isolation: the floor;
 //   Library   skillrt::Runtime::Run with every layer of the native sandbox (docs/sandbox.md);
+//             second argument 1: with sandboxes prepared for the plan (the default of a
+//             long-lived engine: the next run's sandbox is made, every layer applied, after
+//             each run, and held before execve), 0: without (only a spare sandbox spawned
+//             ahead, set up when the run comes); each reports cpu_per_run_us, the CPU time of
+//             the whole process and its children per run (the preparation included);
 //   LibrarySpaced  the same with the runs 50 ms apart instead of back to back;
 //   Cli       `skillrt exec <skill dir> -- /skill/trivial` as a subprocess: the library plus
 //             the CLI's start-up, skill loading, plan building and audit record;
 //   Bwrap     bubblewrap with a comparable set of namespaces and mounts;
 //   Interleaved  Library and Bwrap alternating in one loop, each run after untimed work of
-//             another process (what a busy host sees).
+//             another process (what a busy host sees); second argument as for Library.
 //
 // Each case runs a fixed number of iterations, timed one by one (manual time), and reports
 // the latency distribution as counters: min_us, p50_us, p99_us, mean_us, max_us. The Bwrap
 // case also reports bwrap_over_library_p50, when the Library case ran before it.
 // scripts/bench.sh builds this, runs it and prints the table; docs/benchmarks.md has results.
 #include <benchmark/benchmark.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -152,10 +158,29 @@ void BM_ForkExec(benchmark::State& state) {
   Measure(state, [&] { return ExitedZero(argv[0], SpawnAndWait(argv, {kPath})); });
 }
 
+// Whether the case keeps sandboxes prepared for its plan: the state's second argument.
+bool Prepared(const benchmark::State& state) { return state.range(1) != 0; }
+
+// CPU time (user + system) of this process and its reaped children so far, in microseconds.
+double CpuUs() {
+  double us = 0;
+  for (int who : {RUSAGE_SELF, RUSAGE_CHILDREN}) {
+    rusage ru = {};
+    ::getrusage(who, &ru);
+    us += 1e6 * static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+          static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
+  }
+  return us;
+}
+
 // A function that runs the state's program once through a native runtime of its own (kept
-// alive by the function), or the error that kept the runtime from being made.
-Result<std::function<Result<void>()>> LibraryRun(const benchmark::State& state) {
-  Result<std::unique_ptr<Runtime>> made = MakeNativeRuntime();
+// alive by the function), or the error that kept the runtime from being made. With
+// `prepared`, the runtime keeps sandboxes prepared for the plan, which carries a tree hash
+// as the engine's plans do.
+Result<std::function<Result<void>()>> LibraryRun(const benchmark::State& state, bool prepared) {
+  NativeRuntimeOptions options;
+  options.prepared_sandboxes = prepared ? 4 : 0;
+  Result<std::unique_ptr<Runtime>> made = MakeNativeRuntime(options);
   if (!made) return std::unexpected(made.error());
   std::shared_ptr<Runtime> runtime = std::move(*made);
   auto plan = std::make_shared<Plan>();
@@ -164,6 +189,7 @@ Result<std::function<Result<void>()>> LibraryRun(const benchmark::State& state) 
   plan->argv = {Program(state)};
   plan->commands = {Program(state)};
   plan->env = {kPath};
+  plan->tree_sha256 = std::string(64, '0');  // The bench's skill never changes.
   const std::string run_prefix = "bench" + std::to_string(::getpid()) + "_";
   return [runtime, plan, run_prefix]() -> Result<void> {
     // The run id names the run's cgroup, so it is unique across cases too.
@@ -181,18 +207,23 @@ Result<std::function<Result<void>()>> LibraryRun(const benchmark::State& state) 
 
 // Runs the trivial program through the native runtime; with `gap`, sleeps that long (untimed)
 // before each run, as a caller that starts a skill now and then rather than in a tight loop.
-// Returns the summary, all zero if the case failed.
+// Returns the summary, all zero if the case failed; sets cpu_per_run_us.
 Summary MeasureLibrary(benchmark::State& state, std::chrono::milliseconds gap) {
-  auto run_once = LibraryRun(state);
+  auto run_once = LibraryRun(state, Prepared(state));
   if (!run_once) {
     state.SkipWithError(("MakeNativeRuntime: " + run_once.error().ToString()).c_str());
     return {};
   }
-  return Measure(state, *run_once, gap);
+  const double cpu_before = CpuUs();
+  const Summary s = Measure(state, *run_once, gap);
+  state.counters["cpu_per_run_us"] =
+      (CpuUs() - cpu_before) / static_cast<double>(state.max_iterations + kWarmupRuns);
+  return s;
 }
 
 void BM_Library(benchmark::State& state) {
-  g_library_p50_us[state.range(0)] = MeasureLibrary(state, std::chrono::milliseconds(0)).p50_us;
+  const double p50 = MeasureLibrary(state, std::chrono::milliseconds(0)).p50_us;
+  if (!Prepared(state)) g_library_p50_us[state.range(0)] = p50;
 }
 
 // The kernel makes the first write to a cgroup.procs file after an idle spell wait for an RCU
@@ -287,7 +318,7 @@ void BM_LibraryLargeHost(benchmark::State& state) {
     benchmark::DoNotOptimize(heap.data());
   };
   write_heap();
-  auto run_once = LibraryRun(state);
+  auto run_once = LibraryRun(state, state.range(2) != 0);
   if (!run_once) {
     state.SkipWithError(("MakeNativeRuntime: " + run_once.error().ToString()).c_str());
     return;
@@ -344,7 +375,7 @@ void BM_Interleaved(benchmark::State& state) {
     state.SkipWithError("bubblewrap not installed at /usr/bin/bwrap; row skipped");
     return;
   }
-  auto library = LibraryRun(state);
+  auto library = LibraryRun(state, Prepared(state));
   if (!library) {
     state.SkipWithError(("MakeNativeRuntime: " + library.error().ToString()).c_str());
     return;
@@ -392,20 +423,24 @@ void BM_Interleaved(benchmark::State& state) {
 
 // Registration order is run order: Library before Bwrap, for the ratio. Iteration counts keep
 // the whole run under two minutes on a loaded two-core machine.
-// Argument: which program (0 trivial with glibc, 1 bare). Library before Bwrap for the ratio.
-// Iteration counts keep the whole run near a minute on a two-core machine.
+// Argument: which program (0 trivial with glibc, 1 bare); for the library's cases a second,
+// whether sandboxes are prepared for the plan (LargeHost: the third; its second is the host's
+// heap in MiB). Library before Bwrap for the ratio. Iteration counts keep the whole run near
+// two minutes on a two-core machine.
 #ifdef SKILLRT_BENCH_BARE
 #define SKILLRT_BENCH_PROGRAMS ->Arg(0)->Arg(1)
+#define SKILLRT_BENCH_LIBRARY ->Args({0, 0})->Args({0, 1})->Args({1, 0})->Args({1, 1})
 #else
 #define SKILLRT_BENCH_PROGRAMS ->Arg(0)
+#define SKILLRT_BENCH_LIBRARY ->Args({0, 0})->Args({0, 1})
 #endif
 BENCHMARK(BM_ForkExec) SKILLRT_BENCH_PROGRAMS->Iterations(300)->UseManualTime()->Unit(benchmark::kMicrosecond);
-BENCHMARK(BM_Library) SKILLRT_BENCH_PROGRAMS->Iterations(300)->UseManualTime()->Unit(benchmark::kMicrosecond);
-BENCHMARK(BM_LibraryLargeHost)->Args({0, 0})->Args({0, 256})->Iterations(200)->UseManualTime()->Unit(benchmark::kMicrosecond);
-BENCHMARK(BM_LibrarySpaced)->Arg(0)->Iterations(60)->UseManualTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_Library) SKILLRT_BENCH_LIBRARY->Iterations(300)->UseManualTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_LibraryLargeHost)->Args({0, 0, 0})->Args({0, 256, 0})->Args({0, 0, 1})->Args({0, 256, 1})->Iterations(200)->UseManualTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_LibrarySpaced)->Args({0, 0})->Args({0, 1})->Iterations(60)->UseManualTime()->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_Cli)->Arg(0)->Iterations(150)->UseManualTime()->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_Bwrap) SKILLRT_BENCH_PROGRAMS->Iterations(300)->UseManualTime()->Unit(benchmark::kMicrosecond);
-BENCHMARK(BM_Interleaved) SKILLRT_BENCH_PROGRAMS->Iterations(150)->UseManualTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_Interleaved) SKILLRT_BENCH_LIBRARY->Iterations(150)->UseManualTime()->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 }  // namespace skillrt::bench

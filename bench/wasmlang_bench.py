@@ -197,7 +197,7 @@ def main() -> None:
         # The native case again through a server that keeps no prepared Python interpreter:
         # python3 started in a new sandbox per run, the baseline issue 20's goal was set against.
         per_run = "python-native, python3 started per run"
-        per_run_server = Mcp([*base, "mcp", "--prepared-interpreters", "0"])
+        per_run_server = Mcp([*base, "mcp", "--prepared-sandboxes", "0"])
         warm[per_run] = []
         engine[per_run] = []
         for server in servers.values():  # First calls: load, fill caches.

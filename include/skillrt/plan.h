@@ -146,9 +146,9 @@ struct Plan {
   /// engine, loaded instead of argv[0]. Empty: argv[0] names the module inside `skill_dir`.
   std::filesystem::path wasm_component = {};
   /// The skill's tree hash (hex SHA-256 of its files, as in the audit) when the engine made
-  /// the plan; empty in a hand-built plan. The native runtime keeps Python interpreters
-  /// prepared ahead of need only for plans that carry it, and only for the same hash
-  /// (docs/sandbox.md, "Prepared Python interpreters").
+  /// the plan; empty in a hand-built plan. The native runtime keeps sandboxes prepared for a
+  /// plan ahead of need only for plans that carry it, and only for the same hash
+  /// (docs/sandbox.md, "Prepared sandboxes").
   std::string tree_sha256 = {};
 };
 

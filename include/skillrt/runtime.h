@@ -142,13 +142,14 @@ struct NativeRuntimeOptions {
   /// use; it is killed when the runtime is destroyed. Worth it for a long-lived process that
   /// runs many skills; a one-shot caller (the CLI) turns it off.
   bool keep_prepared_sandbox = true;
-  /// With `keep_prepared_sandbox`: how many Python interpreters to keep initialised ahead of
-  /// need, each in a sandbox prepared for exactly one plan (`python3 SCRIPT.py ...`, no network,
-  /// no workspace, a plan carrying its skill's tree hash), made by the same background thread
-  /// after a run of that plan, used by at most one later run of the very same plan and never
-  /// having run skill code before it (docs/sandbox.md, "Prepared Python interpreters"). The
-  /// least recently used goes when a new one would exceed the count. 0 turns them off.
-  size_t prepared_interpreters = 4;
+  /// With `keep_prepared_sandbox`: how many sandboxes to keep prepared for particular plans
+  /// (no network, no workspace, a plan carrying its skill's tree hash), each made by the same
+  /// background thread after a run of its plan with every layer applied, used by at most one
+  /// later run of the very same plan and never having run skill code before it: for
+  /// `python3 SCRIPT.py ...` an interpreter initialised and waiting, for any other program a
+  /// sandbox waiting just before `execve` (docs/sandbox.md, "Prepared sandboxes"). The least
+  /// recently used goes when a new one would exceed the count. 0 turns them off.
+  size_t prepared_sandboxes = 4;
   /// Names the egress proxy answers from this table instead of DNS (host name -> IP address
   /// texts), for tests and for deployments that pin names. The allowlist and the address
   /// rules apply to these answers as to any other (docs/network.md). Empty: every name goes

@@ -195,8 +195,8 @@ struct McpFlags {
   size_t page_size = 0;                 ///< `--page-size N` of tools/list; 0: default.
   bool elicit_approvals = false;        ///< `--elicit-approvals`.
   std::string focus;                    ///< `--focus TEXT`: orders `instructions` by search.
-  /// `--prepared-interpreters N` (NativeRuntimeOptions::prepared_interpreters).
-  size_t prepared_interpreters = 4;
+  /// `--prepared-sandboxes N` (NativeRuntimeOptions::prepared_sandboxes).
+  size_t prepared_sandboxes = 4;
 };
 int McpCommand(const GlobalOptions& global, const McpFlags& flags);
 

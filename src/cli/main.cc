@@ -191,9 +191,10 @@ int Main(int argc, char** argv) {
   mcp_cmd->add_flag("--elicit-approvals", mcp.elicit_approvals,
                     "Count the client's elicitation answers as approvals (recorded as "
                     "mcp-elicitation); off: asked calls are refused with their approval key");
-  mcp_cmd->add_option("--prepared-interpreters", mcp.prepared_interpreters,
-                      "Python interpreters kept initialised ahead of need for skills run "
-                      "before (default 4; 0: none; docs/sandbox.md)");
+  mcp_cmd->add_option("--prepared-sandboxes", mcp.prepared_sandboxes,
+                      "Sandboxes kept prepared for native skills run before, a Python "
+                      "script's with its interpreter initialised (default 4; 0: none; "
+                      "docs/sandbox.md)");
 
   AuditCommands audit(app.add_subcommand("audit", "Read, query and verify the audit log"));
   ServiceCommands service(&app);

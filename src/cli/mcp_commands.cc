@@ -20,7 +20,7 @@ int McpCommand(const GlobalOptions& global, const McpFlags& flags) {
   // call the policy asks about wait for this server's answer (an elicitation, or an
   // immediate refusal with the approval key).
   options.watch_skill_roots = true;
-  options.native.prepared_interpreters = flags.prepared_interpreters;
+  options.native.prepared_sandboxes = flags.prepared_sandboxes;
   mcp::ServerOptions server_options;
   server_options.expose_skills = flags.expose;
   server_options.expose_all_max = flags.expose_all_max;

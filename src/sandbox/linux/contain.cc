@@ -42,11 +42,11 @@ void MoveFd(int from, int to, int err_fd) {
 
 // Closes every descriptor above 2 except those in `boot`. Async-signal-safe.
 void CloseAllBut(const ChildBoot& boot) {
-  int keep[6 + kMaxCgroupFds];
+  int keep[7 + kMaxCgroupFds];
   int n = 0;
-  for (int fd :
-       {boot.stdin_fd, boot.stdout_fd, boot.stderr_fd, boot.sync_fd, boot.err_fd, boot.net_fd}) {
-    keep[n++] = fd;
+  for (int fd : {boot.stdin_fd, boot.stdout_fd, boot.stderr_fd, boot.sync_fd, boot.err_fd,
+                 boot.net_fd, boot.held_waiter_fd}) {
+    if (fd >= 0) keep[n++] = fd;
   }
   for (int i = 0; i < boot.cgroup_tasks_count; ++i) keep[n++] = boot.cgroup_tasks_fds[i];
   for (int i = 1; i < n; ++i) {  // Insertion sort: a handful of entries.
@@ -137,11 +137,16 @@ void ArmParentDeath(int sync_fd, int err_fd) {
   // The workspace's ID-mapped tree, sent by the supervisor before it released us.
   const int handed =
       mount::NeedsHandedTree(spec.root) ? mount::ReceiveHandedTree(boot.net_fd, err_fd) : -1;
-  // A prepared interpreter keeps the channel as its control descriptor: moved above every
-  // number the steps below assign, and onto kKeptChannelFd just before execve.
-  const int channel =
-      spec.keep_channel ? ::fcntl(boot.net_fd, F_DUPFD_CLOEXEC, kKeptChannelFd + 1) : -1;
-  if (spec.keep_channel && channel < 0) ChildFail(err_fd, "fcntl(channel)", errno);
+  // A prepared interpreter keeps the channel as its control descriptor, and a held sandbox's
+  // waiter waits on it for its release: moved above every number the steps below assign (as
+  // is the waiter's memfd), and onto kKeptChannelFd before seccomp.
+  const bool held = spec.hold_for_release;
+  if (held && boot.held_waiter_fd < 0) ChildFail(err_fd, "held sandbox without its waiter", EINVAL);
+  const bool need_channel = spec.keep_channel || held;
+  const int channel = need_channel ? ::fcntl(boot.net_fd, F_DUPFD_CLOEXEC, kHeldWaiterFd + 1) : -1;
+  if (need_channel && channel < 0) ChildFail(err_fd, "fcntl(channel)", errno);
+  const int waiter = held ? ::fcntl(boot.held_waiter_fd, F_DUPFD_CLOEXEC, kHeldWaiterFd + 1) : -1;
+  if (held && waiter < 0) ChildFail(err_fd, "fcntl(held waiter)", errno);
   ::close(boot.net_fd);
 
   // The root: sources are opened with the supervisor's host credentials, then the child
@@ -163,20 +168,30 @@ void ArmParentDeath(int sync_fd, int err_fd) {
   if (spec.landlock != nullptr) landlock::Restrict(*spec.landlock, err_fd);
 
   // Only 0-2 and the error pipe survive (and a kept channel); the error pipe closes itself
-  // on execve.
+  // on execve, except into a held sandbox's waiter, which reports its own execve there.
   if (err_fd != 3) {
-    if (::dup3(err_fd, 3, O_CLOEXEC) < 0) ChildFail(err_fd, "dup3(error pipe)", errno);
+    if (::dup3(err_fd, 3, held ? 0 : O_CLOEXEC) < 0) ChildFail(err_fd, "dup3(error pipe)", errno);
     err_fd = 3;
+  } else if (held && ::fcntl(3, F_SETFD, 0) != 0) {
+    ChildFail(err_fd, "fcntl(error pipe)", errno);
   }
-  if (channel >= 0 && ::dup2(channel, kKeptChannelFd) < 0) {
-    ChildFail(err_fd, "dup2(channel)", errno);
+  if (channel >= 0 && ::dup3(channel, kKeptChannelFd, 0) < 0) {
+    ChildFail(err_fd, "dup3(channel)", errno);
   }
-  if (sys::CloseRange(channel >= 0 ? kKeptChannelFd + 1 : 4, ~0u) != 0) {
-    ChildFail(err_fd, "close_range", errno);
+  if (waiter >= 0 && ::dup3(waiter, kHeldWaiterFd, O_CLOEXEC) < 0) {
+    ChildFail(err_fd, "dup3(held waiter)", errno);
   }
+  const unsigned first_closed = waiter >= 0 ? kHeldWaiterFd + 1 : channel >= 0 ? kKeptChannelFd + 1 : 4;
+  if (sys::CloseRange(first_closed, ~0u) != 0) ChildFail(err_fd, "close_range", errno);
 
   // Last, because it refuses calls the steps above make (mount, unshare).
   seccomp::Install(spec.seccomp, spec.seccomp_count, err_fd);
+  // Held: the sandbox is complete; its waiter, which holds none of this process's memory,
+  // waits for the run it was prepared for and then executes the program.
+  if (held) {
+    ::execveat(kHeldWaiterFd, "", spec.argv, spec.envp, AT_EMPTY_PATH);
+    ChildFailCall(err_fd, "execveat", "held waiter", errno);
+  }
   ::execve(spec.exec_path, spec.argv, spec.envp);
   ChildFailCall(err_fd, "execve", spec.exec_path, errno, /*exec=*/true);
 }

@@ -31,14 +31,29 @@ struct ChildSpec {
   /// (netns.h). `lo` is up either way: the sandbox's own loopback is its to use.
   uint16_t proxy_port = 0;
   /// Keep the spawn-time AF_UNIX channel open across execve as descriptor kKeptChannelFd
-  /// (the control descriptor of a prepared interpreter, prepared_python.h); otherwise it is
+  /// (the control descriptor of a prepared interpreter, prepared.h); otherwise it is
   /// closed before the root is built.
   bool keep_channel = false;
+  /// A sandbox held for one plan (prepared.h): with every layer applied, the seccomp filter
+  /// included, execute the held waiter (ChildBoot::held_waiter_fd, held_waiter.c) instead of
+  /// the program, with `argv` being the waiter's: the program's sandbox path (`exec_path`),
+  /// then the program's argv. The waiter keeps the channel as kKeptChannelFd and the error
+  /// pipe as descriptor 3, waits there for the run's release message (prepared::
+  /// ReleaseMessage), then executes the program.
+  bool hold_for_release = false;
 };
 
 /// The descriptor number the channel has in the executed program when
-/// ChildSpec::keep_channel is set (0-2 are stdio, 3 the close-on-exec error pipe).
+/// ChildSpec::keep_channel is set (0-2 are stdio, 3 the close-on-exec error pipe), and in a
+/// held sandbox's waiter.
 inline constexpr int kKeptChannelFd = 4;
+
+/// The descriptor number of the held waiter's memfd while a held sandbox executes it.
+inline constexpr int kHeldWaiterFd = 5;
+
+/// The largest release message a held sandbox reads, in bytes; a longer one is refused by
+/// the supervisor before it is sent (prepared::Release).
+inline constexpr size_t kMaxReleaseBytes = 4096;
 
 /// Upper bound on cgroup hierarchies a child joins (v1: one per controller mount).
 inline constexpr int kMaxCgroupFds = 8;
@@ -58,6 +73,9 @@ struct ChildBoot {
   /// itself in (cgroup.h, OpenSelfAttachFds). Empty on v2 (clone3 placed it) or without cgroups.
   int cgroup_tasks_fds[kMaxCgroupFds] = {};
   int cgroup_tasks_count = 0;
+  /// A sealed memfd holding the held waiter (prepared::MakeHeldWaiter), for a child spawned
+  /// to be held (ChildSpec::hold_for_release); -1 otherwise.
+  int held_waiter_fd = -1;
   bool new_cgroup_ns = false;  ///< Unshare the cgroup namespace after joining the cgroup.
   bool clear_groups = false;   ///< The supervisor is root: setgroups(2) is allowed.
   int cap_last = 0;

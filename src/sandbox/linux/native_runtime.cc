@@ -27,7 +27,7 @@
 #include "sandbox/linux/contain.h"
 #include "sandbox/linux/exec_path.h"
 #include "sandbox/linux/netns.h"
-#include "sandbox/linux/prepared_python.h"
+#include "sandbox/linux/prepared.h"
 #include "sandbox/linux/seccomp.h"
 #include "sandbox/linux/spawn.h"
 #include "runtime/report.h"
@@ -135,22 +135,23 @@ Result<void> BuildRunSpec(const Plan& plan, const std::string& exe, bool handed,
   return {};
 }
 
-// What the background thread is asked to prepare: an interpreter for the plan whose key is
-// `key` (prepared_python.h).
-struct WantedInterpreter {
+// What the background thread is asked to prepare: a sandbox for the plan whose key is `key`
+// (prepared.h).
+struct WantedSandbox {
   std::string key;
   Plan plan;
 };
 
 class NativeRuntime final : public Runtime {
  public:
-  NativeRuntime(userns::IdMap ids, bool keep_prepared, size_t prepared_interpreters,
+  NativeRuntime(userns::IdMap ids, bool keep_prepared, size_t prepared_sandboxes,
                 std::shared_ptr<const net::Resolver> resolver,
                 std::chrono::milliseconds connect_timeout)
       : ids_(ids),
         resolver_(std::move(resolver)),
         connect_timeout_(connect_timeout),
-        interpreters_(keep_prepared ? prepared_interpreters : 0) {
+        prepared_(keep_prepared ? prepared_sandboxes : 0),
+        held_waiter_(prepared_.capacity() > 0 ? prepared::MakeHeldWaiter() : UniqueFd()) {
     if (keep_prepared) spare_thread_ = std::thread([this] { SpareLoop(); });
   }
   ~NativeRuntime() override {
@@ -161,8 +162,8 @@ class NativeRuntime final : public Runtime {
     cv_.notify_all();
     if (spare_thread_.joinable()) spare_thread_.join();
     spare_.reset();  // Kills the waiting child.
-    // Kills the waiting interpreters; each one's cgroup goes with it.
-    std::vector<SandboxProcess> interpreters = interpreters_.TakeAll();
+    // Kills the sandboxes prepared for plans; each one's cgroup goes with it.
+    std::vector<SandboxProcess> prepared = prepared_.TakeAll();
   }
 
   std::string_view Name() const override { return "native"; }
@@ -192,44 +193,58 @@ class NativeRuntime final : public Runtime {
     return taken;
   }
 
-  // Takes the interpreter prepared for `key`, if one is ready.
-  std::optional<SandboxProcess> TakeInterpreter(const std::string& key) {
-    std::lock_guard lock(mu_);
-    return interpreters_.Take(key);
+  // True when a sandbox may be prepared for `plan`, whose argv[0] resolved to `exe`: an
+  // eligible plan, which gets a Python interpreter or, where there is a held waiter, a
+  // sandbox held before execve.
+  bool Preparable(const Plan& plan, const std::string& exe) const {
+    return prepared_.capacity() > 0 && prepared::Eligible(plan) &&
+           (held_waiter_ || prepared::RunsPythonScript(plan, exe));
   }
 
-  // Asks the background thread for an interpreter for `plan` (whose key is `key`), unless
-  // one is held or asked for already.
-  void WantInterpreter(const std::string& key, const Plan& plan) {
+  // Takes the sandbox prepared for `key`, if one is ready.
+  std::optional<SandboxProcess> TakePrepared(const std::string& key) {
+    std::lock_guard lock(mu_);
+    return prepared_.Take(key);
+  }
+
+  // Asks the background thread for a sandbox prepared for `plan` (whose key is `key`),
+  // unless one is held or asked for already.
+  void WantPrepared(const std::string& key, const Plan& plan) {
     {
       std::lock_guard lock(mu_);
-      if (interpreters_.Holds(key)) return;
-      for (const WantedInterpreter& w : wanted_) {
+      if (prepared_.Holds(key)) return;
+      for (const WantedSandbox& w : wanted_) {
         if (w.key == key) return;
       }
-      if (wanted_.size() >= interpreters_.capacity()) wanted_.pop_front();
+      if (wanted_.size() >= prepared_.capacity()) wanted_.pop_front();
       wanted_.push_back({.key = key, .plan = plan});
       wanted_.back().plan.stdin_data.clear();
     }
     cv_.notify_one();
   }
 
-  // Makes the interpreter `wanted` asks for, on the background thread: the same ChildSpec as
-  // the run's (recomputed, and dropped unless its key is the same), with the bootstrap as
-  // argv and the channel kept as its control descriptor.
-  void PrepareInterpreter(const WantedInterpreter& wanted);
+  // Makes the sandbox `wanted` asks for, on the background thread: the same ChildSpec as the
+  // run's (recomputed, and dropped unless its key is the same), either with the Python
+  // bootstrap as argv and the channel kept as its control descriptor, or held before execve.
+  void PrepareSandbox(const WantedSandbox& wanted);
 
-  // Removes a finished run's cgroup: on the background thread when there is one, so that the
-  // rmdir calls are not on the run's critical path; inline otherwise.
-  void Retire(cgroup::RunCgroup cg) {
+  // What is left of a finished run: its cgroup and its mount namespace (either may be
+  // empty). Destroying it removes the cgroup's directories and tears the namespace down.
+  struct Retired {
+    std::optional<cgroup::RunCgroup> cgroup;
+    UniqueFd mount_ns;
+  };
+
+  // Disposes of what a finished run left: on the background thread when there is one, so that
+  // the cgroup's rmdir calls and the mount namespace's teardown are not on the run's critical
+  // path; inline otherwise.
+  void Retire(Retired retired) {
     if (spare_thread_.joinable()) {
       {
         std::lock_guard lock(mu_);
-        retired_.push_back(std::move(cg));
+        retired_.push_back(std::move(retired));
       }
       cv_.notify_one();
-    } else {
-      (void)cg.Destroy();
     }
   }
 
@@ -242,19 +257,19 @@ class NativeRuntime final : public Runtime {
         return stopping_ || !retired_.empty() || (want_spare_ && !spare_) || !wanted_.empty();
       });
       if (!retired_.empty()) {
-        std::vector<cgroup::RunCgroup> retired = std::move(retired_);
+        std::vector<Retired> retired = std::move(retired_);
         retired_.clear();
         lock.unlock();
-        retired.clear();  // Each destructor removes its cgroup directories.
+        retired.clear();  // Each destructor removes its cgroup directories and namespace.
         lock.lock();
         continue;
       }
       if (stopping_) return;
-      if (!(want_spare_ && !spare_)) {  // An interpreter was asked for.
-        WantedInterpreter wanted = std::move(wanted_.front());
+      if (!(want_spare_ && !spare_)) {  // A sandbox for a plan was asked for.
+        WantedSandbox wanted = std::move(wanted_.front());
         wanted_.pop_front();
         lock.unlock();
-        PrepareInterpreter(wanted);
+        PrepareSandbox(wanted);
         lock.lock();
         continue;
       }
@@ -279,19 +294,20 @@ class NativeRuntime final : public Runtime {
   std::mutex mu_;
   std::condition_variable cv_;
   std::optional<SandboxProcess> spare_;  // Guarded by mu_.
-  std::vector<cgroup::RunCgroup> retired_;  // Guarded by mu_.
-  prepared::PreparedSet interpreters_;      // Guarded by mu_.
-  std::deque<WantedInterpreter> wanted_;    // Guarded by mu_.
+  std::vector<Retired> retired_;  // Guarded by mu_.
+  prepared::PreparedSet prepared_;      // Guarded by mu_.
+  const UniqueFd held_waiter_;  // The held waiter's memfd; empty: no sandbox is held.
+  std::deque<WantedSandbox> wanted_;    // Guarded by mu_.
   bool want_spare_ = false;              // Guarded by mu_.
   bool stopping_ = false;                // Guarded by mu_.
   std::atomic<uint64_t> spare_serial_{0};
   std::thread spare_thread_;
 };
 
-void NativeRuntime::PrepareInterpreter(const WantedInterpreter& wanted) {
+void NativeRuntime::PrepareSandbox(const WantedSandbox& wanted) {
   const Plan& plan = wanted.plan;
   const std::optional<std::string> exe = exec_path::Resolve(plan, plan.argv[0]);
-  if (!exe || !prepared::Eligible(plan, *exe)) return;
+  if (!exe || !Preparable(plan, *exe)) return;
   const int landlock_abi = landlock::Abi();
   const cgroup::Probe& cgroups = cgroup::Detect();
   const bool use_cgroup = cgroups.version != cgroup::Version::kNone;
@@ -300,17 +316,26 @@ void NativeRuntime::PrepareInterpreter(const WantedInterpreter& wanted) {
     return;
   }
   // Anything that changed since the run (a path re-pinned, a kernel probe) makes another
-  // key: that run's plan would not find this interpreter, so none is made.
+  // key: that run's plan would not find this sandbox, so none is made.
   if (prepared::KeyOf(run.spec, CgroupLimitsFor(plan.limits), use_cgroup, plan.tree_sha256) !=
       wanted.key) {
     return;
   }
-  run.SetArgv(prepared::BootstrapArgv(plan.argv));
-  run.spec.keep_channel = true;
   sandbox::SpawnConfig config = ConfigFor(
       plan.limits,
       "spare-" + std::to_string(::getpid()) + "-" + std::to_string(spare_serial_++),
       use_cgroup ? &cgroups : nullptr);
+  if (prepared::RunsPythonScript(plan, *exe)) {
+    run.SetArgv(prepared::BootstrapArgv(plan.argv));
+    run.spec.keep_channel = true;
+  } else {
+    // The waiter's argv: the program's sandbox path, then the program's argv.
+    std::vector<std::string> argv = {run.exe};
+    argv.insert(argv.end(), plan.argv.begin(), plan.argv.end());
+    run.SetArgv(std::move(argv));
+    run.spec.hold_for_release = true;
+    config.held_waiter_fd = held_waiter_.get();
+  }
   config.arena_bytes = std::max(config.arena_bytes, sandbox::ArenaBytesFor(run.spec));
   Result<SandboxProcess> spawned = sandbox::Spawn(config);
   if (!spawned) return;  // The run that needs it spawns its own and reports the error.
@@ -319,7 +344,7 @@ void NativeRuntime::PrepareInterpreter(const WantedInterpreter& wanted) {
   {
     std::lock_guard lock(mu_);
     if (stopping_) return;
-    gone = interpreters_.Put(wanted.key, std::move(*spawned));
+    gone = prepared_.Put(wanted.key, std::move(*spawned));
   }
 }
 
@@ -394,14 +419,14 @@ Result<Outcome> NativeRuntime::Execute(const Plan& plan, const RunContext& conte
   }
   const sandbox::ChildSpec& spec = run.spec;
 
-  // The child: an interpreter prepared for exactly this run, else the prepared sandbox when
-  // it fits this run, else a new one.
+  // The child: a sandbox prepared for exactly this run, else the spare sandbox when it fits
+  // this run, else a new one.
   std::string key;
-  if (interpreters_.capacity() > 0 && prepared::Eligible(plan, *exe)) {
+  if (Preparable(plan, *exe)) {
     key = prepared::KeyOf(spec, CgroupLimitsFor(plan.limits), use_cgroup, plan.tree_sha256);
   }
   std::optional<SandboxProcess> process;
-  if (!key.empty()) process = TakeInterpreter(key);
+  if (!key.empty()) process = TakePrepared(key);
   if (process && !prepared::Release(process->pidfd.get(), process->net_r.get(),
                                     prepared::ReleaseMessage(plan.env))) {
     process.reset();  // It died or closed its channel: discarded, never reused.
@@ -478,13 +503,11 @@ Result<Outcome> NativeRuntime::Execute(const Plan& plan, const RunContext& conte
   // Every process of the sandbox is gone: cut what is still open and collect the records.
   if (proxy) outcome.egress = proxy->Stop();
   if (!sup) return std::unexpected(sup.error());
-  if (!key.empty() && !sup->failure) WantInterpreter(key, plan);
+  if (!key.empty() && !sup->failure) WantPrepared(key, plan);
   cgroup::Stats stats;
-  if (process->cgroup) {
-    stats = process->cgroup->ReadStats();
-    Retire(std::move(*process->cgroup));
-    process->cgroup.reset();
-  }
+  if (process->cgroup) stats = process->cgroup->ReadStats();
+  Retire({.cgroup = std::move(process->cgroup), .mount_ns = std::move(process->mount_ns)});
+  process->cgroup.reset();
   outcome.duration = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started);
 
   if (sup->failure && !sup->failure->exec) {
@@ -583,7 +606,7 @@ Result<std::unique_ptr<Runtime>> MakeNativeRuntime(const NativeRuntimeOptions& o
   auto fixed = net::ParseFixedHosts(options.egress_fixed_hosts);
   if (!fixed) return std::unexpected(fixed.error());
   return std::unique_ptr<Runtime>(
-      new NativeRuntime(*ids, options.keep_prepared_sandbox, options.prepared_interpreters,
+      new NativeRuntime(*ids, options.keep_prepared_sandbox, options.prepared_sandboxes,
                         std::make_shared<net::SystemResolver>(std::move(*fixed)),
                         options.egress_connect_timeout));
 }

@@ -1,7 +1,7 @@
 // Prepared Python interpreters: the bootstrap on its own, and runs through the native runtime
 // with and without them. Each run's script reports whether the bootstrap started it (its
 // /proc/self/cmdline), so every test sees which path it took.
-#include "sandbox/linux/prepared_python.h"
+#include "sandbox/linux/prepared.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -89,7 +89,7 @@ class NativePreparedPythonTest : public ::testing::Test {
     ASSERT_TRUE(on) << on.error().ToString();
     on_ = std::move(*on);
     NativeRuntimeOptions off_options;
-    off_options.prepared_interpreters = 0;
+    off_options.prepared_sandboxes = 0;
     auto off = MakeNativeRuntime(off_options);
     ASSERT_TRUE(off) << off.error().ToString();
     off_ = std::move(*off);
@@ -144,25 +144,32 @@ class NativePreparedPythonTest : public ::testing::Test {
   std::unique_ptr<Runtime> on_, off_;
 };
 
-TEST_F(NativePreparedPythonTest, OnlyPlainScriptRunsOfPythonAreEligible) {
+TEST_F(NativePreparedPythonTest, OnlyPlainScriptRunsOfPythonGetAnInterpreter) {
   Plan plan = MakePlan(skill_.path(), {"python3", "main.py", "0"});
-  EXPECT_TRUE(prepared::Eligible(plan, "/usr/bin/python3"));
-  EXPECT_TRUE(prepared::Eligible(plan, "/usr/bin/python3.11"));
-  EXPECT_FALSE(prepared::Eligible(plan, "/usr/bin/python3.x"));
-  EXPECT_FALSE(prepared::Eligible(plan, "/bin/sh"));
+  EXPECT_TRUE(prepared::Eligible(plan));
+  EXPECT_TRUE(prepared::RunsPythonScript(plan, "/usr/bin/python3"));
+  EXPECT_TRUE(prepared::RunsPythonScript(plan, "/usr/bin/python3.11"));
+  EXPECT_FALSE(prepared::RunsPythonScript(plan, "/usr/bin/python3.x"));
+  EXPECT_FALSE(prepared::RunsPythonScript(plan, "/bin/sh"));
   Plan option = MakePlan(skill_.path(), {"python3", "-u", "main.py"});
-  EXPECT_FALSE(prepared::Eligible(option, "/usr/bin/python3"));
+  EXPECT_FALSE(prepared::RunsPythonScript(option, "/usr/bin/python3"));
   Plan module = MakePlan(skill_.path(), {"python3", "main"});
-  EXPECT_FALSE(prepared::Eligible(module, "/usr/bin/python3"));
-  Plan unhashed = plan;
-  unhashed.tree_sha256.clear();
-  EXPECT_FALSE(prepared::Eligible(unhashed, "/usr/bin/python3"));
-  Plan network = plan;
-  network.network = true;
-  EXPECT_FALSE(prepared::Eligible(network, "/usr/bin/python3"));
+  EXPECT_FALSE(prepared::RunsPythonScript(module, "/usr/bin/python3"));
   Plan inspect = plan;
   inspect.env.push_back("PYTHONINSPECT=1");
-  EXPECT_FALSE(prepared::Eligible(inspect, "/usr/bin/python3"));
+  EXPECT_FALSE(prepared::RunsPythonScript(inspect, "/usr/bin/python3"));
+  // Each of these is still eligible for a sandbox held before execve.
+  for (const Plan* p : {&option, &module, &inspect}) EXPECT_TRUE(prepared::Eligible(*p));
+  // Not eligible at all: no tree hash, network, a workspace.
+  Plan unhashed = plan;
+  unhashed.tree_sha256.clear();
+  EXPECT_FALSE(prepared::Eligible(unhashed));
+  Plan network = plan;
+  network.network = true;
+  EXPECT_FALSE(prepared::Eligible(network));
+  Plan workspace = plan;
+  workspace.mounts.push_back({.path = "/work", .writable = true, .workspace = true});
+  EXPECT_FALSE(prepared::Eligible(workspace));
 }
 
 TEST_F(NativePreparedPythonTest, TheBootstrapRunsNothingUntilReleasedAndExitsWhenItsChannelCloses) {
@@ -251,7 +258,7 @@ TEST_F(NativePreparedPythonTest, AnotherSkillNeverGetsTheInterpreter) {
 TEST_F(NativePreparedPythonTest, AChangedTreeHashOrEnvironmentOrArgvIsNotServed) {
   // Room for the changed plans' own interpreters, so that none displaces the unchanged one.
   NativeRuntimeOptions options;
-  options.prepared_interpreters = 8;
+  options.prepared_sandboxes = 8;
   auto roomy = MakeNativeRuntime(options);
   ASSERT_TRUE(roomy) << roomy.error().ToString();
   on_ = std::move(*roomy);

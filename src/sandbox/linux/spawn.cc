@@ -189,6 +189,7 @@ SandboxProcess& SandboxProcess::operator=(SandboxProcess&& other) noexcept {
     err_r = std::move(other.err_r);
     sync_w = std::move(other.sync_w);
     net_r = std::move(other.net_r);
+    mount_ns = std::move(other.mount_ns);
     arena = std::move(other.arena);
     cgroup = std::move(other.cgroup);
     cgroup_limits = other.cgroup_limits;
@@ -242,6 +243,7 @@ Result<SandboxProcess> Spawn(const SpawnConfig& config) {
   boot.sync_fd = sync->first.get();
   boot.err_fd = fail->second.get();
   boot.net_fd = net->second.get();
+  boot.held_waiter_fd = config.held_waiter_fd;
   for (const UniqueFd& fd : attach) boot.cgroup_tasks_fds[boot.cgroup_tasks_count++] = fd.get();
   boot.new_cgroup_ns = process.cgroup.has_value();
   boot.clear_groups = config.ids.privileged;
@@ -272,6 +274,9 @@ Result<SandboxProcess> Spawn(const SpawnConfig& config) {
   process.err_r = std::move(fail->first);
   process.sync_w = std::move(sync->second);
   process.net_r = std::move(net->first);
+  // Not a layer: without it the namespace is torn down in the child's exit, as it would be.
+  const std::string mnt = "/proc/" + std::to_string(pid) + "/ns/mnt";
+  process.mount_ns.Reset(::open(mnt.c_str(), O_RDONLY | O_CLOEXEC));
   // The child's ends (and the cgroup fds it inherited) close with the locals.
   if (auto r = userns::WriteIdMaps(process.pid, config.ids); !r) return std::unexpected(r.error());
   return process;

@@ -1,13 +1,31 @@
-#include "sandbox/linux/prepared_python.h"
+#include "sandbox/linux/prepared.h"
 
+#include <fcntl.h>
 #include <poll.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstddef>
 #include <cstring>
 #include <filesystem>
+
+#include "runtime/child_failure.h"
+
+#if SKILLRT_HELD_WAITER
+// The waiter's bytes (held_waiter_blob.S).
+extern "C" const unsigned char skillrt_held_waiter[];
+extern "C" const unsigned char skillrt_held_waiter_end[];
+
+// The waiter writes its execve's failure as this struct, laid out by hand (held_waiter.c).
+static_assert(sizeof(skillrt::ChildFailure) == 248 && offsetof(skillrt::ChildFailure, err) == 0 &&
+              offsetof(skillrt::ChildFailure, exec) == 4 &&
+              offsetof(skillrt::ChildFailure, what) == 5 && sizeof(bool) == 1);
+static_assert(skillrt::kChildFailureExit == 127 && skillrt::sandbox::kMaxReleaseBytes == 4096 &&
+              skillrt::sandbox::kKeptChannelFd == 4);
+#endif
 
 namespace skillrt::prepared {
 namespace {
@@ -138,16 +156,21 @@ bool IsPythonName(std::string_view name) {
 
 std::string_view BootstrapSource() { return kBootstrap; }
 
-bool Eligible(const Plan& plan, std::string_view exe) {
-  if (plan.tree_sha256.empty() || plan.network || plan.argv.size() < 2) return false;
+bool Eligible(const Plan& plan) {
+  if (plan.tree_sha256.empty() || plan.network || plan.argv.empty()) return false;
+  for (const BindMount& m : plan.mounts) {
+    if (m.workspace) return false;
+  }
+  return true;
+}
+
+bool RunsPythonScript(const Plan& plan, std::string_view exe) {
+  if (plan.argv.size() < 2) return false;
   if (!exe.starts_with("/") || !IsPythonName(std::filesystem::path(exe).filename().string())) {
     return false;
   }
   const std::string& script = plan.argv[1];
   if (script.empty() || script[0] == '-' || !script.ends_with(".py")) return false;
-  for (const BindMount& m : plan.mounts) {
-    if (m.workspace) return false;
-  }
   for (const std::string& entry : plan.env) {
     if (entry.starts_with("PYTHONINSPECT=") && entry.size() > 14) return false;
   }
@@ -222,6 +245,7 @@ std::string KeyOf(const sandbox::ChildSpec& spec, const cgroup::CgroupLimits& li
   Value(&key, uint8_t{0xff});
   Value(&key, spec.proxy_port);
   Value(&key, spec.keep_channel);
+  Value(&key, spec.hold_for_release);
   return key;
 }
 
@@ -234,9 +258,39 @@ std::string ReleaseMessage(const std::vector<std::string>& env) {
   return message;
 }
 
+UniqueFd MakeHeldWaiter() {
+#if SKILLRT_HELD_WAITER
+  // MFD_EXEC (Linux 6.3): executable even where vm.memfd_noexec makes memfds non-executable
+  // by default; an older kernel refuses the flag, and its memfds are executable.
+  constexpr unsigned kMfdExec = 0x10U;
+  constexpr unsigned kFlags = MFD_CLOEXEC | MFD_ALLOW_SEALING;
+  UniqueFd fd(::memfd_create("skillrt-held-waiter", kFlags | kMfdExec));
+  if (!fd && errno == EINVAL) fd.Reset(::memfd_create("skillrt-held-waiter", kFlags));
+  if (!fd) return {};
+  const size_t size = static_cast<size_t>(skillrt_held_waiter_end - skillrt_held_waiter);
+  size_t done = 0;
+  while (done < size) {
+    const ssize_t n = ::write(fd.get(), skillrt_held_waiter + done, size - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return {};
+    done += static_cast<size_t>(n);
+  }
+  // Nothing can change it from here on: not this process, not a sandbox that holds it.
+  if (::fcntl(fd.get(), F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) !=
+      0) {
+    return {};
+  }
+  return fd;
+#else
+  return {};
+#endif
+}
+
 bool Release(int pidfd, int channel_fd, std::string_view message) {
-  // A process that exited makes its pidfd readable; a bootstrap writes nothing before its
-  // release, so a readable or hung-up channel means it is gone or going.
+  if (message.size() > sandbox::kMaxReleaseBytes) return false;
+  // A process that exited makes its pidfd readable; neither a bootstrap nor a held sandbox
+  // writes anything before its release, so a readable or hung-up channel means it is gone or
+  // going.
   struct pollfd p[2] = {{.fd = pidfd, .events = POLLIN, .revents = 0},
                         {.fd = channel_fd, .events = POLLIN, .revents = 0}};
   int ready;
