@@ -228,23 +228,17 @@ class NativeRuntime final : public Runtime {
   // bootstrap as argv and the channel kept as its control descriptor, or held before execve.
   void PrepareSandbox(const WantedSandbox& wanted);
 
-  // What is left of a finished run: its cgroup and its mount namespace (either may be
-  // empty). Destroying it removes the cgroup's directories and tears the namespace down.
-  struct Retired {
-    std::optional<cgroup::RunCgroup> cgroup;
-    UniqueFd mount_ns;
-  };
-
-  // Disposes of what a finished run left: on the background thread when there is one, so that
-  // the cgroup's rmdir calls and the mount namespace's teardown are not on the run's critical
-  // path; inline otherwise.
-  void Retire(Retired retired) {
+  // Removes a finished run's cgroup: on the background thread when there is one, so that the
+  // rmdir calls are not on the run's critical path; inline otherwise.
+  void Retire(cgroup::RunCgroup cg) {
     if (spare_thread_.joinable()) {
       {
         std::lock_guard lock(mu_);
-        retired_.push_back(std::move(retired));
+        retired_.push_back(std::move(cg));
       }
       cv_.notify_one();
+    } else {
+      (void)cg.Destroy();
     }
   }
 
@@ -257,10 +251,10 @@ class NativeRuntime final : public Runtime {
         return stopping_ || !retired_.empty() || (want_spare_ && !spare_) || !wanted_.empty();
       });
       if (!retired_.empty()) {
-        std::vector<Retired> retired = std::move(retired_);
+        std::vector<cgroup::RunCgroup> retired = std::move(retired_);
         retired_.clear();
         lock.unlock();
-        retired.clear();  // Each destructor removes its cgroup directories and namespace.
+        retired.clear();  // Each destructor removes its cgroup directories.
         lock.lock();
         continue;
       }
@@ -294,7 +288,7 @@ class NativeRuntime final : public Runtime {
   std::mutex mu_;
   std::condition_variable cv_;
   std::optional<SandboxProcess> spare_;  // Guarded by mu_.
-  std::vector<Retired> retired_;  // Guarded by mu_.
+  std::vector<cgroup::RunCgroup> retired_;  // Guarded by mu_.
   prepared::PreparedSet prepared_;      // Guarded by mu_.
   const UniqueFd held_waiter_;  // The held waiter's memfd; empty: no sandbox is held.
   std::deque<WantedSandbox> wanted_;    // Guarded by mu_.
@@ -505,9 +499,11 @@ Result<Outcome> NativeRuntime::Execute(const Plan& plan, const RunContext& conte
   if (!sup) return std::unexpected(sup.error());
   if (!key.empty() && !sup->failure) WantPrepared(key, plan);
   cgroup::Stats stats;
-  if (process->cgroup) stats = process->cgroup->ReadStats();
-  Retire({.cgroup = std::move(process->cgroup), .mount_ns = std::move(process->mount_ns)});
-  process->cgroup.reset();
+  if (process->cgroup) {
+    stats = process->cgroup->ReadStats();
+    Retire(std::move(*process->cgroup));
+    process->cgroup.reset();
+  }
   outcome.duration = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started);
 
   if (sup->failure && !sup->failure->exec) {

@@ -189,7 +189,6 @@ SandboxProcess& SandboxProcess::operator=(SandboxProcess&& other) noexcept {
     err_r = std::move(other.err_r);
     sync_w = std::move(other.sync_w);
     net_r = std::move(other.net_r);
-    mount_ns = std::move(other.mount_ns);
     arena = std::move(other.arena);
     cgroup = std::move(other.cgroup);
     cgroup_limits = other.cgroup_limits;
@@ -274,9 +273,6 @@ Result<SandboxProcess> Spawn(const SpawnConfig& config) {
   process.err_r = std::move(fail->first);
   process.sync_w = std::move(sync->second);
   process.net_r = std::move(net->first);
-  // Not a layer: without it the namespace is torn down in the child's exit, as it would be.
-  const std::string mnt = "/proc/" + std::to_string(pid) + "/ns/mnt";
-  process.mount_ns.Reset(::open(mnt.c_str(), O_RDONLY | O_CLOEXEC));
   // The child's ends (and the cgroup fds it inherited) close with the locals.
   if (auto r = userns::WriteIdMaps(process.pid, config.ids); !r) return std::unexpected(r.error());
   return process;

@@ -83,12 +83,6 @@ struct SandboxProcess {
   /// The supervisor's end of the channel: the egress listener comes in (netns.h), the
   /// workspace's tree goes out (Start).
   UniqueFd net_r;
-  /// The child's mount namespace (its nsfs file), or empty if it could not be opened. Held
-  /// so that the namespace outlives the child: the kernel tears a mount namespace down (every
-  /// mount of the sandbox's root, with an RCU grace period) in the exit of its last process
-  /// otherwise, before the child's parent learns that it exited; this way it is torn down
-  /// when the descriptor closes, which the runtime does off the run's critical path.
-  UniqueFd mount_ns;
   std::optional<SharedArena> arena;
   std::optional<cgroup::RunCgroup> cgroup;
   cgroup::CgroupLimits cgroup_limits;  ///< What the cgroup holds now.
