@@ -1,5 +1,5 @@
 // A warm Python call in the native sandbox from a long-lived runtime, with and without prepared
-// interpreters (docs/sandbox.md, "Prepared Python interpreters"):
+// interpreters (docs/sandbox.md, "Prepared sandboxes"):
 //
 //   PreparedPython/Interleaved  one runtime with NativeRuntimeOptions::prepared_sandboxes
 //             at 0 (the baseline: each call spawns its sandbox and python3 starts in it) and

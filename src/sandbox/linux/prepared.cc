@@ -34,10 +34,15 @@ namespace {
 // small standard-library modules, and only when nothing can shadow them: the script's
 // directory holds no file or directory named like a standard-library module, and there is no
 // PYTHONPATH. Few, because every module imported is also torn down when the interpreter
-// exits, on the run's time; what exists then is moved out of the collector's way
-// (gc.freeze), so that neither the script's collections nor the exit scan it. On its
-// release it closes the control descriptor, takes the run's own value of the per-run
-// variable, and runs the script as the interpreter's `python3 SCRIPT` would: a fresh `__main__` whose `__file__` is the script's path made absolute by joining it
+// exits, on the run's time. It also reads and compiles the script (compiling runs none of
+// it), keeping the code with the script's identity (device, inode, size, modification and
+// change times) read before and after the read, unless compiling warned (the run compiles it
+// again, so that the warnings are its own); what exists then is moved out of the
+// collector's way (gc.freeze), so that neither the script's collections nor the exit scan
+// it. On its release it closes the control descriptor, takes the run's own value of the
+// per-run variable, uses the compiled code if the script's identity is still the same (else
+// reads and compiles it then, as before), and runs the script as the interpreter's
+// `python3 SCRIPT` would: a fresh `__main__` whose `__file__` is the script's path made absolute by joining it
 // to the working directory, `sys.argv` the script and its arguments, `sys.path[0]` the
 // script's directory with symbolic links resolved (none with PYTHONSAFEPATH), an uncaught
 // exception reported by `sys.excepthook` without the bootstrap's frame, exit status 1 (a
@@ -72,6 +77,23 @@ def _skillrt_prepared(argv):
                 __import__(name)
             except Exception:
                 pass
+    path = script if script.startswith('/') else os.getcwd() + '/' + script
+    def identity():
+        st = os.stat(script)
+        return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+    ahead = None
+    try:
+        before = identity()
+        with open(script, 'rb') as f:
+            source = f.read()
+        import warnings
+        with warnings.catch_warnings(record=True) as said:
+            code = compile(source, path, 'exec', dont_inherit=True)
+        if identity() == before and not said:
+            ahead = (before, code)
+        del source, code, said
+    except BaseException:
+        ahead = None
     import gc
     gc.freeze()
     try:
@@ -89,26 +111,36 @@ def _skillrt_prepared(argv):
     sys.orig_argv = sys.orig_argv[:1] + list(argv)
     if not safe:
         sys.path.insert(0, here)
-    path = script if script.startswith('/') else os.getcwd() + '/' + script
-    try:
-        with open(script, 'rb') as f:
-            source = f.read()
-    except OSError as e:
-        sys.stderr.write(f"{sys.orig_argv[0]}: can't open file {path!r}: "
-                         f"[Errno {e.errno}] {e.strerror}\n")
-        sys.exit(2)
+    code = None
+    if ahead is not None:
+        try:
+            if identity() == ahead[0]:
+                code = ahead[1]
+        except OSError:
+            pass
+    del ahead
+    if code is None:
+        try:
+            with open(script, 'rb') as f:
+                source = f.read()
+        except OSError as e:
+            sys.stderr.write(f"{sys.orig_argv[0]}: can't open file {path!r}: "
+                             f"[Errno {e.errno}] {e.strerror}\n")
+            sys.exit(2)
     main = type(sys)('__main__')
     main.__file__ = path
     main.__cached__ = None
     main.__builtins__ = sys.modules['builtins']
     main.__loader__ = sys.modules['_frozen_importlib_external'].SourceFileLoader('__main__', path)
     sys.modules['__main__'] = main
-    try:
-        code = compile(source, path, 'exec', dont_inherit=True)
-    except (SyntaxError, ValueError) as e:
-        sys.excepthook(type(e), e.with_traceback(None), None)
-        sys.exit(1)
-    del source, message
+    if code is None:
+        try:
+            code = compile(source, path, 'exec', dont_inherit=True)
+        except (SyntaxError, ValueError) as e:
+            sys.excepthook(type(e), e.with_traceback(None), None)
+            sys.exit(1)
+        del source
+    del message
     try:
         exec(code, main.__dict__)
     except SystemExit:

@@ -241,6 +241,56 @@ TEST_F(NativePreparedPythonTest, ARunGivesTheSameOutputStatusAndOutcomeAsANormal
   }
 }
 
+TEST_F(NativePreparedPythonTest, AScriptChangedAfterItsInterpreterWasPreparedRunsAsChanged) {
+  // The interpreter compiled main.py ahead; the file changes (the tree hash in the plan does
+  // not, as for an engine that hashed the skill just before the edit).
+  auto make = [&] { return MakePlan(skill_.path(), {"python3", "main.py", "0"}); };
+  ASSERT_TRUE(RunUntilPrepared(make));
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  WriteFile(skill_.path() / "main.py", std::string(kReport) + "print('the new script')\n");
+  auto [outcome, prepared] = Run(*on_, make());
+  EXPECT_TRUE(prepared);  // Served by the interpreter prepared before the change...
+  EXPECT_EQ(outcome.stdout_stream.data, "the new script\n");  // ...which ran the new code.
+  EXPECT_EQ(outcome.status, Status::kOk);
+}
+
+TEST_F(NativePreparedPythonTest, CompileWarningsAndSyntaxErrorsAreTheRunsOwn) {
+  // A warning at compile time is printed once, by the run; a syntax error fails the run as
+  // python3 would. Each compared with a run without a prepared interpreter.
+  for (const char* body : {"assert (1, 'always true')\nprint('ran')\n", "print('unclosed'\n"}) {
+    MakeSkill(skill_.path(), "main.py", body);
+    auto make = [&] { return MakePlan(skill_.path(), {"python3", "main.py"}); };
+    ASSERT_TRUE(on_->Run(make()));  // Asks for an interpreter for this plan.
+    // The interpreter waiting for the next run (it has the plan's environment).
+    std::vector<pid_t> waiting;
+    for (int i = 0; i < 100 && waiting.empty(); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      waiting = skillrt::testing::ProcessesWithEnv("PREPARED_MARK=" + mark_);
+    }
+    ASSERT_EQ(waiting.size(), 1u) << body;
+    auto prepared = on_->Run(make());
+    ASSERT_TRUE(prepared) << prepared.error().ToString();
+    EXPECT_NE(::kill(waiting[0], 0), 0) << "the run was not served by the waiting interpreter";
+    auto normal = off_->Run(make());
+    ASSERT_TRUE(normal) << normal.error().ToString();
+    EXPECT_EQ(prepared->stderr_stream.data, normal->stderr_stream.data) << body;
+    // Past the report line (which says which path ran), the same output.
+    auto past_report = [](const std::string& out) { return out.substr(out.find('\n') + 1); };
+    EXPECT_EQ(past_report(prepared->stdout_stream.data), past_report(normal->stdout_stream.data));
+    EXPECT_EQ(prepared->status, normal->status) << body;
+    EXPECT_EQ(prepared->exit_code, normal->exit_code) << body;
+    if (std::string(body).starts_with("assert")) {
+      EXPECT_NE(normal->stderr_stream.data.find("SyntaxWarning"), std::string::npos)
+          << normal->stderr_stream.data;
+      const std::string& err = prepared->stderr_stream.data;
+      EXPECT_EQ(err.find("SyntaxWarning"), err.rfind("SyntaxWarning")) << err;  // Once.
+    } else {
+      EXPECT_NE(normal->stderr_stream.data.find("SyntaxError"), std::string::npos);
+      EXPECT_EQ(normal->exit_code, 1);
+    }
+  }
+}
+
 TEST_F(NativePreparedPythonTest, AnotherSkillNeverGetsTheInterpreter) {
   TempDir other;
   MakeSkill(other.path(), "main.py", kMain);
