@@ -48,7 +48,7 @@ def main() -> None:
                 "--skills", str(root / "skills"), "mcp"]
         servers = {"baseline (--prepared-sandboxes 0)": Mcp([*base, "--prepared-sandboxes",
                                                                  "0"]),
-                   "prepared interpreters (default)": Mcp(base)}
+                   "prepared sandboxes (default)": Mcp(base)}
         engine = {(s, c): [] for s in servers for c in CASES}
         trip = {(s, c): [] for s in servers for c in CASES}
         for server in servers.values():  # First calls: load the catalogue, prepare.
