@@ -4,9 +4,13 @@
 // and natively (static) by CMake. Cases, all through Runtime::Run with the same input:
 //   BM_WasmCold        a fresh runtime without a disk cache: read, compile, instantiate, call
 //   BM_WasmCachedCold  a fresh runtime with the disk cache filled: read, deserialize, call
-//   BM_WasmWarm        one runtime, module compiled: a fresh store and instance, the call
+//   BM_WasmWarm        one runtime, module compiled: a fresh store and instance, the call;
+//                      first argument 1: the default (the next call's set-up made ahead of
+//                      need after each call, WasmRuntimeOptions::prepared_calls), 0: none;
+//                      second: microseconds between calls (untimed; 0: back to back)
 //   BM_WasmWarmCalls   the warm case from 1 and 2 threads at once: calls per second
-//   BM_WasmComponentWarm  the slugify component (C), warm, on its per-call thread
+//   BM_WasmComponentWarm  the slugify component (C), warm, on its per-call thread; argument
+//                      as for BM_WasmWarm
 //   BM_NativeStats     the native sandbox running the static native build
 // Creating a runtime (engine, pooling reservation, ticker thread) is not timed: a host makes
 // one per process. Latency cases report min/p50/p99/mean/max as counters, in microseconds.
@@ -20,9 +24,11 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "bench_util.h"
+#include "runtime/path_pin.h"
 #include "skillrt/plan.h"
 #include "skillrt/runtime.h"
 
@@ -36,6 +42,12 @@ constexpr char kInput[] = R"({"numbers": [2, 4, 4, 4, 5, 5, 7, 9, 11, 13], "perc
 const fs::path kStatsSkill = fs::path(SKILLRT_SOURCE_DIR) / "examples/skills/number-stats";
 constexpr char kStatsWasm[] = "scripts/stats.wasm";
 
+// The skill directory pinned, as the engine's plans have it (without a pin no call is set up
+// ahead: every call resolves the path anew).
+void Pin(Plan& plan) {
+  if (auto pin = PinHostPath(plan.skill_dir)) plan.skill_dir_pin = *pin;
+}
+
 Plan WasmPlan() {
   Plan plan;
   plan.run_id = "wasmbench";
@@ -44,6 +56,7 @@ Plan WasmPlan() {
   plan.argv = {kStatsWasm};
   plan.stdin_data = kInput;
   plan.limits.memory_max_bytes = 64ull << 20;
+  Pin(plan);
   return plan;
 }
 
@@ -53,10 +66,11 @@ const ScratchDir& Work() {
   return dir;
 }
 
-WasmRuntimeOptions Options(bool disk_cache) {
+WasmRuntimeOptions Options(bool disk_cache, bool prepared = true) {
   WasmRuntimeOptions options;
   options.scratch_root = Work().path();
   if (disk_cache) options.cache_dir = Work().path() / "cache";
+  if (!prepared) options.prepared_calls = 0;
   return options;
 }
 
@@ -119,8 +133,10 @@ void MeasureFresh(benchmark::State& state, bool disk_cache) {
 void BM_WasmCold(benchmark::State& state) { MeasureFresh(state, false); }
 void BM_WasmCachedCold(benchmark::State& state) { MeasureFresh(state, true); }
 
-// Times Run on a runtime that has `plan` compiled, after warm-up calls.
-void MeasureWarm(benchmark::State& state, Runtime& runtime, const Plan& plan) {
+// Times Run on a runtime that has `plan` compiled, after warm-up calls; with `gap`, sleeps
+// that long (untimed) before each call, as a caller between turns rather than in a loop.
+void MeasureWarm(benchmark::State& state, Runtime& runtime, const Plan& plan,
+                 std::chrono::microseconds gap = std::chrono::microseconds(0)) {
   for (int i = 0; i < 20; ++i) {
     if (auto r = CallOk(runtime, plan); !r) {
       state.SkipWithError(r.error().ToString().c_str());
@@ -130,6 +146,7 @@ void MeasureWarm(benchmark::State& state, Runtime& runtime, const Plan& plan) {
   std::vector<double> samples_us;
   samples_us.reserve(static_cast<size_t>(state.max_iterations));
   for (auto _ : state) {
+    if (gap.count() > 0) std::this_thread::sleep_for(gap);
     const auto start = Clock::now();
     Result<void> r = CallOk(runtime, plan);
     const std::chrono::duration<double> elapsed = Clock::now() - start;
@@ -145,12 +162,12 @@ void MeasureWarm(benchmark::State& state, Runtime& runtime, const Plan& plan) {
 
 void BM_WasmWarm(benchmark::State& state) {
   if (!Ready(state)) return;
-  auto runtime = MakeWasmRuntime(Options(true));
+  auto runtime = MakeWasmRuntime(Options(true, state.range(0) != 0));
   if (!runtime) {
     state.SkipWithError(runtime.error().ToString().c_str());
     return;
   }
-  MeasureWarm(state, **runtime, WasmPlan());
+  MeasureWarm(state, **runtime, WasmPlan(), std::chrono::microseconds(state.range(1)));
 }
 
 // The slugify example, a component of the skillrt world, warm: a fresh store and instance
@@ -162,7 +179,7 @@ void BM_WasmComponentWarm(benchmark::State& state) {
     state.SkipWithError("examples/skills/slugify/scripts/slugify.wasm is not built");
     return;
   }
-  auto runtime = MakeWasmRuntime(Options(true));
+  auto runtime = MakeWasmRuntime(Options(true, state.range(0) != 0));
   if (!runtime) {
     state.SkipWithError(runtime.error().ToString().c_str());
     return;
@@ -174,6 +191,7 @@ void BM_WasmComponentWarm(benchmark::State& state) {
   plan.argv = {"scripts/slugify.wasm"};
   plan.stdin_data = R"({"text": "Crème Brûlée: the ÜBER guide"})";
   plan.limits.memory_max_bytes = 64ull << 20;
+  Pin(plan);
   MeasureWarm(state, **runtime, plan);
 }
 
@@ -262,8 +280,8 @@ void BM_NativeStats(benchmark::State& state) {
 
 BENCHMARK(BM_WasmCold)->Iterations(20)->UseManualTime()->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_WasmCachedCold)->Iterations(100)->UseManualTime()->Unit(benchmark::kMicrosecond);
-BENCHMARK(BM_WasmWarm)->Iterations(2000)->UseManualTime()->Unit(benchmark::kMicrosecond);
-BENCHMARK(BM_WasmComponentWarm)->Iterations(2000)->UseManualTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_WasmWarm)->Args({0, 0})->Args({1, 0})->Args({0, 2000})->Args({1, 2000})->Iterations(2000)->UseManualTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_WasmComponentWarm)->Arg(0)->Arg(1)->Iterations(2000)->UseManualTime()->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_WasmWarmCalls)->Threads(1)->Threads(2)->Iterations(2000)->UseRealTime()
     ->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_NativeStats)->Iterations(300)->UseManualTime()->Unit(benchmark::kMicrosecond);
