@@ -2,8 +2,14 @@
 #ifndef SKILLRT_TESTS_TEST_UTIL_H_
 #define SKILLRT_TESTS_TEST_UTIL_H_
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <sys/types.h>
+#include <unistd.h>
+
+#include <cstdint>
 
 #include <filesystem>
 #include <fstream>
@@ -116,6 +122,39 @@ inline std::vector<std::string> Lines(const std::string& text) {
   }
   return lines;
 }
+
+/// A TCP socket listening on 127.0.0.1 at a port the kernel chose, closed on destruction: a
+/// host service that a sandboxed probe must fail to reach and the host itself reaches (the
+/// positive control). `fd()` is -1 if it could not be made.
+class LoopbackListener {
+ public:
+  LoopbackListener() {
+    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in addr = {};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(addr);
+    if (fd_ < 0 || ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
+        ::listen(fd_, 8) != 0 ||
+        ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+      if (fd_ >= 0) ::close(fd_);
+      fd_ = -1;
+      return;
+    }
+    port_ = ntohs(addr.sin_port);
+  }
+  ~LoopbackListener() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  LoopbackListener(const LoopbackListener&) = delete;
+  LoopbackListener& operator=(const LoopbackListener&) = delete;
+  int fd() const { return fd_; }
+  uint16_t port() const { return port_; }
+
+ private:
+  int fd_ = -1;
+  uint16_t port_ = 0;
+};
 
 /// True when the test command (scripts/test.sh) set everything up and said so in
 /// SKILLRT_TEST_COMPLETE_SETUP=1: a build artefact missing then is a defect of the setup, and

@@ -338,16 +338,9 @@ TEST_F(NativePreparedPythonTest, TheSandboxStillBlocksFromAPreparedInterpreter) 
   WriteFile(secret, "host secret");
   ::chmod(secret_dir.path().c_str(), 0755);
   ::chmod(secret.c_str(), 0644);
-  const int listener = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  ASSERT_GE(listener, 0);
-  sockaddr_in addr = {};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
-  ASSERT_EQ(::listen(listener, 8), 0);
-  socklen_t len = sizeof(addr);
-  ASSERT_EQ(::getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len), 0);
-  const std::string port = std::to_string(ntohs(addr.sin_port));
+  skillrt::testing::LoopbackListener listener;
+  ASSERT_GE(listener.fd(), 0);
+  const std::string port = std::to_string(listener.port());
   MakeSkill(skill_.path(), "probe.py", kProbe);
 
   // The positive control: the same script on the host reads the file and connects.
@@ -374,7 +367,6 @@ TEST_F(NativePreparedPythonTest, TheSandboxStillBlocksFromAPreparedInterpreter) 
   EXPECT_FALSE(inside.contains("connected")) << inside;
   EXPECT_EQ(inside["fd3"], "closed");  // The error pipe closed on execve.
   EXPECT_EQ(inside["fd4"], "closed");  // The control descriptor closed before the script.
-  ::close(listener);
 }
 
 TEST_F(NativePreparedPythonTest, AnInterpreterThatDiedWhileWaitingIsDiscarded) {

@@ -371,15 +371,8 @@ TEST_F(NativePreparedSandboxTest, TheSandboxStillBlocksFromAHeldSandbox) {
   WriteFile(secret, "host secret");
   ::chmod(secret_dir.path().c_str(), 0755);
   ::chmod(secret.c_str(), 0644);
-  const int listener = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  ASSERT_GE(listener, 0);
-  sockaddr_in addr = {};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
-  ASSERT_EQ(::listen(listener, 8), 0);
-  socklen_t len = sizeof(addr);
-  ASSERT_EQ(::getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  skillrt::testing::LoopbackListener listener;
+  ASSERT_GE(listener.fd(), 0);
   // The probe as Python run with an interpreter option (-I), which takes the held path rather
   // than a prepared interpreter; its first line is its pid namespace, as kScript's.
   WriteFile(skill_.path() / "probe.py", R"PY(import json, os, socket, sys
@@ -406,7 +399,7 @@ with open("/proc/self/status") as f:
     out["status"] = {l.split(":")[0]: l.split(":")[1].strip() for l in f if ":" in l}
 print(json.dumps(out))
 )PY");
-  const std::string port = std::to_string(ntohs(addr.sin_port));
+  const std::string port = std::to_string(listener.port());
   auto make = [&] {
     Plan plan = MakePlan();
     plan.commands = {"python3"};
@@ -439,7 +432,6 @@ print(json.dumps(out))
   EXPECT_EQ(inside["status"]["NoNewPrivs"], "1");
   EXPECT_EQ(inside["status"]["CapEff"], "0000000000000000");
   EXPECT_EQ(inside["status"]["CapBnd"], "0000000000000000");
-  ::close(listener);
 }
 
 TEST_F(NativePreparedSandboxTest, ASandboxThatDiedWhileHeldIsDiscarded) {
