@@ -21,6 +21,7 @@
 
 #include "sandbox/linux/cgroup.h"
 #include "skillrt/runtime.h"
+#include "sandbox_probe.h"
 #include "test_util.h"
 
 namespace skillrt {
@@ -48,27 +49,7 @@ sys.exit(int(sys.argv[1]))
 )PY";
 
 // What a sandbox must still refuse when the run starts from a prepared interpreter.
-constexpr const char* kProbe = R"PY(import socket
-out = {}
-for fd in (3, 4):
-    try:
-        os.fstat(fd)
-        out["fd%d" % fd] = "open"
-    except OSError:
-        out["fd%d" % fd] = "closed"
-try:
-    out["read"] = open(sys.argv[1]).read()
-except OSError as e:
-    out["read_errno"] = e.errno
-s = socket.socket()
-s.settimeout(2)
-try:
-    s.connect(("127.0.0.1", int(sys.argv[2])))
-    out["connected"] = True
-except OSError as e:
-    out["connect_errno"] = e.errno or -1
-print(json.dumps(out))
-)PY";
+const char* const kProbe = skillrt::testing::kPythonSandboxProbe;
 
 std::string UniqueRunId() {
   static std::atomic<int> counter{0};

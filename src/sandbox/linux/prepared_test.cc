@@ -29,6 +29,7 @@
 #include "runtime/child_failure.h"
 #include "sandbox/linux/cgroup.h"
 #include "skillrt/runtime.h"
+#include "sandbox_probe.h"
 #include "test_util.h"
 
 namespace skillrt {
@@ -375,30 +376,9 @@ TEST_F(NativePreparedSandboxTest, TheSandboxStillBlocksFromAHeldSandbox) {
   ASSERT_GE(listener.fd(), 0);
   // The probe as Python run with an interpreter option (-I), which takes the held path rather
   // than a prepared interpreter; its first line is its pid namespace, as kScript's.
-  WriteFile(skill_.path() / "probe.py", R"PY(import json, os, socket, sys
-print(os.readlink("/proc/self/ns/pid"))
-out = {}
-for fd in (3, 4, 5):
-    try:
-        os.fstat(fd)
-        out["fd%d" % fd] = "open"
-    except OSError:
-        out["fd%d" % fd] = "closed"
-try:
-    out["read"] = open(sys.argv[1]).read()
-except OSError as e:
-    out["read_errno"] = e.errno
-s = socket.socket()
-s.settimeout(2)
-try:
-    s.connect(("127.0.0.1", int(sys.argv[2])))
-    out["connected"] = True
-except OSError as e:
-    out["connect_errno"] = e.errno or -1
-with open("/proc/self/status") as f:
-    out["status"] = {l.split(":")[0]: l.split(":")[1].strip() for l in f if ":" in l}
-print(json.dumps(out))
-)PY");
+  WriteFile(skill_.path() / "probe.py",
+            std::string("import os\nprint(os.readlink('/proc/self/ns/pid'))\n") +
+                skillrt::testing::kPythonSandboxProbe);
   const std::string port = std::to_string(listener.port());
   auto make = [&] {
     Plan plan = MakePlan();

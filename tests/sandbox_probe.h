@@ -1,0 +1,39 @@
+// A Python probe of what a sandboxed process can reach, shared by the tests of prepared
+// sandboxes (src/sandbox/linux/prepared*_test.cc).
+#ifndef SKILLRT_TESTS_SANDBOX_PROBE_H_
+#define SKILLRT_TESTS_SANDBOX_PROBE_H_
+
+namespace skillrt::testing {
+
+/// Python source, run as `python3 [OPTIONS] probe.py SECRET_PATH PORT`: prints one JSON line
+/// saying whether descriptors 3-5 are open (`"fd3": "open"|"closed"`...), the file at
+/// SECRET_PATH's text (`"read"`) or the errno of reading it (`"read_errno"`), `"connected":
+/// true` or the errno of connecting to 127.0.0.1:PORT (`"connect_errno"`), and the fields of
+/// /proc/self/status (`"status"`). Whatever comes before it in the script may print first.
+inline constexpr const char* kPythonSandboxProbe = R"PY(import json, os, socket, sys
+out = {}
+for fd in (3, 4, 5):
+    try:
+        os.fstat(fd)
+        out["fd%d" % fd] = "open"
+    except OSError:
+        out["fd%d" % fd] = "closed"
+try:
+    out["read"] = open(sys.argv[1]).read()
+except OSError as e:
+    out["read_errno"] = e.errno
+s = socket.socket()
+s.settimeout(2)
+try:
+    s.connect(("127.0.0.1", int(sys.argv[2])))
+    out["connected"] = True
+except OSError as e:
+    out["connect_errno"] = e.errno or -1
+with open("/proc/self/status") as f:
+    out["status"] = {l.split(":")[0]: l.split(":")[1].strip() for l in f if ":" in l}
+print(json.dumps(out))
+)PY";
+
+}  // namespace skillrt::testing
+
+#endif  // SKILLRT_TESTS_SANDBOX_PROBE_H_
