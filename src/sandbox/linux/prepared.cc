@@ -34,8 +34,8 @@ namespace {
 // small standard-library modules, and only when nothing can shadow them: the script's
 // directory holds no file or directory named like a standard-library module, and there is no
 // PYTHONPATH. Few, because every module imported is also torn down when the interpreter
-// exits, on the run's time. It also reads and compiles the script (compiling runs none of
-// it), keeping the code with the script's identity (device, inode, size, modification and
+// exits, on the run's time. Under the same condition it also reads and compiles the script
+// (compiling runs none of it; it may import standard-library codecs), keeping the code with the script's identity (device, inode, size, modification and
 // change times) read before and after the read, unless compiling warned (the run compiles it
 // again, so that the warnings are its own); what exists then is moved out of the
 // collector's way (gc.freeze), so that neither the script's collections nor the exit scan
@@ -82,18 +82,19 @@ def _skillrt_prepared(argv):
         st = os.stat(script)
         return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
     ahead = None
-    try:
-        before = identity()
-        with open(script, 'rb') as f:
-            source = f.read()
-        import warnings
-        with warnings.catch_warnings(record=True) as said:
-            code = compile(source, path, 'exec', dont_inherit=True)
-        if identity() == before and not said:
-            ahead = (before, code)
-        del source, code, said
-    except BaseException:
-        ahead = None
+    if warm:
+        try:
+            before = identity()
+            with open(script, 'rb') as f:
+                source = f.read()
+            import warnings
+            with warnings.catch_warnings(record=True) as said:
+                code = compile(source, path, 'exec', dont_inherit=True)
+            if identity() == before and not said:
+                ahead = (before, code)
+            del source, code, said
+        except BaseException:
+            ahead = None
     import gc
     gc.freeze()
     try:
