@@ -3,7 +3,31 @@
 #ifndef SKILLRT_TESTS_SANDBOX_PROBE_H_
 #define SKILLRT_TESTS_SANDBOX_PROBE_H_
 
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <string>
+
+#include "test_util.h"
+
 namespace skillrt::testing {
+
+/// What kPythonSandboxProbe tries to reach, made on the host: a file readable by everyone
+/// (`secret`, holding "host secret", under /var/tmp: /tmp is the sandbox's own) and a TCP
+/// listener on 127.0.0.1 (`port`). `ok()` is false if the listener could not be made.
+struct ProbeTargets {
+  ProbeTargets() {
+    WriteFile(secret, "host secret");
+    ::chmod(dir.path().c_str(), 0755);
+    ::chmod(secret.c_str(), 0644);
+  }
+  bool ok() const { return listener.fd() >= 0; }
+
+  VarTmpDir dir;
+  const std::filesystem::path secret = dir.path() / "secret.txt";
+  LoopbackListener listener;
+  const std::string port = std::to_string(listener.port());
+};
 
 /// Python source, run as `python3 [OPTIONS] probe.py SECRET_PATH PORT`: prints one JSON line
 /// saying whether descriptors 3-5 are open (`"fd3": "open"|"closed"`...), the file at

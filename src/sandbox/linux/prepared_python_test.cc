@@ -314,14 +314,10 @@ TEST_F(NativePreparedPythonTest, AChangedTreeHashOrEnvironmentOrArgvIsNotServed)
 }
 
 TEST_F(NativePreparedPythonTest, TheSandboxStillBlocksFromAPreparedInterpreter) {
-  skillrt::testing::VarTmpDir secret_dir;
-  const std::filesystem::path secret = secret_dir.path() / "secret.txt";
-  WriteFile(secret, "host secret");
-  ::chmod(secret_dir.path().c_str(), 0755);
-  ::chmod(secret.c_str(), 0644);
-  skillrt::testing::LoopbackListener listener;
-  ASSERT_GE(listener.fd(), 0);
-  const std::string port = std::to_string(listener.port());
+  const skillrt::testing::ProbeTargets targets;
+  ASSERT_TRUE(targets.ok());
+  const std::filesystem::path& secret = targets.secret;
+  const std::string& port = targets.port;
   MakeSkill(skill_.path(), "probe.py", kProbe);
 
   // The positive control: the same script on the host reads the file and connects.

@@ -78,6 +78,17 @@ std::vector<pid_t> HeldSandboxes() {
   return found;
 }
 
+// HeldSandboxes() once there is any (the background thread makes them after a run), or
+// none after 5 s.
+std::vector<pid_t> AwaitHeldSandboxes() {
+  std::vector<pid_t> waiting;
+  for (int i = 0; i < 100 && waiting.empty(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    waiting = HeldSandboxes();
+  }
+  return waiting;
+}
+
 // The pid namespaces ("pid:[inode]") of the sandboxes held now.
 std::set<std::string> HeldNamespaces() {
   std::set<std::string> namespaces;
@@ -318,11 +329,7 @@ TEST_F(NativePreparedSandboxTest, AHeldSandboxRunsNothingUntilReleased) {
   }
   ASSERT_TRUE(held) << "no run was served by a held sandbox";
   // Another one is held for the next run by now: it has run nothing.
-  std::vector<pid_t> waiting;
-  for (int i = 0; i < 100 && waiting.empty(); ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    waiting = HeldSandboxes();
-  }
+  const std::vector<pid_t> waiting = AwaitHeldSandboxes();
   EXPECT_EQ(waiting.size(), 1u);
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   // The positive control: every run executed the program once, and wrote its line.
@@ -367,19 +374,15 @@ TEST_F(NativePreparedSandboxTest, AnotherPlanNeverGetsTheHeldSandbox) {
 }
 
 TEST_F(NativePreparedSandboxTest, TheSandboxStillBlocksFromAHeldSandbox) {
-  skillrt::testing::VarTmpDir secret_dir;
-  const std::filesystem::path secret = secret_dir.path() / "secret.txt";
-  WriteFile(secret, "host secret");
-  ::chmod(secret_dir.path().c_str(), 0755);
-  ::chmod(secret.c_str(), 0644);
-  skillrt::testing::LoopbackListener listener;
-  ASSERT_GE(listener.fd(), 0);
+  const skillrt::testing::ProbeTargets targets;
+  ASSERT_TRUE(targets.ok());
+  const std::filesystem::path& secret = targets.secret;
+  const std::string& port = targets.port;
   // The probe as Python run with an interpreter option (-I), which takes the held path rather
   // than a prepared interpreter; its first line is its pid namespace, as kScript's.
   WriteFile(skill_.path() / "probe.py",
             std::string("import os\nprint(os.readlink('/proc/self/ns/pid'))\n") +
                 skillrt::testing::kPythonSandboxProbe);
-  const std::string port = std::to_string(listener.port());
   auto make = [&] {
     Plan plan = MakePlan();
     plan.commands = {"python3"};
@@ -416,11 +419,7 @@ TEST_F(NativePreparedSandboxTest, TheSandboxStillBlocksFromAHeldSandbox) {
 
 TEST_F(NativePreparedSandboxTest, ASandboxThatDiedWhileHeldIsDiscarded) {
   ASSERT_TRUE(RunUntilHeld([&] { return MakePlan(); }));
-  std::vector<pid_t> waiting;
-  for (int i = 0; i < 100 && waiting.empty(); ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    waiting = HeldSandboxes();
-  }
+  const std::vector<pid_t> waiting = AwaitHeldSandboxes();
   ASSERT_EQ(waiting.size(), 1u);
   ASSERT_EQ(::kill(waiting[0], SIGKILL), 0);
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
@@ -432,11 +431,7 @@ TEST_F(NativePreparedSandboxTest, ASandboxThatDiedWhileHeldIsDiscarded) {
 
 TEST_F(NativePreparedSandboxTest, DestroyingTheRuntimeKillsHeldSandboxesAndRemovesTheirCgroups) {
   ASSERT_TRUE(RunUntilHeld([&] { return MakePlan(); }));
-  std::vector<pid_t> waiting;
-  for (int i = 0; i < 100 && waiting.empty(); ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    waiting = HeldSandboxes();
-  }
+  const std::vector<pid_t> waiting = AwaitHeldSandboxes();
   ASSERT_EQ(waiting.size(), 1u);  // The positive control: it was there.
   on_.reset();
   off_.reset();
