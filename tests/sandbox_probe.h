@@ -1,13 +1,18 @@
-// A Python probe of what a sandboxed process can reach, shared by the tests of prepared
-// sandboxes (src/sandbox/linux/prepared*_test.cc).
+// What the tests of prepared sandboxes (src/sandbox/linux/prepared*_test.cc) share: a Python
+// probe of what a sandboxed process can reach, its host targets, and a check for the
+// cgroups of prepared sandboxes left behind.
 #ifndef SKILLRT_TESTS_SANDBOX_PROBE_H_
 #define SKILLRT_TESTS_SANDBOX_PROBE_H_
 
 #include <sys/stat.h>
 
+#include <unistd.h>
+
 #include <filesystem>
 #include <string>
+#include <vector>
 
+#include "sandbox/linux/cgroup.h"
 #include "test_util.h"
 
 namespace skillrt::testing {
@@ -57,6 +62,21 @@ with open("/proc/self/status") as f:
     out["status"] = {l.split(":")[0]: l.split(":")[1].strip() for l in f if ":" in l}
 print(json.dumps(out))
 )PY";
+
+/// The cgroups of this process's spare and prepared sandboxes (named "spare-<pid>-<n>") that
+/// exist now, as paths; empty without cgroups.
+inline std::vector<std::filesystem::path> SpareCgroupsLeft() {
+  std::vector<std::filesystem::path> left;
+  const cgroup::Probe& cgroups = cgroup::Detect();
+  if (cgroups.version == cgroup::Version::kNone || cgroups.hierarchies.empty()) return left;
+  const std::string prefix = "spare-" + std::to_string(::getpid()) + "-";
+  std::error_code ec;
+  for (const auto& entry :
+       std::filesystem::directory_iterator(cgroups.hierarchies.front().parent_path, ec)) {
+    if (entry.path().filename().string().starts_with(prefix)) left.push_back(entry.path());
+  }
+  return left;
+}
 
 }  // namespace skillrt::testing
 

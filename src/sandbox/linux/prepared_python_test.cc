@@ -375,14 +375,8 @@ TEST_F(NativePreparedPythonTest, DestroyingTheRuntimeKillsInterpretersAndRemoves
   on_.reset();
   off_.reset();
   EXPECT_TRUE(skillrt::testing::ProcessesWithEnv("PREPARED_MARK=" + mark_).empty());
-  const cgroup::Probe& cgroups = cgroup::Detect();
-  if (cgroups.version != cgroup::Version::kNone && !cgroups.hierarchies.empty()) {
-    const std::string prefix = "spare-" + std::to_string(::getpid()) + "-";
-    std::error_code ec;
-    for (const auto& entry :
-         std::filesystem::directory_iterator(cgroups.hierarchies.front().parent_path, ec)) {
-      EXPECT_FALSE(entry.path().filename().string().starts_with(prefix)) << entry.path();
-    }
+  for (const std::filesystem::path& left : skillrt::testing::SpareCgroupsLeft()) {
+    ADD_FAILURE() << "cgroup left: " << left;
   }
 }
 
