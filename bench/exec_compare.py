@@ -9,7 +9,13 @@ ratio to bubblewrap's p50; the CPU time (user + system) of each process and its 
 (wait4(2)'s rusage), which a loaded machine inflates less than the wall time. (Peak memory:
 /usr/bin/time -v, see docs/benchmarks.md.)
 
-Usage: bench/exec_compare.py SKILLRT [SKILLRT...] [--runs N]
+With --daemon, each binary is also measured with `skillrt daemon` serving its home (started
+by the benchmark in the same environment and directory, stopped at the end): the same call,
+handed to the resident process, which runs it in a sandbox prepared ahead. Every process is
+started in a new session, without a controlling terminal (a caller with one keeps its call,
+whose approvals are asked there: docs/daemon.md).
+
+Usage: bench/exec_compare.py SKILLRT [SKILLRT...] [--runs N] [--daemon]
 """
 import argparse
 import math
@@ -33,7 +39,8 @@ def percentile(values, p):
 def timed(argv, env=None):
     """(wall seconds, CPU seconds) of one run of argv."""
     start = time.perf_counter()
-    proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            start_new_session=True)
     err = proc.stderr.read()
     _, status, usage = os.wait4(proc.pid, 0)
     elapsed = time.perf_counter() - start
@@ -43,10 +50,26 @@ def timed(argv, env=None):
     return elapsed, usage.ru_utime + usage.ru_stime
 
 
+def start_daemon(binary, env):
+    """`skillrt daemon` for env's SKILLRT_HOME, once it says it serves."""
+    proc = subprocess.Popen([binary, "daemon"], env=env, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            start_new_session=True)
+    line = proc.stderr.readline().decode()
+    if "serving" not in line:
+        sys.exit(f"skillrt daemon did not start: {line}")
+    # Its per-call lines would fill the pipe: read them away.
+    import threading
+    threading.Thread(target=proc.stderr.read, daemon=True).start()
+    return proc
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("binaries", nargs="+")
     parser.add_argument("--runs", type=int, default=40)
+    parser.add_argument("--daemon", action="store_true",
+                        help="also measure each binary's calls served by `skillrt daemon`")
     opts = parser.parse_args()
     if not shutil.which("bwrap"):
         sys.exit("bwrap is not installed")
@@ -61,11 +84,16 @@ def main():
         with open(os.path.join(skill, "skill.toml"), "w") as f:
             f.write('[capabilities]\ncommands = ["true"]\n')
         cases = []
+        daemons = []
         for i, binary in enumerate(opts.binaries):
             env = {**os.environ, "SKILLRT_HOME": os.path.join(tmp, f"home{i}")}
             argv = [binary, "--quiet", "--skills", os.path.dirname(skill), "exec", "quiet",
                     "--", "true"]
             cases.append((binary, argv, env))
+            if opts.daemon:
+                daemon_env = {**env, "SKILLRT_HOME": os.path.join(tmp, f"daemon{i}")}
+                daemons.append(start_daemon(binary, daemon_env))
+                cases.append((f"{binary} (daemon)", argv, daemon_env))
         cases.append(("bwrap --unshare-all true", BWRAP, None))
         for _, argv, env in cases:  # Warm-up.
             timed(argv, env)
@@ -77,6 +105,9 @@ def main():
                 wall, used = timed(argv, env)
                 times[name].append(wall)
                 cpu[name].append(used)
+        for daemon in daemons:
+            daemon.terminate()
+            daemon.wait()
 
     print(f"{opts.runs} rounds, interleaved; load average at start "
           f"{load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f}")

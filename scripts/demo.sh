@@ -40,6 +40,22 @@ while IFS=$'\t' read -r skill argv; do
   # shellcheck disable=SC2086  # argv is a word list by design
   step "${skillrt[@]}" exec "$skill" -- $argv </dev/null
 done < "$root/examples/demo-exec.tsv"
+# `skillrt daemon` (docs/daemon.md): a resident process for this shell's `skillrt exec` calls.
+# The same call, handed to it, runs in a sandbox prepared ahead (the first one prepares it);
+# its lines say which calls it served. `setsid` leaves the caller without a terminal, whose
+# calls stay in their own process (approvals are asked there).
+daemon_log=$(mktemp /var/tmp/skillrt-daemon-demo.XXXXXX)
+"$build/skillrt" daemon 2>"$daemon_log" </dev/null &
+daemon_pid=$!
+for _ in $(seq 100); do grep -qs serving "$daemon_log" && break; sleep 0.1; done
+for _ in 1 2; do
+  step setsid -w "${skillrt[@]}" exec csv-tools -- python3 scripts/csvtool.py columns \
+    data/cities.csv </dev/null
+done
+kill -TERM "$daemon_pid"
+wait "$daemon_pid" || true
+cat "$daemon_log"
+rm -f "$daemon_log"
 # Skill search (docs/search.md), offline: the bundled skills, then a larger catalogue made
 # from a public labelled set (bench/data/mcp-namespaces.json: the Azure MCP server's 56
 # namespaces), its answer fitted to a token budget as an agent's context would get it.

@@ -34,6 +34,14 @@
 
 namespace skillrt {
 
+/// A runtime made by `factory` on its first run rather than now: the engine's own runtimes
+/// are made this way, and a process that opens several engines over the same runtimes (the
+/// daemon, docs/daemon.md) passes one to each as EngineOptions::native_runtime and the like.
+/// The factory runs once, on the first Execute; its failure is kept and returned by every
+/// Execute. `name` is what Name() returns before and after. Thread-safe.
+std::shared_ptr<Runtime> MakeLazyRuntime(
+    std::string name, std::function<Result<std::unique_ptr<Runtime>>()> factory);
+
 /// How an Engine is set up.
 struct EngineOptions {
   /// State directory; empty means $SKILLRT_HOME, else ~/.skillrt.

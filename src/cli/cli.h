@@ -139,7 +139,22 @@ int ExitCodeFor(const Error& error);
 /// The exit code for a run's status.
 int ExitCodeFor(Status status);
 
-/// Writes `data` to stdout or stderr as raw bytes.
+/// Sends the calling thread's WriteOut, WriteErr and PrintError to `out_fd` and `err_fd`
+/// while it lives, then back to where they went before: the daemon writes each request's
+/// output to its caller's stdout and stderr. Borrows both descriptors; not movable.
+class ScopedOutput {
+ public:
+  ScopedOutput(int out_fd, int err_fd);
+  ~ScopedOutput();
+  ScopedOutput(const ScopedOutput&) = delete;
+  ScopedOutput& operator=(const ScopedOutput&) = delete;
+
+ private:
+  int previous_out_;
+  int previous_err_;
+};
+
+/// Writes `data` to stdout or stderr (or where ScopedOutput sends them) as raw bytes.
 void WriteOut(std::string_view data);
 void WriteErr(std::string_view data);
 
@@ -156,8 +171,35 @@ std::string HumanBytes(uint64_t bytes);
 /// ./.skillrt/policy.toml); prints the error and returns nullptr on failure. With
 /// `approve_on_tty`, approval requests are put to the person at the controlling terminal
 /// (TtyApprover); without a terminal there is no approver and asking calls are denied.
+///
+/// `runtimes`, when given, are the runtimes the engine runs skills on instead of making its
+/// own: the daemon opens an engine for each call over the runtimes it keeps (and their
+/// prepared sandboxes). Without them the engine is set up for one call in a short-lived
+/// process (no sandbox prepared ahead, a WebAssembly pool sized for one call).
+struct SharedRuntimes {
+  std::shared_ptr<Runtime> native;
+  std::shared_ptr<Runtime> wasm;
+  std::shared_ptr<Runtime> container;
+};
 std::unique_ptr<Engine> OpenEngine(const GlobalOptions& global, int* exit_code,
-                                   bool approve_on_tty = false);
+                                   bool approve_on_tty = false,
+                                   const SharedRuntimes* runtimes = nullptr);
+
+/// Cancels a run when something outside it says so: a signal (`skillrt exec` and `run`), the
+/// caller's connection (the daemon). Watch is called once, as soon as the run has started;
+/// the canceller may cancel it from any thread until it is destroyed.
+class RunCanceller {
+ public:
+  virtual ~RunCanceller() = default;
+  virtual void Watch(RunHandle handle) = 0;
+};
+
+/// `skillrt exec` on an engine the caller opened: the overrides read from `command.flags`
+/// (relative paths against the current directory), `stdin_data` given to the command
+/// (nullopt: none), the run handed to `canceller`, and what it produced printed (WriteOut,
+/// WriteErr, PrintError) as `skillrt exec` prints it. Returns the process exit code.
+int ExecOnEngine(Engine& engine, const GlobalOptions& global, const ExecCommand& command,
+                 std::optional<std::string> stdin_data, RunCanceller& canceller);
 
 /// An approver that asks on the controlling terminal, /dev/tty, opened now (O_NOCTTY): never
 /// stdin, so piped input cannot answer. Shows FormatApprovalPrompt, discards input typed

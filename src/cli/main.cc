@@ -10,6 +10,7 @@
 
 #include "cli/agent_commands.h"
 #include "cli/cli.h"
+#include "cli/daemon.h"
 #include "cli/service_commands.h"
 #include "cli/build_command.h"
 #include "cli/search_commands.h"
@@ -196,6 +197,14 @@ int Main(int argc, char** argv) {
                       "script's with its interpreter initialised (default 4; 0: none; "
                       "docs/sandbox.md)");
 
+  DaemonFlags daemon;
+  CLI::App* daemon_cmd = app.add_subcommand(
+      "daemon", "Stay resident and run this user's `skillrt exec` calls made in this "
+                "environment and directory, with sandboxes prepared ahead (docs/daemon.md)");
+  daemon_cmd->add_option("--prepared-sandboxes", daemon.prepared_sandboxes,
+                         "Sandboxes kept prepared for native skills run before (default 4; "
+                         "0: none)");
+
   AuditCommands audit(app.add_subcommand("audit", "Read, query and verify the audit log"));
   ServiceCommands service(&app);
   AgentCommands agent(&app);
@@ -224,7 +233,8 @@ int Main(int argc, char** argv) {
 
   std::vector<CLI::App*> commands = {run_cmd,     exec_cmd,   list_cmd,    info_cmd,
                                      validate_cmd, install_cmd, lock_cmd,  check_cmd,
-                                     grant_cmd,   revoke_cmd, prepare_cmd, tools_cmd, mcp_cmd};
+                                     grant_cmd,   revoke_cmd, prepare_cmd, tools_cmd, mcp_cmd,
+                                     daemon_cmd};
   for (CLI::App* audit_sub : audit.subcommands()) commands.push_back(audit_sub);
   for (CLI::App* service_sub : service.subcommands()) commands.push_back(service_sub);
   for (CLI::App* agent_sub : agent.subcommands()) commands.push_back(agent_sub);
@@ -266,6 +276,7 @@ int Main(int argc, char** argv) {
   if (*build_cmd) return BuildCommand(global, build);
   if (*tools_cmd) return ToolsCommand(global, tools);
   if (*mcp_cmd) return McpCommand(global, mcp);
+  if (*daemon_cmd) return DaemonCommand(global, daemon);
   if (*search_cmd) return SearchCommand(global, search);
   if (*index_cmd) return IndexCommand(global, index);
   if (auto code = audit.Run(global)) return *code;

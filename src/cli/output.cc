@@ -11,6 +11,11 @@
 namespace skillrt::cli {
 namespace {
 
+// Where this thread's output goes (ScopedOutput): the process's stdout and stderr unless a
+// daemon thread writes a caller's.
+thread_local int t_out_fd = STDOUT_FILENO;
+thread_local int t_err_fd = STDERR_FILENO;
+
 void WriteAll(int fd, std::string_view data) {
   while (!data.empty()) {
     ssize_t n = ::write(fd, data.data(), data.size());
@@ -55,7 +60,18 @@ void PrintError(std::string_view message) {
   for (char c : InCliTerms(message)) line += (c == '\n' || c == '\r') ? ' ' : c;
   line += '\n';
   std::fflush(stdout);
-  WriteAll(STDERR_FILENO, line);
+  WriteAll(t_err_fd, line);
+}
+
+ScopedOutput::ScopedOutput(int out_fd, int err_fd)
+    : previous_out_(t_out_fd), previous_err_(t_err_fd) {
+  t_out_fd = out_fd;
+  t_err_fd = err_fd;
+}
+
+ScopedOutput::~ScopedOutput() {
+  t_out_fd = previous_out_;
+  t_err_fd = previous_err_;
 }
 
 int ExitCodeFor(const Error& error) {
@@ -91,10 +107,10 @@ int ExitCodeFor(Status status) {
 
 void WriteOut(std::string_view data) {
   std::fflush(stdout);
-  WriteAll(STDOUT_FILENO, data);
+  WriteAll(t_out_fd, data);
 }
 
-void WriteErr(std::string_view data) { WriteAll(STDERR_FILENO, data); }
+void WriteErr(std::string_view data) { WriteAll(t_err_fd, data); }
 
 std::string Dump(const nlohmann::json& value, int indent) {
   return value.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace);
@@ -114,7 +130,7 @@ std::string HumanBytes(uint64_t bytes) {
 }
 
 std::unique_ptr<Engine> OpenEngine(const GlobalOptions& global, int* exit_code,
-                                   bool approve_on_tty) {
+                                   bool approve_on_tty, const SharedRuntimes* runtimes) {
   EngineOptions options;
   options.home = global.home;
   options.skill_roots = global.skill_roots;
@@ -133,6 +149,11 @@ std::unique_ptr<Engine> OpenEngine(const GlobalOptions& global, int* exit_code,
   options.wasm.pool_instances = options.wasm.max_instances_per_call;
   options.wasm.prepared_calls = 0;  // No next call to set up for.
   options.watch_skill_roots = false;  // One call per process: nothing to watch for.
+  if (runtimes != nullptr) {
+    options.native_runtime = runtimes->native;
+    options.wasm_runtime = runtimes->wasm;
+    options.container_runtime = runtimes->container;
+  }
   auto engine = Engine::Open(std::move(options));
   if (!engine) {
     PrintError(engine.error().message);

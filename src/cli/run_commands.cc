@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "cli/cli.h"
+#include "cli/daemon.h"
 #include "cli/signal_watch.h"
 #include "skillrt/instance.h"
 
@@ -199,16 +200,26 @@ int Report(const GlobalOptions& global, const RunFlags& flags, const Result<Outc
   return ExitCodeFor(outcome.status);
 }
 
-// Starts the run, cancels it on SIGINT or SIGTERM, and waits for its end. Nothing before this
-// may have started a thread (the engine makes its runtimes, and their threads, on first use).
+// Cancels a run on SIGINT or SIGTERM. Constructed before the run starts: the signals are
+// blocked from then on, so that no thread the run starts takes one.
+class SignalCanceller : public RunCanceller {
+ public:
+  void Watch(RunHandle handle) override {
+    signals_.Watch([handle = std::move(handle)](int sig) mutable {
+      handle.Cancel(std::string("interrupted by SIG") + ::sigabbrev_np(sig));
+    });
+  }
+
+ private:
+  CancelOnSignal signals_;
+};
+
+// Starts the run, hands it to `canceller`, and waits for its end.
 template <typename Request>
-Result<Outcome> StartAndWait(Engine& engine, Request request) {
-  CancelOnSignal signals;
+Result<Outcome> StartAndWait(Engine& engine, Request request, RunCanceller& canceller) {
   auto handle = engine.Start(std::move(request));
   if (!handle) return std::unexpected(handle.error());
-  signals.Watch([handle = *handle](int sig) mutable {
-    handle.Cancel(std::string("interrupted by SIG") + ::sigabbrev_np(sig));
-  });
+  canceller.Watch(*handle);
   return handle->Wait();
 }
 
@@ -233,12 +244,29 @@ int RunSkill(const GlobalOptions& global, const RunCommand& command) {
   request.skill = command.flags.skill;
   request.input = std::move(*input);
   request.overrides = *overrides;
-  return Report(global, command.flags, StartAndWait(*engine, std::move(request)), true);
+  SignalCanceller canceller;  // Nothing before this has started a thread.
+  return Report(global, command.flags, StartAndWait(*engine, std::move(request), canceller),
+                true);
+}
+
+int ExecOnEngine(Engine& engine, const GlobalOptions& global, const ExecCommand& command,
+                 std::optional<std::string> stdin_data, RunCanceller& canceller) {
+  auto overrides = Overrides(command.flags);
+  if (!overrides) {
+    PrintError(overrides.error().message);
+    return ExitCodeFor(overrides.error());
+  }
+  ExecRequest request;
+  request.skill = command.flags.skill;
+  request.argv = command.argv;
+  request.overrides = *overrides;
+  if (stdin_data) request.stdin_data = std::move(*stdin_data);
+  return Report(global, command.flags, StartAndWait(engine, std::move(request), canceller),
+                false);
 }
 
 int ExecInSkill(const GlobalOptions& global, const ExecCommand& command) {
-  auto overrides = Overrides(command.flags);
-  if (!overrides) {
+  if (auto overrides = Overrides(command.flags); !overrides) {
     PrintError(overrides.error().message);
     return ExitCodeFor(overrides.error());
   }
@@ -246,24 +274,25 @@ int ExecInSkill(const GlobalOptions& global, const ExecCommand& command) {
     PrintError("exec: a command is required after '--' (skillrt exec SKILL -- ARGV...)");
     return kExitUsage;
   }
-  int exit_code = 0;
-  std::unique_ptr<Engine> engine = OpenEngine(global, &exit_code, /*approve_on_tty=*/true);
-  if (!engine) return exit_code;
-
-  ExecRequest request;
-  request.skill = command.flags.skill;
-  request.argv = command.argv;
-  request.overrides = *overrides;
   // A terminal is never forwarded: the command would wait for input nobody is typing.
+  std::optional<std::string> stdin_data;
   if (!::isatty(STDIN_FILENO)) {
     auto data = ReadStdin();
     if (!data) {
       PrintError(data.error().message);
       return ExitCodeFor(data.error());
     }
-    request.stdin_data = std::move(*data);
+    stdin_data = std::move(*data);
   }
-  return Report(global, command.flags, StartAndWait(*engine, std::move(request)), false);
+  // A daemon serving this home and this caller runs it with a sandbox prepared ahead; where
+  // there is none, or it does not serve this caller, the call runs here.
+  if (auto code = ExecThroughDaemon(global, command, stdin_data)) return *code;
+
+  int exit_code = 0;
+  std::unique_ptr<Engine> engine = OpenEngine(global, &exit_code, /*approve_on_tty=*/true);
+  if (!engine) return exit_code;
+  SignalCanceller canceller;  // Nothing before this has started a thread.
+  return ExecOnEngine(*engine, global, command, std::move(stdin_data), canceller);
 }
 
 }  // namespace skillrt::cli

@@ -36,8 +36,8 @@ namespace {
 class LazyRuntime : public Runtime {
  public:
   using Factory = std::function<Result<std::unique_ptr<Runtime>>()>;
-  LazyRuntime(std::string_view name, Factory factory)
-      : name_(name), factory_(std::move(factory)) {}
+  LazyRuntime(std::string name, Factory factory)
+      : name_(std::move(name)), factory_(std::move(factory)) {}
 
   std::string_view Name() const override { return name_; }
 
@@ -58,7 +58,7 @@ class LazyRuntime : public Runtime {
   }
 
  private:
-  std::string_view name_;
+  std::string name_;
   Factory factory_;
   std::once_flag once_;
   std::unique_ptr<Runtime> inner_;  // Written once under once_, then only read.
@@ -99,6 +99,10 @@ void FinishAbandonedRuns(const std::filesystem::path& home, AuditLog& audit) {
 }
 
 }  // namespace
+
+std::shared_ptr<Runtime> MakeLazyRuntime(std::string name, LazyRuntime::Factory factory) {
+  return std::make_shared<LazyRuntime>(std::move(name), std::move(factory));
+}
 
 std::filesystem::path DefaultHome() {
   if (const char* home = ::getenv("SKILLRT_HOME"); home != nullptr && *home != '\0') {
@@ -159,7 +163,7 @@ Result<std::unique_ptr<Engine>> Engine::Open(EngineOptions options) {
   auto lazy = [](std::shared_ptr<Runtime> given, std::string_view name,
                  LazyRuntime::Factory factory) -> std::shared_ptr<Runtime> {
     if (given) return given;
-    return std::make_shared<LazyRuntime>(name, std::move(factory));
+    return MakeLazyRuntime(std::string(name), std::move(factory));
   };
   std::unique_ptr<Engine> engine(new Engine(home, std::move(registry),
                                             std::make_unique<AuditLog>(std::move(*audit))));

@@ -1,0 +1,783 @@
+// `skillrt daemon` and the `skillrt exec` side of it (daemon.h, docs/daemon.md).
+//
+// The wire, over a SOCK_STREAM Unix socket (unix(7)):
+//   caller -> daemon  "SKRTEX01", the payload's length (u64), with the caller's stdout and
+//                     stderr attached (SCM_RIGHTS), then the payload (EncodeCall)
+//   daemon -> caller  'F' + u32 length + reason: not served, run it yourself (only before
+//                     the engine was opened); or 'X' + i32: the exit code, the output written
+//   caller -> daemon  'C' + u32 length + reason, at any time after the request: cancel
+// Integers are little-endian, strings a u32 length and the bytes.
+#include "cli/daemon.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <condition_variable>
+#include <cstring>
+#include <map>
+#include <mutex>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "sandbox/linux/peer.h"
+#include "skillrt/fd.h"
+
+extern char** environ;
+
+#ifndef SO_PEERPIDFD
+#define SO_PEERPIDFD 77  // Linux 6.5 (unix(7)); glibc 2.36 predates it.
+#endif
+
+namespace skillrt::cli {
+namespace {
+
+constexpr char kMagic[8] = {'S', 'K', 'R', 'T', 'E', 'X', '0', '1'};
+// stdin is at most what the payload may carry beside the rest; a larger one runs locally.
+constexpr uint64_t kMaxPayloadBytes = 256ull << 20;
+constexpr uint32_t kMaxReasonBytes = 4096;
+// Calls served at once; past it a caller is told to run its call itself.
+constexpr size_t kMaxConnections = 64;
+// How long a caller may take to send its request once connected.
+constexpr int kRequestTimeoutSeconds = 10;
+
+// Reads exactly `size` bytes; false at end of input or on an error.
+bool ReadFull(int fd, void* data, size_t size) {
+  auto* at = static_cast<char*>(data);
+  while (size > 0) {
+    const ssize_t n = ::read(fd, at, size);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    at += n;
+    size -= static_cast<size_t>(n);
+  }
+  return true;
+}
+
+// Sends all of `data` (MSG_NOSIGNAL: a caller that is gone is an error here, not SIGPIPE).
+bool SendFull(int fd, std::string_view data) {
+  while (!data.empty()) {
+    const ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+  return true;
+}
+
+// The payload's encoding: little-endian integers, strings and lists length-prefixed.
+class Writer {
+ public:
+  void U8(uint8_t v) { bytes_.push_back(static_cast<char>(v)); }
+  void U32(uint32_t v) {
+    for (int i = 0; i < 4; ++i) U8(static_cast<uint8_t>(v >> (8 * i)));
+  }
+  void U64(uint64_t v) {
+    for (int i = 0; i < 8; ++i) U8(static_cast<uint8_t>(v >> (8 * i)));
+  }
+  void Str(std::string_view s) {
+    U32(static_cast<uint32_t>(s.size()));
+    bytes_.append(s);
+  }
+  void List(const std::vector<std::string>& list) {
+    U32(static_cast<uint32_t>(list.size()));
+    for (const std::string& s : list) Str(s);
+  }
+  template <typename T, typename F>
+  void Opt(const std::optional<T>& v, F put) {
+    U8(v ? 1 : 0);
+    if (v) put(*v);
+  }
+  std::string& bytes() { return bytes_; }
+
+ private:
+  std::string bytes_;
+};
+
+// Reads what Writer wrote; every read checks the bounds, and the first failure sticks.
+class Reader {
+ public:
+  explicit Reader(std::string_view bytes) : rest_(bytes) {}
+  bool ok() const { return ok_; }
+  bool done() const { return ok_ && rest_.empty(); }
+  uint8_t U8() {
+    if (rest_.empty()) return Bad();
+    const auto v = static_cast<uint8_t>(rest_.front());
+    rest_.remove_prefix(1);
+    return v;
+  }
+  uint32_t U32() {
+    uint32_t v = 0;
+    for (int i = 0; i < 4; ++i) v |= static_cast<uint32_t>(U8()) << (8 * i);
+    return v;
+  }
+  uint64_t U64() {
+    uint64_t v = 0;
+    for (int i = 0; i < 8; ++i) v |= static_cast<uint64_t>(U8()) << (8 * i);
+    return v;
+  }
+  std::string Str() {
+    const uint32_t size = U32();
+    if (!ok_ || size > rest_.size()) return Bad(), std::string();
+    std::string s(rest_.substr(0, size));
+    rest_.remove_prefix(size);
+    return s;
+  }
+  std::vector<std::string> List() {
+    const uint32_t count = U32();
+    std::vector<std::string> list;
+    // Each entry takes at least its 4-byte length: a count beyond that is malformed.
+    if (!ok_ || count > rest_.size() / 4) return Bad(), list;
+    for (uint32_t i = 0; i < count && ok_; ++i) list.push_back(Str());
+    return list;
+  }
+  bool Flag() {
+    const uint8_t v = U8();
+    if (v > 1) Bad();
+    return v == 1;
+  }
+
+ private:
+  uint8_t Bad() {
+    ok_ = false;
+    rest_ = {};
+    return 0;
+  }
+  std::string_view rest_;
+  bool ok_ = true;
+};
+
+// One exec call as the daemon receives it.
+struct Call {
+  std::vector<std::string> environment;  // The caller's, as "NAME=VALUE".
+  GlobalOptions global;
+  ExecCommand command;
+  std::optional<std::string> stdin_data;
+};
+
+std::vector<std::string> PathsToStrings(const std::vector<std::filesystem::path>& paths) {
+  std::vector<std::string> out;
+  for (const auto& p : paths) out.push_back(p.string());
+  return out;
+}
+
+std::string EncodeCall(const Call& call) {
+  Writer w;
+  w.List(call.environment);
+  w.Str(call.global.home.string());
+  w.List(PathsToStrings(call.global.skill_roots));
+  w.U8(call.global.quiet ? 1 : 0);
+  w.Opt(call.global.policy_file, [&](const auto& p) { w.Str(p.string()); });
+  const RunFlags& f = call.command.flags;
+  w.Str(f.skill);
+  w.U8(f.json ? 1 : 0);
+  w.Opt(f.timeout_seconds, [&](double v) {
+    uint64_t bits;
+    std::memcpy(&bits, &v, sizeof bits);
+    w.U64(bits);
+  });
+  w.Opt(f.memory_mb, [&](uint64_t v) { w.U64(v); });
+  w.Str(f.sandbox);
+  w.List(f.grants.commands);
+  w.List(f.grants.read);
+  w.List(f.grants.write);
+  w.List(f.grants.python);
+  w.List(f.grants.limits);
+  w.Opt(f.workspace, [&](const std::string& v) { w.Str(v); });
+  w.List(call.command.argv);
+  w.Opt(call.stdin_data, [&](const std::string& v) { w.Str(v); });
+  return std::move(w.bytes());
+}
+
+std::optional<Call> DecodeCall(std::string_view bytes) {
+  Reader r(bytes);
+  Call call;
+  call.environment = r.List();
+  call.global.home = r.Str();
+  for (std::string& root : r.List()) call.global.skill_roots.emplace_back(std::move(root));
+  call.global.quiet = r.Flag();
+  if (r.Flag()) call.global.policy_file = r.Str();
+  RunFlags& f = call.command.flags;
+  f.skill = r.Str();
+  f.json = r.Flag();
+  if (r.Flag()) {
+    const uint64_t bits = r.U64();
+    double v;
+    std::memcpy(&v, &bits, sizeof v);
+    f.timeout_seconds = v;
+  }
+  if (r.Flag()) f.memory_mb = r.U64();
+  f.sandbox = r.Str();
+  f.grants.commands = r.List();
+  f.grants.read = r.List();
+  f.grants.write = r.List();
+  f.grants.python = r.List();
+  f.grants.limits = r.List();
+  if (r.Flag()) f.workspace = r.Str();
+  call.command.argv = r.List();
+  if (r.Flag()) call.stdin_data = r.Str();
+  if (!r.done()) return std::nullopt;
+  return call;
+}
+
+// The environment as the engine's getenv(3) sees it, sorted, without the two variables a
+// shell sets for each process it starts, whatever the user configured: `_`, the path of the
+// command, and SHLVL, the shell's depth (bash(1), "Shell Variables"; a shell started by
+// another, or one that executes its last command in place, counts differently). Nothing in
+// skillrt reads them; a manifest that passes either through `capabilities.env.pass` gets the
+// daemon's value (docs/daemon.md).
+std::vector<std::string> Environment(char** env) {
+  std::vector<std::string> out;
+  for (char** e = env; e != nullptr && *e != nullptr; ++e) {
+    std::string_view entry(*e);
+    if (entry.substr(0, 2) == "_=" || entry.substr(0, 6) == "SHLVL=") continue;
+    out.emplace_back(entry);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// The name of the first variable set differently in `theirs` than in `mine` (never a
+// value: values may be secrets); nullopt when the two are the same.
+std::optional<std::string> EnvironmentDifference(const std::vector<std::string>& theirs,
+                                                 const std::vector<std::string>& mine) {
+  if (theirs == mine) return std::nullopt;
+  auto name = [](const std::string& e) { return e.substr(0, e.find('=')); };
+  size_t i = 0;
+  while (i < theirs.size() && i < mine.size() && theirs[i] == mine[i]) ++i;
+  if (i < theirs.size() && i < mine.size()) {
+    return std::min(name(theirs[i]), name(mine[i]));
+  }
+  return i < theirs.size() ? name(theirs[i]) : name(mine[i]);
+}
+
+std::filesystem::path ResolvedHome(const std::filesystem::path& given) {
+  std::filesystem::path home = given.empty() ? DefaultHome() : given;
+  if (home.empty()) return {};
+  std::error_code ec;
+  home = std::filesystem::absolute(home, ec);
+  return ec ? std::filesystem::path() : home.lexically_normal();
+}
+
+// Whether this process has a controlling terminal (tty(4)): approvals are asked there, so a
+// call from one stays in its own process.
+bool HasControllingTerminal() {
+  const int tty = ::open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (tty < 0) return false;
+  ::close(tty);
+  return true;
+}
+
+std::optional<sockaddr_un> SocketAddress(const std::filesystem::path& path) {
+  sockaddr_un addr = {};
+  addr.sun_family = AF_UNIX;
+  const std::string text = path.string();
+  if (text.size() >= sizeof addr.sun_path) return std::nullopt;
+  std::memcpy(addr.sun_path, text.c_str(), text.size() + 1);
+  return addr;
+}
+
+// ---------------------------------------------------------------------------------------
+// The daemon.
+
+// Cancels the call's run when its caller says so ('C') or goes away (end of input).
+class ConnectionCanceller : public RunCanceller {
+ public:
+  explicit ConnectionCanceller(int connection) : connection_(connection) {}
+  ~ConnectionCanceller() override {
+    if (!watcher_.joinable()) return;
+    const uint64_t one = 1;
+    if (::write(stop_.get(), &one, sizeof one) < 0) {
+      // The eventfd cannot be full after one write; nothing else can fail here.
+    }
+    watcher_.join();
+  }
+
+  void Watch(RunHandle handle) override {
+    run_id_ = handle.run_id();
+    watcher_ = std::thread([this, handle = std::move(handle)]() mutable {
+      pollfd fds[2] = {{connection_, POLLIN, 0}, {stop_.get(), POLLIN, 0}};
+      for (;;) {
+        if (::poll(fds, 2, -1) < 0) {
+          if (errno == EINTR) continue;
+          return;
+        }
+        if (fds[1].revents != 0) return;
+        char kind = 0;
+        uint8_t size_bytes[4];
+        std::string reason;
+        bool ok = ReadFull(connection_, &kind, 1) && kind == 'C' &&
+                  ReadFull(connection_, size_bytes, sizeof size_bytes);
+        if (ok) {
+          const uint32_t size = size_bytes[0] | (size_bytes[1] << 8) | (size_bytes[2] << 16) |
+                                (static_cast<uint32_t>(size_bytes[3]) << 24);
+          ok = size <= kMaxReasonBytes;
+          if (ok) {
+            reason.resize(size);
+            ok = ReadFull(connection_, reason.data(), size);
+          }
+        }
+        handle.Cancel(ok ? reason : std::string("the caller went away"));
+        if (!ok) return;
+      }
+    });
+  }
+
+  const std::string& run_id() const { return run_id_; }
+
+ private:
+  int connection_;  // Borrowed from the connection's handler.
+  UniqueFd stop_{::eventfd(0, EFD_CLOEXEC)};
+  std::thread watcher_;
+  std::string run_id_;
+};
+
+class Daemon {
+ public:
+  Daemon(std::filesystem::path home, SharedRuntimes runtimes, peer::Confinement self,
+         bool quiet)
+      : home_(std::move(home)),
+        runtimes_(std::move(runtimes)),
+        self_(std::move(self)),
+        environment_(Environment(environ)),
+        quiet_(quiet) {}
+
+  // Starts a thread for the connection, or turns the caller away when too many are served.
+  void Accept(UniqueFd connection) {
+    {
+      std::lock_guard lock(mu_);
+      if (connections_ < kMaxConnections && !stopping_) {
+        ++connections_;
+        try {
+          std::thread([this, fd = std::move(connection)]() mutable {
+            Serve(fd.get());
+            fd.Reset();
+            std::lock_guard lock(mu_);
+            --connections_;
+            done_.notify_all();
+          }).detach();
+          return;
+        } catch (const std::system_error&) {
+          --connections_;
+        }
+      }
+    }
+    Reply(connection.get(), 'F', "the daemon is busy");
+  }
+
+  // Cancels the runs in flight and waits for every connection's thread to end.
+  void Stop() {
+    std::unique_lock lock(mu_);
+    stopping_ = true;
+    for (auto& [id, handle] : runs_) handle.Cancel("the daemon is stopping");
+    done_.wait(lock, [this] { return connections_ == 0; });
+  }
+
+ private:
+  static void Reply(int fd, char kind, std::string_view reason) {
+    Writer w;
+    w.U8(static_cast<uint8_t>(kind));
+    w.Str(reason.substr(0, kMaxReasonBytes));
+    SendFull(fd, w.bytes());
+  }
+
+  void Log(const std::string& line) const {
+    if (!quiet_) PrintError("daemon: " + line);
+  }
+
+  // One call, from the request to the reply.
+  void Serve(int fd) {
+    const timeval timeout = {kRequestTimeoutSeconds, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+
+    // The header, and the caller's stdout and stderr beside it.
+    char header[16];
+    iovec iov = {header, sizeof header};
+    alignas(cmsghdr) char control[CMSG_SPACE(3 * sizeof(int))];
+    msghdr msg = {};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+    const ssize_t got = ::recvmsg(fd, &msg, MSG_CMSG_CLOEXEC | MSG_WAITALL);
+    std::vector<UniqueFd> passed;
+    for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+      if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+      const size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+      for (size_t i = 0; i < count; ++i) {
+        int passed_fd;
+        std::memcpy(&passed_fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+        passed.emplace_back(passed_fd);
+      }
+    }
+    if (got != static_cast<ssize_t>(sizeof header) || (msg.msg_flags & MSG_CTRUNC) != 0 ||
+        passed.size() != 2 || std::memcmp(header, kMagic, sizeof kMagic) != 0) {
+      Log("a malformed request: expected the header and two descriptors");
+      Reply(fd, 'F', "malformed request: expected the header and two descriptors");
+      return;
+    }
+    uint64_t size = 0;
+    for (int i = 0; i < 8; ++i) size |= static_cast<uint64_t>(static_cast<uint8_t>(header[8 + i])) << (8 * i);
+    if (size > kMaxPayloadBytes) {
+      Log("a malformed request: a payload of " + std::to_string(size) + " bytes");
+      Reply(fd, 'F', "malformed request: payload too large");
+      return;
+    }
+    std::string payload(size, '\0');
+    if (!ReadFull(fd, payload.data(), payload.size())) {
+      Log("a request cut short");
+      return;
+    }
+    auto call = DecodeCall(payload);
+    if (!call) {
+      Log("a malformed request: the payload does not decode");
+      Reply(fd, 'F', "malformed request: the payload does not decode");
+      return;
+    }
+    if (auto why = WhyNotServed(fd, *call)) {
+      Log("not served: " + *why);
+      Reply(fd, 'F', *why);
+      return;
+    }
+    const timeval none = {0, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &none, sizeof none);
+
+    // From here on the call is the daemon's: it runs it exactly as `skillrt exec` would.
+    int exit_code = 0;
+    std::string run_id;
+    std::unique_ptr<Engine> engine;
+    {
+      ScopedOutput output(passed[0].get(), passed[1].get());
+      engine = OpenEngine(call->global, &exit_code, /*approve_on_tty=*/false, &runtimes_);
+      if (engine) {
+        ConnectionCanceller canceller(fd);
+        exit_code = RunTracked(*engine, *call, canceller);
+        run_id = canceller.run_id();
+      }
+    }
+    // The run has ended and its audit record is written (Wait returns after both). The
+    // caller's output is complete, and its descriptors closed here, before it hears the exit
+    // code; the engine is closed after, off the caller's time.
+    passed.clear();
+    Writer w;
+    w.U8('X');
+    w.U32(static_cast<uint32_t>(exit_code));
+    SendFull(fd, w.bytes());
+    engine.reset();
+    Log("served exec " + call->command.flags.skill +
+        (run_id.empty() ? std::string() : " (run " + run_id + ")") + ": exit " +
+        std::to_string(exit_code));
+  }
+
+  // Runs the call, keeping its handle where Stop can cancel it.
+  int RunTracked(Engine& engine, Call& call, ConnectionCanceller& canceller) {
+    struct Tracking : RunCanceller {
+      Daemon* daemon;
+      ConnectionCanceller* inner;
+      std::string id;
+      void Watch(RunHandle handle) override {
+        {
+          std::lock_guard lock(daemon->mu_);
+          id = handle.run_id();
+          daemon->runs_.emplace(id, handle);
+          if (daemon->stopping_) handle.Cancel("the daemon is stopping");
+        }
+        inner->Watch(std::move(handle));
+      }
+      ~Tracking() override {
+        if (id.empty()) return;
+        std::lock_guard lock(daemon->mu_);
+        daemon->runs_.erase(id);
+      }
+    } tracking;
+    tracking.daemon = this;
+    tracking.inner = &canceller;
+    return ExecOnEngine(engine, call.global, call.command, std::move(call.stdin_data),
+                        tracking);
+  }
+
+  // Why the caller at the other end of `fd` is not served this call; nullopt when it is.
+  std::optional<std::string> WhyNotServed(int fd, const Call& call) const {
+    int pidfd = -1;
+    socklen_t len = sizeof pidfd;
+    if (::getsockopt(fd, SOL_SOCKET, SO_PEERPIDFD, &pidfd, &len) != 0) {
+      return "the caller's process cannot be identified (SO_PEERPIDFD: " +
+             std::string(::strerrordesc_np(errno)) + ")";
+    }
+    UniqueFd owned(pidfd);
+    auto theirs = peer::ReadConfinement(owned.get());
+    if (!theirs) return "the caller's confinement cannot be read: " + theirs.error().message;
+    if (auto difference = peer::Difference(*theirs, self_)) {
+      return "the caller is confined otherwise (" + *difference + ")";
+    }
+    std::vector<std::string> env = call.environment;
+    std::sort(env.begin(), env.end());
+    if (auto name = EnvironmentDifference(env, environment_)) {
+      return "the caller's environment differs in " + *name;
+    }
+    if (ResolvedHome(call.global.home) != home_) return "the caller's home is another";
+    return std::nullopt;
+  }
+
+  const std::filesystem::path home_;
+  SharedRuntimes runtimes_;
+  const peer::Confinement self_;
+  const std::vector<std::string> environment_;
+  const bool quiet_;
+
+  std::mutex mu_;
+  std::condition_variable done_;
+  size_t connections_ = 0;
+  bool stopping_ = false;
+  std::map<std::string, RunHandle> runs_;
+};
+
+// `<home>/run`, made if missing; an error unless it is a directory (not a link) of this user
+// that only this user may enter.
+Result<void> CheckRunDirectory(const std::filesystem::path& dir) {
+  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
+    return FailErrno(ErrorCode::kIo, "mkdir(" + dir.string() + ")", errno);
+  }
+  struct stat st;
+  if (::lstat(dir.c_str(), &st) != 0) {
+    return FailErrno(ErrorCode::kIo, "lstat(" + dir.string() + ")", errno);
+  }
+  if (!S_ISDIR(st.st_mode)) return Fail(ErrorCode::kIo, dir.string() + " is not a directory");
+  if (st.st_uid != ::geteuid() || (st.st_mode & 077) != 0) {
+    return Fail(ErrorCode::kIo, dir.string() + " must belong to this user and be closed to "
+                                               "others (mode 700)");
+  }
+  return {};
+}
+
+// A listening socket at `path`. A socket left there by a daemon that is gone is replaced;
+// a live one is kConflict.
+Result<UniqueFd> Listen(const std::filesystem::path& path) {
+  auto addr = SocketAddress(path);
+  if (!addr) return Fail(ErrorCode::kIo, path.string() + ": longer than a socket's path may be");
+  struct stat st;
+  if (::lstat(path.c_str(), &st) == 0) {
+    if (!S_ISSOCK(st.st_mode)) return Fail(ErrorCode::kIo, path.string() + " is not a socket");
+    UniqueFd probe(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (probe && ::connect(probe.get(), reinterpret_cast<const sockaddr*>(&*addr),
+                           sizeof *addr) == 0) {
+      return Fail(ErrorCode::kConflict, "a daemon already serves this home (" +
+                                            path.string() + ")");
+    }
+    if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
+      return FailErrno(ErrorCode::kIo, "unlink(" + path.string() + ")", errno);
+    }
+  }
+  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd) return FailErrno(ErrorCode::kIo, "socket(AF_UNIX)", errno);
+  const mode_t old = ::umask(077);
+  const int bound = ::bind(fd.get(), reinterpret_cast<const sockaddr*>(&*addr), sizeof *addr);
+  const int bind_errno = errno;
+  ::umask(old);
+  if (bound != 0) return FailErrno(ErrorCode::kIo, "bind(" + path.string() + ")", bind_errno);
+  if (::listen(fd.get(), 64) != 0) return FailErrno(ErrorCode::kIo, "listen", errno);
+  return fd;
+}
+
+}  // namespace
+
+std::filesystem::path DaemonSocketPath(const std::filesystem::path& home) {
+  return home / "run" / "daemon.sock";
+}
+
+int DaemonCommand(const GlobalOptions& global, const DaemonFlags& flags) {
+  const std::filesystem::path home = ResolvedHome(global.home);
+  if (home.empty()) {
+    PrintError("daemon: no state directory: set SKILLRT_HOME or HOME, or give --home");
+    return kExitUsage;
+  }
+  // The engine makes the home as it opens; the daemon needs it (and its run directory) first.
+  {
+    int exit_code = 0;
+    if (!OpenEngine(global, &exit_code)) return exit_code;
+  }
+  if (auto ok = CheckRunDirectory(home / "run"); !ok) {
+    PrintError("daemon: " + ok.error().message);
+    return kExitInternal;
+  }
+  // Signals end the daemon through the signalfd below, in every thread it starts; SIGPIPE
+  // from a caller's closed stdout is an error of that write alone. (Sandboxes and container
+  // engines start with default dispositions and no blocked signal.)
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+  UniqueFd signals(::signalfd(-1, &stop_signals, SFD_CLOEXEC));
+  if (!signals) {
+    PrintError(Error::FromErrno(ErrorCode::kIo, "signalfd", errno).message);
+    return kExitInternal;
+  }
+
+  UniqueFd self_pidfd(static_cast<int>(::syscall(SYS_pidfd_open, ::getpid(), 0)));
+  if (!self_pidfd) {
+    PrintError(Error::FromErrno(ErrorCode::kIo, "pidfd_open(self)", errno).message);
+    return kExitInternal;
+  }
+  auto self = peer::ReadConfinement(self_pidfd.get());
+  if (!self) {
+    PrintError("daemon: " + self.error().message);
+    return kExitInternal;
+  }
+
+  NativeRuntimeOptions native;
+  native.prepared_sandboxes = flags.prepared_sandboxes;
+  native.filter_cache_dir = home / "cache" / "seccomp";
+  WasmRuntimeOptions wasm;
+  wasm.cache_dir = home / "cache" / "wasm";
+  ContainerRuntimeOptions container;
+  container.probe_cache_dir = home / "cache" / "container";
+  SharedRuntimes runtimes{
+      .native = MakeLazyRuntime("native", [native] { return MakeNativeRuntime(native); }),
+      .wasm = MakeLazyRuntime("wasm", [wasm] { return MakeWasmRuntime(wasm); }),
+      .container =
+          MakeLazyRuntime("container", [container] { return MakeContainerRuntime(container); }),
+  };
+
+  const std::filesystem::path socket_path = DaemonSocketPath(home);
+  auto listener = Listen(socket_path);
+  if (!listener) {
+    PrintError("daemon: " + listener.error().message);
+    return listener.error().code == ErrorCode::kConflict ? kExitUsage : kExitInternal;
+  }
+  Daemon daemon(home, std::move(runtimes), std::move(*self), global.quiet);
+  PrintError("daemon: serving " + home.string() + " on " + socket_path.string() + " (pid " +
+             std::to_string(::getpid()) + ")");
+
+  pollfd fds[2] = {{listener->get(), POLLIN, 0}, {signals.get(), POLLIN, 0}};
+  int stopped_by = 0;
+  while (stopped_by == 0) {
+    if (::poll(fds, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      PrintError(Error::FromErrno(ErrorCode::kIo, "daemon: poll", errno).message);
+      break;
+    }
+    if (fds[1].revents != 0) {
+      signalfd_siginfo info;
+      if (ReadFull(signals.get(), &info, sizeof info)) stopped_by = static_cast<int>(info.ssi_signo);
+      continue;
+    }
+    UniqueFd connection(::accept4(listener->get(), nullptr, nullptr, SOCK_CLOEXEC));
+    if (connection) daemon.Accept(std::move(connection));
+  }
+  ::unlink(socket_path.c_str());
+  listener->Reset();
+  daemon.Stop();
+  PrintError("daemon: stopped" +
+             (stopped_by != 0 ? " by SIG" + std::string(::sigabbrev_np(stopped_by)) : ""));
+  return stopped_by != 0 ? kExitOk : kExitInternal;
+}
+
+std::optional<int> ExecThroughDaemon(const GlobalOptions& global, const ExecCommand& command,
+                                     const std::optional<std::string>& stdin_data) {
+  if (HasControllingTerminal()) return std::nullopt;
+  const std::filesystem::path home = ResolvedHome(global.home);
+  if (home.empty()) return std::nullopt;
+  auto addr = SocketAddress(DaemonSocketPath(home));
+  if (!addr) return std::nullopt;
+  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd ||
+      ::connect(fd.get(), reinterpret_cast<const sockaddr*>(&*addr), sizeof *addr) != 0) {
+    return std::nullopt;
+  }
+  Call call;
+  call.environment = Environment(environ);
+  call.global = global;
+  call.command = command;
+  call.stdin_data = stdin_data;
+  std::string payload = EncodeCall(call);
+  if (payload.size() > kMaxPayloadBytes) return std::nullopt;
+
+  // SIGINT and SIGTERM from here on cancel the daemon's run; until the daemon answers, they
+  // stay pending, and are delivered as usual if the call comes back to run here.
+  sigset_t cancel_signals, previous;
+  sigemptyset(&cancel_signals);
+  sigaddset(&cancel_signals, SIGINT);
+  sigaddset(&cancel_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &cancel_signals, &previous);
+  struct Restore {
+    sigset_t* mask;
+    ~Restore() { pthread_sigmask(SIG_SETMASK, mask, nullptr); }
+  } restore{&previous};
+  UniqueFd signals(::signalfd(-1, &cancel_signals, SFD_CLOEXEC));
+  if (!signals) return std::nullopt;
+
+  char header[16];
+  std::memcpy(header, kMagic, sizeof kMagic);
+  for (int i = 0; i < 8; ++i) {
+    header[8 + i] = static_cast<char>(static_cast<uint64_t>(payload.size()) >> (8 * i));
+  }
+  iovec iov = {header, sizeof header};
+  const int stdio[2] = {STDOUT_FILENO, STDERR_FILENO};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof stdio)] = {};
+  msghdr msg = {};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  cmsghdr* c = CMSG_FIRSTHDR(&msg);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(sizeof stdio);
+  std::memcpy(CMSG_DATA(c), stdio, sizeof stdio);
+  // Nothing runs before the daemon has the whole request: a failure to send it leaves the
+  // call to this process.
+  if (::sendmsg(fd.get(), &msg, MSG_NOSIGNAL) != static_cast<ssize_t>(sizeof header) ||
+      !SendFull(fd.get(), payload)) {
+    return std::nullopt;
+  }
+
+  pollfd fds[2] = {{fd.get(), POLLIN, 0}, {signals.get(), POLLIN, 0}};
+  int first_signal = 0;
+  for (;;) {
+    if (::poll(fds, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    if (fds[1].revents != 0) {
+      signalfd_siginfo info;
+      if (!ReadFull(signals.get(), &info, sizeof info)) continue;
+      if (first_signal == 0) first_signal = static_cast<int>(info.ssi_signo);
+      Writer w;
+      w.U8('C');
+      w.Str(std::string("interrupted by SIG") + ::sigabbrev_np(static_cast<int>(info.ssi_signo)));
+      SendFull(fd.get(), w.bytes());
+      continue;
+    }
+    char kind = 0;
+    uint8_t value[4];
+    if (!ReadFull(fd.get(), &kind, 1) || !ReadFull(fd.get(), value, sizeof value)) break;
+    const uint32_t word = value[0] | (value[1] << 8) | (value[2] << 16) |
+                          (static_cast<uint32_t>(value[3]) << 24);
+    if (kind == 'X') return static_cast<int>(word);
+    if (kind == 'F') {
+      // Not served (the reason is in the daemon's log): the call runs here, and a signal
+      // taken meanwhile is delivered as it would have been, once the mask is restored.
+      if (first_signal != 0) ::raise(first_signal);
+      return std::nullopt;
+    }
+    break;
+  }
+  PrintError("the daemon ended before the call did (see its log); the call is not run again");
+  return kExitInternal;
+}
+
+}  // namespace skillrt::cli

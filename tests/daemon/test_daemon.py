@@ -1,0 +1,310 @@
+"""`skillrt daemon` and `skillrt exec` handed to it (docs/daemon.md): the same output, exit
+code and audit record as a call run in its own process; callers confined otherwise, or in
+another environment, run their calls themselves; cancellation by signal and by the caller's
+death; bad requests; the socket's life."""
+import fcntl
+import json
+import os
+import pathlib
+import queue
+import signal
+import socket
+import stat
+import subprocess
+import termios
+import threading
+import time
+
+import pytest
+
+CLI = os.environ.get("SKILLRT_CLI", "skillrt")
+
+
+class Daemon:
+    """A `skillrt daemon` process and the lines it prints."""
+
+    def __init__(self, env, cwd, extra=()):
+        self.proc = subprocess.Popen([CLI, "daemon", *extra], env=env, cwd=cwd,
+                                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.PIPE, start_new_session=True, text=True)
+        self.lines = queue.Queue()
+        self.seen = []
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self):
+        for line in self.proc.stderr:
+            self.lines.put(line.rstrip("\n"))
+        self.lines.put(None)
+
+    def wait_for(self, text, timeout=20):
+        """The first line from now on that contains `text`."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                line = self.lines.get(timeout=max(0.01, deadline - time.monotonic()))
+            except queue.Empty:
+                break
+            if line is None:
+                break
+            self.seen.append(line)
+            if text in line:
+                return line
+        raise AssertionError(f"no line with {text!r}; lines: {self.seen[-20:]}")
+
+    def drain(self):
+        """The lines printed so far and not read."""
+        out = []
+        while True:
+            try:
+                line = self.lines.get_nowait()
+            except queue.Empty:
+                return out
+            if line is None:
+                return out
+            self.seen.append(line)
+            out.append(line)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+@pytest.fixture
+def world(tmp_path):
+    """A skill root with `quiet` (exec of true, echo, cat, sleep), a home, and the
+    environment and directory both the daemon and its callers use."""
+    skill = tmp_path / "skills" / "quiet"
+    skill.mkdir(parents=True)
+    (skill / "SKILL.md").write_text("---\nname: quiet\ndescription: Runs a few commands.\n"
+                                    "---\n# quiet\n")
+    (skill / "skill.toml").write_text(
+        '[capabilities]\ncommands = ["true", "echo", "cat", "sleep"]\n'
+        '[limits]\nwall_time_ms = 60000\n')
+    env = {**os.environ, "SKILLRT_HOME": str(tmp_path / "home")}
+    env.pop("SHLVL", None)
+    return {"dir": tmp_path, "env": env, "skills": str(tmp_path / "skills")}
+
+
+@pytest.fixture
+def daemon(world):
+    d = Daemon(world["env"], world["dir"])
+    d.wait_for("serving")
+    yield d
+    d.stop()
+
+
+def call(world, *argv, env=None, input=None, **kwargs):
+    """`skillrt --skills ROOT exec quiet -- ARGV` without a controlling terminal."""
+    return subprocess.run([CLI, "--skills", world["skills"], "exec", "quiet", "--", *argv],
+                          env=env or world["env"], cwd=world["dir"], input=input,
+                          capture_output=True, text=True, start_new_session=True,
+                          timeout=60, **kwargs)
+
+
+def audit_records(env):
+    out = subprocess.run([CLI, "audit", "tail", "-n", "100", "--json"], env=env,
+                         capture_output=True, text=True, check=True)
+    return [json.loads(line) for line in out.stdout.splitlines() if line.strip()]
+
+
+def record_of(env, run_id):
+    for record in audit_records(env):
+        if record.get("run_id") == run_id and record.get("event") in ("run", "refusal"):
+            return record
+    raise AssertionError(f"no audit record of run {run_id}")
+
+
+def served_run_id(line):
+    assert "served exec quiet (run " in line, line
+    return line.split("(run ", 1)[1].split(")", 1)[0]
+
+
+def test_served_call_prints_exits_and_is_audited_as_a_local_one(world, daemon, tmp_path):
+    local_env = {**world["env"], "SKILLRT_HOME": str(tmp_path / "local-home")}
+    cases = [(["echo", "hello", "daemon"], None), (["cat"], "piped input\n"),
+             (["cat", "/nonexistent"], None), (["ls"], None)]
+    for argv, stdin in cases:
+        served = call(world, *argv, input=stdin)
+        line = daemon.wait_for("exec quiet")
+        assert "served" in line, line
+        run_id = served_run_id(line)
+        local = call(world, *argv, env=local_env, input=stdin)
+        assert (served.returncode, served.stdout, served.stderr) == \
+            (local.returncode, local.stdout, local.stderr), argv
+        record = record_of(world["env"], run_id)
+        local_record = audit_records(local_env)[-1]
+        for key in ("event", "kind", "status", "exit_code", "layers", "sandbox_level",
+                    "invocation", "tree_sha256", "decision"):
+            assert record.get(key) == local_record.get(key), (argv, key)
+    assert call(world, "echo", "x").stdout == "x\n"
+    # The denied command (ls) and the failing one came back with their own exit codes.
+    assert call(world, "ls").returncode == 3
+    assert call(world, "cat", "/nonexistent").returncode == 1
+    verify = subprocess.run([CLI, "audit", "verify"], env=world["env"], capture_output=True,
+                            text=True)
+    assert verify.returncode == 0, verify.stdout + verify.stderr
+
+
+def test_caller_in_another_environment_runs_its_call_itself(world, daemon):
+    env = {**world["env"], "SKILLRT_TEST_EXTRA": "1"}
+    result = call(world, "echo", "mine", env=env)
+    assert (result.returncode, result.stdout) == (0, "mine\n")
+    line = daemon.wait_for("not served")
+    assert "environment differs in SKILLRT_TEST_EXTRA" in line, line
+    assert "=1" not in line  # Names, never values.
+    # Positive control: the same call in the daemon's environment is served.
+    call(world, "echo", "again")
+    assert "served exec quiet" in daemon.wait_for("exec quiet")
+
+
+@pytest.mark.parametrize("wrapper,fact", [
+    (["setpriv", "--no-new-privs"], "status/NoNewPrivs"),
+    (["unshare", "--net"], "ns/net"),
+])
+def test_caller_confined_otherwise_runs_its_call_itself(world, daemon, wrapper, fact):
+    result = subprocess.run([*wrapper, CLI, "--skills", world["skills"], "exec", "quiet",
+                             "--", "echo", "confined"], env=world["env"], cwd=world["dir"],
+                            capture_output=True, text=True, start_new_session=True, timeout=60)
+    assert (result.returncode, result.stdout) == (0, "confined\n"), result.stderr
+    line = daemon.wait_for("not served")
+    assert "confined otherwise (" + fact in line, line
+
+
+def test_caller_in_another_directory_runs_its_call_itself(world, daemon, tmp_path):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    result = subprocess.run([CLI, "--skills", world["skills"], "exec", "quiet", "--", "true"],
+                            env=world["env"], cwd=elsewhere, capture_output=True, text=True,
+                            start_new_session=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "confined otherwise (cwd" in daemon.wait_for("not served")
+
+
+def test_caller_with_a_controlling_terminal_keeps_its_call(world, daemon):
+    leader, follower = os.openpty()
+
+    def take_terminal():
+        fcntl.ioctl(follower, termios.TIOCSCTTY, 0)
+
+    try:
+        result = subprocess.run([CLI, "--skills", world["skills"], "exec", "quiet", "--",
+                                 "echo", "tty"], env=world["env"], cwd=world["dir"],
+                                stdin=follower, capture_output=True, text=True,
+                                start_new_session=True, preexec_fn=take_terminal, timeout=60)
+    finally:
+        os.close(follower)
+        os.close(leader)
+    assert (result.returncode, result.stdout) == (0, "tty\n"), result.stderr
+    time.sleep(0.3)
+    assert not any("exec quiet" in line or "not served" in line for line in daemon.drain())
+    # Positive control: without the terminal the call is the daemon's.
+    call(world, "true")
+    assert "served exec quiet" in daemon.wait_for("exec quiet")
+
+
+def test_sigint_cancels_the_served_run(world, daemon):
+    proc = subprocess.Popen([CLI, "--skills", world["skills"], "exec", "quiet", "--", "sleep",
+                             "30"], env=world["env"], cwd=world["dir"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    time.sleep(1.5)
+    started = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=20)
+    assert proc.returncode == 130, err
+    assert time.monotonic() - started < 10
+    run_id = served_run_id(daemon.wait_for("exec quiet"))
+    record = record_of(world["env"], run_id)
+    assert record["status"] == "cancelled"
+    assert "interrupted by SIGINT" in record.get("message", "")
+
+
+def test_caller_killed_cancels_the_served_run(world, daemon):
+    proc = subprocess.Popen([CLI, "--skills", world["skills"], "exec", "quiet", "--", "sleep",
+                             "30"], env=world["env"], cwd=world["dir"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    time.sleep(1.5)
+    proc.kill()
+    proc.wait()
+    run_id = served_run_id(daemon.wait_for("exec quiet", timeout=15))
+    record = record_of(world["env"], run_id)
+    assert record["status"] == "cancelled"
+    assert "the caller went away" in record.get("message", "")
+
+
+def socket_path(world):
+    return os.path.join(world["env"]["SKILLRT_HOME"], "run", "daemon.sock")
+
+
+@pytest.mark.parametrize("payload", [
+    b"",
+    b"garbage that is not a request",
+    b"SKRTEX01" + (1 << 40).to_bytes(8, "little"),
+    b"SKRTEX01" + (5).to_bytes(8, "little") + b"\xff\xff\xff\xff\xff",
+])
+def test_malformed_requests_are_refused_and_the_daemon_stays_up(world, daemon, payload):
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(20)
+        s.connect(socket_path(world))
+        if payload:
+            s.sendall(payload)
+        s.shutdown(socket.SHUT_WR)
+        reply = s.recv(4096)
+    assert reply == b"" or reply[:1] == b"F", reply
+    assert daemon.proc.poll() is None
+    # A well-formed call is still served.
+    assert call(world, "echo", "still").stdout == "still\n"
+    assert "served exec quiet" in daemon.wait_for("exec quiet")
+
+
+def test_a_second_daemon_for_the_same_home_is_refused(world, daemon):
+    second = subprocess.run([CLI, "daemon"], env=world["env"], cwd=world["dir"],
+                            capture_output=True, text=True, timeout=60)
+    assert second.returncode == 2
+    assert "already serves" in second.stderr
+
+
+def test_a_socket_left_by_a_killed_daemon_is_replaced(world):
+    first = Daemon(world["env"], world["dir"])
+    first.wait_for("serving")
+    first.proc.kill()
+    first.proc.wait()
+    assert stat.S_ISSOCK(os.lstat(socket_path(world)).st_mode)
+    # No daemon: the call runs in its own process.
+    assert call(world, "echo", "alone").stdout == "alone\n"
+    second = Daemon(world["env"], world["dir"])
+    try:
+        second.wait_for("serving")
+        call(world, "true")
+        assert "served exec quiet" in second.wait_for("exec quiet")
+    finally:
+        second.stop()
+
+
+def test_sigterm_stops_the_daemon_and_removes_its_socket(world, daemon):
+    daemon.proc.send_signal(signal.SIGTERM)
+    assert daemon.proc.wait(timeout=20) == 0
+    assert "stopped by SIGTERM" in daemon.wait_for("stopped")
+    assert not os.path.exists(socket_path(world))
+
+
+def test_a_run_directory_others_may_enter_is_refused(world):
+    run = pathlib.Path(world["env"]["SKILLRT_HOME"]) / "run"
+    run.mkdir(parents=True)
+    run.chmod(0o755)
+    result = subprocess.run([CLI, "daemon"], env=world["env"], cwd=world["dir"],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 70
+    assert "mode 700" in result.stderr
+    # Positive control: closed to others, it serves.
+    run.chmod(0o700)
+    d = Daemon(world["env"], world["dir"])
+    try:
+        d.wait_for("serving")
+    finally:
+        d.stop()
