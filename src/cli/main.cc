@@ -3,6 +3,8 @@
 #include <cstdio>
 #include <deque>
 #include <exception>
+#include <optional>
+#include <string_view>
 #include <string>
 #include <vector>
 
@@ -60,7 +62,93 @@ void AddRunFlags(CLI::App* command, RunFlags* flags) {
                       "skills; docs/sandbox.md)");
 }
 
+CLI::App* AddRunCommand(CLI::App* app, RunCommand* run) {
+  CLI::App* cmd = app->add_subcommand("run", "Run a skill's entry point with a JSON input");
+  AddRunFlags(cmd, &run->flags);
+  cmd->add_option("--input", run->input,
+                  "Input JSON: literal text, @FILE to read a file, or - for stdin "
+                  "(default: {})");
+  return cmd;
+}
+
+CLI::App* AddExecCommand(CLI::App* app, ExecCommand* exec) {
+  CLI::App* cmd =
+      app->add_subcommand("exec", "Run a command allowed by the skill's manifest in its sandbox");
+  AddRunFlags(cmd, &exec->flags);
+  cmd->add_option("ARGV", exec->argv, "The command and its arguments, after --");
+  return cmd;
+}
+
+// Parses the command line into `app`; nullopt when the parse succeeded, else the exit code
+// (help printed, or the error).
+std::optional<int> Parse(CLI::App& app, int argc, char** argv) {
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    PrintError(e.what());
+    return kExitUsage;
+  }
+  return std::nullopt;
+}
+
+// The global flags of every App, merged: the top level first, then the command's.
+GlobalOptions MergeGlobals(const std::deque<GlobalFlags>& flag_sets) {
+  GlobalOptions global;
+  for (const GlobalFlags& set : flag_sets) {
+    for (const std::string& root : set.skill_roots) global.skill_roots.emplace_back(root);
+    if (!set.home.empty()) global.home = set.home;
+    global.quiet = global.quiet || set.quiet;
+    if (!set.policy.empty()) global.policy_file = set.policy;
+  }
+  return global;
+}
+
+// `run` or `exec` when the command line names one of them, before any other word that is not
+// a global flag (or its value); empty otherwise. These two, which agents call on every turn,
+// are parsed by an App that holds only them: building every command's options costs about a
+// millisecond, as much as the rest of skillrt's start.
+std::string_view HotCommand(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view word = argv[i];
+    if (word == "-q" || word == "--quiet") continue;
+    if (word == "--skills" || word == "--home" || word == "--policy") {
+      ++i;  // Its value, whatever it looks like.
+      continue;
+    }
+    if (word.starts_with("--skills=") || word.starts_with("--home=") ||
+        word.starts_with("--policy=")) {
+      continue;
+    }
+    if (word == "run" || word == "exec") return word;
+    return {};  // Another command, a flag of none of these, help: the whole command line.
+  }
+  return {};
+}
+
+// `run` and `exec`, parsed by an App that has only the one named (HotCommand) and the global
+// flags: the same flags, help and errors as in the whole command line.
+int MainHot(std::string_view command, int argc, char** argv) {
+  CLI::App app{"skillrt: a secure runtime for AI-agent skills", "skillrt"};
+  app.require_subcommand(1);
+  std::deque<GlobalFlags> flag_sets;
+  AddGlobalFlags(&app, &flag_sets.emplace_back());
+  RunCommand run;
+  ExecCommand exec;
+  CLI::App* cmd = command == "run" ? AddRunCommand(&app, &run) : AddExecCommand(&app, &exec);
+  AddGlobalFlags(cmd, &flag_sets.emplace_back());
+  if (auto code = Parse(app, argc, argv)) return *code;
+  const GlobalOptions global = MergeGlobals(flag_sets);
+  return command == "run" ? RunSkill(global, run) : ExecInSkill(global, exec);
+}
+
 int Main(int argc, char** argv) {
+  if (const std::string_view hot = HotCommand(argc, argv); !hot.empty()) {
+    return MainHot(hot, argc, argv);
+  }
   CLI::App app{"skillrt: a secure runtime for AI-agent skills", "skillrt"};
   app.require_subcommand(1);
 
@@ -71,17 +159,9 @@ int Main(int argc, char** argv) {
   AddGlobalFlags(&app, &flag_sets.emplace_back());
 
   RunCommand run;
-  CLI::App* run_cmd = app.add_subcommand("run", "Run a skill's entry point with a JSON input");
-  AddRunFlags(run_cmd, &run.flags);
-  run_cmd->add_option("--input", run.input,
-                      "Input JSON: literal text, @FILE to read a file, or - for stdin "
-                      "(default: {})");
-
+  CLI::App* run_cmd = AddRunCommand(&app, &run);
   ExecCommand exec;
-  CLI::App* exec_cmd =
-      app.add_subcommand("exec", "Run a command allowed by the skill's manifest in its sandbox");
-  AddRunFlags(exec_cmd, &exec.flags);
-  exec_cmd->add_option("ARGV", exec.argv, "The command and its arguments, after --");
+  CLI::App* exec_cmd = AddExecCommand(&app, &exec);
 
   bool list_json = false;
   CLI::App* list_cmd = app.add_subcommand("list", "List the skills found in the skill roots");
@@ -243,24 +323,8 @@ int Main(int argc, char** argv) {
   commands.push_back(build_cmd);
   for (CLI::App* command : commands) AddGlobalFlags(command, &flag_sets.emplace_back());
 
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::CallForAllHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::ParseError& e) {
-    PrintError(e.what());
-    return kExitUsage;
-  }
-
-  GlobalOptions global;
-  for (const GlobalFlags& set : flag_sets) {  // The top level first, then the command's.
-    for (const std::string& root : set.skill_roots) global.skill_roots.emplace_back(root);
-    if (!set.home.empty()) global.home = set.home;
-    global.quiet = global.quiet || set.quiet;
-    if (!set.policy.empty()) global.policy_file = set.policy;
-  }
+  if (auto code = Parse(app, argc, argv)) return *code;
+  const GlobalOptions global = MergeGlobals(flag_sets);
 
   if (*run_cmd) return RunSkill(global, run);
   if (*exec_cmd) return ExecInSkill(global, exec);
