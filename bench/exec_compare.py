@@ -68,6 +68,10 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("binaries", nargs="+")
     parser.add_argument("--runs", type=int, default=40)
+    parser.add_argument("--gap-ms", type=float, default=0,
+                        help="idle time after each process, so that work one case leaves "
+                             "behind (a daemon preparing its next sandbox) is not charged to "
+                             "the case that follows")
     parser.add_argument("--daemon", action="store_true",
                         help="also measure each binary's calls served by `skillrt daemon`")
     opts = parser.parse_args()
@@ -105,11 +109,14 @@ def main():
                 wall, used = timed(argv, env)
                 times[name].append(wall)
                 cpu[name].append(used)
+                if opts.gap_ms:
+                    time.sleep(opts.gap_ms / 1000)
         for daemon in daemons:
             daemon.terminate()
             daemon.wait()
 
-    print(f"{opts.runs} rounds, interleaved; load average at start "
+    print(f"{opts.runs} rounds, interleaved, {opts.gap_ms:g} ms idle after each process; "
+          f"load average at start "
           f"{load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f}")
     print("| case | p50 (ms) | p99 (ms) | p50 / bwrap | CPU p50 (ms) |")
     print("|---|---:|---:|---:|---:|")

@@ -150,6 +150,13 @@ struct NativeRuntimeOptions {
   /// sandbox waiting just before `execve` (docs/sandbox.md, "Prepared sandboxes"). The least
   /// recently used goes when a new one would exceed the count. 0 turns them off.
   size_t prepared_sandboxes = 4;
+  /// How long after a run its plan's next sandbox is prepared. Preparing one clones the
+  /// process (its page tables copied, each page written afterwards copied again until the
+  /// new sandbox has executed its waiter) and takes a core for a few milliseconds: right
+  /// after the run, that lands on the caller's own work still to do (the audit record, the
+  /// reply). A process that answers calls one by one (the daemon, docs/daemon.md) waits
+  /// until that is done; a call that comes sooner runs in a sandbox made for it.
+  std::chrono::microseconds prepare_delay{0};
   /// Names the egress proxy answers from this table instead of DNS (host name -> IP address
   /// texts), for tests and for deployments that pin names. The allowlist and the address
   /// rules apply to these answers as to any other (docs/network.md). Empty: every name goes

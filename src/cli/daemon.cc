@@ -640,6 +640,10 @@ int DaemonCommand(const GlobalOptions& global, const DaemonFlags& flags) {
 
   NativeRuntimeOptions native;
   native.prepared_sandboxes = flags.prepared_sandboxes;
+  // The next sandbox after the engine has written the call's record and the caller has its
+  // exit code (about a millisecond on an idle host); a caller that calls again sooner gets
+  // a sandbox made for its call.
+  native.prepare_delay = std::chrono::milliseconds(3);
   native.filter_cache_dir = home / "cache" / "seccomp";
   WasmRuntimeOptions wasm;
   wasm.cache_dir = home / "cache" / "wasm";

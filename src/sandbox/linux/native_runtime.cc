@@ -140,14 +140,17 @@ Result<void> BuildRunSpec(const Plan& plan, const std::string& exe, bool handed,
 struct WantedSandbox {
   std::string key;
   Plan plan;
+  Clock::time_point not_before;  // NativeRuntimeOptions::prepare_delay.
 };
 
 class NativeRuntime final : public Runtime {
  public:
   NativeRuntime(userns::IdMap ids, bool keep_prepared, size_t prepared_sandboxes,
+                std::chrono::microseconds prepare_delay,
                 std::shared_ptr<const net::Resolver> resolver,
                 std::chrono::milliseconds connect_timeout)
       : ids_(ids),
+        prepare_delay_(prepare_delay),
         resolver_(std::move(resolver)),
         connect_timeout_(connect_timeout),
         prepared_(keep_prepared ? prepared_sandboxes : 0),
@@ -217,7 +220,9 @@ class NativeRuntime final : public Runtime {
         if (w.key == key) return;
       }
       if (wanted_.size() >= prepared_.capacity()) wanted_.pop_front();
-      wanted_.push_back({.key = key, .plan = plan});
+      wanted_.push_back({.key = key,
+                         .plan = plan,
+                         .not_before = Clock::now() + prepare_delay_});
       wanted_.back().plan.stdin_data.clear();
     }
     cv_.notify_one();
@@ -260,6 +265,10 @@ class NativeRuntime final : public Runtime {
       }
       if (stopping_) return;
       if (!(want_spare_ && !spare_)) {  // A sandbox for a plan was asked for.
+        if (const auto due = wanted_.front().not_before; Clock::now() < due) {
+          cv_.wait_until(lock, due, [&] { return stopping_ || !retired_.empty(); });
+          continue;
+        }
         WantedSandbox wanted = std::move(wanted_.front());
         wanted_.pop_front();
         lock.unlock();
@@ -283,6 +292,7 @@ class NativeRuntime final : public Runtime {
   }
 
   userns::IdMap ids_;
+  const std::chrono::microseconds prepare_delay_;
   const std::shared_ptr<const net::Resolver> resolver_;  // Names for the egress proxy.
   const std::chrono::milliseconds connect_timeout_;
   std::mutex mu_;
@@ -603,7 +613,7 @@ Result<std::unique_ptr<Runtime>> MakeNativeRuntime(const NativeRuntimeOptions& o
   if (!fixed) return std::unexpected(fixed.error());
   return std::unique_ptr<Runtime>(
       new NativeRuntime(*ids, options.keep_prepared_sandbox, options.prepared_sandboxes,
-                        std::make_shared<net::SystemResolver>(std::move(*fixed)),
+                        options.prepare_delay, std::make_shared<net::SystemResolver>(std::move(*fixed)),
                         options.egress_connect_timeout));
 }
 

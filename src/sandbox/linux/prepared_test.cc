@@ -417,6 +417,27 @@ TEST_F(NativePreparedSandboxTest, TheSandboxStillBlocksFromAHeldSandbox) {
   EXPECT_EQ(inside["status"]["CapBnd"], "0000000000000000");
 }
 
+TEST_F(NativePreparedSandboxTest, WithADelayTheNextSandboxIsPreparedOnlyOnceItHasPassed) {
+  NativeRuntimeOptions options;
+  options.prepare_delay = std::chrono::milliseconds(1500);
+  auto delayed = MakeNativeRuntime(options);
+  ASSERT_TRUE(delayed) << delayed.error().ToString();
+  const auto ended = std::chrono::steady_clock::now();
+  auto [first, first_held] = Run(**delayed, MakePlan());
+  EXPECT_FALSE(first_held);
+  // Within the delay nothing is held for the plan, and a run of it is made for it.
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  EXPECT_TRUE(HeldSandboxes().empty());
+  auto [second, second_held] = Run(**delayed, MakePlan());
+  EXPECT_FALSE(second_held);
+  // Past it, the sandbox the second run asked for is held, and the next run takes it.
+  EXPECT_FALSE(AwaitHeldSandboxes().empty());
+  EXPECT_GE(std::chrono::steady_clock::now() - ended, std::chrono::milliseconds(1500));
+  auto [third, third_held] = Run(**delayed, MakePlan());
+  EXPECT_TRUE(third_held);
+  EXPECT_EQ(third.status, Status::kOk) << third.stderr_stream.data;
+}
+
 TEST_F(NativePreparedSandboxTest, ASandboxThatDiedWhileHeldIsDiscarded) {
   ASSERT_TRUE(RunUntilHeld([&] { return MakePlan(); }));
   const std::vector<pid_t> waiting = AwaitHeldSandboxes();
