@@ -729,12 +729,13 @@ std::optional<int> ExecThroughDaemon(const GlobalOptions& global, const ExecComm
   for (int i = 0; i < 8; ++i) {
     header[8 + i] = static_cast<char>(static_cast<uint64_t>(payload.size()) >> (8 * i));
   }
-  iovec iov = {header, sizeof header};
+  // The header and as much of the payload as one message takes: one wake-up of the daemon.
+  iovec iov[2] = {{header, sizeof header}, {payload.data(), payload.size()}};
   const int stdio[2] = {STDOUT_FILENO, STDERR_FILENO};
   alignas(cmsghdr) char control[CMSG_SPACE(sizeof stdio)] = {};
   msghdr msg = {};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
+  msg.msg_iov = iov;
+  msg.msg_iovlen = 2;
   msg.msg_control = control;
   msg.msg_controllen = sizeof control;
   cmsghdr* c = CMSG_FIRSTHDR(&msg);
@@ -744,8 +745,9 @@ std::optional<int> ExecThroughDaemon(const GlobalOptions& global, const ExecComm
   std::memcpy(CMSG_DATA(c), stdio, sizeof stdio);
   // Nothing runs before the daemon has the whole request: a failure to send it leaves the
   // call to this process.
-  if (::sendmsg(fd.get(), &msg, MSG_NOSIGNAL) != static_cast<ssize_t>(sizeof header) ||
-      !SendFull(fd.get(), payload)) {
+  const ssize_t sent = ::sendmsg(fd.get(), &msg, MSG_NOSIGNAL);
+  if (sent < static_cast<ssize_t>(sizeof header) ||
+      !SendFull(fd.get(), std::string_view(payload).substr(sent - sizeof header))) {
     return std::nullopt;
   }
 
