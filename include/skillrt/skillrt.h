@@ -14,6 +14,7 @@
 #include "skillrt/lock.h"
 #include "skillrt/manifest.h"
 #include "skillrt/outcome.h"
+#include "skillrt/peer.h"
 #include "skillrt/plan.h"
 #include "skillrt/policy.h"
 #include "skillrt/registry.h"

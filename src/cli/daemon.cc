@@ -31,7 +31,7 @@
 #include <thread>
 #include <vector>
 
-#include "sandbox/linux/peer.h"
+#include "skillrt/peer.h"
 #include "skillrt/fd.h"
 
 extern char** environ;

@@ -1,5 +1,5 @@
 // Reading and comparing processes' confinement (peer.h).
-#include "sandbox/linux/peer.h"
+#include "skillrt/peer.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>

@@ -1,6 +1,6 @@
 // peer::ReadConfinement and peer::Difference against real processes: a child forked from the
 // test is confined as the test is (the positive control) until it changes one thing.
-#include "sandbox/linux/peer.h"
+#include "skillrt/peer.h"
 
 #include <fcntl.h>
 #include <sched.h>

@@ -314,6 +314,8 @@ Result<Program> Compile() {
 }
 
 Result<const Program*> Filter(const std::filesystem::path& cache_dir) {
+  // The cache's key names libseccomp's version: the library is needed even for a kept program.
+  if (auto loaded = LoadLibrary(); !loaded) return std::unexpected(loaded.error());
   static std::once_flag once;
   static Result<Program> program = Fail(ErrorCode::kInternal, "unset");
   std::call_once(once, [&] {

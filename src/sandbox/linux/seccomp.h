@@ -21,12 +21,18 @@ struct Program {
 /// Same instructions, in order.
 bool operator==(const Program& a, const Program& b);
 
+/// Loads libseccomp, where the build loads it at its first call rather than at start-up
+/// (seccomp_library.cc), once per process; later calls return the first call's result.
+/// Thread-safe. kUnsupported naming the library when it cannot be loaded.
+Result<void> LoadLibrary();
+
 /// The sandbox's filter (AF_UNIX socket pairs and AF_INET/AF_INET6 TCP sockets, whose reach
 /// the network namespace bounds; no set-user-ID or set-group-ID file modes), made once per
 /// process. With a `cache_dir`, the program kept there for this build, libseccomp and kernel
 /// is used when it can be trusted (seccomp_cache.h); otherwise it is compiled and kept there
 /// for the next process. The first call decides; later calls return the same program whatever
-/// they pass. Thread-safe. kSandbox if libseccomp fails.
+/// they pass. Thread-safe. kSandbox if libseccomp fails; LoadLibrary's error when it cannot
+/// be loaded.
 Result<const Program*> Filter(const std::filesystem::path& cache_dir = {});
 
 /// Compiles the filter with libseccomp and exports it as BPF, every time (Filter keeps the

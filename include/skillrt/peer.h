@@ -1,8 +1,8 @@
 // Is a peer process confined exactly as this one is? What a process on the other end of a
 // Unix socket may ask a resident skillrt to do must not exceed what it could do itself
 // (docs/daemon.md, "Who is served").
-#ifndef SKILLRT_SANDBOX_LINUX_PEER_H_
-#define SKILLRT_SANDBOX_LINUX_PEER_H_
+#ifndef SKILLRT_PEER_H_
+#define SKILLRT_PEER_H_
 
 #include <map>
 #include <optional>
@@ -38,4 +38,4 @@ std::optional<std::string> Difference(const Confinement& peer, const Confinement
 
 }  // namespace skillrt::peer
 
-#endif  // SKILLRT_SANDBOX_LINUX_PEER_H_
+#endif  // SKILLRT_PEER_H_
