@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -124,25 +125,36 @@ bool IsInterruptedAppend(const ChainState& head, const ChainState& log,
 }
 
 Result<void> WriteHead(const std::filesystem::path& head, const ChainState& state) {
-  std::filesystem::path tmp = head;
-  tmp += ".tmp";  // Only one writer at a time: the caller holds the log's lock.
-  std::string text = CanonicalJson({{"seq", state.seq}, {"hash", state.hash}}) + "\n";
-  {
-    UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
-    if (!fd) return FailErrno(ErrorCode::kIo, "open(" + tmp.string() + ")", errno);
-    std::string_view rest = text;
-    while (!rest.empty()) {
-      ssize_t n = ::write(fd.get(), rest.data(), rest.size());
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) {
-        return FailErrno(ErrorCode::kIo, "write(" + tmp.string() + ")", n < 0 ? errno : EIO);
-      }
-      rest.remove_prefix(static_cast<size_t>(n));
-    }
+  // One fixed-size block of text, rewritten where it is: the file keeps its length and its
+  // disk block after the first record, so an append neither frees nor allocates a block
+  // (replacing the file by rename freed one each time: on a filesystem mounted with
+  // `discard`, a synchronous discard request to the device per record). Readers hold the
+  // log's lock (the caller holds it exclusively), so none sees half of it; the text fits
+  // one 512-byte sector, which a device writes whole, so a crash leaves the old head or
+  // the new one.
+  std::string text = CanonicalJson({{"seq", state.seq}, {"hash", state.hash}});
+  if (text.size() >= kHeadBytes) {
+    return Fail(ErrorCode::kInternal, "audit head longer than " + std::to_string(kHeadBytes));
   }
-  // rename(2) replaces the head atomically: a reader sees the old head or the new one.
-  if (::rename(tmp.c_str(), head.c_str()) != 0) {
-    return FailErrno(ErrorCode::kIo, "rename(" + tmp.string() + ", " + head.string() + ")", errno);
+  text.resize(kHeadBytes - 1, ' ');  // JSON allows trailing whitespace.
+  text.push_back('\n');
+  UniqueFd fd(::open(head.c_str(), O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600));
+  if (!fd) return FailErrno(ErrorCode::kIo, "open(" + head.string() + ")", errno);
+  size_t done = 0;
+  while (done < text.size()) {
+    const ssize_t n = ::pwrite(fd.get(), text.data() + done, text.size() - done,
+                               static_cast<off_t>(done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      return FailErrno(ErrorCode::kIo, "write(" + head.string() + ")", n < 0 ? errno : EIO);
+    }
+    done += static_cast<size_t>(n);
+  }
+  // A head written by an earlier version may be longer than the block: cut what follows.
+  struct stat st;
+  if (::fstat(fd.get(), &st) == 0 && st.st_size > static_cast<off_t>(kHeadBytes) &&
+      ::ftruncate(fd.get(), static_cast<off_t>(kHeadBytes)) != 0) {
+    return FailErrno(ErrorCode::kIo, "ftruncate(" + head.string() + ")", errno);
   }
   return {};
 }

@@ -69,8 +69,12 @@ Result<std::string> ReadLastLine(int fd, off_t size, const std::string& path, bo
 /// file: names the file), kIo.
 Result<std::optional<ChainState>> ReadHead(const std::filesystem::path& head);
 
-/// Replaces the head file with `state` (a temporary file renamed over it, mode 0600).
-/// REQUIRES: the caller holds the log's exclusive lock. Errors: kIo.
+/// The head file's size: its JSON text, spaces, and a newline.
+inline constexpr size_t kHeadBytes = 128;
+
+/// Writes `state` into the head file in place, as kHeadBytes bytes (made mode 0600 if
+/// missing; a symbolic link is refused). Readers must hold the log's lock (shared) to see
+/// the whole of it. REQUIRES: the caller holds the log's exclusive lock. Errors: kIo.
 Result<void> WriteHead(const std::filesystem::path& head, const ChainState& state);
 
 }  // namespace skillrt::audit

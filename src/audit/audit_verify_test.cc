@@ -77,6 +77,32 @@ class AuditChainTest : public ::testing::Test {
   TempDir tmp_;
 };
 
+TEST_F(AuditChainTest, AHeadWrittenEarlierLongerOrAsALinkIsHandled) {
+  WriteLog(1);
+  const std::string first = ReadFile(Head());
+  ASSERT_EQ(first.size(), 128u);
+  // A longer head file (written by an earlier version, or padded by hand): the next append
+  // leaves exactly its own 128 bytes.
+  WriteFile(Head(), first.substr(0, first.find(' ')) + std::string(300, ' ') + "\n");
+  WriteLog(1);
+  EXPECT_EQ(ReadFile(Head()).size(), 128u);
+  AuditVerification v = Verify();
+  EXPECT_TRUE(v.ok) << v.line << ": " << v.message;
+  // A symbolic link in its place is not written through.
+  TempDir elsewhere;
+  const auto target = elsewhere.path() / "target";
+  WriteFile(target, "untouched\n");
+  std::filesystem::remove(Head());
+  std::filesystem::create_symlink(target, Head());
+  auto log = AuditLog::Open(Log());
+  ASSERT_TRUE(log) << log.error().message;
+  auto appended = log->Append({{"event", "run"}});
+  ASSERT_FALSE(appended);  // The record is written; the head is not, and it says so.
+  EXPECT_NE(appended.error().message.find("head not updated"), std::string::npos)
+      << appended.error().message;
+  EXPECT_EQ(ReadFile(target), "untouched\n");
+}
+
 TEST_F(AuditChainTest, AppendChainsRecordsAndWritesTheHead) {
   WriteLog(3);
   std::vector<std::string> lines = LinesWithNewlines(ReadFile(Log()));
@@ -96,7 +122,10 @@ TEST_F(AuditChainTest, AppendChainsRecordsAndWritesTheHead) {
     EXPECT_FALSE(record.contains("head_mismatch"));
     prev = record["hash"];
   }
-  EXPECT_EQ(ReadFile(Head()), "{\"hash\":\"" + prev + "\",\"seq\":3}\n");
+  // The head: the JSON, spaces to a fixed 128 bytes, a newline (rewritten in place).
+  std::string head = "{\"hash\":\"" + prev + "\",\"seq\":3}";
+  head.resize(127, ' ');
+  EXPECT_EQ(ReadFile(Head()), head + "\n");
 
   AuditVerification v = Verify();
   EXPECT_TRUE(v.ok) << v.line << ": " << v.message;
