@@ -457,23 +457,26 @@ class Daemon {
     int exit_code = 0;
     std::string run_id;
     std::unique_ptr<Engine> engine;
+    std::optional<ConnectionCanceller> canceller;
     {
       ScopedOutput output(passed[0].get(), passed[1].get());
       engine = OpenEngine(call->global, &exit_code, /*approve_on_tty=*/false, &runtimes_);
       if (engine) {
-        ConnectionCanceller canceller(fd);
-        exit_code = RunTracked(*engine, *call, canceller);
-        run_id = canceller.run_id();
+        canceller.emplace(fd);
+        exit_code = RunTracked(*engine, *call, *canceller);
+        run_id = canceller->run_id();
       }
     }
     // The run has ended and its audit record is written (Wait returns after both). The
     // caller's output is complete, and its descriptors closed here, before it hears the exit
-    // code; the engine is closed after, off the caller's time.
+    // code; the canceller's watch (which can only find the run ended now) and the engine are
+    // closed after, off the caller's time.
     passed.clear();
     Writer w;
     w.U8('X');
     w.U32(static_cast<uint32_t>(exit_code));
     SendFull(fd, w.bytes());
+    canceller.reset();
     engine.reset();
     Log("served exec " + call->command.flags.skill +
         (run_id.empty() ? std::string() : " (run " + run_id + ")") + ": exit " +
