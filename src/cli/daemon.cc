@@ -401,6 +401,12 @@ class Daemon {
     const timeval timeout = {kRequestTimeoutSeconds, 0};
     ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
 
+    if (auto why = WhyNotConfined(fd)) {
+      Log("not served: " + *why);
+      Reply(fd, 'F', *why);
+      return;
+    }
+
     // The header, and the caller's stdout and stderr beside it.
     char header[16];
     iovec iov = {header, sizeof header};
@@ -445,7 +451,7 @@ class Daemon {
       Reply(fd, 'F', "malformed request: the payload does not decode");
       return;
     }
-    if (auto why = WhyNotServed(fd, *call)) {
+    if (auto why = WhyNotServed(*call)) {
       Log("not served: " + *why);
       Reply(fd, 'F', *why);
       return;
@@ -510,8 +516,10 @@ class Daemon {
                         tracking);
   }
 
-  // Why the caller at the other end of `fd` is not served this call; nullopt when it is.
-  std::optional<std::string> WhyNotServed(int fd, const Call& call) const {
+  // Why the caller at the other end of `fd` is not served, from what the kernel says of it;
+  // nullopt when it is confined exactly as the daemon is. Checked before anything it sends
+  // is read.
+  std::optional<std::string> WhyNotConfined(int fd) const {
     int pidfd = -1;
     socklen_t len = sizeof pidfd;
     if (::getsockopt(fd, SOL_SOCKET, SO_PEERPIDFD, &pidfd, &len) != 0) {
@@ -524,6 +532,12 @@ class Daemon {
     if (auto difference = peer::Difference(*theirs, self_)) {
       return "the caller is confined otherwise (" + *difference + ")";
     }
+    return std::nullopt;
+  }
+
+  // Why `call` is not served: made in another environment or for another home; nullopt when
+  // it is.
+  std::optional<std::string> WhyNotServed(const Call& call) const {
     std::vector<std::string> env = call.environment;
     std::sort(env.begin(), env.end());
     if (auto name = EnvironmentDifference(env, environment_)) {
