@@ -58,4 +58,12 @@ void* LazyResolve(size_t index) {
 
 }  // namespace skillrt
 
+/// Defines the resolver NAME's trampolines call with the index of the function called
+/// (`skillrt_lazy_NAME_resolve`, hidden), for LIBRARY, a LazyLibrary constant. At global scope.
+#define SKILLRT_LAZY_LIBRARY_RESOLVER(NAME, LIBRARY)                                        \
+  extern "C" __attribute__((visibility("hidden"))) void* skillrt_lazy_##NAME##_resolve(     \
+      size_t index) {                                                                       \
+    return ::skillrt::LazyResolve<LIBRARY>(index);                                          \
+  }
+
 #endif  // SKILLRT_UTIL_LAZY_LIBRARY_H_

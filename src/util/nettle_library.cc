@@ -29,10 +29,6 @@ constexpr LazyLibrary kNettle = {.file = "libnettle.so.8",
 }  // namespace
 }  // namespace skillrt
 
-// Called by the trampolines' common resolver with the index of the function called.
-extern "C" __attribute__((visibility("hidden"))) void* skillrt_lazy_nettle_resolve(
-    size_t index) {
-  return skillrt::LazyResolve<skillrt::kNettle>(index);
-}
+SKILLRT_LAZY_LIBRARY_RESOLVER(nettle, skillrt::kNettle)
 
 #endif

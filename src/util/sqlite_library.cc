@@ -31,11 +31,7 @@ Result<void> LoadSqlite() { return LoadLazyLibraryOnce<kSqlite>(); }
 
 }  // namespace skillrt
 
-// Called by the trampolines' common resolver with the index of the function called.
-extern "C" __attribute__((visibility("hidden"))) void* skillrt_lazy_sqlite3_resolve(
-    size_t index) {
-  return skillrt::LazyResolve<skillrt::kSqlite>(index);
-}
+SKILLRT_LAZY_LIBRARY_RESOLVER(sqlite3, skillrt::kSqlite)
 
 #else  // SQLite is linked into the binary.
 

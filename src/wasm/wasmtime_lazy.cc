@@ -38,11 +38,7 @@ std::string WasmtimeLibraryPath() { return SKILLRT_WASMTIME_LIB; }
 
 }  // namespace skillrt::wasm
 
-// Called by the trampolines' common resolver with the index of the function called.
-extern "C" __attribute__((visibility("hidden"))) void* skillrt_lazy_wasmtime_resolve(
-    size_t index) {
-  return skillrt::LazyResolve<skillrt::wasm::kWasmtime>(index);
-}
+SKILLRT_LAZY_LIBRARY_RESOLVER(wasmtime, skillrt::wasm::kWasmtime)
 
 #else  // Wasmtime is linked into the binary.
 

@@ -31,11 +31,7 @@ Result<void> LoadLibrary() { return LoadLazyLibraryOnce<kSeccomp>(); }
 
 }  // namespace skillrt::seccomp
 
-// Called by the trampolines' common resolver with the index of the function called.
-extern "C" __attribute__((visibility("hidden"))) void* skillrt_lazy_seccomp_resolve(
-    size_t index) {
-  return skillrt::LazyResolve<skillrt::seccomp::kSeccomp>(index);
-}
+SKILLRT_LAZY_LIBRARY_RESOLVER(seccomp, skillrt::seccomp::kSeccomp)
 
 #else  // libseccomp is linked into the binary.
 
