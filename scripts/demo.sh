@@ -52,7 +52,7 @@ for _ in 1 2; do
   step setsid -w "${skillrt[@]}" exec csv-tools -- python3 scripts/csvtool.py columns \
     data/cities.csv </dev/null
 done
-kill -TERM "$daemon_pid"
+kill -TERM "$daemon_pid" 2>/dev/null || true
 wait "$daemon_pid" || true
 cat "$daemon_log"
 rm -f "$daemon_log"
