@@ -131,6 +131,10 @@ class Runtime {
 /// The Outcome of a run cancelled before its runtime started anything.
 Outcome CancelledBeforeStart(const Plan& plan, const CancelToken& token);
 
+/// The most sandboxes NativeRuntimeOptions::prepared_sandboxes may keep: each is a process
+/// and a cgroup held for as long as the runtime lives.
+inline constexpr size_t kMaxPreparedSandboxes = 256;
+
 /// Options of the native Linux sandbox.
 struct NativeRuntimeOptions {
   /// Host uid and gid that the sandbox's user maps to when skillrt runs as root; ignored
@@ -148,7 +152,8 @@ struct NativeRuntimeOptions {
   /// later run of the very same plan and never having run skill code before it: for
   /// `python3 SCRIPT.py ...` an interpreter initialised and waiting, for any other program a
   /// sandbox waiting just before `execve` (docs/sandbox.md, "Prepared sandboxes"). The least
-  /// recently used goes when a new one would exceed the count. 0 turns them off.
+  /// recently used goes when a new one would exceed the count. 0 turns them off; at most
+  /// kMaxPreparedSandboxes (MakeNativeRuntime refuses more with kInvalidArgument).
   size_t prepared_sandboxes = 4;
   /// How long after a run its plan's next sandbox is prepared. Preparing one clones the
   /// process (its page tables copied, each page written afterwards copied again until the

@@ -80,6 +80,7 @@ class Engine:
         approval_timeout_ms: int,
         watch: bool,
         require_lock: bool,
+        prepared_sandboxes: int,
     ) -> None: ...
     def run(
         self,

@@ -59,6 +59,12 @@ def _memory_bytes(memory: Optional[int]) -> Optional[int]:
     return memory * _MIB
 
 
+def _count(value: int, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise InvalidArgumentError(f"{what}: expected a count of 0 or more, got {value!r}")
+    return value
+
+
 def _epoch(value: Union[None, float, _dt.datetime]) -> Optional[float]:
     if value is None or isinstance(value, (int, float)):
         return value
@@ -109,6 +115,7 @@ class Engine:
         user_policy: bool = True,
         watch: bool = True,
         require_lock: bool = False,
+        prepared_sandboxes: int = 4,
     ) -> None:
         """Opens an engine.
 
@@ -128,6 +135,9 @@ class Engine:
             user_policy: read <home>/policy.toml when it exists.
             watch: keep the skill catalogue current with inotify (a long-lived process).
             require_lock: refuse every skill without an entry in <home>/skills.lock.
+            prepared_sandboxes: sandboxes kept prepared for native skills run before, each
+                for the very same plan and one run (docs/sandbox.md, "Prepared sandboxes");
+                a Python script's with its interpreter started. 0: none.
 
         Raises:
             SkillrtIOError: the home directory cannot be made or written.
@@ -148,6 +158,7 @@ class Engine:
             approval_timeout_ms=int(float(approval_timeout) * 1000),
             watch=bool(watch),
             require_lock=bool(require_lock),
+            prepared_sandboxes=_count(prepared_sandboxes, "prepared_sandboxes"),
         )
         with _open_lock:
             _open_engines.add(self)

@@ -7,6 +7,7 @@ import json
 import os
 import pydoc
 import subprocess
+import time
 
 import pytest
 
@@ -171,3 +172,45 @@ def test_help_reads_well():
         assert words in text
     assert "cli" in skillrt.Outcome.__doc__.lower()
     assert "'ok'" in skillrt.Outcome.status.__doc__
+
+
+def _held_sandboxes() -> list[int]:
+    """Children of this process that wait with the sandbox's seccomp filter installed: the
+    sandboxes held for a plan (a finished run's sandbox has been reaped)."""
+    held = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/status") as status:
+                fields = dict(line.split(":", 1) for line in status if ":" in line)
+        except OSError:
+            continue
+        if int(fields.get("PPid", "0")) == os.getpid() and fields.get("Seccomp", "").strip() == "2":
+            held.append(int(entry))
+    return held
+
+
+def _wait_for_held(seconds: float) -> list[int]:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        held = _held_sandboxes()
+        if held:
+            return held
+        time.sleep(0.05)
+    return []
+
+
+def test_prepared_sandboxes_can_be_turned_off(home, skills_dir):
+    argv = ["python3", "-c", "print(6 * 7)"]
+    with skillrt.Engine(home=home, skills=[skills_dir, EXAMPLES], prepared_sandboxes=0) as off:
+        assert off.exec("calculator", argv).stdout == "42\n"
+        assert _wait_for_held(1.5) == []
+    # Positive control: by default the next run of the plan has a sandbox held for it.
+    with skillrt.Engine(home=home, skills=[skills_dir, EXAMPLES]) as on:
+        assert on.exec("calculator", argv).stdout == "42\n"
+        assert _wait_for_held(5) != []
+        assert on.exec("calculator", argv).stdout == "42\n"
+    for bad in (-1, True, "2", 1.5, 257):
+        with pytest.raises(skillrt.InvalidArgumentError, match="prepared_sandboxes"):
+            skillrt.Engine(home=home, prepared_sandboxes=bad)

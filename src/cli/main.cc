@@ -275,7 +275,8 @@ int Main(int argc, char** argv) {
   mcp_cmd->add_option("--prepared-sandboxes", mcp.prepared_sandboxes,
                       "Sandboxes kept prepared for native skills run before, a Python "
                       "script's with its interpreter initialised (default 4; 0: none; "
-                      "docs/sandbox.md)");
+                      "docs/sandbox.md)")
+      ->check(CLI::Range(size_t{0}, skillrt::kMaxPreparedSandboxes));
 
   DaemonFlags daemon;
   CLI::App* daemon_cmd = app.add_subcommand(
@@ -283,7 +284,8 @@ int Main(int argc, char** argv) {
                 "environment and directory, with sandboxes prepared ahead (docs/daemon.md)");
   daemon_cmd->add_option("--prepared-sandboxes", daemon.prepared_sandboxes,
                          "Sandboxes kept prepared for native skills run before (default 4; "
-                         "0: none)");
+                         "0: none)")
+      ->check(CLI::Range(size_t{0}, skillrt::kMaxPreparedSandboxes));
 
   AuditCommands audit(app.add_subcommand("audit", "Read, query and verify the audit log"));
   ServiceCommands service(&app);

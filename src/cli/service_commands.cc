@@ -34,6 +34,7 @@ struct ServiceCommands::Flags {
   size_t threads = 32;
   size_t max_streams = 16;
   double approval_timeout_s = 300;
+  size_t prepared_sandboxes = 4;  ///< `--prepared-sandboxes N` (NativeRuntimeOptions).
   double lease_s = 10;
   // token
   std::string scope;
@@ -82,8 +83,9 @@ Result<std::map<std::string, size_t>> SkillLimits(const std::vector<std::string>
 }
 
 std::unique_ptr<Engine> OpenServiceEngine(const GlobalOptions& global, double approval_timeout_s,
-                                          int* exit_code) {
+                                          size_t prepared_sandboxes, int* exit_code) {
   EngineOptions options;
+  options.native.prepared_sandboxes = prepared_sandboxes;
   options.home = global.home;
   options.skill_roots = global.skill_roots;
   options.policy.file = global.policy_file;
@@ -179,7 +181,8 @@ int Serve(const GlobalOptions& global, const ServiceCommands::Flags& f) {
   options.runner.lease = std::chrono::milliseconds(static_cast<int64_t>(f.lease_s * 1000));
   options.runner.heartbeat = std::max(options.runner.lease / 4, std::chrono::milliseconds(50));
   int exit_code = 0;
-  std::unique_ptr<Engine> engine = OpenServiceEngine(global, f.approval_timeout_s, &exit_code);
+  std::unique_ptr<Engine> engine =
+      OpenServiceEngine(global, f.approval_timeout_s, f.prepared_sandboxes, &exit_code);
   if (!engine) return exit_code;
   auto service = service::Service::Open(*engine, std::move(options));
   if (!service) {
@@ -217,7 +220,8 @@ int Worker(const GlobalOptions& global, const ServiceCommands::Flags& f) {
     return kExitUsage;
   }
   int exit_code = 0;
-  std::unique_ptr<Engine> engine = OpenServiceEngine(global, f.approval_timeout_s, &exit_code);
+  std::unique_ptr<Engine> engine =
+      OpenServiceEngine(global, f.approval_timeout_s, f.prepared_sandboxes, &exit_code);
   if (!engine) return exit_code;
   auto store = service::OpenJobStore(f.queue, engine->home());
   if (!store) {
@@ -338,6 +342,10 @@ ServiceCommands::ServiceCommands(CLI::App* app) : flags_(std::make_unique<Flags>
                      "(default 300)");
   serve_->add_option("--lease", f.lease_s, "Seconds a job's claim holds without a heartbeat "
                                            "(default 10)");
+  serve_->add_option("--prepared-sandboxes", f.prepared_sandboxes,
+                     "Sandboxes kept prepared for native skills run before (default 4; 0: "
+                     "none; docs/sandbox.md)")
+      ->check(CLI::Range(size_t{0}, skillrt::kMaxPreparedSandboxes));
 
   worker_ = app->add_subcommand("worker", "Run jobs from a shared queue (docs/service.md)");
   worker_->add_option("--queue", f.queue, "The job queue: postgresql://... or sqlite:PATH "
@@ -347,6 +355,9 @@ ServiceCommands::ServiceCommands(CLI::App* app) : flags_(std::make_unique<Flags>
   worker_->add_option("--approval-timeout", f.approval_timeout_s,
                       "Seconds a run waits for an approval (default 300)");
   worker_->add_option("--lease", f.lease_s, "Seconds a job's claim holds (default 10)");
+  worker_->add_option("--prepared-sandboxes", f.prepared_sandboxes,
+                      "Sandboxes kept prepared for native skills run before (default 4; 0: none)")
+      ->check(CLI::Range(size_t{0}, skillrt::kMaxPreparedSandboxes));
 
   CLI::App* token = app->add_subcommand("token", "Make, list and revoke API tokens");
   token->require_subcommand(1);

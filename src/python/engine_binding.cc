@@ -38,10 +38,11 @@ void BindEngine(nb::module_& m) {
   nb::class_<PyEngine> engine(m, "Engine", "skillrt's engine (internal; use skillrt.Engine).");
   engine
       .def(nb::init<std::optional<std::string>, std::vector<std::string>,
-                    std::optional<std::string>, bool, nb::object, int64_t, bool, bool>(),
+                    std::optional<std::string>, bool, nb::object, int64_t, bool, bool,
+                    int64_t>(),
            nb::arg("home").none(), nb::arg("skills"), nb::arg("policy").none(),
            nb::arg("user_policy"), nb::arg("approver").none(), nb::arg("approval_timeout_ms"),
-           nb::arg("watch"), nb::arg("require_lock"))
+           nb::arg("watch"), nb::arg("require_lock"), nb::arg("prepared_sandboxes"))
       .def(
           "run",
           [](PyEngine& e, const std::string& skill, nb::handle input,

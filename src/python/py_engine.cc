@@ -118,7 +118,8 @@ std::optional<ApprovalDecision> ParseDecision(std::string_view text) {
 
 PyEngine::PyEngine(std::optional<std::string> home, std::vector<std::string> skills,
                    std::optional<std::string> policy, bool user_policy, nb::object approver,
-                   int64_t approval_timeout_ms, bool watch, bool require_lock)
+                   int64_t approval_timeout_ms, bool watch, bool require_lock,
+                   int64_t prepared_sandboxes)
     : owner_(::getpid()) {
   EngineOptions options;
   if (home) options.home = *home;
@@ -131,6 +132,12 @@ PyEngine::PyEngine(std::optional<std::string> home, std::vector<std::string> ski
     ThrowError(ErrorCode::kInvalidArgument, "approval_timeout: must not be negative");
   }
   options.approval_timeout = milliseconds(approval_timeout_ms);
+  if (prepared_sandboxes < 0 ||
+      static_cast<uint64_t>(prepared_sandboxes) > kMaxPreparedSandboxes) {
+    ThrowError(ErrorCode::kInvalidArgument,
+               "prepared_sandboxes: expected 0 to " + std::to_string(kMaxPreparedSandboxes));
+  }
+  options.native.prepared_sandboxes = static_cast<size_t>(prepared_sandboxes);
   if (!approver.is_none()) {
     if (!PyCallable_Check(approver.ptr())) {
       ThrowError(ErrorCode::kInvalidArgument, "approver: must be callable or None");

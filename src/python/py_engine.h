@@ -44,10 +44,13 @@ class PyEngine {
   /// Engine::Open. `approver`: None, or a callable taking the approval request dict
   /// (ApprovalRequestJson) and returning "once", "session", "always", "deny" or "abort"; any
   /// other return value, or an exception, denies (and is reported through
-  /// sys.unraisablehook). `approval_timeout_ms` as EngineOptions::approval_timeout.
+  /// sys.unraisablehook). `approval_timeout_ms` as EngineOptions::approval_timeout;
+  /// `prepared_sandboxes` as NativeRuntimeOptions::prepared_sandboxes (InvalidArgumentError
+  /// outside 0 to kMaxPreparedSandboxes).
   PyEngine(std::optional<std::string> home, std::vector<std::string> skills,
            std::optional<std::string> policy, bool user_policy, nb::object approver,
-           int64_t approval_timeout_ms, bool watch, bool require_lock);
+           int64_t approval_timeout_ms, bool watch, bool require_lock,
+           int64_t prepared_sandboxes);
   ~PyEngine();
 
   Outcome Run(const std::string& skill, nb::handle input, const CallArgs& args);

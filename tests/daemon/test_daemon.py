@@ -308,3 +308,11 @@ def test_a_run_directory_others_may_enter_is_refused(world):
         d.wait_for("serving")
     finally:
         d.stop()
+
+
+def test_prepared_sandboxes_outside_the_range_are_refused(world):
+    for bad in ("-1", "257", "many"):
+        result = subprocess.run([CLI, "daemon", "--prepared-sandboxes", bad], env=world["env"],
+                                cwd=world["dir"], capture_output=True, text=True, timeout=60)
+        assert result.returncode == 2, (bad, result.stderr)
+        assert "--prepared-sandboxes" in result.stderr

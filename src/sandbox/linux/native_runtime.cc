@@ -603,6 +603,11 @@ Result<void> ReapNativeRun(std::string_view run_id) {
 }
 
 Result<std::unique_ptr<Runtime>> MakeNativeRuntime(const NativeRuntimeOptions& options) {
+  if (options.prepared_sandboxes > kMaxPreparedSandboxes) {
+    return Fail(ErrorCode::kInvalidArgument,
+                "prepared_sandboxes: at most " + std::to_string(kMaxPreparedSandboxes) +
+                    ", not " + std::to_string(options.prepared_sandboxes));
+  }
   auto ids = userns::ChooseIdMap(options.sandbox_host_uid, options.sandbox_host_gid);
   if (!ids) return std::unexpected(ids.error());
   // Make the seccomp program now (or take the kept one) so the first run does not pay for it.

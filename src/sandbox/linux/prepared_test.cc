@@ -438,6 +438,18 @@ TEST_F(NativePreparedSandboxTest, WithADelayTheNextSandboxIsPreparedOnlyOnceItHa
   EXPECT_EQ(third.status, Status::kOk) << third.stderr_stream.data;
 }
 
+TEST(NativeRuntimeOptionsTest, MoreSandboxesPreparedThanTheMostAreRefused) {
+  NativeRuntimeOptions options;
+  options.prepared_sandboxes = kMaxPreparedSandboxes + 1;
+  auto refused = MakeNativeRuntime(options);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_NE(refused.error().message.find("prepared_sandboxes"), std::string::npos);
+  options.prepared_sandboxes = kMaxPreparedSandboxes;  // Positive control.
+  auto made = MakeNativeRuntime(options);
+  EXPECT_TRUE(made) << made.error().ToString();
+}
+
 TEST_F(NativePreparedSandboxTest, ASandboxThatDiedWhileHeldIsDiscarded) {
   ASSERT_TRUE(RunUntilHeld([&] { return MakePlan(); }));
   const std::vector<pid_t> waiting = AwaitHeldSandboxes();
