@@ -353,16 +353,19 @@ class Daemon {
         environment_(Environment(environ)),
         quiet_(quiet) {}
 
-  // Starts a thread for the connection, or turns the caller away when too many are served.
+  // Starts a thread for the connection, or turns the caller away (it runs its call itself)
+  // when too many are served or no thread can be started.
   void Accept(UniqueFd connection) {
+    // Shared with the thread, so that the connection is still here to answer if it cannot start.
+    auto owned = std::make_shared<UniqueFd>(std::move(connection));
     {
       std::lock_guard lock(mu_);
       if (connections_ < kMaxConnections && !stopping_) {
         ++connections_;
         try {
-          std::thread([this, fd = std::move(connection)]() mutable {
-            Serve(fd.get());
-            fd.Reset();
+          std::thread([this, owned] {
+            Serve(owned->get());
+            owned->Reset();
             std::lock_guard lock(mu_);
             --connections_;
             done_.notify_all();
@@ -373,7 +376,7 @@ class Daemon {
         }
       }
     }
-    Reply(connection.get(), 'F', "the daemon is busy");
+    Reply(owned->get(), 'F', "the daemon is busy");
   }
 
   // Cancels the runs in flight and waits for every connection's thread to end.
