@@ -1,5 +1,5 @@
 // The state of one WebAssembly call that host code running inside it reads and writes: the
-// epoch callback, the output sinks and the bounded poll_oneoff. It is the store's data
+// epoch callback, the output files and the bounded poll_oneoff. It is the store's data
 // (wasmtime_store_new), so host functions shared by every call find their own call's state.
 // Used only on the thread running the call.
 #ifndef SKILLRT_WASM_CALL_STATE_H_
@@ -32,6 +32,17 @@ struct CallState {
   bool output_exceeded = false;
   bool scratch_exceeded = false;  ///< A scratch directory went past its limit: the call ended.
   bool scratch_full = false;      ///< A scratch tmpfs was seen at its limit (writes get ENOSPC).
+  /// Moves what the guest has written to its stdout and stderr since the last time into the
+  /// call's captured streams and to whoever watches the run (and sets `output_exceeded` when
+  /// a stream passes its cap). Set by the runtime; null when the call captures nothing.
+  void (*drain_output)(void* context) = nullptr;
+  void* drain_context = nullptr;  ///< What `drain_output` is called with.
+
+  /// Calls `drain_output`: at each epoch tick, while the guest waits in skillrt's own host
+  /// functions, and once the guest has ended.
+  void DrainOutput() const {
+    if (drain_output != nullptr) drain_output(drain_context);
+  }
 };
 
 }  // namespace skillrt::wasm

@@ -126,6 +126,8 @@ wasm_trap_t* Send(void*, wasmtime_caller_t* caller, const wasmtime_val_t* args, 
     constexpr std::string_view kMessage = "skillrt_http used outside a skillrt call";
     return wasmtime_trap_new(kMessage.data(), kMessage.size());
   }
+  // What the guest wrote before the request reaches those who watch the run while it waits.
+  guest.state()->DrainOutput();
   std::optional<std::string> method = guest.Text(Arg(args, 0), Arg(args, 1));
   std::optional<std::string> url = guest.Text(Arg(args, 2), Arg(args, 3));
   std::optional<std::string> header_text = guest.Text(Arg(args, 4), Arg(args, 5));
@@ -326,6 +328,8 @@ wasmtime_error_t* ComponentSend(void*, wasmtime_context_t* context,
   if (state == nullptr || state->http == nullptr || nargs != 1 || nresults != 1) {
     return wasmtime_error_new("skillrt:skill/http used outside a skillrt call");
   }
+  // What the guest wrote before the request reaches those who watch the run while it waits.
+  state->DrainOutput();
   // result::err(error { kind, message }), `kind` one of the WIT enum's case names.
   auto reply_error = [&](std::string_view kind, std::string_view message) {
     wasmtime_component_val_t kind_value;

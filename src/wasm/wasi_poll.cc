@@ -139,6 +139,8 @@ wasm_trap_t* PollOneoff(void*, wasmtime_caller_t* caller, const wasmtime_val_t* 
         state->cancelled = true;
         return false;
       }
+      // What the guest wrote before it slept reaches those who watch the run meanwhile.
+      state->DrainOutput();
       std::this_thread::sleep_until(std::min(until, std::chrono::steady_clock::now() + kSlice));
     }
     return true;

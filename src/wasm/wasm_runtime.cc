@@ -11,6 +11,9 @@
 // symlinks that lead out of a preopen. The one way out is the `skillrt_http` host interface
 // (http_imports.h), whose requests go through the egress proxy and the plan's allowlist.
 #include <stdlib.h>
+#include <fcntl.h>
+#include <linux/falloc.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -128,6 +131,38 @@ struct Code {
   std::string layer = {};                         // For the outcome's layers.
 };
 
+// Empty memfds for the guests' stdio (OutputFile), kept between calls: making one and freeing
+// it costs more than emptying one. A file comes back only once the store that wrote to it is
+// gone (CallSetup), so no guest writes into another call's stream. Thread-safe.
+class OutputFilePool {
+ public:
+  // An empty file: a kept one, else a new one. Errors: kIo if memfd_create(2) fails.
+  Result<UniqueFd> Take(const char* name) {
+    {
+      std::lock_guard lock(mu_);
+      if (!files_.empty()) {
+        UniqueFd fd = std::move(files_.back());
+        files_.pop_back();
+        return fd;
+      }
+    }
+    UniqueFd fd(::memfd_create(name, MFD_CLOEXEC));
+    if (!fd) return FailErrno(ErrorCode::kIo, "memfd_create (WebAssembly output)", errno);
+    return fd;
+  }
+  // Empties `fd` and keeps it, unless enough are kept or it cannot be emptied.
+  void Give(UniqueFd fd) {
+    if (::ftruncate(fd.get(), 0) != 0) return;
+    std::lock_guard lock(mu_);
+    if (files_.size() < kMaxKept) files_.push_back(std::move(fd));
+  }
+
+ private:
+  static constexpr size_t kMaxKept = 32;
+  std::mutex mu_;
+  std::vector<UniqueFd> files_;
+};
+
 // Everything calls share, calls given up at their deadline included; kept alive by whichever
 // holds it last.
 // The engine's pool reservations (linear memories, tables), kept out of the native sandbox's
@@ -157,6 +192,7 @@ struct Shared {
   ComponentLinkerPtr component_linker;  // WASI 0.2 for components.
   std::string config_fingerprint;       // Part of every cache key.
   std::shared_ptr<const net::Resolver> resolver;  // Names for the egress proxy.
+  std::shared_ptr<OutputFilePool> output_files = std::make_shared<OutputFilePool>();
   // Calls given up at their deadline whose threads still wait in the host, by kind: a
   // component waiting for a timer (which nothing can interrupt) does not hold modules up.
   std::atomic<int> abandoned_modules{0};
@@ -196,6 +232,8 @@ struct Sink {
   ObserverRelay* relay;  // Null when nobody observes the run.
 };
 
+// Adds `size` bytes the guest produced to `sink`; `bytes` is read only for those the sink
+// keeps (the first min(cap, kCapturedStreamMaxBytes)), so it may be null once it keeps no more.
 ptrdiff_t WriteToSink(void* data, const unsigned char* bytes, size_t size) {
   Sink* sink = static_cast<Sink*>(data);
   CapturedStream& stream = *sink->stream;
@@ -218,6 +256,83 @@ ptrdiff_t WriteToSink(void* data, const unsigned char* bytes, size_t size) {
   return static_cast<ptrdiff_t>(size);
 }
 
+// What the guest writes to one of its stdio streams, as a file: a memfd(2) that Wasmtime
+// writes to synchronously, on the guest's own thread (wasi_config_set_stdout_file). A
+// callback stream instead (wasi_config_set_stdout_custom) goes through Wasmtime's tokio
+// runtime, which hands every write to a worker thread and waits for it: two thread switches
+// per write (docs/benchmarks.md). The file is read into its sink at each epoch tick, while
+// the guest waits in skillrt's host functions and when it ends (CallState::DrainOutput):
+// output reaches the captured stream and those who watch the run within a tick of the guest
+// running WebAssembly. Bytes the sink no longer keeps are counted, not read, and the pages
+// already read are given back, so the file holds at most what the guest wrote since the last
+// drain: within one tick, or one write (no larger than the guest's own memory).
+class OutputFile {
+ public:
+  // An empty file from `pool` whose bytes go to `sink`; it goes back to the pool when this is
+  // destroyed. Errors: kIo if no file can be made.
+  static Result<OutputFile> Make(std::shared_ptr<OutputFilePool> pool, Sink* sink,
+                                 const char* name) {
+    auto fd = pool->Take(name);
+    if (!fd) return std::unexpected(fd.error());
+    return OutputFile(std::move(*fd), std::move(pool), sink);
+  }
+  OutputFile(OutputFile&&) = default;
+  OutputFile& operator=(OutputFile&&) = delete;
+  ~OutputFile() {
+    if (fd_ && pool_ != nullptr) pool_->Give(std::move(fd_));
+  }
+
+  // The path Wasmtime opens it by (a new open file description on the same file).
+  std::string path() const { return "/proc/self/fd/" + std::to_string(fd_.get()); }
+
+  // Moves the bytes written since the last call into the sink. Thread: the call's.
+  void Drain() {
+    struct stat st;
+    if (::fstat(fd_.get(), &st) != 0) return;
+    const uint64_t size = static_cast<uint64_t>(st.st_size);
+    CapturedStream& stream = *sink_->stream;
+    const uint64_t keep = std::min(sink_->cap, kCapturedStreamMaxBytes);
+    while (read_ < size) {
+      const uint64_t room = keep > stream.data.size() ? keep - stream.data.size() : 0;
+      if (room == 0) {
+        WriteToSink(sink_, nullptr, size - read_);  // Counted only.
+        read_ = size;
+        break;
+      }
+      const size_t want = static_cast<size_t>(std::min({size - read_, room, kChunk}));
+      buffer_.resize(want);
+      const ssize_t n = ::pread(fd_.get(), buffer_.data(), want, static_cast<off_t>(read_));
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      WriteToSink(sink_, reinterpret_cast<const unsigned char*>(buffer_.data()),
+                  static_cast<size_t>(n));
+      read_ += static_cast<uint64_t>(n);
+    }
+    // Pages read are freed (the size stays, so the writer's offset still matches it).
+    const uint64_t whole = read_ & ~uint64_t{kPage - 1};
+    if (whole >= freed_ + kFreeEvery) {
+      (void)::fallocate(fd_.get(), FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+                        static_cast<off_t>(freed_), static_cast<off_t>(whole - freed_));
+      freed_ = whole;
+    }
+  }
+
+ private:
+  static constexpr uint64_t kChunk = 64u << 10;
+  static constexpr uint64_t kPage = 4096;
+  static constexpr uint64_t kFreeEvery = 1u << 20;
+
+  OutputFile(UniqueFd fd, std::shared_ptr<OutputFilePool> pool, Sink* sink)
+      : fd_(std::move(fd)), pool_(std::move(pool)), sink_(sink) {}
+
+  UniqueFd fd_;
+  std::shared_ptr<OutputFilePool> pool_;
+  Sink* sink_;
+  uint64_t read_ = 0;   // Bytes of the file given to the sink.
+  uint64_t freed_ = 0;  // Bytes at the start of the file whose pages were freed.
+  std::string buffer_;
+};
+
 int64_t ThreadCpuNs() {
   struct timespec ts;
   ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
@@ -239,6 +354,7 @@ wasmtime_error_t* OnEpochDeadline(const wasmtime_context_t*, void* data, uint64_
     state->timed_out = true;
     return wasmtime_error_new("wall-clock limit reached");
   }
+  state->DrainOutput();
   if (state->output_exceeded) return wasmtime_error_new("output limit reached");
   if (ThreadCpuNs() - state->cpu_start_ns > state->cpu_limit_ns) {
     state->cpu_exceeded = true;
@@ -276,6 +392,9 @@ struct CallSetup {
   ObserverRelay* relay = nullptr;  // The relay of the call that runs it; set by FinishCall.
   Sink out{};
   Sink err{};
+  // The guest's stdout and stderr as Wasmtime writes them (each drained into its sink).
+  std::optional<OutputFile> out_file;
+  std::optional<OutputFile> err_file;
   std::vector<UniqueFd> pinned;  // Declared directories, opened as their pins say.
   StorePtr store;                // Before `scratch` goes: its descriptors keep files counted.
   wasmtime_component_instance_t instance{};
@@ -283,6 +402,13 @@ struct CallSetup {
 
   ~CallSetup() {
     store.reset();  // Its WASI descriptors, then the scratch they point into.
+  }
+
+  // CallState::drain_output for a set-up: both files into their sinks.
+  static void DrainFiles(void* context) {
+    auto* self = static_cast<CallSetup*>(context);
+    if (self->out_file) self->out_file->Drain();
+    if (self->err_file) self->err_file->Drain();
   }
 };
 
@@ -792,8 +918,20 @@ Result<std::unique_ptr<CallSetup>> SetUpCall(
     wasm_byte_vec_new(&input, plan.stdin_data.size(), plan.stdin_data.data());
     wasi_config_set_stdin_bytes(wasi.get(), &input);
   }
-  wasi_config_set_stdout_custom(wasi.get(), WriteToSink, stdout_sink, nullptr);
-  wasi_config_set_stderr_custom(wasi.get(), WriteToSink, &setup->err, nullptr);
+  {
+    auto out_file = OutputFile::Make(shared.output_files, stdout_sink, "skillrt-wasm-output");
+    if (!out_file) return std::unexpected(out_file.error());
+    auto err_file = OutputFile::Make(shared.output_files, &setup->err, "skillrt-wasm-output");
+    if (!err_file) return std::unexpected(err_file.error());
+    setup->out_file.emplace(std::move(*out_file));
+    setup->err_file.emplace(std::move(*err_file));
+    if (!wasi_config_set_stdout_file(wasi.get(), setup->out_file->path().c_str()) ||
+        !wasi_config_set_stderr_file(wasi.get(), setup->err_file->path().c_str())) {
+      return Fail(ErrorCode::kIo, "cannot open the guest's output files");
+    }
+    state.drain_output = &CallSetup::DrainFiles;
+    state.drain_context = setup.get();
+  }
   // Preopens: the skill's own files read-only, its scratch read-write, declared paths as
   // declared. Nothing else exists for the guest.
   struct Preopen {
@@ -982,6 +1120,7 @@ Result<Outcome> FinishCall(std::unique_ptr<CallSetup> setup, bool prepared, cons
       if (!error) wasmtime_component_val_delete(&result);
     }
   }
+  state.DrainOutput();  // What the guest wrote since the last tick.
   // A guest that returned from the host past its deadline (a wait interrupted there,
   // host_wait.h) may end by itself before any epoch check: it still ran out of time.
   if (Clock::now() >= state.deadline) state.timed_out = true;

@@ -13,6 +13,7 @@
 #include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <mutex>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -346,6 +347,71 @@ TEST_F(WasmRuntimeTest, OutputPastTheCapStopsTheCall) {
   EXPECT_EQ(out.limits_hit, std::vector<std::string>{"output"});
   EXPECT_EQ(out.stdout_stream.data.size(), 4096u);
   EXPECT_TRUE(out.stdout_stream.truncated);
+}
+
+TEST_F(WasmRuntimeTest, LargeOutputIsCapturedWhole) {
+  // 40 writes of 60,000 bytes (2.4 MB, past the point where the output file's pages already
+  // read are given back) under a 4 MiB cap: every byte arrives, in order.
+  std::string data = "0123456789abcdef";
+  Plan plan = PlanFor(Command(
+      "(local $i i32) (loop $l (call $print (i32.const 1024) (i32.const 60000))"
+      " (local.set $i (i32.add (local.get $i) (i32.const 1)))"
+      " (br_if $l (i32.lt_u (local.get $i) (i32.const 40))))",
+      data));
+  plan.limits.output_max_bytes = 4u << 20;
+  Outcome out = RunOk(plan);
+  ASSERT_EQ(out.status, Status::kOk) << out.message;
+  std::string chunk = data + std::string(60000 - data.size(), '\0');
+  std::string expected;
+  for (int i = 0; i < 40; ++i) expected += chunk;
+  EXPECT_EQ(out.stdout_stream.total_bytes, expected.size());
+  EXPECT_FALSE(out.stdout_stream.truncated);
+  EXPECT_TRUE(out.stdout_stream.data == expected) << out.stdout_stream.data.size();
+}
+
+// Records when output arrives, and cancels the run once it has.
+class CancelOnOutput : public RunObserver {
+ public:
+  explicit CancelOnOutput(CancelToken& token) : token_(token) {}
+  void OnOutput(OutputStream, std::string_view bytes) override {
+    std::lock_guard lock(mu_);
+    seen_ += bytes;
+    if (!at_) at_ = std::chrono::steady_clock::now();
+    token_.Cancel("output seen");
+  }
+  std::string seen() {
+    std::lock_guard lock(mu_);
+    return seen_;
+  }
+  std::optional<std::chrono::steady_clock::time_point> at() {
+    std::lock_guard lock(mu_);
+    return at_;
+  }
+
+ private:
+  CancelToken& token_;
+  std::mutex mu_;
+  std::string seen_;
+  std::optional<std::chrono::steady_clock::time_point> at_;
+};
+
+TEST_F(WasmRuntimeTest, OutputWrittenBeforeASleepReachesTheObserverDuringIt) {
+  // The guest prints, then sleeps for an hour in poll_oneoff: those watching the run see the
+  // line while it sleeps (and cancel it here), not when it ends.
+  Plan plan = PlanFor(Command("(call $print (i32.const 1024) (i32.const 6))" +
+                                  Sleep("3600000000000"),
+                              "hello\\0a"));
+  plan.limits.wall_time = std::chrono::seconds(20);
+  CancelToken token;
+  CancelOnOutput observer(token);
+  const auto start = std::chrono::steady_clock::now();
+  auto out = runtime_->Execute(plan, RunContext{.cancel = &token, .observer = &observer});
+  ASSERT_TRUE(out.has_value()) << out.error().ToString();
+  EXPECT_EQ(out->status, Status::kCancelled) << out->message;
+  EXPECT_EQ(observer.seen(), "hello\n");
+  EXPECT_EQ(out->stdout_stream.data, "hello\n");
+  ASSERT_TRUE(observer.at().has_value());
+  EXPECT_LT(*observer.at() - start, std::chrono::seconds(5));
 }
 
 TEST_F(WasmRuntimeTest, MalformedModulesAreCleanErrors) {
