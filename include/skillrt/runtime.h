@@ -262,6 +262,18 @@ struct WasmRuntimeOptions {
   /// thread still waiting. Off: such a call is only given up
   /// (docs/wasm.md#the-deadline-and-waits-in-the-host).
   bool interrupt_host_waits = true;
+  /// Run a WASI command module's call on the calling thread when nothing it reaches can make
+  /// the host wait past the call's deadline beyond the reach of `interrupt_host_waits`: no
+  /// network access (an HTTP request waits until the deadline, not for a cancel), no declared
+  /// paths, the skill directory and the scratch on a local filesystem (tmpfs, ext2-4, XFS,
+  /// Btrfs, F2FS, overlayfs, squashfs, ZFS: no network or FUSE filesystem, where a wait may
+  /// end only when a server answers), the interrupt in place, and room on the calling thread's
+  /// stack for `max_wasm_stack_bytes` and 1 MiB of host frames. The runtime's ticker then
+  /// interrupts the call's waits past its deadline or its cancel, as a waiting caller would.
+  /// This saves the hand-off to a call thread and back, two thread wake-ups that were most of
+  /// a warm call. Off, or when a condition does not hold: the call runs on a call thread and
+  /// its caller waits only until the deadline (docs/wasm.md#the-deadline-and-waits-in-the-host).
+  bool modules_on_calling_thread = true;
   /// Names the egress proxy behind the `skillrt_http` interface answers from this table
   /// instead of DNS, as NativeRuntimeOptions::egress_fixed_hosts.
   std::map<std::string, std::vector<std::string>> egress_fixed_hosts = {};
@@ -277,9 +289,11 @@ struct WasmRuntimeOptions {
 /// command modules and components (wasi:cli/command or the world in wit/skillrt.wit) with a
 /// fresh store and instance per call. Guests have no sockets; modules reach the hosts of
 /// their plan's allowlist through the `skillrt_http` host interface, which goes through the
-/// egress proxy (docs/network.md). Every call runs on a call thread of the runtime, so that
-/// Run returns at the call's wall-clock limit whatever the guest waits for in the host; modules
-/// are compiled in a child process bounded by the call's limits (docs/wasm.md#compilation).
+/// egress proxy (docs/network.md). A call runs on a call thread of the runtime, so that Run
+/// returns at the call's wall-clock limit whatever the guest waits for in the host, or, for a
+/// module whose waits a signal can always end, on the calling thread, the runtime's ticker
+/// interrupting its waits past the deadline (`modules_on_calling_thread`); modules are
+/// compiled in a child process bounded by the call's limits (docs/wasm.md#compilation).
 /// Thread-safe. kUnsupported if Wasmtime cannot be configured as asked (for example, the
 /// pooling allocator cannot reserve its memory) or WasmScratch::kTmpfs was asked for where no
 /// tmpfs can be made; kInvalidArgument for a malformed `egress_fixed_hosts` entry.

@@ -2,9 +2,10 @@
 //
 // Epoch interruption stops WebAssembly code, not the host: a guest inside a WASI call that
 // blocks (opening a FIFO waits for its other end, wasi:io/poll waits for a timer) holds its
-// thread for as long as the host waits. So every call runs on a thread of this pool and its
-// caller waits for it only until the call's deadline (WasmRuntime::Run); a thread given up
-// that way finishes its call whenever the host lets it, then comes back to the pool.
+// thread for as long as the host waits. So a call that may meet such a wait runs on a thread
+// of this pool and its caller waits for it only until the call's deadline
+// (WasmRuntime::Execute); a thread given up that way finishes its call whenever the host lets
+// it, then comes back to the pool.
 #ifndef SKILLRT_WASM_CALL_THREADS_H_
 #define SKILLRT_WASM_CALL_THREADS_H_
 

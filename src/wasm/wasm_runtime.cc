@@ -14,7 +14,9 @@
 #include <fcntl.h>
 #include <linux/falloc.h>
 #include <sys/mman.h>
+#include <pthread.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <time.h>
 #include <unistd.h>
 #include <wasi.h>
@@ -453,9 +455,13 @@ class PreparedCalls {
 
 class WasmRuntime : public Runtime {
  public:
+  // `calling_thread_ok`: module calls may run on their callers' threads, as far as the
+  // runtime is concerned (the option is on, the interrupt installed, the scratch local);
+  // each call checks the rest (OnCallingThread).
   WasmRuntime(WasmRuntimeOptions options, std::shared_ptr<Shared> shared,
-              std::shared_ptr<ScratchProvider> scratch)
+              std::shared_ptr<ScratchProvider> scratch, bool calling_thread_ok)
       : options_(std::move(options)),
+        calling_thread_ok_(calling_thread_ok),
         shared_(std::move(shared)),
         cache_(options_.cache_dir, options_.cache_max_bytes),
         scratch_(std::move(scratch)),
@@ -507,8 +513,29 @@ class WasmRuntime : public Runtime {
     std::unique_lock lock(ticker_mutex_);
     while (!ticker_cv_.wait_for(lock, kTick, [this] { return stop_; })) {
       wasmtime_engine_increment_epoch(shared_->engine.get());
+      if (caller_call_count_.load(std::memory_order_relaxed) > 0) InterruptOverdueCallerCalls();
     }
   }
+
+  // A module call running on its caller's thread (RunOnCallingThread), as the ticker watches it.
+  struct CallerCall {
+    Clock::time_point deadline;
+    std::atomic<bool> cancel_requested{false};
+    std::atomic<int64_t> cancelled_at_ns{0};  // Clock's time of the cancel; 0: none.
+  };
+
+  // Whether the call of `plan`, whose skill directory is `skill_dir_fd`, may run on the
+  // calling thread (WasmRuntimeOptions::modules_on_calling_thread).
+  bool OnCallingThread(const Plan& plan, int skill_dir_fd) const;
+  // Runs a module's call on the calling thread, watched by the ticker.
+  Result<Outcome> RunOnCallingThread(const Plan& plan, const RunContext& context,
+                                     const std::shared_ptr<const Compiled>& compiled,
+                                     int skill_dir_fd, Clock::time_point start,
+                                     Clock::time_point deadline);
+  // On the ticker: as a caller waiting for its call thread does past the deadline or a cancel
+  // (Execute), interrupts host waits once a call on its caller's thread is two ticks overdue,
+  // and again every kInterruptEvery while one is.
+  void InterruptOverdueCallerCalls();
 
   // The compiled code of the plan's module (found beneath `skill_dir_fd`, or the plan's
   // wasm_component), from memory, the disk cache or a compilation bounded by the call's
@@ -523,8 +550,15 @@ class WasmRuntime : public Runtime {
   void Remember(const std::string& key, std::shared_ptr<const Compiled> compiled);
 
   WasmRuntimeOptions options_;
+  const bool calling_thread_ok_;
   std::shared_ptr<Shared> shared_;
   wasm::CompileCache cache_;
+
+  // Calls running on their callers' threads, for the ticker.
+  std::mutex caller_calls_mutex_;
+  std::list<std::shared_ptr<CallerCall>> caller_calls_;  // Guarded by caller_calls_mutex_.
+  std::atomic<int> caller_call_count_{0};
+  Clock::time_point last_interrupt_{};  // The ticker's own.
 
   // Shared with calls that outlive their deadline (see Run).
   std::shared_ptr<ScratchProvider> scratch_;
@@ -1124,6 +1158,12 @@ Result<Outcome> FinishCall(std::unique_ptr<CallSetup> setup, bool prepared, cons
   // A guest that returned from the host past its deadline (a wait interrupted there,
   // host_wait.h) may end by itself before any epoch check: it still ran out of time.
   if (Clock::now() >= state.deadline) state.timed_out = true;
+  // Likewise a guest that came back from a wait interrupted by its cancel (and then exited,
+  // say, with EINTR's status): the run was cancelled.
+  if (state.cancel_requested != nullptr &&
+      state.cancel_requested->load(std::memory_order_acquire)) {
+    state.cancelled = true;
+  }
 
   outcome.cpu = std::chrono::duration_cast<std::chrono::microseconds>(
       std::chrono::nanoseconds(ThreadCpuNs() - state.cpu_start_ns));
@@ -1284,6 +1324,11 @@ Result<Outcome> WasmRuntime::Execute(const Plan& plan, const RunContext& context
   // up: it ends as a timeout, and its thread keeps what it uses (plan, code, engine, scratch)
   // until the host lets it go and the epoch deadline, long past, traps the guest at once.
   const bool is_module = compiled->kind == BinaryKind::kModule;
+  // Where nothing the call reaches can hold the host past the interrupt's reach, the call
+  // runs here, watched by the ticker instead of its waiting caller.
+  if (is_module && OnCallingThread(plan, skill_dir_fd->get())) {
+    return RunOnCallingThread(plan, context, compiled, skill_dir_fd->get(), start, deadline);
+  }
   std::atomic<int>& abandoned =
       is_module ? shared_->abandoned_modules : shared_->abandoned_components;
   if (abandoned.load() >= kMaxAbandonedCalls) {
@@ -1417,6 +1462,122 @@ Result<Outcome> WasmRuntime::Execute(const Plan& plan, const RunContext& context
                              .detail = " while the guest waited in the host; its instance is "
                                        "released when that wait ends (its output is discarded)",
                              .layer = "abandoned-host-wait"});
+}
+
+// Filesystems on which a wait in the kernel ends by itself (a disk's answer) or at a signal
+// (a FIFO's open): statfs(2)'s f_type, <linux/magic.h>. Network and FUSE filesystems are not
+// among them: their waits can last until a server answers.
+bool IsLocalFilesystem(int64_t type) {
+  switch (static_cast<uint32_t>(type)) {
+    case 0x01021994:  // TMPFS_MAGIC
+    case 0x858458f6:  // RAMFS_MAGIC
+    case 0xEF53:      // EXT2/3/4_SUPER_MAGIC
+    case 0x58465342:  // XFS_SUPER_MAGIC
+    case 0x9123683E:  // BTRFS_SUPER_MAGIC
+    case 0xF2F52010:  // F2FS_SUPER_MAGIC
+    case 0x794c7630:  // OVERLAYFS_SUPER_MAGIC
+    case 0x73717368:  // SQUASHFS_MAGIC
+    case 0x2fc12fc1:  // ZFS
+      return true;
+    default:
+      return false;
+  }
+}
+
+// Host frames a call may need below the guest's stack (WASI, Wasmtime, skillrt's drains).
+constexpr uint64_t kHostStackMargin = 1u << 20;
+
+// Whether the calling thread's stack has `bytes` free below this frame (pthread_getattr_np(3);
+// the bounds are read once per thread). False when they cannot be known.
+bool CallingThreadHasRoom(uint64_t bytes) {
+  thread_local const uintptr_t low = [] {
+    pthread_attr_t attr;
+    if (::pthread_getattr_np(::pthread_self(), &attr) != 0) return UINTPTR_MAX;
+    void* addr = nullptr;
+    size_t size = 0;
+    const int got = ::pthread_attr_getstack(&attr, &addr, &size);
+    ::pthread_attr_destroy(&attr);
+    return got == 0 ? reinterpret_cast<uintptr_t>(addr) : UINTPTR_MAX;
+  }();
+  const auto sp = reinterpret_cast<uintptr_t>(__builtin_frame_address(0));
+  return low != UINTPTR_MAX && sp > low && sp - low >= bytes;
+}
+
+bool WasmRuntime::OnCallingThread(const Plan& plan, int skill_dir_fd) const {
+  if (!calling_thread_ok_ || plan.network || !plan.egress.empty() || !plan.mounts.empty()) {
+    return false;
+  }
+  struct statfs fs;
+  if (::fstatfs(skill_dir_fd, &fs) != 0 || !IsLocalFilesystem(fs.f_type)) return false;
+  return CallingThreadHasRoom(options_.max_wasm_stack_bytes + kHostStackMargin);
+}
+
+Result<Outcome> WasmRuntime::RunOnCallingThread(const Plan& plan, const RunContext& context,
+                                                const std::shared_ptr<const Compiled>& compiled,
+                                                int skill_dir_fd, Clock::time_point start,
+                                                Clock::time_point deadline) {
+  auto call = std::make_shared<CallerCall>();
+  call->deadline = deadline;
+  if (context.cancel != nullptr) {
+    // The token may call this after the call ended: it holds `call`, not the runtime.
+    context.cancel->OnCancel([call] {
+      call->cancelled_at_ns.store(Clock::now().time_since_epoch().count(),
+                                  std::memory_order_relaxed);
+      call->cancel_requested.store(true, std::memory_order_release);
+    });
+  }
+  std::list<std::shared_ptr<CallerCall>>::iterator entry;
+  {
+    std::lock_guard lock(caller_calls_mutex_);
+    entry = caller_calls_.insert(caller_calls_.end(), call);
+  }
+  caller_call_count_.fetch_add(1, std::memory_order_relaxed);
+  struct Unwatch {
+    WasmRuntime& runtime;
+    std::list<std::shared_ptr<CallerCall>>::iterator entry;
+    ~Unwatch() {
+      runtime.caller_call_count_.fetch_sub(1, std::memory_order_relaxed);
+      std::lock_guard lock(runtime.caller_calls_mutex_);
+      runtime.caller_calls_.erase(entry);
+    }
+  } unwatch{*this, entry};
+
+  ObserverRelay relay;
+  relay.observer = context.observer;
+  auto made = SetUpCall(options_, shared_, scratch_, plan, *compiled, deadline, skill_dir_fd);
+  // As on a call thread: set-ups made ahead of need never refuse a call.
+  if ((!made || !(*made)->failure.empty()) && prepared_->Clear()) {
+    made = SetUpCall(options_, shared_, scratch_, plan, *compiled, deadline, skill_dir_fd);
+  }
+  if (!made) return std::unexpected(made.error());
+  Result<Outcome> result = FinishCall(std::move(*made), /*prepared=*/false, plan, *compiled,
+                                      start, deadline, &call->cancel_requested, &relay);
+  if (result && result->status == Status::kCancelled && context.cancel != nullptr) {
+    result->message = context.cancel->reason();
+  }
+  return result;
+}
+
+void WasmRuntime::InterruptOverdueCallerCalls() {
+  const Clock::time_point now = Clock::now();
+  bool overdue = false;
+  {
+    std::lock_guard lock(caller_calls_mutex_);
+    for (const std::shared_ptr<CallerCall>& call : caller_calls_) {
+      Clock::time_point due = call->deadline;
+      if (const int64_t at = call->cancelled_at_ns.load(std::memory_order_relaxed); at != 0) {
+        due = std::min(due, Clock::time_point(Clock::duration(at)));
+      }
+      if (now >= due + 2 * kTick) {
+        overdue = true;
+        break;
+      }
+    }
+  }
+  if (overdue && now >= last_interrupt_ + kInterruptEvery) {
+    wasm::InterruptHostWaits();
+    last_interrupt_ = now;
+  }
 }
 
 std::string Fingerprint(const WasmRuntimeOptions& options) {
@@ -1553,9 +1714,17 @@ Result<std::unique_ptr<Runtime>> MakeWasmRuntime(const WasmRuntimeOptions& optio
                                        ? UINT64_MAX
                                        : options.max_tmpfs_scratch_bytes;
   auto scratch = ScratchProvider::Make(scratch_kind, options.scratch_root, max_tmpfs_bytes);
-  if (options.interrupt_host_waits) wasm::InstallHostWaitInterrupt();
-  return std::unique_ptr<Runtime>(
-      new WasmRuntime(options, std::move(shared), std::move(scratch)));
+  const bool interruptible = options.interrupt_host_waits && wasm::InstallHostWaitInterrupt();
+  // A directory scratch lives on the scratch root's filesystem, which must be local for calls
+  // to run on their callers' threads (WasmRuntimeOptions::modules_on_calling_thread).
+  bool local_scratch = scratch_kind == ScratchKind::kTmpfs;
+  if (!local_scratch) {
+    struct statfs fs;
+    local_scratch = ::statfs(options.scratch_root.c_str(), &fs) == 0 && IsLocalFilesystem(fs.f_type);
+  }
+  return std::unique_ptr<Runtime>(new WasmRuntime(
+      options, std::move(shared), std::move(scratch),
+      options.modules_on_calling_thread && interruptible && local_scratch));
 }
 
 Result<std::string> PrecompileWasm(const WasmRuntimeOptions& options,

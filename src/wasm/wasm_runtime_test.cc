@@ -3,6 +3,7 @@
 // tried in wasm_cache_test.cc.
 // The probes written in C and Go run end to end in tests/wasm_probe_test.cc.
 #include <fcntl.h>
+#include <pthread.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -13,6 +14,8 @@
 #include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <sstream>
@@ -742,6 +745,165 @@ TEST_F(WasmRuntimeTest, AFifoInAPreopenEndsAtTheDeadline) {
   Outcome ok = RunOk(regular);
   EXPECT_EQ(ok.status, Status::kOk) << ok.message;
   EXPECT_EQ(ok.exit_code, 0);
+}
+
+// Records the thread a run started on, and cancels it a while after (if a token is given).
+class ThreadOfStart : public RunObserver {
+ public:
+  explicit ThreadOfStart(CancelToken* token = nullptr, std::chrono::milliseconds after = {})
+      : token_(token), after_(after) {}
+  ~ThreadOfStart() override {
+    if (canceller_.joinable()) canceller_.join();
+  }
+  void OnStarted(const std::vector<std::string>&) override {
+    std::lock_guard lock(mu_);
+    thread_ = std::this_thread::get_id();
+    if (token_ != nullptr) {
+      canceller_ = std::thread([token = token_, after = after_] {
+        std::this_thread::sleep_for(after);
+        token->Cancel("stopped by the test");
+      });
+    }
+  }
+  std::optional<std::thread::id> thread() {
+    std::lock_guard lock(mu_);
+    return thread_;
+  }
+
+ private:
+  CancelToken* token_;
+  std::chrono::milliseconds after_;
+  std::mutex mu_;
+  std::optional<std::thread::id> thread_;
+  std::thread canceller_;
+};
+
+// Runs `fn` on a new thread whose stack is `stack_bytes` (pthread_attr_setstacksize(3)).
+void OnThreadWithStack(size_t stack_bytes, const std::function<void()>& fn) {
+  pthread_attr_t attr;
+  ASSERT_EQ(::pthread_attr_init(&attr), 0);
+  ASSERT_EQ(::pthread_attr_setstacksize(&attr, stack_bytes), 0);
+  pthread_t thread;
+  auto* job = new std::function<void()>(fn);
+  ASSERT_EQ(::pthread_create(
+                &thread, &attr,
+                [](void* arg) -> void* {
+                  std::unique_ptr<std::function<void()>> job(
+                      static_cast<std::function<void()>*>(arg));
+                  (*job)();
+                  return nullptr;
+                },
+                job),
+            0);
+  ::pthread_attr_destroy(&attr);
+  ::pthread_join(thread, nullptr);
+}
+
+TEST_F(WasmRuntimeTest, AModuleCallRunsOnTheCallingThreadOnlyWhereItMay) {
+  // Which thread the guest ran on, seen by the observer (called on the thread that runs it).
+  auto ran_here = [](Runtime& runtime, const Plan& plan) {
+    ThreadOfStart observer;
+    auto out = runtime.Execute(plan, RunContext{.observer = &observer});
+    EXPECT_TRUE(out.has_value()) << out.error().ToString();
+    if (out) {
+      EXPECT_EQ(out->status, Status::kOk) << out->message;
+    }
+    EXPECT_TRUE(observer.thread().has_value());
+    return observer.thread() == std::this_thread::get_id();
+  };
+  Plan plan = PlanFor(Command("(call $print (i32.const 1024) (i32.const 2))", "ok"));
+  EXPECT_TRUE(ran_here(*runtime_, plan)) << "a plain module call runs on its caller's thread";
+
+  // A declared directory: a call thread (its filesystem could hold the host past the deadline).
+  Plan declared = plan;
+  BindMount dir;
+  std::string dir_template = "/var/tmp/skillrt-wasm-declared-XXXXXX";  // /tmp is reserved.
+  ASSERT_NE(mkdtemp(dir_template.data()), nullptr);
+  struct RemoveAll {
+    fs::path path;
+    ~RemoveAll() { fs::remove_all(path); }
+  } remove_dir{dir_template};
+  dir.path = dir_template;
+  auto pin = PinHostPath(dir.path);
+  ASSERT_TRUE(pin) << pin.error().message;
+  dir.pin = *pin;
+  declared.mounts.push_back(dir);
+  EXPECT_FALSE(ran_here(*runtime_, declared));
+
+  // Network access: a call thread (a request waits for its deadline, not for a cancel).
+  Plan networked = plan;
+  networked.network = true;
+  networked.egress.push_back(EgressRule{.host = "example.com"});
+  EXPECT_FALSE(ran_here(*runtime_, networked));
+
+  // The option off: a call thread.
+  WasmRuntimeOptions options;
+  options.scratch_root = tmp_.path();
+  options.modules_on_calling_thread = false;
+  auto off = MakeWasmRuntime(options);
+  ASSERT_TRUE(off.has_value()) << off.error().message;
+  EXPECT_FALSE(ran_here(**off, plan));
+
+  // A calling thread whose stack has no room for the guest's 1 MiB and the host's frames: a
+  // call thread, where deep recursion still ends in a clean trap. With room: here.
+  Plan recurse = PlanFor(Command("(drop (call $recurse (i32.const 0)))"));
+  OnThreadWithStack(512u << 10, [&] {
+    EXPECT_FALSE(ran_here(*runtime_, plan)) << "512 KiB stack";
+    auto out = runtime_->Run(recurse);
+    ASSERT_TRUE(out.has_value()) << out.error().ToString();
+    EXPECT_EQ(out->status, Status::kError);
+    EXPECT_NE(out->message.find("call stack exhausted"), std::string::npos) << out->message;
+  });
+  OnThreadWithStack(8u << 20, [&] {
+    EXPECT_TRUE(ran_here(*runtime_, plan)) << "8 MiB stack";
+    auto out = runtime_->Run(recurse);
+    ASSERT_TRUE(out.has_value()) << out.error().ToString();
+    EXPECT_NE(out->message.find("call stack exhausted"), std::string::npos) << out->message;
+  });
+}
+
+TEST_F(WasmRuntimeTest, AFifoWaitOnTheCallingThreadEndsAtTheDeadlineOrTheCancel) {
+  // The call runs on the test's thread; nobody waits for it, so the runtime's ticker must
+  // interrupt the open past the deadline, and past a cancel. Writers come after 10 s in any
+  // case, so that a broken interrupt fails the test rather than hanging it.
+  Plan plan = PlanFor(OpenTarget());
+  const fs::path fifo = plan.skill_dir / "target";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  std::atomic<bool> done{false};
+  std::thread rescue([&] {
+    for (int i = 0; i < 1000 && !done.load(); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    while (!done.load()) {  // Each waiting open gets a writer, which leaves at once.
+      UniqueFd writer(::open(fifo.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC));
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  });
+  {
+    plan.limits.wall_time = std::chrono::milliseconds(200);
+    ThreadOfStart observer;
+    const auto started = std::chrono::steady_clock::now();
+    auto out = runtime_->Execute(plan, RunContext{.observer = &observer});
+    ASSERT_TRUE(out.has_value()) << out.error().ToString();
+    EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(2));
+    EXPECT_EQ(out->status, Status::kTimeout) << out->message;
+    EXPECT_FALSE(HasLayer(*out, "abandoned-host-wait"));
+    EXPECT_EQ(observer.thread(), std::this_thread::get_id());
+  }
+  {
+    plan.limits.wall_time = std::chrono::seconds(30);
+    CancelToken token;
+    ThreadOfStart observer(&token, std::chrono::milliseconds(100));
+    const auto started = std::chrono::steady_clock::now();
+    auto out = runtime_->Execute(plan, RunContext{.cancel = &token, .observer = &observer});
+    ASSERT_TRUE(out.has_value()) << out.error().ToString();
+    EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(2));
+    EXPECT_EQ(out->status, Status::kCancelled) << out->message;
+    EXPECT_EQ(out->message, "stopped by the test");
+    EXPECT_EQ(observer.thread(), std::this_thread::get_id());
+  }
+  done.store(true);
+  rescue.join();
 }
 
 TEST_F(WasmRuntimeTest, WithoutTheInterruptACallInAFifoIsGivenUpAtTheDeadline) {
