@@ -152,9 +152,12 @@ class OutputFilePool {
     if (!fd) return FailErrno(ErrorCode::kIo, "memfd_create (WebAssembly output)", errno);
     return fd;
   }
-  // Empties `fd` and keeps it, unless enough are kept or it cannot be emptied.
-  void Give(UniqueFd fd) {
-    if (::ftruncate(fd.get(), 0) != 0) return;
+  // Empties `fd` and keeps it, unless enough are kept or it cannot be emptied. `written`:
+  // whether it may hold anything (a file nobody wrote to is kept as it is).
+  void Give(UniqueFd fd, bool written) {
+    struct stat st;
+    if (!written && (::fstat(fd.get(), &st) != 0 || st.st_size != 0)) written = true;
+    if (written && ::ftruncate(fd.get(), 0) != 0) return;
     std::lock_guard lock(mu_);
     if (files_.size() < kMaxKept) files_.push_back(std::move(fd));
   }
@@ -281,7 +284,7 @@ class OutputFile {
   OutputFile(OutputFile&&) = default;
   OutputFile& operator=(OutputFile&&) = delete;
   ~OutputFile() {
-    if (fd_ && pool_ != nullptr) pool_->Give(std::move(fd_));
+    if (fd_ && pool_ != nullptr) pool_->Give(std::move(fd_), /*written=*/read_ > 0);
   }
 
   // The path Wasmtime opens it by (a new open file description on the same file).
