@@ -6,12 +6,14 @@ For each binary given (e.g. the build before a change and after it), each round 
          a whole process that opens the engine, makes the WebAssembly runtime, loads the
          compiled module from the disk cache and makes the call;
   start  `skillrt --help`: the same binary's start-up and exit, no engine.
+With --daemon, also `run` handed to a `skillrt daemon` serving another home of the binary's
+(started here with the callers' environment), whose runtimes are warm.
 Whole processes, wall time, nearest-rank p50 and p99, each binary with its own SKILLRT_HOME
 (warmed, so the compiled module is in its disk cache). With --warm-us (the warm call's p50
 from `scripts/bench.sh -- --benchmark_filter=WasmWarm`), prints run / (start + warm), the
 issue's measure of a one-shot run.
 
-Usage: bench/wasm_cli.py SKILLRT [SKILLRT...] [--skills DIR] [--runs N] [--warm-us US]
+Usage: bench/wasm_cli.py SKILLRT [SKILLRT...] [--skills DIR] [--runs N] [--warm-us US] [--daemon]
 Needs examples/skills/number-stats/scripts/stats.wasm (scripts/build-wasm.sh).
 """
 import argparse
@@ -20,6 +22,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -32,12 +35,27 @@ def percentile(values, p):
 
 def timed(argv, env):
     start = time.perf_counter()
-    proc = subprocess.run(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    # Without a controlling terminal, as an agent's tool call runs (a caller with one keeps
+    # its call: docs/daemon.md).
+    proc = subprocess.run(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                          start_new_session=True)
     elapsed = time.perf_counter() - start
     if proc.returncode != 0:
         sys.exit(f"{' '.join(argv[:3])}... failed ({proc.returncode}): "
                  f"{proc.stderr.decode()[-400:]}")
     return elapsed
+
+
+def start_daemon(binary, env):
+    """`skillrt daemon` for env's SKILLRT_HOME, once it says it serves."""
+    proc = subprocess.Popen([binary, "daemon"], env=env, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            start_new_session=True)
+    line = proc.stderr.readline().decode()
+    if "serving" not in line:
+        sys.exit(f"skillrt daemon did not start: {line}")
+    threading.Thread(target=proc.stderr.read, daemon=True).start()  # Its per-call lines.
+    return proc
 
 
 def main():
@@ -46,19 +64,29 @@ def main():
     parser.add_argument("--skills", default=os.path.join(ROOT, "examples", "skills"))
     parser.add_argument("--runs", type=int, default=40)
     parser.add_argument("--warm-us", type=float, default=0)
+    parser.add_argument("--daemon", action="store_true",
+                        help="also measure `run` served by `skillrt daemon`")
     opts = parser.parse_args()
     module = os.path.join(opts.skills, "number-stats", "scripts", "stats.wasm")
     if not os.path.exists(module):
         sys.exit(f"{module} is missing: run scripts/build-wasm.sh")
 
     homes = [tempfile.mkdtemp(prefix="skillrt-wasm-cli-") for _ in opts.binaries]
+    daemon_homes = []
+    daemons = []
     cases = []
     for i, binary in enumerate(opts.binaries):
         env = {**os.environ, "SKILLRT_HOME": homes[i]}
+        env.pop("SHLVL", None)
         run = [binary, "--quiet", "--skills", opts.skills, "run", "number-stats", "--input",
                '{"numbers":[1,2,3]}']
         cases.append((f"{binary}: run", run, env))
         cases.append((f"{binary}: start", [binary, "--help"], env))
+        if opts.daemon:
+            daemon_homes.append(tempfile.mkdtemp(prefix="skillrt-wasm-cli-daemon-"))
+            daemon_env = {**env, "SKILLRT_HOME": daemon_homes[-1]}
+            daemons.append(start_daemon(binary, daemon_env))
+            cases.append((f"{binary}: run via the daemon", run, daemon_env))
     for _, argv, env in cases:  # Warm-up: the home, the compiled module's disk cache.
         timed(argv, env)
     load = os.getloadavg()
@@ -66,7 +94,10 @@ def main():
     for _ in range(opts.runs):
         for name, argv, env in cases:
             times[name].append(timed(argv, env))
-    for home in homes:
+    for daemon in daemons:
+        daemon.terminate()
+        daemon.wait()
+    for home in homes + daemon_homes:
         subprocess.run(["rm", "-rf", home], check=False)
 
     print(f"{opts.runs} rounds, interleaved; load average at start "
@@ -83,6 +114,11 @@ def main():
             print(f"- {binary}: run / (start + warm call) = "
                   f"{run * 1e3:.2f} / ({start * 1e3:.2f} + {opts.warm_us / 1e3:.2f}) = "
                   f"{run / (start + opts.warm_us / 1e6):.2f}")
+            if opts.daemon:
+                served = percentile(times[f"{binary}: run via the daemon"], 50)
+                print(f"- {binary}: run via the daemon / (start + warm call) = "
+                      f"{served * 1e3:.2f} / ({start * 1e3:.2f} + "
+                      f"{opts.warm_us / 1e3:.2f}) = {served / (start + opts.warm_us / 1e6):.2f}")
 
 
 if __name__ == "__main__":

@@ -40,9 +40,9 @@ while IFS=$'\t' read -r skill argv; do
   # shellcheck disable=SC2086  # argv is a word list by design
   step "${skillrt[@]}" exec "$skill" -- $argv </dev/null
 done < "$root/examples/demo-exec.tsv"
-# `skillrt daemon` (docs/daemon.md): a resident process for this shell's `skillrt exec` calls.
-# The same call, handed to it, runs in a sandbox prepared ahead (the first one prepares it);
-# its lines say which calls it served. `setsid` leaves the caller without a terminal, whose
+# `skillrt daemon` (docs/daemon.md): a resident process for this shell's `skillrt exec` and
+# `skillrt run` calls. The same call, handed to it, runs in a sandbox prepared ahead (the first
+# one prepares it), a WebAssembly run on its warm engine; its lines say which calls it served. `setsid` leaves the caller without a terminal, whose
 # calls stay in their own process (approvals are asked there).
 daemon_log=$(mktemp /var/tmp/skillrt-daemon-demo.XXXXXX)
 "$build/skillrt" daemon 2>"$daemon_log" </dev/null &
@@ -52,6 +52,7 @@ for _ in 1 2; do
   step setsid -w "${skillrt[@]}" exec csv-tools -- python3 scripts/csvtool.py columns \
     data/cities.csv </dev/null
 done
+step setsid -w "${skillrt[@]}" run number-stats --input '{"numbers": [3, 1, 4, 1, 5]}' </dev/null
 kill -TERM "$daemon_pid" 2>/dev/null || true
 wait "$daemon_pid" || true
 cat "$daemon_log"

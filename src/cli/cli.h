@@ -201,6 +201,16 @@ class RunCanceller {
 int ExecOnEngine(Engine& engine, const GlobalOptions& global, const ExecCommand& command,
                  std::optional<std::string> stdin_data, RunCanceller& canceller);
 
+/// `skillrt run` on an engine the caller opened, as ExecOnEngine: `input_text` is the input's
+/// JSON text as read from `--input` (ReadInput); invalid JSON is reported as `skillrt run`
+/// reports it (exit 2). Returns the process exit code.
+int RunOnEngine(Engine& engine, const GlobalOptions& global, const RunFlags& flags,
+                std::string_view input_text, RunCanceller& canceller);
+
+/// The text `--input FLAG` names: FLAG itself, the contents of FILE for `@FILE`, or stdin
+/// for `-`. Errors: kInvalidArgument when the file cannot be read, kIo when stdin cannot.
+Result<std::string> ReadInput(const std::string& flag);
+
 /// An approver that asks on the controlling terminal, /dev/tty, opened now (O_NOCTTY): never
 /// stdin, so piped input cannot answer. Shows FormatApprovalPrompt, discards input typed
 /// before the question (tcflush), and reads one line: y/yes (once), s/session, a/always,

@@ -1,7 +1,7 @@
-// `skillrt daemon` and the `skillrt exec` side of it (daemon.h, docs/daemon.md).
+// `skillrt daemon` and the caller's side of it, for `exec` and `run` (daemon.h, docs/daemon.md).
 //
 // The wire, over a SOCK_STREAM Unix socket (unix(7)):
-//   caller -> daemon  "SKRTEX01", the payload's length (u64), with the caller's stdout and
+//   caller -> daemon  "SKRTEX02", the payload's length (u64), with the caller's stdout and
 //                     stderr attached (SCM_RIGHTS), then the payload (EncodeCall)
 //   daemon -> caller  'F' + u32 length + reason: not served, run it yourself (only before
 //                     the engine was opened); or 'X' + i32: the exit code, the output written
@@ -43,7 +43,7 @@ extern char** environ;
 namespace skillrt::cli {
 namespace {
 
-constexpr char kMagic[8] = {'S', 'K', 'R', 'T', 'E', 'X', '0', '1'};
+constexpr char kMagic[8] = {'S', 'K', 'R', 'T', 'E', 'X', '0', '2'};
 // stdin is at most what the payload may carry beside the rest; a larger one runs locally.
 constexpr uint64_t kMaxPayloadBytes = 256ull << 20;
 constexpr uint32_t kMaxReasonBytes = 4096;
@@ -162,8 +162,9 @@ class Reader {
 struct Call {
   std::vector<std::string> environment;  // The caller's, as "NAME=VALUE".
   GlobalOptions global;
-  ExecCommand command;
+  ExecCommand command;  // For `run`, its flags only.
   std::optional<std::string> stdin_data;
+  std::optional<std::string> run_input;  // Set for `run`: the input's JSON text.
 };
 
 std::vector<std::string> PathsToStrings(const std::vector<std::filesystem::path>& paths) {
@@ -197,6 +198,7 @@ std::string EncodeCall(const Call& call) {
   w.Opt(f.workspace, [&](const std::string& v) { w.Str(v); });
   w.List(call.command.argv);
   w.Opt(call.stdin_data, [&](const std::string& v) { w.Str(v); });
+  w.Opt(call.run_input, [&](const std::string& v) { w.Str(v); });
   return std::move(w.bytes());
 }
 
@@ -227,6 +229,7 @@ std::optional<Call> DecodeCall(std::string_view bytes) {
   if (r.Flag()) f.workspace = r.Str();
   call.command.argv = r.List();
   if (r.Flag()) call.stdin_data = r.Str();
+  if (r.Flag()) call.run_input = r.Str();
   if (!r.done()) return std::nullopt;
   return call;
 }
@@ -487,7 +490,7 @@ class Daemon {
     SendFull(fd, w.bytes());
     canceller.reset();
     engine.reset();
-    Log("served exec " + call->command.flags.skill +
+    Log(std::string("served ") + (call->run_input ? "run " : "exec ") + call->command.flags.skill +
         (run_id.empty() ? std::string() : " (run " + run_id + ")") + ": exit " +
         std::to_string(exit_code));
   }
@@ -515,6 +518,9 @@ class Daemon {
     } tracking;
     tracking.daemon = this;
     tracking.inner = &canceller;
+    if (call.run_input) {
+      return RunOnEngine(engine, call.global, call.command.flags, *call.run_input, tracking);
+    }
     return ExecOnEngine(engine, call.global, call.command, std::move(call.stdin_data),
                         tracking);
   }
@@ -710,10 +716,12 @@ int DaemonCommand(const GlobalOptions& global, const DaemonFlags& flags) {
   return stopped_by != 0 ? kExitOk : kExitInternal;
 }
 
-std::optional<int> ExecThroughDaemon(const GlobalOptions& global, const ExecCommand& command,
-                                     const std::optional<std::string>& stdin_data) {
+namespace {
+
+// ExecThroughDaemon and RunThroughDaemon: `call` without its environment, which is added here.
+std::optional<int> CallThroughDaemon(Call call) {
   if (HasControllingTerminal()) return std::nullopt;
-  const std::filesystem::path home = ResolvedHome(global.home);
+  const std::filesystem::path home = ResolvedHome(call.global.home);
   if (home.empty()) return std::nullopt;
   auto addr = SocketAddress(DaemonSocketPath(home));
   if (!addr) return std::nullopt;
@@ -722,11 +730,7 @@ std::optional<int> ExecThroughDaemon(const GlobalOptions& global, const ExecComm
       ::connect(fd.get(), reinterpret_cast<const sockaddr*>(&*addr), sizeof *addr) != 0) {
     return std::nullopt;
   }
-  Call call;
   call.environment = Environment(environ);
-  call.global = global;
-  call.command = command;
-  call.stdin_data = stdin_data;
   std::string payload = EncodeCall(call);
   if (payload.size() > kMaxPayloadBytes) return std::nullopt;
 
@@ -804,6 +808,26 @@ std::optional<int> ExecThroughDaemon(const GlobalOptions& global, const ExecComm
   }
   PrintError("the daemon ended before the call did (see its log); the call is not run again");
   return kExitInternal;
+}
+
+}  // namespace
+
+std::optional<int> ExecThroughDaemon(const GlobalOptions& global, const ExecCommand& command,
+                                     const std::optional<std::string>& stdin_data) {
+  Call call;
+  call.global = global;
+  call.command = command;
+  call.stdin_data = stdin_data;
+  return CallThroughDaemon(std::move(call));
+}
+
+std::optional<int> RunThroughDaemon(const GlobalOptions& global, const RunFlags& flags,
+                                    const std::string& input_text) {
+  Call call;
+  call.global = global;
+  call.command.flags = flags;
+  call.run_input = input_text;
+  return CallThroughDaemon(std::move(call));
 }
 
 }  // namespace skillrt::cli

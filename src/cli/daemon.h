@@ -1,7 +1,7 @@
 // `skillrt daemon`: a resident process that keeps the runtimes, and sandboxes prepared ahead
-// of need, for the `skillrt exec` calls of its own user that are made in its own
-// surroundings (docs/daemon.md). The engine and everything it reads are opened afresh for
-// each call, as a one-shot `skillrt exec` opens them; only the runtimes are kept.
+// of need, for the `skillrt exec` and `skillrt run` calls of its own user that are made in
+// its own surroundings (docs/daemon.md). The engine and everything it reads are opened
+// afresh for each call, as a one-shot call opens them; only the runtimes are kept.
 #ifndef SKILLRT_CLI_DAEMON_H_
 #define SKILLRT_CLI_DAEMON_H_
 
@@ -36,6 +36,11 @@ int DaemonCommand(const GlobalOptions& global, const DaemonFlags& flags);
 /// one. A daemon that ends during the call is reported (exit 70): the call is not run again.
 std::optional<int> ExecThroughDaemon(const GlobalOptions& global, const ExecCommand& command,
                                      const std::optional<std::string>& stdin_data);
+
+/// `skillrt run` handed to the daemon as ExecThroughDaemon hands `exec`: `input_text` is the
+/// input's JSON text, already read from `--input` and checked to parse.
+std::optional<int> RunThroughDaemon(const GlobalOptions& global, const RunFlags& flags,
+                                    const std::string& input_text);
 
 /// `<home>/run/daemon.sock`.
 std::filesystem::path DaemonSocketPath(const std::filesystem::path& home);

@@ -45,27 +45,18 @@ std::string ParseErrorDetail(const std::string& what) {
 }
 
 // `--input`: literal JSON, `@FILE`, or `-` for stdin. Errors name the flag and the byte.
-Result<nlohmann::json> ParseInput(const std::string& flag) {
-  std::string text = flag;
-  std::string source = "--input";
-  if (flag == "-") {
-    auto data = ReadStdin();
-    if (!data) return std::unexpected(data.error());
-    text = std::move(*data);
-    source = "--input -";
-  } else if (!flag.empty() && flag[0] == '@') {
-    std::string path = flag.substr(1);
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
-      return FailErrno(ErrorCode::kInvalidArgument, "--input: cannot read " + path, errno);
-    }
-    text.assign(std::istreambuf_iterator<char>(in), {});
-    source = "--input " + flag;
-  }
+// Where the input given by `--input FLAG` came from, for error messages.
+std::string InputSource(const std::string& flag) {
+  if (flag == "-" || (!flag.empty() && flag[0] == '@')) return "--input " + flag;
+  return "--input";
+}
+
+// The input's JSON, parsed from the text `--input FLAG` named.
+Result<nlohmann::json> ParseInput(std::string_view text, const std::string& flag) {
   try {
     return nlohmann::json::parse(text);
   } catch (const nlohmann::json::parse_error& e) {
-    return Fail(ErrorCode::kInvalidArgument, source + ": invalid JSON at byte " +
+    return Fail(ErrorCode::kInvalidArgument, InputSource(flag) + ": invalid JSON at byte " +
                                                  std::to_string(e.byte) + ": " +
                                                  ParseErrorDetail(e.what()));
   }
@@ -225,28 +216,62 @@ Result<Outcome> StartAndWait(Engine& engine, Request request, RunCanceller& canc
 
 }  // namespace
 
+Result<std::string> ReadInput(const std::string& flag) {
+  if (flag == "-") return ReadStdin();
+  if (!flag.empty() && flag[0] == '@') {
+    std::string path = flag.substr(1);
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+      return FailErrno(ErrorCode::kInvalidArgument, "--input: cannot read " + path, errno);
+    }
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  }
+  return flag;
+}
+
+int RunOnEngine(Engine& engine, const GlobalOptions& global, const RunFlags& flags,
+                std::string_view input_text, RunCanceller& canceller) {
+  auto overrides = Overrides(flags);
+  if (!overrides) {
+    PrintError(overrides.error().message);
+    return ExitCodeFor(overrides.error());
+  }
+  auto input = ParseInput(input_text, "");
+  if (!input) {
+    PrintError(input.error().message);
+    return ExitCodeFor(input.error());
+  }
+  RunRequest request;
+  request.skill = flags.skill;
+  request.input = std::move(*input);
+  request.overrides = *overrides;
+  return Report(global, flags, StartAndWait(engine, std::move(request), canceller), true);
+}
+
 int RunSkill(const GlobalOptions& global, const RunCommand& command) {
   auto overrides = Overrides(command.flags);
   if (!overrides) {
     PrintError(overrides.error().message);
     return ExitCodeFor(overrides.error());
   }
-  auto input = ParseInput(command.input);
-  if (!input) {
+  auto text = ReadInput(command.input);
+  if (!text) {
+    PrintError(text.error().message);
+    return ExitCodeFor(text.error());
+  }
+  if (auto input = ParseInput(*text, command.input); !input) {
     PrintError(input.error().message);
     return ExitCodeFor(input.error());
   }
+  // A daemon serving this home and this caller runs it with its runtimes kept warm; where
+  // there is none, or it does not serve this caller, the call runs here.
+  if (auto code = RunThroughDaemon(global, command.flags, *text)) return *code;
+
   int exit_code = 0;
   std::unique_ptr<Engine> engine = OpenEngine(global, &exit_code, /*approve_on_tty=*/true);
   if (!engine) return exit_code;
-
-  RunRequest request;
-  request.skill = command.flags.skill;
-  request.input = std::move(*input);
-  request.overrides = *overrides;
   SignalCanceller canceller;  // Nothing before this has started a thread.
-  return Report(global, command.flags, StartAndWait(*engine, std::move(request), canceller),
-                true);
+  return RunOnEngine(*engine, global, command.flags, *text, canceller);
 }
 
 int ExecOnEngine(Engine& engine, const GlobalOptions& global, const ExecCommand& command,

@@ -150,6 +150,92 @@ def test_served_call_prints_exits_and_is_audited_as_a_local_one(world, daemon, t
     assert verify.returncode == 0, verify.stdout + verify.stderr
 
 
+EXAMPLES = pathlib.Path(__file__).resolve().parents[2] / "examples" / "skills"
+
+
+def run(world, skill, *flags, env=None, input=None):
+    """`skillrt --skills EXAMPLES run SKILL FLAGS` without a controlling terminal."""
+    return subprocess.run([CLI, "--skills", str(EXAMPLES), "run", skill, *flags],
+                          env=env or world["env"], cwd=world["dir"], input=input,
+                          capture_output=True, text=True, start_new_session=True, timeout=60)
+
+
+def test_served_run_prints_exits_and_is_audited_as_a_local_one(world, daemon, tmp_path):
+    # A WebAssembly skill and a Python one; an input inline, from stdin and from a file; an
+    # input the skill rejects; --json; and a skill that does not exist (refused by the engine,
+    # still the daemon's call). Invalid JSON never reaches the daemon.
+    assert (EXAMPLES / "number-stats" / "scripts" / "stats.wasm").exists(), \
+        "examples' WebAssembly is built by scripts/setup.sh"
+    local_env = {**world["env"], "SKILLRT_HOME": str(tmp_path / "local-home")}
+    input_file = tmp_path / "input.json"
+    input_file.write_text('{"numbers": [4, 8, 15, 16, 23, 42]}')
+    cases = [
+        ("number-stats", ["--input", '{"numbers": [1, 2, 3]}'], None),
+        ("number-stats", ["--input", "-"], '{"numbers": [2, 4]}'),
+        ("number-stats", ["--input", f"@{input_file}", "--json"], None),
+        ("calculator", ["--input", '{"expression": "2 + 3 * 4"}'], None),
+        ("calculator", ["--input", '{"expression": "1 / 0"}'], None),
+        ("no-such-skill", ["--input", "{}"], None),
+    ]
+    for skill, flags, stdin in cases:
+        served = run(world, skill, *flags, input=stdin)
+        line = daemon.wait_for(f"run {skill}")
+        assert f"served run {skill}" in line, line
+        local = run(world, skill, *flags, env=local_env, input=stdin)
+        if "--json" in flags:  # The outcome's timings and run id differ.
+            mine, theirs = json.loads(served.stdout), json.loads(local.stdout)
+            for key in ("status", "exit_code", "output", "layers"):
+                assert mine.get(key) == theirs.get(key), (skill, key)
+        else:
+            assert served.stdout == local.stdout, (skill, flags)
+        # The homes differ, and a message may name its skill root.
+        assert (served.returncode,
+                served.stderr.replace(world["env"]["SKILLRT_HOME"], "HOME")) == \
+            (local.returncode, local.stderr.replace(local_env["SKILLRT_HOME"], "HOME")), \
+            (skill, flags)
+        if skill == "no-such-skill":  # Neither audits a skill that is not there.
+            continue
+        record = record_of(world["env"], line.split("(run ", 1)[1].split(")", 1)[0])
+        local_record = audit_records(local_env)[-1]
+        for key in ("event", "kind", "status", "exit_code", "layers", "sandbox_level",
+                    "tree_sha256", "decision"):
+            assert record.get(key) == local_record.get(key), (skill, key)
+    assert run(world, "calculator", "--input", '{"expression": "6 * 7"}').stdout == \
+        '{\n  "result": 42\n}\n'
+    assert run(world, "calculator", "--input", '{"expression": "1 / 0"}').returncode != 0
+    # Invalid JSON is the caller's to report: the daemon hears nothing of it.
+    daemon.drain()
+    bad = run(world, "calculator", "--input", '{"expression": ')
+    assert bad.returncode == 2 and "invalid JSON" in bad.stderr, bad.stderr
+    time.sleep(0.3)
+    assert not any("calculator" in line for line in daemon.drain())
+    verify = subprocess.run([CLI, "audit", "verify"], env=world["env"], capture_output=True,
+                            text=True)
+    assert verify.returncode == 0, verify.stdout + verify.stderr
+
+
+def test_sigint_cancels_a_served_run_command(world, daemon, tmp_path):
+    # `run` of a skill that sleeps, interrupted: the daemon's run is cancelled as a local one is.
+    skill = tmp_path / "sleeper"
+    skill.mkdir()
+    (skill / "SKILL.md").write_text("---\nname: sleeper\ndescription: Sleeps.\n---\n# sleeper\n")
+    (skill / "skill.toml").write_text(
+        'runtime = "native"\n[entry]\nargv = ["sleep", "30"]\n'
+        '[capabilities]\ncommands = ["sleep"]\n[limits]\nwall_time_ms = 60000\n')
+    proc = subprocess.Popen([CLI, "--skills", str(tmp_path), "run", "sleeper"],
+                            env=world["env"], cwd=world["dir"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    time.sleep(1.5)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=20)
+    assert proc.returncode == 130, err
+    line = daemon.wait_for("run sleeper")
+    assert "served run sleeper" in line, line
+    record = record_of(world["env"], line.split("(run ", 1)[1].split(")", 1)[0])
+    assert record["status"] == "cancelled"
+    assert "interrupted by SIGINT" in record.get("message", "")
+
+
 def test_caller_in_another_environment_runs_its_call_itself(world, daemon):
     env = {**world["env"], "SKILLRT_TEST_EXTRA": "1"}
     result = call(world, "echo", "mine", env=env)
@@ -244,8 +330,8 @@ def socket_path(world):
 @pytest.mark.parametrize("payload", [
     b"",
     b"garbage that is not a request",
-    b"SKRTEX01" + (1 << 40).to_bytes(8, "little"),
-    b"SKRTEX01" + (5).to_bytes(8, "little") + b"\xff\xff\xff\xff\xff",
+    b"SKRTEX02" + (1 << 40).to_bytes(8, "little"),
+    b"SKRTEX02" + (5).to_bytes(8, "little") + b"\xff\xff\xff\xff\xff",
 ])
 def test_malformed_requests_are_refused_and_the_daemon_stays_up(world, daemon, payload):
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
