@@ -26,6 +26,8 @@ import sys
 import tempfile
 import time
 
+from daemon_util import start_daemon
+
 BWRAP = ["bwrap", "--unshare-all", "--die-with-parent", "--ro-bind", "/usr", "/usr",
          "--symlink", "usr/bin", "/bin", "--symlink", "usr/lib", "/lib", "--symlink",
          "usr/lib64", "/lib64", "--proc", "/proc", "--dev", "/dev", "/usr/bin/true"]
@@ -48,20 +50,6 @@ def timed(argv, env=None):
     if proc.returncode != 0:
         sys.exit(f"{argv[0]} failed ({proc.returncode}): {err.decode()[-400:]}")
     return elapsed, usage.ru_utime + usage.ru_stime
-
-
-def start_daemon(binary, env):
-    """`skillrt daemon` for env's SKILLRT_HOME, once it says it serves."""
-    proc = subprocess.Popen([binary, "daemon"], env=env, stdin=subprocess.DEVNULL,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            start_new_session=True)
-    line = proc.stderr.readline().decode()
-    if "serving" not in line:
-        sys.exit(f"skillrt daemon did not start: {line}")
-    # Its per-call lines would fill the pipe: read them away.
-    import threading
-    threading.Thread(target=proc.stderr.read, daemon=True).start()
-    return proc
 
 
 def main():

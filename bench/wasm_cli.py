@@ -22,8 +22,9 @@ import os
 import subprocess
 import sys
 import tempfile
-import threading
 import time
+
+from daemon_util import start_daemon
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -44,18 +45,6 @@ def timed(argv, env):
         sys.exit(f"{' '.join(argv[:3])}... failed ({proc.returncode}): "
                  f"{proc.stderr.decode()[-400:]}")
     return elapsed
-
-
-def start_daemon(binary, env):
-    """`skillrt daemon` for env's SKILLRT_HOME, once it says it serves."""
-    proc = subprocess.Popen([binary, "daemon"], env=env, stdin=subprocess.DEVNULL,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            start_new_session=True)
-    line = proc.stderr.readline().decode()
-    if "serving" not in line:
-        sys.exit(f"skillrt daemon did not start: {line}")
-    threading.Thread(target=proc.stderr.read, daemon=True).start()  # Its per-call lines.
-    return proc
 
 
 def main():
