@@ -1,7 +1,8 @@
 // Ending WASI calls that wait in the kernel past their call's deadline.
 //
-// Wasmtime's WASI implementation (wasmtime-wasi 48, and 50 as used now) runs file system calls on the threads of
-// its own tokio runtime, and there a few of them can wait in the kernel without end: opening
+// Wasmtime's WASI implementation (wasmtime-wasi 48 to 50) runs file system calls on the
+// threads of its own tokio runtime, and there a few of them can wait in the kernel without
+// end: opening
 // a FIFO waits for the other end (open(2), fifo(7)), opening a terminal or another character
 // device may wait for the device. Its reads and writes use pread/pwrite, which a FIFO or a
 // terminal refuses at once (ESPIPE), so the open is where a guest gets stuck. Such waits are
