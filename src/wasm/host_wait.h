@@ -2,10 +2,9 @@
 //
 // Wasmtime's WASI implementation (wasmtime-wasi 48 to 50) runs file system calls on the
 // threads of its own tokio runtime, and there a few of them can wait in the kernel without
-// end: opening
-// a FIFO waits for the other end (open(2), fifo(7)), opening a terminal or another character
-// device may wait for the device. Its reads and writes use pread/pwrite, which a FIFO or a
-// terminal refuses at once (ESPIPE), so the open is where a guest gets stuck. Such waits are
+// end: opening a FIFO waits for the other end (open(2), fifo(7)), opening a terminal or another
+// character device may wait for the device. Its reads and writes use pread/pwrite, which a FIFO
+// or a terminal refuses at once (ESPIPE), so the open is where a guest gets stuck. Such waits are
 // interruptible: a signal whose handler is installed without SA_RESTART makes the system call
 // fail with EINTR (signal(7), "Interruption of system calls"), wasmtime-wasi hands EINTR to
 // the guest as an errno without retrying, and the guest, back in WebAssembly past its
