@@ -42,8 +42,9 @@ while IFS=$'\t' read -r skill argv; do
 done < "$root/examples/demo-exec.tsv"
 # `skillrt daemon` (docs/daemon.md): a resident process for this shell's `skillrt exec` and
 # `skillrt run` calls. The same call, handed to it, runs in a sandbox prepared ahead (the first
-# one prepares it), a WebAssembly run on its warm engine; its lines say which calls it served. `setsid` leaves the caller without a terminal, whose
-# calls stay in their own process (approvals are asked there).
+# one prepares it), a WebAssembly run on its warm engine; its lines say which calls it served.
+# `setsid` leaves the caller without a terminal, whose calls stay in their own process
+# (approvals are asked there).
 daemon_log=$(mktemp /var/tmp/skillrt-daemon-demo.XXXXXX)
 "$build/skillrt" daemon 2>"$daemon_log" </dev/null &
 daemon_pid=$!

@@ -490,7 +490,8 @@ class Daemon {
     SendFull(fd, w.bytes());
     canceller.reset();
     engine.reset();
-    Log(std::string("served ") + (call->run_input ? "run " : "exec ") + call->command.flags.skill +
+    Log(std::string("served ") + (call->run_input ? "run " : "exec ") +
+        call->command.flags.skill +
         (run_id.empty() ? std::string() : " (run " + run_id + ")") + ": exit " +
         std::to_string(exit_code));
   }

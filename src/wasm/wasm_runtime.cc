@@ -1723,7 +1723,8 @@ Result<std::unique_ptr<Runtime>> MakeWasmRuntime(const WasmRuntimeOptions& optio
   bool local_scratch = scratch_kind == ScratchKind::kTmpfs;
   if (!local_scratch) {
     struct statfs fs;
-    local_scratch = ::statfs(options.scratch_root.c_str(), &fs) == 0 && IsLocalFilesystem(fs.f_type);
+    local_scratch =
+        ::statfs(options.scratch_root.c_str(), &fs) == 0 && IsLocalFilesystem(fs.f_type);
   }
   return std::unique_ptr<Runtime>(new WasmRuntime(
       options, std::move(shared), std::move(scratch),
