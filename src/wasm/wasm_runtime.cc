@@ -88,6 +88,9 @@ wasm_config_t* NewEngineConfig(const WasmRuntimeOptions& options, bool pooling);
 
 // The epoch ticker's period: the resolution of wall-clock, CPU and output checks.
 constexpr std::chrono::milliseconds kTick{1};
+// How long the ticker goes on ticking after the last guest left, before it sleeps until the
+// next one (Shared::guests_running).
+constexpr std::chrono::milliseconds kIdleTicking{100};
 // Calls of one kind (modules, components) given up at their deadline (Run) whose threads may
 // still wait in the host at once; past it, calls of that kind are refused until one ends.
 constexpr int kMaxAbandonedCalls = 16;
@@ -202,6 +205,37 @@ struct Shared {
   // component waiting for a timer (which nothing can interrupt) does not hold modules up.
   std::atomic<int> abandoned_modules{0};
   std::atomic<int> abandoned_components{0};
+  // The epoch ticker (WasmRuntime::Tick) ticks while a guest may run WebAssembly
+  // (GuestRunning) and for kIdleTicking after, then sleeps until the next guest: a runtime
+  // with no call in flight does not wake a thousand times a second, and calls in a row do
+  // not each wake it. The ticker waits on ticker_cv under ticker_mutex.
+  mutable std::mutex ticker_mutex;
+  mutable std::condition_variable ticker_cv;
+  mutable std::atomic<int> guests_running{0};
+  mutable std::atomic<bool> ticker_asleep{false};  // Set by the ticker before it sleeps.
+};
+
+// While alive, a guest of `shared`'s engine may run WebAssembly (an instantiation, whose start
+// functions run, or a call): the epoch ticker ticks, so the guest's limits are checked. Every
+// entry into guest code is inside one. Thread-safe.
+class GuestRunning {
+ public:
+  explicit GuestRunning(const Shared& shared) : shared_(shared) {
+    // Both sequentially consistent: either this sees the ticker asleep, or the ticker, which
+    // sets the flag before it checks the count, sees this guest and does not sleep. The
+    // signal goes under the ticker's lock, so that a ticker between its check and its wait
+    // gets it.
+    if (shared_.guests_running.fetch_add(1) == 0 && shared_.ticker_asleep.load()) {
+      std::lock_guard lock(shared_.ticker_mutex);
+      shared_.ticker_cv.notify_all();
+    }
+  }
+  ~GuestRunning() { shared_.guests_running.fetch_sub(1); }
+  GuestRunning(const GuestRunning&) = delete;
+  GuestRunning& operator=(const GuestRunning&) = delete;
+
+ private:
+  const Shared& shared_;
 };
 
 // The run's observer as seen from the call thread, which may outlive the run (a call given
@@ -482,10 +516,10 @@ class WasmRuntime : public Runtime {
                                  shared_->abandoned_components.load());
     });
     {
-      std::lock_guard lock(ticker_mutex_);
+      std::lock_guard lock(shared_->ticker_mutex);
       stop_ = true;
     }
-    ticker_cv_.notify_all();
+    shared_->ticker_cv.notify_all();
     ticker_.join();
   }
 
@@ -513,8 +547,19 @@ class WasmRuntime : public Runtime {
 
  private:
   void Tick() {
-    std::unique_lock lock(ticker_mutex_);
-    while (!ticker_cv_.wait_for(lock, kTick, [this] { return stop_; })) {
+    std::unique_lock lock(shared_->ticker_mutex);
+    Clock::time_point last_guest = Clock::now();
+    for (;;) {
+      if (shared_->guests_running.load() > 0) {
+        last_guest = Clock::now();
+      } else if (Clock::now() - last_guest >= kIdleTicking) {
+        shared_->ticker_asleep.store(true);
+        shared_->ticker_cv.wait(lock,
+                                [this] { return stop_ || shared_->guests_running.load() > 0; });
+        shared_->ticker_asleep.store(false);
+        last_guest = Clock::now();
+      }
+      if (stop_ || shared_->ticker_cv.wait_for(lock, kTick, [this] { return stop_; })) return;
       wasmtime_engine_increment_epoch(shared_->engine.get());
       if (caller_call_count_.load(std::memory_order_relaxed) > 0) InterruptOverdueCallerCalls();
     }
@@ -582,9 +627,7 @@ class WasmRuntime : public Runtime {
   std::unordered_map<wasm::FileIdentity, std::string, IdentityHash> key_by_identity_;
   wasm::SkillDirOpener skill_dirs_;
 
-  std::mutex ticker_mutex_;
-  std::condition_variable ticker_cv_;
-  bool stop_ = false;
+  bool stop_ = false;  // Guarded by shared_->ticker_mutex.
   std::thread ticker_;
 };
 
@@ -1034,6 +1077,7 @@ Result<std::unique_ptr<CallSetup>> SetUpCall(
   if (code.kind != BinaryKind::kModule) {
     // A component is instantiated here, so that a call prepared ahead of need finds it ready.
     // (Its core modules' start functions run now, under this set-up's deadline.)
+    GuestRunning running(shared);
     ErrorPtr error(wasmtime_component_linker_instantiate(shared.component_linker.get(), context,
                                                          code.component.get(),
                                                          &setup->instance));
@@ -1071,6 +1115,8 @@ Result<Outcome> FinishCall(std::unique_ptr<CallSetup> setup, bool prepared, cons
   }
   if (relay != nullptr) relay->Started(outcome.layers);
 
+  // Until the store is gone: the instantiation and the call run guest code.
+  std::optional<GuestRunning> running(std::in_place, *setup->shared);
   std::string failure = setup->failure;  // Set when the guest did not finish normally.
   std::optional<int> exit_code;
   bool memory_near_limit = false;
@@ -1185,6 +1231,7 @@ Result<Outcome> FinishCall(std::unique_ptr<CallSetup> setup, bool prepared, cons
       break;
   }
   store.reset();  // Frees the instance's memory back to the pool before the clock stops.
+  running.reset();
   outcome.duration = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start);
   outcome.exit_code = exit_code;
 

@@ -14,6 +14,7 @@
 #include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -350,6 +351,39 @@ TEST_F(WasmRuntimeTest, OutputPastTheCapStopsTheCall) {
   EXPECT_EQ(out.limits_hit, std::vector<std::string>{"output"});
   EXPECT_EQ(out.stdout_stream.data.size(), 4096u);
   EXPECT_TRUE(out.stdout_stream.truncated);
+}
+
+// Context switches of every thread of this process so far (proc(5), /proc/self/task/*/status).
+uint64_t ContextSwitches() {
+  uint64_t total = 0;
+  for (const auto& task : fs::directory_iterator("/proc/self/task")) {
+    std::ifstream status(task.path() / "status");
+    std::string line;
+    while (std::getline(status, line)) {
+      if (line.starts_with("voluntary_ctxt_switches:") ||
+          line.starts_with("nonvoluntary_ctxt_switches:")) {
+        total += std::stoull(line.substr(line.find(':') + 1));
+      }
+    }
+  }
+  return total;
+}
+
+TEST_F(WasmRuntimeTest, AnIdleRuntimeDoesNotTick) {
+  // The epoch ticker ticks while a guest runs (a call, here one that spins for 300 ms, is
+  // checked at every tick) and for 100 ms after, then sleeps: a resident process with a
+  // WebAssembly runtime (the daemon, the MCP server) stays asleep between calls.
+  Plan spin = PlanFor(Command("(loop $l (br $l))"));
+  spin.limits.wall_time = std::chrono::milliseconds(300);
+  const uint64_t before_call = ContextSwitches();
+  EXPECT_EQ(RunOk(spin).status, Status::kTimeout);
+  const uint64_t during_call = ContextSwitches() - before_call;
+  EXPECT_GT(during_call, 100u) << "the ticker did not tick during the call";
+  std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  const uint64_t idle_start = ContextSwitches();
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  const uint64_t idle = ContextSwitches() - idle_start;
+  EXPECT_LT(idle, 40u) << "threads woke " << idle << " times in 500 ms without a call";
 }
 
 TEST_F(WasmRuntimeTest, LargeOutputIsCapturedWhole) {
