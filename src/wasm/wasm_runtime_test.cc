@@ -76,6 +76,35 @@ std::string Command(std::string_view body, std::string_view data = "") {
   return Wat2Wasm(text);
 }
 
+// A directory of the test's own under /var/tmp (/tmp is a reserved host path, which a plan may
+// not declare), removed with everything in it when this goes.
+class HostDirectory {
+ public:
+  HostDirectory() {
+    std::string path = "/var/tmp/skillrt-wasm-test-XXXXXX";
+    if (::mkdtemp(path.data()) != nullptr) path_ = path;
+  }
+  ~HostDirectory() {
+    if (!path_.empty()) fs::remove_all(path_);
+  }
+  HostDirectory(const HostDirectory&) = delete;
+  HostDirectory& operator=(const HostDirectory&) = delete;
+  bool made() const { return !path_.empty(); }
+  // The directory as a declared path of a plan, pinned as the plan builder pins it.
+  Result<BindMount> Mount(bool writable) const {
+    BindMount mount;
+    mount.path = path_;
+    mount.writable = writable;
+    auto pin = PinHostPath(path_);
+    if (!pin) return std::unexpected(pin.error());
+    mount.pin = *pin;
+    return mount;
+  }
+
+ private:
+  fs::path path_;
+};
+
 class WasmRuntimeTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -623,19 +652,11 @@ TEST_F(WasmRuntimeTest, APreparedInstanceIsNotUsedForADifferentPlan) {
   // A guest that could act outside its instance before its call is approved (a writable
   // declared directory; network access likewise) is never set up ahead.
   Plan writes = plan;
-  BindMount out_dir;
-  std::string out_template = "/var/tmp/skillrt-wasm-out-XXXXXX";  // /tmp is reserved.
-  ASSERT_NE(mkdtemp(out_template.data()), nullptr);
-  struct RemoveAll {
-    fs::path path;
-    ~RemoveAll() { fs::remove_all(path); }
-  } remove_out{out_template};
-  out_dir.path = out_template;
-  out_dir.writable = true;
-  auto out_pin = PinHostPath(out_dir.path);
-  ASSERT_TRUE(out_pin) << out_pin.error().message;
-  out_dir.pin = *out_pin;
-  writes.mounts = {out_dir};
+  HostDirectory out_dir;
+  ASSERT_TRUE(out_dir.made());
+  auto out_mount = out_dir.Mount(/*writable=*/true);
+  ASSERT_TRUE(out_mount) << out_mount.error().message;
+  writes.mounts = {*out_mount};
   EXPECT_EQ(RunOk(writes).status, Status::kOk);
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
   EXPECT_FALSE(UsedPreparedInstance(RunOk(writes)));
@@ -850,18 +871,11 @@ TEST_F(WasmRuntimeTest, AModuleCallRunsOnTheCallingThreadOnlyWhereItMay) {
 
   // A declared directory: a call thread (its filesystem could hold the host past the deadline).
   Plan declared = plan;
-  BindMount dir;
-  std::string dir_template = "/var/tmp/skillrt-wasm-declared-XXXXXX";  // /tmp is reserved.
-  ASSERT_NE(mkdtemp(dir_template.data()), nullptr);
-  struct RemoveAll {
-    fs::path path;
-    ~RemoveAll() { fs::remove_all(path); }
-  } remove_dir{dir_template};
-  dir.path = dir_template;
-  auto pin = PinHostPath(dir.path);
-  ASSERT_TRUE(pin) << pin.error().message;
-  dir.pin = *pin;
-  declared.mounts.push_back(dir);
+  HostDirectory dir;
+  ASSERT_TRUE(dir.made());
+  auto mount = dir.Mount(/*writable=*/false);
+  ASSERT_TRUE(mount) << mount.error().message;
+  declared.mounts.push_back(*mount);
   EXPECT_FALSE(ran_here(*runtime_, declared));
 
   // Network access: a call thread (a request waits for its deadline, not for a cancel).
