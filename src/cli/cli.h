@@ -201,11 +201,14 @@ class RunCanceller {
 int ExecOnEngine(Engine& engine, const GlobalOptions& global, const ExecCommand& command,
                  std::optional<std::string> stdin_data, RunCanceller& canceller);
 
-/// `skillrt run` on an engine the caller opened, as ExecOnEngine: `input_text` is the input's
-/// JSON text as read from `--input` (ReadInput); invalid JSON is reported as `skillrt run`
-/// reports it (exit 2). Returns the process exit code.
+/// `skillrt run` on an engine the caller opened, as ExecOnEngine, with the input parsed
+/// (ParseRunInput). Returns the process exit code.
 int RunOnEngine(Engine& engine, const GlobalOptions& global, const RunFlags& flags,
-                std::string_view input_text, RunCanceller& canceller);
+                nlohmann::json input, RunCanceller& canceller);
+
+/// The input's JSON, parsed from `text`, the text that `--input FLAG` named (ReadInput).
+/// Errors: kInvalidArgument naming the flag's source and the byte where the JSON breaks.
+Result<nlohmann::json> ParseRunInput(std::string_view text, const std::string& flag);
 
 /// The text `--input FLAG` names: FLAG itself, the contents of FILE for `@FILE`, or stdin
 /// for `-`. Errors: kInvalidArgument when the file cannot be read, kIo when stdin cannot.

@@ -520,7 +520,13 @@ class Daemon {
     tracking.daemon = this;
     tracking.inner = &canceller;
     if (call.run_input) {
-      return RunOnEngine(engine, call.global, call.command.flags, *call.run_input, tracking);
+      // The caller parsed the same text before it sent it; a failure is reported as there.
+      auto input = ParseRunInput(*call.run_input, "");
+      if (!input) {
+        PrintError(input.error().message);
+        return ExitCodeFor(input.error());
+      }
+      return RunOnEngine(engine, call.global, call.command.flags, std::move(*input), tracking);
     }
     return ExecOnEngine(engine, call.global, call.command, std::move(call.stdin_data),
                         tracking);

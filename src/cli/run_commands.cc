@@ -51,16 +51,6 @@ std::string InputSource(const std::string& flag) {
   return "--input";
 }
 
-// The input's JSON, parsed from the text `--input FLAG` named.
-Result<nlohmann::json> ParseInput(std::string_view text, const std::string& flag) {
-  try {
-    return nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error& e) {
-    return Fail(ErrorCode::kInvalidArgument, InputSource(flag) + ": invalid JSON at byte " +
-                                                 std::to_string(e.byte) + ": " +
-                                                 ParseErrorDetail(e.what()));
-  }
-}
 
 Result<RunOverrides> Overrides(const RunFlags& flags) {
   RunOverrides overrides;
@@ -216,6 +206,16 @@ Result<Outcome> StartAndWait(Engine& engine, Request request, RunCanceller& canc
 
 }  // namespace
 
+Result<nlohmann::json> ParseRunInput(std::string_view text, const std::string& flag) {
+  try {
+    return nlohmann::json::parse(text);
+  } catch (const nlohmann::json::parse_error& e) {
+    return Fail(ErrorCode::kInvalidArgument, InputSource(flag) + ": invalid JSON at byte " +
+                                                 std::to_string(e.byte) + ": " +
+                                                 ParseErrorDetail(e.what()));
+  }
+}
+
 Result<std::string> ReadInput(const std::string& flag) {
   if (flag == "-") return ReadStdin();
   if (!flag.empty() && flag[0] == '@') {
@@ -230,20 +230,15 @@ Result<std::string> ReadInput(const std::string& flag) {
 }
 
 int RunOnEngine(Engine& engine, const GlobalOptions& global, const RunFlags& flags,
-                std::string_view input_text, RunCanceller& canceller) {
+                nlohmann::json input, RunCanceller& canceller) {
   auto overrides = Overrides(flags);
   if (!overrides) {
     PrintError(overrides.error().message);
     return ExitCodeFor(overrides.error());
   }
-  auto input = ParseInput(input_text, "");
-  if (!input) {
-    PrintError(input.error().message);
-    return ExitCodeFor(input.error());
-  }
   RunRequest request;
   request.skill = flags.skill;
-  request.input = std::move(*input);
+  request.input = std::move(input);
   request.overrides = *overrides;
   return Report(global, flags, StartAndWait(engine, std::move(request), canceller), true);
 }
@@ -259,7 +254,8 @@ int RunSkill(const GlobalOptions& global, const RunCommand& command) {
     PrintError(text.error().message);
     return ExitCodeFor(text.error());
   }
-  if (auto input = ParseInput(*text, command.input); !input) {
+  auto input = ParseRunInput(*text, command.input);
+  if (!input) {
     PrintError(input.error().message);
     return ExitCodeFor(input.error());
   }
@@ -271,7 +267,7 @@ int RunSkill(const GlobalOptions& global, const RunCommand& command) {
   std::unique_ptr<Engine> engine = OpenEngine(global, &exit_code, /*approve_on_tty=*/true);
   if (!engine) return exit_code;
   SignalCanceller canceller;  // Nothing before this has started a thread.
-  return RunOnEngine(*engine, global, command.flags, *text, canceller);
+  return RunOnEngine(*engine, global, command.flags, std::move(*input), canceller);
 }
 
 int ExecOnEngine(Engine& engine, const GlobalOptions& global, const ExecCommand& command,
