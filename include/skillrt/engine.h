@@ -52,6 +52,11 @@ struct EngineOptions {
   /// long-lived process). A one-shot caller (the CLI) turns it off: each call then walks the
   /// roots, and no watch has to be torn down at exit (Registry's `watch`).
   bool watch_skill_roots = true;
+  /// When set, the engine finds skills through the registry these keep for its roots
+  /// (Registry::DefaultRoots of skill_roots and the home), and watch_skill_roots is not used:
+  /// a process that opens an engine per call keeps one catalogue across them. Shared; may be
+  /// given to any number of engines at once.
+  std::shared_ptr<KeptRegistries> kept_registries;
   /// Native sandbox options.
   NativeRuntimeOptions native;
   /// WebAssembly runtime options; an empty cache_dir means <home>/cache/wasm.

@@ -2,8 +2,11 @@
 #ifndef SKILLRT_REGISTRY_H_
 #define SKILLRT_REGISTRY_H_
 
+#include <cstddef>
 #include <filesystem>
+#include <list>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -96,6 +99,29 @@ class Registry {
  private:
   std::vector<std::filesystem::path> roots_;
   std::shared_ptr<Catalogue> catalogue_;  // Never null; shared by copies.
+};
+
+/// Watched registries kept across engines, one per list of roots, for a process that opens
+/// an engine for each call it serves (`skillrt daemon`): each call then finds its skills
+/// through the catalogue the calls before it built (and the metadata it keeps), checked for
+/// changes as Registry describes, instead of walking the roots again. At most `capacity`
+/// lists of roots are kept; the least recently used goes first (its inotify instance and
+/// watches with it, once no engine holds a copy).
+///
+/// Thread-safe: For() may be called from any number of threads at once.
+class KeptRegistries {
+ public:
+  /// `capacity` >= 1.
+  explicit KeptRegistries(std::size_t capacity = 8) : capacity_(capacity < 1 ? 1 : capacity) {}
+
+  /// The kept registry (watching) for exactly these roots, in this order, made if there is
+  /// none. Roots are compared as given: the same directory spelled two ways makes two.
+  Registry For(const std::vector<std::filesystem::path>& roots);
+
+ private:
+  const std::size_t capacity_;
+  std::mutex mu_;
+  std::list<Registry> kept_;  // Most recently used first.
 };
 
 }  // namespace skillrt

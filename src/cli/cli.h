@@ -172,18 +172,20 @@ std::string HumanBytes(uint64_t bytes);
 /// `approve_on_tty`, approval requests are put to the person at the controlling terminal
 /// (TtyApprover); without a terminal there is no approver and asking calls are denied.
 ///
-/// `runtimes`, when given, are the runtimes the engine runs skills on instead of making its
-/// own: the daemon opens an engine for each call over the runtimes it keeps (and their
-/// prepared sandboxes). Without them the engine is set up for one call in a short-lived
-/// process (no sandbox prepared ahead, a WebAssembly pool sized for one call).
-struct SharedRuntimes {
+/// `kept`, when given, is what a long-lived process keeps across the engines it opens, one
+/// per call (the daemon): the runtimes the engine runs skills on instead of making its own
+/// (and their prepared sandboxes), and the registries whose catalogues outlive each engine.
+/// Without it the engine is set up for one call in a short-lived process (no sandbox prepared
+/// ahead, a WebAssembly pool sized for one call, the roots walked once, nothing watched).
+struct KeptAcrossCalls {
   std::shared_ptr<Runtime> native;
   std::shared_ptr<Runtime> wasm;
   std::shared_ptr<Runtime> container;
+  std::shared_ptr<KeptRegistries> registries;
 };
 std::unique_ptr<Engine> OpenEngine(const GlobalOptions& global, int* exit_code,
                                    bool approve_on_tty = false,
-                                   const SharedRuntimes* runtimes = nullptr);
+                                   const KeptAcrossCalls* kept = nullptr);
 
 /// Cancels a run when something outside it says so: a signal (`skillrt exec` and `run`), the
 /// caller's connection (the daemon). Watch is called once, as soon as the run has started;

@@ -348,10 +348,10 @@ class ConnectionCanceller : public RunCanceller {
 
 class Daemon {
  public:
-  Daemon(std::filesystem::path home, SharedRuntimes runtimes, peer::Confinement self,
+  Daemon(std::filesystem::path home, KeptAcrossCalls kept, peer::Confinement self,
          bool quiet)
       : home_(std::move(home)),
-        runtimes_(std::move(runtimes)),
+        kept_(std::move(kept)),
         self_(std::move(self)),
         environment_(Environment(environ)),
         quiet_(quiet) {}
@@ -472,7 +472,7 @@ class Daemon {
     std::optional<ConnectionCanceller> canceller;
     {
       ScopedOutput output(passed[0].get(), passed[1].get());
-      engine = OpenEngine(call->global, &exit_code, /*approve_on_tty=*/false, &runtimes_);
+      engine = OpenEngine(call->global, &exit_code, /*approve_on_tty=*/false, &kept_);
       if (engine) {
         canceller.emplace(fd);
         exit_code = RunTracked(*engine, *call, *canceller);
@@ -564,7 +564,7 @@ class Daemon {
   }
 
   const std::filesystem::path home_;
-  SharedRuntimes runtimes_;
+  KeptAcrossCalls kept_;
   const peer::Confinement self_;
   const std::vector<std::string> environment_;
   const bool quiet_;
@@ -682,11 +682,14 @@ int DaemonCommand(const GlobalOptions& global, const DaemonFlags& flags) {
   wasm.cache_dir = home / "cache" / "wasm";
   ContainerRuntimeOptions container;
   container.probe_cache_dir = home / "cache" / "container";
-  SharedRuntimes runtimes{
+  KeptAcrossCalls kept{
       .native = MakeLazyRuntime("native", [native] { return MakeNativeRuntime(native); }),
       .wasm = MakeLazyRuntime("wasm", [wasm] { return MakeWasmRuntime(wasm); }),
       .container =
           MakeLazyRuntime("container", [container] { return MakeContainerRuntime(container); }),
+      // Each call's roots come from its flags (the environment and working directory are the
+      // daemon's, or the call is not served): calls with the same `--skills` share a catalogue.
+      .registries = std::make_shared<KeptRegistries>(),
   };
 
   const std::filesystem::path socket_path = DaemonSocketPath(home);
@@ -695,7 +698,7 @@ int DaemonCommand(const GlobalOptions& global, const DaemonFlags& flags) {
     PrintError("daemon: " + listener.error().message);
     return listener.error().code == ErrorCode::kConflict ? kExitUsage : kExitInternal;
   }
-  Daemon daemon(home, std::move(runtimes), std::move(*self), global.quiet);
+  Daemon daemon(home, std::move(kept), std::move(*self), global.quiet);
   PrintError("daemon: serving " + home.string() + " on " + socket_path.string() + " (pid " +
              std::to_string(::getpid()) + ")");
 

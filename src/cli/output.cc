@@ -130,7 +130,7 @@ std::string HumanBytes(uint64_t bytes) {
 }
 
 std::unique_ptr<Engine> OpenEngine(const GlobalOptions& global, int* exit_code,
-                                   bool approve_on_tty, const SharedRuntimes* runtimes) {
+                                   bool approve_on_tty, const KeptAcrossCalls* kept) {
   EngineOptions options;
   options.home = global.home;
   options.skill_roots = global.skill_roots;
@@ -149,10 +149,11 @@ std::unique_ptr<Engine> OpenEngine(const GlobalOptions& global, int* exit_code,
   options.wasm.pool_instances = options.wasm.max_instances_per_call;
   options.wasm.prepared_calls = 0;  // No next call to set up for.
   options.watch_skill_roots = false;  // One call per process: nothing to watch for.
-  if (runtimes != nullptr) {
-    options.native_runtime = runtimes->native;
-    options.wasm_runtime = runtimes->wasm;
-    options.container_runtime = runtimes->container;
+  if (kept != nullptr) {
+    options.native_runtime = kept->native;
+    options.wasm_runtime = kept->wasm;
+    options.container_runtime = kept->container;
+    options.kept_registries = kept->registries;
   }
   auto engine = Engine::Open(std::move(options));
   if (!engine) {

@@ -150,7 +150,10 @@ Result<std::unique_ptr<Engine>> Engine::Open(EngineOptions options) {
   // silently drop its deny rules.
   auto policy = LoadPolicy(home, options.policy);
   if (!policy) return std::unexpected(policy.error());
-  Registry registry(Registry::DefaultRoots(options.skill_roots, home), options.watch_skill_roots);
+  std::vector<std::filesystem::path> roots = Registry::DefaultRoots(options.skill_roots, home);
+  Registry registry = options.kept_registries != nullptr
+                          ? options.kept_registries->For(roots)
+                          : Registry(std::move(roots), options.watch_skill_roots);
   // Compiled WebAssembly lives with the rest of the private state, where no skill can write.
   if (options.wasm.cache_dir.empty()) options.wasm.cache_dir = home / "cache" / "wasm";
   if (options.native.filter_cache_dir.empty()) {

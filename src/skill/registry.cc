@@ -108,4 +108,16 @@ Result<Skill> Registry::Describe(std::string_view name_or_path) const {
   return catalogue_->Describe(ref->dir);
 }
 
+Registry KeptRegistries::For(const std::vector<std::filesystem::path>& roots) {
+  std::lock_guard lock(mu_);
+  for (auto it = kept_.begin(); it != kept_.end(); ++it) {
+    if (it->roots() != roots) continue;
+    kept_.splice(kept_.begin(), kept_, it);
+    return kept_.front();
+  }
+  kept_.emplace_front(roots, /*watch=*/true);
+  if (kept_.size() > capacity_) kept_.pop_back();
+  return kept_.front();
+}
+
 }  // namespace skillrt

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -227,6 +228,44 @@ TEST(RegistryTest, LoadResolvesThenLoads) {
   EXPECT_EQ(skill->meta.name, "calc");
   EXPECT_EQ(skill->meta.description, "A test skill.");
   EXPECT_EQ(registry.Load("missing").error().code, ErrorCode::kNotFound);
+}
+
+// The inotify instances this process holds: one per registry whose catalogue is watched.
+int InotifyInstances() {
+  int count = 0;
+  for (const auto& fd : fs::directory_iterator("/proc/self/fd")) {
+    std::error_code ec;
+    if (fs::read_symlink(fd.path(), ec).string() == "anon_inode:inotify") ++count;
+  }
+  return count;
+}
+
+TEST(KeptRegistriesTest, CallsWithTheSameRootsShareOneWatchedCatalogue) {
+  TempDir a, b;
+  MakeSkill(a.path() / "alpha");
+  MakeSkill(b.path() / "beta");
+  const int before = InotifyInstances();
+  KeptRegistries kept(/*capacity=*/2);
+  {
+    Registry first = kept.For({a.path()});
+    ASSERT_TRUE(first.Load("alpha").has_value());
+  }
+  EXPECT_EQ(InotifyInstances(), before + 1);  // Kept after the registry handed out is gone.
+  {
+    Registry again = kept.For({a.path()});
+    ASSERT_TRUE(again.Load("alpha").has_value());
+    EXPECT_EQ(InotifyInstances(), before + 1);  // The same catalogue: no second walk's watch.
+    // A skill added after the catalogue was built is found by the next call through it.
+    MakeSkill(a.path() / "gamma");
+    EXPECT_TRUE(kept.For({a.path()}).Load("gamma").has_value());
+  }
+  // Other roots (or the same in another order) are another registry.
+  ASSERT_TRUE(kept.For({b.path()}).Load("beta").has_value());
+  EXPECT_EQ(InotifyInstances(), before + 2);
+  EXPECT_FALSE(kept.For({b.path()}).Load("alpha").has_value());
+  // A third list of roots pushes out the least recently used (a's), and its watch with it.
+  ASSERT_TRUE(kept.For({b.path(), a.path()}).Load("alpha").has_value());
+  EXPECT_EQ(InotifyInstances(), before + 2);
 }
 
 }  // namespace

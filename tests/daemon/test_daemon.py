@@ -7,6 +7,7 @@ import json
 import os
 import pathlib
 import queue
+import shutil
 import signal
 import socket
 import stat
@@ -212,6 +213,35 @@ def test_served_run_prints_exits_and_is_audited_as_a_local_one(world, daemon, tm
     verify = subprocess.run([CLI, "audit", "verify"], env=world["env"], capture_output=True,
                             text=True)
     assert verify.returncode == 0, verify.stdout + verify.stderr
+
+
+def test_a_served_call_sees_skills_added_changed_and_removed_since_the_last(world, daemon):
+    # The daemon keeps the catalogue of the roots between calls (docs/daemon.md): every change
+    # made before a call is still seen by it.
+    assert call(world, "echo", "one").stdout == "one\n"
+    daemon.wait_for("served exec quiet")
+    other = pathlib.Path(world["skills"]) / "nested" / "loud"
+    other.mkdir(parents=True)
+    (other / "SKILL.md").write_text("---\nname: loud\ndescription: Echoes.\n---\n# loud\n")
+    (other / "skill.toml").write_text('[capabilities]\ncommands = ["echo"]\n')
+
+    def loud(*argv):
+        return subprocess.run([CLI, "--skills", world["skills"], "exec", "loud", "--", *argv],
+                              env=world["env"], cwd=world["dir"], capture_output=True,
+                              text=True, start_new_session=True, timeout=60)
+
+    added = loud("echo", "added")
+    assert (added.returncode, added.stdout) == (0, "added\n"), added.stderr
+    assert "served exec loud" in daemon.wait_for("served exec loud")
+    # Its manifest narrowed: the next call is refused as a fresh process would refuse it.
+    (other / "skill.toml").write_text('[capabilities]\ncommands = ["true"]\n')
+    narrowed = loud("echo", "narrowed")
+    assert narrowed.returncode != 0 and "echo" in narrowed.stderr, narrowed.stderr
+    daemon.wait_for("served exec loud")
+    shutil.rmtree(other.parent)
+    gone = loud("echo", "gone")
+    assert gone.returncode != 0 and "unknown skill 'loud'" in gone.stderr, gone.stderr
+    daemon.wait_for("served exec loud")
 
 
 def test_sigint_cancels_a_served_run_command(world, daemon, tmp_path):
