@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <array>
+#include <cmath>
 #include <deque>
 #include <mutex>
 #include <string>
@@ -17,6 +18,7 @@
 #include "audit/canonical_json.h"
 #include "skillrt/audit.h"
 #include "skillrt/fd.h"
+#include "util/utf8.h"
 
 namespace skillrt {
 namespace {
@@ -40,6 +42,34 @@ std::string NowRfc3339() {
   len += static_cast<size_t>(::snprintf(buf.data() + len, buf.size() - len, ".%06ldZ",
                                         static_cast<long>(ts.tv_nsec / 1000)));
   return std::string(buf.data(), len);
+}
+
+// True when `value` is what parsing its dump() gives back, as its canonical JSON sees it:
+// every string and member name well-formed UTF-8 (dump() replaces other bytes), every number
+// finite (dump() writes null for the others), nothing that is not JSON (binary, discarded).
+bool ReadsBackAsItself(const nlohmann::json& value) {
+  using Type = nlohmann::json::value_t;
+  switch (value.type()) {
+    case Type::string:
+      return IsWellFormedUtf8(value.get_ref<const std::string&>());
+    case Type::number_float:
+      return std::isfinite(value.get<double>());
+    case Type::array:
+      for (const auto& item : value) {
+        if (!ReadsBackAsItself(item)) return false;
+      }
+      return true;
+    case Type::object:
+      for (const auto& [name, item] : value.items()) {
+        if (!IsWellFormedUtf8(name) || !ReadsBackAsItself(item)) return false;
+      }
+      return true;
+    case Type::binary:
+    case Type::discarded:
+      return false;
+    default:
+      return true;
+  }
 }
 
 // The fields the log itself writes: a caller may not set them.
@@ -140,13 +170,19 @@ Result<void> AuditLog::Append(const nlohmann::json& record) {
   stamped["seq"] = log_state.seq + 1;
   stamped["prev"] = log_state.hash;
 
-  // Hash what will be read back: dump() replaces bytes that are not UTF-8, so take the
-  // record through its stored text first. Parsing text dump() wrote cannot fail.
-  nlohmann::json clean = nlohmann::json::parse(
-      stamped.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), nullptr,
-      /*allow_exceptions=*/false);
-  if (clean.is_discarded()) {
-    return Fail(ErrorCode::kInternal, "audit record does not read back as JSON");
+  // Hash what will be read back: dump() replaces bytes that are not UTF-8 and writes a
+  // non-finite number as null, so a record holding either goes through its stored text first.
+  // Parsing text dump() wrote cannot fail. Any other record reads back as itself.
+  nlohmann::json clean;
+  if (ReadsBackAsItself(stamped)) {
+    clean = std::move(stamped);
+  } else {
+    clean = nlohmann::json::parse(
+        stamped.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), nullptr,
+        /*allow_exceptions=*/false);
+    if (clean.is_discarded()) {
+      return Fail(ErrorCode::kInternal, "audit record does not read back as JSON");
+    }
   }
   audit::ChainState next{.seq = log_state.seq + 1, .hash = audit::RecordHash(clean)};
   clean["hash"] = next.hash;

@@ -3,6 +3,8 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cmath>
+#include <limits>
 #include <fstream>
 #include <regex>
 #include <set>
@@ -83,6 +85,41 @@ TEST(AuditLogTest, InvalidUtf8InARecordIsReplacedNotThrown) {
   auto tail = log->Tail(1);
   ASSERT_TRUE(tail.has_value());
   EXPECT_EQ((*tail)[0]["argv"][0], "x\xEF\xBF\xBD");
+}
+
+TEST(AuditLogTest, ARecordIsChainedAsItReadsBack) {
+  // Hashed as stored: a record that dump() would change (bytes that are not UTF-8, in a value
+  // or a name; a number that is not finite) goes through its text, any other as it is. Each
+  // verifies, and reads back as written.
+  TempDir tmp;
+  auto log = AuditLog::Open(tmp.path() / "audit.log");
+  ASSERT_TRUE(log.has_value());
+  const std::vector<nlohmann::json> records = {
+      {{"argv", {"plain", "caf\xC3\xA9", "\xF0\x9F\x98\x80"}}, {"n", 1.5}, {"k", -3}},
+      {{"argv", {"x\xff"}}},
+      {{"name\xC0", "bad name"}, {"nested", {{"deep", {1, "y\xFE"}}}}},
+      // Two names that become one when their bytes are replaced: one member is stored.
+      {{"k\xFF", 1}, {"k\xFE", 2}},
+      {{"ratio", std::numeric_limits<double>::quiet_NaN()}, {"inf", {-HUGE_VAL}}},
+      {{"\xEF\xAC\xB3", 1}, {"\xF0\x9F\x98\x80", 2}, {"a", 3}},
+  };
+  for (const nlohmann::json& record : records) ASSERT_TRUE(log->Append(record).has_value());
+  auto verified = log->Verify();
+  ASSERT_TRUE(verified.has_value());
+  EXPECT_TRUE(verified->ok);
+  auto tail = log->Tail(6);
+  ASSERT_TRUE(tail.has_value());
+  ASSERT_EQ(tail->size(), 6u);
+  EXPECT_EQ((*tail)[0]["argv"][1], "caf\xC3\xA9");
+  EXPECT_EQ((*tail)[0]["n"], 1.5);
+  EXPECT_EQ((*tail)[2]["nested"]["deep"][1], "y\xEF\xBF\xBD");
+  EXPECT_TRUE((*tail)[2].contains("name\xEF\xBF\xBD"));
+  EXPECT_EQ((*tail)[3].size(), 5u);  // k\uFFFD, and time, seq, prev and hash.
+  EXPECT_TRUE((*tail)[4]["ratio"].is_null());
+  EXPECT_TRUE((*tail)[4]["inf"][0].is_null());
+  // Stored in RFC 8785 order: U+FB33 after U+1F600, whose UTF-16 surrogates sort first.
+  const std::string text = ReadFile(tmp.path() / "audit.log");
+  EXPECT_LT(text.find("\"\xF0\x9F\x98\x80\":2"), text.find("\"\xEF\xAC\xB3\":1"));
 }
 
 TEST(AuditLogTest, TailNamesTheCorruptLine) {

@@ -75,7 +75,13 @@ void AppendString(std::string_view s, std::string* out) {
   static constexpr std::array<char, 16> kHex = {'0', '1', '2', '3', '4', '5', '6', '7',
                                                 '8', '9', 'a', 'b', 'c', 'd', 'e', 'f'};
   out->push_back('"');
-  for (char c : s) {
+  size_t run = 0;  // Start of the bytes not yet appended, which need no escape.
+  for (size_t i = 0; i < s.size(); ++i) {
+    const char c = s[i];
+    const bool plain = c != '"' && c != '\\' && static_cast<unsigned char>(c) >= 0x20;
+    if (plain) continue;
+    out->append(s.substr(run, i - run));
+    run = i + 1;
     switch (c) {
       case '"': out->append("\\\""); break;
       case '\\': out->append("\\\\"); break;
@@ -85,28 +91,49 @@ void AppendString(std::string_view s, std::string* out) {
       case '\f': out->append("\\f"); break;
       case '\r': out->append("\\r"); break;
       default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          out->append("\\u00");
-          out->push_back(kHex[static_cast<unsigned char>(c) >> 4]);
-          out->push_back(kHex[static_cast<unsigned char>(c) & 0xF]);
-        } else {
-          out->push_back(c);
-        }
+        out->append("\\u00");
+        out->push_back(kHex[static_cast<unsigned char>(c) >> 4]);
+        out->push_back(kHex[static_cast<unsigned char>(c) & 0xF]);
     }
   }
+  out->append(s.substr(run));
   out->push_back('"');
 }
 
-// "/a/0/b~1c": RFC 6901 pointer to a member `name` of the value at `parent`.
-std::string ChildPointer(const std::string& parent, std::string_view name) {
-  return parent + "/" + JsonPointerToken(name);
+// True when the members of an object whose names are all well-formed UTF-8 are already in
+// RFC 8785 order in nlohmann::json's (byte order, which for UTF-8 is code point order): the
+// two orders differ only where a name holds a code point from U+E000 (lead byte 0xEE and up),
+// which UTF-16 sorts after the surrogates of code points from U+10000.
+bool ByteOrderIsUtf16Order(std::string_view name) {
+  for (char c : name) {
+    if (static_cast<unsigned char>(c) >= 0xEE) return false;
+  }
+  return true;
 }
+
+// Where a value is, as a chain up to the root (null), spelled as an RFC 6901 pointer
+// ("/a/0/b~1c") only when an error names it.
+struct Place {
+  const Place* parent;
+  std::string_view name = {};  // The member's name; empty with `index` for an array element.
+  size_t index = 0;
+  bool is_index = false;
+
+  static std::string Pointer(const Place* place) {
+    std::string out;
+    for (; place != nullptr; place = place->parent) {
+      out.insert(0, "/" + (place->is_index ? std::to_string(place->index)
+                                            : JsonPointerToken(place->name)));
+    }
+    return out;
+  }
+};
 
 class Writer {
  public:
   explicit Writer(bool strict) : strict_(strict) {}
 
-  void Write(const nlohmann::json& value, const std::string& pointer) {
+  void Write(const nlohmann::json& value, const Place* pointer) {
     using Type = nlohmann::json::value_t;
     switch (value.type()) {
       case Type::null:
@@ -139,9 +166,11 @@ class Writer {
         }
         break;
       }
-      case Type::string:
-        AppendString(Checked(value.get_ref<const std::string&>(), pointer), &out_);
+      case Type::string: {
+        std::string replaced;
+        AppendString(Checked(value.get_ref<const std::string&>(), pointer, &replaced), &out_);
         break;
+      }
       case Type::binary:
         // Not produced by parsing JSON text; written as nlohmann::json would (an object).
         Write(nlohmann::json{{"bytes", value.get_binary()}, {"subtype", nullptr}}, pointer);
@@ -151,33 +180,51 @@ class Writer {
         size_t index = 0;
         for (const auto& item : value) {
           if (index > 0) out_.push_back(',');
-          Write(item, pointer + "/" + std::to_string(index++));
+          const Place element{.parent = pointer, .index = index++, .is_index = true};
+          Write(item, &element);
         }
         out_.push_back(']');
         break;
       }
       case Type::object: {
-        struct Member {
-          std::u16string sort_key;
-          std::string name;
-          const nlohmann::json* value;
-        };
-        std::vector<Member> members;
-        members.reserve(value.size());
-        for (const auto& [name, item] : value.items()) {
-          std::string clean = Checked(name, ChildPointer(pointer, name));
-          members.push_back({Utf16(clean), std::move(clean), &item});
-        }
-        std::stable_sort(members.begin(), members.end(),
-                         [](const Member& a, const Member& b) { return a.sort_key < b.sort_key; });
         out_.push_back('{');
         bool first = true;
-        for (const Member& m : members) {
+        auto write_member = [&](std::string_view name, const nlohmann::json& item) {
           if (!first) out_.push_back(',');
           first = false;
-          AppendString(m.name, &out_);
+          AppendString(name, &out_);
           out_.push_back(':');
-          Write(*m.value, ChildPointer(pointer, m.name));
+          const Place member{.parent = pointer, .name = name};
+          Write(item, &member);
+        };
+        // Names are well-formed and in order as they are, or the object is sorted here.
+        bool in_order = true;
+        for (const auto& [name, item] : value.items()) {
+          if (!IsWellFormedUtf8(name) || !ByteOrderIsUtf16Order(name)) {
+            in_order = false;
+            break;
+          }
+        }
+        if (in_order) {
+          for (const auto& [name, item] : value.items()) write_member(name, item);
+        } else {
+          struct Member {
+            std::u16string sort_key;
+            std::string name;
+            const nlohmann::json* value;
+          };
+          std::vector<Member> members;
+          members.reserve(value.size());
+          for (const auto& [name, item] : value.items()) {
+            std::string replaced;
+            const Place member{.parent = pointer, .name = name};
+            std::string clean(Checked(name, &member, &replaced));
+            members.push_back({Utf16(clean), std::move(clean), &item});
+          }
+          std::stable_sort(
+              members.begin(), members.end(),
+              [](const Member& a, const Member& b) { return a.sort_key < b.sort_key; });
+          for (const Member& m : members) write_member(m.name, *m.value);
         }
         out_.push_back('}');
         break;
@@ -189,15 +236,20 @@ class Writer {
   const std::optional<std::string>& error() const { return error_; }
 
  private:
-  std::string Checked(std::string_view s, const std::string& pointer) {
+  // `s` if it is well-formed UTF-8; else its replacement, made in `*replaced`, with the
+  // string rejected.
+  std::string_view Checked(std::string_view s, const Place* pointer,
+                           std::string* replaced) {
+    if (IsWellFormedUtf8(s)) return s;
     bool valid = true;
-    std::string clean = WellFormedUtf8(s, &valid);
-    if (!valid) Reject(pointer, "string is not valid UTF-8");
-    return clean;
+    *replaced = WellFormedUtf8(s, &valid);
+    Reject(pointer, "string is not valid UTF-8");
+    return *replaced;
   }
 
-  void Reject(const std::string& pointer, std::string_view what) {
+  void Reject(const Place* place, std::string_view what) {
     if (strict_ && !error_) {
+      const std::string pointer = Place::Pointer(place);
       error_ = "canonical JSON: " + (pointer.empty() ? std::string("/") : pointer) + ": " +
                std::string(what);
     }
@@ -262,13 +314,13 @@ std::string EcmaScriptNumber(double value) {
 
 std::string CanonicalJson(const nlohmann::json& value) {
   Writer writer(/*strict=*/false);
-  writer.Write(value, "");
+  writer.Write(value, nullptr);
   return std::move(writer.out());
 }
 
 Result<std::string> CanonicalJsonStrict(const nlohmann::json& value) {
   Writer writer(/*strict=*/true);
-  writer.Write(value, "");
+  writer.Write(value, nullptr);
   if (writer.error()) return Fail(ErrorCode::kInvalidArgument, *writer.error());
   return std::move(writer.out());
 }
