@@ -49,7 +49,9 @@ class Catalogue;
 /// SKILL.md or skill.toml was edited. Where inotify is unavailable every call walks the roots.
 /// What inotify cannot see (another host's writes to a network filesystem, mounts over a
 /// watched directory, renames above the target of a symlinked directory) needs a new
-/// Registry. Tree hashes are never kept: Load() computes one on every call.
+/// Registry. Load() of a skill found by name keeps what it loaded (with its tree hash) while
+/// every entry of the skill's tree keeps its stat(2) stamp (Catalogue::Load says when it is
+/// kept and what stamps cannot see); a skill named by its path is loaded afresh each call.
 ///
 /// Thread-safe: every method may be called from any number of threads at once; a change to
 /// the roots during a call gives that call either the old or the new catalogue, never a mix.
@@ -83,8 +85,9 @@ class Registry {
   /// precedence. kNotFound names what was searched.
   Result<SkillRef> Resolve(std::string_view name_or_path) const;
 
-  /// Resolve() then LoadSkill(): the skill as its files are now, with its tree hash. Errors
-  /// as Resolve() and LoadSkill().
+  /// Resolve() then LoadSkill(): the skill as its files are now, with its tree hash; for a
+  /// skill found by name with `watch`, the kept load while its tree's stamps are unchanged.
+  /// Errors as Resolve() and LoadSkill().
   Result<Skill> Load(std::string_view name_or_path) const;
 
   /// Resolve() then LoadSkillUnhashed(): the frontmatter and manifest, without the tree hash

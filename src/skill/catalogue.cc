@@ -1,14 +1,19 @@
 // Walking the skill roots once and keeping the result until they change.
 #include "skill/catalogue.h"
 
+#include <dirent.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <set>
 #include <unordered_set>
 #include <utility>
+
+#include "skillrt/fd.h"
 
 namespace skillrt {
 namespace {
@@ -226,8 +231,99 @@ struct SkillStamps {
   }
 };
 
+// The most entries a tree may have for its load to be kept: checking a kept load stats each.
+constexpr std::size_t kMaxStampedEntries = 256;
+
+int64_t Nanoseconds(const struct timespec& ts) {
+  return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
+// What LoadSkill reads of a skill directory: every entry of its tree (the directory itself
+// first, as ""), each as lstat(2) gives it, in walk order. A tree with a symbolic link has
+// none (nullopt): what a link points to, which loading may read, is outside these stamps.
+// Adding, removing or renaming an entry changes its directory's mtime and ctime, and any
+// change to a file its ctime, so equal stamps mean the same tree, within the timestamp
+// granularity that kRacyWindow covers.
+struct TreeStamps {
+  std::vector<std::pair<std::string, FileStamp>> entries;
+  bool operator==(const TreeStamps&) const = default;
+
+  // Lists the tree under `dir` (opened as `root`). nullopt for a link, an entry that cannot
+  // be listed or stat'ed, or more than kMaxStampedEntries entries.
+  static std::optional<TreeStamps> List(int root) {
+    TreeStamps out;
+    struct stat st {};
+    if (::fstat(root, &st) != 0 || !S_ISDIR(st.st_mode)) return std::nullopt;
+    out.entries.emplace_back("", Of(st));
+    std::vector<std::string> pending = {""};
+    while (!pending.empty()) {
+      const std::string rel_dir = std::move(pending.back());
+      pending.pop_back();
+      const int fd = ::openat(root, rel_dir.empty() ? "." : rel_dir.c_str(),
+                              O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      if (fd < 0) return std::nullopt;
+      DIR* listing = ::fdopendir(fd);
+      if (listing == nullptr) {
+        ::close(fd);
+        return std::nullopt;
+      }
+      std::unique_ptr<DIR, int (*)(DIR*)> closer(listing, ::closedir);
+      while (const dirent* entry = ::readdir(listing)) {
+        const std::string_view name = entry->d_name;
+        if (name == "." || name == "..") continue;
+        std::string rel = rel_dir.empty() ? std::string(name) : rel_dir + "/" + std::string(name);
+        if (::fstatat(root, rel.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return std::nullopt;
+        if (S_ISLNK(st.st_mode)) return std::nullopt;
+        if (S_ISDIR(st.st_mode)) pending.push_back(rel);
+        out.entries.emplace_back(std::move(rel), Of(st));
+        if (out.entries.size() > kMaxStampedEntries) return std::nullopt;
+      }
+    }
+    return out;
+  }
+
+  // True when every entry of `this` still has its stamp under `root`.
+  bool StillAt(int root) const {
+    struct stat st {};
+    for (const auto& [rel, stamp] : entries) {
+      const int rc = rel.empty() ? ::fstat(root, &st)
+                                 : ::fstatat(root, rel.c_str(), &st, AT_SYMLINK_NOFOLLOW);
+      if (rc != 0 || !(Of(st) == stamp)) return false;
+    }
+    return true;
+  }
+
+  // The newest timestamp of any entry, in nanoseconds since the epoch.
+  int64_t Newest() const {
+    int64_t newest = 0;
+    for (const auto& [rel, stamp] : entries) newest = std::max({newest, stamp.mtime_ns, stamp.ctime_ns});
+    return newest;
+  }
+
+  static FileStamp Of(const struct stat& st) {
+    return FileStamp{.exists = true,
+                     .dev = st.st_dev,
+                     .ino = st.st_ino,
+                     .mode = st.st_mode,
+                     .size = st.st_size,
+                     .mtime_ns = Nanoseconds(st.st_mtim),
+                     .ctime_ns = Nanoseconds(st.st_ctim)};
+  }
+};
+
+int64_t NowNanoseconds() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
 struct Catalogue::Described {
   SkillStamps stamps;
+  Skill skill;
+};
+
+struct Catalogue::Loaded {
+  TreeStamps stamps;
   Skill skill;
 };
 
@@ -275,6 +371,11 @@ std::shared_ptr<const CatalogueSnapshot> Catalogue::Current() {
       for (const SkillRef& ref : snapshot_->found) dirs.insert(ref.dir.string());
       std::erase_if(described_, [&](const auto& entry) { return !dirs.contains(entry.first); });
     }
+    if (!loaded_.empty()) {
+      std::unordered_set<std::string> dirs;
+      for (const SkillRef& ref : snapshot_->found) dirs.insert(ref.dir.string());
+      std::erase_if(loaded_, [&](const auto& entry) { return !dirs.contains(entry.first); });
+    }
   }
   return snapshot_;
 }
@@ -290,13 +391,38 @@ Result<Skill> Catalogue::Describe(const fs::path& dir) {
   auto skill = LoadSkillUnhashed(dir);
   if (!skill) return skill;
   // Kept only if no file changed within kRacyWindow of the read, and none changed during it.
-  const int64_t now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                             std::chrono::system_clock::now().time_since_epoch())
-                             .count();
+  const int64_t now_ns = NowNanoseconds();
   if (before.Newest() + kRacyWindow.count() < now_ns && SkillStamps::Of(dir) == before) {
     auto fresh = std::make_shared<const Described>(Described{.stamps = before, .skill = *skill});
     std::lock_guard<std::mutex> lock(meta_mu_);
     described_[dir.string()] = std::move(fresh);
+  }
+  return skill;
+}
+
+Result<Skill> Catalogue::Load(const fs::path& dir) {
+  trees_read_.fetch_add(1, std::memory_order_relaxed);  // Taken back below if kept.
+  if (!watch_enabled_) return LoadSkill(dir);
+  UniqueFd root(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!root) return LoadSkill(dir);  // Its error, as an unkept load reports it.
+  std::shared_ptr<const Loaded> kept;
+  {
+    std::lock_guard<std::mutex> lock(meta_mu_);
+    if (auto it = loaded_.find(dir.string()); it != loaded_.end()) kept = it->second;
+  }
+  if (kept != nullptr && kept->stamps.StillAt(root.get())) {
+    trees_read_.fetch_sub(1, std::memory_order_relaxed);
+    return kept->skill;  // Copied unlocked.
+  }
+  // Stamped before the load and checked after it, so that a change during the load (an entry
+  // added is one to its directory) keeps it from being kept.
+  const std::optional<TreeStamps> before = TreeStamps::List(root.get());
+  auto skill = LoadSkill(dir);
+  if (!skill || !before) return skill;
+  if (before->Newest() + kRacyWindow.count() < NowNanoseconds() && before->StillAt(root.get())) {
+    auto fresh = std::make_shared<const Loaded>(Loaded{.stamps = *before, .skill = *skill});
+    std::lock_guard<std::mutex> lock(meta_mu_);
+    loaded_[dir.string()] = std::move(fresh);
   }
   return skill;
 }

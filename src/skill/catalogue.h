@@ -4,6 +4,8 @@
 
 #include <sys/types.h>
 
+#include <atomic>
+#include <cstddef>
 #include <filesystem>
 #include <memory>
 #include <mutex>
@@ -77,6 +79,24 @@ class Catalogue {
   /// had when it was read. Errors are not kept. `dir` is canonical.
   Result<Skill> Describe(const std::filesystem::path& dir);
 
+  /// LoadSkill(dir), with its tree hash, from the kept copy when every entry of the skill's
+  /// tree has the stamp it had when the copy was loaded (lstat(2) of each, the directories
+  /// included: about one system call per entry instead of listing, reading and hashing the
+  /// tree and parsing its files). Kept only for a catalogue that watches (a long-lived
+  /// process), for a tree of at most 256 entries and no symbolic link (what a link points to
+  /// is outside the stamps), when no entry changed within kRacyWindow before the load or
+  /// during it. Errors are not kept. `dir` is canonical.
+  ///
+  /// What stamps cannot see (as for the compiled WebAssembly cache, docs/wasm.md): a write
+  /// through a shared mapping (mmap(2)) to a page already dirty, which moves no timestamp
+  /// until the page is written back (and on tmpfs never); and a network filesystem whose
+  /// server keeps the timestamps. Whoever can write a skill's files that way can also change
+  /// them between the hash and the run, which no hash taken before a run prevents.
+  Result<Skill> Load(const std::filesystem::path& dir);
+
+  /// How many Load() calls have read a tree rather than used a kept load.
+  std::size_t trees_read() const { return trees_read_.load(std::memory_order_relaxed); }
+
  private:
   struct RootId {
     bool exists = false;
@@ -85,6 +105,7 @@ class Catalogue {
     bool operator==(const RootId&) const = default;
   };
   struct Described;
+  struct Loaded;
 
   std::vector<RootId> IdentifyRoots() const;
 
@@ -96,8 +117,10 @@ class Catalogue {
   std::vector<RootId> root_ids_;     // Taken before the walk that built `snapshot_`.
   std::optional<DirWatch> watch_;    // The watch of that walk, if it covers it.
 
-  std::mutex meta_mu_;  // Guards `described_`; taken after `mu_` when both are held.
+  std::mutex meta_mu_;  // Guards `described_` and `loaded_`; taken after `mu_` when both are held.
   std::unordered_map<std::string, std::shared_ptr<const Described>> described_;
+  std::unordered_map<std::string, std::shared_ptr<const Loaded>> loaded_;  // Also meta_mu_.
+  std::atomic<std::size_t> trees_read_{0};
 };
 
 }  // namespace skillrt

@@ -2,7 +2,11 @@
 // readers on several threads see whole catalogues while a root changes.
 #include "skill/catalogue.h"
 
+#include <unistd.h>
+
 #include <atomic>
+#include <chrono>
+#include <map>
 #include <string>
 #include <thread>
 
@@ -230,6 +234,77 @@ TEST(CatalogueTest, CopiesShareTheCatalogue) {
   MakeSkill(tmp.path() / "calc");
   EXPECT_EQ(Names(copy), V({"calc"}));
   EXPECT_EQ(Names(registry), V({"calc"}));
+}
+
+TEST(CatalogueTest, ALoadIsKeptUntilAnyEntryOfItsTreeChanges) {
+  // One skill per change, all settled (older than the racy window) before the first load.
+  TempDir tmp;
+  const std::vector<std::string> changes = {"content", "mode",   "added",   "renamed",
+                                            "removed", "toml",   "subdir",  "hardlink",
+                                            "replaced"};
+  for (const std::string& change : changes) {
+    const fs::path dir = MakeSkill(tmp.path() / ("s-" + change));
+    WriteFile(dir / "skill.toml", "[limits]\nwall_time_ms = 1000\n");
+    WriteFile(dir / "scripts" / "run.sh", "echo one\n");
+    WriteFile(dir / "data" / "deep" / "a.txt", "aaaa");
+  }
+  ::link((tmp.path() / "s-hardlink" / "data" / "deep" / "a.txt").c_str(),
+         (tmp.path() / "outside.txt").c_str());
+  std::this_thread::sleep_for(std::chrono::milliseconds(2100));
+
+  Catalogue catalogue({tmp.path()});
+  std::map<std::string, std::string> hashes;
+  for (const std::string& change : changes) {
+    auto loaded = catalogue.Load(tmp.path() / ("s-" + change));
+    ASSERT_TRUE(loaded.has_value()) << loaded.error().ToString();
+    hashes[change] = loaded->tree_sha256;
+  }
+  EXPECT_EQ(catalogue.trees_read(), changes.size());
+  for (const std::string& change : changes) {  // Kept: nothing read again.
+    EXPECT_EQ(catalogue.Load(tmp.path() / ("s-" + change))->tree_sha256, hashes[change]);
+  }
+  EXPECT_EQ(catalogue.trees_read(), changes.size());
+
+  auto at = [&](const std::string& change) { return tmp.path() / ("s-" + change); };
+  WriteFile(at("content") / "data" / "deep" / "a.txt", "bbbb");  // Same size.
+  fs::permissions(at("mode") / "scripts" / "run.sh", fs::perms::owner_exec, fs::perm_options::add);
+  WriteFile(at("added") / "data" / "deep" / "b.txt", "");
+  fs::rename(at("renamed") / "data" / "deep" / "a.txt", at("renamed") / "data" / "deep" / "z.txt");
+  fs::remove(at("removed") / "data" / "deep" / "a.txt");
+  WriteFile(at("toml") / "skill.toml", "[limits]\nwall_time_ms = 2000\n");
+  fs::create_directory(at("subdir") / "data" / "deep" / "more");
+  WriteFile(tmp.path() / "outside.txt", "cccc");  // The tree's file, through another name.
+  WriteFile(tmp.path() / "new.txt", "dddd");
+  fs::rename(tmp.path() / "new.txt", at("replaced") / "data" / "deep" / "a.txt");
+  for (const std::string& change : changes) {
+    auto reloaded = catalogue.Load(at(change));
+    ASSERT_TRUE(reloaded.has_value()) << change << ": " << reloaded.error().ToString();
+    EXPECT_NE(reloaded->tree_sha256, hashes[change]) << change;
+    EXPECT_EQ(reloaded->tree_sha256, HashSkillTree(at(change)).value()) << change;
+  }
+  EXPECT_EQ(catalogue.trees_read(), 2 * changes.size());
+  EXPECT_EQ(catalogue.Load(at("toml"))->manifest.limits.wall_time, std::chrono::milliseconds(2000));
+}
+
+TEST(CatalogueTest, ALoadIsNotKeptWithALinkInTheTreeOrWithoutAWatch) {
+  TempDir tmp;
+  const fs::path linked = MakeSkill(tmp.path() / "linked");
+  fs::create_symlink("SKILL.md", linked / "ALIAS.md");
+  const fs::path plain = MakeSkill(tmp.path() / "plain");
+  std::this_thread::sleep_for(std::chrono::milliseconds(2100));
+  Catalogue watching({tmp.path()});
+  Catalogue unwatched({tmp.path()}, /*watch=*/false);
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(watching.Load(linked).has_value());
+    ASSERT_TRUE(unwatched.Load(plain).has_value());
+  }
+  EXPECT_EQ(watching.trees_read(), 3u);
+  EXPECT_EQ(unwatched.trees_read(), 3u);
+  // A load within the racy window of a change is not kept either.
+  WriteFile(plain / "fresh.txt", "x");
+  ASSERT_TRUE(watching.Load(plain).has_value());
+  ASSERT_TRUE(watching.Load(plain).has_value());
+  EXPECT_EQ(watching.trees_read(), 5u);
 }
 
 }  // namespace

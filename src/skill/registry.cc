@@ -91,9 +91,15 @@ Result<SkillRef> Registry::Resolve(std::string_view name_or_path) const {
 }
 
 Result<Skill> Registry::Load(std::string_view name_or_path) const {
-  auto ref = Resolve(name_or_path);
+  std::string arg(name_or_path);
+  if (arg.empty()) return Fail(ErrorCode::kInvalidArgument, "empty skill name");
+  if (auto by_path = ResolvePath(arg)) {
+    if (!*by_path) return std::unexpected(by_path->error());
+    return LoadSkill((*by_path)->dir);  // Not kept: the catalogue holds named skills.
+  }
+  auto ref = Lookup(*catalogue_->Current(), arg, roots_);
   if (!ref) return std::unexpected(ref.error());
-  return LoadSkill(ref->dir);
+  return catalogue_->Load(ref->dir);
 }
 
 Result<Skill> Registry::Describe(std::string_view name_or_path) const {
