@@ -230,6 +230,13 @@ class Engine {
   /// approved and how, are in the audit record (docs/audit.md, "Decisions").
   Result<Outcome> Run(const RunRequest& request);
 
+  /// Run(request), with `started` called on this thread with the run's handle once the run
+  /// is registered and before anything of it is done, so that the caller can hand the handle
+  /// to what watches or cancels it from another thread (a signal, a connection). The run
+  /// itself runs on this thread: no thread is started for it, unlike Start.
+  Result<Outcome> Run(const RunRequest& request,
+                      const std::function<void(RunHandle)>& started);
+
   /// Starts `request` on a thread of its own and returns at once with its handle: what Run
   /// does, watched through the handle's events (docs/events.md), cancelled with its Cancel,
   /// and waiting, when the policy asks, for an approver or Approve while other runs go on.
@@ -266,6 +273,10 @@ class Engine {
   /// approvals and other errors as for Run.
   Result<Outcome> Exec(const ExecRequest& request);
 
+  /// Exec(request), with `started` called as for Run(request, started), on this thread.
+  Result<Outcome> Exec(const ExecRequest& request,
+                       const std::function<void(RunHandle)>& started);
+
   /// Cancels every run in flight with `reason`; the destructor does this ("engine closing")
   /// and then waits for them to finish.
   void CancelAll(const std::string& reason);
@@ -298,8 +309,10 @@ class Engine {
   class EventRelay;
 
   Engine(std::filesystem::path home, Registry registry, std::unique_ptr<AuditLog> audit);
-  // Registers the run and runs `call` on this thread (`detach` false) or a new one.
-  Result<RunHandle> Launch(Call call, bool detach);
+  // Registers the run and runs `call` on this thread (`detach` false; `started`, if not
+  // null, is called with its handle first) or a new one.
+  Result<RunHandle> Launch(Call call, bool detach,
+                           const std::function<void(RunHandle)>* started = nullptr);
   // The pipeline of one call: prepare, decide, approve, execute, audit.
   Result<Outcome> Pipeline(Call& call, RunState& state);
   std::expected<Prepared, Refusal> Prepare(Call& call, bool validate_input);

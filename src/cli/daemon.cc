@@ -11,6 +11,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
@@ -22,9 +23,11 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cerrno>
 #include <condition_variable>
 #include <cstring>
+#include <deque>
 #include <map>
 #include <mutex>
 #include <string_view>
@@ -51,6 +54,9 @@ constexpr uint32_t kMaxReasonBytes = 4096;
 constexpr size_t kMaxConnections = 64;
 // How long a caller may take to send its request once connected.
 constexpr int kRequestTimeoutSeconds = 10;
+
+// How long a serving thread waits for another connection before it ends.
+constexpr std::chrono::seconds kIdleThread{30};
 
 // Reads exactly `size` bytes; false at end of input or on an error.
 bool ReadFull(int fd, void* data, size_t size) {
@@ -356,38 +362,42 @@ class Daemon {
         environment_(Environment(environ)),
         quiet_(quiet) {}
 
-  // Starts a thread for the connection, or turns the caller away (it runs its call itself)
-  // when too many are served or no thread can be started.
+  // Hands the connection to an idle serving thread, or starts one for it, or turns the caller
+  // away (it runs its call itself) when too many are served or no thread can be started.
+  // Serving threads are kept for the next connection (a new thread per call cost its
+  // creation, and WebAssembly's per-thread set-up, every call) until idle for kIdleThread.
   void Accept(UniqueFd connection) {
-    // Shared with the thread, so that the connection is still here to answer if it cannot start.
-    auto owned = std::make_shared<UniqueFd>(std::move(connection));
-    {
-      std::lock_guard lock(mu_);
-      if (connections_ < kMaxConnections && !stopping_) {
-        ++connections_;
-        try {
-          std::thread([this, owned] {
-            Serve(owned->get());
-            owned->Reset();
-            std::lock_guard lock(mu_);
-            --connections_;
-            done_.notify_all();
-          }).detach();
-          return;
-        } catch (const std::system_error&) {
-          --connections_;
-        }
+    std::unique_lock lock(mu_);
+    if (!stopping_ && waiting_.size() < idle_) {
+      waiting_.push_back(std::move(connection));
+      work_.notify_one();
+      return;
+    }
+    if (!stopping_ && threads_ < kMaxConnections) {
+      ++threads_;
+      // Shared with the thread, so that the connection is still here to answer if it cannot
+      // start.
+      auto first = std::make_shared<UniqueFd>(std::move(connection));
+      try {
+        std::thread([this, first] { ServeUntilIdle(std::move(*first)); }).detach();
+        return;
+      } catch (const std::system_error&) {
+        --threads_;
+        connection = std::move(*first);
       }
     }
-    Reply(owned->get(), 'F', "the daemon is busy");
+    const bool stopping = stopping_;
+    lock.unlock();
+    Reply(connection.get(), 'F', stopping ? "the daemon is stopping" : "the daemon is busy");
   }
 
-  // Cancels the runs in flight and waits for every connection's thread to end.
+  // Cancels the runs in flight and waits for every serving thread to end.
   void Stop() {
     std::unique_lock lock(mu_);
     stopping_ = true;
     for (auto& [id, handle] : runs_) handle.Cancel("the daemon is stopping");
-    done_.wait(lock, [this] { return connections_ == 0; });
+    work_.notify_all();
+    done_.wait(lock, [this] { return threads_ == 0; });
   }
 
  private:
@@ -400,6 +410,33 @@ class Daemon {
 
   void Log(const std::string& line) const {
     if (!quiet_) PrintError("daemon: " + line);
+  }
+
+  // A serving thread: `first`, then each connection handed to it, until none comes for
+  // kIdleThread or the daemon stops.
+  // While it waits, the thread is named "skillrt-idle" (ps -T, /proc/PID/task/*/comm); it
+  // serves under the process's name, which threads started during a call inherit.
+  void ServeUntilIdle(UniqueFd first) {
+    char name[16] = "skillrt";
+    ::pthread_getname_np(::pthread_self(), name, sizeof name);
+    UniqueFd connection = std::move(first);
+    std::unique_lock lock(mu_);
+    for (;;) {
+      lock.unlock();
+      Serve(connection.get());
+      connection.Reset();
+      ::pthread_setname_np(::pthread_self(), "skillrt-idle");
+      lock.lock();
+      ++idle_;
+      work_.wait_for(lock, kIdleThread, [this] { return !waiting_.empty() || stopping_; });
+      --idle_;
+      ::pthread_setname_np(::pthread_self(), name);
+      if (waiting_.empty()) break;  // Idle too long, or stopping with nothing queued.
+      connection = std::move(waiting_.front());
+      waiting_.pop_front();
+    }
+    --threads_;
+    done_.notify_all();
   }
 
   // One call, from the request to the reply.
@@ -570,8 +607,11 @@ class Daemon {
   const bool quiet_;
 
   std::mutex mu_;
-  std::condition_variable done_;
-  size_t connections_ = 0;
+  std::condition_variable done_;  // A serving thread ended.
+  std::condition_variable work_;  // A connection was queued for an idle thread, or stopping.
+  size_t threads_ = 0;            // Serving threads alive.
+  size_t idle_ = 0;               // Of which waiting for a connection.
+  std::deque<UniqueFd> waiting_;  // Connections handed to idle threads, not yet taken.
   bool stopping_ = false;
   std::map<std::string, RunHandle> runs_;
 };

@@ -195,13 +195,14 @@ class SignalCanceller : public RunCanceller {
   CancelOnSignal signals_;
 };
 
-// Starts the run, hands it to `canceller`, and waits for its end.
-template <typename Request>
-Result<Outcome> StartAndWait(Engine& engine, Request request, RunCanceller& canceller) {
-  auto handle = engine.Start(std::move(request));
-  if (!handle) return std::unexpected(handle.error());
-  canceller.Watch(*handle);
-  return handle->Wait();
+// Runs the call on this thread, its handle given to `canceller` as it starts (no thread is
+// started for the run: this one would only wait for it).
+Result<Outcome> RunAndWatch(Engine& engine, const RunRequest& request, RunCanceller& canceller) {
+  return engine.Run(request, [&canceller](RunHandle handle) { canceller.Watch(std::move(handle)); });
+}
+Result<Outcome> RunAndWatch(Engine& engine, const ExecRequest& request, RunCanceller& canceller) {
+  return engine.Exec(request,
+                     [&canceller](RunHandle handle) { canceller.Watch(std::move(handle)); });
 }
 
 }  // namespace
@@ -240,7 +241,7 @@ int RunOnEngine(Engine& engine, const GlobalOptions& global, const RunFlags& fla
   request.skill = flags.skill;
   request.input = std::move(input);
   request.overrides = *overrides;
-  return Report(global, flags, StartAndWait(engine, std::move(request), canceller), true);
+  return Report(global, flags, RunAndWatch(engine, request, canceller), true);
 }
 
 int RunSkill(const GlobalOptions& global, const RunCommand& command) {
@@ -282,7 +283,7 @@ int ExecOnEngine(Engine& engine, const GlobalOptions& global, const ExecCommand&
   request.argv = command.argv;
   request.overrides = *overrides;
   if (stdin_data) request.stdin_data = std::move(*stdin_data);
-  return Report(global, command.flags, StartAndWait(engine, std::move(request), canceller),
+  return Report(global, command.flags, RunAndWatch(engine, request, canceller),
                 false);
 }
 

@@ -210,7 +210,8 @@ EventBatch RunHandle::ReadEvents(uint64_t after, size_t max,
 
 // Starting, finding and ending runs.
 
-Result<RunHandle> Engine::Launch(Call call, bool detach) {
+Result<RunHandle> Engine::Launch(Call call, bool detach,
+                                 const std::function<void(RunHandle)>* started) {
   if (call.run_id.empty()) {
     auto made = NewRunId();
     if (!made) return std::unexpected(made.error());
@@ -258,6 +259,7 @@ Result<RunHandle> Engine::Launch(Call call, bool detach) {
     runs_cv_.notify_all();
   };
   if (!detach) {
+    if (started != nullptr && *started) (*started)(RunHandle(state));
     body();
     return RunHandle(state);
   }
@@ -296,19 +298,25 @@ Result<RunHandle> Engine::Start(ExecRequest request) {
   return Launch(std::move(call), /*detach=*/true);
 }
 
-Result<Outcome> Engine::Run(const RunRequest& request) {
+Result<Outcome> Engine::Run(const RunRequest& request) { return Run(request, nullptr); }
+
+Result<Outcome> Engine::Run(const RunRequest& request,
+                            const std::function<void(RunHandle)>& started) {
   Call call{.kind = CallKind::kRun,
             .selector = request.skill,
             .run_id = request.run_id,
             .input = request.input,
             .overrides = request.overrides};
   call.input_text = DumpText(call.input);
-  auto handle = Launch(std::move(call), /*detach=*/false);
+  auto handle = Launch(std::move(call), /*detach=*/false, &started);
   if (!handle) return std::unexpected(handle.error());
   return handle->Wait();
 }
 
-Result<Outcome> Engine::Exec(const ExecRequest& request) {
+Result<Outcome> Engine::Exec(const ExecRequest& request) { return Exec(request, nullptr); }
+
+Result<Outcome> Engine::Exec(const ExecRequest& request,
+                             const std::function<void(RunHandle)>& started) {
   if (request.argv.empty() || request.argv[0].empty()) {
     return Fail(ErrorCode::kInvalidArgument, "exec: a command is required");
   }
@@ -318,7 +326,7 @@ Result<Outcome> Engine::Exec(const ExecRequest& request) {
             .argv = request.argv,
             .input_text = request.stdin_data,
             .overrides = request.overrides};
-  auto handle = Launch(std::move(call), /*detach=*/false);
+  auto handle = Launch(std::move(call), /*detach=*/false, &started);
   if (!handle) return std::unexpected(handle.error());
   return handle->Wait();
 }

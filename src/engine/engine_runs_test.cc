@@ -249,6 +249,43 @@ TEST_F(EngineRunsTest, CancelDuringTheRunStopsItAndAuditsOnce) {
   EXPECT_EQ(Audit(*engine).size(), 1u);
 }
 
+TEST_F(EngineRunsTest, ARunOnTheCallersThreadIsHandedOutBeforeItStarts) {
+  // Run(request, started): the run is the caller's thread's, and its handle reaches another
+  // thread, which cancels it, before anything of it is done.
+  const FakeRuntime::Behaviour ticks = FakeRuntime::Ticks();
+  std::thread::id ran_on;
+  auto engine = Open([&](const Plan& plan, const RunContext& context) {
+    ran_on = std::this_thread::get_id();
+    return ticks(plan, context);
+  });
+  std::thread::id started_on;
+  bool found_when_started = false;
+  std::thread canceller;
+  auto outcome = engine->Run(Request("quiet", "inline_1"), [&](RunHandle handle) {
+    started_on = std::this_thread::get_id();
+    found_when_started = engine->FindRun("inline_1").has_value();
+    EXPECT_TRUE(handle.ReadEvents(0, 100, 0ms).events.empty());  // Nothing of it done yet.
+    canceller = std::thread([handle]() mutable {
+      EXPECT_TRUE(WaitFor(handle, "output").has_value());
+      handle.Cancel("from another thread");
+    });
+  });
+  canceller.join();
+  ASSERT_TRUE(outcome.has_value()) << outcome.error().ToString();
+  EXPECT_EQ(outcome->status, Status::kCancelled);
+  EXPECT_EQ(outcome->message, "from another thread");
+  EXPECT_EQ(started_on, std::this_thread::get_id());
+  EXPECT_EQ(ran_on, std::this_thread::get_id());
+  EXPECT_TRUE(found_when_started);
+  EXPECT_FALSE(engine->FindRun("inline_1").has_value());
+  ASSERT_EQ(Audit(*engine).size(), 1u);
+  EXPECT_EQ(Audit(*engine)[0]["status"], "cancelled");
+  // Exec the same way; an empty callback is allowed.
+  auto exec = engine->Exec(ExecRequest{.skill = "quiet", .argv = {"true"}}, nullptr);
+  ASSERT_TRUE(exec.has_value()) << exec.error().ToString();
+  EXPECT_EQ(ran_on, std::this_thread::get_id());
+}
+
 TEST_F(EngineRunsTest, CancelWhileWaitingForApprovalNeverStartsTheSkill) {
   AskAbout("asks");
   auto engine = Open(FakeRuntime::Prints("{}"), /*approval_timeout=*/30s);

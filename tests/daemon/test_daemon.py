@@ -204,7 +204,10 @@ def test_served_run_prints_exits_and_is_audited_as_a_local_one(world, daemon, tm
     assert run(world, "calculator", "--input", '{"expression": "6 * 7"}').stdout == \
         '{\n  "result": 42\n}\n'
     assert run(world, "calculator", "--input", '{"expression": "1 / 0"}').returncode != 0
-    # Invalid JSON is the caller's to report: the daemon hears nothing of it.
+    # Invalid JSON is the caller's to report: the daemon hears nothing of it. (The daemon
+    # logs a call after its caller has the answer: wait for both lines first.)
+    daemon.wait_for("served run calculator")
+    daemon.wait_for("served run calculator")
     daemon.drain()
     bad = run(world, "calculator", "--input", '{"expression": ')
     assert bad.returncode == 2 and "invalid JSON" in bad.stderr, bad.stderr
@@ -242,6 +245,46 @@ def test_a_served_call_sees_skills_added_changed_and_removed_since_the_last(worl
     gone = loud("echo", "gone")
     assert gone.returncode != 0 and "unknown skill 'loud'" in gone.stderr, gone.stderr
     daemon.wait_for("served exec loud")
+
+
+def idle_serving_threads(daemon, expect):
+    """The thread ids of the daemon's serving threads waiting for a call, once there are
+    `expect` of them (a thread goes back to waiting just after its caller has its answer)."""
+    tasks = pathlib.Path(f"/proc/{daemon.proc.pid}/task")
+    deadline = time.monotonic() + 10
+    while True:
+        found = set()
+        for task in tasks.iterdir():
+            try:
+                if (task / "comm").read_text().strip() == "skillrt-idle":
+                    found.add(task.name)
+            except FileNotFoundError:
+                pass
+        if len(found) == expect or time.monotonic() > deadline:
+            return found
+        time.sleep(0.01)
+
+
+def test_serving_threads_are_kept_for_the_next_calls(world, daemon):
+    # A call is served on a thread kept from the calls before it (docs/daemon.md): one thread
+    # for calls one after another, and as many as were served at once.
+    assert call(world, "true").returncode == 0
+    first = idle_serving_threads(daemon, 1)
+    assert len(first) == 1, first
+    for _ in range(3):
+        assert call(world, "echo", "again").stdout == "again\n"
+        assert idle_serving_threads(daemon, 1) == first
+    slow = subprocess.Popen([CLI, "--skills", world["skills"], "exec", "quiet", "--", "sleep",
+                             "2"], env=world["env"], cwd=world["dir"], start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(0.5)
+    assert idle_serving_threads(daemon, 0) == set()  # The one thread serves the sleep.
+    assert call(world, "true").returncode == 0  # Served beside it, on a new thread.
+    assert slow.wait(timeout=30) == 0
+    both = idle_serving_threads(daemon, 2)
+    assert len(both) == 2 and first < both, both
+    assert call(world, "true").returncode == 0
+    assert idle_serving_threads(daemon, 2) == both
 
 
 def test_sigint_cancels_a_served_run_command(world, daemon, tmp_path):
