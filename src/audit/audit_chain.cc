@@ -68,6 +68,100 @@ std::optional<ChainFields> ReadChainFields(const nlohmann::json& record) {
                      .hash = hash->get<std::string>()};
 }
 
+namespace {
+
+// nlohmann::json's SAX interface: keeps `seq`, `prev` and `hash` of the top-level object.
+class ChainFieldsSax {
+ public:
+  using number_integer_t = nlohmann::json::number_integer_t;
+  using number_unsigned_t = nlohmann::json::number_unsigned_t;
+  using number_float_t = nlohmann::json::number_float_t;
+  using string_t = nlohmann::json::string_t;
+  using binary_t = nlohmann::json::binary_t;
+
+  // Each member's value, as ReadChainFields would judge it: right type or not.
+  std::optional<uint64_t> seq;
+  std::optional<std::string> prev, hash;
+  bool is_object = false;
+
+  bool null() { return Value(); }
+  bool boolean(bool) { return Value(); }
+  bool number_integer(number_integer_t) { return Value(); }
+  bool number_unsigned(number_unsigned_t n) {
+    if (AtTop() && key_ == "seq") {
+      seq = n;
+      key_.clear();
+      return true;
+    }
+    return Value();
+  }
+  bool number_float(number_float_t, const string_t&) { return Value(); }
+  bool string(string_t& text) {
+    if (AtTop() && (key_ == "prev" || key_ == "hash")) {
+      (key_ == "prev" ? prev : hash) = std::move(text);
+      key_.clear();
+      return true;
+    }
+    return Value();
+  }
+  bool binary(binary_t&) { return Value(); }
+  bool start_object(std::size_t) {
+    if (depth_ == 0) is_object = true;
+    Value();
+    ++depth_;
+    return true;
+  }
+  bool end_object() {
+    --depth_;
+    return true;
+  }
+  bool start_array(std::size_t) {
+    Value();
+    ++depth_;
+    return true;
+  }
+  bool end_array() {
+    --depth_;
+    return true;
+  }
+  bool key(string_t& name) {
+    if (depth_ == 1) key_ = std::move(name);
+    return true;
+  }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) {
+    return false;
+  }
+
+ private:
+  bool AtTop() const { return depth_ == 1; }
+  // A value of another type under one of the three names replaces what was kept (the last
+  // member of a name is the one parse() keeps).
+  bool Value() {
+    if (AtTop()) {
+      if (key_ == "seq") seq.reset();
+      if (key_ == "prev") prev.reset();
+      if (key_ == "hash") hash.reset();
+      key_.clear();
+    }
+    return true;
+  }
+
+  int depth_ = 0;
+  std::string key_;  // The top-level member whose value comes next.
+};
+
+}  // namespace
+
+std::optional<ChainFields> ReadChainFieldsOfLine(std::string_view line) {
+  ChainFieldsSax sax;
+  if (!nlohmann::json::sax_parse(line, &sax, nlohmann::json::input_format_t::json,
+                                 /*strict=*/true) ||
+      !sax.is_object || !sax.seq || *sax.seq == 0 || !sax.prev || !sax.hash) {
+    return std::nullopt;
+  }
+  return ChainFields{.seq = *sax.seq, .prev = std::move(*sax.prev), .hash = std::move(*sax.hash)};
+}
+
 std::string RecordHash(const nlohmann::json& record) {
   if (!record.contains("hash")) return Sha256Hex(CanonicalJson(record));
   nlohmann::json without = record;
@@ -119,8 +213,7 @@ Result<std::optional<ChainState>> ReadHead(const std::filesystem::path& head) {
 bool IsInterruptedAppend(const ChainState& head, const ChainState& log,
                          std::string_view last_line) {
   if (head.seq + 1 != log.seq) return false;
-  nlohmann::json last = nlohmann::json::parse(last_line, nullptr, /*allow_exceptions=*/false);
-  auto fields = ReadChainFields(last);
+  auto fields = ReadChainFieldsOfLine(last_line);
   return fields && fields->seq == log.seq && fields->prev == head.hash;
 }
 

@@ -51,6 +51,11 @@ struct ChainFields {
 };
 std::optional<ChainFields> ReadChainFields(const nlohmann::json& record);
 
+/// ReadChainFields(nlohmann::json::parse(line)), nullopt also when `line` is not JSON, without
+/// building the record: only the three top-level members are kept (the last of each name, as
+/// parse() keeps). For the log's last line, read on every append.
+std::optional<ChainFields> ReadChainFieldsOfLine(std::string_view line);
+
 /// True when the log ends one record past its head and that record chains onto it
 /// (`log.seq == head.seq + 1` and the record's `prev` is `head.hash`): an append whose head
 /// update did not happen (a full disk, a crash between the two writes), not tampering; the

@@ -143,8 +143,7 @@ Result<void> AuditLog::Append(const nlohmann::json& record) {
   if (!last_line) return std::unexpected(last_line.error());
   audit::ChainState log_state;
   if (st.st_size > 0) {
-    nlohmann::json last = nlohmann::json::parse(*last_line, nullptr, /*allow_exceptions=*/false);
-    auto fields = audit::ReadChainFields(last);
+    auto fields = audit::ReadChainFieldsOfLine(*last_line);
     if (terminated && fields) {
       log_state = {.seq = fields->seq, .hash = fields->hash};
     } else {

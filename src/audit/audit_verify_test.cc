@@ -473,5 +473,40 @@ TEST(AuditHeadPathTest, ReplacesTheExtension) {
   EXPECT_EQ(AuditProblemName(AuditProblem::kBadHash), "bad_hash");
 }
 
+TEST(AuditChainFieldsTest, AreThoseOfTheParsedRecord) {
+  const std::string h(64, 'a');
+  const std::vector<std::string> lines = {
+      R"({"event":"run","hash":")" + h + R"(","prev":"","seq":3})",
+      R"({"seq":1,"prev":"p","hash":"h","nested":{"seq":9,"hash":"x"},"list":[{"seq":8}]})",
+      R"(  {"hash":"h","prev":"p","seq":2}  )",
+      R"({"seq":1,"prev":"p","hash":"h","seq":7})",         // The last of a name counts.
+      R"({"seq":1,"prev":"p","hash":"h","seq":"7"})",       // ... also when it is wrong.
+      R"({"seq":1,"prev":"p","hash":"h","hash":{"a":1}})",
+      R"({"seq":1,"prev":"p","hash":["h"]})",
+      R"({"seq":0,"prev":"p","hash":"h"})",
+      R"({"seq":-1,"prev":"p","hash":"h"})",
+      R"({"seq":1.5,"prev":"p","hash":"h"})",
+      R"({"seq":1,"prev":null,"hash":"h"})",
+      R"({"seq":1,"hash":"h"})",
+      R"([{"seq":1,"prev":"p","hash":"h"}])",
+      R"({"seq":1,"prev":"p","hash":"h"} trailing)",
+      R"({"seq":1,"prev":"p","hash":"h")",
+      R"("seq")",
+      "",
+  };
+  for (const std::string& line : lines) {
+    nlohmann::json parsed = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+    std::optional<audit::ChainFields> expected = audit::ReadChainFields(parsed);
+    std::optional<audit::ChainFields> got = audit::ReadChainFieldsOfLine(line);
+    ASSERT_EQ(got.has_value(), expected.has_value()) << line;
+    if (!got) continue;
+    EXPECT_EQ(got->seq, expected->seq) << line;
+    EXPECT_EQ(got->prev, expected->prev) << line;
+    EXPECT_EQ(got->hash, expected->hash) << line;
+  }
+  EXPECT_EQ(audit::ReadChainFieldsOfLine(lines[3])->seq, 7u);
+  EXPECT_FALSE(audit::ReadChainFieldsOfLine(lines[4]).has_value());
+}
+
 }  // namespace
 }  // namespace skillrt
