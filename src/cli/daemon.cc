@@ -775,11 +775,8 @@ std::optional<int> CallThroughDaemon(Call call) {
   if (home.empty()) return std::nullopt;
   auto addr = SocketAddress(DaemonSocketPath(home));
   if (!addr) return std::nullopt;
-  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (!fd ||
-      ::connect(fd.get(), reinterpret_cast<const sockaddr*>(&*addr), sizeof *addr) != 0) {
-    return std::nullopt;
-  }
+  // The request is ready before the connection is made, so that the daemon, which checks the
+  // caller as soon as it connects, then finds all of it there to read.
   call.environment = Environment(environ);
   std::string payload = EncodeCall(call);
   if (payload.size() > kMaxPayloadBytes) return std::nullopt;
@@ -797,6 +794,11 @@ std::optional<int> CallThroughDaemon(Call call) {
   } restore{&previous};
   UniqueFd signals(::signalfd(-1, &cancel_signals, SFD_CLOEXEC));
   if (!signals) return std::nullopt;
+  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd ||
+      ::connect(fd.get(), reinterpret_cast<const sockaddr*>(&*addr), sizeof *addr) != 0) {
+    return std::nullopt;
+  }
 
   char header[16];
   std::memcpy(header, kMagic, sizeof kMagic);
