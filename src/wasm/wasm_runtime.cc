@@ -1610,23 +1610,22 @@ Result<Outcome> WasmRuntime::RunOnCallingThread(const Plan& plan, const RunConte
 
 void WasmRuntime::InterruptOverdueCallerCalls() {
   const Clock::time_point now = Clock::now();
-  bool overdue = false;
-  {
-    std::lock_guard lock(caller_calls_mutex_);
-    for (const std::shared_ptr<CallerCall>& call : caller_calls_) {
-      Clock::time_point due = call->deadline;
-      if (const int64_t at = call->cancelled_at_ns.load(std::memory_order_relaxed); at != 0) {
-        due = std::min(due, Clock::time_point(Clock::duration(at)));
-      }
-      if (now >= due + 2 * kTick) {
-        overdue = true;
-        break;
-      }
+  if (now < last_interrupt_ + kInterruptEvery) return;
+  // The signals go out under the lock that registers calls: a call that begins on a caller's
+  // thread after the overdue one ended (the same thread, its next call) cannot be in a host
+  // wait before the lock is released, so an interrupt meant for the call before never lands
+  // in its wait.
+  std::lock_guard lock(caller_calls_mutex_);
+  for (const std::shared_ptr<CallerCall>& call : caller_calls_) {
+    Clock::time_point due = call->deadline;
+    if (const int64_t at = call->cancelled_at_ns.load(std::memory_order_relaxed); at != 0) {
+      due = std::min(due, Clock::time_point(Clock::duration(at)));
     }
-  }
-  if (overdue && now >= last_interrupt_ + kInterruptEvery) {
-    wasm::InterruptHostWaits();
-    last_interrupt_ = now;
+    if (now >= due + 2 * kTick) {
+      wasm::InterruptHostWaits();
+      last_interrupt_ = now;
+      return;
+    }
   }
 }
 
