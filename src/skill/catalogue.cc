@@ -194,6 +194,10 @@ struct FileStamp {
     struct stat st {};
     int rc = follow ? ::stat(path.c_str(), &st) : ::lstat(path.c_str(), &st);
     if (rc != 0) return FileStamp{};
+    return Of(st);
+  }
+
+  static FileStamp Of(const struct stat& st) {
     auto ns = [](const struct timespec& ts) {
       return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
     };
@@ -233,10 +237,6 @@ struct SkillStamps {
 
 // The most entries a tree may have for its load to be kept: checking a kept load stats each.
 constexpr std::size_t kMaxStampedEntries = 256;
-
-int64_t Nanoseconds(const struct timespec& ts) {
-  return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
-}
 
 // What LoadSkill reads of a skill directory: every entry of its tree (the directory itself
 // first, as ""), each as lstat(2) gives it, in walk order. A tree with a symbolic link has
@@ -300,15 +300,7 @@ struct TreeStamps {
     return newest;
   }
 
-  static FileStamp Of(const struct stat& st) {
-    return FileStamp{.exists = true,
-                     .dev = st.st_dev,
-                     .ino = st.st_ino,
-                     .mode = st.st_mode,
-                     .size = st.st_size,
-                     .mtime_ns = Nanoseconds(st.st_mtim),
-                     .ctime_ns = Nanoseconds(st.st_ctim)};
-  }
+  static FileStamp Of(const struct stat& st) { return FileStamp::Of(st); }
 };
 
 int64_t NowNanoseconds() {

@@ -90,28 +90,37 @@ Result<SkillRef> Registry::Resolve(std::string_view name_or_path) const {
   return Lookup(*catalogue_->Current(), arg, roots_);
 }
 
-Result<Skill> Registry::Load(std::string_view name_or_path) const {
+namespace {
+
+// A skill named by its path loaded by `unkept(dir)` (the catalogue keeps named skills only);
+// one named by its name, by `kept(dir)` of the directory it resolves to.
+template <typename Unkept, typename Kept>
+Result<Skill> LoadNamed(std::string_view name_or_path, Catalogue& catalogue,
+                        const std::vector<fs::path>& roots, Unkept unkept, Kept kept) {
   std::string arg(name_or_path);
   if (arg.empty()) return Fail(ErrorCode::kInvalidArgument, "empty skill name");
   if (auto by_path = ResolvePath(arg)) {
     if (!*by_path) return std::unexpected(by_path->error());
-    return LoadSkill((*by_path)->dir);  // Not kept: the catalogue holds named skills.
+    return unkept((*by_path)->dir);
   }
-  auto ref = Lookup(*catalogue_->Current(), arg, roots_);
+  auto ref = Lookup(*catalogue.Current(), arg, roots);
   if (!ref) return std::unexpected(ref.error());
-  return catalogue_->Load(ref->dir);
+  return kept(ref->dir);
+}
+
+}  // namespace
+
+Result<Skill> Registry::Load(std::string_view name_or_path) const {
+  return LoadNamed(
+      name_or_path, *catalogue_, roots_, [](const fs::path& dir) { return LoadSkill(dir); },
+      [this](const fs::path& dir) { return catalogue_->Load(dir); });
 }
 
 Result<Skill> Registry::Describe(std::string_view name_or_path) const {
-  std::string arg(name_or_path);
-  if (arg.empty()) return Fail(ErrorCode::kInvalidArgument, "empty skill name");
-  if (auto by_path = ResolvePath(arg)) {
-    if (!*by_path) return std::unexpected(by_path->error());
-    return LoadSkillUnhashed((*by_path)->dir);  // Not kept: the catalogue holds named skills.
-  }
-  auto ref = Lookup(*catalogue_->Current(), arg, roots_);
-  if (!ref) return std::unexpected(ref.error());
-  return catalogue_->Describe(ref->dir);
+  return LoadNamed(
+      name_or_path, *catalogue_, roots_,
+      [](const fs::path& dir) { return LoadSkillUnhashed(dir); },
+      [this](const fs::path& dir) { return catalogue_->Describe(dir); });
 }
 
 Registry KeptRegistries::For(const std::vector<std::filesystem::path>& roots) {
