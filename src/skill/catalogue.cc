@@ -254,7 +254,7 @@ struct TreeStamps {
     TreeStamps out;
     struct stat st {};
     if (::fstat(root, &st) != 0 || !S_ISDIR(st.st_mode)) return std::nullopt;
-    out.entries.emplace_back("", Of(st));
+    out.entries.emplace_back("", FileStamp::Of(st));
     std::vector<std::string> pending = {""};
     while (!pending.empty()) {
       const std::string rel_dir = std::move(pending.back());
@@ -275,7 +275,7 @@ struct TreeStamps {
         if (::fstatat(root, rel.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return std::nullopt;
         if (S_ISLNK(st.st_mode)) return std::nullopt;
         if (S_ISDIR(st.st_mode)) pending.push_back(rel);
-        out.entries.emplace_back(std::move(rel), Of(st));
+        out.entries.emplace_back(std::move(rel), FileStamp::Of(st));
         if (out.entries.size() > kMaxStampedEntries) return std::nullopt;
       }
     }
@@ -288,7 +288,7 @@ struct TreeStamps {
     for (const auto& [rel, stamp] : entries) {
       const int rc = rel.empty() ? ::fstat(root, &st)
                                  : ::fstatat(root, rel.c_str(), &st, AT_SYMLINK_NOFOLLOW);
-      if (rc != 0 || !(Of(st) == stamp)) return false;
+      if (rc != 0 || !(FileStamp::Of(st) == stamp)) return false;
     }
     return true;
   }
@@ -296,11 +296,11 @@ struct TreeStamps {
   // The newest timestamp of any entry, in nanoseconds since the epoch.
   int64_t Newest() const {
     int64_t newest = 0;
-    for (const auto& [rel, stamp] : entries) newest = std::max({newest, stamp.mtime_ns, stamp.ctime_ns});
+    for (const auto& [rel, stamp] : entries) {
+      newest = std::max({newest, stamp.mtime_ns, stamp.ctime_ns});
+    }
     return newest;
   }
-
-  static FileStamp Of(const struct stat& st) { return FileStamp::Of(st); }
 };
 
 int64_t NowNanoseconds() {
@@ -393,23 +393,30 @@ Result<Skill> Catalogue::Describe(const fs::path& dir) {
 }
 
 Result<Skill> Catalogue::Load(const fs::path& dir) {
-  trees_read_.fetch_add(1, std::memory_order_relaxed);  // Taken back below if kept.
-  if (!watch_enabled_) return LoadSkill(dir);
+  auto read = [&] {
+    trees_read_.fetch_add(1, std::memory_order_relaxed);
+    return LoadSkill(dir);
+  };
+  if (!watch_enabled_) return read();
   UniqueFd root(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!root) return LoadSkill(dir);  // Its error, as an unkept load reports it.
-  std::shared_ptr<const Loaded> kept;
+  if (!root) return read();  // Its error, as an unkept load reports it.
   {
-    std::lock_guard<std::mutex> lock(meta_mu_);
-    if (auto it = loaded_.find(dir.string()); it != loaded_.end()) kept = it->second;
-  }
-  if (kept != nullptr && kept->stamps.StillAt(root.get())) {
-    trees_read_.fetch_sub(1, std::memory_order_relaxed);
-    return kept->skill;  // Copied unlocked.
+    std::unique_lock<std::mutex> lock(meta_mu_);
+    if (auto it = loaded_.find(dir.string()); it != loaded_.end()) {
+      std::shared_ptr<const Loaded> kept = it->second;
+      lock.unlock();
+      if (kept->stamps.StillAt(root.get())) return kept->skill;  // Copied unlocked.
+      lock.lock();
+      auto again = loaded_.find(dir.string());
+      if (again != loaded_.end() && again->second == kept) {
+        loaded_.erase(again);  // Stale: read below, kept again if it may be.
+      }
+    }
   }
   // Stamped before the load and checked after it, so that a change during the load (an entry
   // added is one to its directory) keeps it from being kept.
   const std::optional<TreeStamps> before = TreeStamps::List(root.get());
-  auto skill = LoadSkill(dir);
+  auto skill = read();
   if (!skill || !before) return skill;
   if (before->Newest() + kRacyWindow.count() < NowNanoseconds() && before->StillAt(root.get())) {
     auto fresh = std::make_shared<const Loaded>(Loaded{.stamps = *before, .skill = *skill});
