@@ -199,6 +199,35 @@ void BM_CatalogueDescribe(benchmark::State& state) {
   Measure(state, [&](const std::string& name) { return registry.Describe(name).has_value(); });
 }
 
+// Load (frontmatter, manifest and tree hash) once the skill's load is kept: an lstat(2) of
+// each entry of its tree (Catalogue::Load), the name resolved as every call resolves it.
+void BM_CatalogueLoad(benchmark::State& state) {
+  if (Root().empty()) return state.SkipWithError("cannot generate the skills");
+  // Files younger than the catalogue's racy window (2 s) are read again on every call.
+  std::this_thread::sleep_for(std::chrono::milliseconds(2100));
+  Registry registry({Root()});
+  for (int i = 0; i < kSkills; ++i) (void)registry.Load(SkillName(i));
+  Measure(state, [&](const std::string& name) {
+    auto skill = registry.Load(name);
+    return skill.has_value() && !skill->tree_sha256.empty();
+  });
+}
+
+// The baseline of the row above, in the same run: the name resolved the same way, then the
+// skill read afresh (LoadSkill: both files read and parsed, the tree listed and hashed), as
+// every Load did before loads were kept and as a one-shot process still does.
+void BM_LoadSkillRead(benchmark::State& state) {
+  if (Root().empty()) return state.SkipWithError("cannot generate the skills");
+  Registry registry({Root()});
+  if (!registry.List()) return state.SkipWithError("List failed");
+  Measure(state, [&](const std::string& name) {
+    auto ref = registry.Resolve(name);
+    if (!ref) return false;
+    auto skill = LoadSkill(ref->dir);
+    return skill.has_value() && !skill->tree_sha256.empty();
+  });
+}
+
 // A call after a change somewhere under the root: the cost of a rebuild (one new walk).
 void BM_CatalogueResolveAfterChange(benchmark::State& state) {
   if (Root().empty()) return state.SkipWithError("cannot generate the skills");
@@ -237,6 +266,8 @@ BENCHMARK(BM_CatalogueResolveAfterChange)
     ->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_CatalogueResolve)->Iterations(20000)->UseManualTime()->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_CatalogueDescribe)->Iterations(20000)->UseManualTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_LoadSkillRead)->Iterations(20000)->UseManualTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_CatalogueLoad)->Iterations(20000)->UseManualTime()->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 }  // namespace skillrt
