@@ -3,8 +3,10 @@
 // The wire, over a SOCK_STREAM Unix socket (unix(7)):
 //   caller -> daemon  "SKRTEX02", the payload's length (u64), with the caller's stdout and
 //                     stderr attached (SCM_RIGHTS), then the payload (EncodeCall)
-//   daemon -> caller  'F' + u32 length + reason: not served, run it yourself (only before
-//                     the engine was opened); or 'X' + i32: the exit code, the output written
+//   daemon -> caller  'F' + u32 length + reason: not served, run it yourself; or 'A' + u32 0:
+//                     accepted, the daemon runs the call from here on; then 'X' + i32: the
+//                     exit code, the output written. A connection that ends before 'A' was
+//                     not served (the daemon stopped, or died, before it took the call).
 //   caller -> daemon  'C' + u32 length + reason, at any time after the request: cancel
 // Integers are little-endian, strings a u32 length and the bytes.
 #include "cli/daemon.h"
@@ -13,7 +15,9 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <spawn.h>
 #include <sys/eventfd.h>
+#include <sys/file.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -57,6 +61,28 @@ constexpr int kRequestTimeoutSeconds = 10;
 
 // How long a serving thread waits for another connection before it ends.
 constexpr std::chrono::seconds kIdleThread{30};
+
+// `<home>/run/daemon.lock`: held (flock(2), exclusive) by the daemon serving the home.
+std::filesystem::path DaemonLockPath(const std::filesystem::path& home) {
+  return home / "run" / "daemon.lock";
+}
+
+// The lock file of `home`'s daemon, opened (made if missing, mode 600; not through a link).
+Result<UniqueFd> OpenDaemonLock(const std::filesystem::path& home) {
+  const std::filesystem::path path = DaemonLockPath(home);
+  UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600));
+  if (!fd) return FailErrno(ErrorCode::kIo, "open(" + path.string() + ")", errno);
+  return fd;
+}
+
+// Whether `fd`'s exclusive lock was taken; false when another holds it; an error otherwise.
+Result<bool> TryLock(int fd) {
+  while (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    if (errno == EWOULDBLOCK) return false;
+    if (errno != EINTR) return FailErrno(ErrorCode::kIo, "flock", errno);
+  }
+  return true;
+}
 
 // Reads exactly `size` bytes; false at end of input or on an error.
 bool ReadFull(int fd, void* data, size_t size) {
@@ -368,13 +394,16 @@ class Daemon {
   // creation, and WebAssembly's per-thread set-up, every call) until idle for kIdleThread.
   void Accept(UniqueFd connection) {
     std::unique_lock lock(mu_);
+    last_call_ = std::chrono::steady_clock::now();
     if (!stopping_ && waiting_.size() < idle_) {
+      ++calls_;
       waiting_.push_back(std::move(connection));
       work_.notify_one();
       return;
     }
     if (!stopping_ && threads_ < kMaxConnections) {
       ++threads_;
+      ++calls_;
       // Shared with the thread, so that the connection is still here to answer if it cannot
       // start.
       auto first = std::make_shared<UniqueFd>(std::move(connection));
@@ -383,12 +412,21 @@ class Daemon {
         return;
       } catch (const std::system_error&) {
         --threads_;
+        --calls_;
         connection = std::move(*first);
       }
     }
     const bool stopping = stopping_;
     lock.unlock();
     Reply(connection.get(), 'F', stopping ? "the daemon is stopping" : "the daemon is busy");
+  }
+
+  // How long until the daemon has been `limit` without a call: zero or less when it has
+  // (no call in flight, the last one ended at least `limit` ago); `limit` while one is.
+  std::chrono::steady_clock::duration UntilIdleFor(std::chrono::steady_clock::duration limit) {
+    std::lock_guard lock(mu_);
+    if (calls_ > 0) return limit;
+    return last_call_ + limit - std::chrono::steady_clock::now();
   }
 
   // Cancels the runs in flight and waits for every serving thread to end.
@@ -427,6 +465,8 @@ class Daemon {
       connection.Reset();
       ::pthread_setname_np(::pthread_self(), "skillrt-idle");
       lock.lock();
+      --calls_;
+      last_call_ = std::chrono::steady_clock::now();
       ++idle_;
       work_.wait_for(lock, kIdleThread, [this] { return !waiting_.empty() || stopping_; });
       --idle_;
@@ -502,7 +542,17 @@ class Daemon {
     const timeval none = {0, 0};
     ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &none, sizeof none);
 
-    // From here on the call is the daemon's: it runs it exactly as `skillrt exec` would.
+    // From here on the call is the daemon's: it runs it exactly as `skillrt exec` would. The
+    // caller is told first: until then, a connection that ends leaves the call to the caller.
+    {
+      Writer accepted;
+      accepted.U8('A');
+      accepted.U32(0);
+      if (!SendFull(fd, accepted.bytes())) {
+        Log("not served: the caller went away");
+        return;
+      }
+    }
     int exit_code = 0;
     std::string run_id;
     std::unique_ptr<Engine> engine;
@@ -611,6 +661,8 @@ class Daemon {
   std::condition_variable work_;  // A connection was queued for an idle thread, or stopping.
   size_t threads_ = 0;            // Serving threads alive.
   size_t idle_ = 0;               // Of which waiting for a connection.
+  size_t calls_ = 0;              // Connections accepted and not yet answered.
+  std::chrono::steady_clock::time_point last_call_ = std::chrono::steady_clock::now();
   std::deque<UniqueFd> waiting_;  // Connections handed to idle threads, not yet taken.
   bool stopping_ = false;
   std::map<std::string, RunHandle> runs_;
@@ -684,6 +736,28 @@ int DaemonCommand(const GlobalOptions& global, const DaemonFlags& flags) {
     PrintError("daemon: " + ok.error().message);
     return kExitInternal;
   }
+  // One daemon per home, for as long as it lives (the lock goes with the process).
+  auto lock = OpenDaemonLock(home);
+  if (!lock) {
+    PrintError("daemon: " + lock.error().message);
+    return kExitInternal;
+  }
+  auto locked = TryLock(lock->get());
+  if (!locked || !*locked) {
+    PrintError("daemon: " + (locked ? "a daemon already serves this home (" +
+                                          DaemonLockPath(home).string() + " is held)"
+                                    : locked.error().message));
+    return locked ? kExitUsage : kExitInternal;
+  }
+  if (!flags.log.empty()) {
+    UniqueFd log(::open(flags.log.c_str(),
+                        O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC | O_APPEND, 0600));
+    if (!log || ::dup2(log.get(), STDOUT_FILENO) < 0 || ::dup2(log.get(), STDERR_FILENO) < 0) {
+      PrintError(Error::FromErrno(ErrorCode::kIo, "daemon: --log " + flags.log.string(), errno)
+                     .message);
+      return kExitInternal;
+    }
+  }
   // Signals end the daemon through the signalfd below, in every thread it starts; SIGPIPE
   // from a caller's closed stdout is an error of that write alone. (Sandboxes and container
   // engines start with default dispositions and no blocked signal.)
@@ -744,8 +818,24 @@ int DaemonCommand(const GlobalOptions& global, const DaemonFlags& flags) {
 
   pollfd fds[2] = {{listener->get(), POLLIN, 0}, {signals.get(), POLLIN, 0}};
   int stopped_by = 0;
+  bool idle_stop = false;
+  const std::chrono::seconds idle_limit(flags.idle_exit_seconds);
   while (stopped_by == 0) {
-    if (::poll(fds, 2, -1) < 0) {
+    int timeout_ms = -1;
+    if (flags.idle_exit_seconds > 0) {
+      const auto left = daemon.UntilIdleFor(idle_limit);
+      if (left <= std::chrono::steady_clock::duration::zero()) {
+        // A caller that connects from here on finds no socket, or (connected in between) a
+        // connection closed before the daemon took its call: either runs the call itself.
+        idle_stop = true;
+        break;
+      }
+      timeout_ms = static_cast<int>(
+          std::chrono::ceil<std::chrono::milliseconds>(left).count());
+    }
+    const int ready = ::poll(fds, 2, timeout_ms);
+    if (ready == 0) continue;
+    if (ready < 0) {
       if (errno == EINTR) continue;
       PrintError(Error::FromErrno(ErrorCode::kIo, "daemon: poll", errno).message);
       break;
@@ -762,15 +852,37 @@ int DaemonCommand(const GlobalOptions& global, const DaemonFlags& flags) {
   listener->Reset();
   daemon.Stop();
   PrintError("daemon: stopped" +
-             (stopped_by != 0 ? " by SIG" + std::string(::sigabbrev_np(stopped_by)) : ""));
-  return stopped_by != 0 ? kExitOk : kExitInternal;
+             (stopped_by != 0 ? " by SIG" + std::string(::sigabbrev_np(stopped_by))
+              : idle_stop     ? " after " + std::to_string(flags.idle_exit_seconds) +
+                                    " s without a call"
+                              : ""));
+  return stopped_by != 0 || idle_stop ? kExitOk : kExitInternal;
 }
 
 namespace {
 
+// What SKILLRT_DAEMON asks of a call (daemon.h).
+enum class DaemonUse { kIfServing, kOff, kAuto };
+
+Result<DaemonUse> DaemonUseFromEnvironment() {
+  const char* value = std::getenv("SKILLRT_DAEMON");
+  const std::string_view text = value != nullptr ? value : "";
+  if (text.empty()) return DaemonUse::kIfServing;
+  if (text == "off") return DaemonUse::kOff;
+  if (text == "auto") return DaemonUse::kAuto;
+  return Fail(ErrorCode::kInvalidArgument,
+              "SKILLRT_DAEMON: expected \"auto\" or \"off\" (or unset), not \"" +
+                  std::string(text.substr(0, 64)) + "\"");
+}
+
 // ExecThroughDaemon and RunThroughDaemon: `call` without its environment, which is added here.
 std::optional<int> CallThroughDaemon(Call call) {
-  if (HasControllingTerminal()) return std::nullopt;
+  auto use = DaemonUseFromEnvironment();
+  if (!use) {
+    PrintError(use.error().message);
+    return kExitUsage;
+  }
+  if (*use == DaemonUse::kOff || HasControllingTerminal()) return std::nullopt;
   const std::filesystem::path home = ResolvedHome(call.global.home);
   if (home.empty()) return std::nullopt;
   auto addr = SocketAddress(DaemonSocketPath(home));
@@ -795,8 +907,14 @@ std::optional<int> CallThroughDaemon(Call call) {
   UniqueFd signals(::signalfd(-1, &cancel_signals, SFD_CLOEXEC));
   if (!signals) return std::nullopt;
   UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (!fd ||
-      ::connect(fd.get(), reinterpret_cast<const sockaddr*>(&*addr), sizeof *addr) != 0) {
+  if (!fd) return std::nullopt;
+  if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&*addr), sizeof *addr) != 0) {
+    // No daemon (no socket, or one left by a daemon that is gone).
+    if (*use == DaemonUse::kAuto && (errno == ENOENT || errno == ECONNREFUSED)) {
+      if (auto started = StartDaemonOnDemand(home); !started) {
+        PrintError("SKILLRT_DAEMON=auto: no daemon started: " + started.error().message);
+      }
+    }
     return std::nullopt;
   }
 
@@ -829,6 +947,7 @@ std::optional<int> CallThroughDaemon(Call call) {
 
   pollfd fds[2] = {{fd.get(), POLLIN, 0}, {signals.get(), POLLIN, 0}};
   int first_signal = 0;
+  bool accepted = false;
   for (;;) {
     if (::poll(fds, 2, -1) < 0) {
       if (errno == EINTR) continue;
@@ -849,6 +968,10 @@ std::optional<int> CallThroughDaemon(Call call) {
     if (!ReadFull(fd.get(), &kind, 1) || !ReadFull(fd.get(), value, sizeof value)) break;
     const uint32_t word = value[0] | (value[1] << 8) | (value[2] << 16) |
                           (static_cast<uint32_t>(value[3]) << 24);
+    if (kind == 'A') {
+      accepted = true;
+      continue;
+    }
     if (kind == 'X') return static_cast<int>(word);
     if (kind == 'F') {
       // Not served (the reason is in the daemon's log): the call runs here, and a signal
@@ -858,11 +981,73 @@ std::optional<int> CallThroughDaemon(Call call) {
     }
     break;
   }
+  if (!accepted) {
+    // The daemon ended (or stopped, idle) before it took the call: nothing of it ran there.
+    if (first_signal != 0) ::raise(first_signal);
+    return std::nullopt;
+  }
   PrintError("the daemon ended before the call did (see its log); the call is not run again");
   return kExitInternal;
 }
 
 }  // namespace
+
+Result<void> StartDaemonOnDemand(const std::filesystem::path& home) {
+  std::error_code ec;
+  if (!std::filesystem::is_directory(home, ec)) return {};
+  if (auto ok = CheckRunDirectory(home / "run"); !ok) return ok;
+  {
+    // A daemon that holds the lock serves, or is about to: no second one. (Two callers that
+    // both find it free start two; the second is refused by the lock and exits.)
+    auto lock = OpenDaemonLock(home);
+    if (!lock) return std::unexpected(lock.error());
+    auto free = TryLock(lock->get());
+    if (!free) return std::unexpected(free.error());
+    if (!*free) return {};
+  }  // Closing the descriptor releases the lock for the daemon to take.
+  char exe[PATH_MAX];
+  const ssize_t n = ::readlink("/proc/self/exe", exe, sizeof exe - 1);
+  if (n <= 0) return FailErrno(ErrorCode::kIo, "readlink(/proc/self/exe)", errno);
+  exe[n] = '\0';
+  const std::string home_text = home.string();
+  const std::string idle = std::to_string(kOnDemandIdleExitSeconds);
+  const std::string log = (home / "run" / "daemon.log").string();
+  const char* argv[] = {exe,        "--home",      home_text.c_str(), "daemon",
+                        "--idle-exit", idle.c_str(), "--log",          log.c_str(),
+                        nullptr};
+
+  posix_spawn_file_actions_t actions;
+  posix_spawnattr_t attr;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawnattr_init(&attr);
+  struct Destroy {
+    posix_spawn_file_actions_t* actions;
+    posix_spawnattr_t* attr;
+    ~Destroy() {
+      posix_spawn_file_actions_destroy(actions);
+      posix_spawnattr_destroy(attr);
+    }
+  } destroy{&actions, &attr};
+  // Nothing of the caller's stays open in the daemon: a caller's caller waiting for the end
+  // of its pipes would otherwise wait for the daemon.
+  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
+  posix_spawn_file_actions_addclosefrom_np(&actions, STDERR_FILENO + 1);
+  // A session of its own (no terminal's signals), no signal blocked or ignored.
+  sigset_t none, defaults;
+  sigemptyset(&none);
+  sigfillset(&defaults);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setsigdefault(&attr, &defaults);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK |
+                                      POSIX_SPAWN_SETSIGDEF);
+  pid_t pid;
+  const int rc = ::posix_spawn(&pid, exe, &actions, &attr, const_cast<char* const*>(argv),
+                               environ);
+  if (rc != 0) return FailErrno(ErrorCode::kIo, std::string("posix_spawn(") + exe + ")", rc);
+  return {};
+}
 
 std::optional<int> ExecThroughDaemon(const GlobalOptions& global, const ExecCommand& command,
                                      const std::optional<std::string>& stdin_data) {

@@ -14,26 +14,43 @@
 
 namespace skillrt::cli {
 
-/// `skillrt daemon [--prepared-sandboxes N]`.
+/// `skillrt daemon [--prepared-sandboxes N] [--idle-exit SECONDS] [--log FILE]`.
 struct DaemonFlags {
   /// Sandboxes kept prepared for native plans run before (NativeRuntimeOptions).
   size_t prepared_sandboxes = 4;
+  /// Seconds without a call (none in flight, none arriving) after which the daemon stops as
+  /// it does on SIGTERM, exit 0; 0: it stays until signalled.
+  unsigned idle_exit_seconds = 0;
+  /// Where the daemon writes its lines (made mode 600, emptied) once it holds the home's
+  /// daemon lock; empty: stderr. A daemon refused for another's lock leaves it untouched.
+  std::filesystem::path log;
 };
 
-/// Serves `<home>/run/daemon.sock` until SIGINT, SIGTERM or SIGHUP, then cancels the calls
-/// in flight, removes the socket and returns 0. Refuses to start (exit 2) when another
-/// daemon serves the home, and (exit 70) when `<home>/run` is not a directory of this user
-/// that no one else may enter, or the socket cannot be made. Prints one line when it serves
-/// and, unless `--quiet`, one line per call (whether served, and why not).
+/// The idle limit of a daemon started on demand (SKILLRT_DAEMON=auto): ten minutes.
+inline constexpr unsigned kOnDemandIdleExitSeconds = 600;
+
+/// Serves `<home>/run/daemon.sock` until SIGINT, SIGTERM or SIGHUP (or `idle_exit_seconds`
+/// without a call), then cancels the calls in flight, removes the socket and returns 0.
+/// One daemon per home: it holds `<home>/run/daemon.lock` (flock(2), exclusive) while it
+/// lives. Refuses to start (exit 2) when another daemon holds it, and (exit 70) when
+/// `<home>/run` is not a directory of this user that no one else may enter, or the lock,
+/// log or socket cannot be made. Prints one line when it serves and, unless `--quiet`, one
+/// line per call (whether served, and why not).
 int DaemonCommand(const GlobalOptions& global, const DaemonFlags& flags);
 
 /// Hands `command` to the daemon serving the caller's home, if there is one and it serves
 /// this caller: the daemon runs it with the caller's flags, environment and directory, and
 /// writes its output to this process's stdout and stderr. Returns the exit code when the
 /// daemon ran the call; nullopt when the caller must run it itself (no daemon, a caller
-/// with a controlling terminal, whose approvals are asked there, or one the daemon does not
-/// serve). SIGINT and SIGTERM while the daemon runs it cancel the run, as they do a local
-/// one. A daemon that ends during the call is reported (exit 70): the call is not run again.
+/// with a controlling terminal, whose approvals are asked there, one the daemon does not
+/// serve, or a daemon that ended before it took the call). SIGINT and SIGTERM while the
+/// daemon runs it cancel the run, as they do a local one. A daemon that ends after it took
+/// the call is reported (exit 70): the call is not run again.
+///
+/// The environment variable SKILLRT_DAEMON chooses: unset or empty, a daemon is used when
+/// one serves; `off`, never; `auto`, as unset, and when none serves the home, one is
+/// started (StartDaemonOnDemand) while this call runs itself. Another value is an error
+/// (exit 2, the variable named), before anything runs.
 std::optional<int> ExecThroughDaemon(const GlobalOptions& global, const ExecCommand& command,
                                      const std::optional<std::string>& stdin_data);
 
@@ -41,6 +58,15 @@ std::optional<int> ExecThroughDaemon(const GlobalOptions& global, const ExecComm
 /// input's JSON text, already read from `--input` and checked to parse.
 std::optional<int> RunThroughDaemon(const GlobalOptions& global, const RunFlags& flags,
                                     const std::string& input_text);
+
+/// Starts `skillrt daemon --idle-exit kOnDemandIdleExitSeconds --log <home>/run/daemon.log`
+/// for `home` from this process's executable, in this process's environment, directory and
+/// confinement (so it serves callers like this one), in a session of its own, stdin and
+/// stdout on /dev/null and no other descriptor. Does nothing when the home does not exist
+/// yet (the call being made creates it) or a daemon holds its lock (one serves or is
+/// starting). Does not wait for it to serve. Errors (the run directory unfit, the spawn
+/// failing) are returned for the caller to report; the call goes on without a daemon.
+Result<void> StartDaemonOnDemand(const std::filesystem::path& home);
 
 /// `<home>/run/daemon.sock`.
 std::filesystem::path DaemonSocketPath(const std::filesystem::path& home);

@@ -286,6 +286,13 @@ int Main(int argc, char** argv) {
                          "Sandboxes kept prepared for native skills run before (default 4; "
                          "0: none)")
       ->check(CLI::Range(size_t{0}, skillrt::kMaxPreparedSandboxes));
+  daemon_cmd->add_option("--idle-exit", daemon.idle_exit_seconds,
+                         "Stop after this many seconds without a call (default 0: stay until "
+                         "signalled)")
+      ->check(CLI::Range(0u, 31u * 24 * 3600));
+  daemon_cmd->add_option("--log", daemon.log,
+                         "Write the daemon's lines to FILE (made mode 600, emptied) instead of "
+                         "stderr");
 
   AuditCommands audit(app.add_subcommand("audit", "Read, query and verify the audit log"));
   ServiceCommands service(&app);

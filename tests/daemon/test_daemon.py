@@ -475,3 +475,200 @@ def test_prepared_sandboxes_outside_the_range_are_refused(world):
                                 cwd=world["dir"], capture_output=True, text=True, timeout=60)
         assert result.returncode == 2, (bad, result.stderr)
         assert "--prepared-sandboxes" in result.stderr
+
+
+def test_idle_exit_stops_the_daemon_after_its_calls_end(world):
+    d = Daemon(world["env"], world["dir"], extra=["--idle-exit", "1"])
+    try:
+        d.wait_for("serving")
+        # A call in flight for longer than the limit is not cut short: the time counts from
+        # the end of the last call.
+        served = call(world, "sleep", "2")
+        assert served.returncode == 0, served.stderr
+        assert "served exec quiet" in d.wait_for("exec quiet")
+        assert "stopped after 1 s without a call" in d.wait_for("stopped", timeout=30)
+        assert d.proc.wait(timeout=20) == 0
+        assert not os.path.exists(socket_path(world))
+        # No daemon now: the call runs in its own process.
+        assert call(world, "echo", "alone").stdout == "alone\n"
+    finally:
+        d.stop()
+
+
+def test_idle_exit_outside_the_range_is_refused(world):
+    for bad in ("-1", "soon"):
+        result = subprocess.run([CLI, "daemon", "--idle-exit", bad], env=world["env"],
+                                cwd=world["dir"], capture_output=True, text=True, timeout=60)
+        assert result.returncode == 2, (bad, result.stderr)
+        assert "--idle-exit" in result.stderr
+
+
+def daemons_of(home):
+    """Pids of the `skillrt daemon` processes serving `home` (by their command lines; not
+    their sandboxes, cloned from them, which show the same command line until they exec)."""
+    parents = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                argv = f.read().split(b"\0")
+            with open(f"/proc/{entry}/stat") as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        if b"daemon" in argv and home.encode() in argv:
+            parents[int(entry)] = ppid
+    return sorted(pid for pid, ppid in parents.items() if ppid not in parents)
+
+
+def wait_until(predicate, timeout=20, what="the condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def served_lines(home):
+    log = pathlib.Path(home) / "run" / "daemon.log"
+    return [line for line in log.read_text().splitlines() if "served exec quiet" in line] \
+        if log.exists() else []
+
+
+def kill_daemons(home):
+    for pid in daemons_of(home):
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+    wait_until(lambda: not daemons_of(home), what="the daemons to stop")
+
+
+def test_auto_starts_a_daemon_that_serves_the_next_calls(world):
+    env = {**world["env"], "SKILLRT_DAEMON": "auto"}
+    home = env["SKILLRT_HOME"]
+    try:
+        # No home yet: the call makes it, and starts no daemon.
+        assert call(world, "echo", "first", env=env).stdout == "first\n"
+        assert daemons_of(home) == []
+        # A home without a daemon: this call runs itself and starts one. The caller's own
+        # descriptors (a pipe here) do not go with it: the pipe ends when the caller does.
+        read_end, write_end = os.pipe()
+        second = call(world, "echo", "second", env=env, pass_fds=(write_end,))
+        os.close(write_end)
+        assert second.stdout == "second\n" and second.returncode == 0, second.stderr
+        os.set_blocking(read_end, False)
+        wait_until(lambda: daemons_of(home), what="a daemon")
+        [pid] = daemons_of(home)
+        assert os.read(read_end, 1) == b""  # EOF: no other process holds the write end.
+        os.close(read_end)
+        assert os.getsid(pid) == pid  # A session of its own.
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            assert b"--idle-exit\x00600" in f.read()
+        wait_until(lambda: os.path.exists(socket_path(world)), what="the socket")
+        # The next calls are served, with the same output.
+        for word in ("third", "fourth"):
+            result = call(world, "echo", word, env=env)
+            assert (result.returncode, result.stdout) == (0, word + "\n"), result.stderr
+        wait_until(lambda: len(served_lines(home)) == 2, what="two served lines")
+        assert daemons_of(home) == [pid]
+    finally:
+        kill_daemons(home)
+
+
+def test_callers_that_start_daemons_at_once_leave_one(world):
+    env = {**world["env"], "SKILLRT_DAEMON": "auto"}
+    home = env["SKILLRT_HOME"]
+    try:
+        assert call(world, "true", env=env).returncode == 0  # Makes the home.
+        procs = [subprocess.Popen([CLI, "--skills", world["skills"], "exec", "quiet", "--",
+                                   "echo", str(i)], env=env, cwd=world["dir"],
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                  start_new_session=True) for i in range(6)]
+        for i, proc in enumerate(procs):
+            out, err = proc.communicate(timeout=60)
+            assert (proc.returncode, out) == (0, f"{i}\n"), err
+        wait_until(lambda: os.path.exists(socket_path(world)), what="the socket")
+        # Those refused by the lock exit; one stays.
+        wait_until(lambda: len(daemons_of(home)) == 1, what="one daemon")
+        assert call(world, "echo", "after", env=env).stdout == "after\n"
+        wait_until(lambda: served_lines(home), what="a served line")
+    finally:
+        kill_daemons(home)
+
+
+def test_off_keeps_calls_from_a_serving_daemon(world):
+    env = {**world["env"], "SKILLRT_DAEMON": "off"}
+    d = Daemon(env, world["dir"])
+    try:
+        d.wait_for("serving")
+        d.proc.send_signal(signal.SIGSTOP)
+        # A caller that connected now would wait for the stopped daemon's answer.
+        assert call(world, "echo", "mine", env=env).stdout == "mine\n"
+        # Positive control: without "off" the same call is handed to it, and waits.
+        plain = {**env, "SKILLRT_DAEMON": ""}
+        with pytest.raises(subprocess.TimeoutExpired):
+            subprocess.run([CLI, "--skills", world["skills"], "exec", "quiet", "--", "true"],
+                           env=plain, cwd=world["dir"], capture_output=True,
+                           start_new_session=True, timeout=2)
+    finally:
+        d.proc.send_signal(signal.SIGCONT)
+        d.stop()
+
+
+def test_a_bad_daemon_setting_is_an_error_before_anything_runs(world):
+    env = {**world["env"], "SKILLRT_DAEMON": "sometimes"}
+    result = call(world, "echo", "ran", env=env)
+    assert result.returncode == 2
+    assert "SKILLRT_DAEMON" in result.stderr and "sometimes" in result.stderr
+    assert result.stdout == ""
+    # Positive control: a good setting runs it.
+    assert call(world, "echo", "ran", env={**env, "SKILLRT_DAEMON": "off"}).stdout == "ran\n"
+
+
+def fake_daemon(world, answer):
+    """A listener at the daemon's socket that takes one connection, reads the request,
+    sends `answer` and closes it; returns the thread (joined by the caller)."""
+    run = pathlib.Path(world["env"]["SKILLRT_HOME"]) / "run"
+    run.mkdir(parents=True, exist_ok=True)
+    run.chmod(0o700)
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(socket_path(world))
+    listener.listen(1)
+
+    def serve():
+        with listener:
+            listener.settimeout(30)
+            conn, _ = listener.accept()
+            with conn:
+                conn.settimeout(5)
+                try:
+                    conn.recv(65536)
+                except socket.timeout:
+                    pass
+                if answer:
+                    conn.sendall(answer)
+        os.unlink(socket_path(world))
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_a_daemon_that_ends_before_it_takes_the_call_leaves_it_to_the_caller(world):
+    thread = fake_daemon(world, b"")
+    result = call(world, "echo", "here")
+    thread.join(timeout=30)
+    assert (result.returncode, result.stdout) == (0, "here\n"), result.stderr
+
+
+def test_a_daemon_that_ends_after_it_took_the_call_is_reported(world):
+    thread = fake_daemon(world, b"A\0\0\0\0")
+    result = call(world, "echo", "twice?")
+    thread.join(timeout=30)
+    assert result.returncode == 70
+    assert result.stdout == ""
+    assert "not run again" in result.stderr
