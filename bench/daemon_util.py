@@ -1,7 +1,10 @@
 """Starting `skillrt daemon` for a bench (docs/daemon.md), shared by the CLI benches."""
+import os
+import signal
 import subprocess
 import sys
 import threading
+import time
 
 
 def start_daemon(binary, env):
@@ -17,3 +20,32 @@ def start_daemon(binary, env):
     # Its per-call lines would fill the pipe: read them away.
     threading.Thread(target=proc.stderr.read, daemon=True).start()
     return proc
+
+
+def on_demand_env(env):
+    """env with SKILLRT_DAEMON=auto: the first calls in it start a daemon (docs/daemon.md)."""
+    return {**env, "SKILLRT_DAEMON": "auto"}
+
+
+def wait_for_on_demand_daemon(home, timeout=20):
+    """The pid of the daemon a call with SKILLRT_DAEMON=auto started for `home`, once it
+    serves (its log says so)."""
+    log = os.path.join(home, "run", "daemon.log")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with open(log) as f:
+                for line in f:
+                    if "serving" in line and "(pid " in line:
+                        return int(line.split("(pid ", 1)[1].split(")", 1)[0])
+        except FileNotFoundError:
+            pass
+        time.sleep(0.05)
+    sys.exit(f"no daemon started on demand for {home}")
+
+
+def stop_on_demand_daemon(pid):
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        pass

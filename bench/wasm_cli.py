@@ -8,12 +8,16 @@ For each binary given (e.g. the build before a change and after it), each round 
   start  `skillrt --help`: the same binary's start-up and exit, no engine.
 With --daemon, also `run` handed to a `skillrt daemon` serving another home of the binary's
 (started here with the callers' environment), whose runtimes are warm.
+With --auto, also `run` with SKILLRT_DAEMON=auto and no daemon started here: the warm-up's
+calls start one (the first makes the home, the second the daemon), and the measured calls
+are handed to it, as an agent's calls are when it sets the variable.
 Whole processes, wall time, nearest-rank p50 and p99, each binary with its own SKILLRT_HOME
 (warmed, so the compiled module is in its disk cache). With --warm-us (the warm call's p50
 from `scripts/bench.sh -- --benchmark_filter=WasmWarm`), prints run / (start + warm), the
 issue's measure of a one-shot run.
 
-Usage: bench/wasm_cli.py SKILLRT [SKILLRT...] [--skills DIR] [--runs N] [--warm-us US] [--daemon]
+Usage: bench/wasm_cli.py SKILLRT [SKILLRT...] [--skills DIR] [--runs N] [--warm-us US]
+                        [--daemon] [--auto]
 Needs examples/skills/number-stats/scripts/stats.wasm (scripts/build-wasm.sh).
 """
 import argparse
@@ -24,7 +28,8 @@ import sys
 import tempfile
 import time
 
-from daemon_util import start_daemon
+from daemon_util import (on_demand_env, start_daemon, stop_on_demand_daemon,
+                          wait_for_on_demand_daemon)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -55,6 +60,8 @@ def main():
     parser.add_argument("--warm-us", type=float, default=0)
     parser.add_argument("--daemon", action="store_true",
                         help="also measure `run` served by `skillrt daemon`")
+    parser.add_argument("--auto", action="store_true",
+                        help="also measure `run` with SKILLRT_DAEMON=auto")
     opts = parser.parse_args()
     module = os.path.join(opts.skills, "number-stats", "scripts", "stats.wasm")
     if not os.path.exists(module):
@@ -76,8 +83,18 @@ def main():
             daemon_env = {**env, "SKILLRT_HOME": daemon_homes[-1]}
             daemons.append(start_daemon(binary, daemon_env))
             cases.append((f"{binary}: run via the daemon", run, daemon_env))
+        if opts.auto:
+            daemon_homes.append(tempfile.mkdtemp(prefix="skillrt-wasm-cli-auto-"))
+            cases.append((f"{binary}: run, SKILLRT_DAEMON=auto", run,
+                          on_demand_env({**env, "SKILLRT_HOME": daemon_homes[-1]})))
     for _, argv, env in cases:  # Warm-up: the home, the compiled module's disk cache.
         timed(argv, env)
+    on_demand = []
+    for name, argv, env in cases:
+        if "SKILLRT_DAEMON=auto" in name:
+            timed(argv, env)  # The home exists now: this call starts the daemon.
+            on_demand.append(wait_for_on_demand_daemon(env["SKILLRT_HOME"]))
+            timed(argv, env)
     load = os.getloadavg()
     times = {name: [] for name, _, _ in cases}
     for _ in range(opts.runs):
@@ -86,6 +103,8 @@ def main():
     for daemon in daemons:
         daemon.terminate()
         daemon.wait()
+    for pid in on_demand:
+        stop_on_demand_daemon(pid)
     for home in homes + daemon_homes:
         subprocess.run(["rm", "-rf", home], check=False)
 
@@ -103,9 +122,12 @@ def main():
             print(f"- {binary}: run / (start + warm call) = "
                   f"{run * 1e3:.2f} / ({start * 1e3:.2f} + {opts.warm_us / 1e3:.2f}) = "
                   f"{run / (start + opts.warm_us / 1e6):.2f}")
-            if opts.daemon:
-                served = percentile(times[f"{binary}: run via the daemon"], 50)
-                print(f"- {binary}: run via the daemon / (start + warm call) = "
+            for flag, case in ((opts.daemon, "run via the daemon"),
+                               (opts.auto, "run, SKILLRT_DAEMON=auto")):
+                if not flag:
+                    continue
+                served = percentile(times[f"{binary}: {case}"], 50)
+                print(f"- {binary}: {case} / (start + warm call) = "
                       f"{served * 1e3:.2f} / ({start * 1e3:.2f} + "
                       f"{opts.warm_us / 1e3:.2f}) = {served / (start + opts.warm_us / 1e6):.2f}")
 

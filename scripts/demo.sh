@@ -58,6 +58,22 @@ kill -TERM "$daemon_pid" 2>/dev/null || true
 wait "$daemon_pid" || true
 cat "$daemon_log"
 rm -f "$daemon_log"
+# The same without starting anything by hand: with SKILLRT_DAEMON=auto the first call finds
+# no daemon, starts one (stopping after ten minutes without a call) and runs itself; the next
+# is served. Stopped here rather than left for ten minutes.
+auto_log=$SKILLRT_HOME/run/daemon.log
+rm -f "$auto_log"
+for numbers in '[2, 7, 1, 8]' '[1, 6, 1, 8]'; do
+  step env SKILLRT_DAEMON=auto setsid -w "${skillrt[@]}" run number-stats \
+    --input "{\"numbers\": $numbers}" </dev/null
+  for _ in $(seq 100); do grep -qs serving "$auto_log" && break; sleep 0.1; done
+done
+auto_pid=$(sed -n 's/.*(pid \([0-9]*\)).*/\1/p' "$auto_log" | head -n 1)
+if [[ -n $auto_pid ]]; then
+  kill -TERM "$auto_pid" 2>/dev/null || true
+  for _ in $(seq 100); do kill -0 "$auto_pid" 2>/dev/null || break; sleep 0.1; done
+fi
+cat "$auto_log"
 # Skill search (docs/search.md), offline: the bundled skills, then a larger catalogue made
 # from a public labelled set (bench/data/mcp-namespaces.json: the Azure MCP server's 56
 # namespaces), its answer fitted to a token budget as an agent's context would get it.
