@@ -3,10 +3,8 @@
 // The wire, over a SOCK_STREAM Unix socket (unix(7)):
 //   caller -> daemon  "SKRTEX02", the payload's length (u64), with the caller's stdout and
 //                     stderr attached (SCM_RIGHTS), then the payload (EncodeCall)
-//   daemon -> caller  'F' + u32 length + reason: not served, run it yourself; or 'A' + u32 0:
-//                     accepted, the daemon runs the call from here on; then 'X' + i32: the
-//                     exit code, the output written. A connection that ends before 'A' was
-//                     not served (the daemon stopped, or died, before it took the call).
+//   daemon -> caller  'F' + u32 length + reason: not served, run it yourself (only before
+//                     the engine was opened); or 'X' + i32: the exit code, the output written
 //   caller -> daemon  'C' + u32 length + reason, at any time after the request: cancel
 // Integers are little-endian, strings a u32 length and the bytes.
 #include "cli/daemon.h"
@@ -421,6 +419,11 @@ class Daemon {
     Reply(connection.get(), 'F', stopping ? "the daemon is stopping" : "the daemon is busy");
   }
 
+  // Tells the caller at the other end of `connection` to run its call itself.
+  static void Refuse(UniqueFd connection, std::string_view reason) {
+    Reply(connection.get(), 'F', reason);
+  }
+
   // How long until the daemon has been `limit` without a call: zero or less when it has
   // (no call in flight, the last one ended at least `limit` ago); `limit` while one is.
   std::chrono::steady_clock::duration UntilIdleFor(std::chrono::steady_clock::duration limit) {
@@ -542,17 +545,7 @@ class Daemon {
     const timeval none = {0, 0};
     ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &none, sizeof none);
 
-    // From here on the call is the daemon's: it runs it exactly as `skillrt exec` would. The
-    // caller is told first: until then, a connection that ends leaves the call to the caller.
-    {
-      Writer accepted;
-      accepted.U8('A');
-      accepted.U32(0);
-      if (!SendFull(fd, accepted.bytes())) {
-        Log("not served: the caller went away");
-        return;
-      }
-    }
+    // From here on the call is the daemon's: it runs it exactly as `skillrt exec` would.
     int exit_code = 0;
     std::string run_id;
     std::unique_ptr<Engine> engine;
@@ -825,8 +818,6 @@ int DaemonCommand(const GlobalOptions& global, const DaemonFlags& flags) {
     if (flags.idle_exit_seconds > 0) {
       const auto left = daemon.UntilIdleFor(idle_limit);
       if (left <= std::chrono::steady_clock::duration::zero()) {
-        // A caller that connects from here on finds no socket, or (connected in between) a
-        // connection closed before the daemon took its call: either runs the call itself.
         idle_stop = true;
         break;
       }
@@ -848,7 +839,21 @@ int DaemonCommand(const GlobalOptions& global, const DaemonFlags& flags) {
     UniqueFd connection(::accept4(listener->get(), nullptr, nullptr, SOCK_CLOEXEC));
     if (connection) daemon.Accept(std::move(connection));
   }
+  // Callers that connect from here on are refused (connect(2) fails once the listener is shut
+  // down for reading: ECONNREFUSED, unix(7)) and run their calls themselves; those already
+  // queued, which the daemon will not serve, are told so, to do the same.
   ::unlink(socket_path.c_str());
+  ::shutdown(listener->get(), SHUT_RD);
+  if (::fcntl(listener->get(), F_SETFL, O_NONBLOCK) == 0) {
+    for (;;) {
+      UniqueFd queued(::accept4(listener->get(), nullptr, nullptr, SOCK_CLOEXEC));
+      if (!queued) {
+        if (errno == EINTR || errno == ECONNABORTED) continue;
+        break;
+      }
+      Daemon::Refuse(std::move(queued), "the daemon is stopping");
+    }
+  }
   listener->Reset();
   daemon.Stop();
   PrintError("daemon: stopped" +
@@ -947,7 +952,6 @@ std::optional<int> CallThroughDaemon(Call call) {
 
   pollfd fds[2] = {{fd.get(), POLLIN, 0}, {signals.get(), POLLIN, 0}};
   int first_signal = 0;
-  bool accepted = false;
   for (;;) {
     if (::poll(fds, 2, -1) < 0) {
       if (errno == EINTR) continue;
@@ -968,10 +972,6 @@ std::optional<int> CallThroughDaemon(Call call) {
     if (!ReadFull(fd.get(), &kind, 1) || !ReadFull(fd.get(), value, sizeof value)) break;
     const uint32_t word = value[0] | (value[1] << 8) | (value[2] << 16) |
                           (static_cast<uint32_t>(value[3]) << 24);
-    if (kind == 'A') {
-      accepted = true;
-      continue;
-    }
     if (kind == 'X') return static_cast<int>(word);
     if (kind == 'F') {
       // Not served (the reason is in the daemon's log): the call runs here, and a signal
@@ -980,11 +980,6 @@ std::optional<int> CallThroughDaemon(Call call) {
       return std::nullopt;
     }
     break;
-  }
-  if (!accepted) {
-    // The daemon ended (or stopped, idle) before it took the call: nothing of it ran there.
-    if (first_signal != 0) ::raise(first_signal);
-    return std::nullopt;
   }
   PrintError("the daemon ended before the call did (see its log); the call is not run again");
   return kExitInternal;

@@ -43,9 +43,9 @@ int DaemonCommand(const GlobalOptions& global, const DaemonFlags& flags);
 /// writes its output to this process's stdout and stderr. Returns the exit code when the
 /// daemon ran the call; nullopt when the caller must run it itself (no daemon, a caller
 /// with a controlling terminal, whose approvals are asked there, one the daemon does not
-/// serve, or a daemon that ended before it took the call). SIGINT and SIGTERM while the
-/// daemon runs it cancel the run, as they do a local one. A daemon that ends after it took
-/// the call is reported (exit 70): the call is not run again.
+/// serve, or one whose call was still queued when the daemon stopped). SIGINT and SIGTERM
+/// while the daemon runs it cancel the run, as they do a local one. A daemon that ends
+/// during the call is reported (exit 70): the call is not run again.
 ///
 /// The environment variable SKILLRT_DAEMON chooses: unset or empty, a daemon is used when
 /// one serves; `off`, never; `auto`, as unset, and when none serves the home, one is

@@ -658,17 +658,42 @@ def fake_daemon(world, answer):
     return thread
 
 
-def test_a_daemon_that_ends_before_it_takes_the_call_leaves_it_to_the_caller(world):
+def test_a_daemon_that_ends_without_answering_is_reported(world):
     thread = fake_daemon(world, b"")
-    result = call(world, "echo", "here")
-    thread.join(timeout=30)
-    assert (result.returncode, result.stdout) == (0, "here\n"), result.stderr
-
-
-def test_a_daemon_that_ends_after_it_took_the_call_is_reported(world):
-    thread = fake_daemon(world, b"A\0\0\0\0")
     result = call(world, "echo", "twice?")
     thread.join(timeout=30)
     assert result.returncode == 70
     assert result.stdout == ""
     assert "not run again" in result.stderr
+
+
+def queued_connections(path):
+    """Connections waiting in the accept queue of the listening socket at `path` (ss(8))."""
+    out = subprocess.run(["ss", "-xlH", "src", path], capture_output=True, text=True,
+                         check=True).stdout.split()
+    return int(out[2]) if len(out) > 2 else 0
+
+
+def test_a_call_still_queued_when_the_daemon_stops_is_run_by_its_caller(world):
+    d = Daemon(world["env"], world["dir"])
+    try:
+        d.wait_for("serving")
+        # Stopped, the daemon takes no connection: the caller's waits in its queue.
+        d.proc.send_signal(signal.SIGSTOP)
+        caller = subprocess.Popen([CLI, "--skills", world["skills"], "exec", "quiet", "--",
+                                   "echo", "queued"], env=world["env"], cwd=world["dir"],
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                  start_new_session=True)
+        wait_until(lambda: queued_connections(socket_path(world)) == 1,
+                   what="the caller's connection in the queue")
+        d.proc.send_signal(signal.SIGTERM)
+        d.proc.send_signal(signal.SIGCONT)
+        out, err = caller.communicate(timeout=60)
+        # Refused while stopping, the call ran in the caller's process, not lost.
+        assert (caller.returncode, out) == (0, "queued\n"), err
+        assert d.proc.wait(timeout=20) == 0
+        assert "by SIGTERM" in d.wait_for("stopped")
+        assert not [line for line in d.seen if "served exec quiet" in line], d.seen
+    finally:
+        d.proc.send_signal(signal.SIGCONT)
+        d.stop()
