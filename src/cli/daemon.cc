@@ -503,6 +503,14 @@ class Daemon {
     msg.msg_control = control;
     msg.msg_controllen = sizeof control;
     const ssize_t got = ::recvmsg(fd, &msg, MSG_CMSG_CLOEXEC | MSG_WAITALL);
+    // A caller that connected early (ConnectToDaemonEarly) and then had no call for the
+    // daemon closes the connection unused.
+    if (got == 0) return;
+    if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      Log("not served: no request within " + std::to_string(kRequestTimeoutSeconds) + " s");
+      Reply(fd, 'F', "no request in time");
+      return;
+    }
     std::vector<UniqueFd> passed;
     for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
       if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
@@ -866,6 +874,16 @@ int DaemonCommand(const GlobalOptions& global, const DaemonFlags& flags) {
 
 namespace {
 
+// ConnectToDaemonEarly's connection, for the home it was made to.
+struct EarlyConnection {
+  UniqueFd fd;
+  std::filesystem::path home;
+};
+EarlyConnection& Early() {
+  static EarlyConnection early;
+  return early;
+}
+
 // What SKILLRT_DAEMON asks of a call (daemon.h).
 enum class DaemonUse { kIfServing, kOff, kAuto };
 
@@ -911,9 +929,13 @@ std::optional<int> CallThroughDaemon(Call call) {
   } restore{&previous};
   UniqueFd signals(::signalfd(-1, &cancel_signals, SFD_CLOEXEC));
   if (!signals) return std::nullopt;
-  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (!fd) return std::nullopt;
-  if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&*addr), sizeof *addr) != 0) {
+  UniqueFd fd;
+  if (Early().fd && Early().home == home) {
+    fd = std::move(Early().fd);
+  } else if (fd = UniqueFd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)); !fd) {
+    return std::nullopt;
+  } else if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&*addr), sizeof *addr) !=
+             0) {
     // No daemon (no socket, or one left by a daemon that is gone).
     if (*use == DaemonUse::kAuto && (errno == ENOENT || errno == ECONNREFUSED)) {
       if (auto started = StartDaemonOnDemand(home); !started) {
@@ -1042,6 +1064,28 @@ Result<void> StartDaemonOnDemand(const std::filesystem::path& home) {
                                environ);
   if (rc != 0) return FailErrno(ErrorCode::kIo, std::string("posix_spawn(") + exe + ")", rc);
   return {};
+}
+
+void ConnectToDaemonEarly(int argc, char** argv) {
+  bool exec_or_run = false;
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view word = argv[i];
+    if (word == "exec" || word == "run") exec_or_run = true;
+    if (word.starts_with("--home")) return;
+  }
+  if (!exec_or_run) return;
+  auto use = DaemonUseFromEnvironment();
+  if (!use || *use == DaemonUse::kOff || HasControllingTerminal()) return;
+  const std::filesystem::path home = ResolvedHome({});
+  if (home.empty()) return;
+  auto addr = SocketAddress(DaemonSocketPath(home));
+  if (!addr) return;
+  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd ||
+      ::connect(fd.get(), reinterpret_cast<const sockaddr*>(&*addr), sizeof *addr) != 0) {
+    return;
+  }
+  Early() = {std::move(fd), home};
 }
 
 std::optional<int> ExecThroughDaemon(const GlobalOptions& global, const ExecCommand& command,

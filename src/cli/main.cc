@@ -363,6 +363,8 @@ int Main(int argc, char** argv) {
 }  // namespace skillrt::cli
 
 int main(int argc, char** argv) {
+  // Before anything else: the daemon checks this process while it parses its arguments.
+  skillrt::cli::ConnectToDaemonEarly(argc, argv);
   try {
     return skillrt::cli::Main(argc, argv);
   } catch (const std::exception& e) {

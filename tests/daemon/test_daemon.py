@@ -697,3 +697,24 @@ def test_a_call_still_queued_when_the_daemon_stops_is_run_by_its_caller(world):
     finally:
         d.proc.send_signal(signal.SIGCONT)
         d.stop()
+
+
+def test_calls_connected_early_or_not_are_served_alike(world, daemon):
+    # Without --home the caller connects before it parses its arguments; with it, after.
+    home = world["env"]["SKILLRT_HOME"]
+    for extra in ([], ["--home", home]):
+        result = subprocess.run([CLI, *extra, "--skills", world["skills"], "exec", "quiet", "--",
+                                 "echo", "hi"], env=world["env"], cwd=world["dir"],
+                                capture_output=True, text=True, start_new_session=True,
+                                timeout=60)
+        assert (result.returncode, result.stdout) == (0, "hi\n"), result.stderr
+        assert "served exec quiet" in daemon.wait_for("exec quiet")
+    # A command that names `run` but is not one connects early and sends nothing: the daemon
+    # passes the connection over without a line, and serves the next call.
+    result = subprocess.run([CLI, "--skills", world["skills"], "exec", "--help", "run"],
+                            env=world["env"], cwd=world["dir"], capture_output=True, text=True,
+                            start_new_session=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert call(world, "echo", "next").stdout == "next\n"
+    assert "served exec quiet" in daemon.wait_for("exec quiet")
+    assert not [line for line in daemon.seen if "malformed" in line], daemon.seen
