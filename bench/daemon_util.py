@@ -11,13 +11,14 @@ def start_daemon(binary, env):
     """`skillrt daemon` for env's SKILLRT_HOME, returned once it says it serves. Its callers
     must run with the same environment, in the same directory, without a controlling
     terminal (start_new_session=True), or it does not serve them."""
-    proc = subprocess.Popen([binary, "daemon"], env=env, stdin=subprocess.DEVNULL,
+    # -q: no line per call, which would wake this process (and its timing thread) per call.
+    proc = subprocess.Popen([binary, "-q", "daemon"], env=env, stdin=subprocess.DEVNULL,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                             start_new_session=True)
     line = proc.stderr.readline().decode()
     if "serving" not in line:
         sys.exit(f"skillrt daemon did not start: {line}")
-    # Its per-call lines would fill the pipe: read them away.
+    # Anything it prints later (errors) would fill the pipe: read it away.
     threading.Thread(target=proc.stderr.read, daemon=True).start()
     return proc
 

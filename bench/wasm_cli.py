@@ -8,6 +8,9 @@ For each binary given (e.g. the build before a change and after it), each round 
   start  `skillrt --help`: the same binary's start-up and exit, no engine.
 With --daemon, also `run` handed to a `skillrt daemon` serving another home of the binary's
 (started here with the callers' environment), whose runtimes are warm.
+With --no-own-process, the one-shot `run` in its own process is left out of the rounds: what
+the served cases are measured against is then start-up alone, without a process that maps
+Wasmtime's library between them.
 With --auto, also `run` with SKILLRT_DAEMON=auto and no daemon started here: the warm-up's
 calls start one (the first makes the home, the second the daemon), and the measured calls
 are handed to it, as an agent's calls are when it sets the variable.
@@ -17,7 +20,7 @@ from `scripts/bench.sh -- --benchmark_filter=WasmWarm`), prints run / (start + w
 issue's measure of a one-shot run.
 
 Usage: bench/wasm_cli.py SKILLRT [SKILLRT...] [--skills DIR] [--runs N] [--warm-us US]
-                        [--daemon] [--auto]
+                        [--daemon] [--auto] [--no-own-process]
 Needs examples/skills/number-stats/scripts/stats.wasm (scripts/build-wasm.sh).
 """
 import argparse
@@ -62,6 +65,8 @@ def main():
                         help="also measure `run` served by `skillrt daemon`")
     parser.add_argument("--auto", action="store_true",
                         help="also measure `run` with SKILLRT_DAEMON=auto")
+    parser.add_argument("--no-own-process", action="store_true",
+                        help="leave out the one-shot `run` in its own process")
     opts = parser.parse_args()
     module = os.path.join(opts.skills, "number-stats", "scripts", "stats.wasm")
     if not os.path.exists(module):
@@ -76,7 +81,8 @@ def main():
         env.pop("SHLVL", None)
         run = [binary, "--quiet", "--skills", opts.skills, "run", "number-stats", "--input",
                '{"numbers":[1,2,3]}']
-        cases.append((f"{binary}: run", run, env))
+        if not opts.no_own_process:
+            cases.append((f"{binary}: run", run, env))
         cases.append((f"{binary}: start", [binary, "--help"], env))
         if opts.daemon:
             daemon_homes.append(tempfile.mkdtemp(prefix="skillrt-wasm-cli-daemon-"))
@@ -117,11 +123,12 @@ def main():
               f"{percentile(values, 99) * 1e3:.2f} |")
     if opts.warm_us > 0:
         for binary in opts.binaries:
-            run = percentile(times[f"{binary}: run"], 50)
             start = percentile(times[f"{binary}: start"], 50)
-            print(f"- {binary}: run / (start + warm call) = "
-                  f"{run * 1e3:.2f} / ({start * 1e3:.2f} + {opts.warm_us / 1e3:.2f}) = "
-                  f"{run / (start + opts.warm_us / 1e6):.2f}")
+            if not opts.no_own_process:
+                run = percentile(times[f"{binary}: run"], 50)
+                print(f"- {binary}: run / (start + warm call) = "
+                      f"{run * 1e3:.2f} / ({start * 1e3:.2f} + {opts.warm_us / 1e3:.2f}) = "
+                      f"{run / (start + opts.warm_us / 1e6):.2f}")
             for flag, case in ((opts.daemon, "run via the daemon"),
                                (opts.auto, "run, SKILLRT_DAEMON=auto")):
                 if not flag:
