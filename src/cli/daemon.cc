@@ -321,6 +321,18 @@ std::optional<sockaddr_un> SocketAddress(const std::filesystem::path& path) {
   return addr;
 }
 
+// A stream socket connected to `addr`; invalid (errno set by socket(2) or connect(2)) when
+// none listens there.
+UniqueFd ConnectTo(const sockaddr_un& addr) {
+  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (fd && ::connect(fd.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) {
+    const int err = errno;
+    fd.Reset();
+    errno = err;
+  }
+  return fd;
+}
+
 // ---------------------------------------------------------------------------------------
 // The daemon.
 
@@ -695,9 +707,7 @@ Result<UniqueFd> Listen(const std::filesystem::path& path) {
   struct stat st;
   if (::lstat(path.c_str(), &st) == 0) {
     if (!S_ISSOCK(st.st_mode)) return Fail(ErrorCode::kIo, path.string() + " is not a socket");
-    UniqueFd probe(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    if (probe && ::connect(probe.get(), reinterpret_cast<const sockaddr*>(&*addr),
-                           sizeof *addr) == 0) {
+    if (ConnectTo(*addr)) {
       return Fail(ErrorCode::kConflict, "a daemon already serves this home (" +
                                             path.string() + ")");
     }
@@ -929,13 +939,8 @@ std::optional<int> CallThroughDaemon(Call call) {
   } restore{&previous};
   UniqueFd signals(::signalfd(-1, &cancel_signals, SFD_CLOEXEC));
   if (!signals) return std::nullopt;
-  UniqueFd fd;
-  if (Early().fd && Early().home == home) {
-    fd = std::move(Early().fd);
-  } else if (fd = UniqueFd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)); !fd) {
-    return std::nullopt;
-  } else if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&*addr), sizeof *addr) !=
-             0) {
+  UniqueFd fd = Early().fd && Early().home == home ? std::move(Early().fd) : ConnectTo(*addr);
+  if (!fd) {
     // No daemon (no socket, or one left by a daemon that is gone).
     if (*use == DaemonUse::kAuto && (errno == ENOENT || errno == ECONNREFUSED)) {
       if (auto started = StartDaemonOnDemand(home); !started) {
@@ -1080,12 +1085,7 @@ void ConnectToDaemonEarly(int argc, char** argv) {
   if (home.empty()) return;
   auto addr = SocketAddress(DaemonSocketPath(home));
   if (!addr) return;
-  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (!fd ||
-      ::connect(fd.get(), reinterpret_cast<const sockaddr*>(&*addr), sizeof *addr) != 0) {
-    return;
-  }
-  Early() = {std::move(fd), home};
+  if (UniqueFd fd = ConnectTo(*addr)) Early() = {std::move(fd), home};
 }
 
 std::optional<int> ExecThroughDaemon(const GlobalOptions& global, const ExecCommand& command,
