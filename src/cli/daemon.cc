@@ -1072,13 +1072,21 @@ Result<void> StartDaemonOnDemand(const std::filesystem::path& home) {
 }
 
 void ConnectToDaemonEarly(int argc, char** argv) {
-  bool exec_or_run = false;
-  for (int i = 1; i < argc; ++i) {
+  // The command is the first word that is neither an option nor the value of a global option
+  // that takes one (main.cc: --skills, --policy; --home, which names another home, ends the
+  // search). A global option added with a value and not named here only costs this early
+  // connection: its value would be taken for the command.
+  std::string_view command;
+  for (int i = 1; i < argc && command.empty(); ++i) {
     const std::string_view word = argv[i];
-    if (word == "exec" || word == "run") exec_or_run = true;
     if (word.starts_with("--home")) return;
+    if (word == "--skills" || word == "--policy") {
+      ++i;
+    } else if (!word.starts_with("-")) {
+      command = word;
+    }
   }
-  if (!exec_or_run) return;
+  if (command != "exec" && command != "run") return;
   auto use = DaemonUseFromEnvironment();
   if (!use || *use == DaemonUse::kOff || HasControllingTerminal()) return;
   const std::filesystem::path home = ResolvedHome({});

@@ -69,8 +69,9 @@ std::optional<int> RunThroughDaemon(const GlobalOptions& global, const RunFlags&
 Result<void> StartDaemonOnDemand(const std::filesystem::path& home);
 
 /// Connects to the daemon of the home the environment names, before the arguments are
-/// parsed, when they may ask for `exec` or `run` (a word of argv is one of them; none is
-/// `--home`), SKILLRT_DAEMON is not `off` and the process has no controlling terminal: the
+/// parsed, when they ask for `exec` or `run` (the first word of argv that is not an option
+/// or a global option's value; no `--home`), SKILLRT_DAEMON is not `off` and the process has
+/// no controlling terminal: the
 /// daemon, which checks the caller's confinement as soon as it connects, does so while this
 /// process parses its arguments. ExecThroughDaemon and RunThroughDaemon send their call on
 /// it; a process that sends none closes it at exit, and the daemon passes it over in
