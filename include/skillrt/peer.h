@@ -17,8 +17,9 @@ namespace skillrt::peer {
 /// such namespace), its credentials and capability sets, no_new_privs, seccomp mode and
 /// filter count, umask ("status/NAME", the lines of /proc/PID/status, proc(5)), its cgroups
 /// (/proc/PID/cgroup), resource limits (/proc/PID/limits), LSM label
-/// (/proc/PID/attr/current, "none" without an LSM that labels processes), and its root and
-/// working directories (device:inode of /proc/PID/root and /proc/PID/cwd).
+/// (/proc/PID/attr/current, "none" without an LSM that labels processes), its root and
+/// working directories (device:inode of /proc/PID/root and /proc/PID/cwd), and the program it
+/// runs ("exe": device:inode of /proc/PID/exe, the file even if it has since been replaced).
 ///
 /// Not visible, and so not compared: a Landlock domain (the kernel has no interface that
 /// shows whether another process is in one); the environment (the caller's to compare).

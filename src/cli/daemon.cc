@@ -60,6 +60,9 @@ constexpr int kRequestTimeoutSeconds = 10;
 // How long a serving thread waits for another connection before it ends.
 constexpr std::chrono::seconds kIdleThread{30};
 
+// How soon the idle limit is looked at again while a connection is in hand.
+constexpr std::chrono::steady_clock::duration kIdleRecheck = std::chrono::milliseconds(100);
+
 // `<home>/run/daemon.lock`: held (flock(2), exclusive) by the daemon serving the home.
 std::filesystem::path DaemonLockPath(const std::filesystem::path& home) {
   return home / "run" / "daemon.lock";
@@ -404,7 +407,6 @@ class Daemon {
   // creation, and WebAssembly's per-thread set-up, every call) until idle for kIdleThread.
   void Accept(UniqueFd connection) {
     std::unique_lock lock(mu_);
-    last_call_ = std::chrono::steady_clock::now();
     if (!stopping_ && waiting_.size() < idle_) {
       ++calls_;
       waiting_.push_back(std::move(connection));
@@ -436,12 +438,18 @@ class Daemon {
     Reply(connection.get(), 'F', reason);
   }
 
-  // How long until the daemon has been `limit` without a call: zero or less when it has
-  // (no call in flight, the last one ended at least `limit` ago); `limit` while one is.
+  // How long until the daemon has been `limit` without a call: zero or less when it has (no
+  // connection in hand, and the last call it served ended at least `limit` ago, or it has
+  // served none for `limit` since it started); at least kIdleRecheck while a connection is in
+  // hand. Calls turned away do not keep it: a daemon whose callers all run another build
+  // (docs/daemon.md) ends as if idle.
   std::chrono::steady_clock::duration UntilIdleFor(std::chrono::steady_clock::duration limit) {
     std::lock_guard lock(mu_);
-    if (calls_ > 0) return limit;
-    return last_call_ + limit - std::chrono::steady_clock::now();
+    const auto left = last_call_ + limit - std::chrono::steady_clock::now();
+    // A connection in hand may be a call served (which starts the time again when it ends)
+    // or one turned away (which does not): look again shortly.
+    if (calls_ > 0) return std::max(left, kIdleRecheck);
+    return left;
   }
 
   // Cancels the runs in flight and waits for every serving thread to end.
@@ -476,12 +484,12 @@ class Daemon {
     std::unique_lock lock(mu_);
     for (;;) {
       lock.unlock();
-      Serve(connection.get());
+      const bool served = Serve(connection.get());
       connection.Reset();
       ::pthread_setname_np(::pthread_self(), "skillrt-idle");
       lock.lock();
       --calls_;
-      last_call_ = std::chrono::steady_clock::now();
+      if (served) last_call_ = std::chrono::steady_clock::now();
       ++idle_;
       work_.wait_for(lock, kIdleThread, [this] { return !waiting_.empty() || stopping_; });
       --idle_;
@@ -494,15 +502,16 @@ class Daemon {
     done_.notify_all();
   }
 
-  // One call, from the request to the reply.
-  void Serve(int fd) {
+  // One call, from the request to the reply. Whether the daemon ran it (opened the engine
+  // for it); false when it turned it away.
+  bool Serve(int fd) {
     const timeval timeout = {kRequestTimeoutSeconds, 0};
     ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
 
     if (auto why = WhyNotConfined(fd)) {
       Log("not served: " + *why);
       Reply(fd, 'F', *why);
-      return;
+      return false;
     }
 
     // The header, and the caller's stdout and stderr beside it.
@@ -517,11 +526,11 @@ class Daemon {
     const ssize_t got = ::recvmsg(fd, &msg, MSG_CMSG_CLOEXEC | MSG_WAITALL);
     // A caller that connected early (ConnectToDaemonEarly) and then had no call for the
     // daemon closes the connection unused.
-    if (got == 0) return;
+    if (got == 0) return false;
     if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
       Log("not served: no request within " + std::to_string(kRequestTimeoutSeconds) + " s");
       Reply(fd, 'F', "no request in time");
-      return;
+      return false;
     }
     std::vector<UniqueFd> passed;
     for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
@@ -537,30 +546,30 @@ class Daemon {
         passed.size() != 2 || std::memcmp(header, kMagic, sizeof kMagic) != 0) {
       Log("a malformed request: expected the header and two descriptors");
       Reply(fd, 'F', "malformed request: expected the header and two descriptors");
-      return;
+      return false;
     }
     uint64_t size = 0;
     for (int i = 0; i < 8; ++i) size |= static_cast<uint64_t>(static_cast<uint8_t>(header[8 + i])) << (8 * i);
     if (size > kMaxPayloadBytes) {
       Log("a malformed request: a payload of " + std::to_string(size) + " bytes");
       Reply(fd, 'F', "malformed request: payload too large");
-      return;
+      return false;
     }
     std::string payload(size, '\0');
     if (!ReadFull(fd, payload.data(), payload.size())) {
       Log("a request cut short");
-      return;
+      return false;
     }
     auto call = DecodeCall(payload);
     if (!call) {
       Log("a malformed request: the payload does not decode");
       Reply(fd, 'F', "malformed request: the payload does not decode");
-      return;
+      return false;
     }
     if (auto why = WhyNotServed(*call)) {
       Log("not served: " + *why);
       Reply(fd, 'F', *why);
-      return;
+      return false;
     }
     const timeval none = {0, 0};
     ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &none, sizeof none);
@@ -594,6 +603,7 @@ class Daemon {
         call->command.flags.skill +
         (run_id.empty() ? std::string() : " (run " + run_id + ")") + ": exit " +
         std::to_string(exit_code));
+    return true;
   }
 
   // Runs the call, keeping its handle where Stop can cancel it.

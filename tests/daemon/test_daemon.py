@@ -718,3 +718,35 @@ def test_calls_connected_early_or_not_are_served_alike(world, daemon):
     assert call(world, "echo", "next").stdout == "next\n"
     assert "served exec quiet" in daemon.wait_for("exec quiet")
     assert not [line for line in daemon.seen if "malformed" in line], daemon.seen
+
+
+def test_a_caller_of_another_executable_runs_its_call_itself(world, tmp_path):
+    # A copy of the binary is another file: as an upgrade installed since the daemon started.
+    copy = tmp_path / "skillrt-copy"
+    shutil.copy2(CLI, copy)
+    subprocess.run([str(copy), "--help"], capture_output=True, check=True, timeout=60)
+
+    def call_copy(*argv):
+        return subprocess.run([str(copy), "--skills", world["skills"], "exec", "quiet", "--",
+                               *argv], env=world["env"], cwd=world["dir"], capture_output=True,
+                              text=True, start_new_session=True, timeout=60)
+
+    d = Daemon(world["env"], world["dir"], extra=["--idle-exit", "3"])
+    try:
+        d.wait_for("serving")
+        # Positive control: the daemon's own executable is served.
+        assert call(world, "echo", "same").stdout == "same\n"
+        assert "served exec quiet" in d.wait_for("exec quiet")
+        result = call_copy("echo", "other")
+        assert (result.returncode, result.stdout) == (0, "other\n"), result.stderr
+        line = d.wait_for("not served")
+        assert "exe:" in line, line
+        # Calls turned away do not keep the daemon: with only such calls it still stops.
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and d.proc.poll() is None:
+            assert call_copy("true").returncode == 0
+            time.sleep(0.2)
+        assert d.proc.poll() == 0, "calls turned away kept the daemon"
+        assert "stopped after 3 s without a call" in d.wait_for("stopped")
+    finally:
+        d.stop()

@@ -125,7 +125,9 @@ Result<Confinement> ReadConfinement(int pidfd) {
   // Without an LSM that labels processes the file is absent or refuses reads (EINVAL).
   auto label = ReadAt(dir.get(), "attr/current");
   facts["attr/current"] = label ? *label : "none";
-  for (const char* link : {"root", "cwd"}) {
+  // The executable too: a peer running another program (another build, an upgraded skillrt)
+  // expects that program's behaviour, not the reader's.
+  for (const char* link : {"root", "cwd", "exe"}) {
     auto id = Identity(dir.get(), link);
     if (!id) return std::unexpected(id.error());
     facts[link] = *id;

@@ -11,7 +11,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <csignal>
+#include <fstream>
 #include <functional>
+#include <iterator>
+#include <string>
 
 #include <gtest/gtest.h>
 
@@ -76,7 +80,7 @@ TEST(PeerTest, ReadsEveryFactOfItself) {
   Confinement facts = Self();
   for (const char* name : {"ns/mnt", "ns/net", "ns/user", "ns/pid", "status/Uid",
                            "status/CapEff", "status/NoNewPrivs", "status/Seccomp", "cgroup",
-                           "limits", "root", "cwd", "status/Umask"}) {
+                           "limits", "root", "cwd", "exe", "status/Umask"}) {
     EXPECT_TRUE(facts.contains(name)) << name;
   }
   EXPECT_EQ(facts["status/NoNewPrivs"], "0");
@@ -134,6 +138,32 @@ INSTANTIATE_TEST_SUITE_P(
       }
       return name;
     });
+
+TEST(PeerTest, AChildRunningAnotherProgramIsNamedByItsExecutable) {
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    ::execl("/bin/sleep", "sleep", "30", static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  ASSERT_GT(pid, 0);
+  UniqueFd pidfd = PidfdOf(pid);
+  // Until the exec the child is a copy of this process: wait for its new name.
+  std::string comm;
+  for (int i = 0; i < 500 && comm != "sleep\n"; ++i) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/comm");
+    comm.assign(std::istreambuf_iterator<char>(in), {});
+    if (comm != "sleep\n") ::usleep(10'000);
+  }
+  ASSERT_EQ(comm, "sleep\n");
+  auto facts = ReadConfinement(pidfd.get());
+  ::kill(pid, SIGKILL);
+  int status;
+  ::waitpid(pid, &status, 0);
+  ASSERT_TRUE(facts.has_value()) << facts.error().message;
+  auto difference = Difference(*facts, Self());
+  ASSERT_TRUE(difference.has_value());
+  EXPECT_TRUE(difference->starts_with("exe:")) << *difference;
+}
 
 TEST(PeerTest, AProcessThatHasExitedIsNotRead) {
   pid_t pid = ::fork();
