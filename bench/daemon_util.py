@@ -1,10 +1,28 @@
 """Starting `skillrt daemon` for a bench (docs/daemon.md), shared by the CLI benches."""
+import atexit
 import os
 import signal
 import subprocess
 import sys
 import threading
 import time
+
+
+# Daemons started here (processes) and found started on demand (pids): stopped when the bench
+# exits, however it exits (a failed call ends it with sys.exit), as they run in sessions of
+# their own and would otherwise outlive it.
+_processes = []
+_pids = []
+
+
+@atexit.register
+def _stop_all():
+    for proc in _processes:
+        if proc.poll() is None:
+            proc.terminate()
+            proc.wait()
+    for pid in _pids:
+        stop_on_demand_daemon(pid)
 
 
 def start_daemon(binary, env):
@@ -20,6 +38,7 @@ def start_daemon(binary, env):
         sys.exit(f"skillrt daemon did not start: {line}")
     # Anything it prints later (errors) would fill the pipe: read it away.
     threading.Thread(target=proc.stderr.read, daemon=True).start()
+    _processes.append(proc)
     return proc
 
 
@@ -38,7 +57,9 @@ def wait_for_on_demand_daemon(home, timeout=20):
             with open(log) as f:
                 for line in f:
                     if "serving" in line and "(pid " in line:
-                        return int(line.split("(pid ", 1)[1].split(")", 1)[0])
+                        pid = int(line.split("(pid ", 1)[1].split(")", 1)[0])
+                        _pids.append(pid)
+                        return pid
         except FileNotFoundError:
             pass
         time.sleep(0.05)
