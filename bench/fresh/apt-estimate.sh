@@ -11,10 +11,8 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 download=1
 [[ ${1:-} == --no-download ]] && download=0
 
-# The two lists of scripts/setup.sh, read from it so that they cannot drift apart.
-lists=$(sed -n '/^packages=(/,/^)/p; /^test_packages=(/p' "$root/scripts/setup.sh")
-common=$(sed -n '/^packages=(/,/^)/p' <<<"$lists" | sed '1d;$d' | tr -s ' \n' ' ')
-tests=$(sed -n 's/^test_packages=(\(.*\))/\1/p' <<<"$lists")
+# The two lists of scripts/setup.sh: common and tests.
+source "$root/bench/fresh/setup-lists.sh"
 
 work=$(mktemp -d /tmp/skillrt-apt.XXXXXX)
 trap 'rm -rf "$work"' EXIT
